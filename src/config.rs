@@ -1,0 +1,653 @@
+//! Configuration: TOML file, defaults, environment overrides for secrets,
+//! and errors that name the key at fault.
+
+use crate::domain::{AccountId, Platform};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A secret value. Never printed: `Debug` and `Display` are redacted and
+/// there is no `Serialize`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config key `{key}`: {message}")]
+    Key { key: String, message: String },
+    #[error("config file {path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+}
+
+impl ConfigError {
+    fn key(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Key {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub graph: GraphConfig,
+    pub pages: Vec<PageConfig>,
+    pub sync: SyncConfig,
+    pub send: SendConfig,
+    pub ui: UiConfig,
+    pub canned: Vec<CannedReply>,
+    /// True when no config file existed and demo defaults are in use.
+    pub demo: bool,
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub path: String,
+    pub verify_token: Secret,
+    pub app_secret: Secret,
+    pub app_id: Option<String>,
+    /// Start the embedded webhook server in the TUI (default true).
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    pub cache_mb: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct GraphConfig {
+    pub base_url: String,
+    pub version: String,
+    pub conversations_per_second: u32,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct PageConfig {
+    pub id: AccountId,
+    pub name: String,
+    pub access_token: Secret,
+    pub instagram_id: Option<AccountId>,
+    pub human_agent: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// None disables scheduled syncs.
+    pub interval: Option<Duration>,
+    pub messages_per_conversation: u32,
+    pub conversations_per_page: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SendConfig {
+    pub max_per_second: u32,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct UiConfig {
+    pub bell: bool,
+    pub title: bool,
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct CannedReply {
+    pub name: String,
+    pub text: String,
+}
+
+// ---- raw file shape -------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    graph: RawGraph,
+    #[serde(default)]
+    pages: Vec<RawPage>,
+    #[serde(default)]
+    sync: RawSync,
+    #[serde(default)]
+    send: RawSend,
+    #[serde(default)]
+    ui: RawUi,
+    #[serde(default)]
+    canned: Vec<CannedReply>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
+    path: Option<String>,
+    verify_token: Option<Secret>,
+    app_secret: Option<Secret>,
+    app_id: Option<toml::Value>,
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    path: Option<PathBuf>,
+    cache_mb: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGraph {
+    base_url: Option<String>,
+    version: Option<String>,
+    conversations_per_second: Option<u32>,
+    timeout: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPage {
+    id: Option<toml::Value>,
+    name: Option<String>,
+    access_token: Option<Secret>,
+    access_token_env: Option<String>,
+    instagram_id: Option<toml::Value>,
+    human_agent: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    interval: Option<String>,
+    messages_per_conversation: Option<u32>,
+    conversations_per_page: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSend {
+    max_per_second: Option<u32>,
+    concurrency: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawUi {
+    bell: Option<bool>,
+    title: Option<bool>,
+    #[serde(default)]
+    keys: BTreeMap<String, KeyList>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Where to look for the config file when `--config` is not given.
+pub fn default_config_path() -> Option<PathBuf> {
+    dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+pub fn default_store_path() -> PathBuf {
+    dirs()
+        .map(|d| d.data_dir().join("store"))
+        .unwrap_or_else(|| PathBuf::from("dmdesk-store"))
+}
+
+/// `$XDG_STATE_HOME/dmdesk` (falls back to the data dir where there is no state dir).
+pub fn state_dir() -> PathBuf {
+    dirs()
+        .map(|d| {
+            d.state_dir()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| d.data_dir().to_path_buf())
+        })
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+fn dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "dmdesk")
+}
+
+/// Parse a duration like "24h", "30m", "90s", "2d", or "off".
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => return Some(Duration::from_millis(n)),
+        "s" => n,
+        "m" | "min" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+fn id_value(key: &str, v: &toml::Value) -> Result<String, ConfigError> {
+    match v {
+        toml::Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        toml::Value::Integer(i) if *i > 0 => Ok(i.to_string()),
+        _ => Err(ConfigError::key(
+            key,
+            "must be a non-empty string (write ids in quotes)",
+        )),
+    }
+}
+
+impl Config {
+    /// Load from `path`, or from the default location. `Ok(None)` when no
+    /// file was given and none exists at the default location (demo mode).
+    pub fn load(path: Option<&Path>) -> Result<Option<Config>, ConfigError> {
+        let (path, explicit) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => match default_config_path() {
+                Some(p) => (p, false),
+                None => return Ok(None),
+            },
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        let mut cfg = Config::from_toml(&text, &|k| std::env::var(k).ok()).map_err(|e| match e {
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                path: path.clone(),
+                message,
+            },
+            other => other,
+        })?;
+        cfg.source = Some(path);
+        Ok(Some(cfg))
+    }
+
+    /// Parse config text; `env` supplies environment variables (injected for tests).
+    pub fn from_toml(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            // toml's message names the key and the line; keep it whole.
+            ConfigError::Syntax {
+                path: PathBuf::new(),
+                message: e.to_string().trim().replace('\n', " "),
+            }
+        })?;
+        let s = raw.server;
+        let listen_text = s.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError::key(
+                "server.listen",
+                format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+        let path = s.path.unwrap_or_else(|| "/webhook".into());
+        if !path.starts_with('/') {
+            return Err(ConfigError::key("server.path", "must start with `/`"));
+        }
+        let verify_token = env("DMDESK_VERIFY_TOKEN")
+            .map(Secret)
+            .or(s.verify_token)
+            .unwrap_or_default();
+        let app_secret = env("DMDESK_APP_SECRET")
+            .map(Secret)
+            .or(s.app_secret)
+            .unwrap_or_default();
+        let app_id = s
+            .app_id
+            .as_ref()
+            .map(|v| id_value("server.app_id", v))
+            .transpose()?;
+
+        let store = StoreConfig {
+            path: raw.store.path.unwrap_or_else(default_store_path),
+            cache_mb: raw.store.cache_mb.unwrap_or(32),
+        };
+        if store.cache_mb == 0 {
+            return Err(ConfigError::key("store.cache_mb", "must be at least 1"));
+        }
+
+        let g = raw.graph;
+        let base_url = g
+            .base_url
+            .unwrap_or_else(|| "https://graph.facebook.com".into())
+            .trim_end_matches('/')
+            .to_string();
+        if url::Url::parse(&base_url).is_err() {
+            return Err(ConfigError::key(
+                "graph.base_url",
+                format!("`{base_url}` is not a URL"),
+            ));
+        }
+        let version = g.version.unwrap_or_else(|| "v23.0".into());
+        if !version.starts_with('v') {
+            return Err(ConfigError::key(
+                "graph.version",
+                "must look like v23.0",
+            ));
+        }
+        let timeout = match g.timeout {
+            Some(t) => parse_duration(&t)
+                .ok_or_else(|| ConfigError::key("graph.timeout", format!("`{t}` is not a duration like 30s")))?,
+            None => Duration::from_secs(30),
+        };
+        let graph = GraphConfig {
+            base_url,
+            version,
+            conversations_per_second: g.conversations_per_second.unwrap_or(2).max(1),
+            timeout,
+        };
+
+        let mut pages = Vec::new();
+        for (i, p) in raw.pages.into_iter().enumerate() {
+            let k = |f: &str| format!("pages[{i}].{f}");
+            let id = p
+                .id
+                .as_ref()
+                .ok_or_else(|| ConfigError::key(k("id"), "is required"))
+                .and_then(|v| id_value(&k("id"), v))?;
+            let access_token = match (&p.access_token_env, p.access_token) {
+                (Some(var), tok) => match env(var) {
+                    Some(v) if !v.is_empty() => Secret(v),
+                    _ => tok.ok_or_else(|| {
+                        ConfigError::key(
+                            k("access_token_env"),
+                            format!("environment variable `{var}` is not set"),
+                        )
+                    })?,
+                },
+                (None, Some(tok)) => tok,
+                (None, None) => {
+                    return Err(ConfigError::key(
+                        k("access_token"),
+                        "is required (or set access_token_env)",
+                    ))
+                }
+            };
+            let instagram_id = p
+                .instagram_id
+                .as_ref()
+                .map(|v| id_value(&k("instagram_id"), v))
+                .transpose()?
+                .map(AccountId);
+            if pages.iter().any(|q: &PageConfig| q.id.0 == id) {
+                return Err(ConfigError::key(k("id"), format!("page {id} is listed twice")));
+            }
+            pages.push(PageConfig {
+                name: p.name.unwrap_or_else(|| id.clone()),
+                id: AccountId(id),
+                access_token,
+                instagram_id,
+                human_agent: p.human_agent.unwrap_or(false),
+            });
+        }
+
+        let interval = match raw.sync.interval.as_deref() {
+            None => Some(Duration::from_secs(24 * 3600)),
+            Some("off") | Some("0") => None,
+            Some(t) => Some(parse_duration(t).ok_or_else(|| {
+                ConfigError::key("sync.interval", format!("`{t}` is not a duration like 24h or `off`"))
+            })?),
+        };
+        let sync = SyncConfig {
+            interval,
+            messages_per_conversation: raw.sync.messages_per_conversation.unwrap_or(20).clamp(1, 100),
+            conversations_per_page: raw.sync.conversations_per_page.unwrap_or(25).clamp(1, 100),
+        };
+
+        let max_per_second = raw.send.max_per_second.unwrap_or(20);
+        if max_per_second == 0 {
+            return Err(ConfigError::key("send.max_per_second", "must be at least 1"));
+        }
+        let concurrency = raw.send.concurrency.unwrap_or(8);
+        if concurrency == 0 {
+            return Err(ConfigError::key("send.concurrency", "must be at least 1"));
+        }
+
+        let keys = raw
+            .ui
+            .keys
+            .into_iter()
+            .map(|(k, v)| {
+                let list = match v {
+                    KeyList::One(s) => vec![s],
+                    KeyList::Many(v) => v,
+                };
+                (k, list)
+            })
+            .collect();
+        for (i, c) in raw.canned.iter().enumerate() {
+            if c.name.trim().is_empty() {
+                return Err(ConfigError::key(format!("canned[{i}].name"), "must not be empty"));
+            }
+        }
+
+        Ok(Config {
+            server: ServerConfig {
+                listen,
+                path,
+                verify_token,
+                app_secret,
+                app_id,
+                enabled: s.enabled.unwrap_or(true),
+            },
+            store,
+            graph,
+            pages,
+            sync,
+            send: SendConfig {
+                max_per_second,
+                concurrency,
+            },
+            ui: UiConfig {
+                bell: raw.ui.bell.unwrap_or(true),
+                title: raw.ui.title.unwrap_or(true),
+                keys,
+            },
+            canned: raw.canned,
+            demo: false,
+            source: None,
+        })
+    }
+
+    /// Settings that must hold before the webhook server may run.
+    pub fn check_server(&self) -> Result<(), ConfigError> {
+        if self.server.app_secret.is_empty() {
+            return Err(ConfigError::key(
+                "server.app_secret",
+                "is required to verify webhooks (or set DMDESK_APP_SECRET)",
+            ));
+        }
+        if self.server.verify_token.is_empty() {
+            return Err(ConfigError::key(
+                "server.verify_token",
+                "is required for webhook verification (or set DMDESK_VERIFY_TOKEN)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The page that owns an account id (a page id or its Instagram id).
+    pub fn page_for(&self, account: &AccountId) -> Option<(&PageConfig, Platform)> {
+        self.pages.iter().find_map(|p| {
+            if &p.id == account {
+                Some((p, Platform::Messenger))
+            } else if p.instagram_id.as_ref() == Some(account) {
+                Some((p, Platform::Instagram))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Instagram account ids, for routing webhook entries by id.
+    pub fn instagram_ids(&self) -> Vec<AccountId> {
+        self.pages.iter().filter_map(|p| p.instagram_id.clone()).collect()
+    }
+
+    /// Defaults for a throwaway demo: the simulator plays Meta.
+    pub fn demo(store: PathBuf, listen: SocketAddr, graph_base: String) -> Config {
+        let mut cfg = Config::from_toml("", &|_| None).expect("empty config is valid");
+        cfg.demo = true;
+        cfg.store.path = store;
+        cfg.server.listen = listen;
+        cfg.server.app_secret = Secret::new("demo-app-secret");
+        cfg.server.verify_token = Secret::new("demo-verify-token");
+        cfg.server.app_id = Some("1000000000000001".into());
+        cfg.graph.base_url = graph_base;
+        cfg.graph.conversations_per_second = 50;
+        cfg.sync.interval = None;
+        cfg.pages = vec![PageConfig {
+            id: AccountId::new("100200300"),
+            name: "Demo Coffee Co.".into(),
+            access_token: Secret::new("demo-page-token"),
+            instagram_id: Some(AccountId::new("17840000000000001")),
+            human_agent: true,
+        }];
+        cfg.canned = vec![
+            CannedReply {
+                name: "greeting".into(),
+                text: "Hi {first_name}, thanks for writing to us! How can I help?".into(),
+            },
+            CannedReply {
+                name: "shipping".into(),
+                text: "Hi {first_name}, orders ship within 2 business days. You'll get a tracking link by email.".into(),
+            },
+            CannedReply {
+                name: "closing".into(),
+                text: "Glad I could help, {first_name}. Have a great day!".into(),
+            },
+        ];
+        cfg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_match_design() {
+        let c = Config::from_toml("", &no_env).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.server.path, "/webhook");
+        assert_eq!(c.graph.base_url, "https://graph.facebook.com");
+        assert_eq!(c.graph.version, "v23.0");
+        assert_eq!(c.send.max_per_second, 20);
+        assert_eq!(c.send.concurrency, 8);
+        assert_eq!(c.graph.conversations_per_second, 2);
+        assert_eq!(c.sync.interval, Some(Duration::from_secs(86400)));
+    }
+
+    #[test]
+    fn env_overrides_secrets() {
+        let text = r#"
+[server]
+app_secret = "file-secret"
+verify_token = "file-token"
+[[pages]]
+id = "1"
+access_token_env = "PAGE1"
+"#;
+        let env = |k: &str| match k {
+            "DMDESK_APP_SECRET" => Some("env-secret".to_string()),
+            "PAGE1" => Some("tok".to_string()),
+            _ => None,
+        };
+        let c = Config::from_toml(text, &env).unwrap();
+        assert_eq!(c.server.app_secret.expose(), "env-secret");
+        assert_eq!(c.server.verify_token.expose(), "file-token");
+        assert_eq!(c.pages[0].access_token.expose(), "tok");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("[server]\nlisten = \"nope\"", "server.listen"),
+            ("[send]\nmax_per_second = 0", "send.max_per_second"),
+            ("[sync]\ninterval = \"soon\"", "sync.interval"),
+            ("[[pages]]\nname = \"x\"\naccess_token = \"t\"", "pages[0].id"),
+            ("[[pages]]\nid = \"1\"", "pages[0].access_token"),
+            ("[[pages]]\nid = \"1\"\naccess_token_env = \"NOPE\"", "pages[0].access_token_env"),
+            ("[graph]\nbase_url = \"::\"", "graph.base_url"),
+            ("[server]\nlisten_addr = \"x\"", "listen_addr"),
+        ];
+        for (text, key) in cases {
+            let err = Config::from_toml(text, &no_env).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err:?}, expected {key}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert!(!format!("{s:?} {s}").contains("hunter2"));
+        let c = Config::demo("/tmp/x".into(), "127.0.0.1:0".parse().unwrap(), "http://127.0.0.1:1".into());
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("demo-app-secret") && !dbg.contains("demo-page-token"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172800)));
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("5y"), None);
+    }
+}

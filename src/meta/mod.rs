@@ -1,0 +1,4 @@
+//! Meta's side: webhook payloads, the Graph/Send API client and its errors.
+
+pub mod lenient;
+pub mod webhook;
