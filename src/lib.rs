@@ -10,4 +10,6 @@ pub mod change;
 pub mod config;
 pub mod domain;
 pub mod meta;
+pub mod send;
 pub mod store;
+pub mod workers;

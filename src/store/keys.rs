@@ -95,7 +95,8 @@ mod tests {
         let new = activity(TimestampMs(2), &k);
         assert!(new < old);
         assert_eq!(activity_conv(&new), Some(k.clone()));
-        let (back, rest) = conv_from(&conv(&k)).unwrap();
+        let bytes = conv(&k);
+        let (back, rest) = conv_from(&bytes).unwrap();
         assert_eq!(back, k);
         assert!(rest.is_empty());
     }
