@@ -7,9 +7,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod change;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod meta;
 pub mod send;
 pub mod store;
+pub mod webhook;
 pub mod workers;

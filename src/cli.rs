@@ -1,0 +1,137 @@
+//! The command line: clap definitions. Exit codes: 0 ok, 1 runtime failure,
+//! 2 usage or configuration error.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "dmdesk", version, about = "A terminal inbox for Facebook Messenger and Instagram")]
+pub struct Cli {
+    /// Configuration file [default: $XDG_CONFIG_HOME/dmdesk/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the inbox with a built-in simulator playing Meta (no Meta app needed)
+    Demo,
+    /// Run headless: webhook server, ingest, sync schedule and send workers
+    Serve,
+    /// Print the store as JSON Lines
+    Export(ExportArgs),
+    /// Re-apply quarantined webhook events
+    Replay,
+    /// Sync conversations and profiles from the Graph API
+    Sync(SyncArgs),
+    /// Send one message through the outbox and print its mid
+    Send(SendArgs),
+    /// Send one message to many conversations (a campaign)
+    Bulk(BulkArgs),
+    /// Check the configuration, tokens and webhook subscriptions
+    Doctor,
+    /// Run the Meta simulator alone (fake Graph API + simulated customers)
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ExportWhat {
+    #[default]
+    Messages,
+    Contacts,
+    Conversations,
+    Campaigns,
+    Events,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value_t = ExportWhat::Messages)]
+    pub what: ExportWhat,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Only this page or Instagram account id
+    #[arg(long)]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Page id or Instagram account id
+    #[arg(long)]
+    pub account: String,
+    /// The customer's PSID or IGSID
+    #[arg(long)]
+    pub user: String,
+    #[arg(long)]
+    pub text: String,
+    /// Message tag for a send outside the 24-hour window (HUMAN_AGENT: a person's reply, 7 days)
+    #[arg(long)]
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkArgs {
+    #[arg(long, required_unless_present = "resume")]
+    pub text: Option<String>,
+    /// File with one `account_id user_id` pair a line
+    #[arg(long, conflicts_with = "all")]
+    pub users: Option<PathBuf>,
+    /// Every conversation in the store
+    #[arg(long)]
+    pub all: bool,
+    /// CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE or ACCOUNT_UPDATE (never HUMAN_AGENT)
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Campaign title
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Continue an interrupted campaign
+    #[arg(long, value_name = "ID", conflicts_with_all = ["text", "users", "all"])]
+    pub resume: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    #[command(subcommand)]
+    pub command: Option<SimCommand>,
+    /// Where simulated customers post signed webhooks
+    #[arg(long, default_value = "http://127.0.0.1:8080/webhook")]
+    pub webhook: String,
+    /// Customer messages per second
+    #[arg(long, default_value_t = 1.0)]
+    pub rate: f64,
+    /// Number of simulated customers
+    #[arg(long, default_value_t = 20)]
+    pub customers: usize,
+    /// Port of the fake Graph API on 127.0.0.1 (0: any free port)
+    #[arg(long, default_value_t = 0)]
+    pub graph_port: u16,
+    /// Stop after this many messages (0: run until Ctrl-C)
+    #[arg(long, default_value_t = 0)]
+    pub count: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Generate a large store for benchmarks
+    Populate(PopulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PopulateArgs {
+    #[arg(long)]
+    pub conversations: u64,
+    /// Messages in total
+    #[arg(long)]
+    pub messages: u64,
+    #[arg(long)]
+    pub store: PathBuf,
+}

@@ -1,0 +1,3 @@
+//! The embedded webhook server.
+
+pub mod signature;
