@@ -1,4 +1,6 @@
 //! Meta's side: webhook payloads, the Graph/Send API client and its errors.
 
+pub mod error;
+pub mod graph;
 pub mod lenient;
 pub mod webhook;

@@ -1,0 +1,209 @@
+//! Meta's error envelope mapped to what dmdesk does about it.
+
+use serde_json::Value;
+use std::time::Duration;
+
+/// What an error means for us. Branch on this, not on HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Outside the messaging window (10/2018278, 10/2534022): needs a tag.
+    WindowClosed,
+    /// Token invalid or expired (190): the page needs a new token.
+    TokenInvalid,
+    /// App, page, user or business-use-case limit: slow down and retry later.
+    RateLimited,
+    /// The person can't be reached (551, 10/2018108, 200/1545041).
+    UserUnreachable,
+    /// Bad or foreign PSID/IGSID (100/2018001).
+    NoMatchingUser,
+    /// Missing permission or feature (10/2018065, 200, 230, 2018028...).
+    Permission,
+    /// Temporary trouble on Meta's side (1, 2, 1200, 5xx, timeouts).
+    Transient,
+    /// Anything else (bad parameter...): not retried.
+    Unknown,
+}
+
+impl ErrorClass {
+    pub fn retryable(self) -> bool {
+        matches!(self, ErrorClass::Transient | ErrorClass::RateLimited)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::WindowClosed => "window_closed",
+            ErrorClass::TokenInvalid => "token_invalid",
+            ErrorClass::RateLimited => "rate_limited",
+            ErrorClass::UserUnreachable => "user_unreachable",
+            ErrorClass::NoMatchingUser => "no_matching_user",
+            ErrorClass::Permission => "permission",
+            ErrorClass::Transient => "transient",
+            ErrorClass::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct GraphError {
+    pub class: ErrorClass,
+    pub code: Option<i64>,
+    pub subcode: Option<i64>,
+    pub http_status: Option<u16>,
+    pub message: String,
+    /// Server-suggested wait (usage headers' estimated_time_to_regain_access).
+    pub retry_after: Option<Duration>,
+}
+
+impl GraphError {
+    pub fn transport(message: impl Into<String>) -> GraphError {
+        GraphError {
+            class: ErrorClass::Transient,
+            code: None,
+            subcode: None,
+            http_status: None,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// One line for the status bar and the thread: what happened and what to do.
+    pub fn describe(&self) -> String {
+        let code = match (self.code, self.subcode) {
+            (Some(c), Some(s)) => format!(" ({c}/{s})"),
+            (Some(c), None) => format!(" ({c})"),
+            _ => String::new(),
+        };
+        let what = match self.class {
+            ErrorClass::WindowClosed => "outside the messaging window; a tag is needed",
+            ErrorClass::TokenInvalid => "the page token is invalid or expired; put a new one in the config",
+            ErrorClass::RateLimited => "Meta's rate limit was reached; slowing down",
+            ErrorClass::UserUnreachable => "this person isn't available right now",
+            ErrorClass::NoMatchingUser => "no matching user (wrong id for this page)",
+            ErrorClass::Permission => "the app lacks a permission for this",
+            ErrorClass::Transient => "temporary error at Meta",
+            ErrorClass::Unknown => "Meta refused the request",
+        };
+        let msg = self.message.trim();
+        if msg.is_empty() {
+            format!("{what}{code}")
+        } else {
+            format!("{what}{code}: {}", truncate(msg, 160))
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n).collect::<String>() + "…"
+    }
+}
+
+/// Classify by Meta's code and subcode (meta-api.md §5).
+pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16>, is_transient: bool) -> ErrorClass {
+    match (code, subcode) {
+        (Some(10), Some(2018278 | 2534022)) => ErrorClass::WindowClosed,
+        (Some(10), Some(2018108)) => ErrorClass::UserUnreachable,
+        (Some(551), _) | (Some(200), Some(1545041)) => ErrorClass::UserUnreachable,
+        (Some(100), Some(2018001)) => ErrorClass::NoMatchingUser,
+        (Some(190), _) | (Some(102), _) => ErrorClass::TokenInvalid,
+        (Some(4 | 17 | 32 | 613), _) => ErrorClass::RateLimited,
+        (Some(c), _) if (80000..=80014).contains(&c) => ErrorClass::RateLimited,
+        (Some(1 | 2 | 1200), _) => ErrorClass::Transient,
+        (Some(10 | 200 | 230 | 3), _) => ErrorClass::Permission,
+        (Some(368), _) => ErrorClass::Permission,
+        _ if is_transient => ErrorClass::Transient,
+        _ => match http_status {
+            Some(s) if s >= 500 => ErrorClass::Transient,
+            Some(429) => ErrorClass::RateLimited,
+            Some(401) => ErrorClass::TokenInvalid,
+            _ => ErrorClass::Unknown,
+        },
+    }
+}
+
+/// Read an error from a response body, if it is one. Handles the standard
+/// `{"error":{...}}` envelope and the flat form some OAuth errors take.
+pub fn parse_error(body: &Value, http_status: Option<u16>) -> Option<GraphError> {
+    use super::lenient;
+    let e = match body.get("error") {
+        Some(e) if e.is_object() => e,
+        Some(Value::String(s)) => {
+            // Flat OAuth form: {"error":"invalid_token","error_description":"..."}
+            let message = body
+                .get("error_description")
+                .and_then(Value::as_str)
+                .unwrap_or(s)
+                .to_string();
+            return Some(GraphError {
+                class: classify(None, None, http_status, false),
+                code: None,
+                subcode: None,
+                http_status,
+                message,
+                retry_after: None,
+            });
+        }
+        _ => return None,
+    };
+    let num = |k: &str| {
+        e.get(k).and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+    };
+    let code = num("code");
+    let subcode = num("error_subcode");
+    let message = lenient::string(e.get("error_user_msg"))
+        .filter(|_| code != Some(190))
+        .or_else(|| lenient::string(e.get("message")))
+        .unwrap_or_default();
+    Some(GraphError {
+        class: classify(code, subcode, http_status, lenient::boolean(e.get("is_transient"))),
+        code,
+        subcode,
+        http_status,
+        message,
+        retry_after: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn classes_by_code() {
+        let c = |code, sub| classify(Some(code), sub, Some(400), false);
+        assert_eq!(c(10, Some(2018278)), ErrorClass::WindowClosed);
+        assert_eq!(c(10, Some(2534022)), ErrorClass::WindowClosed);
+        assert_eq!(c(551, Some(1545041)), ErrorClass::UserUnreachable);
+        assert_eq!(c(100, Some(2018001)), ErrorClass::NoMatchingUser);
+        assert_eq!(c(190, Some(460)), ErrorClass::TokenInvalid);
+        assert_eq!(c(613, None), ErrorClass::RateLimited);
+        assert_eq!(c(80006, None), ErrorClass::RateLimited);
+        assert_eq!(c(2, None), ErrorClass::Transient);
+        assert_eq!(c(10, Some(2018065)), ErrorClass::Permission);
+        assert_eq!(c(100, None), ErrorClass::Unknown);
+        assert_eq!(classify(None, None, Some(503), false), ErrorClass::Transient);
+        assert_eq!(classify(Some(1), Some(1965014), Some(400), true), ErrorClass::Transient);
+    }
+
+    #[test]
+    fn envelope_forms() {
+        let e = parse_error(
+            &json!({"error":{"message":"(#10) outside window","type":"OAuthException","code":10,"error_subcode":2018278}}),
+            Some(400),
+        )
+        .unwrap();
+        assert_eq!(e.class, ErrorClass::WindowClosed);
+        assert!(e.describe().contains("10/2018278"));
+        let flat = parse_error(&json!({"error":"invalid_token","error_description":"bad"}), Some(401)).unwrap();
+        assert_eq!(flat.class, ErrorClass::TokenInvalid);
+        assert!(parse_error(&json!({"recipient_id":"1","message_id":"m"}), Some(200)).is_none());
+        let minimal = parse_error(&json!({"error":{"message":"Invalid OAuth access token."}}), Some(401)).unwrap();
+        assert_eq!(minimal.class, ErrorClass::TokenInvalid);
+    }
+}
