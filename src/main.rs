@@ -1,1 +1,129 @@
-fn main() {}
+//! Parse the command line, load the config, set up logging, run the mode.
+
+use clap::Parser;
+use dmdesk::cli::{Cli, CliError, CliResult, Command};
+use dmdesk::config::Config;
+use dmdesk::store::Store;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dmdesk: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dmdesk: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Logs go to stderr for headless and one-shot commands, to a file for the TUI.
+fn log_to_stderr(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DMDESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn log_to_file() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = dmdesk::config::state_dir();
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::daily(&dir, "dmdesk.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DMDESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(writer)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+/// The config for one-shot commands: the file if there is one, else defaults.
+fn config_or_defaults(cli: &Cli) -> Result<Config, CliError> {
+    Ok(match Config::load(cli.config.as_deref())? {
+        Some(c) => c,
+        None => Config::from_toml("", &|k| std::env::var(k).ok())?,
+    })
+}
+
+fn config_required(cli: &Cli, what: &str) -> Result<Config, CliError> {
+    Config::load(cli.config.as_deref())?.ok_or_else(|| {
+        let at = dmdesk::config::default_config_path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "$XDG_CONFIG_HOME/dmdesk/config.toml".into());
+        CliError::usage(format!(
+            "`dmdesk {what}` needs a config file: none at {at} (pass --config PATH; see config.example.toml, or run `dmdesk demo`)"
+        ))
+    })
+}
+
+fn open_store(cfg: &Config, mode: &str) -> Result<Arc<Store>, CliError> {
+    Ok(Store::open(&cfg.store.path, cfg.store.cache_mb, mode)?)
+}
+
+async fn run(cli: Cli) -> CliResult {
+    match &cli.command {
+        Some(Command::Serve) => {
+            log_to_stderr("info");
+            let cfg = config_required(&cli, "serve")?;
+            cfg.check_server()?;
+            let store = open_store(&cfg, "serve")?;
+            let running = dmdesk::runtime::start(Arc::new(cfg), store, true)
+                .await
+                .map_err(|e| CliError::runtime(e.to_string()))?;
+            dmdesk::runtime::shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            running.shutdown().await;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Some(Command::Export(args)) => {
+            log_to_stderr("warn");
+            let cfg = config_or_defaults(&cli)?;
+            let store = open_store(&cfg, "export")?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match dmdesk::export::export(&store, args.what, &mut out) {
+                Ok(()) => Ok(()),
+                Err(dmdesk::export::ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(CliError::runtime(e.to_string())),
+            }
+        }
+        Some(Command::Replay) => {
+            log_to_stderr("warn");
+            let cfg = config_or_defaults(&cli)?;
+            let store = open_store(&cfg, "replay")?;
+            let metrics = Arc::new(dmdesk::metrics::Metrics::default());
+            let ingest = dmdesk::ingest::Ingest::new(store.clone(), &cfg, metrics, None);
+            let pending = ingest.apply_pending()?;
+            let r = ingest.replay()?;
+            store.flush()?;
+            eprintln!(
+                "replayed: {} applied, {} still quarantined{}",
+                r.applied,
+                r.quarantined,
+                if pending.applied > 0 {
+                    format!(" ({} pending events applied first)", pending.applied)
+                } else {
+                    String::new()
+                }
+            );
+            Ok(())
+        }
+        // WIRE: demo, sim, sync, send, bulk, doctor, TUI
+        _ => Err(CliError::runtime("this command is not available in this build yet")),
+    }
+}

@@ -1,0 +1,138 @@
+//! Counters for `GET /metrics` (Prometheus text format).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why a webhook request was turned away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    MissingSignature,
+    BadSignature,
+    TooLarge,
+    BadVerifyToken,
+    StoreUnavailable,
+}
+
+impl Rejection {
+    const ALL: [Rejection; 5] = [
+        Rejection::MissingSignature,
+        Rejection::BadSignature,
+        Rejection::TooLarge,
+        Rejection::BadVerifyToken,
+        Rejection::StoreUnavailable,
+    ];
+    fn label(self) -> &'static str {
+        match self {
+            Rejection::MissingSignature => "missing_signature",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::TooLarge => "too_large",
+            Rejection::BadVerifyToken => "bad_verify_token",
+            Rejection::StoreUnavailable => "store_unavailable",
+        }
+    }
+}
+
+/// Apply latency buckets, seconds (from the webhook's receipt to applied).
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+#[derive(Default)]
+pub struct Metrics {
+    received: AtomicU64,
+    applied: AtomicU64,
+    quarantined: AtomicU64,
+    rejected: [AtomicU64; 5],
+    latency_buckets: [AtomicU64; 10],
+    latency_count: AtomicU64,
+    latency_sum_us: AtomicU64,
+}
+
+impl Metrics {
+    pub fn received(&self) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn rejected(&self, why: Rejection) {
+        let i = Rejection::ALL.iter().position(|r| *r == why).unwrap_or(0);
+        self.rejected[i].fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn quarantined(&self) {
+        self.quarantined.fetch_add(1, Ordering::Relaxed);
+    }
+    /// One event applied, `latency_ms` after it was received.
+    pub fn applied(&self, latency_ms: i64) {
+        self.applied.fetch_add(1, Ordering::Relaxed);
+        let secs = latency_ms.max(0) as f64 / 1000.0;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_us
+            .fetch_add((latency_ms.max(0) as u64) * 1000, Ordering::Relaxed);
+    }
+
+    pub fn received_count(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let _ = writeln!(s, "# HELP dmdesk_events_received_total Webhook bodies accepted and logged.");
+        let _ = writeln!(s, "# TYPE dmdesk_events_received_total counter");
+        let _ = writeln!(s, "dmdesk_events_received_total {}", g(&self.received));
+        let _ = writeln!(s, "# HELP dmdesk_events_applied_total Logged events applied to the store.");
+        let _ = writeln!(s, "# TYPE dmdesk_events_applied_total counter");
+        let _ = writeln!(s, "dmdesk_events_applied_total {}", g(&self.applied));
+        let _ = writeln!(s, "# HELP dmdesk_events_quarantined_total Logged events that could not be applied.");
+        let _ = writeln!(s, "# TYPE dmdesk_events_quarantined_total counter");
+        let _ = writeln!(s, "dmdesk_events_quarantined_total {}", g(&self.quarantined));
+        let _ = writeln!(s, "# HELP dmdesk_requests_rejected_total Webhook requests turned away, by reason.");
+        let _ = writeln!(s, "# TYPE dmdesk_requests_rejected_total counter");
+        for (i, r) in Rejection::ALL.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "dmdesk_requests_rejected_total{{reason=\"{}\"}} {}",
+                r.label(),
+                g(&self.rejected[i])
+            );
+        }
+        let _ = writeln!(s, "# HELP dmdesk_apply_latency_seconds From receipt to applied.");
+        let _ = writeln!(s, "# TYPE dmdesk_apply_latency_seconds histogram");
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "dmdesk_apply_latency_seconds_bucket{{le=\"{b}\"}} {}",
+                g(&self.latency_buckets[i])
+            );
+        }
+        let count = g(&self.latency_count);
+        let _ = writeln!(s, "dmdesk_apply_latency_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            s,
+            "dmdesk_apply_latency_seconds_sum {}",
+            g(&self.latency_sum_us) as f64 / 1e6
+        );
+        let _ = writeln!(s, "dmdesk_apply_latency_seconds_count {count}");
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.received();
+        m.applied(3);
+        m.rejected(Rejection::BadSignature);
+        let t = m.render();
+        assert!(t.contains("dmdesk_events_received_total 1"));
+        assert!(t.contains("dmdesk_requests_rejected_total{reason=\"bad_signature\"} 1"));
+        assert!(t.contains("dmdesk_apply_latency_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(t.contains("dmdesk_apply_latency_seconds_bucket{le=\"0.001\"} 0"));
+        assert!(t.contains("dmdesk_apply_latency_seconds_count 1"));
+    }
+}

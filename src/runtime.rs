@@ -1,0 +1,180 @@
+//! Wiring: the webhook server, ingest and background workers of one process,
+//! started together and shut down in order (stop accepting, finish in-flight
+//! requests, apply what was logged, flush).
+
+use crate::config::Config;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::webhook::{router, WebhookState};
+use crate::workers::{Job, JobSender};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// A running set of services.
+pub struct Running {
+    pub store: Arc<Store>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    /// Where the webhook server listens (None when it is disabled).
+    pub local_addr: Option<SocketAddr>,
+    pub jobs: JobSender,
+    cancel: CancellationToken,
+    server: Option<tokio::task::JoinHandle<()>>,
+    workers: JoinSet<()>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source} (config key server.listen)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Start ingest, workers and (if `serve_webhooks`) the webhook server.
+pub async fn start(config: Arc<Config>, store: Arc<Store>, serve_webhooks: bool) -> Result<Running, StartError> {
+    let metrics = Arc::new(Metrics::default());
+    let cancel = CancellationToken::new();
+    let mut workers = JoinSet::new();
+    let graph = crate::meta::graph::GraphClient::new(&config.graph);
+
+    // Profiles of new contacts are fetched in the background.
+    let (profile_tx, profile_rx) = mpsc::channel(10_000);
+    // WIRE: profiles::run_worker(profile_rx)
+    drop(profile_rx);
+
+    // Apply what an earlier run logged but did not apply, before serving.
+    let ingest = Ingest::new(store.clone(), &config, metrics.clone(), Some(profile_tx));
+    let pending = {
+        let ing = ingest.clone();
+        tokio::task::spawn_blocking(move || ing.apply_pending())
+            .await
+            .map_err(|e| crate::store::StoreError::Corrupt(format!("ingest at start-up panicked: {e}")))??
+    };
+    if pending.applied + pending.quarantined > 0 {
+        tracing::info!(applied = pending.applied, quarantined = pending.quarantined, "applied events left from the last run");
+    }
+    let wake = Arc::new(Notify::new());
+    workers.spawn(ingest.run(wake.clone(), cancel.child_token()));
+
+    // Jobs from the UI and commands go to the send and sync workers.
+    let (jobs, mut job_rx) = mpsc::unbounded_channel::<Job>();
+    let (send_tx, send_rx) = mpsc::unbounded_channel::<Job>();
+    let (sync_tx, sync_rx) = mpsc::unbounded_channel::<Job>();
+    let stop = cancel.child_token();
+    workers.spawn(async move {
+        loop {
+            let job = tokio::select! {
+                j = job_rx.recv() => match j { Some(j) => j, None => return },
+                _ = stop.cancelled() => return,
+            };
+            let to = match job {
+                Job::Sync { .. } | Job::CancelSync => &sync_tx,
+                _ => &send_tx,
+            };
+            let _ = to.send(job);
+        }
+    });
+    // WIRE: send::run_worker(send_rx), sync::run_worker(sync_rx)
+    drop((send_rx, sync_rx, graph));
+
+    let (local_addr, server) = if serve_webhooks {
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.server.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.server.listen,
+            source,
+        })?;
+        let app = router(
+            WebhookState {
+                store: store.clone(),
+                app_secret: config.server.app_secret.clone(),
+                verify_token: config.server.verify_token.clone(),
+                metrics: metrics.clone(),
+                ingest: wake,
+            },
+            &config.server.path,
+        );
+        let stop = cancel.clone();
+        let handle = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "webhook server stopped");
+            }
+        });
+        tracing::info!(%addr, path = %config.server.path, "webhook server listening");
+        (Some(addr), Some(handle))
+    } else {
+        (None, None)
+    };
+
+    Ok(Running {
+        store,
+        config,
+        metrics,
+        local_addr,
+        jobs,
+        cancel,
+        server,
+        workers,
+    })
+}
+
+impl Running {
+    /// Stop accepting, let in-flight requests finish, apply and flush.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        if let Some(s) = self.server.take() {
+            let _ = s.await;
+        }
+        let deadline = tokio::time::sleep(std::time::Duration::from_secs(10));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                next = self.workers.join_next() => if next.is_none() { break },
+                _ = &mut deadline => {
+                    tracing::warn!("workers did not stop within 10 s; aborting them");
+                    self.workers.abort_all();
+                    break;
+                }
+            }
+        }
+        if let Err(e) = self.store.flush() {
+            tracing::error!(error = %e, "final flush failed");
+        }
+    }
+
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+}
+
+/// Wait for SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
