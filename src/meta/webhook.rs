@@ -163,7 +163,12 @@ fn parse_item(item: &Value, ectx: &EntryCtx<'_>, ctx: &ParseCtx, out: &mut Parse
         });
         return;
     }
-    let sender = lenient::id(m.get("sender").and_then(|s| s.get("id")));
+    // Checkbox-plugin opt-ins name the person by `user_ref`, not a PSID.
+    let sender = lenient::id(m.get("sender").and_then(|s| s.get("id"))).or_else(|| {
+        lenient::id(m.get("sender").and_then(|s| s.get("user_ref")))
+            .or_else(|| lenient::id(m.get("optin").and_then(|o| o.get("user_ref"))))
+            .map(|r| format!("user_ref:{r}"))
+    });
     let recipient = lenient::id(m.get("recipient").and_then(|s| s.get("id")));
     let at = lenient::timestamp(m.get("timestamp"))
         .or(ectx.entry_time)
@@ -199,10 +204,11 @@ fn parse_item(item: &Value, ectx: &EntryCtx<'_>, ctx: &ParseCtx, out: &mut Parse
     match kind.as_str() {
         "message" => {
             let msg = &m["message"];
-            let Some(mid) = lenient::id(msg.get("mid")) else {
-                out.problems.push("message without mid".into());
-                return;
-            };
+            // Meta always sends a mid; some test payloads do not. A stable
+            // stand-in keeps replays idempotent.
+            let mid = lenient::id(msg.get("mid")).unwrap_or_else(|| {
+                format!("{}:{:x}", synthetic_mid("nomid", &conv, at), fnv1a(msg.to_string().as_bytes()))
+            });
             if lenient::boolean(msg.get("is_deleted")) {
                 out.changes.push(Change::Delete {
                     conv,
@@ -214,7 +220,8 @@ fn parse_item(item: &Value, ectx: &EntryCtx<'_>, ctx: &ParseCtx, out: &mut Parse
             let mut message = Message::inbound(conv, Mid(mid), at);
             message.text = lenient::string(msg.get("text"));
             message.attachments = attachments(msg.get("attachments"));
-            message.unsupported = lenient::boolean(msg.get("is_unsupported"));
+            message.unsupported = lenient::boolean(msg.get("is_unsupported"))
+                || message.attachments.iter().any(|a| a.kind == "unsupported_type");
             message.reply_to = msg
                 .get("reply_to")
                 .and_then(|r| lenient::id(r.get("mid")))
@@ -288,7 +295,10 @@ fn parse_item(item: &Value, ectx: &EntryCtx<'_>, ctx: &ParseCtx, out: &mut Parse
         "reaction" => {
             let r = &m["reaction"];
             let Some(target) = lenient::id(r.get("mid")) else {
-                out.problems.push("reaction without mid".into());
+                // Old payloads name no target; there is nothing to attach it to.
+                out.changes.push(Change::Ignored {
+                    kind: "reaction without target mid".into(),
+                });
                 return;
             };
             let unreact = r.get("action").and_then(Value::as_str) == Some("unreact");
@@ -445,6 +455,10 @@ fn echo_origin(app_id: Option<&str>, metadata: Option<&str>, ctx: &ParseCtx) -> 
 /// A stable id for items Meta gives none, so replays stay idempotent.
 fn synthetic_mid(prefix: &str, conv: &ConvKey, at: TimestampMs) -> String {
     format!("{prefix}:{}:{}:{}", conv.account, conv.user, at.0)
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
 }
 
 fn referral_text(r: &Value) -> Option<String> {
