@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub struct GroupFlush {
+    /// Held here, not by the thread, so dropping the store releases sled's lock.
+    db: sled::Db,
     /// Number of writes registered so far (a write's ticket).
     written: AtomicU64,
     /// Highest ticket known durable.
@@ -25,6 +27,7 @@ impl GroupFlush {
     pub fn start(db: sled::Db) -> Arc<GroupFlush> {
         let (tx, _) = watch::channel(0u64);
         let gf = Arc::new(GroupFlush {
+            db,
             written: AtomicU64::new(0),
             durable: tx,
             kick: Arc::new((Mutex::new(false), Condvar::new())),
@@ -51,7 +54,7 @@ impl GroupFlush {
                 let Some(gf) = weak.upgrade() else { return };
                 let target = gf.written.load(Ordering::SeqCst);
                 if target > *gf.durable.borrow() {
-                    match db.flush() {
+                    match gf.db.flush() {
                         Ok(_) => {
                             gf.flushes.fetch_add(1, Ordering::Relaxed);
                             gf.durable.send_replace(target);
