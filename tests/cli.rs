@@ -1,0 +1,155 @@
+//! Black-box checks of the command-line contracts: exit codes, error lines
+//! that name the config key, the held-store message, export fields.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn dmdesk() -> Command {
+    let mut c = Command::cargo_bin("dmdesk").expect("binary built");
+    // Keep the user's real config and data out of the tests.
+    c.env("XDG_CONFIG_HOME", "/nonexistent-dmdesk-test")
+        .env("XDG_DATA_HOME", "/nonexistent-dmdesk-test")
+        .env_remove("DMDESK_APP_SECRET")
+        .env_remove("DMDESK_VERIFY_TOKEN");
+    c
+}
+
+#[test]
+fn help_works_for_every_command() {
+    dmdesk().arg("--help").assert().success().stdout(predicate::str::contains("serve"));
+    for cmd in ["serve", "export", "replay", "sync", "send", "bulk", "doctor", "sim", "demo"] {
+        dmdesk().args([cmd, "--help"]).assert().success();
+    }
+}
+
+#[test]
+fn invalid_configs_exit_2_naming_the_key() {
+    let cases = [
+        ("bad_listen.toml", "server.listen"),
+        ("zero_rate.toml", "send.max_per_second"),
+        ("missing_token_env.toml", "pages[0].access_token_env"),
+        ("bad_interval.toml", "sync.interval"),
+        ("unknown_key.toml", "listen_port"),
+        ("syntax.toml", "syntax.toml"),
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid_configs");
+    for (file, key) in cases {
+        dmdesk()
+            .arg("--config")
+            .arg(dir.join(file))
+            .args(["export"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(key));
+    }
+}
+
+#[test]
+fn serve_without_secrets_names_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(&cfg, format!("[store]\npath = {:?}\n", tmp.path().join("s"))).unwrap();
+    dmdesk()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("serve")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("server.app_secret"));
+}
+
+#[test]
+fn missing_explicit_config_is_an_error() {
+    dmdesk()
+        .args(["--config", "/nonexistent/dmdesk.toml", "export"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/dmdesk.toml"));
+}
+
+#[test]
+fn export_of_an_empty_store_prints_nothing_and_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(&cfg, format!("[store]\npath = {:?}\n", tmp.path().join("s"))).unwrap();
+    for what in ["messages", "contacts", "conversations", "campaigns", "events"] {
+        dmdesk()
+            .arg("--config")
+            .arg(&cfg)
+            .args(["export", "--what", what])
+            .assert()
+            .success()
+            .stdout("");
+    }
+}
+
+#[test]
+fn a_held_store_is_refused_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store_path = tmp.path().join("s");
+    let _held = dmdesk::store::Store::open(&store_path, 8, "serve").unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(&cfg, format!("[store]\npath = {store_path:?}\n")).unwrap();
+    let out = dmdesk()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("export")
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("held by another dmdesk process"), "{err}");
+    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+}
+
+#[test]
+fn export_messages_carry_the_contract_fields_and_no_secrets() {
+    use dmdesk::change::Change;
+    use dmdesk::domain::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let store_path = tmp.path().join("s");
+    {
+        let store = dmdesk::store::Store::open(&store_path, 8, "test").unwrap();
+        let conv = ConvKey::new(Platform::Instagram, "IG1", "U1");
+        let mut m = Message::inbound(conv, Mid::from("m_1"), TimestampMs(1_700_000_000_000));
+        m.text = Some("hola 👋".into());
+        m.attachments.push(Attachment { kind: "image".into(), url: Some("https://x/1.jpg".into()), title: None });
+        store.apply(&[Change::Message { msg: m, metadata: None, qualifying: true, from_sync: false }]).unwrap();
+        store.flush().unwrap();
+    }
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!("[server]\napp_secret = \"topsecret-app\"\nverify_token = \"topsecret-verify\"\n[store]\npath = {store_path:?}\n[[pages]]\nid = \"P\"\naccess_token = \"topsecret-token\"\n"),
+    )
+    .unwrap();
+    for what in ["messages", "contacts", "conversations", "events"] {
+        let out = dmdesk().arg("--config").arg(&cfg).args(["export", "--what", what]).assert().success().get_output().stdout.clone();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("topsecret"), "{what}: {text}");
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let keys: &[&str] = match what {
+                "messages" => &["platform", "account_id", "user_id", "mid", "direction", "text", "attachments", "timestamp_ms", "status", "reactions", "deleted"],
+                "contacts" => &["platform", "account_id", "user_id", "name"],
+                "conversations" => &["platform", "account_id", "user_id", "name", "last_inbound_ms", "unread", "status"],
+                _ => &["seq", "received_ms", "state", "reason", "body"],
+            };
+            for k in keys {
+                assert!(v.get(*k).is_some(), "{what} lacks {k}: {line}");
+            }
+            if what == "messages" {
+                assert_eq!(v["platform"], "instagram");
+                assert_eq!(v["direction"], "in");
+                assert_eq!(v["status"], "received");
+                assert_eq!(v["attachments"][0]["type"], "image");
+                assert_eq!(v["timestamp_ms"], 1_700_000_000_000i64);
+            }
+        }
+    }
+}
