@@ -153,3 +153,11 @@ fn export_messages_carry_the_contract_fields_and_no_secrets() {
         }
     }
 }
+
+#[test]
+fn config_example_parses() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml")).unwrap();
+    let cfg = dmdesk::config::Config::from_toml(&text, &|k| (k == "DMDESK_PAGE_TOKEN").then(|| "tok".to_string())).unwrap();
+    assert_eq!(cfg.pages.len(), 1);
+    assert_eq!(cfg.canned.len(), 2);
+}
