@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "dmdesk", version, about = "A terminal inbox for Facebook Messenger and Instagram")]
+#[command(
+    name = "dmdesk",
+    version,
+    about = "A terminal inbox for Facebook Messenger and Instagram"
+)]
 pub struct Cli {
     /// Configuration file [default: $XDG_CONFIG_HOME/dmdesk/config.toml]
     #[arg(long, global = true, value_name = "PATH")]

@@ -304,19 +304,23 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        let mut cfg = Config::from_toml(&text, &|k| std::env::var(k).ok()).map_err(|e| match e {
-            ConfigError::Syntax { message, .. } => ConfigError::Syntax {
-                path: path.clone(),
-                message,
-            },
-            other => other,
-        })?;
+        let mut cfg =
+            Config::from_toml(&text, &|k| std::env::var(k).ok()).map_err(|e| match e {
+                ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                    path: path.clone(),
+                    message,
+                },
+                other => other,
+            })?;
         cfg.source = Some(path);
         Ok(Some(cfg))
     }
 
     /// Parse config text; `env` supplies environment variables (injected for tests).
-    pub fn from_toml(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn from_toml(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             // toml's message names the key and the line; keep it whole.
             ConfigError::Syntax {
@@ -372,14 +376,12 @@ impl Config {
         }
         let version = g.version.unwrap_or_else(|| "v23.0".into());
         if !version.starts_with('v') {
-            return Err(ConfigError::key(
-                "graph.version",
-                "must look like v23.0",
-            ));
+            return Err(ConfigError::key("graph.version", "must look like v23.0"));
         }
         let timeout = match g.timeout {
-            Some(t) => parse_duration(&t)
-                .ok_or_else(|| ConfigError::key("graph.timeout", format!("`{t}` is not a duration like 30s")))?,
+            Some(t) => parse_duration(&t).ok_or_else(|| {
+                ConfigError::key("graph.timeout", format!("`{t}` is not a duration like 30s"))
+            })?,
             None => Duration::from_secs(30),
         };
         let graph = GraphConfig {
@@ -392,11 +394,10 @@ impl Config {
         let mut pages = Vec::new();
         for (i, p) in raw.pages.into_iter().enumerate() {
             let k = |f: &str| format!("pages[{i}].{f}");
-            let id = p
-                .id
-                .as_ref()
-                .ok_or_else(|| ConfigError::key(k("id"), "is required"))
-                .and_then(|v| id_value(&k("id"), v))?;
+            let id =
+                p.id.as_ref()
+                    .ok_or_else(|| ConfigError::key(k("id"), "is required"))
+                    .and_then(|v| id_value(&k("id"), v))?;
             let access_token = match (&p.access_token_env, p.access_token) {
                 (Some(var), tok) => match env(var) {
                     Some(v) if !v.is_empty() => Secret(v),
@@ -422,7 +423,10 @@ impl Config {
                 .transpose()?
                 .map(AccountId);
             if pages.iter().any(|q: &PageConfig| q.id.0 == id) {
-                return Err(ConfigError::key(k("id"), format!("page {id} is listed twice")));
+                return Err(ConfigError::key(
+                    k("id"),
+                    format!("page {id} is listed twice"),
+                ));
             }
             pages.push(PageConfig {
                 name: p.name.unwrap_or_else(|| id.clone()),
@@ -437,18 +441,28 @@ impl Config {
             None => Some(Duration::from_secs(24 * 3600)),
             Some("off") | Some("0") => None,
             Some(t) => Some(parse_duration(t).ok_or_else(|| {
-                ConfigError::key("sync.interval", format!("`{t}` is not a duration like 24h or `off`"))
+                ConfigError::key(
+                    "sync.interval",
+                    format!("`{t}` is not a duration like 24h or `off`"),
+                )
             })?),
         };
         let sync = SyncConfig {
             interval,
-            messages_per_conversation: raw.sync.messages_per_conversation.unwrap_or(20).clamp(1, 100),
+            messages_per_conversation: raw
+                .sync
+                .messages_per_conversation
+                .unwrap_or(20)
+                .clamp(1, 100),
             conversations_per_page: raw.sync.conversations_per_page.unwrap_or(25).clamp(1, 100),
         };
 
         let max_per_second = raw.send.max_per_second.unwrap_or(20);
         if max_per_second == 0 {
-            return Err(ConfigError::key("send.max_per_second", "must be at least 1"));
+            return Err(ConfigError::key(
+                "send.max_per_second",
+                "must be at least 1",
+            ));
         }
         let concurrency = raw.send.concurrency.unwrap_or(8);
         if concurrency == 0 {
@@ -469,7 +483,10 @@ impl Config {
             .collect();
         for (i, c) in raw.canned.iter().enumerate() {
             if c.name.trim().is_empty() {
-                return Err(ConfigError::key(format!("canned[{i}].name"), "must not be empty"));
+                return Err(ConfigError::key(
+                    format!("canned[{i}].name"),
+                    "must not be empty",
+                ));
             }
         }
 
@@ -533,7 +550,10 @@ impl Config {
 
     /// Instagram account ids, for routing webhook entries by id.
     pub fn instagram_ids(&self) -> Vec<AccountId> {
-        self.pages.iter().filter_map(|p| p.instagram_id.clone()).collect()
+        self.pages
+            .iter()
+            .filter_map(|p| p.instagram_id.clone())
+            .collect()
     }
 
     /// Defaults for a throwaway demo: the simulator plays Meta.
@@ -621,9 +641,15 @@ access_token_env = "PAGE1"
             ("[server]\nlisten = \"nope\"", "server.listen"),
             ("[send]\nmax_per_second = 0", "send.max_per_second"),
             ("[sync]\ninterval = \"soon\"", "sync.interval"),
-            ("[[pages]]\nname = \"x\"\naccess_token = \"t\"", "pages[0].id"),
+            (
+                "[[pages]]\nname = \"x\"\naccess_token = \"t\"",
+                "pages[0].id",
+            ),
             ("[[pages]]\nid = \"1\"", "pages[0].access_token"),
-            ("[[pages]]\nid = \"1\"\naccess_token_env = \"NOPE\"", "pages[0].access_token_env"),
+            (
+                "[[pages]]\nid = \"1\"\naccess_token_env = \"NOPE\"",
+                "pages[0].access_token_env",
+            ),
             ("[graph]\nbase_url = \"::\"", "graph.base_url"),
             ("[server]\nlisten_addr = \"x\"", "listen_addr"),
         ];
@@ -637,7 +663,11 @@ access_token_env = "PAGE1"
     fn secrets_never_print() {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?} {s}").contains("hunter2"));
-        let c = Config::demo("/tmp/x".into(), "127.0.0.1:0".parse().unwrap(), "http://127.0.0.1:1".into());
+        let c = Config::demo(
+            "/tmp/x".into(),
+            "127.0.0.1:0".parse().unwrap(),
+            "http://127.0.0.1:1".into(),
+        );
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("demo-app-secret") && !dbg.contains("demo-page-token"));
     }

@@ -88,8 +88,7 @@ impl Ingest {
         };
         match reason {
             None => {
-                self.metrics
-                    .applied(TimestampMs::now().0 - ev.received_ms);
+                self.metrics.applied(TimestampMs::now().0 - ev.received_ms);
                 Ok(true)
             }
             Some(r) => {

@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("dmdesk: cannot start the async runtime: {e}");
@@ -29,8 +32,10 @@ fn main() -> ExitCode {
 fn log_to_stderr(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DMDESK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -98,7 +103,11 @@ async fn run(cli: Cli) -> CliResult {
             let mut out = std::io::BufWriter::new(stdout.lock());
             match dmdesk::export::export(&store, args.what, &mut out) {
                 Ok(()) => Ok(()),
-                Err(dmdesk::export::ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(dmdesk::export::ExportError::Io(e))
+                    if e.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
+                    Ok(())
+                }
                 Err(e) => Err(CliError::runtime(e.to_string())),
             }
         }
@@ -124,6 +133,8 @@ async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         // WIRE: demo, sim, sync, send, bulk, doctor, TUI
-        _ => Err(CliError::runtime("this command is not available in this build yet")),
+        _ => Err(CliError::runtime(
+            "this command is not available in this build yet",
+        )),
     }
 }

@@ -78,16 +78,32 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut s = String::new();
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let _ = writeln!(s, "# HELP dmdesk_events_received_total Webhook bodies accepted and logged.");
+        let _ = writeln!(
+            s,
+            "# HELP dmdesk_events_received_total Webhook bodies accepted and logged."
+        );
         let _ = writeln!(s, "# TYPE dmdesk_events_received_total counter");
         let _ = writeln!(s, "dmdesk_events_received_total {}", g(&self.received));
-        let _ = writeln!(s, "# HELP dmdesk_events_applied_total Logged events applied to the store.");
+        let _ = writeln!(
+            s,
+            "# HELP dmdesk_events_applied_total Logged events applied to the store."
+        );
         let _ = writeln!(s, "# TYPE dmdesk_events_applied_total counter");
         let _ = writeln!(s, "dmdesk_events_applied_total {}", g(&self.applied));
-        let _ = writeln!(s, "# HELP dmdesk_events_quarantined_total Logged events that could not be applied.");
+        let _ = writeln!(
+            s,
+            "# HELP dmdesk_events_quarantined_total Logged events that could not be applied."
+        );
         let _ = writeln!(s, "# TYPE dmdesk_events_quarantined_total counter");
-        let _ = writeln!(s, "dmdesk_events_quarantined_total {}", g(&self.quarantined));
-        let _ = writeln!(s, "# HELP dmdesk_requests_rejected_total Webhook requests turned away, by reason.");
+        let _ = writeln!(
+            s,
+            "dmdesk_events_quarantined_total {}",
+            g(&self.quarantined)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP dmdesk_requests_rejected_total Webhook requests turned away, by reason."
+        );
         let _ = writeln!(s, "# TYPE dmdesk_requests_rejected_total counter");
         for (i, r) in Rejection::ALL.iter().enumerate() {
             let _ = writeln!(
@@ -97,7 +113,10 @@ impl Metrics {
                 g(&self.rejected[i])
             );
         }
-        let _ = writeln!(s, "# HELP dmdesk_apply_latency_seconds From receipt to applied.");
+        let _ = writeln!(
+            s,
+            "# HELP dmdesk_apply_latency_seconds From receipt to applied."
+        );
         let _ = writeln!(s, "# TYPE dmdesk_apply_latency_seconds histogram");
         for (i, b) in BUCKETS.iter().enumerate() {
             let _ = writeln!(
@@ -107,7 +126,10 @@ impl Metrics {
             );
         }
         let count = g(&self.latency_count);
-        let _ = writeln!(s, "dmdesk_apply_latency_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            s,
+            "dmdesk_apply_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
         let _ = writeln!(
             s,
             "dmdesk_apply_latency_seconds_sum {}",

@@ -39,7 +39,11 @@ pub enum StartError {
 }
 
 /// Start ingest, workers and (if `serve_webhooks`) the webhook server.
-pub async fn start(config: Arc<Config>, store: Arc<Store>, serve_webhooks: bool) -> Result<Running, StartError> {
+pub async fn start(
+    config: Arc<Config>,
+    store: Arc<Store>,
+    serve_webhooks: bool,
+) -> Result<Running, StartError> {
     let metrics = Arc::new(Metrics::default());
     let cancel = CancellationToken::new();
     let mut workers = JoinSet::new();
@@ -56,10 +60,16 @@ pub async fn start(config: Arc<Config>, store: Arc<Store>, serve_webhooks: bool)
         let ing = ingest.clone();
         tokio::task::spawn_blocking(move || ing.apply_pending())
             .await
-            .map_err(|e| crate::store::StoreError::Corrupt(format!("ingest at start-up panicked: {e}")))??
+            .map_err(|e| {
+                crate::store::StoreError::Corrupt(format!("ingest at start-up panicked: {e}"))
+            })??
     };
     if pending.applied + pending.quarantined > 0 {
-        tracing::info!(applied = pending.applied, quarantined = pending.quarantined, "applied events left from the last run");
+        tracing::info!(
+            applied = pending.applied,
+            quarantined = pending.quarantined,
+            "applied events left from the last run"
+        );
     }
     let wake = Arc::new(Notify::new());
     workers.spawn(ingest.run(wake.clone(), cancel.child_token()));

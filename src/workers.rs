@@ -15,9 +15,13 @@ pub enum Job {
         agent: Option<String>,
     },
     /// Try a failed reply again.
-    Retry { outbox_id: String },
+    Retry {
+        outbox_id: String,
+    },
     /// Sync one account or all.
-    Sync { account: Option<AccountId> },
+    Sync {
+        account: Option<AccountId>,
+    },
     CancelSync,
     /// Start a campaign to these conversations.
     Campaign {
@@ -27,7 +31,9 @@ pub enum Job {
         recipients: Vec<ConvKey>,
         agent: Option<String>,
     },
-    CancelCampaign { id: String },
+    CancelCampaign {
+        id: String,
+    },
 }
 
 pub type JobSender = tokio::sync::mpsc::UnboundedSender<Job>;

@@ -17,8 +17,14 @@ fn dmdesk() -> Command {
 
 #[test]
 fn help_works_for_every_command() {
-    dmdesk().arg("--help").assert().success().stdout(predicate::str::contains("serve"));
-    for cmd in ["serve", "export", "replay", "sync", "send", "bulk", "doctor", "sim", "demo"] {
+    dmdesk()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("serve"));
+    for cmd in [
+        "serve", "export", "replay", "sync", "send", "bulk", "doctor", "sim", "demo",
+    ] {
         dmdesk().args([cmd, "--help"]).assert().success();
     }
 }
@@ -49,7 +55,11 @@ fn invalid_configs_exit_2_naming_the_key() {
 fn serve_without_secrets_names_the_key() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("c.toml");
-    std::fs::write(&cfg, format!("[store]\npath = {:?}\n", tmp.path().join("s"))).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("[store]\npath = {:?}\n", tmp.path().join("s")),
+    )
+    .unwrap();
     dmdesk()
         .arg("--config")
         .arg(&cfg)
@@ -72,8 +82,18 @@ fn missing_explicit_config_is_an_error() {
 fn export_of_an_empty_store_prints_nothing_and_exits_0() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("c.toml");
-    std::fs::write(&cfg, format!("[store]\npath = {:?}\n", tmp.path().join("s"))).unwrap();
-    for what in ["messages", "contacts", "conversations", "campaigns", "events"] {
+    std::fs::write(
+        &cfg,
+        format!("[store]\npath = {:?}\n", tmp.path().join("s")),
+    )
+    .unwrap();
+    for what in [
+        "messages",
+        "contacts",
+        "conversations",
+        "campaigns",
+        "events",
+    ] {
         dmdesk()
             .arg("--config")
             .arg(&cfg)
@@ -104,7 +124,10 @@ fn a_held_store_is_refused_in_one_line() {
     let err = String::from_utf8(out).unwrap();
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("held by another dmdesk process"), "{err}");
-    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
 }
 
 #[test]
@@ -118,8 +141,19 @@ fn export_messages_carry_the_contract_fields_and_no_secrets() {
         let conv = ConvKey::new(Platform::Instagram, "IG1", "U1");
         let mut m = Message::inbound(conv, Mid::from("m_1"), TimestampMs(1_700_000_000_000));
         m.text = Some("hola 👋".into());
-        m.attachments.push(Attachment { kind: "image".into(), url: Some("https://x/1.jpg".into()), title: None });
-        store.apply(&[Change::Message { msg: m, metadata: None, qualifying: true, from_sync: false }]).unwrap();
+        m.attachments.push(Attachment {
+            kind: "image".into(),
+            url: Some("https://x/1.jpg".into()),
+            title: None,
+        });
+        store
+            .apply(&[Change::Message {
+                msg: m,
+                metadata: None,
+                qualifying: true,
+                from_sync: false,
+            }])
+            .unwrap();
         store.flush().unwrap();
     }
     let cfg = tmp.path().join("c.toml");
@@ -129,15 +163,43 @@ fn export_messages_carry_the_contract_fields_and_no_secrets() {
     )
     .unwrap();
     for what in ["messages", "contacts", "conversations", "events"] {
-        let out = dmdesk().arg("--config").arg(&cfg).args(["export", "--what", what]).assert().success().get_output().stdout.clone();
+        let out = dmdesk()
+            .arg("--config")
+            .arg(&cfg)
+            .args(["export", "--what", what])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("topsecret"), "{what}: {text}");
         for line in text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             let keys: &[&str] = match what {
-                "messages" => &["platform", "account_id", "user_id", "mid", "direction", "text", "attachments", "timestamp_ms", "status", "reactions", "deleted"],
+                "messages" => &[
+                    "platform",
+                    "account_id",
+                    "user_id",
+                    "mid",
+                    "direction",
+                    "text",
+                    "attachments",
+                    "timestamp_ms",
+                    "status",
+                    "reactions",
+                    "deleted",
+                ],
                 "contacts" => &["platform", "account_id", "user_id", "name"],
-                "conversations" => &["platform", "account_id", "user_id", "name", "last_inbound_ms", "unread", "status"],
+                "conversations" => &[
+                    "platform",
+                    "account_id",
+                    "user_id",
+                    "name",
+                    "last_inbound_ms",
+                    "unread",
+                    "status",
+                ],
                 _ => &["seq", "received_ms", "state", "reason", "body"],
             };
             for k in keys {
@@ -156,8 +218,13 @@ fn export_messages_carry_the_contract_fields_and_no_secrets() {
 
 #[test]
 fn config_example_parses() {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml")).unwrap();
-    let cfg = dmdesk::config::Config::from_toml(&text, &|k| (k == "DMDESK_PAGE_TOKEN").then(|| "tok".to_string())).unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml"))
+            .unwrap();
+    let cfg = dmdesk::config::Config::from_toml(&text, &|k| {
+        (k == "DMDESK_PAGE_TOKEN").then(|| "tok".to_string())
+    })
+    .unwrap();
     assert_eq!(cfg.pages.len(), 1);
     assert_eq!(cfg.canned.len(), 2);
 }

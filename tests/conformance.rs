@@ -35,7 +35,12 @@ fn all_files() -> Vec<PathBuf> {
     v
 }
 
-const ITEM_KEYS: &[&str] = &["sender", "recipient", "policy_enforcement", "policy-enforcement"];
+const ITEM_KEYS: &[&str] = &[
+    "sender",
+    "recipient",
+    "policy_enforcement",
+    "policy-enforcement",
+];
 
 /// The body to POST for a fixture, or None when it is not webhook-shaped
 /// (Graph replies and Send API bodies are the Graph client's tests).
@@ -49,22 +54,42 @@ fn webhook_body(raw: &[u8]) -> Option<Vec<u8>> {
         return Some(body.to_string().into_bytes());
     }
     if obj.contains_key("messaging") || obj.contains_key("standby") || obj.contains_key("changes") {
-        let object = if raw.windows(9).any(|w| w == b"instagram") { "instagram" } else { "page" };
-        return Some(json!({"object": object, "entry": [v]}).to_string().into_bytes());
+        let object = if raw.windows(9).any(|w| w == b"instagram") {
+            "instagram"
+        } else {
+            "page"
+        };
+        return Some(
+            json!({"object": object, "entry": [v]})
+                .to_string()
+                .into_bytes(),
+        );
     }
     if obj.contains_key("messaging_type") || obj.contains_key("sender_action") {
         return None; // a Send API request body
     }
-    if ITEM_KEYS.iter().any(|k| obj.get(*k).is_some_and(Value::is_object)) {
+    if ITEM_KEYS
+        .iter()
+        .any(|k| obj.get(*k).is_some_and(Value::is_object))
+    {
         let is_ig = obj
             .get("message")
             .and_then(|m| m.get("attachments"))
-            .is_some_and(|a| a.to_string().contains("story_mention") || a.to_string().contains("ig_"));
-        let wrapped = dmdesk::meta::webhook::wrap_item(&v, if is_ig { "instagram" } else { "page" });
+            .is_some_and(|a| {
+                a.to_string().contains("story_mention") || a.to_string().contains("ig_")
+            });
+        let wrapped =
+            dmdesk::meta::webhook::wrap_item(&v, if is_ig { "instagram" } else { "page" });
         return Some(wrapped.to_string().into_bytes());
     }
-    if obj.contains_key("field") && obj.contains_key("value") || obj.len() == 1 && obj.contains_key("value") {
-        return Some(json!({"object":"page","entry":[{"id":"0","time":0,"changes":[v]}]}).to_string().into_bytes());
+    if obj.contains_key("field") && obj.contains_key("value")
+        || obj.len() == 1 && obj.contains_key("value")
+    {
+        return Some(
+            json!({"object":"page","entry":[{"id":"0","time":0,"changes":[v]}]})
+                .to_string()
+                .into_bytes(),
+        );
     }
     if obj.get("type").is_some() && obj.contains_key("payload") {
         // A bare attachment: deliver it inside a message.
@@ -96,7 +121,9 @@ async fn every_webhook_fixture_is_logged_applied_and_its_messages_stored() {
             continue;
         }
         let raw = std::fs::read(&path).expect("read fixture");
-        let Some(body) = webhook_body(&raw) else { continue };
+        let Some(body) = webhook_body(&raw) else {
+            continue;
+        };
         let before = h.event_count();
         assert_eq!(h.post(&body).await, 200, "{name}");
         assert_eq!(h.event_count(), before + 1, "{name} logged");
@@ -107,7 +134,11 @@ async fn every_webhook_fixture_is_logged_applied_and_its_messages_stored() {
         let text = String::from_utf8_lossy(&body).replace(' ', "");
         if EXPECT_QUARANTINE.iter().any(|q| text.contains(q)) {
             expected_quarantines += 1;
-            assert!(matches!(ev.state, EventState::Quarantined(_)), "{name}: {:?}", ev.state);
+            assert!(
+                matches!(ev.state, EventState::Quarantined(_)),
+                "{name}: {:?}",
+                ev.state
+            );
             continue;
         }
         assert_eq!(ev.state, EventState::Applied, "{name}");
@@ -115,7 +146,11 @@ async fn every_webhook_fixture_is_logged_applied_and_its_messages_stored() {
         let parsed = parse_body(&body, &ctx).expect("parses");
         for ch in &parsed.changes {
             if let Change::Message { msg, .. } = ch {
-                let stored = h.store.message(&msg.mid).expect("read").unwrap_or_else(|| panic!("{name}: {} missing", msg.mid));
+                let stored = h
+                    .store
+                    .message(&msg.mid)
+                    .expect("read")
+                    .unwrap_or_else(|| panic!("{name}: {} missing", msg.mid));
                 // Fixtures reuse some mids; the first delivery of a mid wins.
                 if seen.insert(msg.mid.clone()) {
                     assert_eq!(stored.direction, msg.direction, "{name}");
@@ -127,22 +162,37 @@ async fn every_webhook_fixture_is_logged_applied_and_its_messages_stored() {
     }
     eprintln!("posted {posted}, messages {messages_checked}");
     assert!(posted >= 220, "only {posted} webhook fixtures found");
-    assert!(messages_checked >= 140, "only {messages_checked} messages checked");
+    assert!(
+        messages_checked >= 140,
+        "only {messages_checked} messages checked"
+    );
     let quarantined = h.store.quarantined().expect("list").len();
     assert!(expected_quarantines >= 1);
-    assert_eq!(quarantined, expected_quarantines, "only the unknown-object bodies are quarantined");
+    assert_eq!(
+        quarantined, expected_quarantines,
+        "only the unknown-object bodies are quarantined"
+    );
 }
 
 #[test]
 fn hmac_vector_from_messenger4j_verifies_and_its_tampered_twin_fails() {
     let dir = shared("conformance/meta/messenger4j");
-    let vector: Value = serde_json::from_slice(&std::fs::read(dir.join("hmac_vector__sha1.json")).expect("vector")).expect("json");
+    let vector: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("hmac_vector__sha1.json")).expect("vector"))
+            .expect("json");
     let secret = vector["app_secret"].as_str().expect("secret");
-    let good = std::fs::read(dir.join(vector["valid"]["body_file"].as_str().expect("file"))).expect("body");
-    let header = vector["valid"]["x_hub_signature_256_computed_here"].as_str().expect("sig");
-    assert_eq!(good.len() as u64, vector["valid"]["body_len"].as_u64().expect("len"));
+    let good = std::fs::read(dir.join(vector["valid"]["body_file"].as_str().expect("file")))
+        .expect("body");
+    let header = vector["valid"]["x_hub_signature_256_computed_here"]
+        .as_str()
+        .expect("sig");
+    assert_eq!(
+        good.len() as u64,
+        vector["valid"]["body_len"].as_u64().expect("len")
+    );
     assert!(signature::verify(secret.as_bytes(), &good, header));
-    let bad = std::fs::read(dir.join(vector["invalid"]["body_file"].as_str().expect("file"))).expect("body");
+    let bad = std::fs::read(dir.join(vector["invalid"]["body_file"].as_str().expect("file")))
+        .expect("body");
     assert!(!signature::verify(secret.as_bytes(), &bad, header));
 }
 
@@ -165,7 +215,11 @@ async fn specific_fixtures_land_as_expected() {
     }
     h.apply();
     // Echo: outbound, from another app (app_id is not ours).
-    let echo = h.store.message(&Mid::from("mid.1457764197618:41d102a3e1ae206a38")).unwrap().unwrap();
+    let echo = h
+        .store
+        .message(&Mid::from("mid.1457764197618:41d102a3e1ae206a38"))
+        .unwrap()
+        .unwrap();
     assert_eq!(echo.direction, Direction::Out);
     assert_eq!(echo.origin, Some(dmdesk::domain::Origin::OtherApp));
     // restfb's edit fixture edits this very mid.
@@ -173,7 +227,9 @@ async fn specific_fixtures_land_as_expected() {
     assert!(echo.edited);
     // Instagram: stored on the Instagram platform, marked unsupported.
     let msgs: Vec<_> = h.store.all_messages().map(|m| m.unwrap()).collect();
-    assert!(msgs.iter().any(|m| m.conv.platform == Platform::Instagram && m.unsupported));
+    assert!(msgs
+        .iter()
+        .any(|m| m.conv.platform == Platform::Instagram && m.unsupported));
     // The brace-escaped emoji became the emoji itself on the reacted message or waits for it.
     let quarantined = h.store.quarantined().unwrap();
     assert!(quarantined.is_empty(), "{quarantined:?}");

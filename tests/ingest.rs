@@ -13,7 +13,9 @@ use serde_json::json;
 const T: i64 = 1_700_000_000_000;
 
 fn body(items: serde_json::Value) -> Vec<u8> {
-    json!({"object":"page","entry":[{"id":"P1","time":T,"messaging":items}]}).to_string().into_bytes()
+    json!({"object":"page","entry":[{"id":"P1","time":T,"messaging":items}]})
+        .to_string()
+        .into_bytes()
 }
 
 fn export_messages(store: &Store) -> String {
@@ -29,7 +31,11 @@ async fn duplicates_and_replays_change_nothing() {
     h.post(&b).await;
     h.apply();
     let snapshot = export_messages(&h.store);
-    let conv = h.store.conversation(&ConvKey::new(Platform::Messenger, "P1", "U1")).unwrap().unwrap();
+    let conv = h
+        .store
+        .conversation(&ConvKey::new(Platform::Messenger, "P1", "U1"))
+        .unwrap()
+        .unwrap();
     // Meta redelivers the same body twice more.
     h.post(&b).await;
     h.post(&b).await;
@@ -42,7 +48,14 @@ async fn duplicates_and_replays_change_nothing() {
     h.store.set_applied_seq(0).unwrap();
     h.apply();
     assert_eq!(export_messages(&h.store), snapshot);
-    assert_eq!(h.store.conversation(&conv.key).unwrap().unwrap().message_count, 1);
+    assert_eq!(
+        h.store
+            .conversation(&conv.key)
+            .unwrap()
+            .unwrap()
+            .message_count,
+        1
+    );
 }
 
 #[tokio::test]
@@ -52,8 +65,11 @@ async fn receipts_before_their_message_apply_when_it_lands() {
     // Delivery and read watermarks first, then the echo of a page send.
     h.post(&body(json!([{"sender":{"id":"U1"},"recipient":{"id":"P1"},"delivery":{"mids":["m_out"],"watermark":T + 10}}]))).await;
     h.post(&body(json!([{"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":T + 20,"read":{"watermark":T + 10}}]))).await;
-    h.post(&body(json!([{"sender":{"id":"P1"},"recipient":{"id":"U1"},"timestamp":T + 5,
-        "message":{"is_echo":true,"mid":"m_out","text":"we shipped it"}}]))).await;
+    h.post(&body(
+        json!([{"sender":{"id":"P1"},"recipient":{"id":"U1"},"timestamp":T + 5,
+        "message":{"is_echo":true,"mid":"m_out","text":"we shipped it"}}]),
+    ))
+    .await;
     // An Instagram reaction and read by mid before the message too.
     h.apply();
     let m = h.store.message(&Mid::from("m_out")).unwrap().unwrap();
@@ -66,12 +82,20 @@ async fn receipts_before_their_message_apply_when_it_lands() {
     assert_eq!(c.unread, 0);
 
     let ig = |items: serde_json::Value| {
-        json!({"object":"instagram","entry":[{"id":"IG1","time":T,"messaging":items}]}).to_string().into_bytes()
+        json!({"object":"instagram","entry":[{"id":"IG1","time":T,"messaging":items}]})
+            .to_string()
+            .into_bytes()
     };
-    h.post(&ig(json!([{"sender":{"id":"IGU"},"recipient":{"id":"IG1"},"timestamp":T + 30,
-        "reaction":{"mid":"ig_m","action":"react","reaction":"love","emoji":"❤️"}}]))).await;
-    h.post(&ig(json!([{"sender":{"id":"IG1"},"recipient":{"id":"IGU"},"timestamp":T + 1,
-        "message":{"is_echo":true,"mid":"ig_m","text":"hi from the shop"}}]))).await;
+    h.post(&ig(
+        json!([{"sender":{"id":"IGU"},"recipient":{"id":"IG1"},"timestamp":T + 30,
+        "reaction":{"mid":"ig_m","action":"react","reaction":"love","emoji":"❤️"}}]),
+    ))
+    .await;
+    h.post(&ig(
+        json!([{"sender":{"id":"IG1"},"recipient":{"id":"IGU"},"timestamp":T + 1,
+        "message":{"is_echo":true,"mid":"ig_m","text":"hi from the shop"}}]),
+    ))
+    .await;
     h.post(&ig(json!([{"sender":{"id":"IGU"},"recipient":{"id":"IG1"},"timestamp":T + 40,"read":{"mid":"ig_m"}}]))).await;
     h.apply();
     let m = h.store.message(&Mid::from("ig_m")).unwrap().unwrap();
@@ -81,7 +105,11 @@ async fn receipts_before_their_message_apply_when_it_lands() {
     assert_eq!(m.reactions[0].by, "IGU");
     assert_eq!(m.status, MsgStatus::Read);
     // The reaction is a customer action: it opened the window.
-    let c = h.store.conversation(&ConvKey::new(Platform::Instagram, "IG1", "IGU")).unwrap().unwrap();
+    let c = h
+        .store
+        .conversation(&ConvKey::new(Platform::Instagram, "IG1", "IGU"))
+        .unwrap()
+        .unwrap();
     assert_eq!(c.last_inbound, Some(TimestampMs(T + 30)));
 }
 
@@ -118,28 +146,50 @@ async fn our_own_echo_matches_the_outbox_record_either_order() {
     h.apply();
 
     // Echo before the API answer.
-    let a = h.store.create_outbound(&conv, "answer one", None, Some("alice"), None, TimestampMs(T + 100)).unwrap();
+    let a = h
+        .store
+        .create_outbound(
+            &conv,
+            "answer one",
+            None,
+            Some("alice"),
+            None,
+            TimestampMs(T + 100),
+        )
+        .unwrap();
     let echo = |mid: &str, meta: &str| {
-        body(json!([{"sender":{"id":"P1"},"recipient":{"id":"U1"},"timestamp":T + 101,
-            "message":{"is_echo":true,"app_id":42,"mid":mid,"metadata":meta,"text":"answer one"}}]))
+        body(
+            json!([{"sender":{"id":"P1"},"recipient":{"id":"U1"},"timestamp":T + 101,
+            "message":{"is_echo":true,"app_id":42,"mid":mid,"metadata":meta,"text":"answer one"}}]),
+        )
     };
     h.post(&echo("m_a", &a.metadata())).await;
     h.apply();
     h.store.outbound_sent(&a.id, &Mid::from("m_a")).unwrap();
 
     // API answer before the echo.
-    let b = h.store.create_outbound(&conv, "answer two", None, None, None, TimestampMs(T + 200)).unwrap();
+    let b = h
+        .store
+        .create_outbound(&conv, "answer two", None, None, None, TimestampMs(T + 200))
+        .unwrap();
     h.store.outbound_sent(&b.id, &Mid::from("m_b")).unwrap();
     h.post(&echo("m_b", &b.metadata())).await;
     h.apply();
 
     let msgs = h.store.messages_latest(&conv, 10).unwrap();
     let mids: Vec<_> = msgs.iter().map(|m| m.mid.as_str().to_string()).collect();
-    assert_eq!(mids, ["m_in", "m_a", "m_b"], "one message per send, none left as local:");
+    assert_eq!(
+        mids,
+        ["m_in", "m_a", "m_b"],
+        "one message per send, none left as local:"
+    );
     let a_msg = h.store.message(&Mid::from("m_a")).unwrap().unwrap();
     assert_eq!(a_msg.status, MsgStatus::Sent);
     assert_eq!(a_msg.agent.as_deref(), Some("alice"));
-    assert_eq!(h.store.conversation(&conv).unwrap().unwrap().message_count, 3);
+    assert_eq!(
+        h.store.conversation(&conv).unwrap().unwrap().message_count,
+        3
+    );
 }
 
 #[tokio::test]
@@ -150,12 +200,21 @@ async fn events_logged_but_not_applied_are_applied_at_start_up() {
         let store = Store::open(&config.store.path, 16, "test").unwrap();
         let h = common::Harness::with(tempfile::tempdir().unwrap(), config.clone(), store.clone());
         // Logged (200 given) but the process dies before ingest runs.
-        assert_eq!(h.post(&text_body("P1", "U9", "m_late", T, "are you there?")).await, 200);
+        assert_eq!(
+            h.post(&text_body("P1", "U9", "m_late", T, "are you there?"))
+                .await,
+            200
+        );
         assert!(store.message(&Mid::from("m_late")).unwrap().is_none());
     }
     let store = Store::open(&config.store.path, 16, "test").unwrap();
-    let running = dmdesk::runtime::start(std::sync::Arc::new(config), store.clone(), false).await.unwrap();
-    assert!(store.message(&Mid::from("m_late")).unwrap().is_some(), "applied before start() returned");
+    let running = dmdesk::runtime::start(std::sync::Arc::new(config), store.clone(), false)
+        .await
+        .unwrap();
+    assert!(
+        store.message(&Mid::from("m_late")).unwrap().is_some(),
+        "applied before start() returned"
+    );
     running.shutdown().await;
 }
 
@@ -165,8 +224,15 @@ async fn customer_message_reopens_a_snoozed_conversation() {
     let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
     h.post(&text_body("P1", "U1", "m_1", T, "hi")).await;
     h.apply();
-    h.store.set_status(&conv, ConvStatus::Snoozed, Some(TimestampMs(T + 86_400_000))).unwrap();
-    h.post(&text_body("P1", "U1", "m_2", T + 5, "still there?")).await;
+    h.store
+        .set_status(
+            &conv,
+            ConvStatus::Snoozed,
+            Some(TimestampMs(T + 86_400_000)),
+        )
+        .unwrap();
+    h.post(&text_body("P1", "U1", "m_2", T + 5, "still there?"))
+        .await;
     h.apply();
     let c = h.store.conversation(&conv).unwrap().unwrap();
     assert_eq!(c.status, ConvStatus::Open);
@@ -180,7 +246,12 @@ fn sync_and_webhook_deliver_the_same_message_once() {
     let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
     let mut m = dmdesk::domain::Message::inbound(conv.clone(), Mid::from("m_same"), TimestampMs(T));
     m.text = Some("both ways".into());
-    let change = |from_sync| Change::Message { msg: m.clone(), metadata: None, qualifying: true, from_sync };
+    let change = |from_sync| Change::Message {
+        msg: m.clone(),
+        metadata: None,
+        qualifying: true,
+        from_sync,
+    };
     let threads: Vec<_> = (0..8)
         .map(|i| {
             let s = store.clone();

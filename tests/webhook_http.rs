@@ -18,21 +18,133 @@ async fn bad_inputs_table() {
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000)).into_bytes();
     let big = vec![b' '; dmdesk::webhook::MAX_BODY + 1];
     // (case, body, signature header, content type, status, logged?, quarantined?)
-    type Case<'a> = (&'a str, Vec<u8>, Option<String>, &'a str, StatusCode, bool, bool);
+    type Case<'a> = (
+        &'a str,
+        Vec<u8>,
+        Option<String>,
+        &'a str,
+        StatusCode,
+        bool,
+        bool,
+    );
     let cases: Vec<Case> = vec![
-        ("valid", good.clone(), sig(&good), "application/json", StatusCode::OK, true, false),
-        ("missing signature", good.clone(), None, "application/json", StatusCode::UNAUTHORIZED, false, false),
-        ("forged signature", good.clone(), Some(sign(b"wrong", &good)), "application/json", StatusCode::UNAUTHORIZED, false, false),
-        ("legacy sha1 only", good.clone(), Some("sha1=0123456789abcdef0123456789abcdef01234567".into()), "application/json", StatusCode::UNAUTHORIZED, false, false),
-        ("garbage signature", good.clone(), Some("sha256=not-hex".into()), "application/json", StatusCode::UNAUTHORIZED, false, false),
-        ("upper-case hex", good.clone(), sig(&good).map(|s| format!("sha256={}", s[7..].to_uppercase())), "application/json", StatusCode::OK, true, false),
-        ("oversized", big.clone(), sig(&big), "application/json", StatusCode::PAYLOAD_TOO_LARGE, false, false),
-        ("invalid JSON, signed", b"{not json".to_vec(), sig(b"{not json"), "application/json", StatusCode::OK, true, true),
-        ("empty body, signed", vec![], sig(b""), "application/json", StatusCode::OK, true, true),
-        ("wrong content type, signed", good.clone(), sig(&good), "text/plain", StatusCode::OK, true, false),
-        ("unknown object, signed", br#"{"object":"whatsapp_business_account","entry":[]}"#.to_vec(), sig(br#"{"object":"whatsapp_business_account","entry":[]}"#), "application/json", StatusCode::OK, true, true),
-        ("deep nesting, signed", deep.clone(), sig(&deep), "application/json", StatusCode::OK, true, true),
-        ("non-UTF-8, signed", vec![0xff, 0xfe, 0x00, 0x7b], sig(&[0xff, 0xfe, 0x00, 0x7b]), "application/json", StatusCode::OK, true, true),
+        (
+            "valid",
+            good.clone(),
+            sig(&good),
+            "application/json",
+            StatusCode::OK,
+            true,
+            false,
+        ),
+        (
+            "missing signature",
+            good.clone(),
+            None,
+            "application/json",
+            StatusCode::UNAUTHORIZED,
+            false,
+            false,
+        ),
+        (
+            "forged signature",
+            good.clone(),
+            Some(sign(b"wrong", &good)),
+            "application/json",
+            StatusCode::UNAUTHORIZED,
+            false,
+            false,
+        ),
+        (
+            "legacy sha1 only",
+            good.clone(),
+            Some("sha1=0123456789abcdef0123456789abcdef01234567".into()),
+            "application/json",
+            StatusCode::UNAUTHORIZED,
+            false,
+            false,
+        ),
+        (
+            "garbage signature",
+            good.clone(),
+            Some("sha256=not-hex".into()),
+            "application/json",
+            StatusCode::UNAUTHORIZED,
+            false,
+            false,
+        ),
+        (
+            "upper-case hex",
+            good.clone(),
+            sig(&good).map(|s| format!("sha256={}", s[7..].to_uppercase())),
+            "application/json",
+            StatusCode::OK,
+            true,
+            false,
+        ),
+        (
+            "oversized",
+            big.clone(),
+            sig(&big),
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            false,
+            false,
+        ),
+        (
+            "invalid JSON, signed",
+            b"{not json".to_vec(),
+            sig(b"{not json"),
+            "application/json",
+            StatusCode::OK,
+            true,
+            true,
+        ),
+        (
+            "empty body, signed",
+            vec![],
+            sig(b""),
+            "application/json",
+            StatusCode::OK,
+            true,
+            true,
+        ),
+        (
+            "wrong content type, signed",
+            good.clone(),
+            sig(&good),
+            "text/plain",
+            StatusCode::OK,
+            true,
+            false,
+        ),
+        (
+            "unknown object, signed",
+            br#"{"object":"whatsapp_business_account","entry":[]}"#.to_vec(),
+            sig(br#"{"object":"whatsapp_business_account","entry":[]}"#),
+            "application/json",
+            StatusCode::OK,
+            true,
+            true,
+        ),
+        (
+            "deep nesting, signed",
+            deep.clone(),
+            sig(&deep),
+            "application/json",
+            StatusCode::OK,
+            true,
+            true,
+        ),
+        (
+            "non-UTF-8, signed",
+            vec![0xff, 0xfe, 0x00, 0x7b],
+            sig(&[0xff, 0xfe, 0x00, 0x7b]),
+            "application/json",
+            StatusCode::OK,
+            true,
+            true,
+        ),
     ];
     for (name, body, signature, ctype, want, logged, quarantined) in cases {
         let h = Harness::new();
@@ -43,7 +155,12 @@ async fn bad_inputs_table() {
         if logged {
             let ev = h.store.get_event(1).unwrap().expect("logged event");
             assert_eq!(ev.body, body, "{name}: the exact bytes are kept");
-            assert_eq!(matches!(ev.state, EventState::Quarantined(_)), quarantined, "{name}: {:?}", ev.state);
+            assert_eq!(
+                matches!(ev.state, EventState::Quarantined(_)),
+                quarantined,
+                "{name}: {:?}",
+                ev.state
+            );
         }
     }
 }
@@ -51,7 +168,8 @@ async fn bad_inputs_table() {
 #[tokio::test]
 async fn verification_handshake() {
     let h = Harness::new();
-    let ok = format!("/webhook?hub.mode=subscribe&hub.verify_token={VERIFY}&hub.challenge=1158201444");
+    let ok =
+        format!("/webhook?hub.mode=subscribe&hub.verify_token={VERIFY}&hub.challenge=1158201444");
     assert_eq!(h.get(&ok).await, (StatusCode::OK, "1158201444".to_string()));
     for bad in [
         "/webhook?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1",
@@ -75,7 +193,10 @@ async fn health_and_metrics() {
     assert_eq!(status, StatusCode::OK);
     assert!(text.contains("dmdesk_events_received_total 1"), "{text}");
     assert!(text.contains("dmdesk_events_applied_total 1"), "{text}");
-    assert!(text.contains("dmdesk_requests_rejected_total{reason=\"missing_signature\"} 1"), "{text}");
+    assert!(
+        text.contains("dmdesk_requests_rejected_total{reason=\"missing_signature\"} 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -85,7 +206,9 @@ async fn a_1000_event_batch_is_accepted_whole() {
         .map(|i| serde_json::json!({"sender":{"id":format!("U{}", i % 50)},"recipient":{"id":"P1"},
             "timestamp":1_700_000_000_000i64 + i,"message":{"mid":format!("m_{i}"),"text":"hello there, a normal message"}}))
         .collect();
-    let body = serde_json::json!({"object":"page","entry":[{"id":"P1","time":1,"messaging":items}]}).to_string();
+    let body =
+        serde_json::json!({"object":"page","entry":[{"id":"P1","time":1,"messaging":items}]})
+            .to_string();
     assert!(body.len() < dmdesk::webhook::MAX_BODY);
     assert_eq!(h.post(body.as_bytes()).await, StatusCode::OK);
     let r = h.apply();

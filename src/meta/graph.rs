@@ -46,7 +46,12 @@ impl GraphClient {
         if path.starts_with("http://") || path.starts_with("https://") {
             return path.to_string();
         }
-        format!("{}/{}/{}", self.base, self.version, path.trim_start_matches('/'))
+        format!(
+            "{}/{}/{}",
+            self.base,
+            self.version,
+            path.trim_start_matches('/')
+        )
     }
 
     /// One request with retries for transient failures (jittered back-off, capped).
@@ -60,7 +65,10 @@ impl GraphClient {
     ) -> Result<Value, GraphError> {
         let mut attempt = 0;
         loop {
-            match self.request_once(method.clone(), path, token, query, body).await {
+            match self
+                .request_once(method.clone(), path, token, query, body)
+                .await
+            {
                 Err(e) if e.class == ErrorClass::Transient && attempt < self.max_retries => {
                     attempt += 1;
                     let wait = backoff(attempt);
@@ -119,8 +127,14 @@ impl GraphClient {
         Ok(v)
     }
 
-    pub async fn get(&self, path: &str, token: &Secret, query: &[(&str, &str)]) -> Result<Value, GraphError> {
-        self.request(reqwest::Method::GET, path, token, query, None).await
+    pub async fn get(
+        &self,
+        path: &str,
+        token: &Secret,
+        query: &[(&str, &str)],
+    ) -> Result<Value, GraphError> {
+        self.request(reqwest::Method::GET, path, token, query, None)
+            .await
     }
 
     /// Send API: one text message. Never retried here on anything but
@@ -159,7 +173,9 @@ impl GraphClient {
     /// Instagram name, username and picture.
     pub async fn profile(&self, conv: &ConvKey, token: &Secret) -> Result<Contact, GraphError> {
         let fields = profile_fields(conv.platform);
-        let v = self.get(conv.user.as_str(), token, &[("fields", fields)]).await?;
+        let v = self
+            .get(conv.user.as_str(), token, &[("fields", fields)])
+            .await?;
         Ok(parse_profile(conv, &v))
     }
 }
@@ -246,7 +262,9 @@ mod tests {
 
     #[test]
     fn tokens_are_stripped_from_urls() {
-        let u = strip_token("https://graph.facebook.com/v23.0/1/conversations?access_token=SECRET&after=abc");
+        let u = strip_token(
+            "https://graph.facebook.com/v23.0/1/conversations?access_token=SECRET&after=abc",
+        );
         assert!(!u.contains("SECRET"));
         assert!(u.contains("after=abc"));
         assert_eq!(strip_token("http://x/y?access_token=a"), "http://x/y");

@@ -110,10 +110,22 @@ mod tests {
 
     #[test]
     fn timestamps_of_every_shape() {
-        assert_eq!(timestamp(Some(&json!(1458692752478i64))), Some(TimestampMs(1458692752478)));
-        assert_eq!(timestamp(Some(&json!("1458692752478"))), Some(TimestampMs(1458692752478)));
-        assert_eq!(timestamp(Some(&json!(1527459824))), Some(TimestampMs(1527459824000)));
-        assert_eq!(timestamp(Some(&json!("1527459824"))), Some(TimestampMs(1527459824000)));
+        assert_eq!(
+            timestamp(Some(&json!(1458692752478i64))),
+            Some(TimestampMs(1458692752478))
+        );
+        assert_eq!(
+            timestamp(Some(&json!("1458692752478"))),
+            Some(TimestampMs(1458692752478))
+        );
+        assert_eq!(
+            timestamp(Some(&json!(1527459824))),
+            Some(TimestampMs(1527459824000))
+        );
+        assert_eq!(
+            timestamp(Some(&json!("1527459824"))),
+            Some(TimestampMs(1527459824000))
+        );
         assert_eq!(
             timestamp(Some(&json!("2021-09-08T06:34:04+0000"))),
             Some(TimestampMs(1631082844000))
@@ -127,7 +139,10 @@ mod tests {
 
     #[test]
     fn brace_escapes() {
-        assert_eq!(decode_brace_escapes("\\u{2764}\\u{FE0F}"), "\u{2764}\u{FE0F}");
+        assert_eq!(
+            decode_brace_escapes("\\u{2764}\\u{FE0F}"),
+            "\u{2764}\u{FE0F}"
+        );
         assert_eq!(decode_brace_escapes("😀"), "😀");
         assert_eq!(decode_brace_escapes("a\\u{zz}b"), "a\\u{zz}b");
     }

@@ -179,10 +179,13 @@ fn parse_item(item: &Value, ectx: &EntryCtx<'_>, ctx: &ParseCtx, out: &mut Parse
         .unwrap_or(false);
 
     // The account is the entry id; the customer is whichever side is not us.
-    let account = ectx
-        .account
-        .map(str::to_string)
-        .or_else(|| if is_echo { sender.clone() } else { recipient.clone() });
+    let account = ectx.account.map(str::to_string).or_else(|| {
+        if is_echo {
+            sender.clone()
+        } else {
+            recipient.clone()
+        }
+    });
     let user = match (&sender, &recipient, &account) {
         (Some(s), Some(r), Some(a)) if s == a => Some(r.clone()),
         (Some(_), Some(r), _) if is_echo => Some(r.clone()),
@@ -207,7 +210,11 @@ fn parse_item(item: &Value, ectx: &EntryCtx<'_>, ctx: &ParseCtx, out: &mut Parse
             // Meta always sends a mid; some test payloads do not. A stable
             // stand-in keeps replays idempotent.
             let mid = lenient::id(msg.get("mid")).unwrap_or_else(|| {
-                format!("{}:{:x}", synthetic_mid("nomid", &conv, at), fnv1a(msg.to_string().as_bytes()))
+                format!(
+                    "{}:{:x}",
+                    synthetic_mid("nomid", &conv, at),
+                    fnv1a(msg.to_string().as_bytes())
+                )
             });
             if lenient::boolean(msg.get("is_deleted")) {
                 out.changes.push(Change::Delete {
@@ -221,7 +228,10 @@ fn parse_item(item: &Value, ectx: &EntryCtx<'_>, ctx: &ParseCtx, out: &mut Parse
             message.text = lenient::string(msg.get("text"));
             message.attachments = attachments(msg.get("attachments"));
             message.unsupported = lenient::boolean(msg.get("is_unsupported"))
-                || message.attachments.iter().any(|a| a.kind == "unsupported_type");
+                || message
+                    .attachments
+                    .iter()
+                    .any(|a| a.kind == "unsupported_type");
             message.reply_to = msg
                 .get("reply_to")
                 .and_then(|r| lenient::id(r.get("mid")))
@@ -276,7 +286,12 @@ fn parse_item(item: &Value, ectx: &EntryCtx<'_>, ctx: &ParseCtx, out: &mut Parse
             let mids = d
                 .get("mids")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|x| lenient::id(Some(x))).map(Mid).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| lenient::id(Some(x)))
+                        .map(Mid)
+                        .collect()
+                })
                 .unwrap_or_default();
             out.changes.push(Change::Delivery {
                 conv,
@@ -372,7 +387,8 @@ fn parse_item(item: &Value, ectx: &EntryCtx<'_>, ctx: &ParseCtx, out: &mut Parse
         }
         "optin" => {
             let o = &m["optin"];
-            let mut msg = Message::inbound(conv.clone(), Mid(synthetic_mid("optin", &conv, at)), at);
+            let mut msg =
+                Message::inbound(conv.clone(), Mid(synthetic_mid("optin", &conv, at)), at);
             msg.kind = MsgKind::Optin;
             let what = lenient::string(o.get("type"))
                 .or_else(|| lenient::string(o.get("ref")))
@@ -458,7 +474,9 @@ fn synthetic_mid(prefix: &str, conv: &ConvKey, at: TimestampMs) -> String {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 fn referral_text(r: &Value) -> Option<String> {
@@ -543,11 +561,18 @@ mod tests {
 
     #[test]
     fn inbound_text_message() {
-        let p = parse(json!({"object":"page","entry":[{"id":"P","time":1,"messaging":[
+        let p = parse(
+            json!({"object":"page","entry":[{"id":"P","time":1,"messaging":[
             {"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":1458692752478i64,
-             "message":{"mid":"m1","text":"hello","reply_to":{"mid":"m0"}}}]}]}));
+             "message":{"mid":"m1","text":"hello","reply_to":{"mid":"m0"}}}]}]}),
+        );
         assert!(p.problems.is_empty());
-        let Change::Message { msg, qualifying, .. } = &p.changes[0] else { panic!() };
+        let Change::Message {
+            msg, qualifying, ..
+        } = &p.changes[0]
+        else {
+            panic!()
+        };
         assert!(qualifying);
         assert_eq!(msg.conv, ConvKey::new(Platform::Messenger, "P", "U"));
         assert_eq!(msg.text.as_deref(), Some("hello"));
@@ -561,7 +586,12 @@ mod tests {
             let p = parse(json!({"object":"page","entry":[{"id":"P","messaging":[
                 {"sender":{"id":"P"},"recipient":{"id":"U"},"timestamp":2000000000000i64,
                  "message":{"is_echo":true,"app_id":app,"metadata":meta,"mid":"m","text":"hi"}}]}]}));
-            let Change::Message { msg, qualifying, .. } = &p.changes[0] else { panic!() };
+            let Change::Message {
+                msg, qualifying, ..
+            } = &p.changes[0]
+            else {
+                panic!()
+            };
             assert!(!qualifying);
             assert_eq!(msg.direction, Direction::Out);
             assert_eq!(msg.conv.user, "U".into());
@@ -569,7 +599,10 @@ mod tests {
         };
         assert_eq!(echo(json!(42), json!(null)), Origin::Dmdesk);
         assert_eq!(echo(json!(7), json!("dmdesk:abc")), Origin::Dmdesk);
-        assert_eq!(echo(json!(184719329217930000u64), json!(null)), Origin::OtherApp);
+        assert_eq!(
+            echo(json!(184719329217930000u64), json!(null)),
+            Origin::OtherApp
+        );
         assert_eq!(echo(json!(null), json!(null)), Origin::PageInbox);
     }
 
@@ -577,7 +610,14 @@ mod tests {
     fn instagram_routed_by_entry_id() {
         let p = parse(json!({"object":"page","entry":[{"id":"IG1","messaging":[
             {"sender":{"id":"U"},"recipient":{"id":"IG1"},"timestamp":1,"read":{"mid":"x"}}]}]}));
-        let Change::Read { conv, mid, watermark } = &p.changes[0] else { panic!() };
+        let Change::Read {
+            conv,
+            mid,
+            watermark,
+        } = &p.changes[0]
+        else {
+            panic!()
+        };
         assert_eq!(conv.platform, Platform::Instagram);
         assert_eq!(mid.as_ref().unwrap().as_str(), "x");
         assert!(watermark.is_none());
@@ -588,21 +628,32 @@ mod tests {
         let p = parse(json!({"object":"page","entry":[{"id":"P","messaging":[
             {"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":1,"EVENT_TYPE_THAT_IS_UNSUPPORTED":{}}]}]}));
         assert!(p.problems.is_empty());
-        assert!(matches!(&p.changes[0], Change::Ignored { kind } if kind == "EVENT_TYPE_THAT_IS_UNSUPPORTED"));
+        assert!(
+            matches!(&p.changes[0], Change::Ignored { kind } if kind == "EVENT_TYPE_THAT_IS_UNSUPPORTED")
+        );
     }
 
     #[test]
     fn whole_body_errors() {
         let c = ctx();
         assert_eq!(parse_body(b"", &c).unwrap_err(), ParseError::Empty);
-        assert_eq!(parse_body(b"\xff\xfe", &c).unwrap_err(), ParseError::NotUtf8);
-        assert!(matches!(parse_body(b"{", &c).unwrap_err(), ParseError::NotJson(_)));
+        assert_eq!(
+            parse_body(b"\xff\xfe", &c).unwrap_err(),
+            ParseError::NotUtf8
+        );
+        assert!(matches!(
+            parse_body(b"{", &c).unwrap_err(),
+            ParseError::NotJson(_)
+        ));
         assert_eq!(parse_body(b"[]", &c).unwrap_err(), ParseError::NotObject);
         assert_eq!(
             parse_body(br#"{"object":"testValue","entry":[]}"#, &c).unwrap_err(),
             ParseError::UnknownObject("testValue".into())
         );
-        assert_eq!(parse_body(br#"{"object":"page"}"#, &c).unwrap_err(), ParseError::NoEntries);
+        assert_eq!(
+            parse_body(br#"{"object":"page"}"#, &c).unwrap_err(),
+            ParseError::NoEntries
+        );
     }
 
     #[test]
@@ -612,9 +663,13 @@ mod tests {
              "reaction":{"mid":"m","action":"react","reaction":"love","emoji":"\\u{2764}\\u{FE0F}"}},
             {"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":2,
              "reaction":{"mid":"m","action":"unreact"}}]}]}));
-        let Change::Reaction { emoji, .. } = &p.changes[0] else { panic!() };
+        let Change::Reaction { emoji, .. } = &p.changes[0] else {
+            panic!()
+        };
         assert_eq!(emoji.as_deref(), Some("\u{2764}\u{FE0F}"));
-        let Change::Reaction { emoji, .. } = &p.changes[1] else { panic!() };
+        let Change::Reaction { emoji, .. } = &p.changes[1] else {
+            panic!()
+        };
         assert!(emoji.is_none());
     }
 }

@@ -159,14 +159,21 @@ impl fmt::Display for Refusal {
 }
 
 /// Decide whether and how a message may go out. `tag` is what the agent chose.
-pub fn plan(f: &WindowFacts, now: TimestampMs, tag: Option<Tag>, purpose: Purpose) -> Result<Plan, Refusal> {
+pub fn plan(
+    f: &WindowFacts,
+    now: TimestampMs,
+    tag: Option<Tag>,
+    purpose: Purpose,
+) -> Result<Plan, Refusal> {
     let w = window(f, now);
     if let Some(t) = tag {
         if t == Tag::HumanAgent && purpose == Purpose::Campaign {
             return Err(Refusal("HUMAN_AGENT is for a person answering a customer; it is never allowed on a campaign".into()));
         }
         if f.platform == Platform::Instagram && t != Tag::HumanAgent {
-            return Err(Refusal(format!("{t} does not exist on Instagram; only HUMAN_AGENT does")));
+            return Err(Refusal(format!(
+                "{t} does not exist on Instagram; only HUMAN_AGENT does"
+            )));
         }
         if t == Tag::HumanAgent && !f.human_agent_allowed {
             return Err(Refusal("this page has no HUMAN_AGENT permission (set human_agent = true once Meta granted it)".into()));
@@ -207,13 +214,17 @@ pub fn check_text(platform: Platform, text: &str) -> Result<(), Refusal> {
         Platform::Messenger => {
             let n = text.chars().count();
             if n >= 2000 {
-                return Err(Refusal(format!("Messenger text must be under 2000 characters; this is {n}")));
+                return Err(Refusal(format!(
+                    "Messenger text must be under 2000 characters; this is {n}"
+                )));
             }
         }
         Platform::Instagram => {
             let n = text.len();
             if n > 1000 {
-                return Err(Refusal(format!("Instagram text may be at most 1000 bytes; this is {n}")));
+                return Err(Refusal(format!(
+                    "Instagram text may be at most 1000 bytes; this is {n}"
+                )));
             }
         }
     }
@@ -248,9 +259,15 @@ mod tests {
     fn standard_window_edges() {
         let f = facts(Platform::Messenger, false);
         let at = |ms| T0.plus_ms(ms);
-        assert!(matches!(window(&f, at(23 * 60 * MIN + 59 * MIN)), Window::Open { .. }));
+        assert!(matches!(
+            window(&f, at(23 * 60 * MIN + 59 * MIN)),
+            Window::Open { .. }
+        ));
         assert_eq!(window(&f, at(24 * 60 * MIN + MIN)), Window::Closed);
-        assert_eq!(plan(&f, at(23 * 60 * MIN + 59 * MIN), None, Purpose::Reply), Ok(Plan::Response));
+        assert_eq!(
+            plan(&f, at(23 * 60 * MIN + 59 * MIN), None, Purpose::Reply),
+            Ok(Plan::Response)
+        );
         assert!(plan(&f, at(24 * 60 * MIN + MIN), None, Purpose::Reply).is_err());
     }
 
@@ -259,7 +276,10 @@ mod tests {
         let at = T0.plus_ms(6 * TimestampMs::DAY + 23 * TimestampMs::HOUR);
         let ok = facts(Platform::Messenger, true);
         assert!(matches!(window(&ok, at), Window::HumanAgent { .. }));
-        assert_eq!(plan(&ok, at, Some(Tag::HumanAgent), Purpose::Reply), Ok(Plan::Tagged(Tag::HumanAgent)));
+        assert_eq!(
+            plan(&ok, at, Some(Tag::HumanAgent), Purpose::Reply),
+            Ok(Plan::Tagged(Tag::HumanAgent))
+        );
         let no = facts(Platform::Messenger, false);
         assert!(plan(&no, at, Some(Tag::HumanAgent), Purpose::Reply).is_err());
         let late = T0.plus_ms(7 * TimestampMs::DAY + MIN);
@@ -271,7 +291,10 @@ mod tests {
         let f = facts(Platform::Instagram, true);
         let at = T0.plus_ms(2 * TimestampMs::DAY);
         assert!(plan(&f, at, Some(Tag::PostPurchaseUpdate), Purpose::Reply).is_err());
-        assert_eq!(plan(&f, at, Some(Tag::HumanAgent), Purpose::Reply), Ok(Plan::Tagged(Tag::HumanAgent)));
+        assert_eq!(
+            plan(&f, at, Some(Tag::HumanAgent), Purpose::Reply),
+            Ok(Plan::Tagged(Tag::HumanAgent))
+        );
         assert!(plan(&f, at, None, Purpose::Campaign).is_err());
     }
 

@@ -10,6 +10,7 @@ use crate::domain::{
 };
 use crate::meta::webhook::METADATA_PREFIX;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// What an apply produced beyond the store writes.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -28,25 +29,78 @@ enum Deferred {
     Delete,
 }
 
+/// Conversation summaries touched by one `apply` call, written once at the
+/// end: a sync page of 20 messages per thread costs one summary write, not 20.
+#[derive(Default)]
+pub(crate) struct Txn {
+    convs: HashMap<ConvKey, Slot>,
+}
+
+struct Slot {
+    conv: Conversation,
+    /// The activity the row is indexed under in `conv_by_activity`, if any.
+    indexed: Option<TimestampMs>,
+    dirty: bool,
+}
+
 impl Store {
     /// Apply changes in order. Safe to call again with the same changes.
     pub fn apply(&self, changes: &[Change]) -> Result<ApplyCtx> {
         let _guard = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = ApplyCtx::default();
+        let mut txn = Txn::default();
         for ch in changes {
-            self.apply_one(ch, &mut out)?;
+            self.apply_one(ch, &mut txn, &mut out)?;
         }
+        self.commit(txn)?;
         Ok(out)
     }
 
-    fn apply_one(&self, ch: &Change, out: &mut ApplyCtx) -> Result<()> {
+    /// The conversation inside this apply, created with its contact if new.
+    pub(crate) fn txn_conv<'t>(
+        &self,
+        txn: &'t mut Txn,
+        key: &ConvKey,
+        out: &mut ApplyCtx,
+    ) -> Result<&'t mut Conversation> {
+        use std::collections::hash_map::Entry;
+        let slot = match txn.convs.entry(key.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let slot = match self.conversation(key)? {
+                    Some(c) => Slot {
+                        indexed: Some(c.last_activity),
+                        conv: c,
+                        dirty: false,
+                    },
+                    None => Slot {
+                        conv: self.new_conv(key, out)?,
+                        indexed: None,
+                        dirty: true,
+                    },
+                };
+                v.insert(slot)
+            }
+        };
+        slot.dirty = true;
+        Ok(&mut slot.conv)
+    }
+
+    pub(crate) fn commit(&self, txn: Txn) -> Result<()> {
+        for slot in txn.convs.into_values().filter(|s| s.dirty) {
+            self.put_conv_indexed(&slot.conv, slot.indexed)?;
+        }
+        Ok(())
+    }
+
+    fn apply_one(&self, ch: &Change, txn: &mut Txn, out: &mut ApplyCtx) -> Result<()> {
         match ch {
             Change::Message {
                 msg,
                 metadata,
                 qualifying,
                 from_sync,
-            } => self.apply_message(msg, metadata.as_deref(), *qualifying, *from_sync, out),
+            } => self.apply_message(msg, metadata.as_deref(), *qualifying, *from_sync, txn, out),
             Change::Delivery {
                 conv,
                 mids,
@@ -56,7 +110,7 @@ impl Store {
                     self.set_status_or_defer(mid, MsgStatus::Delivered)?;
                 }
                 if let Some(w) = watermark {
-                    self.watermark(conv, *w, MsgStatus::Delivered, out)?;
+                    self.watermark(conv, *w, MsgStatus::Delivered, txn, out)?;
                 }
                 Ok(())
             }
@@ -68,12 +122,14 @@ impl Store {
                 if let Some(mid) = mid {
                     // Instagram: "seen" names one message; everything before it is seen too.
                     match self.message_by_mid(mid)? {
-                        Some((_, m)) => self.watermark(conv, m.timestamp, MsgStatus::Read, out)?,
+                        Some((_, m)) => {
+                            self.watermark(conv, m.timestamp, MsgStatus::Read, txn, out)?
+                        }
                         None => self.defer(mid, Deferred::Status(MsgStatus::Read))?,
                     }
                 }
                 if let Some(w) = watermark {
-                    self.watermark(conv, *w, MsgStatus::Read, out)?;
+                    self.watermark(conv, *w, MsgStatus::Read, txn, out)?;
                 }
                 Ok(())
             }
@@ -86,26 +142,23 @@ impl Store {
             } => {
                 if by == conv.user.as_str() {
                     // A reaction is a qualifying customer action (see send::window).
-                    let (mut c, _) = self.ensure_conv(conv, out)?;
+                    let c = self.txn_conv(txn, conv, out)?;
                     if c.last_inbound.is_none_or(|t| t < *at) {
                         c.last_inbound = Some(*at);
-                        self.put_conv(&c, None)?;
                     }
                 }
                 let d = Deferred::React {
                     emoji: emoji.clone(),
                     by: by.clone(),
                 };
-                self.update_or_defer(target, d)
+                self.update_or_defer(target, d, txn)
             }
-            Change::Edit { mid, text, .. } => self.update_or_defer(mid, Deferred::Edit(text.clone())),
-            Change::Delete { mid, .. } => self.update_or_defer(mid, Deferred::Delete),
+            Change::Edit { mid, text, .. } => {
+                self.update_or_defer(mid, Deferred::Edit(text.clone()), txn)
+            }
+            Change::Delete { mid, .. } => self.update_or_defer(mid, Deferred::Delete, txn),
             Change::Handover { conv, standby, .. } => {
-                let (mut c, _) = self.ensure_conv(conv, out)?;
-                if c.standby != *standby {
-                    c.standby = *standby;
-                    self.put_conv(&c, None)?;
-                }
+                self.txn_conv(txn, conv, out)?.standby = *standby;
                 Ok(())
             }
             Change::ContactSeen {
@@ -113,8 +166,10 @@ impl Store {
                 name,
                 username,
             } => {
-                let (_, _) = self.ensure_conv(conv, out)?;
-                let mut contact = self.contact(conv)?.unwrap_or_else(|| Contact::new(conv.clone(), "sync"));
+                self.txn_conv(txn, conv, out)?;
+                let mut contact = self
+                    .contact(conv)?
+                    .unwrap_or_else(|| Contact::new(conv.clone(), "sync"));
                 let mut changed = false;
                 if contact.name.is_none() && name.is_some() {
                     contact.name = name.clone();
@@ -125,7 +180,9 @@ impl Store {
                     changed = true;
                 }
                 if changed {
-                    self.put_contact(&contact)?;
+                    self.put_contact_raw(&contact)?;
+                    self.txn_conv(txn, conv, out)?.name = contact.display_name();
+                    self.publish(Update::Contact(Box::new(contact)));
                 }
                 Ok(())
             }
@@ -147,6 +204,7 @@ impl Store {
         metadata: Option<&str>,
         qualifying: bool,
         from_sync: bool,
+        txn: &mut Txn,
         out: &mut ApplyCtx,
     ) -> Result<()> {
         // Our own send coming back: bind the outbox record to Meta's mid.
@@ -181,7 +239,7 @@ impl Store {
             return Ok(());
         }
 
-        let (mut conv, _) = self.ensure_conv(&msg.conv, out)?;
+        let conv = self.txn_conv(txn, &msg.conv, out)?;
         let mut m = msg.clone();
         if m.direction == Direction::Out && m.status >= MsgStatus::Sent {
             if conv.read_watermark.is_some_and(|w| m.timestamp <= w) {
@@ -196,7 +254,7 @@ impl Store {
         self.insert_message(&m)?;
         out.new_messages += 1;
 
-        let old_activity = conv.last_activity;
+        let conv = self.txn_conv(txn, &msg.conv, out)?;
         conv.message_count += 1;
         if m.timestamp >= conv.last_activity {
             conv.last_activity = m.timestamp;
@@ -207,7 +265,8 @@ impl Store {
             if qualifying && conv.last_inbound.is_none_or(|t| t < m.timestamp) {
                 conv.last_inbound = Some(m.timestamp);
             }
-            if m.kind == MsgKind::Message && conv.last_user_message.is_none_or(|t| t < m.timestamp) {
+            if m.kind == MsgKind::Message && conv.last_user_message.is_none_or(|t| t < m.timestamp)
+            {
                 conv.last_user_message = Some(m.timestamp);
             }
             if !from_sync {
@@ -219,14 +278,20 @@ impl Store {
                 }
             }
         }
-        self.put_conv(&conv, Some(old_activity))?;
         self.publish(Update::Message(Box::new(m)));
         Ok(())
     }
 
     /// Move outbound messages at or before `w` to `status`.
-    fn watermark(&self, conv: &ConvKey, w: TimestampMs, status: MsgStatus, out: &mut ApplyCtx) -> Result<()> {
-        let (mut c, _) = self.ensure_conv(conv, out)?;
+    fn watermark(
+        &self,
+        conv: &ConvKey,
+        w: TimestampMs,
+        status: MsgStatus,
+        txn: &mut Txn,
+        out: &mut ApplyCtx,
+    ) -> Result<()> {
+        let c = self.txn_conv(txn, conv, out)?;
         let slot = match status {
             MsgStatus::Read => &mut c.read_watermark,
             _ => &mut c.delivered_watermark,
@@ -235,7 +300,6 @@ impl Store {
             return Ok(());
         }
         *slot = Some(w);
-        self.put_conv(&c, None)?;
         let prefix = keys::conv(conv);
         let end = keys::message(conv, w.plus_ms(1), &Mid::default());
         for r in self.messages.range(prefix.clone()..end).rev() {
@@ -255,19 +319,17 @@ impl Store {
     }
 
     fn set_status_or_defer(&self, mid: &Mid, status: MsgStatus) -> Result<()> {
-        self.update_or_defer(mid, Deferred::Status(status))
+        self.update_or_defer(mid, Deferred::Status(status), &mut Txn::default())
     }
 
-    fn update_or_defer(&self, mid: &Mid, d: Deferred) -> Result<()> {
+    fn update_or_defer(&self, mid: &Mid, d: Deferred, txn: &mut Txn) -> Result<()> {
         match self.message_by_mid(mid)? {
             Some((key, mut m)) => {
                 let before = m.clone();
                 apply_deferred(&mut m, d);
                 if m != before {
                     self.messages.insert(key, encode(&m))?;
-                    if before.timestamp.0 > 0 {
-                        self.refresh_preview(&m)?;
-                    }
+                    self.refresh_preview(&m, txn)?;
                     self.publish(Update::Message(Box::new(m)));
                 }
                 Ok(())
@@ -277,12 +339,11 @@ impl Store {
     }
 
     /// Keep the list preview in step with an edited or unsent last message.
-    fn refresh_preview(&self, m: &Message) -> Result<()> {
-        if let Some(mut c) = self.conversation(&m.conv)? {
-            if c.last_activity == m.timestamp && c.last_preview != m.preview() {
-                c.last_preview = m.preview();
-                self.put_conv(&c, None)?;
-            }
+    fn refresh_preview(&self, m: &Message, txn: &mut Txn) -> Result<()> {
+        let preview = m.preview();
+        let c = self.txn_conv(txn, &m.conv, &mut ApplyCtx::default())?;
+        if c.last_activity == m.timestamp && c.last_preview != preview {
+            c.last_preview = preview;
         }
         Ok(())
     }
@@ -337,11 +398,8 @@ impl Store {
         Ok(())
     }
 
-    /// The conversation, created with its contact if new.
-    pub(crate) fn ensure_conv(&self, key: &ConvKey, out: &mut ApplyCtx) -> Result<(Conversation, bool)> {
-        if let Some(c) = self.conversation(key)? {
-            return Ok((c, false));
-        }
+    /// A new conversation (and contact, if none): counted, not yet written.
+    fn new_conv(&self, key: &ConvKey, out: &mut ApplyCtx) -> Result<Conversation> {
         let contact = match self.contact(key)? {
             Some(c) => c,
             None => {
@@ -352,38 +410,39 @@ impl Store {
                 c
             }
         };
-        let c = Conversation::new(key.clone(), contact.display_name());
-        self.put_conv(&c, None)?;
         let n: u64 = self.meta_get("conv_count")?.unwrap_or(0);
         self.meta_put("conv_count", &(n + 1))?;
-        Ok((c, true))
+        Ok(Conversation::new(key.clone(), contact.display_name()))
     }
 
-    /// Write a conversation summary and keep the activity index in step.
-    /// `old_activity`: the activity it was indexed under, if it may have moved.
-    pub(crate) fn put_conv(&self, c: &Conversation, old_activity: Option<TimestampMs>) -> Result<()> {
+    /// Write a conversation summary, looking up where it is indexed.
+    pub(crate) fn put_conv(&self, c: &Conversation) -> Result<()> {
+        let prev = self
+            .conversations
+            .get(keys::conv(&c.key))?
+            .map(|v| decode::<Conversation>(&v))
+            .transpose()?
+            .map(|p| p.last_activity);
+        self.put_conv_indexed(c, prev)
+    }
+
+    /// Write a conversation summary and keep the activity index in step;
+    /// `prev_activity` is what the row is indexed under now (None: not yet).
+    fn put_conv_indexed(&self, c: &Conversation, prev_activity: Option<TimestampMs>) -> Result<()> {
         let ck = keys::conv(&c.key);
-        let prev_activity = match old_activity {
-            Some(t) => Some(t),
-            None => self
-                .conversations
-                .get(&ck)?
-                .map(|v| decode::<Conversation>(&v))
-                .transpose()?
-                .map(|p| p.last_activity),
-        };
         if prev_activity != Some(c.last_activity) {
             if let Some(t) = prev_activity {
                 self.by_activity.remove(keys::activity(t, &c.key))?;
             }
         }
-        self.by_activity.insert(keys::activity(c.last_activity, &c.key), &[])?;
+        self.by_activity
+            .insert(keys::activity(c.last_activity, &c.key), &[])?;
         self.conversations.insert(ck, encode(c))?;
         self.publish(Update::Conversation(Box::new(c.clone())));
         Ok(())
     }
 
-    fn put_contact_raw(&self, c: &Contact) -> Result<()> {
+    pub(crate) fn put_contact_raw(&self, c: &Contact) -> Result<()> {
         self.contacts.insert(keys::conv(&c.conv), encode(c))?;
         Ok(())
     }
@@ -395,7 +454,7 @@ impl Store {
             let name = c.display_name();
             if conv.name != name {
                 conv.name = name;
-                self.put_conv(&conv, None)?;
+                self.put_conv(&conv)?;
             }
         }
         self.publish(Update::Contact(Box::new(c.clone())));

@@ -27,7 +27,9 @@ pub enum Update {
     Message(Box<Message>),
     Contact(Box<Contact>),
     /// A webhook body was logged (status bar's "events today").
-    EventReceived { at: TimestampMs },
+    EventReceived {
+        at: TimestampMs,
+    },
     /// For the operator: policy enforcement, a dead token, a failed sync.
     Notice(String),
     /// The last error, for the status bar.
@@ -121,7 +123,9 @@ impl Store {
             .cache_capacity(cache_mb * 1024 * 1024)
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(ref io) if is_lock_error(io) => StoreError::Held(held_message(path)),
+                sled::Error::Io(ref io) if is_lock_error(io) => {
+                    StoreError::Held(held_message(path))
+                }
                 other => StoreError::Sled(other),
             })?;
         let _ = std::fs::write(

@@ -73,21 +73,24 @@ impl Store {
         m.agent = rec.agent.clone();
         m.tag = rec.tag.clone();
         self.insert_message(&m)?;
-        let (mut c, _) = self.ensure_conv(conv, &mut ApplyCtx::default())?;
-        let old = c.last_activity;
+        let mut txn = super::apply::Txn::default();
+        let c = self.txn_conv(&mut txn, conv, &mut ApplyCtx::default())?;
         c.message_count += 1;
         if now >= c.last_activity {
             c.last_activity = now;
             c.last_preview = m.preview();
             c.last_direction = Some(Direction::Out);
         }
-        self.put_conv(&c, Some(old))?;
+        self.commit(txn)?;
         self.publish(Update::Message(Box::new(m)));
         Ok(rec)
     }
 
     pub fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>> {
-        self.outbox.get(id.as_bytes())?.map(|v| decode(&v)).transpose()
+        self.outbox
+            .get(id.as_bytes())?
+            .map(|v| decode(&v))
+            .transpose()
     }
 
     fn outbox_put(&self, rec: &OutboxRecord) -> Result<()> {

@@ -34,9 +34,8 @@ impl ConvFilter {
             return false;
         }
         if let Some(now) = self.window_open_at {
-            if !c
-                .last_inbound
-                .is_some_and(|t| now.0 - t.0 < TimestampMs::DAY)
+            if c.last_inbound
+                .is_none_or(|t| now.0 - t.0 >= TimestampMs::DAY)
             {
                 return false;
             }
@@ -75,7 +74,12 @@ impl Store {
 
     /// Conversations by latest activity, skipping `offset`, at most `limit`,
     /// that match `filter`.
-    pub fn conversations(&self, filter: &ConvFilter, offset: usize, limit: usize) -> Result<Vec<Conversation>> {
+    pub fn conversations(
+        &self,
+        filter: &ConvFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
         let mut out = Vec::with_capacity(limit.min(1024));
         let mut skipped = 0;
         for r in self.by_activity.iter().keys() {
@@ -139,7 +143,12 @@ impl Store {
     }
 
     /// Up to `limit` messages older than `before` (oldest first).
-    pub fn messages_before(&self, conv: &ConvKey, before: &Message, limit: usize) -> Result<Vec<Message>> {
+    pub fn messages_before(
+        &self,
+        conv: &ConvKey,
+        before: &Message,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
         let start = keys::conv(conv);
         let end = keys::message(conv, before.timestamp, &before.mid);
         let mut v = self
@@ -189,7 +198,11 @@ impl Store {
         Ok(())
     }
 
-    fn edit_conv(&self, conv: &ConvKey, f: impl FnOnce(&mut Conversation)) -> Result<Option<Conversation>> {
+    fn edit_conv(
+        &self,
+        conv: &ConvKey,
+        f: impl FnOnce(&mut Conversation),
+    ) -> Result<Option<Conversation>> {
         let _guard = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
         let Some(mut c) = self.conversation(conv)? else {
             return Ok(None);
@@ -197,7 +210,7 @@ impl Store {
         let before = c.clone();
         f(&mut c);
         if c != before {
-            self.put_conv(&c, None)?;
+            self.put_conv(&c)?;
         }
         Ok(Some(c))
     }
@@ -207,10 +220,16 @@ impl Store {
     }
 
     pub fn mark_unread(&self, conv: &ConvKey) -> Result<()> {
-        self.edit_conv(conv, |c| c.unread = c.unread.max(1)).map(|_| ())
+        self.edit_conv(conv, |c| c.unread = c.unread.max(1))
+            .map(|_| ())
     }
 
-    pub fn set_status(&self, conv: &ConvKey, status: ConvStatus, snooze_until: Option<TimestampMs>) -> Result<()> {
+    pub fn set_status(
+        &self,
+        conv: &ConvKey,
+        status: ConvStatus,
+        snooze_until: Option<TimestampMs>,
+    ) -> Result<()> {
         self.edit_conv(conv, |c| {
             c.status = status;
             c.snooze_until = if status == ConvStatus::Snoozed {
@@ -261,7 +280,12 @@ impl Store {
     }
 
     /// Record a profile fetch result.
-    pub fn profile_fetched(&self, conv: &ConvKey, profile: Option<Contact>, now: TimestampMs) -> Result<()> {
+    pub fn profile_fetched(
+        &self,
+        conv: &ConvKey,
+        profile: Option<Contact>,
+        now: TimestampMs,
+    ) -> Result<()> {
         let mut c = self
             .contact(conv)?
             .unwrap_or_else(|| Contact::new(conv.clone(), "profile"));

@@ -47,11 +47,18 @@ pub fn router(state: WebhookState, path: &str) -> Router {
 }
 
 /// `GET /webhook`: answer the challenge when mode and token match, else 403.
-async fn verify(State(st): State<WebhookState>, Query(q): Query<HashMap<String, String>>) -> impl IntoResponse {
-    let get = |k: &str| q.get(&format!("hub.{k}")).or_else(|| q.get(&format!("hub_{k}")));
+async fn verify(
+    State(st): State<WebhookState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> impl IntoResponse {
+    let get = |k: &str| {
+        q.get(&format!("hub.{k}"))
+            .or_else(|| q.get(&format!("hub_{k}")))
+    };
     let mode_ok = get("mode").is_some_and(|m| m == "subscribe");
     let token_ok = get("verify_token").is_some_and(|t| {
-        !st.verify_token.is_empty() && bool::from(t.as_bytes().ct_eq(st.verify_token.expose().as_bytes()))
+        !st.verify_token.is_empty()
+            && bool::from(t.as_bytes().ct_eq(st.verify_token.expose().as_bytes()))
     });
     match (mode_ok && token_ok, get("challenge")) {
         (true, Some(c)) => (StatusCode::OK, c.clone()).into_response(),
@@ -89,7 +96,11 @@ async fn receive(
         tracing::warn!(len = body.len(), "webhook with a bad signature refused");
         return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
     }
-    let appended = tokio::time::timeout(DURABLE_TIMEOUT, st.store.append_event(&body, TimestampMs::now())).await;
+    let appended = tokio::time::timeout(
+        DURABLE_TIMEOUT,
+        st.store.append_event(&body, TimestampMs::now()),
+    )
+    .await;
     match appended {
         Ok(Ok(_seq)) => {
             st.metrics.received();

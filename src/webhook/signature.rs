@@ -35,7 +35,11 @@ mod tests {
     fn round_trip_and_tamper() {
         let h = sign(b"s3cret", b"{\"a\":1}");
         assert!(verify(b"s3cret", b"{\"a\":1}", &h));
-        assert!(verify(b"s3cret", b"{\"a\":1}", &h.to_uppercase().replace("SHA256=", "sha256=")));
+        assert!(verify(
+            b"s3cret",
+            b"{\"a\":1}",
+            &h.to_uppercase().replace("SHA256=", "sha256=")
+        ));
         assert!(!verify(b"s3cret", b"{\"a\":2}", &h));
         assert!(!verify(b"other", b"{\"a\":1}", &h));
         assert!(!verify(b"s3cret", b"{\"a\":1}", "sha1=abc"));

@@ -79,7 +79,12 @@ impl Harness {
     }
 
     /// POST a body with the given signature header (None: no header).
-    pub async fn post_raw(&self, body: Vec<u8>, sig: Option<String>, content_type: &str) -> (StatusCode, String) {
+    pub async fn post_raw(
+        &self,
+        body: Vec<u8>,
+        sig: Option<String>,
+        content_type: &str,
+    ) -> (StatusCode, String) {
         let mut req = Request::post("/webhook").header("content-type", content_type);
         if let Some(s) = sig {
             req = req.header("x-hub-signature-256", s);
@@ -91,14 +96,18 @@ impl Harness {
             .await
             .expect("router answers");
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// POST a correctly signed body.
     pub async fn post(&self, body: &[u8]) -> StatusCode {
         let sig = signature::sign(SECRET.as_bytes(), body);
-        self.post_raw(body.to_vec(), Some(sig), "application/json").await.0
+        self.post_raw(body.to_vec(), Some(sig), "application/json")
+            .await
+            .0
     }
 
     pub async fn get(&self, uri: &str) -> (StatusCode, String) {
@@ -109,7 +118,9 @@ impl Harness {
             .await
             .expect("router answers");
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
