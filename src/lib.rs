@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod meta;
 pub mod send;
+pub mod sim;
 pub mod store;
 pub mod webhook;
 pub mod workers;
