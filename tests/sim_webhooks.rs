@@ -86,3 +86,26 @@ async fn customer_says_posts_one_signed_message() {
     assert_eq!(msg.conv.account.as_str(), who.account);
     assert!(sim.customer_says("nobody", None).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_stops_after_count_with_the_given_secret() {
+    let mut recv = sim_support::receiver().await;
+    let args = dmdesk::cli::SimArgs {
+        command: None,
+        webhook: recv.url.clone(),
+        rate: 200.0,
+        customers: 5,
+        graph_port: 0,
+        count: 7,
+    };
+    let secret = dmdesk::config::Secret::new("another-secret");
+    tokio::time::timeout(Duration::from_secs(20), dmdesk::sim::run(&args, &secret))
+        .await
+        .expect("run returns after count")
+        .unwrap();
+    for _ in 0..7 {
+        let r = recv.next(2).await.expect("posted before run returned");
+        assert!(verify(b"another-secret", &r.body, r.signature.as_deref().unwrap()));
+    }
+    assert!(recv.next(1).await.is_none());
+}
