@@ -32,7 +32,10 @@ async fn drain_messages(first: &Value) -> Vec<String> {
         }
         match page["paging"]["next"].as_str() {
             Some(next) => {
-                assert!(next.contains("fields=") && next.contains("after="), "{next}");
+                assert!(
+                    next.contains("fields=") && next.contains("after="),
+                    "{next}"
+                );
                 page = get(next).await.1;
             }
             None => return ids,
@@ -46,8 +49,14 @@ async fn conversations_page_at_both_levels() {
     let sim = sim().await;
     let base = &sim.graph_base_url;
     let customers = sim.customers();
-    for (platform, name) in [(Platform::Messenger, "messenger"), (Platform::Instagram, "instagram")] {
-        let expected: Vec<_> = customers.iter().filter(|c| c.platform == platform).collect();
+    for (platform, name) in [
+        (Platform::Messenger, "messenger"),
+        (Platform::Instagram, "instagram"),
+    ] {
+        let expected: Vec<_> = customers
+            .iter()
+            .filter(|c| c.platform == platform)
+            .collect();
         let mut url = format!(
             "{base}/v23.0/100200300/conversations?platform={name}&fields=participants,updated_time,messages.limit(2){{id,created_time,from,to,message,attachments}}&limit=4&access_token={TOKEN}"
         );
@@ -62,7 +71,10 @@ async fn conversations_page_at_both_levels() {
             assert!(data.len() <= 4);
             for conv in data {
                 let id = conv["id"].as_str().unwrap().to_string();
-                let c = expected.iter().find(|c| c.conv_id == id).expect("known thread");
+                let c = expected
+                    .iter()
+                    .find(|c| c.conv_id == id)
+                    .expect("known thread");
                 let parts = conv["participants"]["data"].as_array().unwrap();
                 assert_eq!(parts[0]["id"], c.user_id.as_str());
                 match platform {
@@ -80,7 +92,11 @@ async fn conversations_page_at_both_levels() {
                     Platform::Instagram => c.messages.min(20),
                 };
                 assert_eq!(mids.len(), readable, "all (readable) messages of {id}");
-                assert_eq!(mids.iter().collect::<HashSet<_>>().len(), mids.len(), "no repeats");
+                assert_eq!(
+                    mids.iter().collect::<HashSet<_>>().len(),
+                    mids.len(),
+                    "no repeats"
+                );
                 times.push(conv["updated_time"].as_str().unwrap().to_string());
                 seen.push(id);
             }
@@ -99,11 +115,16 @@ async fn conversations_page_at_both_levels() {
     }
     // An Instagram thread longer than 20 exists in this world (seeded) and is capped.
     assert!(
-        customers.iter().any(|c| c.platform == Platform::Instagram && c.messages > 20),
+        customers
+            .iter()
+            .any(|c| c.platform == Platform::Instagram && c.messages > 20),
         "seed gives a long IG thread"
     );
     let s = sim.stats();
-    assert!(s.calls_to("conversations") >= 2 && s.calls_to("messages") >= 1, "{s:?}");
+    assert!(
+        s.calls_to("conversations") >= 2 && s.calls_to("messages") >= 1,
+        "{s:?}"
+    );
 }
 
 #[tokio::test]
@@ -111,18 +132,43 @@ async fn profiles_batch_and_doctor_endpoints() {
     let sim = sim().await;
     let base = &sim.graph_base_url;
     let customers = sim.customers();
-    let fb = customers.iter().find(|c| c.platform == Platform::Messenger && c.profile_available).unwrap();
-    let ig = customers.iter().find(|c| c.platform == Platform::Instagram && c.profile_available).unwrap();
+    let fb = customers
+        .iter()
+        .find(|c| c.platform == Platform::Messenger && c.profile_available)
+        .unwrap();
+    let ig = customers
+        .iter()
+        .find(|c| c.platform == Platform::Instagram && c.profile_available)
+        .unwrap();
 
-    let (s, v) = get(&format!("{base}/v23.0/{}?fields=first_name,last_name,profile_pic&access_token={TOKEN}", fb.user_id)).await;
+    let (s, v) = get(&format!(
+        "{base}/v23.0/{}?fields=first_name,last_name,profile_pic&access_token={TOKEN}",
+        fb.user_id
+    ))
+    .await;
     assert_eq!(s, 200);
-    assert_eq!(format!("{} {}", v["first_name"].as_str().unwrap(), v["last_name"].as_str().unwrap()), fb.name);
+    assert_eq!(
+        format!(
+            "{} {}",
+            v["first_name"].as_str().unwrap(),
+            v["last_name"].as_str().unwrap()
+        ),
+        fb.name
+    );
     assert!(v["profile_pic"].as_str().unwrap().starts_with("https://"));
-    let (_, v) = get(&format!("{base}/v23.0/{}?fields=name,username,profile_pic&access_token={TOKEN}", ig.user_id)).await;
+    let (_, v) = get(&format!(
+        "{base}/v23.0/{}?fields=name,username,profile_pic&access_token={TOKEN}",
+        ig.user_id
+    ))
+    .await;
     assert_eq!(v["username"], ig.username.as_str());
     assert_eq!(v["name"], ig.name.as_str());
 
-    let (s, v) = get(&format!("{base}/v23.0/{}?fields=first_name&access_token=nope", fb.user_id)).await;
+    let (s, v) = get(&format!(
+        "{base}/v23.0/{}?fields=first_name&access_token=nope",
+        fb.user_id
+    ))
+    .await;
     assert_eq!((s, v["error"]["code"].as_i64()), (401, Some(190)));
     let (s, _) = get(&format!("{base}/graph/{}?access_token={TOKEN}", fb.user_id)).await;
     assert_eq!(s, 400, "a version segment is required");
@@ -141,7 +187,11 @@ async fn profiles_batch_and_doctor_endpoints() {
         .collect();
     let r = reqwest::Client::new()
         .post(format!("{base}/v23.0/"))
-        .form(&[("access_token", TOKEN), ("include_headers", "false"), ("batch", &Value::from(batch).to_string())])
+        .form(&[
+            ("access_token", TOKEN),
+            ("include_headers", "false"),
+            ("batch", &Value::from(batch).to_string()),
+        ])
         .send()
         .await
         .unwrap();
@@ -159,10 +209,15 @@ async fn profiles_batch_and_doctor_endpoints() {
             assert!(body["error"]["code"].is_number());
         }
     }
-    let too_many: Vec<Value> = (0..51).map(|_| json!({"method": "GET", "relative_url": "me"})).collect();
+    let too_many: Vec<Value> = (0..51)
+        .map(|_| json!({"method": "GET", "relative_url": "me"}))
+        .collect();
     let r = reqwest::Client::new()
         .post(format!("{base}/v23.0"))
-        .form(&[("access_token", TOKEN), ("batch", &Value::from(too_many).to_string())])
+        .form(&[
+            ("access_token", TOKEN),
+            ("batch", &Value::from(too_many).to_string()),
+        ])
         .send()
         .await
         .unwrap();
@@ -170,12 +225,24 @@ async fn profiles_batch_and_doctor_endpoints() {
     assert_eq!(v["error"]["code"], 100);
 
     let (_, me) = get(&format!("{base}/v23.0/me?access_token={TOKEN}")).await;
-    assert_eq!((me["id"].as_str(), me["name"].as_str()), (Some("100200300"), Some("Demo Coffee Co.")));
-    let (_, subs) = get(&format!("{base}/v23.0/100200300/subscribed_apps?access_token={TOKEN}")).await;
+    assert_eq!(
+        (me["id"].as_str(), me["name"].as_str()),
+        (Some("100200300"), Some("Demo Coffee Co."))
+    );
+    let (_, subs) = get(&format!(
+        "{base}/v23.0/100200300/subscribed_apps?access_token={TOKEN}"
+    ))
+    .await;
     let app = &subs["data"][0];
     assert_eq!(app["id"], "1000000000000001");
-    assert!(app["subscribed_fields"].as_array().unwrap().contains(&json!("messages")));
+    assert!(app["subscribed_fields"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("messages")));
     let s = sim.stats();
     assert_eq!(s.calls_to("batch"), 2);
-    assert!(s.calls_to("profile") >= 7, "batch entries count separately: {s:?}");
+    assert!(
+        s.calls_to("profile") >= 7,
+        "batch entries count separately: {s:?}"
+    );
 }

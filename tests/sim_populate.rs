@@ -42,7 +42,10 @@ fn populate_produces_exact_counts_and_a_realistic_mix() {
         .iter()
         .filter(|c| c.last_inbound.is_none_or(|t| now.0 - t.0 > 24 * 3_600_000))
         .count();
-    assert!(outside > 0 && outside < convs.len(), "some outside the window: {outside}");
+    assert!(
+        outside > 0 && outside < convs.len(),
+        "some outside the window: {outside}"
+    );
 
     // A second run adds exactly as many again (ids do not collide).
     populate_store(&store, 10, 25, 99).unwrap();

@@ -26,7 +26,11 @@ fn pick(sim: &SimHandle, p: Platform, w: WindowClass) -> CustomerInfo {
         .unwrap_or_else(|| panic!("a reachable {p} customer in {w:?}"))
 }
 
-async fn send(sim: &SimHandle, account: &str, body: Value) -> (u16, Value, reqwest::header::HeaderMap) {
+async fn send(
+    sim: &SimHandle,
+    account: &str,
+    body: Value,
+) -> (u16, Value, reqwest::header::HeaderMap) {
     let r = reqwest::Client::new()
         .post(format!("{}/v23.0/{account}/messages", sim.graph_base_url))
         .query(&[("access_token", "demo-page-token")])
@@ -70,7 +74,11 @@ async fn window_rule_answers_like_meta() {
     let (s, v, _) = send(&sim, &page, text_to(&closed.user_id, None)).await;
     assert_eq!((s, err(&v)), (400, (10, Some(2018278))));
     let (_, v, _) = send(&sim, &page, text_to(&closed.user_id, Some("HUMAN_AGENT"))).await;
-    assert_eq!(err(&v), (10, Some(2018278)), "HUMAN_AGENT ends after 7 days");
+    assert_eq!(
+        err(&v),
+        (10, Some(2018278)),
+        "HUMAN_AGENT ends after 7 days"
+    );
 
     let week = pick(&sim, Platform::Messenger, WindowClass::HumanAgent);
     let (_, v, _) = send(&sim, &page, text_to(&week.user_id, None)).await;
@@ -82,14 +90,27 @@ async fn window_rule_answers_like_meta() {
     let ig_week = pick(&sim, Platform::Instagram, WindowClass::HumanAgent);
     let (_, v, _) = send(&sim, &page, text_to(&ig_week.user_id, None)).await;
     assert_eq!(err(&v).0, 10);
-    let (_, v, _) = send(&sim, &page, text_to(&ig_week.user_id, Some("POST_PURCHASE_UPDATE"))).await;
+    let (_, v, _) = send(
+        &sim,
+        &page,
+        text_to(&ig_week.user_id, Some("POST_PURCHASE_UPDATE")),
+    )
+    .await;
     assert_eq!(err(&v).0, 100);
-    let (s, v, _) = send(&sim, &sim.ids().ig_id.clone(), text_to(&ig_week.user_id, Some("HUMAN_AGENT"))).await;
+    let (s, v, _) = send(
+        &sim,
+        &sim.ids().ig_id.clone(),
+        text_to(&ig_week.user_id, Some("HUMAN_AGENT")),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let ig_open = pick(&sim, Platform::Instagram, WindowClass::Open);
     let (s, v, _) = send(&sim, &page, text_to(&ig_open.user_id, None)).await;
     assert_eq!(s, 200, "{v}");
-    assert!(!v["message_id"].as_str().unwrap().starts_with("m_"), "IG-style id");
+    assert!(
+        !v["message_id"].as_str().unwrap().starts_with("m_"),
+        "IG-style id"
+    );
 
     let stats = sim.stats();
     assert_eq!(stats.calls_to("send"), 9);
@@ -132,7 +153,8 @@ async fn errors_tokens_faults_and_usage_headers() {
     }
 
     let mut f = Faults::default();
-    f.user_errors.insert(open.user_id.clone(), (551, Some(1545041)));
+    f.user_errors
+        .insert(open.user_id.clone(), (551, Some(1545041)));
     sim.set_faults(f);
     let (_, v, _) = send(&sim, &page, text_to(&open.user_id, None)).await;
     assert_eq!(err(&v), (551, Some(1545041)));
@@ -164,7 +186,8 @@ async fn errors_tokens_faults_and_usage_headers() {
     let (_, _, h) = send(&sim, &page, text_to(&open.user_id, None)).await;
     let app: Value = serde_json::from_str(h["x-app-usage"].to_str().unwrap()).unwrap();
     assert_eq!(app["call_count"], 77);
-    let buc: Value = serde_json::from_str(h["x-business-use-case-usage"].to_str().unwrap()).unwrap();
+    let buc: Value =
+        serde_json::from_str(h["x-business-use-case-usage"].to_str().unwrap()).unwrap();
     assert_eq!(buc[page.as_str()][0]["call_count"], 77);
     sim.set_usage(100);
     let (_, v, _) = send(&sim, &page, text_to(&open.user_id, None)).await;
@@ -176,18 +199,32 @@ async fn echo_delivery_and_read_follow_a_send() {
     let mut recv = sim_support::receiver().await;
     let sim = sim(Some(recv.url.clone())).await;
     let open = pick(&sim, Platform::Messenger, WindowClass::Open);
-    let (s, v, _) = send(&sim, &sim.ids().page_id.clone(), text_to(&open.user_id, None)).await;
+    let (s, v, _) = send(
+        &sim,
+        &sim.ids().page_id.clone(),
+        text_to(&open.user_id, None),
+    )
+    .await;
     assert_eq!(s, 200);
     let mid = v["message_id"].as_str().unwrap().to_string();
 
     let mut kinds = vec![];
     for _ in 0..3 {
         let r = recv.next(5).await.expect("a webhook after the send");
-        assert!(verify(b"demo-app-secret", &r.body, r.signature.as_deref().unwrap()));
+        assert!(verify(
+            b"demo-app-secret",
+            &r.body,
+            r.signature.as_deref().unwrap()
+        ));
         let parsed = parse_body(&r.body, &sim_support::parse_ctx()).unwrap();
         assert!(parsed.problems.is_empty());
         match parsed.changes.into_iter().next().unwrap() {
-            Change::Message { msg, metadata, qualifying, .. } => {
+            Change::Message {
+                msg,
+                metadata,
+                qualifying,
+                ..
+            } => {
                 assert_eq!(msg.mid.as_str(), mid);
                 assert_eq!(msg.direction, Direction::Out);
                 assert_eq!(msg.origin, Some(Origin::Dmdesk));
@@ -195,7 +232,9 @@ async fn echo_delivery_and_read_follow_a_send() {
                 assert!(!qualifying);
                 kinds.push("echo");
             }
-            Change::Delivery { mids, watermark, .. } => {
+            Change::Delivery {
+                mids, watermark, ..
+            } => {
                 assert_eq!(mids[0].as_str(), mid);
                 assert!(watermark.is_some());
                 kinds.push("delivery");
@@ -217,11 +256,16 @@ async fn echo_delivery_and_read_follow_a_send() {
     let seen = recv.next(5).await.expect("seen");
     let parsed = parse_body(&seen.body, &sim_support::parse_ctx()).unwrap();
     match &parsed.changes[0] {
-        Change::Read { mid: Some(m), conv, .. } => {
+        Change::Read {
+            mid: Some(m), conv, ..
+        } => {
             assert_eq!(m.as_str(), mid);
             assert_eq!(conv.platform, Platform::Instagram);
         }
         other => panic!("expected IG seen, got {other:?}"),
     }
-    assert!(recv.next(1).await.is_none(), "no customer reply at probability 0");
+    assert!(
+        recv.next(1).await.is_none(),
+        "no customer reply at probability 0"
+    );
 }

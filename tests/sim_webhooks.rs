@@ -27,16 +27,24 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
     let mut platforms = HashSet::new();
     let mut mids = vec![];
     for n in 0..40 {
-        let r = recv.next(5).await.unwrap_or_else(|| panic!("webhook {n} arrived"));
+        let r = recv
+            .next(5)
+            .await
+            .unwrap_or_else(|| panic!("webhook {n} arrived"));
         let sig = r.signature.expect("signed");
-        assert!(verify(b"demo-app-secret", &r.body, &sig), "signature verifies");
+        assert!(
+            verify(b"demo-app-secret", &r.body, &sig),
+            "signature verifies"
+        );
         assert!(!verify(b"wrong-secret", &r.body, &sig));
         assert!(r.body.is_ascii(), "Meta-style escaped serialisation");
         let parsed = parse_body(&r.body, &sim_support::parse_ctx()).expect("parses");
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
         assert_eq!(parsed.changes.len(), 1);
         match &parsed.changes[0] {
-            Change::Message { msg, qualifying, .. } => {
+            Change::Message {
+                msg, qualifying, ..
+            } => {
                 assert!(*qualifying);
                 assert!(msg.text.is_some() || !msg.attachments.is_empty());
                 platforms.insert(msg.conv.platform);
@@ -47,7 +55,10 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
         }
     }
     assert!(recv.next(1).await.is_none(), "exactly count events");
-    assert!(platforms.len() == 2, "both Messenger and Instagram: {platforms:?}");
+    assert!(
+        platforms.len() == 2,
+        "both Messenger and Instagram: {platforms:?}"
+    );
     let s = sim.stats();
     assert_eq!(s.customer_events, 40);
     assert_eq!(s.webhooks_posted, 40);
@@ -56,7 +67,10 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
     for mid in &mids {
         let v: serde_json::Value = client
             .get(format!("{}/v23.0/{}", sim.graph_base_url, mid))
-            .query(&[("fields", "id,created_time,message,from"), ("access_token", "demo-page-token")])
+            .query(&[
+                ("fields", "id,created_time,message,from"),
+                ("access_token", "demo-page-token"),
+            ])
             .send()
             .await
             .unwrap()
@@ -71,11 +85,20 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
 #[tokio::test]
 async fn customer_says_posts_one_signed_message() {
     let mut recv = sim_support::receiver().await;
-    let sim = Simulator::start(SimConfig::demo(Some(recv.url.clone()))).await.unwrap();
+    let sim = Simulator::start(SimConfig::demo(Some(recv.url.clone())))
+        .await
+        .unwrap();
     let who = sim.customers()[0].clone();
-    let mid = sim.customer_says(&who.user_id, Some("¿Dónde está mi pedido? 📦")).await.unwrap();
+    let mid = sim
+        .customer_says(&who.user_id, Some("¿Dónde está mi pedido? 📦"))
+        .await
+        .unwrap();
     let r = recv.next(5).await.expect("posted");
-    assert!(verify(b"demo-app-secret", &r.body, r.signature.as_deref().unwrap()));
+    assert!(verify(
+        b"demo-app-secret",
+        &r.body,
+        r.signature.as_deref().unwrap()
+    ));
     let parsed = parse_body(&r.body, &sim_support::parse_ctx()).unwrap();
     let Change::Message { msg, .. } = &parsed.changes[0] else {
         panic!("a message")
@@ -105,7 +128,11 @@ async fn run_stops_after_count_with_the_given_secret() {
         .unwrap();
     for _ in 0..7 {
         let r = recv.next(2).await.expect("posted before run returned");
-        assert!(verify(b"another-secret", &r.body, r.signature.as_deref().unwrap()));
+        assert!(verify(
+            b"another-secret",
+            &r.body,
+            r.signature.as_deref().unwrap()
+        ));
     }
     assert!(recv.next(1).await.is_none());
 }

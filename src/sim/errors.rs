@@ -13,7 +13,12 @@ pub struct GraphError {
 }
 
 impl GraphError {
-    pub fn new(http: u16, code: i64, subcode: Option<i64>, message: impl Into<String>) -> GraphError {
+    pub fn new(
+        http: u16,
+        code: i64,
+        subcode: Option<i64>,
+        message: impl Into<String>,
+    ) -> GraphError {
         GraphError {
             http,
             code,

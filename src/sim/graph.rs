@@ -32,7 +32,9 @@ struct Req {
 }
 
 fn pairs(s: &str) -> HashMap<String, String> {
-    url::form_urlencoded::parse(s.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(s.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 async fn handle(
@@ -55,7 +57,11 @@ async fn handle(
         Value::Object(Map::new())
     } else if is_form {
         let form = pairs(&String::from_utf8_lossy(&body));
-        Value::Object(form.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+        Value::Object(
+            form.into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Ok(v) => v,
@@ -68,12 +74,20 @@ async fn handle(
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("OAuth "))
+        })
         .map(str::to_string);
     let token = params
         .get("access_token")
         .cloned()
-        .or_else(|| body_value.get("access_token").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| {
+            body_value
+                .get("access_token")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .or(bearer);
     let req = Req {
         method,
@@ -117,7 +131,11 @@ fn reply(inner: &Inner, endpoint: &str, result: Result<Value, GraphError>) -> Re
 fn usage_headers(inner: &Inner, endpoint: &str) -> (String, String) {
     let n = inner.usage.load(Ordering::Relaxed);
     let app = json!({"call_count": n, "total_cputime": n / 2, "total_time": n / 2}).to_string();
-    let kind = if endpoint == "send" { "messenger" } else { "pages" };
+    let kind = if endpoint == "send" {
+        "messenger"
+    } else {
+        "pages"
+    };
     let buc = json!({ inner.cfg.ids.page_id.clone(): [{
         "type": kind, "call_count": n, "total_cputime": n / 2, "total_time": n / 2,
         "estimated_time_to_regain_access": if n >= 100 { 1 } else { 0 },
@@ -166,7 +184,12 @@ fn dispatch(inner: &Arc<Inner>, req: &Req) -> (String, Result<Value, GraphError>
         let path = format!("/{}", req.segs.join("/"));
         return (
             "unknown".into(),
-            Err(GraphError::new(400, 2500, None, format!("Unknown path components: {path}"))),
+            Err(GraphError::new(
+                400,
+                2500,
+                None,
+                format!("Unknown path components: {path}"),
+            )),
         );
     };
     let rest = &req.segs[1..];
@@ -294,8 +317,12 @@ fn created_time(ms: i64) -> String {
 
 fn participant(w: &World, c: &Customer, customer_side: bool) -> Value {
     match (c.platform, customer_side) {
-        (Platform::Messenger, true) => json!({"name": c.full_name(), "email": format!("{}@facebook.com", c.user_id), "id": c.user_id}),
-        (Platform::Messenger, false) => json!({"name": w.ids.page_name, "email": format!("{}@facebook.com", w.ids.page_id), "id": w.ids.page_id}),
+        (Platform::Messenger, true) => {
+            json!({"name": c.full_name(), "email": format!("{}@facebook.com", c.user_id), "id": c.user_id})
+        }
+        (Platform::Messenger, false) => {
+            json!({"name": w.ids.page_name, "email": format!("{}@facebook.com", w.ids.page_id), "id": w.ids.page_id})
+        }
         (Platform::Instagram, true) => json!({"username": c.username, "id": c.user_id}),
         (Platform::Instagram, false) => json!({"username": w.ids.ig_username, "id": w.ids.ig_id}),
     }
@@ -303,7 +330,16 @@ fn participant(w: &World, c: &Customer, customer_side: bool) -> Value {
 
 fn render_message(w: &World, th: &Thread, m: &SimMessage, sub: &[Field]) -> Value {
     let c = &w.customers[th.customer];
-    let default = [Field { name: "id".into(), ..Default::default() }, Field { name: "created_time".into(), ..Default::default() }];
+    let default = [
+        Field {
+            name: "id".into(),
+            ..Default::default()
+        },
+        Field {
+            name: "created_time".into(),
+            ..Default::default()
+        },
+    ];
     let sub = if sub.is_empty() { &default[..] } else { sub };
     let mut o = Map::new();
     for f in sub {
@@ -348,7 +384,14 @@ fn readable(th: &Thread, platform: Platform) -> Vec<&SimMessage> {
     th.messages.iter().rev().take(cap).collect()
 }
 
-fn messages_page(w: &World, th: &Thread, sub: &[Field], limit: usize, offset: usize, ctx: &Ctx<'_>) -> Value {
+fn messages_page(
+    w: &World,
+    th: &Thread,
+    sub: &[Field],
+    limit: usize,
+    offset: usize,
+    ctx: &Ctx<'_>,
+) -> Value {
     let platform = w.customers[th.customer].platform;
     let all = readable(th, platform);
     let start = offset.min(all.len());
@@ -378,16 +421,30 @@ fn render_conv(w: &World, th: &Thread, fs: &[Field], ctx: &Ctx<'_>) -> Value {
     let c = &w.customers[th.customer];
     let mut o = Map::new();
     o.insert("id".into(), json!(th.conv_id));
-    let default = [Field { name: "updated_time".into(), ..Default::default() }];
+    let default = [Field {
+        name: "updated_time".into(),
+        ..Default::default()
+    }];
     let fs = if fs.is_empty() { &default[..] } else { fs };
     for f in fs {
         let v = match f.name.as_str() {
             "updated_time" => json!(created_time(th.updated_ms())),
             "participants" => json!({"data": [participant(w, c, true), participant(w, c, false)]}),
             "message_count" => json!(th.messages.len()),
-            "snippet" => json!(th.messages.last().and_then(|m| m.text.clone()).unwrap_or_default()),
+            "snippet" => json!(th
+                .messages
+                .last()
+                .and_then(|m| m.text.clone())
+                .unwrap_or_default()),
             "can_reply" => json!(c.reachable),
-            "messages" => messages_page(w, th, f.sub.as_deref().unwrap_or(&[]), f.limit.unwrap_or(25), 0, ctx),
+            "messages" => messages_page(
+                w,
+                th,
+                f.sub.as_deref().unwrap_or(&[]),
+                f.limit.unwrap_or(25),
+                0,
+                ctx,
+            ),
             _ => continue,
         };
         o.insert(f.name.clone(), v);
@@ -395,20 +452,31 @@ fn render_conv(w: &World, th: &Thread, fs: &[Field], ctx: &Ctx<'_>) -> Value {
     Value::Object(o)
 }
 
-fn conversations(inner: &Inner, ctx: &Ctx<'_>, account: &str, p: &HashMap<String, String>) -> Result<Value, GraphError> {
+fn conversations(
+    inner: &Inner,
+    ctx: &Ctx<'_>,
+    account: &str,
+    p: &HashMap<String, String>,
+) -> Result<Value, GraphError> {
     let ids = &inner.cfg.ids;
-    let platform = if account == ids.ig_id {
-        Platform::Instagram
-    } else if is_page(inner, account) {
-        match p.get("platform").map(String::as_str) {
-            None | Some("messenger") => Platform::Messenger,
-            Some("instagram") => Platform::Instagram,
-            Some(other) => return Err(GraphError::invalid(format!("(#100) Param platform must be one of {{MESSENGER, INSTAGRAM}}, got {other}"))),
-        }
-    } else {
-        return Err(no_node(account));
-    };
-    let fs = p.get("fields").map(|f| fields::parse(f)).unwrap_or_default();
+    let platform =
+        if account == ids.ig_id {
+            Platform::Instagram
+        } else if is_page(inner, account) {
+            match p.get("platform").map(String::as_str) {
+                None | Some("messenger") => Platform::Messenger,
+                Some("instagram") => Platform::Instagram,
+                Some(other) => return Err(GraphError::invalid(format!(
+                    "(#100) Param platform must be one of {{MESSENGER, INSTAGRAM}}, got {other}"
+                ))),
+            }
+        } else {
+            return Err(no_node(account));
+        };
+    let fs = p
+        .get("fields")
+        .map(|f| fields::parse(f))
+        .unwrap_or_default();
     let limit = limit_param(p, 25)?;
     let offset = after_param(p)?;
     let w = inner.world();
@@ -416,12 +484,22 @@ fn conversations(inner: &Inner, ctx: &Ctx<'_>, account: &str, p: &HashMap<String
         .threads
         .iter()
         .filter(|t| w.customers[t.customer].platform == platform)
-        .filter(|t| p.get("user_id").is_none_or(|u| &w.customers[t.customer].user_id == u))
+        .filter(|t| {
+            p.get("user_id")
+                .is_none_or(|u| &w.customers[t.customer].user_id == u)
+        })
         .collect();
-    threads.sort_by(|a, b| b.updated_ms().cmp(&a.updated_ms()).then_with(|| a.conv_id.cmp(&b.conv_id)));
+    threads.sort_by(|a, b| {
+        b.updated_ms()
+            .cmp(&a.updated_ms())
+            .then_with(|| a.conv_id.cmp(&b.conv_id))
+    });
     let start = offset.min(threads.len());
     let end = (start + limit).min(threads.len());
-    let data: Vec<Value> = threads[start..end].iter().map(|t| render_conv(&w, t, &fs, ctx)).collect();
+    let data: Vec<Value> = threads[start..end]
+        .iter()
+        .map(|t| render_conv(&w, t, &fs, ctx))
+        .collect();
     let mut paging = json!({"cursors": {"before": cursor(start), "after": cursor(end)}});
     if end < threads.len() {
         let mut q: Vec<(&str, String)> = p
@@ -436,9 +514,17 @@ fn conversations(inner: &Inner, ctx: &Ctx<'_>, account: &str, p: &HashMap<String
     Ok(json!({"data": data, "paging": paging}))
 }
 
-fn node(inner: &Inner, ctx: &Ctx<'_>, id: &str, p: &HashMap<String, String>) -> Result<Value, GraphError> {
+fn node(
+    inner: &Inner,
+    ctx: &Ctx<'_>,
+    id: &str,
+    p: &HashMap<String, String>,
+) -> Result<Value, GraphError> {
     let ids = &inner.cfg.ids;
-    let fs = p.get("fields").map(|f| fields::parse(f)).unwrap_or_default();
+    let fs = p
+        .get("fields")
+        .map(|f| fields::parse(f))
+        .unwrap_or_default();
     let wants = |n: &str| fields::find(&fs, n).is_some();
     if is_page(inner, id) {
         let mut o = json!({"id": ids.page_id, "name": ids.page_name});
@@ -470,21 +556,62 @@ fn node(inner: &Inner, ctx: &Ctx<'_>, id: &str, p: &HashMap<String, String>) -> 
 
 fn profile(c: &Customer, fs: &[Field]) -> Result<Value, GraphError> {
     let (allowed, default): (&[&str], &[&str]) = match c.platform {
-        Platform::Messenger => (&["id", "name", "first_name", "last_name", "profile_pic", "locale", "timezone", "gender"], &["name", "id"]),
-        Platform::Instagram => (&["id", "name", "username", "profile_pic", "follower_count", "is_user_follow_business", "is_business_follow_user", "is_verified_user"], &["id"]),
+        Platform::Messenger => (
+            &[
+                "id",
+                "name",
+                "first_name",
+                "last_name",
+                "profile_pic",
+                "locale",
+                "timezone",
+                "gender",
+            ],
+            &["name", "id"],
+        ),
+        Platform::Instagram => (
+            &[
+                "id",
+                "name",
+                "username",
+                "profile_pic",
+                "follower_count",
+                "is_user_follow_business",
+                "is_business_follow_user",
+                "is_verified_user",
+            ],
+            &["id"],
+        ),
     };
     for f in fs {
         if !allowed.contains(&f.name.as_str()) {
-            return Err(GraphError::invalid(format!("(#100) Tried accessing nonexisting field ({}) on node type (User)", f.name)));
+            return Err(GraphError::invalid(format!(
+                "(#100) Tried accessing nonexisting field ({}) on node type (User)",
+                f.name
+            )));
         }
     }
     if !c.profile_available {
         return Err(match c.platform {
-            Platform::Messenger => GraphError::new(400, 100, Some(2018218), "(#100) No profile available for this user."),
-            Platform::Instagram => GraphError::new(400, 230, None, "User consent is required to access user profile"),
+            Platform::Messenger => GraphError::new(
+                400,
+                100,
+                Some(2018218),
+                "(#100) No profile available for this user.",
+            ),
+            Platform::Instagram => GraphError::new(
+                400,
+                230,
+                None,
+                "User consent is required to access user profile",
+            ),
         });
     }
-    let names: Vec<&str> = if fs.is_empty() { default.to_vec() } else { fs.iter().map(|f| f.name.as_str()).collect() };
+    let names: Vec<&str> = if fs.is_empty() {
+        default.to_vec()
+    } else {
+        fs.iter().map(|f| f.name.as_str()).collect()
+    };
     let mut o = Map::new();
     for n in names {
         let v = match n {
@@ -512,9 +639,19 @@ fn profile(c: &Customer, fs: &[Field]) -> Result<Value, GraphError> {
 /// `POST /{ver}/` with `batch=[{method, relative_url}]`, at most 50.
 fn batch(inner: &Arc<Inner>, req: &Req) -> Result<Value, GraphError> {
     inner.stats.count("batch");
-    let ver = req.segs.first().filter(|s| is_version(s)).cloned().ok_or_else(|| {
-        GraphError::new(400, 2500, None, format!("Unknown path components: /{}", req.segs.join("/")))
-    })?;
+    let ver = req
+        .segs
+        .first()
+        .filter(|s| is_version(s))
+        .cloned()
+        .ok_or_else(|| {
+            GraphError::new(
+                400,
+                2500,
+                None,
+                format!("Unknown path components: /{}", req.segs.join("/")),
+            )
+        })?;
     check_token(inner, req.token.as_deref())?;
     let raw = req
         .body
@@ -523,10 +660,16 @@ fn batch(inner: &Arc<Inner>, req: &Req) -> Result<Value, GraphError> {
         .cloned()
         .unwrap_or(Value::Null);
     let list: Value = match raw {
-        Value::String(s) => serde_json::from_str(&s).map_err(|_| GraphError::invalid("(#100) batch parameter must be a JSON array"))?,
+        Value::String(s) => serde_json::from_str(&s)
+            .map_err(|_| GraphError::invalid("(#100) batch parameter must be a JSON array"))?,
         Value::Null => match req.params.get("batch") {
-            Some(s) => serde_json::from_str(s).map_err(|_| GraphError::invalid("(#100) batch parameter must be a JSON array"))?,
-            None => return Err(GraphError::invalid("(#100) The parameter batch is required")),
+            Some(s) => serde_json::from_str(s)
+                .map_err(|_| GraphError::invalid("(#100) batch parameter must be a JSON array"))?,
+            None => {
+                return Err(GraphError::invalid(
+                    "(#100) The parameter batch is required",
+                ))
+            }
         },
         v => v,
     };
@@ -534,7 +677,9 @@ fn batch(inner: &Arc<Inner>, req: &Req) -> Result<Value, GraphError> {
         .as_array()
         .ok_or_else(|| GraphError::invalid("(#100) batch parameter must be a JSON array"))?;
     if items.len() > 50 {
-        return Err(GraphError::invalid("(#100) Too many requests in batch message. Maximum batch size is 50"));
+        return Err(GraphError::invalid(
+            "(#100) Too many requests in batch message. Maximum batch size is 50",
+        ));
     }
     let include_headers = req
         .body
@@ -549,21 +694,41 @@ fn batch(inner: &Arc<Inner>, req: &Req) -> Result<Value, GraphError> {
             .and_then(Value::as_str)
             .unwrap_or("GET")
             .to_ascii_uppercase();
-        let rel = item.get("relative_url").and_then(Value::as_str).unwrap_or("");
-        let (path, query) = rel.trim_start_matches('/').split_once('?').unwrap_or((rel.trim_start_matches('/'), ""));
+        let rel = item
+            .get("relative_url")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let (path, query) = rel
+            .trim_start_matches('/')
+            .split_once('?')
+            .unwrap_or((rel.trim_start_matches('/'), ""));
         let params = pairs(query);
-        let mut segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let mut segs: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
         if segs.first().is_none_or(|s| !is_version(s)) {
             segs.insert(0, ver.clone());
         }
         let body = item
             .get("body")
             .and_then(Value::as_str)
-            .map(|b| Value::Object(pairs(b).into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+            .map(|b| {
+                Value::Object(
+                    pairs(b)
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                )
+            })
             .unwrap_or_else(|| Value::Object(Map::new()));
         let sub = Req {
             method: Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET),
-            token: params.get("access_token").cloned().or_else(|| req.token.clone()),
+            token: params
+                .get("access_token")
+                .cloned()
+                .or_else(|| req.token.clone()),
             segs,
             params,
             body,
@@ -575,7 +740,8 @@ fn batch(inner: &Arc<Inner>, req: &Req) -> Result<Value, GraphError> {
         };
         let mut entry = json!({"code": code, "body": body.to_string()});
         if include_headers {
-            entry["headers"] = json!([{"name": "Content-Type", "value": "text/javascript; charset=UTF-8"}]);
+            entry["headers"] =
+                json!([{"name": "Content-Type", "value": "text/javascript; charset=UTF-8"}]);
         }
         out.push(entry);
     }

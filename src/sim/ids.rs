@@ -67,7 +67,8 @@ pub fn conv_id(ids: &Ids, p: Platform, user: &str) -> String {
     match p {
         Platform::Messenger => {
             let h = Sha256::digest(format!("thread:{}:{user}", ids.page_id));
-            let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % 10_000_000_000_000_000;
+            let n =
+                u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % 10_000_000_000_000_000;
             format!("t_{n}")
         }
         Platform::Instagram => URL_SAFE_NO_PAD.encode(format!(
@@ -99,7 +100,11 @@ pub fn cursor(offset: usize) -> String {
 
 pub fn parse_cursor(c: &str) -> Option<usize> {
     let raw = URL_SAFE_NO_PAD.decode(c.trim_end_matches('=')).ok()?;
-    std::str::from_utf8(&raw).ok()?.strip_prefix("sim:")?.parse().ok()
+    std::str::from_utf8(&raw)
+        .ok()?
+        .strip_prefix("sim:")?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -160,7 +160,10 @@ impl Inner {
         self.rng.lock().unwrap_or_else(|e| e.into_inner())
     }
     pub(crate) fn faults(&self) -> Faults {
-        self.faults.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.faults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -272,7 +275,11 @@ impl SimHandle {
 
     /// Make a customer write now (text, or a scripted line when None);
     /// waits until the signed webhook was posted. Returns the new mid.
-    pub async fn customer_says(&self, user_id: &str, text: Option<&str>) -> Result<String, SimError> {
+    pub async fn customer_says(
+        &self,
+        user_id: &str,
+        text: Option<&str>,
+    ) -> Result<String, SimError> {
         let (mid, body) = customers::say(&self.inner, user_id, text.map(str::to_string))
             .ok_or_else(|| SimError::NoCustomer(user_id.to_string()))?;
         self.inner.poster.post(&self.inner.stats, body).await;

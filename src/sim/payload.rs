@@ -137,7 +137,9 @@ mod tests {
         let b = to_meta_bytes(&v);
         assert!(b.is_ascii());
         let s = std::str::from_utf8(&b).unwrap();
-        assert!(s.contains("\\u00e9") && s.contains("\\ud83d\\ude00") && s.contains("https:\\/\\/"));
+        assert!(
+            s.contains("\\u00e9") && s.contains("\\ud83d\\ude00") && s.contains("https:\\/\\/")
+        );
         let back: Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(back, v);
     }

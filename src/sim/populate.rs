@@ -7,7 +7,9 @@ use super::world::{now_ms, DAY_MS, HOUR_MS};
 use super::SimError;
 use crate::change::Change;
 use crate::cli::PopulateArgs;
-use crate::domain::{Attachment, ConvKey, Direction, Message, Mid, MsgStatus, Origin, Platform, TimestampMs};
+use crate::domain::{
+    Attachment, ConvKey, Direction, Message, Mid, MsgStatus, Origin, Platform, TimestampMs,
+};
 use crate::store::Store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -41,7 +43,12 @@ pub fn populate(args: &PopulateArgs) -> anyhow::Result<PopulateReport> {
 /// messages in total (each conversation at least one). A third are on
 /// Instagram, about a third of the messages are outbound, a fifth of the
 /// conversations are outside the 24 h window.
-pub fn populate_store(store: &Store, conversations: u64, messages: u64, seed: u64) -> Result<PopulateReport, SimError> {
+pub fn populate_store(
+    store: &Store,
+    conversations: u64,
+    messages: u64,
+    seed: u64,
+) -> Result<PopulateReport, SimError> {
     if messages < conversations {
         return Err(SimError::Usage(format!(
             "--messages ({messages}) must be at least --conversations ({conversations}): every conversation holds a message"
@@ -63,7 +70,11 @@ pub fn populate_store(store: &Store, conversations: u64, messages: u64, seed: u6
     let mut batch: Vec<Change> = Vec::with_capacity(BATCH + 64);
     let mut counter = 0u64;
     for (i, &count) in counts.iter().enumerate() {
-        let platform = if i % 3 == 2 { Platform::Instagram } else { Platform::Messenger };
+        let platform = if i % 3 == 2 {
+            Platform::Instagram
+        } else {
+            Platform::Messenger
+        };
         let account = ids.account(platform).to_string();
         let user = match platform {
             Platform::Messenger => format!("3{:07}{:08}", run % 10_000_000, i),
@@ -88,11 +99,21 @@ pub fn populate_store(store: &Store, conversations: u64, messages: u64, seed: u6
             counter += 1;
             ts += rng.random_range(1..40 * 60_000);
             let inbound = j == 0 || rng.random_bool(0.65);
-            let mid = Mid(ids::mid(platform, &account, &user, u64::from(run) ^ seed, counter));
+            let mid = Mid(ids::mid(
+                platform,
+                &account,
+                &user,
+                u64::from(run) ^ seed,
+                counter,
+            ));
             let mut msg = Message::inbound(conv.clone(), mid, TimestampMs(ts));
             if rng.random_bool(0.05) && inbound {
                 let (kind, url, _) = script::attachment(&mut rng);
-                msg.attachments.push(Attachment { kind: kind.into(), url: Some(url), title: None });
+                msg.attachments.push(Attachment {
+                    kind: kind.into(),
+                    url: Some(url),
+                    title: None,
+                });
             } else if inbound {
                 msg.text = Some(script::customer_text(&mut rng, lang));
             } else {
@@ -100,8 +121,13 @@ pub fn populate_store(store: &Store, conversations: u64, messages: u64, seed: u6
             }
             if !inbound {
                 msg.direction = Direction::Out;
-                msg.status = [MsgStatus::Sent, MsgStatus::Delivered, MsgStatus::Read][rng.random_range(0..3)];
-                msg.origin = Some(if rng.random_bool(0.7) { Origin::Dmdesk } else { Origin::PageInbox });
+                msg.status = [MsgStatus::Sent, MsgStatus::Delivered, MsgStatus::Read]
+                    [rng.random_range(0..3)];
+                msg.origin = Some(if rng.random_bool(0.7) {
+                    Origin::Dmdesk
+                } else {
+                    Origin::PageInbox
+                });
             }
             batch.push(Change::Message {
                 msg,

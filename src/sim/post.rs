@@ -49,7 +49,9 @@ impl Poster {
                     stats.webhooks_posted.fetch_add(1, Ordering::Relaxed);
                     return true;
                 }
-                Ok(resp) => tracing::warn!(status = %resp.status(), attempt, "webhook receiver refused a simulated event"),
+                Ok(resp) => {
+                    tracing::warn!(status = %resp.status(), attempt, "webhook receiver refused a simulated event")
+                }
                 Err(e) => tracing::warn!(attempt, "webhook post failed: {e}"),
             }
             tokio::time::sleep(Duration::from_millis(100 * 4u64.pow(attempt))).await;

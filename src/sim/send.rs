@@ -24,20 +24,34 @@ pub fn window_check(
     let instagram = platform == Platform::Instagram;
     match (messaging_type, tag) {
         ("MESSAGE_TAG", None) => {
-            return Err(GraphError::invalid("(#100) Tag is required for MESSAGE_TAG messaging type"))
+            return Err(GraphError::invalid(
+                "(#100) Tag is required for MESSAGE_TAG messaging type",
+            ))
         }
         ("MESSAGE_TAG", Some(t)) => {
-            let known = ["HUMAN_AGENT", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE", "CUSTOMER_FEEDBACK"];
+            let known = [
+                "HUMAN_AGENT",
+                "CONFIRMED_EVENT_UPDATE",
+                "POST_PURCHASE_UPDATE",
+                "ACCOUNT_UPDATE",
+                "CUSTOMER_FEEDBACK",
+            ];
             if !known.contains(&t) {
-                return Err(GraphError::invalid(format!("(#100) Param tag must be one of {known:?}")));
+                return Err(GraphError::invalid(format!(
+                    "(#100) Param tag must be one of {known:?}"
+                )));
             }
             if instagram && t != "HUMAN_AGENT" {
-                return Err(GraphError::invalid("(#100) Only the HUMAN_AGENT tag is supported on Instagram"));
+                return Err(GraphError::invalid(
+                    "(#100) Only the HUMAN_AGENT tag is supported on Instagram",
+                ));
             }
         }
         ("RESPONSE" | "UPDATE" | "UTILITY", _) => {}
         (other, _) => {
-            return Err(GraphError::invalid(format!("(#100) Invalid messaging_type {other}")))
+            return Err(GraphError::invalid(format!(
+                "(#100) Invalid messaging_type {other}"
+            )))
         }
     }
     if last_action_ms.is_some_and(|a| now - a <= DAY_MS) {
@@ -92,7 +106,11 @@ pub fn send(inner: &Arc<Inner>, account: &str, body: &Value) -> Result<Value, Gr
     if let Some((code, sub)) = faults.user_errors.get(&recipient) {
         return Err(GraphError::from_code(*code, *sub));
     }
-    if faults.send_fail_fraction > 0.0 && inner.rng().random_bool(faults.send_fail_fraction.clamp(0.0, 1.0)) {
+    if faults.send_fail_fraction > 0.0
+        && inner
+            .rng()
+            .random_bool(faults.send_fail_fraction.clamp(0.0, 1.0))
+    {
         let (code, sub) = faults.send_fail_code.unwrap_or((1200, None));
         return Err(GraphError::from_code(code, sub));
     }
@@ -112,22 +130,37 @@ pub fn send(inner: &Arc<Inner>, account: &str, body: &Value) -> Result<Value, Gr
         idx
     };
     if let Some(action) = body.get("sender_action").and_then(Value::as_str) {
-        if !matches!(action, "typing_on" | "typing_off" | "mark_seen" | "react" | "unreact") {
-            return Err(GraphError::invalid(format!("(#100) Invalid sender_action {action}")));
+        if !matches!(
+            action,
+            "typing_on" | "typing_off" | "mark_seen" | "react" | "unreact"
+        ) {
+            return Err(GraphError::invalid(format!(
+                "(#100) Invalid sender_action {action}"
+            )));
         }
         return Ok(json!({"recipient_id": recipient}));
     }
     let message = field(body, "message")
         .filter(Value::is_object)
         .ok_or_else(|| GraphError::invalid("(#100) The parameter message is required"))?;
-    let text = message.get("text").and_then(Value::as_str).map(str::to_string);
+    let text = message
+        .get("text")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let attachment = message.get("attachment").filter(|a| !a.is_null());
     if text.is_none() == attachment.is_none() {
-        return Err(GraphError::invalid("(#100) Exactly one of message[text] or message[attachment] must be set"));
+        return Err(GraphError::invalid(
+            "(#100) Exactly one of message[text] or message[attachment] must be set",
+        ));
     }
-    let metadata = message.get("metadata").and_then(Value::as_str).map(str::to_string);
+    let metadata = message
+        .get("metadata")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     if metadata.as_ref().is_some_and(|m| m.chars().count() >= 1000) {
-        return Err(GraphError::invalid("(#100) Length of param message[metadata] must be less than 1000"));
+        return Err(GraphError::invalid(
+            "(#100) Length of param message[metadata] must be less than 1000",
+        ));
     }
     let messaging_type = body
         .get("messaging_type")
@@ -161,7 +194,11 @@ pub fn send(inner: &Arc<Inner>, account: &str, body: &Value) -> Result<Value, Gr
     let attachments = attachment
         .map(|a| {
             vec![SimAttachment {
-                kind: a.get("type").and_then(Value::as_str).unwrap_or("file").to_string(),
+                kind: a
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("file")
+                    .to_string(),
                 url: a
                     .get("payload")
                     .and_then(|p| p.get("url"))
@@ -196,15 +233,24 @@ async fn after_send(inner: Arc<Inner>, idx: usize, msg: SimMessage) {
     let work = async {
         let customer = inner.world().customers[idx].clone();
         let echo = payload::echo(&inner.cfg.ids, &customer, &msg);
-        inner.poster.post(&inner.stats, payload::to_meta_bytes(&echo)).await;
+        inner
+            .poster
+            .post(&inner.stats, payload::to_meta_bytes(&echo))
+            .await;
         tokio::time::sleep(inner.cfg.receipt_delay).await;
         if customer.platform == Platform::Messenger {
             let d = payload::delivery(&customer, &msg.mid, msg.ts_ms, now_ms());
-            inner.poster.post(&inner.stats, payload::to_meta_bytes(&d)).await;
+            inner
+                .poster
+                .post(&inner.stats, payload::to_meta_bytes(&d))
+                .await;
             tokio::time::sleep(inner.cfg.receipt_delay).await;
         }
         let r = payload::read(&customer, &msg.mid, msg.ts_ms, now_ms());
-        inner.poster.post(&inner.stats, payload::to_meta_bytes(&r)).await;
+        inner
+            .poster
+            .post(&inner.stats, payload::to_meta_bytes(&r))
+            .await;
         let p = inner.cfg.reply_probability.clamp(0.0, 1.0);
         let (reply, pause) = {
             let mut rng = inner.rng();
@@ -230,7 +276,12 @@ mod tests {
     const NOW: i64 = 1_700_000_000_000;
     const H: i64 = 3_600_000;
 
-    fn check(p: Platform, ago_h: i64, mt: &str, tag: Option<&str>) -> Result<(), (i64, Option<i64>)> {
+    fn check(
+        p: Platform,
+        ago_h: i64,
+        mt: &str,
+        tag: Option<&str>,
+    ) -> Result<(), (i64, Option<i64>)> {
         let t = Some(NOW - ago_h * H);
         window_check(p, t, t, NOW, mt, tag, true).map_err(|e| (e.code, e.subcode))
     }
@@ -238,15 +289,55 @@ mod tests {
     #[test]
     fn window_rule_like_meta() {
         assert!(check(Platform::Messenger, 2, "RESPONSE", None).is_ok());
-        assert_eq!(check(Platform::Messenger, 25, "RESPONSE", None), Err((10, Some(2018278))));
+        assert_eq!(
+            check(Platform::Messenger, 25, "RESPONSE", None),
+            Err((10, Some(2018278)))
+        );
         assert!(check(Platform::Messenger, 25, "MESSAGE_TAG", Some("HUMAN_AGENT")).is_ok());
-        assert_eq!(check(Platform::Messenger, 8 * 24, "MESSAGE_TAG", Some("HUMAN_AGENT")), Err((10, Some(2018278))));
-        assert!(check(Platform::Messenger, 30 * 24, "MESSAGE_TAG", Some("POST_PURCHASE_UPDATE")).is_ok());
-        assert_eq!(check(Platform::Instagram, 25, "RESPONSE", None), Err((10, Some(2534022))));
+        assert_eq!(
+            check(
+                Platform::Messenger,
+                8 * 24,
+                "MESSAGE_TAG",
+                Some("HUMAN_AGENT")
+            ),
+            Err((10, Some(2018278)))
+        );
+        assert!(check(
+            Platform::Messenger,
+            30 * 24,
+            "MESSAGE_TAG",
+            Some("POST_PURCHASE_UPDATE")
+        )
+        .is_ok());
+        assert_eq!(
+            check(Platform::Instagram, 25, "RESPONSE", None),
+            Err((10, Some(2534022)))
+        );
         assert!(check(Platform::Instagram, 25, "MESSAGE_TAG", Some("HUMAN_AGENT")).is_ok());
-        assert_eq!(check(Platform::Instagram, 2, "MESSAGE_TAG", Some("ACCOUNT_UPDATE")).map_err(|e| e.0), Err(100));
-        assert_eq!(check(Platform::Messenger, 2, "MESSAGE_TAG", None).map_err(|e| e.0), Err(100));
-        let no_perm = window_check(Platform::Messenger, Some(NOW - 25 * H), Some(NOW - 25 * H), NOW, "MESSAGE_TAG", Some("HUMAN_AGENT"), false);
+        assert_eq!(
+            check(
+                Platform::Instagram,
+                2,
+                "MESSAGE_TAG",
+                Some("ACCOUNT_UPDATE")
+            )
+            .map_err(|e| e.0),
+            Err(100)
+        );
+        assert_eq!(
+            check(Platform::Messenger, 2, "MESSAGE_TAG", None).map_err(|e| e.0),
+            Err(100)
+        );
+        let no_perm = window_check(
+            Platform::Messenger,
+            Some(NOW - 25 * H),
+            Some(NOW - 25 * H),
+            NOW,
+            "MESSAGE_TAG",
+            Some("HUMAN_AGENT"),
+            false,
+        );
         assert_eq!(no_perm.map_err(|e| e.code), Err(10));
     }
 }

@@ -337,7 +337,12 @@ mod tests {
         assert!(classes.contains(&WindowClass::Open));
         assert!(classes.iter().any(|c| *c != WindowClass::Open));
         for (c, th) in a.customers.iter().zip(&a.threads) {
-            assert_eq!(c.dormant, th.window(now) != WindowClass::Open, "{}", c.user_id);
+            assert_eq!(
+                c.dormant,
+                th.window(now) != WindowClass::Open,
+                "{}",
+                c.user_id
+            );
         }
     }
 }

@@ -32,7 +32,11 @@ impl Receiver {
 
 pub async fn receiver() -> Receiver {
     let (tx, rx) = mpsc::unbounded_channel();
-    async fn hook(State(tx): State<mpsc::UnboundedSender<Received>>, headers: HeaderMap, body: Bytes) -> &'static str {
+    async fn hook(
+        State(tx): State<mpsc::UnboundedSender<Received>>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> &'static str {
         let signature = headers
             .get("x-hub-signature-256")
             .and_then(|v| v.to_str().ok())
