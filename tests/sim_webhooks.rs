@@ -18,6 +18,7 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
     cfg.rate = 100.0;
     cfg.count = 40;
     cfg.reaction_probability = 0.2;
+    cfg.edit_probability = 0.15;
     let sim = Simulator::start(cfg).await.unwrap();
     tokio::time::timeout(Duration::from_secs(20), sim.customers_done())
         .await
@@ -26,6 +27,8 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
     let client = reqwest::Client::new();
     let mut platforms = HashSet::new();
     let mut mids = vec![];
+    let mut gone = vec![];
+    let mut edits = 0;
     for n in 0..40 {
         let r = recv
             .next(5)
@@ -51,6 +54,15 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
                 mids.push(msg.mid.clone());
             }
             Change::Reaction { emoji, .. } => assert!(emoji.is_some()),
+            Change::Edit { conv, text, .. } => {
+                assert_eq!(conv.platform, dmdesk::domain::Platform::Messenger);
+                assert!(text.ends_with("(edited)"));
+                edits += 1;
+            }
+            Change::Delete { conv, mid, .. } => {
+                assert_eq!(conv.platform, dmdesk::domain::Platform::Instagram);
+                gone.push(mid.clone());
+            }
             other => panic!("unexpected change {other:?}"),
         }
     }
@@ -64,7 +76,7 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
     assert_eq!(s.webhooks_posted, 40);
 
     // Every webhook message is in the fake Graph API under the same id.
-    for mid in &mids {
+    for mid in mids.iter().filter(|m| !gone.contains(m)) {
         let v: serde_json::Value = client
             .get(format!("{}/v23.0/{}", sim.graph_base_url, mid))
             .query(&[

@@ -5,6 +5,7 @@
 
 use super::world::now_ms;
 use super::{payload, script, Inner};
+use crate::domain::Platform;
 use rand::Rng;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -82,6 +83,30 @@ fn event(inner: &Inner) -> Option<Vec<u8>> {
             let (name, emoji) = script::REACTIONS[rng.random_range(0..script::REACTIONS.len())];
             w.record_reaction(idx, ts);
             let body = payload::reaction(&w.customers[idx], &target, name, emoji, ts);
+            return Some(payload::to_meta_bytes(&body));
+        }
+    }
+    // Now and then a customer corrects (Messenger) or unsends (Instagram)
+    // their last text.
+    let last_own = w.threads[idx]
+        .messages
+        .last()
+        .filter(|m| m.from_customer && m.text.is_some())
+        .map(|m| (m.mid.clone(), m.text.clone().unwrap_or_default()));
+    if let Some((mid, text)) = last_own {
+        if rng.random_bool(inner.cfg.edit_probability.clamp(0.0, 1.0)) {
+            let c = w.customers[idx].clone();
+            let body = match c.platform {
+                Platform::Messenger => {
+                    let fixed = format!("{text} (edited)");
+                    w.edit(&mid, &fixed);
+                    payload::edit(&c, &mid, &fixed, 1, ts)
+                }
+                Platform::Instagram => {
+                    w.unsend(&mid);
+                    payload::unsend(&c, &mid, ts)
+                }
+            };
             return Some(payload::to_meta_bytes(&body));
         }
     }

@@ -459,20 +459,21 @@ fn conversations(
     p: &HashMap<String, String>,
 ) -> Result<Value, GraphError> {
     let ids = &inner.cfg.ids;
-    let platform =
-        if account == ids.ig_id {
-            Platform::Instagram
-        } else if is_page(inner, account) {
-            match p.get("platform").map(String::as_str) {
-                None | Some("messenger") => Platform::Messenger,
-                Some("instagram") => Platform::Instagram,
-                Some(other) => return Err(GraphError::invalid(format!(
+    let platform = if account == ids.ig_id {
+        Platform::Instagram
+    } else if is_page(inner, account) {
+        match p.get("platform").map(String::as_str) {
+            None | Some("messenger") => Platform::Messenger,
+            Some("instagram") => Platform::Instagram,
+            Some(other) => {
+                return Err(GraphError::invalid(format!(
                     "(#100) Param platform must be one of {{MESSENGER, INSTAGRAM}}, got {other}"
-                ))),
+                )))
             }
-        } else {
-            return Err(no_node(account));
-        };
+        }
+    } else {
+        return Err(no_node(account));
+    };
     let fs = p
         .get("fields")
         .map(|f| fields::parse(f))

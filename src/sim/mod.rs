@@ -88,6 +88,9 @@ pub struct SimConfig {
     pub reply_probability: f64,
     /// Chance a spontaneous event is a reaction to the page's last message.
     pub reaction_probability: f64,
+    /// Chance a spontaneous event edits (Messenger) or unsends (Instagram)
+    /// the customer's last text.
+    pub edit_probability: f64,
     /// Pause between echo, delivery and read after a send.
     pub receipt_delay: Duration,
     pub faults: Faults,
@@ -113,6 +116,7 @@ impl SimConfig {
             human_agent: true,
             reply_probability: 0.0,
             reaction_probability: 0.1,
+            edit_probability: 0.04,
             receipt_delay: Duration::from_millis(300),
             faults: Faults::default(),
             usage_call_count: 5,
@@ -299,8 +303,9 @@ impl SimHandle {
         self.cancel.clone()
     }
 
-    /// Resolves once `count` customer events were generated and posted (or
-    /// the simulator stopped). Never resolves with count 0 until stopped.
+    /// Resolves when the customers stop generating: `count` events were
+    /// generated and posted, the rate is 0 (nothing to generate), or the
+    /// simulator was stopped.
     pub async fn customers_done(&self) {
         let mut rx = self.done.clone();
         let _ = rx.wait_for(|d| *d).await;

@@ -107,6 +107,28 @@ pub fn reaction(c: &Customer, target: &str, name: &str, emoji: &str, at: i64) ->
     envelope(c.platform, &c.account, at, vec![item])
 }
 
+/// A Messenger edit of the customer's own message.
+pub fn edit(c: &Customer, mid: &str, text: &str, num_edit: u32, at: i64) -> Value {
+    let item = json!({
+        "sender": {"id": c.user_id},
+        "recipient": {"id": c.account},
+        "timestamp": at,
+        "message_edit": {"mid": mid, "text": text, "num_edit": num_edit},
+    });
+    envelope(c.platform, &c.account, at, vec![item])
+}
+
+/// An Instagram unsend: the same mid with `is_deleted`.
+pub fn unsend(c: &Customer, mid: &str, at: i64) -> Value {
+    let item = json!({
+        "sender": {"id": c.user_id},
+        "recipient": {"id": c.account},
+        "timestamp": at,
+        "message": {"mid": mid, "is_deleted": true},
+    });
+    envelope(c.platform, &c.account, at, vec![item])
+}
+
 /// Serialise like Meta: ASCII only, `\uXXXX` (surrogate pairs above the
 /// BMP) and escaped slashes. Non-ASCII and `/` only occur inside strings.
 pub fn to_meta_bytes(v: &Value) -> Vec<u8> {

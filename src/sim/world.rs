@@ -268,6 +268,27 @@ impl World {
         debug_assert!(self.by_mid.contains_key(&mid));
     }
 
+    /// Replace a message's text (a Messenger edit).
+    pub fn edit(&mut self, mid: &str, text: &str) -> bool {
+        let Some(&(t, j)) = self.by_mid.get(mid) else {
+            return false;
+        };
+        self.threads[t].messages[j].text = Some(text.to_string());
+        true
+    }
+
+    /// Remove a message (an Instagram unsend): Graph no longer lists it.
+    pub fn unsend(&mut self, mid: &str) -> bool {
+        let Some((t, j)) = self.by_mid.remove(mid) else {
+            return false;
+        };
+        self.threads[t].messages.remove(j);
+        for (k, m) in self.threads[t].messages.iter().enumerate().skip(j) {
+            self.by_mid.insert(m.mid.clone(), (t, k));
+        }
+        true
+    }
+
     /// A reaction counts as a qualifying action (opens the window).
     pub fn record_reaction(&mut self, idx: usize, ts: i64) {
         let th = &mut self.threads[idx];
@@ -332,6 +353,16 @@ mod tests {
             }
             assert_eq!(a.customer_by_user(&a.customers[i].user_id), Some(i));
         }
+        let mut a = a;
+        let th = a.threads[0].clone();
+        let first = th.messages[0].mid.clone();
+        let second = th.messages[1].mid.clone();
+        assert!(a.edit(&second, "edited"));
+        assert!(a.unsend(&first));
+        assert!(a.message_by_mid(&first).is_none());
+        let (t, m) = a.message_by_mid(&second).unwrap();
+        assert_eq!((t, m.text.as_deref()), (0, Some("edited")));
+        assert_eq!(a.threads[0].messages.len(), th.messages.len() - 1);
         let now = 1_700_000_000_000;
         let classes: Vec<_> = a.threads.iter().map(|t| t.window(now)).collect();
         assert!(classes.contains(&WindowClass::Open));
