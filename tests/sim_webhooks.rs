@@ -68,6 +68,10 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
     }
     assert!(recv.next(1).await.is_none(), "exactly count events");
     assert!(
+        edits + gone.len() > 0,
+        "the seeded run edits or unsends something"
+    );
+    assert!(
         platforms.len() == 2,
         "both Messenger and Instagram: {platforms:?}"
     );
