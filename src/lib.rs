@@ -16,6 +16,7 @@ pub mod meta;
 pub mod metrics;
 pub mod runtime;
 pub mod send;
+pub mod sim;
 pub mod store;
 pub mod webhook;
 pub mod workers;
