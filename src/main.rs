@@ -132,7 +132,33 @@ async fn run(cli: Cli) -> CliResult {
             );
             Ok(())
         }
-        // WIRE: demo, sim, sync, send, bulk, doctor, TUI
+        Some(Command::Sim(args)) => {
+            log_to_stderr("info");
+            match &args.command {
+                Some(dmdesk::cli::SimCommand::Populate(p)) => {
+                    let r = dmdesk::sim::populate(p).map_err(|e| CliError::runtime(format!("{e:#}")))?;
+                    eprintln!(
+                        "populated {}: {} conversations, {} messages in {:.1} s ({:.0} messages/s)",
+                        p.store.display(),
+                        r.conversations,
+                        r.messages,
+                        r.elapsed.as_secs_f64(),
+                        r.messages_per_second()
+                    );
+                    Ok(())
+                }
+                None => {
+                    // Sign with the configured app secret when there is a config.
+                    let secret = Config::load(cli.config.as_deref())?
+                        .map(|c| c.server.app_secret)
+                        .unwrap_or_default();
+                    dmdesk::sim::run(args, &secret)
+                        .await
+                        .map_err(|e| CliError::runtime(format!("{e:#}")))
+                }
+            }
+        }
+        // WIRE: demo, sync, send, bulk, doctor, TUI
         _ => Err(CliError::runtime(
             "this command is not available in this build yet",
         )),
