@@ -380,6 +380,13 @@ pub fn parse_batch_reply(v: &Value, expected: usize) -> Result<Vec<Result<Value,
         .collect())
 }
 
+/// A short, stable hash of a token, to recognise it later without keeping it.
+pub fn token_fingerprint(token: &Secret) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(token.expose().as_bytes());
+    hex::encode(&d[..8])
+}
+
 pub fn profile_fields(p: Platform) -> &'static str {
     match p {
         Platform::Messenger => "first_name,last_name,profile_pic",
