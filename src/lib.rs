@@ -9,6 +9,7 @@
 pub mod change;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod domain;
 pub mod meta;
 pub mod profiles;
