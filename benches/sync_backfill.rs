@@ -66,7 +66,9 @@ async fn conversations(
 }
 
 async fn batch(body: String) -> Json<Value> {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
     let reqs: Vec<Value> = form
         .iter()
         .find(|(k, _)| k == "batch")
@@ -86,9 +88,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let fake = Arc::new(Fake { base: base.clone(), now: chrono::Utc::now().timestamp() });
+    let fake = Arc::new(Fake {
+        base: base.clone(),
+        now: chrono::Utc::now().timestamp(),
+    });
     let app = Router::new()
         .route("/{v}/{page}/conversations", get(conversations))
         .route("/{v}/", post(batch))
@@ -133,7 +140,9 @@ async fn main() {
         let pages: Vec<Vec<dmdesk::change::Change>> = (0..CONVS / PER_PAGE)
             .map(|p| {
                 (p * PER_PAGE..(p + 1) * PER_PAGE)
-                    .flat_map(|i| convert::thread(&thread(i, fake.now), Platform::Messenger, &account).changes)
+                    .flat_map(|i| {
+                        convert::thread(&thread(i, fake.now), Platform::Messenger, &account).changes
+                    })
                     .collect()
             })
             .collect();
@@ -143,7 +152,10 @@ async fn main() {
             n += store2.apply(changes).expect("apply").new_messages;
         }
         let secs = t.elapsed().as_secs_f64();
-        eprintln!("run {run}: apply alone {secs:.2}s, {:.0} messages/s", n as f64 / secs);
+        eprintln!(
+            "run {run}: apply alone {secs:.2}s, {:.0} messages/s",
+            n as f64 / secs
+        );
         apply_rates.push(n as f64 / secs);
     }
     println!(

@@ -55,13 +55,22 @@ impl fmt::Display for Finding {
 }
 
 fn ok(text: impl Into<String>) -> Finding {
-    Finding { level: Level::Ok, text: text.into() }
+    Finding {
+        level: Level::Ok,
+        text: text.into(),
+    }
 }
 fn note(text: impl Into<String>) -> Finding {
-    Finding { level: Level::Note, text: text.into() }
+    Finding {
+        level: Level::Note,
+        text: text.into(),
+    }
 }
 fn fix(text: impl Into<String>) -> Finding {
-    Finding { level: Level::Fix, text: text.into() }
+    Finding {
+        level: Level::Fix,
+        text: text.into(),
+    }
 }
 
 /// Configuration checks that need no network.
@@ -78,9 +87,14 @@ pub fn check_config(config: &Config) -> Vec<Finding> {
         out.push(ok("server.verify_token is set"));
     }
     let listen = config.server.listen;
-    let public = format!("Meta must reach https://<your host>{} (a TLS reverse proxy in front of it)", config.server.path);
+    let public = format!(
+        "Meta must reach https://<your host>{} (a TLS reverse proxy in front of it)",
+        config.server.path
+    );
     if listen.ip().is_loopback() {
-        out.push(note(format!("server.listen = {listen} is loopback only: {public} on this machine")));
+        out.push(note(format!(
+            "server.listen = {listen} is loopback only: {public} on this machine"
+        )));
     } else {
         out.push(ok(format!("server.listen = {listen}; {public}")));
     }
@@ -100,13 +114,23 @@ fn field_names(app: &Value) -> Vec<String> {
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(|f| f.as_str().map(str::to_string).or_else(|| f.get("name").and_then(Value::as_str).map(str::to_string)))
+                .filter_map(|f| {
+                    f.as_str()
+                        .map(str::to_string)
+                        .or_else(|| f.get("name").and_then(Value::as_str).map(str::to_string))
+                })
                 .collect()
         })
         .unwrap_or_default()
 }
 
-async fn check_page(config: &Config, store: Option<&Store>, graph: &GraphClient, i: usize, page: &PageConfig) -> Vec<Finding> {
+async fn check_page(
+    config: &Config,
+    store: Option<&Store>,
+    graph: &GraphClient,
+    i: usize,
+    page: &PageConfig,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let who = format!("page {} ({})", page.name, page.id);
     let tok = &page.access_token;
@@ -133,14 +157,27 @@ async fn check_page(config: &Config, store: Option<&Store>, graph: &GraphClient,
             out.push(fix(format!("{who}: {} — generate a new Page access token and put it in pages[{i}].access_token", e.describe())));
             return out; // nothing else can be checked with it
         }
-        Err(e) => out.push(fix(format!("{who}: cannot check the token: {}", e.describe()))),
+        Err(e) => out.push(fix(format!(
+            "{who}: cannot check the token: {}",
+            e.describe()
+        ))),
     }
     // 2. The webhook subscription.
-    match graph.get(&format!("{}/subscribed_apps", page.id), tok, &[]).await {
+    match graph
+        .get(&format!("{}/subscribed_apps", page.id), tok, &[])
+        .await
+    {
         Ok(v) => {
-            let apps: Vec<&Value> = v.get("data").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+            let apps: Vec<&Value> = v
+                .get("data")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
             let ours = match &config.server.app_id {
-                Some(id) => apps.iter().find(|a| crate::meta::lenient::id(a.get("id")).as_deref() == Some(id)).copied(),
+                Some(id) => apps
+                    .iter()
+                    .find(|a| crate::meta::lenient::id(a.get("id")).as_deref() == Some(id))
+                    .copied(),
                 None if apps.len() == 1 => apps.first().copied(),
                 None => None,
             };
@@ -173,7 +210,10 @@ async fn check_page(config: &Config, store: Option<&Store>, graph: &GraphClient,
                 }
             }
         }
-        Err(e) => out.push(fix(format!("{who}: cannot read the webhook subscription: {}", e.describe()))),
+        Err(e) => out.push(fix(format!(
+            "{who}: cannot read the webhook subscription: {}",
+            e.describe()
+        ))),
     }
     // 3. Instagram access through the page token.
     if let Some(ig) = &page.instagram_id {
@@ -193,7 +233,12 @@ async fn check_page(config: &Config, store: Option<&Store>, graph: &GraphClient,
         let standby = s
             .all_conversations()
             .filter_map(Result::ok)
-            .filter(|c| c.standby && config.page_for(&c.key.account).is_some_and(|(p, _)| p.id == page.id))
+            .filter(|c| {
+                c.standby
+                    && config
+                        .page_for(&c.key.account)
+                        .is_some_and(|(p, _)| p.id == page.id)
+            })
             .count();
         if standby > 0 {
             out.push(fix(format!(
@@ -243,6 +288,8 @@ pub async fn cli_doctor(config: &Config, store: Option<Arc<Store>>) -> CliResult
     }
     match counts.get("fix").copied().unwrap_or(0) {
         0 => Ok(()),
-        n => Err(CliError::runtime(format!("doctor found {n} thing(s) to fix"))),
+        n => Err(CliError::runtime(format!(
+            "doctor found {n} thing(s) to fix"
+        ))),
     }
 }

@@ -46,12 +46,19 @@ pub fn due(c: &Contact, now: TimestampMs, include_stale: bool) -> bool {
             let wait = (60_000i64 << c.fetch_attempts.min(9)).min(6 * TimestampMs::HOUR);
             c.fetched_at.is_none_or(|t| now.0 - t.0 >= wait)
         }
-        ProfileState::Fetched => include_stale && c.fetched_at.is_none_or(|t| now.0 - t.0 >= STALE_AFTER_MS),
+        ProfileState::Fetched => {
+            include_stale && c.fetched_at.is_none_or(|t| now.0 - t.0 >= STALE_AFTER_MS)
+        }
     }
 }
 
 /// Contacts of configured accounts with live tokens that are due a fetch.
-pub fn due_contacts(store: &Store, config: &Config, now: TimestampMs, limit: usize) -> Result<Vec<ConvKey>, StoreError> {
+pub fn due_contacts(
+    store: &Store,
+    config: &Config,
+    now: TimestampMs,
+    limit: usize,
+) -> Result<Vec<ConvKey>, StoreError> {
     let mut out = Vec::new();
     for c in store.all_contacts() {
         let c = c?;
@@ -87,7 +94,10 @@ pub async fn fetch_for_page(
         .iter()
         .map(|k| format!("{}?fields={}", k.user, profile_fields(k.platform)))
         .collect();
-    let results = match graph.batch_get(page.id.as_str(), &page.access_token, &urls).await {
+    let results = match graph
+        .batch_get(page.id.as_str(), &page.access_token, &urls)
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             if e.class != ErrorClass::TokenInvalid {
@@ -120,7 +130,12 @@ pub async fn fetch_for_page(
 }
 
 /// Group keys by page and fetch; errors are logged, a dead token is marked.
-pub async fn process(store: &Store, config: &Config, graph: &GraphClient, keys: Vec<ConvKey>) -> ProfileTally {
+pub async fn process(
+    store: &Store,
+    config: &Config,
+    graph: &GraphClient,
+    keys: Vec<ConvKey>,
+) -> ProfileTally {
     let mut by_page: BTreeMap<String, (PageConfig, Vec<ConvKey>)> = BTreeMap::new();
     for k in keys {
         let Some((page, _)) = config.page_for(&k.account) else {
@@ -144,8 +159,12 @@ pub async fn process(store: &Store, config: &Config, graph: &GraphClient, keys: 
                 total.fetched += t.fetched;
                 total.failed += t.failed;
             }
-            Err(ProfileError::Graph(e)) if e.class == ErrorClass::TokenInvalid => token_died(store, &page, &e),
-            Err(e) => tracing::warn!(page = %page.id, error = %e, "profile fetch failed; retried later"),
+            Err(ProfileError::Graph(e)) if e.class == ErrorClass::TokenInvalid => {
+                token_died(store, &page, &e)
+            }
+            Err(e) => {
+                tracing::warn!(page = %page.id, error = %e, "profile fetch failed; retried later")
+            }
         }
     }
     total

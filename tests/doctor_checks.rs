@@ -1,9 +1,9 @@
 //! `dmdesk doctor` against a local fake Graph API.
 
+use dmdesk::change::Change;
 use dmdesk::config::Config;
 use dmdesk::doctor::{check, cli_doctor, Level, NEEDED_FIELDS};
 use dmdesk::domain::{ConvKey, Platform, TimestampMs};
-use dmdesk::change::Change;
 use dmdesk::meta::graph::{token_fingerprint, GraphClient};
 use dmdesk::store::Store;
 use serde_json::json;
@@ -35,11 +35,21 @@ async fn good_page(server: &MockServer, id: &str) {
 async fn healthy_setup_passes() {
     let server = MockServer::start().await;
     good_page(&server, "P").await;
-    let cfg = config(&server.uri(), "[[pages]]\nid = \"P\"\naccess_token = \"tok-P\"\n");
+    let cfg = config(
+        &server.uri(),
+        "[[pages]]\nid = \"P\"\naccess_token = \"tok-P\"\n",
+    );
     let findings = check(&cfg, None, &GraphClient::new(&cfg.graph)).await;
-    assert!(findings.iter().all(|f| f.level != Level::Fix), "{findings:#?}");
-    assert!(findings.iter().any(|f| f.to_string() == "ok: page P (P): token works"));
-    assert!(findings.iter().any(|f| f.text.contains("HUMAN_AGENT") || f.text.contains("human_agent")));
+    assert!(
+        findings.iter().all(|f| f.level != Level::Fix),
+        "{findings:#?}"
+    );
+    assert!(findings
+        .iter()
+        .any(|f| f.to_string() == "ok: page P (P): token works"));
+    assert!(findings
+        .iter()
+        .any(|f| f.text.contains("HUMAN_AGENT") || f.text.contains("human_agent")));
     assert!(cli_doctor(&cfg, None).await.is_ok());
 }
 
@@ -61,10 +71,16 @@ async fn problems_are_named_with_what_to_fix() {
         .await;
     Mock::given(path("/v23.0/me"))
         .and(header("authorization", "Bearer tok-B"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "Invalid OAuth access token.", "code": 190}})))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error": {"message": "Invalid OAuth access token.", "code": 190}}),
+        ))
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/B/subscribed_apps")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(path("/v23.0/B/subscribed_apps"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
     let cfg = Config::from_toml(
         &format!(
             "[server]\napp_id = \"42\"\n[graph]\nbase_url = \"{}\"\n[[pages]]\nid = \"A\"\naccess_token = \"tok-A\"\nhuman_agent = true\n[[pages]]\nid = \"B\"\naccess_token = \"tok-B\"\n",
@@ -77,18 +93,40 @@ async fn problems_are_named_with_what_to_fix() {
     let store = Store::open(dir.path(), 8, "test").unwrap();
     // A thread in standby on page A, and page B's token already marked dead.
     let conv = ConvKey::new(Platform::Messenger, "A", "U");
-    store.apply(&[Change::Handover { conv, standby: true, at: TimestampMs(1) }]).unwrap();
-    store.mark_token_dead("B", &token_fingerprint(&cfg.pages[1].access_token), "expired", TimestampMs(1)).unwrap();
+    store
+        .apply(&[Change::Handover {
+            conv,
+            standby: true,
+            at: TimestampMs(1),
+        }])
+        .unwrap();
+    store
+        .mark_token_dead(
+            "B",
+            &token_fingerprint(&cfg.pages[1].access_token),
+            "expired",
+            TimestampMs(1),
+        )
+        .unwrap();
 
     let findings = check(&cfg, Some(&store), &GraphClient::new(&cfg.graph)).await;
-    let fixes: Vec<String> = findings.iter().filter(|f| f.level == Level::Fix).map(|f| f.to_string()).collect();
+    let fixes: Vec<String> = findings
+        .iter()
+        .filter(|f| f.level == Level::Fix)
+        .map(|f| f.to_string())
+        .collect();
     let has = |s: &str| fixes.iter().any(|f| f.contains(s));
     assert!(has("server.app_secret"), "{fixes:#?}");
     assert!(has("server.verify_token"));
-    assert!(has("lacks message_deliveries") && has("subscribed_apps?subscribed_fields="), "{fixes:#?}");
+    assert!(
+        has("lacks message_deliveries") && has("subscribed_apps?subscribed_fields="),
+        "{fixes:#?}"
+    );
     assert!(has("1 conversation(s) are in standby"));
     assert!(has("pages[1].access_token"), "{fixes:#?}");
-    assert!(fixes.iter().all(|f| f.starts_with("fix: ") && !f.contains("tok-")));
+    assert!(fixes
+        .iter()
+        .all(|f| f.starts_with("fix: ") && !f.contains("tok-")));
     let err = cli_doctor(&cfg, Some(store)).await.unwrap_err();
     assert_eq!(err.code, 1);
 }

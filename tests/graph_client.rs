@@ -20,7 +20,8 @@ fn client(base: &str) -> GraphClient {
 }
 
 fn err(code: i64, sub: Option<i64>) -> Value {
-    let mut e = json!({"message": "x", "type": "OAuthException", "code": code, "fbtrace_id": "A/b"});
+    let mut e =
+        json!({"message": "x", "type": "OAuthException", "code": code, "fbtrace_id": "A/b"});
     if let Some(s) = sub {
         e["error_subcode"] = json!(s);
     }
@@ -31,13 +32,33 @@ fn err(code: i64, sub: Option<i64>) -> Value {
 async fn every_error_class_over_http() {
     let server = MockServer::start().await;
     let cases: Vec<(&str, u16, Value, ErrorClass)> = vec![
-        ("window", 400, err(10, Some(2018278)), ErrorClass::WindowClosed),
-        ("window_ig", 403, err(10, Some(2534022)), ErrorClass::WindowClosed),
+        (
+            "window",
+            400,
+            err(10, Some(2018278)),
+            ErrorClass::WindowClosed,
+        ),
+        (
+            "window_ig",
+            403,
+            err(10, Some(2534022)),
+            ErrorClass::WindowClosed,
+        ),
         ("token", 400, err(190, Some(463)), ErrorClass::TokenInvalid),
         ("rate", 400, err(613, None), ErrorClass::RateLimited),
         ("buc", 400, err(80006, None), ErrorClass::RateLimited),
-        ("unreachable", 400, err(551, Some(1545041)), ErrorClass::UserUnreachable),
-        ("nomatch", 400, err(100, Some(2018001)), ErrorClass::NoMatchingUser),
+        (
+            "unreachable",
+            400,
+            err(551, Some(1545041)),
+            ErrorClass::UserUnreachable,
+        ),
+        (
+            "nomatch",
+            400,
+            err(100, Some(2018001)),
+            ErrorClass::NoMatchingUser,
+        ),
         ("perm", 403, err(200, Some(2018028)), ErrorClass::Permission),
         ("unknown", 400, err(100, None), ErrorClass::Unknown),
         ("in200", 200, err(190, None), ErrorClass::TokenInvalid),
@@ -49,7 +70,11 @@ async fn every_error_class_over_http() {
         } else {
             ResponseTemplate::new(*status).set_body_json(body)
         };
-        Mock::given(path(format!("/v23.0/{name}"))).respond_with(t).expect(1).mount(&server).await;
+        Mock::given(path(format!("/v23.0/{name}")))
+            .respond_with(t)
+            .expect(1)
+            .mount(&server)
+            .await;
     }
     let g = client(&server.uri());
     let tok = Secret::new("s3cr3t-zz");
@@ -140,18 +165,31 @@ async fn usage_headers_pause_the_account() {
     Mock::given(path("/v23.0/P2/conversations"))
         .respond_with(
             ResponseTemplate::new(200)
-                .insert_header("x-app-usage", r#"{"call_count":90,"total_cputime":5,"total_time":5}"#)
+                .insert_header(
+                    "x-app-usage",
+                    r#"{"call_count":90,"total_cputime":5,"total_time":5}"#,
+                )
                 .set_body_json(json!({"data": []})),
         )
         .mount(&server)
         .await;
     let g = client(&server.uri());
     let tok = Secret::new("t");
-    g.get_as("P1", true, "P1/conversations", &tok, &[]).await.unwrap();
-    g.get_as("P2", true, "P2/conversations", &tok, &[]).await.unwrap();
+    g.get_as("P1", true, "P1/conversations", &tok, &[])
+        .await
+        .unwrap();
+    g.get_as("P2", true, "P2/conversations", &tok, &[])
+        .await
+        .unwrap();
     let paused = g.throttle().paused_for("P1").expect("P1 paused");
-    assert!(paused > Duration::from_secs(170) && paused <= Duration::from_secs(180), "{paused:?}");
-    assert!(g.throttle().paused_for("P2").is_none(), "other accounts go on");
+    assert!(
+        paused > Duration::from_secs(170) && paused <= Duration::from_secs(180),
+        "{paused:?}"
+    );
+    assert!(
+        g.throttle().paused_for("P2").is_none(),
+        "other accounts go on"
+    );
     assert_eq!(g.throttle().delay_for("P2"), slow_delay(90));
 }
 
@@ -177,8 +215,14 @@ struct BatchResponder(Arc<Mutex<Vec<usize>>>);
 
 impl Respond for BatchResponder {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body).into_owned().collect();
-        let batch = &form.iter().find(|(k, _)| k == "batch").expect("batch field").1;
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
+            .into_owned()
+            .collect();
+        let batch = &form
+            .iter()
+            .find(|(k, _)| k == "batch")
+            .expect("batch field")
+            .1;
         let reqs: Vec<Value> = serde_json::from_str(batch).unwrap();
         self.0.lock().unwrap().push(reqs.len());
         let out: Vec<Value> = reqs
@@ -210,7 +254,13 @@ async fn batch_get_splits_into_fifty_and_keeps_order() {
         .await;
     let g = client(&server.uri());
     let urls: Vec<String> = (0..120)
-        .map(|i| if i == 7 { "u7x?fields=first_name".to_string() } else { format!("u{i}?fields=first_name") })
+        .map(|i| {
+            if i == 7 {
+                "u7x?fields=first_name".to_string()
+            } else {
+                format!("u{i}?fields=first_name")
+            }
+        })
         .collect();
     let r = g.batch_get("P", &Secret::new("t"), &urls).await.unwrap();
     assert_eq!(*sizes.lock().unwrap(), vec![50, 50, 20]);
@@ -228,21 +278,43 @@ async fn throttle_slows_above_75_percent_and_stops_at_100() {
     t.before("A", false).await;
     assert_eq!(start.elapsed(), Duration::ZERO, "no usage: no delay");
 
-    t.observe("A", Some(Usage { percent: 90, regain: None }));
+    t.observe(
+        "A",
+        Some(Usage {
+            percent: 90,
+            regain: None,
+        }),
+    );
     let s = tokio::time::Instant::now();
     t.before("A", false).await;
     assert_eq!(s.elapsed(), slow_delay(90));
     assert!(slow_delay(90) > Duration::ZERO);
 
-    t.observe("A", Some(Usage { percent: 100, regain: Some(Duration::from_secs(120)) }));
+    t.observe(
+        "A",
+        Some(Usage {
+            percent: 100,
+            regain: Some(Duration::from_secs(120)),
+        }),
+    );
     let s = tokio::time::Instant::now();
     t.before("B", false).await;
-    assert_eq!(s.elapsed(), Duration::ZERO, "another account is not held up");
+    assert_eq!(
+        s.elapsed(),
+        Duration::ZERO,
+        "another account is not held up"
+    );
     t.before("A", false).await;
     assert!(s.elapsed() >= Duration::from_secs(120), "{:?}", s.elapsed());
 
     // Back under the threshold: full speed again.
-    t.observe("A", Some(Usage { percent: 20, regain: None }));
+    t.observe(
+        "A",
+        Some(Usage {
+            percent: 20,
+            regain: None,
+        }),
+    );
     let s = tokio::time::Instant::now();
     t.before("A", false).await;
     assert_eq!(s.elapsed(), Duration::ZERO);
@@ -257,7 +329,10 @@ async fn rate_limit_errors_pause_with_growing_waits() {
     t.before("A", false).await;
     assert!(s.elapsed() >= DEFAULT_PAUSE * 2);
     // Meta's estimate wins over our guess.
-    let regain = Usage { percent: 100, regain: Some(Duration::from_secs(300)) };
+    let regain = Usage {
+        percent: 100,
+        regain: Some(Duration::from_secs(300)),
+    };
     assert_eq!(t.rate_limited("A", Some(regain)), Duration::from_secs(300));
 }
 
@@ -270,10 +345,16 @@ async fn conversations_calls_keep_to_the_rate_per_account() {
     }
     // Burst 1 at 2/s: calls at 0, .5, 1, 1.5, 2 s.
     let took = s.elapsed();
-    assert!(took >= Duration::from_millis(1990) && took <= Duration::from_millis(2100), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(1990) && took <= Duration::from_millis(2100),
+        "{took:?}"
+    );
     let s = tokio::time::Instant::now();
     t.before("B", true).await;
-    assert!(s.elapsed() < Duration::from_millis(10), "own bucket per account");
+    assert!(
+        s.elapsed() < Duration::from_millis(10),
+        "own bucket per account"
+    );
     // Non-Conversations calls are not counted against it.
     let s = tokio::time::Instant::now();
     t.before("A", false).await;

@@ -19,7 +19,9 @@ fn graph_files() -> Vec<PathBuf> {
         for f in std::fs::read_dir(&src).unwrap() {
             let p = f.unwrap().path();
             let name = p.file_name().unwrap().to_string_lossy().to_string();
-            let graphish = name.starts_with("graph_") || name.starts_with("response__") || name.contains("_error");
+            let graphish = name.starts_with("graph_")
+                || name.starts_with("response__")
+                || name.contains("_error");
             if graphish && !name.starts_with("webhook_") && name.ends_with(".json") {
                 out.push(p);
             }
@@ -34,7 +36,10 @@ fn expected(name: &str) -> Option<ErrorClass> {
     use ErrorClass::*;
     let table: &[(&str, ErrorClass)] = &[
         ("graph_send_error__code10303", Unknown),
-        ("graph_error__code190_oauthexception_subscribed_apps", TokenInvalid),
+        (
+            "graph_error__code190_oauthexception_subscribed_apps",
+            TokenInvalid,
+        ),
         ("graph_send_error__code200_sub2018021", Permission),
         ("graph_send_error__code1200", Transient),
         ("graph_send_error__code10_sub2018065", Permission),
@@ -60,7 +65,10 @@ fn expected(name: &str) -> Option<ErrorClass> {
         ("response__error_response_maximal", Transient),
         ("response__error_response_minimal", UserUnreachable),
     ];
-    table.iter().find(|(p, _)| name.starts_with(p)).map(|(_, c)| *c)
+    table
+        .iter()
+        .find(|(p, _)| name.starts_with(p))
+        .map(|(_, c)| *c)
 }
 
 fn status_for(name: &str) -> u16 {
@@ -94,10 +102,14 @@ fn every_graph_file_parses_with_the_expected_class() {
                 }
             }
             None => {
-                assert!(!is_error_file, "{name} looks like an error body but has no expected class");
+                assert!(
+                    !is_error_file,
+                    "{name} looks like an error body but has no expected class"
+                );
                 let v = parse_answer(200, &text, None).unwrap_or_else(|e| panic!("{name}: {e}"));
                 // Replies of known shapes go through their readers too.
-                if name.contains("send_response") || name.starts_with("response__message_response") {
+                if name.contains("send_response") || name.starts_with("response__message_response")
+                {
                     parse_send_response(&v).unwrap_or_else(|e| panic!("{name}: {e}"));
                 }
                 if name.contains("user_profile") || name.contains("getuserprofile") {

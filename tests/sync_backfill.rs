@@ -4,7 +4,9 @@
 
 use dmdesk::cli::SyncArgs;
 use dmdesk::config::Config;
-use dmdesk::domain::{AccountId, ConvKey, Direction, MsgStatus, Platform, ProfileState, TimestampMs};
+use dmdesk::domain::{
+    AccountId, ConvKey, Direction, MsgStatus, Platform, ProfileState, TimestampMs,
+};
 use dmdesk::meta::graph::{token_fingerprint, GraphClient};
 use dmdesk::store::Store;
 use dmdesk::sync::{cli_sync, Syncer};
@@ -14,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const FIELDS: &str = "participants,updated_time,messages.limit(3){id,created_time,from,to,message,attachments}";
+const FIELDS: &str =
+    "participants,updated_time,messages.limit(3){id,created_time,from,to,message,attachments}";
 
 fn config(base: &str, pages: &str) -> Config {
     let text = format!(
@@ -24,7 +27,9 @@ fn config(base: &str, pages: &str) -> Config {
 }
 
 fn page_block(id: &str, ig: Option<&str>) -> String {
-    let ig = ig.map(|i| format!("instagram_id = \"{i}\"\n")).unwrap_or_default();
+    let ig = ig
+        .map(|i| format!("instagram_id = \"{i}\"\n"))
+        .unwrap_or_default();
     format!("[[pages]]\nid = \"{id}\"\nname = \"Page {id}\"\naccess_token = \"tok-{id}\"\n{ig}")
 }
 
@@ -35,14 +40,24 @@ fn store() -> (tempfile::TempDir, Arc<Store>) {
 }
 
 fn iso(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0).unwrap().format("%Y-%m-%dT%H:%M:%S+0000").to_string()
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S+0000")
+        .to_string()
 }
 
 fn msg(id: &str, secs: i64, from: &str, text: &str) -> Value {
     json!({"id": id, "created_time": iso(secs), "from": {"id": from, "name": "x"}, "message": text})
 }
 
-fn thread(page: &str, user: &str, name: &str, updated: i64, msgs: Vec<Value>, next: Option<String>) -> Value {
+fn thread(
+    page: &str,
+    user: &str,
+    name: &str,
+    updated: i64,
+    msgs: Vec<Value>,
+    next: Option<String>,
+) -> Value {
     let mut messages = json!({"data": msgs});
     if let Some(n) = next {
         messages["paging"] = json!({"cursors": {"after": "m"}, "next": n});
@@ -66,7 +81,10 @@ async fn no_profiles(server: &MockServer) {
 
 fn syncer(cfg: &Config, store: &Arc<Store>) -> (Syncer, GraphClient) {
     let g = GraphClient::new(&cfg.graph);
-    (Syncer::new(store.clone(), Arc::new(cfg.clone()), g.clone()), g)
+    (
+        Syncer::new(store.clone(), Arc::new(cfg.clone()), g.clone()),
+        g,
+    )
 }
 
 #[tokio::test]
@@ -125,24 +143,37 @@ async fn backfill_pages_both_levels_with_field_expansion() {
     let report = s.run(None, &CancellationToken::new()).await;
     assert_eq!(report.failed(), 0, "{report:?}");
     let r = &report.accounts[0];
-    assert_eq!((r.conversations, r.new_conversations, r.messages), (3, 3, 6));
+    assert_eq!(
+        (r.conversations, r.new_conversations, r.messages),
+        (3, 3, 6)
+    );
 
     let u1 = ConvKey::new(Platform::Messenger, "P", "U1");
     let msgs = store.messages_latest(&u1, 10).unwrap();
     let ids: Vec<&str> = msgs.iter().map(|m| m.mid.as_str()).collect();
     assert_eq!(ids, ["m_1z", "m_1a", "m_1b", "m_1c"]);
     let ours = &msgs[2];
-    assert_eq!((ours.direction, ours.status, ours.origin), (Direction::Out, MsgStatus::Sent, None));
+    assert_eq!(
+        (ours.direction, ours.status, ours.origin),
+        (Direction::Out, MsgStatus::Sent, None)
+    );
     let conv = store.conversation(&u1).unwrap().unwrap();
     assert_eq!(conv.name, "Ann Lee");
     assert_eq!(conv.unread, 0, "history is not unread");
     assert_eq!(conv.last_inbound, Some(TimestampMs((now - 10) * 1000)));
     // A thread where only we wrote has no open window.
-    let u3 = store.conversation(&ConvKey::new(Platform::Messenger, "P", "U3")).unwrap().unwrap();
+    let u3 = store
+        .conversation(&ConvKey::new(Platform::Messenger, "P", "U3"))
+        .unwrap()
+        .unwrap();
     assert_eq!(u3.last_inbound, None);
     assert!(store.last_sync("P").unwrap().is_some());
     for req in server.received_requests().await.unwrap() {
-        assert!(!req.url.as_str().contains("access_token"), "token never in URLs: {}", req.url);
+        assert!(
+            !req.url.as_str().contains("access_token"),
+            "token never in URLs: {}",
+            req.url
+        );
     }
     // 3 Conversations API calls + 1 profile batch for 3 threads.
     assert_eq!(g.calls_made(), 4);
@@ -185,7 +216,10 @@ async fn incremental_run_stops_at_threads_not_updated_since_last_sync() {
     let report = s.run(None, &CancellationToken::new()).await;
     assert_eq!(report.failed(), 0);
     assert!(store.message(&"m_new".into()).unwrap().is_some());
-    assert!(store.message(&"m_old".into()).unwrap().is_none(), "older thread not read again");
+    assert!(
+        store.message(&"m_old".into()).unwrap().is_none(),
+        "older thread not read again"
+    );
     assert!(store.last_sync("P").unwrap().unwrap() > TimestampMs(last * 1000));
 }
 
@@ -213,7 +247,11 @@ async fn instagram_is_synced_with_its_own_account_and_a_notice() {
         .mount(&server)
         .await;
     // Instagram history beyond the recent messages is not readable: not followed.
-    Mock::given(path("/v23.0/t_ig/messages")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(path("/v23.0/t_ig/messages"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
     no_profiles(&server).await;
     let cfg = config(&base, &page_block("P", Some("IG")));
     let (_d, store) = store();
@@ -222,7 +260,10 @@ async fn instagram_is_synced_with_its_own_account_and_a_notice() {
     let report = s.run(None, &CancellationToken::new()).await;
     assert_eq!(report.failed(), 0, "{report:?}");
     let conv = ConvKey::new(Platform::Instagram, "IG", "IGU");
-    assert_eq!(store.contact(&conv).unwrap().unwrap().username.as_deref(), Some("ann_ig"));
+    assert_eq!(
+        store.contact(&conv).unwrap().unwrap().username.as_deref(),
+        Some("ann_ig")
+    );
     assert_eq!(store.messages_latest(&conv, 5).unwrap().len(), 1);
     assert!(store.last_sync("IG").unwrap().is_some());
     let mut notices = 0;
@@ -249,9 +290,15 @@ async fn dead_token_marks_the_page_and_stops_calls() {
     let (s, g) = syncer(&cfg, &store);
     let r1 = s.run(None, &CancellationToken::new()).await;
     assert_eq!(r1.failed(), 1);
-    assert_eq!(r1.accounts.len(), 1, "Instagram of the same page is not tried");
+    assert_eq!(
+        r1.accounts.len(),
+        1,
+        "Instagram of the same page is not tried"
+    );
     let page = &cfg.pages[0];
-    let dead = store.token_dead("P", &token_fingerprint(&page.access_token)).unwrap();
+    let dead = store
+        .token_dead("P", &token_fingerprint(&page.access_token))
+        .unwrap();
     assert!(dead.is_some(), "page marked as needing a new token");
     let mut saw_notice = false;
     while let Ok(u) = updates.try_recv() {
@@ -265,7 +312,10 @@ async fn dead_token_marks_the_page_and_stops_calls() {
     assert_eq!(g.calls_made(), 1, "no further calls with the dead token");
     assert!(store.last_sync("P").unwrap().is_none());
     // A new token in the config lifts the mark.
-    assert!(store.token_dead("P", "another-fingerprint").unwrap().is_none());
+    assert!(store
+        .token_dead("P", "another-fingerprint")
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -283,18 +333,41 @@ async fn a_failing_page_does_not_stop_the_others_and_cli_exits_1() {
         .mount(&server)
         .await;
     no_profiles(&server).await;
-    let cfg = config(&server.uri(), &(page_block("BAD", None) + &page_block("GOOD", None)));
+    let cfg = config(
+        &server.uri(),
+        &(page_block("BAD", None) + &page_block("GOOD", None)),
+    );
     let (_d, store) = store();
     let res = cli_sync(&cfg, store.clone(), &SyncArgs { account: None }).await;
     let err = res.expect_err("one page failed");
     assert_eq!(err.code, 1);
-    assert!(store.message(&"m_good".into()).unwrap().is_some(), "the good page was synced");
+    assert!(
+        store.message(&"m_good".into()).unwrap().is_some(),
+        "the good page was synced"
+    );
     assert!(store.last_sync("GOOD").unwrap().is_some());
-    assert!(store.last_sync("BAD").unwrap().is_none(), "failed page is retried next run");
+    assert!(
+        store.last_sync("BAD").unwrap().is_none(),
+        "failed page is retried next run"
+    );
     // Only the good page: success.
-    let ok = cli_sync(&cfg, store.clone(), &SyncArgs { account: Some("GOOD".into()) }).await;
+    let ok = cli_sync(
+        &cfg,
+        store.clone(),
+        &SyncArgs {
+            account: Some("GOOD".into()),
+        },
+    )
+    .await;
     assert!(ok.is_ok());
-    let unknown = cli_sync(&cfg, store, &SyncArgs { account: Some("NOPE".into()) }).await;
+    let unknown = cli_sync(
+        &cfg,
+        store,
+        &SyncArgs {
+            account: Some("NOPE".into()),
+        },
+    )
+    .await;
     assert_eq!(unknown.unwrap_err().code, 2);
 }
 
@@ -309,7 +382,9 @@ async fn webhook_and_sync_deliver_one_message_once() {
         let body = json!({"object": "page", "entry": [{"id": "P", "time": ts, "messaging": [
             {"sender": {"id": "U"}, "recipient": {"id": "P"}, "timestamp": ts, "message": {"mid": mid, "text": "hi"}}
         ]}]});
-        let webhook = parse_body(body.to_string().as_bytes(), &ParseCtx::default()).unwrap().changes;
+        let webhook = parse_body(body.to_string().as_bytes(), &ParseCtx::default())
+            .unwrap()
+            .changes;
         let t = json!({"id": "t", "updated_time": ts / 1000,
             "participants": {"data": [{"id": "P"}, {"id": "U", "name": "U"}]},
             "messages": {"data": [{"id": mid, "created_time": iso(ts / 1000), "from": {"id": "U"}, "message": "hi"}]}});
@@ -318,11 +393,18 @@ async fn webhook_and_sync_deliver_one_message_once() {
         let a = tokio::task::spawn_blocking(move || s1.apply(&webhook).unwrap());
         let b = tokio::task::spawn_blocking(move || s2.apply(&synced).unwrap());
         let (a, b) = (a.await.unwrap(), b.await.unwrap());
-        assert_eq!(a.new_messages + b.new_messages, 1, "exactly one of them inserted {mid}");
+        assert_eq!(
+            a.new_messages + b.new_messages,
+            1,
+            "exactly one of them inserted {mid}"
+        );
     }
     let conv = ConvKey::new(Platform::Messenger, "P", "U");
     assert_eq!(store.messages_latest(&conv, 100).unwrap().len(), 50);
-    assert_eq!(store.conversation(&conv).unwrap().unwrap().message_count, 50);
+    assert_eq!(
+        store.conversation(&conv).unwrap().unwrap().message_count,
+        50
+    );
 }
 
 #[tokio::test]
@@ -330,7 +412,16 @@ async fn sync_fetches_missing_profiles_in_batches() {
     let server = MockServer::start().await;
     let now = chrono::Utc::now().timestamp();
     let threads: Vec<Value> = (0..3)
-        .map(|i| thread("P", &format!("U{i}"), "", now - i, vec![msg(&format!("m{i}"), now - i, &format!("U{i}"), "x")], None))
+        .map(|i| {
+            thread(
+                "P",
+                &format!("U{i}"),
+                "",
+                now - i,
+                vec![msg(&format!("m{i}"), now - i, &format!("U{i}"), "x")],
+                None,
+            )
+        })
         .collect();
     Mock::given(path("/v23.0/P/conversations"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": threads})))
@@ -351,9 +442,18 @@ async fn sync_fetches_missing_profiles_in_batches() {
     let (s, _) = syncer(&cfg, &store);
     let report = s.run(None, &CancellationToken::new()).await;
     assert_eq!(report.accounts[0].profiles_fetched, 1);
-    let c0 = store.contact(&ConvKey::new(Platform::Messenger, "P", "U0")).unwrap().unwrap();
-    assert_eq!((c0.display_name().as_str(), c0.profile_state), ("Ann Zero", ProfileState::Fetched));
-    let c1 = store.contact(&ConvKey::new(Platform::Messenger, "P", "U1")).unwrap().unwrap();
+    let c0 = store
+        .contact(&ConvKey::new(Platform::Messenger, "P", "U0"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (c0.display_name().as_str(), c0.profile_state),
+        ("Ann Zero", ProfileState::Fetched)
+    );
+    let c1 = store
+        .contact(&ConvKey::new(Platform::Messenger, "P", "U1"))
+        .unwrap()
+        .unwrap();
     assert_eq!(c1.profile_state, ProfileState::Failed);
     assert_eq!(c1.display_name(), "Unknown (U1)");
     let batch = server
@@ -364,7 +464,13 @@ async fn sync_fetches_missing_profiles_in_batches() {
         .find(|r| r.method.as_str() == "POST")
         .unwrap();
     let body = String::from_utf8(batch.body).unwrap();
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-    let reqs: Vec<Value> = serde_json::from_str(&form.iter().find(|(k, _)| k == "batch").unwrap().1).unwrap();
-    assert_eq!(reqs[0]["relative_url"], "U0?fields=first_name,last_name,profile_pic");
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let reqs: Vec<Value> =
+        serde_json::from_str(&form.iter().find(|(k, _)| k == "batch").unwrap().1).unwrap();
+    assert_eq!(
+        reqs[0]["relative_url"],
+        "U0?fields=first_name,last_name,profile_pic"
+    );
 }

@@ -20,7 +20,9 @@ fn config(base: &str) -> Config {
     Config::from_toml(&text, &|_| None).unwrap()
 }
 
-async fn wait_sync_done(rx: &mut tokio::sync::broadcast::Receiver<Update>) -> dmdesk::store::SyncProgress {
+async fn wait_sync_done(
+    rx: &mut tokio::sync::broadcast::Receiver<Update>,
+) -> dmdesk::store::SyncProgress {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
             Ok(Ok(Update::Sync(p))) if !p.running && p.finished_at.is_some() => return p,
@@ -61,21 +63,30 @@ async fn sync_worker_runs_at_first_start_and_on_demand() {
         cancel.clone(),
     ));
     let p = wait_sync_done(&mut rx).await;
-    assert_eq!((p.pages, p.conversations, p.messages, p.errors), (1, 1, 1, 0));
+    assert_eq!(
+        (p.pages, p.conversations, p.messages, p.errors),
+        (1, 1, 1, 0)
+    );
     assert!(store.last_sync("P").unwrap().is_some());
     tx.send(Job::Sync { account: None }).unwrap();
     let p = wait_sync_done(&mut rx).await;
     assert_eq!(p.messages, 0, "nothing new the second time");
     cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), worker).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), worker)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 struct Profiles(Arc<std::sync::Mutex<Vec<usize>>>);
 
 impl Respond for Profiles {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body).into_owned().collect();
-        let reqs: Vec<Value> = serde_json::from_str(&form.iter().find(|(k, _)| k == "batch").unwrap().1).unwrap();
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
+            .into_owned()
+            .collect();
+        let reqs: Vec<Value> =
+            serde_json::from_str(&form.iter().find(|(k, _)| k == "batch").unwrap().1).unwrap();
         self.0.lock().unwrap().push(reqs.len());
         let out: Vec<Value> = reqs
             .iter()
@@ -116,7 +127,9 @@ async fn profile_worker_batches_new_contacts_and_skips_unconfigured_accounts() {
         rx,
         cancel.clone(),
     ));
-    let mut keys: Vec<ConvKey> = (0..60).map(|i| ConvKey::new(Platform::Messenger, "P", format!("U{i}"))).collect();
+    let mut keys: Vec<ConvKey> = (0..60)
+        .map(|i| ConvKey::new(Platform::Messenger, "P", format!("U{i}")))
+        .collect();
     keys.push(ConvKey::new(Platform::Instagram, "IG", "IGU"));
     keys.push(ConvKey::new(Platform::Messenger, "OTHER", "X")); // not configured: no token
     for k in &keys {
@@ -125,7 +138,10 @@ async fn profile_worker_batches_new_contacts_and_skips_unconfigured_accounts() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let ig = ConvKey::new(Platform::Instagram, "IG", "IGU");
     loop {
-        let done = store.contact(&ig).unwrap().is_some_and(|c| c.profile_state == ProfileState::Fetched)
+        let done = store
+            .contact(&ig)
+            .unwrap()
+            .is_some_and(|c| c.profile_state == ProfileState::Fetched)
             && store
                 .contact(&ConvKey::new(Platform::Messenger, "P", "U59"))
                 .unwrap()
@@ -133,19 +149,39 @@ async fn profile_worker_batches_new_contacts_and_skips_unconfigured_accounts() {
         if done {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "profiles not fetched");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "profiles not fetched"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let sizes = sizes.lock().unwrap().clone();
     assert!(sizes.iter().all(|n| *n <= 50), "{sizes:?}");
-    assert_eq!(sizes.iter().sum::<usize>(), 61, "one request per configured contact: {sizes:?}");
-    assert!(sizes.len() <= 3, "queued contacts were batched: {sizes:?}");
-    assert_eq!(store.contact(&ig).unwrap().unwrap().display_name(), "@ig_IGU");
     assert_eq!(
-        store.contact(&ConvKey::new(Platform::Messenger, "P", "U3")).unwrap().unwrap().display_name(),
+        sizes.iter().sum::<usize>(),
+        61,
+        "one request per configured contact: {sizes:?}"
+    );
+    assert!(sizes.len() <= 3, "queued contacts were batched: {sizes:?}");
+    assert_eq!(
+        store.contact(&ig).unwrap().unwrap().display_name(),
+        "@ig_IGU"
+    );
+    assert_eq!(
+        store
+            .contact(&ConvKey::new(Platform::Messenger, "P", "U3"))
+            .unwrap()
+            .unwrap()
+            .display_name(),
         "First U3"
     );
-    assert!(store.contact(&ConvKey::new(Platform::Messenger, "OTHER", "X")).unwrap().is_none());
+    assert!(store
+        .contact(&ConvKey::new(Platform::Messenger, "OTHER", "X"))
+        .unwrap()
+        .is_none());
     cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), worker).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), worker)
+        .await
+        .unwrap()
+        .unwrap();
 }

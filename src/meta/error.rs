@@ -75,7 +75,9 @@ impl GraphError {
         };
         let what = match self.class {
             ErrorClass::WindowClosed => "outside the messaging window; a tag is needed",
-            ErrorClass::TokenInvalid => "the page token is invalid or expired; put a new one in the config",
+            ErrorClass::TokenInvalid => {
+                "the page token is invalid or expired; put a new one in the config"
+            }
             ErrorClass::RateLimited => "Meta's rate limit was reached; slowing down",
             ErrorClass::UserUnreachable => "this person isn't available right now",
             ErrorClass::NoMatchingUser => "no matching user (wrong id for this page)",
@@ -101,7 +103,12 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 /// Classify by Meta's code and subcode (meta-api.md §5).
-pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16>, is_transient: bool) -> ErrorClass {
+pub fn classify(
+    code: Option<i64>,
+    subcode: Option<i64>,
+    http_status: Option<u16>,
+    is_transient: bool,
+) -> ErrorClass {
     match (code, subcode) {
         (Some(10), Some(2018278 | 2534022)) => ErrorClass::WindowClosed,
         (Some(10), Some(2018108)) => ErrorClass::UserUnreachable,
@@ -175,7 +182,12 @@ pub fn parse_error(body: &Value, http_status: Option<u16>) -> Option<GraphError>
         .or_else(|| lenient::string(e.get("message")))
         .unwrap_or_default();
     Some(GraphError {
-        class: classify(code, subcode, http_status, lenient::boolean(e.get("is_transient"))),
+        class: classify(
+            code,
+            subcode,
+            http_status,
+            lenient::boolean(e.get("is_transient")),
+        ),
         code,
         subcode,
         http_status,
@@ -202,8 +214,14 @@ mod tests {
         assert_eq!(c(2, None), ErrorClass::Transient);
         assert_eq!(c(10, Some(2018065)), ErrorClass::Permission);
         assert_eq!(c(100, None), ErrorClass::Unknown);
-        assert_eq!(classify(None, None, Some(503), false), ErrorClass::Transient);
-        assert_eq!(classify(Some(1), Some(1965014), Some(400), true), ErrorClass::Transient);
+        assert_eq!(
+            classify(None, None, Some(503), false),
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            classify(Some(1), Some(1965014), Some(400), true),
+            ErrorClass::Transient
+        );
     }
 
     #[test]
@@ -215,10 +233,18 @@ mod tests {
         .unwrap();
         assert_eq!(e.class, ErrorClass::WindowClosed);
         assert!(e.describe().contains("10/2018278"));
-        let flat = parse_error(&json!({"error":"invalid_token","error_description":"bad"}), Some(401)).unwrap();
+        let flat = parse_error(
+            &json!({"error":"invalid_token","error_description":"bad"}),
+            Some(401),
+        )
+        .unwrap();
         assert_eq!(flat.class, ErrorClass::TokenInvalid);
         assert!(parse_error(&json!({"recipient_id":"1","message_id":"m"}), Some(200)).is_none());
-        let minimal = parse_error(&json!({"error":{"message":"Invalid OAuth access token."}}), Some(401)).unwrap();
+        let minimal = parse_error(
+            &json!({"error":{"message":"Invalid OAuth access token."}}),
+            Some(401),
+        )
+        .unwrap();
         assert_eq!(minimal.class, ErrorClass::TokenInvalid);
     }
 }

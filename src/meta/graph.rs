@@ -79,7 +79,12 @@ impl GraphClient {
         if path.starts_with("http://") || path.starts_with("https://") {
             return path.to_string();
         }
-        format!("{}/{}/{}", self.base, self.version, path.trim_start_matches('/'))
+        format!(
+            "{}/{}/{}",
+            self.base,
+            self.version,
+            path.trim_start_matches('/')
+        )
     }
 
     /// Whether an absolute URL (a paging link) points at our Graph host:
@@ -102,7 +107,8 @@ impl GraphClient {
         body: Option<&Value>,
     ) -> Result<Value, GraphError> {
         let body = body.map_or(Body::None, Body::Json);
-        self.call_inner(None, false, method, path, token, query, body).await
+        self.call_inner(None, false, method, path, token, query, body)
+            .await
     }
 
     /// A request on behalf of `account`: waits for the account's throttle
@@ -120,8 +126,16 @@ impl GraphClient {
         query: &[(&str, &str)],
         body: Body<'_>,
     ) -> Result<Value, GraphError> {
-        self.call_inner(Some(account), conversations, method, path, token, query, body)
-            .await
+        self.call_inner(
+            Some(account),
+            conversations,
+            method,
+            path,
+            token,
+            query,
+            body,
+        )
+        .await
     }
 
     /// GET on behalf of an account (see [`GraphClient::call`]).
@@ -133,8 +147,16 @@ impl GraphClient {
         token: &Secret,
         query: &[(&str, &str)],
     ) -> Result<Value, GraphError> {
-        self.call(account, conversations, reqwest::Method::GET, path, token, query, Body::None)
-            .await
+        self.call(
+            account,
+            conversations,
+            reqwest::Method::GET,
+            path,
+            token,
+            query,
+            Body::None,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -154,7 +176,9 @@ impl GraphClient {
             if let Some(a) = account {
                 self.throttle.before(a, conversations).await;
             }
-            let (result, usage) = self.request_once(method.clone(), path, token, query, body).await;
+            let (result, usage) = self
+                .request_once(method.clone(), path, token, query, body)
+                .await;
             match result {
                 Ok(v) => {
                     if let Some(a) = account {
@@ -201,7 +225,8 @@ impl GraphClient {
                     code: None,
                     subcode: None,
                     http_status: None,
-                    message: "refusing to send the token to a link outside the Graph base URL".into(),
+                    message: "refusing to send the token to a link outside the Graph base URL"
+                        .into(),
                     retry_after: None,
                 }),
                 None,
@@ -236,8 +261,14 @@ impl GraphClient {
         (parse_answer(status, &text, usage), usage)
     }
 
-    pub async fn get(&self, path: &str, token: &Secret, query: &[(&str, &str)]) -> Result<Value, GraphError> {
-        self.request(reqwest::Method::GET, path, token, query, None).await
+    pub async fn get(
+        &self,
+        path: &str,
+        token: &Secret,
+        query: &[(&str, &str)],
+    ) -> Result<Value, GraphError> {
+        self.request(reqwest::Method::GET, path, token, query, None)
+            .await
     }
 
     /// Send API: one text message. Never retried here on anything but
@@ -300,7 +331,15 @@ impl GraphClient {
                 ("include_headers", "false".to_string()),
             ];
             let v = self
-                .call(account, false, reqwest::Method::POST, "", token, &[], Body::Form(&form))
+                .call(
+                    account,
+                    false,
+                    reqwest::Method::POST,
+                    "",
+                    token,
+                    &[],
+                    Body::Form(&form),
+                )
                 .await?;
             out.extend(parse_batch_reply(&v, chunk.len())?);
         }
@@ -311,7 +350,9 @@ impl GraphClient {
     /// Instagram name, username and picture.
     pub async fn profile(&self, conv: &ConvKey, token: &Secret) -> Result<Contact, GraphError> {
         let fields = profile_fields(conv.platform);
-        let v = self.get(conv.user.as_str(), token, &[("fields", fields)]).await?;
+        let v = self
+            .get(conv.user.as_str(), token, &[("fields", fields)])
+            .await?;
         Ok(parse_profile(conv, &v))
     }
 }
@@ -349,7 +390,10 @@ pub fn parse_answer(status: u16, text: &str, usage: Option<Usage>) -> Result<Val
 
 /// A batch reply: `[{"code":200,"body":"<json>"}, null, ...]` in input order.
 /// A `null` item (Meta timed that request out) or a missing one is transient.
-pub fn parse_batch_reply(v: &Value, expected: usize) -> Result<Vec<Result<Value, GraphError>>, GraphError> {
+pub fn parse_batch_reply(
+    v: &Value,
+    expected: usize,
+) -> Result<Vec<Result<Value, GraphError>>, GraphError> {
     let Some(items) = v.as_array() else {
         return Err(GraphError {
             class: ErrorClass::Unknown,
@@ -469,7 +513,9 @@ mod tests {
 
     #[test]
     fn tokens_are_stripped_from_urls() {
-        let u = strip_token("https://graph.facebook.com/v23.0/1/conversations?access_token=SECRET&after=abc");
+        let u = strip_token(
+            "https://graph.facebook.com/v23.0/1/conversations?access_token=SECRET&after=abc",
+        );
         assert!(!u.contains("SECRET"));
         assert!(u.contains("after=abc"));
         assert_eq!(strip_token("http://x/y?access_token=a"), "http://x/y");

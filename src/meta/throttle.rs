@@ -55,7 +55,9 @@ pub struct Throttle {
 
 impl std::fmt::Debug for Throttle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Throttle").field("quota", &self.quota).finish()
+        f.debug_struct("Throttle")
+            .field("quota", &self.quota)
+            .finish()
     }
 }
 
@@ -67,7 +69,9 @@ impl Throttle {
             // Burst 1: never two calls closer than 1/rate, so no trailing
             // one-second window sees more than `rate` calls.
             quota: Quota::per_second(rate).allow_burst(NonZeroU32::MIN),
-            clock: TokioClock { origin: Instant::now() },
+            clock: TokioClock {
+                origin: Instant::now(),
+            },
             accounts: Mutex::new(HashMap::new()),
         }
     }
@@ -78,7 +82,10 @@ impl Throttle {
             paused_until: None,
             delay: Duration::ZERO,
             strikes: 0,
-            limiter: Arc::new(RateLimiter::direct_with_clock(self.quota, self.clock.clone())),
+            limiter: Arc::new(RateLimiter::direct_with_clock(
+                self.quota,
+                self.clock.clone(),
+            )),
         });
         f(a)
     }
@@ -139,7 +146,9 @@ impl Throttle {
     /// How long `account` is still paused, if it is.
     pub fn paused_for(&self, account: &str) -> Option<Duration> {
         let now = Instant::now();
-        self.with(account, |a| a.paused_until.filter(|t| *t > now).map(|t| t - now))
+        self.with(account, |a| {
+            a.paused_until.filter(|t| *t > now).map(|t| t - now)
+        })
     }
 
     /// The delay currently added before each call for `account`.

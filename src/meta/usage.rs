@@ -38,18 +38,30 @@ impl Usage {
 
 fn pct(v: &Value, k: &str) -> u32 {
     match v.get(k) {
-        Some(Value::Number(n)) => n.as_f64().map(|f| f.clamp(0.0, 10_000.0) as u32).unwrap_or(0),
-        Some(Value::String(s)) => s.trim().parse::<f64>().map(|f| f.clamp(0.0, 10_000.0) as u32).unwrap_or(0),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .map(|f| f.clamp(0.0, 10_000.0) as u32)
+            .unwrap_or(0),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .map(|f| f.clamp(0.0, 10_000.0) as u32)
+            .unwrap_or(0),
         _ => 0,
     }
 }
 
 fn one(v: &Value) -> Usage {
-    let percent = ["call_count", "total_cputime", "total_time", "acc_id_util_pct"]
-        .iter()
-        .map(|k| pct(v, k))
-        .max()
-        .unwrap_or(0);
+    let percent = [
+        "call_count",
+        "total_cputime",
+        "total_time",
+        "acc_id_util_pct",
+    ]
+    .iter()
+    .map(|k| pct(v, k))
+    .max()
+    .unwrap_or(0);
     let minutes = pct(v, "estimated_time_to_regain_access");
     Usage {
         percent,

@@ -22,7 +22,13 @@ fn key(page: &str) -> String {
 
 impl Store {
     /// Remember that `page`'s token (by fingerprint) is invalid.
-    pub fn mark_token_dead(&self, page: &str, fingerprint: &str, reason: &str, at: TimestampMs) -> Result<()> {
+    pub fn mark_token_dead(
+        &self,
+        page: &str,
+        fingerprint: &str,
+        reason: &str,
+        at: TimestampMs,
+    ) -> Result<()> {
         self.meta_put(
             &key(page),
             &DeadToken {

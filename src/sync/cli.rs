@@ -58,7 +58,9 @@ pub async fn cli_sync(config: &Config, store: Arc<Store>, args: &SyncArgs) -> Cl
         let bar = tty.then(|| {
             let b = indicatif::ProgressBar::new_spinner();
             b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} sync: {msg} [{elapsed}]") {
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} sync: {msg} [{elapsed}]")
+            {
                 b.set_style(style);
             }
             b.enable_steady_tick(Duration::from_millis(120));
@@ -88,7 +90,9 @@ pub async fn cli_sync(config: &Config, store: Arc<Store>, args: &SyncArgs) -> Cl
     ctrl_c.abort();
     summary(&report, graph.calls_made());
     if report.cancelled {
-        return Err(CliError::runtime("sync interrupted; run it again to resume"));
+        return Err(CliError::runtime(
+            "sync interrupted; run it again to resume",
+        ));
     }
     match report.failed() {
         0 => Ok(()),

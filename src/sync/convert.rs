@@ -35,11 +35,16 @@ pub fn next_link(v: &Value) -> Option<String> {
 
 /// The `data` list of a list answer (empty when missing).
 pub fn data(v: &Value) -> &[Value] {
-    v.get("data").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get("data")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn participant_ids(v: &Value) -> Vec<&Value> {
-    data(v.get("participants").unwrap_or(&Value::Null)).iter().collect()
+    data(v.get("participants").unwrap_or(&Value::Null))
+        .iter()
+        .collect()
 }
 
 /// The customer in a thread: the participant (or message party) that is not us.
@@ -101,7 +106,11 @@ pub fn thread(v: &Value, platform: Platform, account: &AccountId) -> Thread {
 
 /// A page of messages (`{"data":[...],"paging":{...}}`): changes, the oldest
 /// timestamp seen, and how many messages were read.
-pub fn messages(page: &Value, conv: &ConvKey, account: &AccountId) -> (Vec<Change>, Option<TimestampMs>, usize) {
+pub fn messages(
+    page: &Value,
+    conv: &ConvKey,
+    account: &AccountId,
+) -> (Vec<Change>, Option<TimestampMs>, usize) {
     let mut out = Vec::new();
     let mut oldest: Option<TimestampMs> = None;
     for m in data(page) {
@@ -209,7 +218,9 @@ mod tests {
         assert_eq!(msgs[0].attachments[1].kind, "image");
         assert_eq!(msgs[1].direction, Direction::Out);
         assert_eq!(msgs[1].status, MsgStatus::Sent);
-        assert!(t.changes.iter().any(|c| matches!(c, Change::ContactSeen { name: Some(n), .. } if n == "Participant One")));
+        assert!(t.changes.iter().any(
+            |c| matches!(c, Change::ContactSeen { name: Some(n), .. } if n == "Participant One")
+        ));
         assert_eq!(t.updated, lenient::iso8601("2012-04-10T17:41:10+0000"));
     }
 
@@ -219,8 +230,17 @@ mod tests {
             "messages":{"data":[{"id":"m1","created_time":"2025-01-01T12:00:00+0000","from":{"id":"U1","username":"ann"},"message":"hi"}]}});
         let t = thread(&v, Platform::Instagram, &AccountId::from("IG1"));
         assert_eq!(t.conv.unwrap().user.as_str(), "U1");
-        assert!(matches!(&t.changes[0], Change::ContactSeen { username: Some(u), name: None, .. } if u == "ann"));
-        assert!(matches!(&t.changes[1], Change::Message { qualifying: true, from_sync: true, .. }));
+        assert!(
+            matches!(&t.changes[0], Change::ContactSeen { username: Some(u), name: None, .. } if u == "ann")
+        );
+        assert!(matches!(
+            &t.changes[1],
+            Change::Message {
+                qualifying: true,
+                from_sync: true,
+                ..
+            }
+        ));
         assert!(t.messages_next.is_none());
     }
 

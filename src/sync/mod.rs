@@ -88,7 +88,12 @@ pub fn dead_token(store: &Store, page: &PageConfig) -> Option<DeadToken> {
 /// for that page, and tell the operator.
 pub fn token_died(store: &Store, page: &PageConfig, e: &GraphError) {
     let at = TimestampMs::now();
-    if let Err(se) = store.mark_token_dead(page.id.as_str(), &token_fingerprint(&page.access_token), &e.message, at) {
+    if let Err(se) = store.mark_token_dead(
+        page.id.as_str(),
+        &token_fingerprint(&page.access_token),
+        &e.message,
+        at,
+    ) {
         tracing::warn!(error = %se, "cannot record the dead token");
     }
     let text = format!(
@@ -128,7 +133,8 @@ impl Syncer {
 
     fn bump(&self, f: impl FnOnce(&mut SyncProgress)) {
         self.progress.send_modify(f);
-        self.store.publish(Update::Sync(self.progress.borrow().clone()));
+        self.store
+            .publish(Update::Sync(self.progress.borrow().clone()));
     }
 
     /// Accounts (page or Instagram ids) of configured pages never synced.
@@ -185,7 +191,9 @@ impl Syncer {
                     calls: 0,
                     error: None,
                 };
-                let result = self.sync_account(page, platform, &account, cancel, &mut r).await;
+                let result = self
+                    .sync_account(page, platform, &account, cancel, &mut r)
+                    .await;
                 r.calls = self.graph.calls_made().saturating_sub(calls_before);
                 let stop_page = match result {
                     Ok(()) => false,
@@ -202,7 +210,10 @@ impl Syncer {
                                 token_died(&self.store, page, g);
                             }
                         }
-                        let text = format!("sync of {} {} ({}) failed: {e}", platform, account, page.name);
+                        let text = format!(
+                            "sync of {} {} ({}) failed: {e}",
+                            platform, account, page.name
+                        );
                         tracing::warn!("{text}");
                         if !matches!(&e, SyncError::TokenDead(_)) {
                             self.store.report_error(text);
@@ -243,7 +254,10 @@ impl Syncer {
             return Err(SyncError::TokenDead(d.at));
         }
         let started = TimestampMs::now();
-        let since = self.store.last_sync(account.as_str())?.map(|t| t.plus_ms(-SLACK_MS));
+        let since = self
+            .store
+            .last_sync(account.as_str())?
+            .map(|t| t.plus_ms(-SLACK_MS));
         let mut per_thread = self.config.sync.messages_per_conversation.max(1);
         if platform == Platform::Instagram {
             per_thread = per_thread.min(INSTAGRAM_HISTORY);
@@ -267,7 +281,10 @@ impl Syncer {
                 return Err(SyncError::Cancelled);
             }
             let answer = match &next {
-                None => self.get(account, &path, token, &first_query, cancel).await?,
+                None => {
+                    self.get(account, &path, token, &first_query, cancel)
+                        .await?
+                }
                 Some(url) => self.get(account, url, token, &[], cancel).await?,
             };
             let mut changes: Vec<Change> = Vec::new();
@@ -280,7 +297,9 @@ impl Syncer {
                     reached_old = true;
                     break;
                 }
-                let Some(conv) = thread.conv.clone() else { continue };
+                let Some(conv) = thread.conv.clone() else {
+                    continue;
+                };
                 r.conversations += 1;
                 if self.store.conversation(&conv)?.is_none() {
                     r.new_conversations += 1;
@@ -352,7 +371,11 @@ impl Syncer {
             .unwrap_or_else(|e| Err(StoreError::Corrupt(format!("apply task failed: {e}"))))
     }
 
-    async fn refresh_profiles(&self, page: &PageConfig, account: &AccountId) -> Result<u64, SyncError> {
+    async fn refresh_profiles(
+        &self,
+        page: &PageConfig,
+        account: &AccountId,
+    ) -> Result<u64, SyncError> {
         let now = TimestampMs::now();
         let mut keys = Vec::new();
         for c in self.store.all_contacts() {
@@ -367,7 +390,9 @@ impl Syncer {
         match profiles::fetch_for_page(&self.store, &self.graph, page, &keys, now).await {
             Ok(t) => Ok(t.fetched),
             Err(profiles::ProfileError::Store(e)) => Err(e.into()),
-            Err(profiles::ProfileError::Graph(e)) if e.class == ErrorClass::TokenInvalid => Err(e.into()),
+            Err(profiles::ProfileError::Graph(e)) if e.class == ErrorClass::TokenInvalid => {
+                Err(e.into())
+            }
             Err(profiles::ProfileError::Graph(e)) => {
                 // Messages are in; profiles are retried later by the profile worker.
                 tracing::warn!(account = %account, error = %e, "profile refresh failed");
