@@ -9,14 +9,17 @@
 pub mod change;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod domain;
 pub mod export;
 pub mod ingest;
 pub mod meta;
 pub mod metrics;
+pub mod profiles;
 pub mod runtime;
 pub mod send;
 pub mod sim;
 pub mod store;
+pub mod sync;
 pub mod webhook;
 pub mod workers;

@@ -117,7 +117,8 @@ pub fn classify(
         (Some(190), _) | (Some(102), _) => ErrorClass::TokenInvalid,
         (Some(4 | 17 | 32 | 613), _) => ErrorClass::RateLimited,
         (Some(c), _) if (80000..=80014).contains(&c) => ErrorClass::RateLimited,
-        (Some(1 | 2 | 1200), _) => ErrorClass::Transient,
+        // -1 is the Send API's "unexpected internal error" (Vlix fixture, 2018012).
+        (Some(-1 | 1 | 2 | 1200), _) => ErrorClass::Transient,
         (Some(10 | 200 | 230 | 3), _) => ErrorClass::Permission,
         (Some(368), _) => ErrorClass::Permission,
         _ if is_transient => ErrorClass::Transient,
@@ -152,7 +153,21 @@ pub fn parse_error(body: &Value, http_status: Option<u16>) -> Option<GraphError>
                 retry_after: None,
             });
         }
-        _ => return None,
+        // Old OAuth endpoints answer flat: {"error_type":..,"code":..,"error_message":..}.
+        _ => match (body.get("error_type"), body.get("error_message")) {
+            (Some(_), Some(msg)) => {
+                let code = body.get("code").and_then(Value::as_i64);
+                return Some(GraphError {
+                    class: classify(code, None, http_status, false),
+                    code,
+                    subcode: None,
+                    http_status,
+                    message: lenient::string(Some(msg)).unwrap_or_default(),
+                    retry_after: None,
+                });
+            }
+            _ => return None,
+        },
     };
     let num = |k: &str| {
         e.get(k).and_then(|v| {

@@ -4,10 +4,14 @@
 //! are stripped of their URL, so no token reaches a log line.
 
 use super::error::{parse_error, ErrorClass, GraphError};
+use super::throttle::{Throttle, DEFAULT_PAUSE, MAX_PAUSE};
+use super::usage::{self, Usage};
 use crate::config::{GraphConfig, Secret};
 use crate::domain::{AccountId, Contact, ConvKey, Mid, Platform, UserId};
 use crate::send::window::Plan;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -16,6 +20,10 @@ pub struct GraphClient {
     base: String,
     version: String,
     max_retries: u32,
+    /// Rate-limit waits allowed within one call before giving up.
+    max_rate_waits: u32,
+    throttle: Arc<Throttle>,
+    calls: Arc<AtomicU64>,
 }
 
 /// The Send API's answer.
@@ -24,6 +32,18 @@ pub struct SendResponse {
     pub recipient_id: Option<String>,
     pub message_id: Mid,
 }
+
+/// A request body.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    None,
+    Json(&'a Value),
+    /// `application/x-www-form-urlencoded` (batch requests).
+    Form(&'a [(&'a str, String)]),
+}
+
+/// Most requests one batch may hold (Meta's limit).
+pub const BATCH_MAX: usize = 50;
 
 impl GraphClient {
     pub fn new(cfg: &GraphConfig) -> GraphClient {
@@ -38,7 +58,20 @@ impl GraphClient {
             base: cfg.base_url.trim_end_matches('/').to_string(),
             version: cfg.version.clone(),
             max_retries: 3,
+            max_rate_waits: 3,
+            throttle: Arc::new(Throttle::new(cfg.conversations_per_second)),
+            calls: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The per-account pacing shared by every clone of this client.
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
+    }
+
+    /// HTTP requests sent so far by this client and its clones.
+    pub fn calls_made(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
     }
 
     /// Full URL for a Graph path like `me` or `{page}/messages`.
@@ -54,7 +87,17 @@ impl GraphClient {
         )
     }
 
+    /// Whether an absolute URL (a paging link) points at our Graph host:
+    /// the token is only ever sent there.
+    pub fn same_origin(&self, url: &str) -> bool {
+        match (url::Url::parse(url), url::Url::parse(&self.base)) {
+            (Ok(a), Ok(b)) => a.origin() == b.origin(),
+            _ => false,
+        }
+    }
+
     /// One request with retries for transient failures (jittered back-off, capped).
+    /// Not paced per account: use [`GraphClient::call`] for that.
     pub async fn request(
         &self,
         method: reqwest::Method,
@@ -63,19 +106,105 @@ impl GraphClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Value, GraphError> {
+        let body = body.map_or(Body::None, Body::Json);
+        self.call_inner(None, false, method, path, token, query, body)
+            .await
+    }
+
+    /// A request on behalf of `account`: waits for the account's throttle
+    /// (Conversations API rate when `conversations`), records the usage
+    /// headers, retries transient errors with back-off and waits out rate
+    /// limits (up to a few times, each at most [`MAX_PAUSE`]).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call(
+        &self,
+        account: &str,
+        conversations: bool,
+        method: reqwest::Method,
+        path: &str,
+        token: &Secret,
+        query: &[(&str, &str)],
+        body: Body<'_>,
+    ) -> Result<Value, GraphError> {
+        self.call_inner(
+            Some(account),
+            conversations,
+            method,
+            path,
+            token,
+            query,
+            body,
+        )
+        .await
+    }
+
+    /// GET on behalf of an account (see [`GraphClient::call`]).
+    pub async fn get_as(
+        &self,
+        account: &str,
+        conversations: bool,
+        path: &str,
+        token: &Secret,
+        query: &[(&str, &str)],
+    ) -> Result<Value, GraphError> {
+        self.call(
+            account,
+            conversations,
+            reqwest::Method::GET,
+            path,
+            token,
+            query,
+            Body::None,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn call_inner(
+        &self,
+        account: Option<&str>,
+        conversations: bool,
+        method: reqwest::Method,
+        path: &str,
+        token: &Secret,
+        query: &[(&str, &str)],
+        body: Body<'_>,
+    ) -> Result<Value, GraphError> {
         let mut attempt = 0;
+        let mut rate_waits = 0;
         loop {
-            match self
+            if let Some(a) = account {
+                self.throttle.before(a, conversations).await;
+            }
+            let (result, usage) = self
                 .request_once(method.clone(), path, token, query, body)
-                .await
-            {
+                .await;
+            match result {
+                Ok(v) => {
+                    if let Some(a) = account {
+                        self.throttle.observe(a, usage);
+                    }
+                    return Ok(v);
+                }
+                Err(mut e) if e.class == ErrorClass::RateLimited => {
+                    let pause = match account {
+                        Some(a) => self.throttle.rate_limited(a, usage),
+                        None => usage.and_then(|u| u.regain).unwrap_or(DEFAULT_PAUSE),
+                    };
+                    e.retry_after = Some(pause);
+                    if account.is_none() || rate_waits >= self.max_rate_waits || pause > MAX_PAUSE {
+                        return Err(e);
+                    }
+                    rate_waits += 1;
+                    tracing::warn!(account, ?pause, error = %e, "rate limited; pausing this account");
+                }
                 Err(e) if e.class == ErrorClass::Transient && attempt < self.max_retries => {
                     attempt += 1;
                     let wait = backoff(attempt);
                     tracing::debug!(attempt, ?wait, error = %e, "transient Graph error; retrying");
                     tokio::time::sleep(wait).await;
                 }
-                other => return other,
+                Err(e) => return Err(e),
             }
         }
     }
@@ -86,45 +215,50 @@ impl GraphClient {
         path: &str,
         token: &Secret,
         query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<Value, GraphError> {
+        body: Body<'_>,
+    ) -> (Result<Value, GraphError>, Option<Usage>) {
+        let url = self.url(path);
+        if !self.same_origin(&url) {
+            return (
+                Err(GraphError {
+                    class: ErrorClass::Unknown,
+                    code: None,
+                    subcode: None,
+                    http_status: None,
+                    message: "refusing to send the token to a link outside the Graph base URL"
+                        .into(),
+                    retry_after: None,
+                }),
+                None,
+            );
+        }
         let mut req = self
             .http
-            .request(method, strip_token(&self.url(path)))
+            .request(method, strip_token(&url))
             .bearer_auth(token.expose())
             .query(query);
-        if let Some(b) = body {
-            req = req.json(b);
+        match body {
+            Body::None => {}
+            Body::Json(b) => req = req.json(b),
+            Body::Form(f) => req = req.form(f),
         }
-        let resp = req.send().await.map_err(transport)?;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (Err(transport(e)), None),
+        };
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(transport)?;
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        // Errors may come with any status, even 200.
-        if let Some(e) = parse_error(&v, Some(status)) {
-            return Err(e);
-        }
-        if status >= 400 {
-            return Err(GraphError {
-                class: super::error::classify(None, None, Some(status), false),
-                code: None,
-                subcode: None,
-                http_status: Some(status),
-                message: format!("HTTP {status}"),
-                retry_after: None,
-            });
-        }
-        if v.is_null() && !text.trim().is_empty() && text.trim() != "null" {
-            return Err(GraphError {
-                class: ErrorClass::Transient,
-                code: None,
-                subcode: None,
-                http_status: Some(status),
-                message: "answer was not JSON".into(),
-                retry_after: None,
-            });
-        }
-        Ok(v)
+        let usage = usage::from_headers(|k| {
+            resp.headers()
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) => return (Err(transport(e)), usage),
+        };
+        (parse_answer(status, &text, usage), usage)
     }
 
     pub async fn get(
@@ -157,16 +291,59 @@ impl GraphClient {
         if let Some(t) = plan.tag() {
             body["tag"] = json!(t.as_str());
         }
-        let v = self
+        let (result, usage) = self
             .request_once(
                 reqwest::Method::POST,
                 &format!("{account}/messages"),
                 token,
                 &[],
-                Some(&body),
+                Body::Json(&body),
             )
-            .await?;
-        parse_send_response(&v)
+            .await;
+        // Sends share the account's usage picture with sync and profiles.
+        match &result {
+            Ok(_) => self.throttle.observe(account.as_str(), usage),
+            Err(e) if e.class == ErrorClass::RateLimited => {
+                self.throttle.rate_limited(account.as_str(), usage);
+            }
+            Err(_) => {}
+        }
+        parse_send_response(&result?)
+    }
+
+    /// GET many relative URLs through batch requests of at most [`BATCH_MAX`].
+    /// One result per URL, in order; the outer error is a failure of a whole
+    /// batch call (a dead token, a rate limit that did not clear).
+    pub async fn batch_get(
+        &self,
+        account: &str,
+        token: &Secret,
+        relative_urls: &[String],
+    ) -> Result<Vec<Result<Value, GraphError>>, GraphError> {
+        let mut out = Vec::with_capacity(relative_urls.len());
+        for chunk in relative_urls.chunks(BATCH_MAX) {
+            let reqs: Vec<Value> = chunk
+                .iter()
+                .map(|u| json!({"method": "GET", "relative_url": u}))
+                .collect();
+            let form = [
+                ("batch", Value::Array(reqs).to_string()),
+                ("include_headers", "false".to_string()),
+            ];
+            let v = self
+                .call(
+                    account,
+                    false,
+                    reqwest::Method::POST,
+                    "",
+                    token,
+                    &[],
+                    Body::Form(&form),
+                )
+                .await?;
+            out.extend(parse_batch_reply(&v, chunk.len())?);
+        }
+        Ok(out)
     }
 
     /// A customer's profile: Messenger first/last name and picture,
@@ -178,6 +355,80 @@ impl GraphClient {
             .await?;
         Ok(parse_profile(conv, &v))
     }
+}
+
+/// A Graph answer body (any status) into a value or a typed error.
+pub fn parse_answer(status: u16, text: &str, usage: Option<Usage>) -> Result<Value, GraphError> {
+    let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    // Errors may come with any status, even 200.
+    if let Some(mut e) = parse_error(&v, Some(status)) {
+        e.retry_after = usage.and_then(|u| u.regain);
+        return Err(e);
+    }
+    if status >= 400 {
+        return Err(GraphError {
+            class: super::error::classify(None, None, Some(status), false),
+            code: None,
+            subcode: None,
+            http_status: Some(status),
+            message: format!("HTTP {status}"),
+            retry_after: usage.and_then(|u| u.regain),
+        });
+    }
+    if v.is_null() && !text.trim().is_empty() && text.trim() != "null" {
+        return Err(GraphError {
+            class: ErrorClass::Transient,
+            code: None,
+            subcode: None,
+            http_status: Some(status),
+            message: "answer was not JSON".into(),
+            retry_after: None,
+        });
+    }
+    Ok(v)
+}
+
+/// A batch reply: `[{"code":200,"body":"<json>"}, null, ...]` in input order.
+/// A `null` item (Meta timed that request out) or a missing one is transient.
+pub fn parse_batch_reply(
+    v: &Value,
+    expected: usize,
+) -> Result<Vec<Result<Value, GraphError>>, GraphError> {
+    let Some(items) = v.as_array() else {
+        return Err(GraphError {
+            class: ErrorClass::Unknown,
+            code: None,
+            subcode: None,
+            http_status: None,
+            message: "batch answer is not a list".into(),
+            retry_after: None,
+        });
+    };
+    Ok((0..expected)
+        .map(|i| match items.get(i) {
+            Some(item) if item.is_object() => {
+                let code = item
+                    .get("code")
+                    .and_then(Value::as_u64)
+                    .and_then(|c| u16::try_from(c).ok())
+                    .unwrap_or(200);
+                let body = match item.get("body") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                parse_answer(code, &body, None)
+            }
+            _ => Err(GraphError::transport("batch item has no answer")),
+        })
+        .collect())
+}
+
+/// A short, stable hash of a token, to recognise it later without keeping it.
+pub fn token_fingerprint(token: &Secret) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(token.expose().as_bytes());
+    hex::encode(&d[..8])
 }
 
 pub fn profile_fields(p: Platform) -> &'static str {

@@ -3,4 +3,6 @@
 pub mod error;
 pub mod graph;
 pub mod lenient;
+pub mod throttle;
+pub mod usage;
 pub mod webhook;

@@ -2,12 +2,14 @@
 //! the UI call these methods and never touch sled trees, so another backend
 //! can replace this one without changing them.
 
+mod accounts;
 mod apply;
 pub mod keys;
 pub mod log;
 mod outbox;
 mod query;
 
+pub use accounts::DeadToken;
 pub use apply::ApplyCtx;
 pub use log::{EventRecord, EventState};
 pub use outbox::{OutboxRecord, OutboxState};

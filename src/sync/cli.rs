@@ -1,0 +1,123 @@
+//! `dmdesk sync [--account ID]`: one sync with a progress bar and a summary.
+
+use super::{SyncReport, Syncer};
+use crate::cli::{CliError, CliResult, SyncArgs};
+use crate::config::Config;
+use crate::domain::AccountId;
+use crate::meta::graph::GraphClient;
+use crate::store::{Store, SyncProgress};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+fn line(p: &SyncProgress, total_pages: usize) -> String {
+    format!(
+        "page {}/{} · {} conversations · {} new messages · {} errors",
+        (p.pages as usize + usize::from(p.running)).min(total_pages),
+        total_pages,
+        p.conversations,
+        p.messages,
+        p.errors
+    )
+}
+
+pub async fn cli_sync(config: &Config, store: Arc<Store>, args: &SyncArgs) -> CliResult {
+    if config.pages.is_empty() {
+        return Err(CliError::usage(
+            "config key `pages`: no [[pages]] configured, nothing to sync",
+        ));
+    }
+    let only = args.account.as_deref().map(AccountId::from);
+    if let Some(a) = &only {
+        if config.page_for(a).is_none() {
+            return Err(CliError::usage(format!(
+                "--account {a}: not a configured page or Instagram account id"
+            )));
+        }
+    }
+    let total_pages = match &only {
+        Some(_) => 1,
+        None => config.pages.len(),
+    };
+    let graph = GraphClient::new(&config.graph);
+    let syncer = Syncer::new(store, Arc::new(config.clone()), graph.clone());
+    let cancel = CancellationToken::new();
+    let ctrl_c = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        })
+    };
+
+    let mut progress = syncer.watch_progress();
+    let tty = std::io::stderr().is_terminal();
+    let shower = tokio::spawn(async move {
+        let bar = tty.then(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} sync: {msg} [{elapsed}]")
+            {
+                b.set_style(style);
+            }
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        let mut last_pages = u32::MAX;
+        while progress.changed().await.is_ok() {
+            let p = progress.borrow_and_update().clone();
+            match &bar {
+                Some(b) => b.set_message(line(&p, total_pages)),
+                // Plain lines, one per finished page, when stderr is not a terminal.
+                None if p.pages != last_pages && (p.pages > 0 || !p.running) => {
+                    eprintln!("sync: {}", line(&p, total_pages));
+                    last_pages = p.pages;
+                }
+                None => {}
+            }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+    });
+
+    let report = syncer.run(only.as_ref(), &cancel).await;
+    drop(syncer); // closes the progress channel
+    let _ = shower.await;
+    ctrl_c.abort();
+    summary(&report, graph.calls_made());
+    if report.cancelled {
+        return Err(CliError::runtime(
+            "sync interrupted; run it again to resume",
+        ));
+    }
+    match report.failed() {
+        0 => Ok(()),
+        n => Err(CliError::runtime(format!(
+            "sync failed for {n} account(s); the others were synced"
+        ))),
+    }
+}
+
+fn summary(r: &SyncReport, calls: u64) {
+    for a in &r.accounts {
+        match &a.error {
+            None => eprintln!(
+                "ok: {} {}: {} conversations read ({} new), {} messages added, {} profiles, {} calls",
+                a.platform, a.account, a.conversations, a.new_conversations, a.messages, a.profiles_fetched, a.calls
+            ),
+            Some(e) => eprintln!("failed: {} {}: {e}", a.platform, a.account),
+        }
+    }
+    let sum = |f: fn(&super::AccountReport) -> u64| r.accounts.iter().map(f).sum::<u64>();
+    eprintln!(
+        "sync: {} conversations added, {} messages added, {} Graph calls, {} errors",
+        sum(|a| a.new_conversations),
+        sum(|a| a.messages),
+        calls,
+        r.failed()
+    );
+}

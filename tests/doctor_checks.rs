@@ -1,0 +1,132 @@
+//! `dmdesk doctor` against a local fake Graph API.
+
+use dmdesk::change::Change;
+use dmdesk::config::Config;
+use dmdesk::doctor::{check, cli_doctor, Level, NEEDED_FIELDS};
+use dmdesk::domain::{ConvKey, Platform, TimestampMs};
+use dmdesk::meta::graph::{token_fingerprint, GraphClient};
+use dmdesk::store::Store;
+use serde_json::json;
+use wiremock::matchers::{header, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn config(base: &str, extra: &str) -> Config {
+    let text = format!(
+        "[server]\napp_secret = \"s\"\nverify_token = \"v\"\napp_id = \"42\"\n[graph]\nbase_url = \"{base}\"\n{extra}"
+    );
+    Config::from_toml(&text, &|_| None).unwrap()
+}
+
+async fn good_page(server: &MockServer, id: &str) {
+    Mock::given(path("/v23.0/me"))
+        .and(header("authorization", format!("Bearer tok-{id}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": id, "name": "Shop"})))
+        .mount(server)
+        .await;
+    Mock::given(path(format!("/v23.0/{id}/subscribed_apps")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "42", "name": "dmdesk", "subscribed_fields": NEEDED_FIELDS}
+        ]})))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn healthy_setup_passes() {
+    let server = MockServer::start().await;
+    good_page(&server, "P").await;
+    let cfg = config(
+        &server.uri(),
+        "[[pages]]\nid = \"P\"\naccess_token = \"tok-P\"\n",
+    );
+    let findings = check(&cfg, None, &GraphClient::new(&cfg.graph)).await;
+    assert!(
+        findings.iter().all(|f| f.level != Level::Fix),
+        "{findings:#?}"
+    );
+    assert!(findings
+        .iter()
+        .any(|f| f.to_string() == "ok: page P (P): token works"));
+    assert!(findings
+        .iter()
+        .any(|f| f.text.contains("HUMAN_AGENT") || f.text.contains("human_agent")));
+    assert!(cli_doctor(&cfg, None).await.is_ok());
+}
+
+#[tokio::test]
+async fn problems_are_named_with_what_to_fix() {
+    let server = MockServer::start().await;
+    // Page A: token fine, subscription missing fields. Page B: dead token.
+    Mock::given(path("/v23.0/me"))
+        .and(header("authorization", "Bearer tok-A"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "A"})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v23.0/A/subscribed_apps"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "42", "subscribed_fields": ["messages", "message_echoes"]},
+            {"id": "99", "subscribed_fields": ["messages"]}
+        ]})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v23.0/me"))
+        .and(header("authorization", "Bearer tok-B"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error": {"message": "Invalid OAuth access token.", "code": 190}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v23.0/B/subscribed_apps"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let cfg = Config::from_toml(
+        &format!(
+            "[server]\napp_id = \"42\"\n[graph]\nbase_url = \"{}\"\n[[pages]]\nid = \"A\"\naccess_token = \"tok-A\"\nhuman_agent = true\n[[pages]]\nid = \"B\"\naccess_token = \"tok-B\"\n",
+            server.uri()
+        ),
+        &|_| None,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 8, "test").unwrap();
+    // A thread in standby on page A, and page B's token already marked dead.
+    let conv = ConvKey::new(Platform::Messenger, "A", "U");
+    store
+        .apply(&[Change::Handover {
+            conv,
+            standby: true,
+            at: TimestampMs(1),
+        }])
+        .unwrap();
+    store
+        .mark_token_dead(
+            "B",
+            &token_fingerprint(&cfg.pages[1].access_token),
+            "expired",
+            TimestampMs(1),
+        )
+        .unwrap();
+
+    let findings = check(&cfg, Some(&store), &GraphClient::new(&cfg.graph)).await;
+    let fixes: Vec<String> = findings
+        .iter()
+        .filter(|f| f.level == Level::Fix)
+        .map(|f| f.to_string())
+        .collect();
+    let has = |s: &str| fixes.iter().any(|f| f.contains(s));
+    assert!(has("server.app_secret"), "{fixes:#?}");
+    assert!(has("server.verify_token"));
+    assert!(
+        has("lacks message_deliveries") && has("subscribed_apps?subscribed_fields="),
+        "{fixes:#?}"
+    );
+    assert!(has("1 conversation(s) are in standby"));
+    assert!(has("pages[1].access_token"), "{fixes:#?}");
+    assert!(fixes
+        .iter()
+        .all(|f| f.starts_with("fix: ") && !f.contains("tok-")));
+    let err = cli_doctor(&cfg, Some(store)).await.unwrap_err();
+    assert_eq!(err.code, 1);
+}
