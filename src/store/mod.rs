@@ -3,12 +3,17 @@
 //! can replace this one without changing them.
 
 mod apply;
+mod campaign;
 pub mod keys;
 pub mod log;
 mod outbox;
 mod query;
 
 pub use apply::ApplyCtx;
+pub use campaign::{
+    CampaignCounts, CampaignExport, CampaignRecord, CampaignStatus, NewRecipient, RecipientExport,
+    RecipientRecord, RecipientState,
+};
 pub use log::{EventRecord, EventState};
 pub use outbox::{OutboxRecord, OutboxState};
 pub use query::ConvFilter;
