@@ -70,42 +70,69 @@ fn config(base: &str, max_per_second: u32, concurrency: usize) -> Config {
 }
 
 async fn run_campaign(store: &Arc<Store>, cfg: Config, recipients: &[ConvKey]) -> Duration {
-    let ctx = SendCtx::new(store.clone(), Arc::new(cfg.clone()), GraphClient::new(&cfg.graph));
+    let ctx = SendCtx::new(
+        store.clone(),
+        Arc::new(cfg.clone()),
+        GraphClient::new(&cfg.graph),
+    );
     let now = TimestampMs::now();
-    let p = campaign::preview_from_store(store, &cfg, recipients, "Bench message", None, now).expect("preview");
+    let p = campaign::preview_from_store(store, &cfg, recipients, "Bench message", None, now)
+        .expect("preview");
     assert_eq!(p.inside, recipients.len());
-    let c = campaign::create(store, "bench", "Bench message", None, None, &p, now).await.expect("create");
-    let t0 = Instant::now();
-    let rep = campaign::run(&ctx, &c.id, &Tuning::from_config(&cfg), &CancellationToken::new(), &CancellationToken::new())
+    let c = campaign::create(store, "bench", "Bench message", None, None, &p, now)
         .await
-        .expect("run");
+        .expect("create");
+    let t0 = Instant::now();
+    let rep = campaign::run(
+        &ctx,
+        &c.id,
+        &Tuning::from_config(&cfg),
+        &CancellationToken::new(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("run");
     let took = t0.elapsed();
     assert_eq!(rep.counts.sent as usize, recipients.len(), "{rep}");
     took
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(bench());
 }
 
 async fn bench() {
     let fake = Fake::default();
-    let app = Router::new().route("/v23.0/{page}/messages", post(send)).with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = Router::new()
+        .route("/v23.0/{page}/messages", post(send))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
 
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), 64, "bench").expect("store");
-    let recipients: Vec<ConvKey> = (0..CAMPAIGN_N).map(|i| ConvKey::new(Platform::Messenger, "p1", format!("u{i}"))).collect();
+    let recipients: Vec<ConvKey> = (0..CAMPAIGN_N)
+        .map(|i| ConvKey::new(Platform::Messenger, "p1", format!("u{i}")))
+        .collect();
     let now = TimestampMs::now();
     let changes: Vec<Change> = recipients
         .iter()
         .map(|k| {
             let mut m = Message::inbound(k.clone(), Mid(format!("in_{}", k.user)), now);
             m.text = Some("hi".into());
-            Change::Message { msg: m, metadata: None, qualifying: true, from_sync: false }
+            Change::Message {
+                msg: m,
+                metadata: None,
+                qualifying: true,
+                from_sync: false,
+            }
         })
         .collect();
     store.apply(&changes).expect("apply");
@@ -122,7 +149,14 @@ async fn bench() {
         let t0 = Instant::now();
         for k in recipients.iter().take(SEQ_N) {
             graph
-                .send_text(&k.account, &token, &k.user, "Bench message", Plan::Response, "dmdesk:bench")
+                .send_text(
+                    &k.account,
+                    &token,
+                    &k.user,
+                    "Bench message",
+                    Plan::Response,
+                    "dmdesk:bench",
+                )
                 .await
                 .expect("send");
         }
@@ -134,7 +168,12 @@ async fn bench() {
 
         // The campaign runner limited to 100/s: peak rate seen at the fake.
         fake.arrivals.lock().expect("lock").clear();
-        run_campaign(&store, config(&base, 100, concurrency), &recipients[..LIMITED_N]).await;
+        run_campaign(
+            &store,
+            config(&base, 100, concurrency),
+            &recipients[..LIMITED_N],
+        )
+        .await;
         let peak = peak_per_second(fake.arrivals.lock().expect("lock").clone());
 
         println!(

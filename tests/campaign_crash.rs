@@ -29,7 +29,10 @@ fn user(i: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "child process of a_killed_campaign_resumes_without_sending_twice"]
 async fn crash_child() {
-    let (Ok(dir), Ok(base)) = (std::env::var("DMDESK_CRASH_STORE"), std::env::var("DMDESK_CRASH_FAKE")) else {
+    let (Ok(dir), Ok(base)) = (
+        std::env::var("DMDESK_CRASH_STORE"),
+        std::env::var("DMDESK_CRASH_FAKE"),
+    ) else {
         return;
     };
     let dir = PathBuf::from(dir);
@@ -45,12 +48,22 @@ async fn crash_child() {
         customer_wrote(&store, r, 60_000);
     }
     let now = TimestampMs::now();
-    let p = campaign::preview_from_store(&store, &cfg, &recipients, "Sale ends today", None, now).unwrap();
-    let c = campaign::create(&store, "crash", "Sale ends today", None, None, &p, now).await.unwrap();
+    let p = campaign::preview_from_store(&store, &cfg, &recipients, "Sale ends today", None, now)
+        .unwrap();
+    let c = campaign::create(&store, "crash", "Sale ends today", None, None, &p, now)
+        .await
+        .unwrap();
     std::fs::write(dir.join("campaign_id"), &c.id).unwrap();
     let tuning = Tuning::from_config(&cfg);
     // Runs until the parent kills this process.
-    let _ = campaign::run(&ctx, &c.id, &tuning, &CancellationToken::new(), &CancellationToken::new()).await;
+    let _ = campaign::run(
+        &ctx,
+        &c.id,
+        &tuning,
+        &CancellationToken::new(),
+        &CancellationToken::new(),
+    )
+    .await;
     std::fs::write(dir.join("finished"), "yes").unwrap();
 }
 
@@ -61,10 +74,19 @@ async fn a_killed_campaign_resumes_without_sending_twice() {
         delay: Duration::from_millis(150),
         ..MetaFake::default()
     };
-    Mock::given(method("POST")).respond_with(fake.clone()).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("DMDESK_CRASH_STORE", dir.path())
         .env("DMDESK_CRASH_FAKE", server.uri())
         .stdout(std::process::Stdio::null())
@@ -74,20 +96,32 @@ async fn a_killed_campaign_resumes_without_sending_twice() {
     // Kill it once about a third of the recipients reached the fake.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while fake.calls.lock().unwrap().len() < N / 3 {
-        assert!(std::time::Instant::now() < deadline, "child made no progress");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "child made no progress"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     child.kill().unwrap(); // SIGKILL: no cleanup, no flush
     child.wait().unwrap();
-    assert!(!dir.path().join("finished").exists(), "the child was killed mid-campaign");
+    assert!(
+        !dir.path().join("finished").exists(),
+        "the child was killed mid-campaign"
+    );
     let calls_before = fake.calls.lock().unwrap().len();
     assert!(calls_before < N);
 
     let store = open_retrying(&dir.path().join("store")).await;
     let id = std::fs::read_to_string(dir.path().join("campaign_id")).unwrap();
-    assert_eq!(store.campaign(&id).unwrap().unwrap().status, CampaignStatus::Running);
+    assert_eq!(
+        store.campaign(&id).unwrap().unwrap().status,
+        CampaignStatus::Running
+    );
     let before = store.campaign_recipients(&id).unwrap();
-    let in_flight = before.iter().filter(|r| r.state == RecipientState::InFlight).count();
+    let in_flight = before
+        .iter()
+        .filter(|r| r.state == RecipientState::InFlight)
+        .count();
     eprintln!("killed after {calls_before} calls; {in_flight} recipient(s) in flight");
     assert!(in_flight >= 1, "the kill should catch sends in flight");
 
@@ -98,13 +132,24 @@ async fn a_killed_campaign_resumes_without_sending_twice() {
         .find(|r| r.state == RecipientState::InFlight)
         .map(|r| r.conv.user.as_str().to_string())
         .unwrap();
-    let received: Vec<serde_json::Value> = fake.calls.lock().unwrap().iter().map(|(_, b)| b.clone()).collect();
+    let received: Vec<serde_json::Value> = fake
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| b.clone())
+        .collect();
     for b in &received {
         let u = b["recipient"]["id"].as_str().unwrap();
         if u == lost_echo {
             continue;
         }
-        echo(&store, &messenger(u), &mid_for(u), b["message"]["metadata"].as_str().unwrap());
+        echo(
+            &store,
+            &messenger(u),
+            &mid_for(u),
+            b["message"]["metadata"].as_str().unwrap(),
+        );
     }
 
     // Resume (as `dmdesk bulk --resume ID` does).
@@ -116,9 +161,15 @@ async fn a_killed_campaign_resumes_without_sending_twice() {
     );
     let mut tuning = Tuning::from_config(&cfg);
     tuning.unknown_grace = Duration::ZERO;
-    let rep = campaign::run(&ctx, &id, &tuning, &CancellationToken::new(), &CancellationToken::new())
-        .await
-        .unwrap();
+    let rep = campaign::run(
+        &ctx,
+        &id,
+        &tuning,
+        &CancellationToken::new(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(rep.status, CampaignStatus::Done, "{rep}");
 
     let mut unknown = 0;
@@ -128,7 +179,10 @@ async fn a_killed_campaign_resumes_without_sending_twice() {
         match r.state {
             RecipientState::Sent => {
                 assert_eq!(calls, 1, "{u} sent with exactly one call");
-                assert_eq!(r.mid.as_ref().map(|m| m.as_str().to_string()), Some(mid_for(u)));
+                assert_eq!(
+                    r.mid.as_ref().map(|m| m.as_str().to_string()),
+                    Some(mid_for(u))
+                );
             }
             // In flight at the kill with no echo (lost, or the request never
             // left): the agent decides; it is never sent again.
@@ -146,8 +200,15 @@ async fn a_killed_campaign_resumes_without_sending_twice() {
         .into_iter()
         .find(|r| r.conv.user.as_str() == lost_echo)
         .unwrap();
-    assert_eq!(lost.state, RecipientState::Unknown, "no echo: unknown, not re-sent");
-    assert!(unknown <= 4, "at most `concurrency` recipients can be caught between the write and the call");
+    assert_eq!(
+        lost.state,
+        RecipientState::Unknown,
+        "no echo: unknown, not re-sent"
+    );
+    assert!(
+        unknown <= 4,
+        "at most `concurrency` recipients can be caught between the write and the call"
+    );
     assert_eq!(rep.counts.sent as usize + unknown, N);
     // One message per sent recipient in its thread, with Meta's mid.
     for i in 0..N {

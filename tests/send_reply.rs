@@ -58,7 +58,9 @@ async fn inside_the_window_at_23h59_the_call_is_made() {
         .expect(1)
         .mount(&server)
         .await;
-    let mid = reply::reply(&env.ctx, &conv, "hello", None, Some("ann")).await.unwrap();
+    let mid = reply::reply(&env.ctx, &conv, "hello", None, Some("ann"))
+        .await
+        .unwrap();
     assert_eq!(mid.as_str(), "m_u1");
     let out = outbound(&env, &conv);
     assert_eq!(out.len(), 1);
@@ -67,7 +69,10 @@ async fn inside_the_window_at_23h59_the_call_is_made() {
     // The metadata names the outbox record.
     let req = &server.received_requests().await.unwrap()[0];
     let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
-    assert!(body["message"]["metadata"].as_str().unwrap().starts_with("dmdesk:"));
+    assert!(body["message"]["metadata"]
+        .as_str()
+        .unwrap()
+        .starts_with("dmdesk:"));
     assert!(body.get("tag").is_none());
 }
 
@@ -82,14 +87,21 @@ async fn outside_the_window_at_24h01_nothing_is_sent() {
         .expect(0)
         .mount(&server)
         .await;
-    let err = reply::reply(&env.ctx, &conv, "hello", None, None).await.unwrap_err();
+    let err = reply::reply(&env.ctx, &conv, "hello", None, None)
+        .await
+        .unwrap_err();
     match err {
         SendError::Refused(r) => assert!(r.0.contains("24-hour window"), "{r}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
-    assert!(outbound(&env, &conv).is_empty(), "a refusal writes nothing via reply()");
+    assert!(
+        outbound(&env, &conv).is_empty(),
+        "a refusal writes nothing via reply()"
+    );
     // The UI path keeps the text as a failed message with the reason.
-    let err = reply::reply_keeping_refused(&env.ctx, &conv, "hello", None, None).await.unwrap_err();
+    let err = reply::reply_keeping_refused(&env.ctx, &conv, "hello", None, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, SendError::Refused(_)));
     let out = outbound(&env, &conv);
     assert_eq!(out.len(), 1);
@@ -135,7 +147,9 @@ async fn tags_per_platform() {
     customer_wrote(&env.store, &ig, 2 * TimestampMs::DAY);
     Mock::given(method("POST"))
         .and(path(send_path()))
-        .and(body_partial_json(json!({"recipient": {"id": "i1"}, "tag": "HUMAN_AGENT"})))
+        .and(body_partial_json(
+            json!({"recipient": {"id": "i1"}, "tag": "HUMAN_AGENT"}),
+        ))
         .respond_with(MetaFake::default())
         .expect(1)
         .mount(&server)
@@ -144,7 +158,9 @@ async fn tags_per_platform() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("Instagram"), "{e}");
-    reply::reply(&env.ctx, &ig, "x", Some(Tag::HumanAgent), None).await.unwrap();
+    reply::reply(&env.ctx, &ig, "x", Some(Tag::HumanAgent), None)
+        .await
+        .unwrap();
     // Messenger, 10 days out: an update tag goes.
     let m = messenger("u4");
     customer_wrote(&env.store, &m, 10 * TimestampMs::DAY);
@@ -155,11 +171,19 @@ async fn tags_per_platform() {
         .expect(1)
         .mount(&server)
         .await;
-    assert!(reply::reply(&env.ctx, &m, "x", Some(Tag::HumanAgent), None).await.is_err());
-    reply::reply(&env.ctx, &m, "x", Some(Tag::AccountUpdate), None).await.unwrap();
+    assert!(reply::reply(&env.ctx, &m, "x", Some(Tag::HumanAgent), None)
+        .await
+        .is_err());
+    reply::reply(&env.ctx, &m, "x", Some(Tag::AccountUpdate), None)
+        .await
+        .unwrap();
     // Instagram text limit is bytes, checked before any call.
     let long = "é".repeat(501);
-    assert!(reply::reply(&env.ctx, &ig, &long, Some(Tag::HumanAgent), None).await.is_err());
+    assert!(
+        reply::reply(&env.ctx, &ig, &long, Some(Tag::HumanAgent), None)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -168,8 +192,14 @@ async fn an_unconfigured_account_is_refused_before_any_call() {
     let env = env(&server.uri(), 20, 4);
     let conv = dmdesk::domain::ConvKey::new(dmdesk::domain::Platform::Messenger, "other", "u9");
     customer_wrote(&env.store, &conv, MIN);
-    Mock::given(method("POST")).respond_with(MetaFake::default()).expect(0).mount(&server).await;
-    let e = reply::reply(&env.ctx, &conv, "hi", None, None).await.unwrap_err();
+    Mock::given(method("POST"))
+        .respond_with(MetaFake::default())
+        .expect(0)
+        .mount(&server)
+        .await;
+    let e = reply::reply(&env.ctx, &conv, "hi", None, None)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("not in the config"), "{e}");
 }
 
@@ -180,12 +210,42 @@ async fn each_send_api_error_is_recorded() {
     let server = MockServer::start().await;
     let env = env(&server.uri(), 100, 4);
     let cases: Vec<(&str, ResponseTemplate, ErrorClass, &str)> = vec![
-        ("e1", meta_error(400, 10, Some(2018278)), ErrorClass::WindowClosed, "10/2018278"),
-        ("e2", meta_error(400, 551, Some(1545041)), ErrorClass::UserUnreachable, "551/1545041"),
-        ("e3", meta_error(400, 100, Some(2018001)), ErrorClass::NoMatchingUser, "100/2018001"),
-        ("e4", meta_error(400, 190, Some(460)), ErrorClass::TokenInvalid, "190/460"),
-        ("e5", meta_error(400, 613, None), ErrorClass::RateLimited, "(613)"),
-        ("e6", ResponseTemplate::new(503).set_body_string("busy"), ErrorClass::Transient, "temporary"),
+        (
+            "e1",
+            meta_error(400, 10, Some(2018278)),
+            ErrorClass::WindowClosed,
+            "10/2018278",
+        ),
+        (
+            "e2",
+            meta_error(400, 551, Some(1545041)),
+            ErrorClass::UserUnreachable,
+            "551/1545041",
+        ),
+        (
+            "e3",
+            meta_error(400, 100, Some(2018001)),
+            ErrorClass::NoMatchingUser,
+            "100/2018001",
+        ),
+        (
+            "e4",
+            meta_error(400, 190, Some(460)),
+            ErrorClass::TokenInvalid,
+            "190/460",
+        ),
+        (
+            "e5",
+            meta_error(400, 613, None),
+            ErrorClass::RateLimited,
+            "(613)",
+        ),
+        (
+            "e6",
+            ResponseTemplate::new(503).set_body_string("busy"),
+            ErrorClass::Transient,
+            "temporary",
+        ),
         (
             "e7",
             ResponseTemplate::new(200)
@@ -206,8 +266,15 @@ async fn each_send_api_error_is_recorded() {
     for (user, _, class, needle) in &cases {
         let conv = messenger(user);
         customer_wrote(&env.store, &conv, MIN);
-        let err = reply::reply(&env.ctx, &conv, "hello", None, None).await.unwrap_err();
-        let SendError::Failed { outbox_id, reason, class: got } = err else {
+        let err = reply::reply(&env.ctx, &conv, "hello", None, None)
+            .await
+            .unwrap_err();
+        let SendError::Failed {
+            outbox_id,
+            reason,
+            class: got,
+        } = err
+        else {
             panic!("{user}: expected a failure, got {err:?}");
         };
         assert_eq!(got, *class, "{user}");
@@ -241,7 +308,10 @@ async fn a_failed_reply_can_be_retried_once_and_then_is_sent() {
         .with_priority(2)
         .mount(&server)
         .await;
-    let SendError::Failed { outbox_id, .. } = reply::reply(&env.ctx, &conv, "again", None, None).await.unwrap_err() else {
+    let SendError::Failed { outbox_id, .. } = reply::reply(&env.ctx, &conv, "again", None, None)
+        .await
+        .unwrap_err()
+    else {
         panic!("expected failure");
     };
     let mid = reply::retry(&env.ctx, &outbox_id).await.unwrap();
@@ -264,8 +334,14 @@ async fn echo_before_response_gives_one_sent_message() {
         fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
             let b: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
             let user = b["recipient"]["id"].as_str().unwrap();
-            echo(&self.store, &messenger(user), &mid_for(user), b["message"]["metadata"].as_str().unwrap());
-            ResponseTemplate::new(200).set_body_json(json!({"recipient_id": user, "message_id": mid_for(user)}))
+            echo(
+                &self.store,
+                &messenger(user),
+                &mid_for(user),
+                b["message"]["metadata"].as_str().unwrap(),
+            );
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"recipient_id": user, "message_id": mid_for(user)}))
         }
     }
     let server = MockServer::start().await;
@@ -273,11 +349,15 @@ async fn echo_before_response_gives_one_sent_message() {
     let conv = messenger("x1");
     customer_wrote(&env.store, &conv, MIN);
     Mock::given(method("POST"))
-        .respond_with(EchoFirst { store: env.store.clone() })
+        .respond_with(EchoFirst {
+            store: env.store.clone(),
+        })
         .expect(1)
         .mount(&server)
         .await;
-    let mid = reply::reply(&env.ctx, &conv, "race", None, None).await.unwrap();
+    let mid = reply::reply(&env.ctx, &conv, "race", None, None)
+        .await
+        .unwrap();
     let out = outbound(&env, &conv);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].mid, mid);
@@ -291,13 +371,29 @@ async fn response_before_echo_gives_one_sent_message() {
     let env = env(&server.uri(), 20, 4);
     let conv = messenger("x2");
     customer_wrote(&env.store, &conv, MIN);
-    Mock::given(method("POST")).respond_with(MetaFake::default()).expect(1).mount(&server).await;
-    let mid = reply::reply(&env.ctx, &conv, "race", None, None).await.unwrap();
+    Mock::given(method("POST"))
+        .respond_with(MetaFake::default())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mid = reply::reply(&env.ctx, &conv, "race", None, None)
+        .await
+        .unwrap();
     let req = &server.received_requests().await.unwrap()[0];
     let b: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
-    echo(&env.store, &conv, mid.as_str(), b["message"]["metadata"].as_str().unwrap());
+    echo(
+        &env.store,
+        &conv,
+        mid.as_str(),
+        b["message"]["metadata"].as_str().unwrap(),
+    );
     // And a duplicate echo changes nothing.
-    echo(&env.store, &conv, mid.as_str(), b["message"]["metadata"].as_str().unwrap());
+    echo(
+        &env.store,
+        &conv,
+        mid.as_str(),
+        b["message"]["metadata"].as_str().unwrap(),
+    );
     let out = outbound(&env, &conv);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].mid, mid);
@@ -322,10 +418,24 @@ async fn the_worker_reports_refusals_and_sends_replies() {
         let ctx = env.ctx.clone();
         let cancel = cancel.clone();
         let tuning = dmdesk::send::campaign::Tuning::from_config(&ctx.config);
-        tokio::spawn(async move { dmdesk::send::worker::run_worker_with(ctx, tuning, &mut rx, cancel).await })
+        tokio::spawn(async move {
+            dmdesk::send::worker::run_worker_with(ctx, tuning, &mut rx, cancel).await
+        })
     };
-    tx.send(Job::Reply { conv: closed.clone(), text: "late".into(), tag: None, agent: None }).unwrap();
-    tx.send(Job::Reply { conv: open.clone(), text: "hi".into(), tag: None, agent: None }).unwrap();
+    tx.send(Job::Reply {
+        conv: closed.clone(),
+        text: "late".into(),
+        tag: None,
+        agent: None,
+    })
+    .unwrap();
+    tx.send(Job::Reply {
+        conv: open.clone(),
+        text: "hi".into(),
+        tag: None,
+        agent: None,
+    })
+    .unwrap();
     let mut saw_error = false;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !saw_error {
@@ -340,7 +450,10 @@ async fn the_worker_reports_refusals_and_sends_replies() {
     }
     // Wait for the open one to be sent.
     for _ in 0..100 {
-        if outbound(&env, &open).first().is_some_and(|m| m.status == MsgStatus::Sent) {
+        if outbound(&env, &open)
+            .first()
+            .is_some_and(|m| m.status == MsgStatus::Sent)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

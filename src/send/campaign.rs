@@ -19,8 +19,8 @@ use crate::config::Config;
 use crate::domain::{ConvKey, Conversation, TimestampMs};
 use crate::meta::error::ErrorClass;
 use crate::store::{
-    CampaignCounts, CampaignProgress, CampaignRecord, CampaignStatus, NewRecipient, RecipientRecord,
-    RecipientState, Store, StoreError, Update,
+    CampaignCounts, CampaignProgress, CampaignRecord, CampaignStatus, NewRecipient,
+    RecipientRecord, RecipientState, Store, StoreError, Update,
 };
 use futures::StreamExt;
 use std::collections::BTreeMap;
@@ -66,9 +66,8 @@ impl Preview {
     pub fn lines(&self, tag: Option<Tag>) -> Vec<String> {
         let mut v = vec![format!("{} recipient(s):", self.rows.len())];
         v.push(format!("  {:>6}  inside the 24-hour window", self.inside));
-        match tag {
-            Some(t) => v.push(format!("  {:>6}  outside the window, sent with {t}", self.tagged)),
-            None => {}
+        if let Some(t) = tag {
+            v.push(format!("  {:>6}  outside the window, sent with {t}", self.tagged));
         }
         v.push(format!("  {:>6}  will not be sent:", self.skipped));
         for (reason, n) in &self.skip_reasons {
@@ -123,7 +122,9 @@ pub fn campaign_plan(
         ));
     };
     if conv.standby {
-        return Err(Refusal("another app controls this conversation (standby)".into()));
+        return Err(Refusal(
+            "another app controls this conversation (standby)".into(),
+        ));
     }
     let facts = WindowFacts::of(conv, page.human_agent);
     // The tag is only for recipients outside the window.
@@ -131,9 +132,7 @@ pub fn campaign_plan(
         return Ok(p);
     }
     match window::window(&facts, now) {
-        window::Window::Never => Err(Refusal(
-            "the customer never wrote to this account".into(),
-        )),
+        window::Window::Never => Err(Refusal("the customer never wrote to this account".into())),
         _ if key.platform == crate::domain::Platform::Instagram => Err(Refusal(
             "Instagram, outside the 24-hour window (no campaign tag exists there)".into(),
         )),
@@ -213,7 +212,14 @@ pub async fn create(
             },
         })
         .collect();
-    let rec = store.create_campaign(title, text, tag.map(Tag::as_str), created_by, &recipients, now)?;
+    let rec = store.create_campaign(
+        title,
+        text,
+        tag.map(Tag::as_str),
+        created_by,
+        &recipients,
+        now,
+    )?;
     store.durable().await;
     Ok(rec)
 }
@@ -265,7 +271,13 @@ pub struct CampaignReport {
 impl fmt::Display for CampaignReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.counts;
-        writeln!(f, "campaign {} \"{}\": {}", self.id, self.title, self.status.as_str())?;
+        writeln!(
+            f,
+            "campaign {} \"{}\": {}",
+            self.id,
+            self.title,
+            self.status.as_str()
+        )?;
         if let Some(r) = &self.status_reason {
             writeln!(f, "  reason: {r}")?;
         }
@@ -289,7 +301,12 @@ impl fmt::Display for CampaignReport {
             }
         }
         if c.queued + c.in_flight > 0 {
-            writeln!(f, "  not sent yet {} (resume with: dmdesk bulk --resume {})", c.queued + c.in_flight, self.id)?;
+            writeln!(
+                f,
+                "  not sent yet {} (resume with: dmdesk bulk --resume {})",
+                c.queued + c.in_flight,
+                self.id
+            )?;
         }
         write!(f, "  total    {}", c.total)
     }
@@ -360,7 +377,8 @@ pub async fn run(
         CampaignStatus::Done => return Ok(report(store, id)?),
         CampaignStatus::Cancelled => return Err(CampaignError::Cancelled(id.to_string())),
         CampaignStatus::Stopped => {
-            camp = store.set_campaign_status(id, CampaignStatus::Running, None, TimestampMs::now())?;
+            camp =
+                store.set_campaign_status(id, CampaignStatus::Running, None, TimestampMs::now())?;
         }
         CampaignStatus::Running => {}
     }
@@ -431,7 +449,11 @@ pub async fn run(
 
     // In-flight recipients from before: give their echo the grace period.
     if !waiting.is_empty() && !runner.halted() {
-        let latest = waiting.iter().map(|r| r.updated_at.0).max().unwrap_or(now.0);
+        let latest = waiting
+            .iter()
+            .map(|r| r.updated_at.0)
+            .max()
+            .unwrap_or(now.0);
         let wait_ms = (latest + grace_ms - TimestampMs::now().0).max(0);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0))) => {}
@@ -439,7 +461,9 @@ pub async fn run(
         }
         if !shutdown.is_cancelled() {
             for r in waiting {
-                let Some(mut r) = store.campaign_recipient(id, r.index)? else { continue };
+                let Some(mut r) = store.campaign_recipient(id, r.index)? else {
+                    continue;
+                };
                 let (state, mid) = store.effective_state(&r)?;
                 if state == RecipientState::Sent {
                     r.state = RecipientState::Sent;
@@ -464,7 +488,12 @@ pub async fn run(
         store.set_campaign_status(id, CampaignStatus::Stopped, Some(&reason), end)?;
     } else if cancel.is_cancelled() {
         cancel_remaining(store, id)?;
-        store.set_campaign_status(id, CampaignStatus::Cancelled, Some("cancelled by the agent"), end)?;
+        store.set_campaign_status(
+            id,
+            CampaignStatus::Cancelled,
+            Some("cancelled by the agent"),
+            end,
+        )?;
     } else if !shutdown.is_cancelled() && counts.queued + counts.in_flight == 0 {
         store.set_campaign_status(id, CampaignStatus::Done, None, end)?;
     }
@@ -482,7 +511,12 @@ pub async fn cancel_idle(store: &Store, id: &str) -> Result<(), CampaignError> {
         return Ok(());
     }
     cancel_remaining(store, id)?;
-    store.set_campaign_status(id, CampaignStatus::Cancelled, Some("cancelled by the agent"), TimestampMs::now())?;
+    store.set_campaign_status(
+        id,
+        CampaignStatus::Cancelled,
+        Some("cancelled by the agent"),
+        TimestampMs::now(),
+    )?;
     store.durable().await;
     Ok(())
 }
@@ -507,7 +541,10 @@ fn mark_unknown(store: &Store, r: &mut RecipientRecord) -> Result<(), StoreError
     r.updated_at = TimestampMs::now();
     store.put_recipient(r)?;
     if let Some(o) = &r.outbox_id {
-        store.outbound_failed(o, "interrupted during the send: it may or may not have been delivered")?;
+        store.outbound_failed(
+            o,
+            "interrupted during the send: it may or may not have been delivered",
+        )?;
     }
     Ok(())
 }
@@ -542,7 +579,9 @@ impl Runner<'_> {
         let mut s = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
         if s.is_none() {
             tracing::warn!(campaign = %self.camp.id, %reason, "campaign stopped");
-            self.ctx.store.report_error(format!("campaign {} stopped: {reason}", self.camp.id));
+            self.ctx
+                .store
+                .report_error(format!("campaign {} stopped: {reason}", self.camp.id));
             *s = Some(reason);
         }
         self.halt.cancel();
@@ -582,14 +621,25 @@ impl Runner<'_> {
         }
     }
 
-    async fn attempt(&self, r: &mut RecipientRecord, transient_tries: &mut u32) -> Result<Next, StoreError> {
+    async fn attempt(
+        &self,
+        r: &mut RecipientRecord,
+        transient_tries: &mut u32,
+    ) -> Result<Next, StoreError> {
         let store = &self.ctx.store;
         if self.halted() {
             return Ok(Next::Done); // stays queued
         }
         let now = TimestampMs::now();
         let conv = store.conversation(&r.conv)?;
-        let plan = match campaign_plan(&self.ctx.config, &r.conv, conv.as_ref(), &self.camp.text, self.tag, now) {
+        let plan = match campaign_plan(
+            &self.ctx.config,
+            &r.conv,
+            conv.as_ref(),
+            &self.camp.text,
+            self.tag,
+            now,
+        ) {
             Ok(p) => p,
             Err(reason) => {
                 r.state = RecipientState::Skipped;
@@ -644,7 +694,14 @@ impl Runner<'_> {
         let res = self
             .ctx
             .graph
-            .send_text(&page.id, &page.access_token, &r.conv.user, &self.camp.text, plan, &outbox.metadata())
+            .send_text(
+                &page.id,
+                &page.access_token,
+                &r.conv.user,
+                &self.camp.text,
+                plan,
+                &outbox.metadata(),
+            )
             .await;
         let e = match res {
             Ok(resp) => {
@@ -679,7 +736,10 @@ impl Runner<'_> {
                 store.put_recipient(r)?;
                 let streak = self.rl_streak.fetch_add(1, Ordering::Relaxed) + 1;
                 if streak > self.tuning.max_rate_limit_streak {
-                    self.stop(format!("Meta kept refusing with rate-limit errors: {}", e.describe()));
+                    self.stop(format!(
+                        "Meta kept refusing with rate-limit errors: {}",
+                        e.describe()
+                    ));
                     return Ok(Next::Done);
                 }
                 let backoff = self
@@ -687,7 +747,10 @@ impl Runner<'_> {
                     .rate_limit_pause
                     .saturating_mul(1 << (streak - 1).min(10))
                     .min(self.tuning.max_rate_limit_pause);
-                let pause = e.retry_after.unwrap_or(backoff).min(self.tuning.max_rate_limit_pause);
+                let pause = e
+                    .retry_after
+                    .unwrap_or(backoff)
+                    .min(self.tuning.max_rate_limit_pause);
                 tracing::warn!(campaign = %self.camp.id, ?pause, "rate limited by Meta; pausing the campaign");
                 self.ctx.limiter.pause(pause);
                 Ok(Next::Again)
@@ -695,14 +758,24 @@ impl Runner<'_> {
             ErrorClass::TokenInvalid => {
                 r.state = RecipientState::Queued;
                 store.put_recipient(r)?;
-                self.stop(format!("page {} ({}): {}", page.name, page.id, e.describe()));
+                self.stop(format!(
+                    "page {} ({}): {}",
+                    page.name,
+                    page.id,
+                    e.describe()
+                ));
                 Ok(Next::Done)
             }
-            ErrorClass::Transient if certainly_not_sent(&e) && *transient_tries < self.tuning.transient_retries => {
+            ErrorClass::Transient
+                if certainly_not_sent(&e) && *transient_tries < self.tuning.transient_retries =>
+            {
                 *transient_tries += 1;
                 r.state = RecipientState::Queued;
                 store.put_recipient(r)?;
-                let wait = self.tuning.transient_backoff.saturating_mul(1 << (*transient_tries - 1).min(6));
+                let wait = self
+                    .tuning
+                    .transient_backoff
+                    .saturating_mul(1 << (*transient_tries - 1).min(6));
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = self.halt.cancelled() => return Ok(Next::Done),
@@ -718,7 +791,10 @@ impl Runner<'_> {
             }
             _ => {
                 if e.class == ErrorClass::Transient {
-                    r.reason = Some(format!("{reason} (after {} attempts)", *transient_tries + 1));
+                    r.reason = Some(format!(
+                        "{reason} (after {} attempts)",
+                        *transient_tries + 1
+                    ));
                 }
                 r.state = RecipientState::Failed;
                 store.put_recipient(r)?;

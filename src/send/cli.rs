@@ -48,14 +48,20 @@ fn agent_name() -> Option<String> {
 pub async fn cli_send(config: &Config, store: Arc<Store>, args: &SendArgs) -> CliResult {
     let tag = parse_tag(args.tag.as_deref())?;
     let key = conv_for(config, &args.account, &args.user)?;
-    let ctx = SendCtx::new(store, Arc::new(config.clone()), GraphClient::new(&config.graph));
+    let ctx = SendCtx::new(
+        store,
+        Arc::new(config.clone()),
+        GraphClient::new(&config.graph),
+    );
     match reply::reply(&ctx, &key, &args.text, tag, agent_name().as_deref()).await {
         Ok(mid) => {
             println!("{mid}");
             Ok(())
         }
         Err(SendError::Refused(r)) => Err(CliError::runtime(format!("not sent: {r}"))),
-        Err(SendError::Failed { reason, .. }) => Err(CliError::runtime(format!("send failed: {reason}"))),
+        Err(SendError::Failed { reason, .. }) => {
+            Err(CliError::runtime(format!("send failed: {reason}")))
+        }
         Err(SendError::Store(e)) => Err(e.into()),
     }
 }
@@ -64,7 +70,8 @@ pub async fn cli_send(config: &Config, store: Arc<Store>, args: &SendArgs) -> Cl
 pub fn read_users(config: &Config, path: &Path) -> Result<Vec<ConvKey>, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::usage(format!("--users {}: {e}", path.display())))?;
-    parse_users(config, &text).map_err(|e| CliError::usage(format!("--users {}: {}", path.display(), e.message)))
+    parse_users(config, &text)
+        .map_err(|e| CliError::usage(format!("--users {}: {}", path.display(), e.message)))
 }
 
 /// The `--users` format. An account not in the config still becomes a
@@ -76,7 +83,9 @@ pub fn parse_users(config: &Config, text: &str) -> Result<Vec<ConvKey>, CliError
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let mut parts = line.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty());
+        let mut parts = line
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty());
         let (Some(account), Some(user), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err(CliError::usage(format!(
                 "line {}: expected `account_id user_id`, found `{line}`",
@@ -84,7 +93,9 @@ pub fn parse_users(config: &Config, text: &str) -> Result<Vec<ConvKey>, CliError
             )));
         };
         let account = AccountId::new(account);
-        let platform = config.page_for(&account).map_or(Platform::Messenger, |(_, p)| p);
+        let platform = config
+            .page_for(&account)
+            .map_or(Platform::Messenger, |(_, p)| p);
         out.push(ConvKey {
             platform,
             account,
@@ -108,7 +119,10 @@ fn confirm(question: &str) -> Result<bool, CliError> {
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 /// `dmdesk bulk`: preview, confirmation, the campaign with progress, the
@@ -116,7 +130,11 @@ fn confirm(question: &str) -> Result<bool, CliError> {
 /// stopped or was interrupted, 2 for usage (HUMAN_AGENT, no `--yes` without
 /// a terminal).
 pub async fn cli_bulk(config: &Config, store: Arc<Store>, args: &BulkArgs) -> CliResult {
-    let ctx = SendCtx::new(store.clone(), Arc::new(config.clone()), GraphClient::new(&config.graph));
+    let ctx = SendCtx::new(
+        store.clone(),
+        Arc::new(config.clone()),
+        GraphClient::new(&config.graph),
+    );
     let mut tuning = Tuning::from_config(config);
     // No webhook receiver runs in this process: an echo cannot arrive here,
     // so waiting for one is pointless (export still reconciles it later).
@@ -130,7 +148,9 @@ pub async fn cli_bulk(config: &Config, store: Arc<Store>, args: &BulkArgs) -> Cl
             match c.status {
                 CampaignStatus::Done => eprintln!("campaign {id} already finished"),
                 CampaignStatus::Cancelled => {
-                    return Err(CliError::runtime(format!("campaign {id} was cancelled; it cannot be resumed")))
+                    return Err(CliError::runtime(format!(
+                        "campaign {id} was cancelled; it cannot be resumed"
+                    )))
                 }
                 _ => eprintln!("resuming campaign {id} \"{}\"", c.title),
             }
@@ -173,7 +193,11 @@ pub async fn cli_bulk(config: &Config, store: Arc<Store>, args: &BulkArgs) -> Cl
     }
 }
 
-async fn create_from_args(config: &Config, store: &Arc<Store>, args: &BulkArgs) -> Result<String, CliError> {
+async fn create_from_args(
+    config: &Config,
+    store: &Arc<Store>,
+    args: &BulkArgs,
+) -> Result<String, CliError> {
     let Some(text) = args.text.as_deref() else {
         return Err(CliError::usage("--text is required (or --resume ID)"));
     };
@@ -204,8 +228,20 @@ async fn create_from_args(config: &Config, store: &Arc<Store>, args: &BulkArgs) 
         .title
         .clone()
         .unwrap_or_else(|| text.chars().take(40).collect::<String>());
-    let c = campaign::create(store, &title, text, tag, agent_name().as_deref(), &preview, now).await?;
-    eprintln!("campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)", c.id, c.id);
+    let c = campaign::create(
+        store,
+        &title,
+        text,
+        tag,
+        agent_name().as_deref(),
+        &preview,
+        now,
+    )
+    .await?;
+    eprintln!(
+        "campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)",
+        c.id, c.id
+    );
     Ok(c.id)
 }
 
@@ -281,7 +317,10 @@ mod tests {
 
     #[test]
     fn tags_parse_or_fail_with_usage() {
-        assert_eq!(parse_tag(Some("human_agent")).unwrap(), Some(Tag::HumanAgent));
+        assert_eq!(
+            parse_tag(Some("human_agent")).unwrap(),
+            Some(Tag::HumanAgent)
+        );
         assert_eq!(parse_tag(Some("nope")).unwrap_err().code, 2);
     }
 }

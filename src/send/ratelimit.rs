@@ -77,7 +77,10 @@ mod tests {
     fn max_in_window(ts: &[Instant], w: Duration) -> usize {
         let mut best = 0;
         for (i, t) in ts.iter().enumerate() {
-            let n = ts[..=i].iter().filter(|u| t.duration_since(**u) < w).count();
+            let n = ts[..=i]
+                .iter()
+                .filter(|u| t.duration_since(**u) < w)
+                .count();
             best = best.max(n);
         }
         best

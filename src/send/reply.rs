@@ -136,8 +136,16 @@ pub async fn reply(
 ) -> Result<Mid, SendError> {
     let now = TimestampMs::now();
     let conv = ctx.store.conversation(key)?;
-    let prep = prepare(&ctx.config, key, conv.as_ref(), text, tag, Purpose::Reply, now)
-        .map_err(SendError::Refused)?;
+    let prep = prepare(
+        &ctx.config,
+        key,
+        conv.as_ref(),
+        text,
+        tag,
+        Purpose::Reply,
+        now,
+    )
+    .map_err(SendError::Refused)?;
     let rec = ctx
         .store
         .create_outbound(key, text, tag.map(Tag::as_str), agent, None, now)?;
@@ -174,7 +182,9 @@ pub async fn reply_keeping_refused(
 /// Try a failed reply again (same outbox record, same thread message).
 pub async fn retry(ctx: &SendCtx, outbox_id: &str) -> Result<Mid, SendError> {
     let Some(rec) = ctx.store.outbox_get(outbox_id)? else {
-        return Err(SendError::Refused(Refusal(format!("no outgoing message {outbox_id}"))));
+        return Err(SendError::Refused(Refusal(format!(
+            "no outgoing message {outbox_id}"
+        ))));
     };
     if let Some(mid) = rec.mid.clone() {
         return Ok(mid); // already sent: never twice
@@ -212,7 +222,11 @@ pub async fn retry(ctx: &SendCtx, outbox_id: &str) -> Result<Mid, SendError> {
 }
 
 /// The Send API call for a durable outbox record, and its outcome recorded.
-pub async fn send_record(ctx: &SendCtx, rec: &OutboxRecord, prep: &Prepared) -> Result<Mid, SendError> {
+pub async fn send_record(
+    ctx: &SendCtx,
+    rec: &OutboxRecord,
+    prep: &Prepared,
+) -> Result<Mid, SendError> {
     ctx.limiter.acquire().await;
     let res = ctx
         .graph

@@ -33,7 +33,12 @@ pub async fn run_worker(
 }
 
 /// `run_worker` with its context and tuning given (tests shorten the waits).
-pub async fn run_worker_with(ctx: SendCtx, tuning: Tuning, jobs: &mut UnboundedReceiver<Job>, cancel: CancellationToken) {
+pub async fn run_worker_with(
+    ctx: SendCtx,
+    tuning: Tuning,
+    jobs: &mut UnboundedReceiver<Job>,
+    cancel: CancellationToken,
+) {
     let running: Running = Arc::default();
     let mut tasks = JoinSet::new();
     match ctx.store.campaigns_running() {
@@ -43,7 +48,9 @@ pub async fn run_worker_with(ctx: SendCtx, tuning: Tuning, jobs: &mut UnboundedR
                 spawn_campaign(&mut tasks, &ctx, &tuning, &running, c.id, &cancel);
             }
         }
-        Err(e) => ctx.store.report_error(format!("cannot read campaigns: {e}")),
+        Err(e) => ctx
+            .store
+            .report_error(format!("cannot read campaigns: {e}")),
     }
     loop {
         let job = tokio::select! {
@@ -55,10 +62,16 @@ pub async fn run_worker_with(ctx: SendCtx, tuning: Tuning, jobs: &mut UnboundedR
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
         };
         match job {
-            Job::Reply { conv, text, tag, agent } => {
+            Job::Reply {
+                conv,
+                text,
+                tag,
+                agent,
+            } => {
                 let ctx = ctx.clone();
                 tasks.spawn(async move {
-                    let r = reply::reply_keeping_refused(&ctx, &conv, &text, tag, agent.as_deref()).await;
+                    let r = reply::reply_keeping_refused(&ctx, &conv, &text, tag, agent.as_deref())
+                        .await;
                     report_send(&ctx, r, &format!("reply to {conv}"));
                 });
             }
@@ -81,25 +94,41 @@ pub async fn run_worker_with(ctx: SendCtx, tuning: Tuning, jobs: &mut UnboundedR
                     ctx.store.report_error(format!("campaign refused: {r}"));
                     continue;
                 }
-                let created = match campaign::preview_from_store(&ctx.store, &ctx.config, &recipients, &text, tag, now) {
-                    Ok(p) => campaign::create(&ctx.store, &title, &text, tag, agent.as_deref(), &p, now).await,
+                let created = match campaign::preview_from_store(
+                    &ctx.store,
+                    &ctx.config,
+                    &recipients,
+                    &text,
+                    tag,
+                    now,
+                ) {
+                    Ok(p) => {
+                        campaign::create(&ctx.store, &title, &text, tag, agent.as_deref(), &p, now)
+                            .await
+                    }
                     Err(e) => Err(e),
                 };
                 match created {
                     Ok(c) => {
-                        ctx.store.publish(Update::Notice(format!("campaign {} started", c.id)));
+                        ctx.store
+                            .publish(Update::Notice(format!("campaign {} started", c.id)));
                         spawn_campaign(&mut tasks, &ctx, &tuning, &running, c.id, &cancel);
                     }
                     Err(e) => ctx.store.report_error(format!("campaign not created: {e}")),
                 }
             }
             Job::CancelCampaign { id } => {
-                let token = running.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+                let token = running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&id)
+                    .cloned();
                 match token {
                     Some(t) => t.cancel(),
                     None => {
                         if let Err(e) = campaign::cancel_idle(&ctx.store, &id).await {
-                            ctx.store.report_error(format!("cannot cancel campaign {id}: {e}"));
+                            ctx.store
+                                .report_error(format!("cannot cancel campaign {id}: {e}"));
                         }
                     }
                 }
@@ -124,7 +153,12 @@ fn spawn_campaign(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(id.clone(), token.clone());
-    let (ctx, tuning, running, shutdown) = (ctx.clone(), tuning.clone(), running.clone(), shutdown.clone());
+    let (ctx, tuning, running, shutdown) = (
+        ctx.clone(),
+        tuning.clone(),
+        running.clone(),
+        shutdown.clone(),
+    );
     tasks.spawn(async move {
         match campaign::run(&ctx, &id, &tuning, &token, &shutdown).await {
             Ok(rep) => {
@@ -142,15 +176,22 @@ fn spawn_campaign(
             Err(CampaignError::Cancelled(_)) => {}
             Err(e) => ctx.store.report_error(format!("campaign {id}: {e}")),
         }
-        running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
     });
 }
 
 fn report_send(ctx: &SendCtx, r: Result<crate::domain::Mid, SendError>, what: &str) {
     match r {
         Ok(_) => {}
-        Err(SendError::Refused(reason)) => ctx.store.report_error(format!("{what} not sent: {reason}")),
-        Err(SendError::Failed { reason, .. }) => ctx.store.report_error(format!("{what} failed: {reason}")),
+        Err(SendError::Refused(reason)) => {
+            ctx.store.report_error(format!("{what} not sent: {reason}"))
+        }
+        Err(SendError::Failed { reason, .. }) => {
+            ctx.store.report_error(format!("{what} failed: {reason}"))
+        }
         Err(SendError::Store(e)) => ctx.store.report_error(format!("{what}: store error: {e}")),
     }
 }

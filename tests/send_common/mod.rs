@@ -49,7 +49,11 @@ pub fn env(base: &str, max_per_second: u32, concurrency: usize) -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), 16, "test").expect("store");
     let cfg = config(base, max_per_second, concurrency);
-    let ctx = SendCtx::new(store.clone(), Arc::new(cfg.clone()), GraphClient::new(&cfg.graph));
+    let ctx = SendCtx::new(
+        store.clone(),
+        Arc::new(cfg.clone()),
+        GraphClient::new(&cfg.graph),
+    );
     Env { dir, store, ctx }
 }
 
@@ -106,7 +110,10 @@ pub struct MetaFake {
 impl Respond for MetaFake {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        self.calls.lock().unwrap().push((Instant::now(), body.clone()));
+        self.calls
+            .lock()
+            .unwrap()
+            .push((Instant::now(), body.clone()));
         let user = body["recipient"]["id"].as_str().unwrap_or("").to_string();
         ResponseTemplate::new(200)
             .set_body_json(json!({"recipient_id": user, "message_id": mid_for(&user)}))
