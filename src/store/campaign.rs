@@ -198,7 +198,8 @@ impl Store {
         };
         let mut batch = sled::Batch::default();
         for (i, r) in recipients.iter().enumerate() {
-            let index = u32::try_from(i).map_err(|_| StoreError::Corrupt("too many recipients".into()))?;
+            let index =
+                u32::try_from(i).map_err(|_| StoreError::Corrupt("too many recipients".into()))?;
             let rr = RecipientRecord {
                 campaign: id.clone(),
                 index,
@@ -223,7 +224,10 @@ impl Store {
     }
 
     pub fn campaign(&self, id: &str) -> Result<Option<CampaignRecord>> {
-        self.campaigns.get(id.as_bytes())?.map(|v| decode(&v)).transpose()
+        self.campaigns
+            .get(id.as_bytes())?
+            .map(|v| decode(&v))
+            .transpose()
     }
 
     /// Every campaign, oldest first.
@@ -305,7 +309,13 @@ impl Store {
     /// unknown send whose echo arrived later is sent.
     pub fn effective_state(&self, r: &RecipientRecord) -> Result<(RecipientState, Option<Mid>)> {
         if matches!(r.state, RecipientState::InFlight | RecipientState::Unknown) {
-            if let Some(o) = r.outbox_id.as_deref().map(|id| self.outbox_get(id)).transpose()?.flatten() {
+            if let Some(o) = r
+                .outbox_id
+                .as_deref()
+                .map(|id| self.outbox_get(id))
+                .transpose()?
+                .flatten()
+            {
                 if let (OutboxState::Sent, Some(mid)) = (o.state, o.mid) {
                     return Ok((RecipientState::Sent, Some(mid)));
                 }
@@ -389,7 +399,10 @@ mod tests {
                 None,
                 Some("ann"),
                 &[
-                    NewRecipient { conv: a.clone(), skip: None },
+                    NewRecipient {
+                        conv: a.clone(),
+                        skip: None,
+                    },
                     NewRecipient {
                         conv: b.clone(),
                         skip: Some("outside the window".into()),
@@ -404,7 +417,9 @@ mod tests {
         assert_eq!(rs[0].state, RecipientState::Queued);
         assert_eq!(rs[1].state, RecipientState::Skipped);
         // In flight with an outbox record whose echo arrived: exported as sent.
-        let o = store.create_outbound(&a, "hello", None, None, Some(&c.id), TimestampMs(6)).unwrap();
+        let o = store
+            .create_outbound(&a, "hello", None, None, Some(&c.id), TimestampMs(6))
+            .unwrap();
         let mut r0 = rs[0].clone();
         r0.state = RecipientState::InFlight;
         r0.outbox_id = Some(o.id.clone());
