@@ -67,7 +67,10 @@ impl Preview {
         let mut v = vec![format!("{} recipient(s):", self.rows.len())];
         v.push(format!("  {:>6}  inside the 24-hour window", self.inside));
         if let Some(t) = tag {
-            v.push(format!("  {:>6}  outside the window, sent with {t}", self.tagged));
+            v.push(format!(
+                "  {:>6}  outside the window, sent with {t}",
+                self.tagged
+            ));
         }
         v.push(format!("  {:>6}  will not be sent:", self.skipped));
         for (reason, n) in &self.skip_reasons {

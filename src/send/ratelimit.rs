@@ -21,6 +21,12 @@ const JITTER_MARGIN: f64 = 1.05;
 pub struct RateLimiter {
     period: Duration,
     next: Mutex<Option<Instant>>,
+    /// Hard guard behind the bucket: the moments of the last `max` permits.
+    /// A caller woken late (a loaded machine) could otherwise bunch up with
+    /// the next one; a permit is only given when the permit `max` places
+    /// back is more than a (widened) second old, measured when it is given.
+    recent: Mutex<std::collections::VecDeque<Instant>>,
+    max: usize,
 }
 
 impl RateLimiter {
@@ -34,6 +40,8 @@ impl RateLimiter {
         RateLimiter {
             period,
             next: Mutex::new(None),
+            recent: Mutex::new(std::collections::VecDeque::new()),
+            max: max_per_second as usize,
         }
     }
 
@@ -58,6 +66,32 @@ impl RateLimiter {
             slot
         };
         tokio::time::sleep_until(slot).await;
+        self.guard().await;
+    }
+
+    async fn guard(&self) {
+        let window = Duration::from_secs_f64(JITTER_MARGIN);
+        loop {
+            let wait_until = {
+                let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                match recent.front() {
+                    Some(oldest)
+                        if recent.len() >= self.max && now.duration_since(*oldest) < window =>
+                    {
+                        *oldest + window
+                    }
+                    _ => {
+                        recent.push_back(now);
+                        while recent.len() > self.max {
+                            recent.pop_front();
+                        }
+                        return;
+                    }
+                }
+            };
+            tokio::time::sleep_until(wait_until).await;
+        }
     }
 
     /// No call before `now + d` (Meta said slow down).
@@ -109,6 +143,21 @@ mod tests {
         // And it is not much slower than the limit: 50 calls in about 5 s.
         let span = ts[49].duration_since(ts[0]);
         assert!(span < Duration::from_millis(5300), "{span:?}");
+    }
+
+    /// Callers woken late (slots already past) must not bunch up: the guard
+    /// holds any window to `max` permits whatever the bucket's slots said.
+    #[tokio::test(start_paused = true)]
+    async fn the_guard_holds_late_wakers_to_the_limit() {
+        let rl = RateLimiter::per_second(5);
+        let t0 = Instant::now();
+        // Five permits at once, as if five slots were reached together.
+        for _ in 0..5 {
+            rl.guard().await;
+        }
+        assert_eq!(Instant::now(), t0);
+        rl.guard().await;
+        assert!(Instant::now().duration_since(t0) >= Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]
