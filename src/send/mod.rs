@@ -1,3 +1,9 @@
-//! Sending: the window rule, the reply outbox worker and campaigns.
+//! Sending: the window rule, replies through the outbox, campaigns, the
+//! rate limit, the background worker and the one-shot commands.
 
+pub mod campaign;
+pub mod cli;
+pub mod ratelimit;
+pub mod reply;
 pub mod window;
+pub mod worker;

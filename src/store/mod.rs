@@ -4,6 +4,7 @@
 
 mod accounts;
 mod apply;
+mod campaign;
 pub mod keys;
 pub mod log;
 mod outbox;
@@ -11,6 +12,10 @@ mod query;
 
 pub use accounts::DeadToken;
 pub use apply::ApplyCtx;
+pub use campaign::{
+    CampaignCounts, CampaignExport, CampaignRecord, CampaignStatus, NewRecipient, RecipientExport,
+    RecipientRecord, RecipientState,
+};
 pub use log::{EventRecord, EventState};
 pub use outbox::{OutboxRecord, OutboxState};
 pub use query::ConvFilter;

@@ -1,0 +1,326 @@
+//! `dmdesk send` and `dmdesk bulk`: results on stdout, progress and
+//! messages on stderr (plain lines when stderr is not a terminal).
+
+use super::campaign::{self, CampaignError, Preview, Tuning};
+use super::reply::{self, SendCtx, SendError};
+use super::window::Tag;
+use crate::cli::{BulkArgs, CliError, CliResult, SendArgs};
+use crate::config::Config;
+use crate::domain::{AccountId, ConvKey, Platform, TimestampMs, UserId};
+use crate::meta::graph::GraphClient;
+use crate::store::{CampaignStatus, Store, Update};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+fn parse_tag(s: Option<&str>) -> Result<Option<Tag>, CliError> {
+    match s {
+        None => Ok(None),
+        Some(s) => Tag::parse(s).map(Some).ok_or_else(|| {
+            CliError::usage(format!(
+                "--tag: unknown tag `{s}` (HUMAN_AGENT, CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE, ACCOUNT_UPDATE)"
+            ))
+        }),
+    }
+}
+
+fn conv_for(config: &Config, account: &str, user: &str) -> Result<ConvKey, CliError> {
+    let account = AccountId::new(account.trim());
+    let Some((_, platform)) = config.page_for(&account) else {
+        return Err(CliError::usage(format!(
+            "account {account} is not in the config: add a [[pages]] block with this id (or as its instagram_id) and a token"
+        )));
+    };
+    Ok(ConvKey {
+        platform,
+        account,
+        user: UserId::new(user.trim()),
+    })
+}
+
+fn agent_name() -> Option<String> {
+    std::env::var("USER").ok().filter(|u| !u.is_empty())
+}
+
+/// `dmdesk send`: prints Meta's mid alone on stdout. It waits for the API
+/// answer (not the echo): the one-shot command must return the mid.
+pub async fn cli_send(config: &Config, store: Arc<Store>, args: &SendArgs) -> CliResult {
+    let tag = parse_tag(args.tag.as_deref())?;
+    let key = conv_for(config, &args.account, &args.user)?;
+    let ctx = SendCtx::new(
+        store,
+        Arc::new(config.clone()),
+        GraphClient::new(&config.graph),
+    );
+    match reply::reply(&ctx, &key, &args.text, tag, agent_name().as_deref()).await {
+        Ok(mid) => {
+            println!("{mid}");
+            Ok(())
+        }
+        Err(SendError::Refused(r)) => Err(CliError::runtime(format!("not sent: {r}"))),
+        Err(SendError::Failed { reason, .. }) => {
+            Err(CliError::runtime(format!("send failed: {reason}")))
+        }
+        Err(SendError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Read `account_id user_id` pairs, one a line (`#` comments and blank lines ignored).
+pub fn read_users(config: &Config, path: &Path) -> Result<Vec<ConvKey>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("--users {}: {e}", path.display())))?;
+    parse_users(config, &text)
+        .map_err(|e| CliError::usage(format!("--users {}: {}", path.display(), e.message)))
+}
+
+/// The `--users` format. An account not in the config still becomes a
+/// recipient (Messenger by default) so the preview lists it as unconfigured.
+pub fn parse_users(config: &Config, text: &str) -> Result<Vec<ConvKey>, CliError> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty());
+        let (Some(account), Some(user), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(CliError::usage(format!(
+                "line {}: expected `account_id user_id`, found `{line}`",
+                n + 1
+            )));
+        };
+        let account = AccountId::new(account);
+        let platform = config
+            .page_for(&account)
+            .map_or(Platform::Messenger, |(_, p)| p);
+        out.push(ConvKey {
+            platform,
+            account,
+            user: UserId::new(user),
+        });
+    }
+    Ok(out)
+}
+
+fn print_preview(p: &Preview, tag: Option<Tag>) {
+    for l in p.lines(tag) {
+        eprintln!("{l}");
+    }
+    if let Some(t) = tag.filter(|_| p.tagged > 0) {
+        eprintln!("{t} allows: {}", t.allows());
+    }
+}
+
+fn confirm(question: &str) -> Result<bool, CliError> {
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// `dmdesk bulk`: preview, confirmation, the campaign with progress, the
+/// report on stdout. Exit 0 when the campaign ran to its end, 1 when it
+/// stopped or was interrupted, 2 for usage (HUMAN_AGENT, no `--yes` without
+/// a terminal).
+pub async fn cli_bulk(config: &Config, store: Arc<Store>, args: &BulkArgs) -> CliResult {
+    let ctx = SendCtx::new(
+        store.clone(),
+        Arc::new(config.clone()),
+        GraphClient::new(&config.graph),
+    );
+    let mut tuning = Tuning::from_config(config);
+    // No webhook receiver runs in this process: an echo cannot arrive here,
+    // so waiting for one is pointless (export still reconciles it later).
+    tuning.unknown_grace = std::time::Duration::ZERO;
+
+    let id = match &args.resume {
+        Some(id) => {
+            let c = store
+                .campaign(id)?
+                .ok_or_else(|| CliError::runtime(format!("no campaign {id} in the store")))?;
+            match c.status {
+                CampaignStatus::Done => eprintln!("campaign {id} already finished"),
+                CampaignStatus::Cancelled => {
+                    return Err(CliError::runtime(format!(
+                        "campaign {id} was cancelled; it cannot be resumed"
+                    )))
+                }
+                _ => eprintln!("resuming campaign {id} \"{}\"", c.title),
+            }
+            c.id
+        }
+        None => create_from_args(config, &store, args).await?,
+    };
+
+    let cancel = CancellationToken::new();
+    let shutdown = CancellationToken::new();
+    {
+        // Ctrl-C: stop starting sends, leave the campaign resumable.
+        let sd = shutdown.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                sd.cancel();
+            }
+        });
+    }
+    let progress = spawn_progress(&store, &id);
+    let res = campaign::run(&ctx, &id, &tuning, &cancel, &shutdown).await;
+    progress.abort();
+    let _ = progress.await;
+    let rep = match res {
+        Ok(r) => r,
+        Err(CampaignError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(CliError::runtime(e.to_string())),
+    };
+    println!("{rep}");
+    match rep.status {
+        CampaignStatus::Done => Ok(()),
+        CampaignStatus::Stopped => Err(CliError::runtime(format!(
+            "campaign {id} stopped: {}; fix it and run `dmdesk bulk --resume {id}`",
+            rep.status_reason.as_deref().unwrap_or("see the report")
+        ))),
+        CampaignStatus::Cancelled => Err(CliError::runtime(format!("campaign {id} was cancelled"))),
+        CampaignStatus::Running => Err(CliError::runtime(format!(
+            "campaign {id} interrupted; continue with `dmdesk bulk --resume {id}`"
+        ))),
+    }
+}
+
+async fn create_from_args(
+    config: &Config,
+    store: &Arc<Store>,
+    args: &BulkArgs,
+) -> Result<String, CliError> {
+    let Some(text) = args.text.as_deref() else {
+        return Err(CliError::usage("--text is required (or --resume ID)"));
+    };
+    let tag = parse_tag(args.tag.as_deref())?;
+    campaign::check_campaign_tag(tag).map_err(|r| CliError::usage(format!("--tag: {r}")))?;
+    let recipients = match (&args.users, args.all) {
+        (Some(path), false) => read_users(config, path)?,
+        (None, true) => store
+            .all_conversations()
+            .map(|c| c.map(|c| c.key))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => return Err(CliError::usage("give --users FILE or --all")),
+    };
+    let now = TimestampMs::now();
+    let preview = campaign::preview_from_store(store, config, &recipients, text, tag, now)?;
+    print_preview(&preview, tag);
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::usage(
+                "bulk needs --yes when stdin is not a terminal (nothing was sent)",
+            ));
+        }
+        if !confirm(&format!("Send to {} recipient(s)?", preview.sendable()))? {
+            return Err(CliError::runtime("cancelled; nothing was sent"));
+        }
+    }
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| text.chars().take(40).collect::<String>());
+    let c = campaign::create(
+        store,
+        &title,
+        text,
+        tag,
+        agent_name().as_deref(),
+        &preview,
+        now,
+    )
+    .await?;
+    eprintln!(
+        "campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)",
+        c.id, c.id
+    );
+    Ok(c.id)
+}
+
+/// A progress bar on a terminal, a plain line every few seconds otherwise.
+fn spawn_progress(store: &Store, id: &str) -> tokio::task::JoinHandle<()> {
+    let mut rx = store.subscribe();
+    let id = id.to_string();
+    let tty = std::io::stderr().is_terminal();
+    tokio::spawn(async move {
+        let bar = tty.then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            ) {
+                b.set_style(style);
+            }
+            b
+        });
+        let mut last_line = std::time::Instant::now();
+        loop {
+            let u = match rx.recv().await {
+                Ok(u) => u,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            };
+            let Update::Campaign(p) = u else { continue };
+            if p.id != id {
+                continue;
+            }
+            let msg = format!("sent {} failed {} skipped {}", p.sent, p.failed, p.skipped);
+            match &bar {
+                Some(b) => {
+                    b.set_length(p.total);
+                    b.set_position(p.done);
+                    b.set_message(msg);
+                    if !p.running {
+                        b.finish();
+                    }
+                }
+                None => {
+                    if !p.running || last_line.elapsed() >= std::time::Duration::from_secs(2) {
+                        eprintln!("campaign {id}: {}/{} {msg}", p.done, p.total);
+                        last_line = std::time::Instant::now();
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Config {
+        Config::from_toml(
+            "[[pages]]\nid = \"p1\"\nname = \"P\"\naccess_token = \"t\"\ninstagram_id = \"ig1\"\n",
+            &|_| None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn users_file_platform_follows_the_account() {
+        let v = parse_users(&cfg(), "# comment\np1 u1\n\nig1\tu2\nzz u3\n").unwrap();
+        assert_eq!(v[0], ConvKey::new(Platform::Messenger, "p1", "u1"));
+        assert_eq!(v[1], ConvKey::new(Platform::Instagram, "ig1", "u2"));
+        assert_eq!(v[2].account.as_str(), "zz");
+        let e = parse_users(&cfg(), "p1\n").unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.message.contains("line 1"));
+    }
+
+    #[test]
+    fn tags_parse_or_fail_with_usage() {
+        assert_eq!(
+            parse_tag(Some("human_agent")).unwrap(),
+            Some(Tag::HumanAgent)
+        );
+        assert_eq!(parse_tag(Some("nope")).unwrap_err().code, 2);
+    }
+}

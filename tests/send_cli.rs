@@ -1,0 +1,133 @@
+//! `cli_send` and `cli_bulk` exit codes and effects (the lead wires main).
+
+mod send_common;
+
+use dmdesk::cli::{BulkArgs, SendArgs};
+use dmdesk::domain::TimestampMs;
+use dmdesk::send::cli::{cli_bulk, cli_send};
+use dmdesk::store::CampaignStatus;
+use send_common::*;
+use std::io::Write;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer};
+
+fn bulk_args() -> BulkArgs {
+    BulkArgs {
+        text: Some("Your order shipped".into()),
+        users: None,
+        all: false,
+        tag: None,
+        title: None,
+        yes: true,
+        resume: None,
+    }
+}
+
+#[tokio::test]
+async fn send_outside_the_window_exits_1_without_calling_meta() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 20, 4);
+    Mock::given(method("POST"))
+        .respond_with(MetaFake::default())
+        .expect(1)
+        .mount(&server)
+        .await;
+    customer_wrote(&env.store, &messenger("late"), 2 * TimestampMs::DAY);
+    customer_wrote(&env.store, &messenger("now"), 60_000);
+    let cfg = config(&server.uri(), 20, 4);
+    let args = |user: &str, tag: Option<&str>| SendArgs {
+        account: PAGE.into(),
+        user: user.into(),
+        text: "hello".into(),
+        tag: tag.map(str::to_string),
+    };
+    let e = cli_send(&cfg, env.store.clone(), &args("late", None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 1);
+    assert!(e.message.contains("window"), "{}", e.message);
+    let e = cli_send(&cfg, env.store.clone(), &args("late", Some("BOGUS")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 2);
+    let e = cli_send(
+        &cfg,
+        env.store.clone(),
+        &SendArgs {
+            account: "unknown-page".into(),
+            ..args("now", None)
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, 2);
+    assert!(e.message.contains("not in the config"));
+    cli_send(&cfg, env.store.clone(), &args("now", None))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn bulk_refuses_human_agent_with_exit_2() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 20, 4);
+    Mock::given(method("POST"))
+        .respond_with(MetaFake::default())
+        .expect(0)
+        .mount(&server)
+        .await;
+    let cfg = config(&server.uri(), 20, 4);
+    let args = BulkArgs {
+        all: true,
+        tag: Some("HUMAN_AGENT".into()),
+        ..bulk_args()
+    };
+    let e = cli_bulk(&cfg, env.store.clone(), &args).await.unwrap_err();
+    assert_eq!(e.code, 2);
+    assert!(env.store.campaigns_list().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bulk_from_a_users_file_runs_to_the_end() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 50, 4);
+    let fake = MetaFake::default();
+    Mock::given(method("POST"))
+        .respond_with(fake.clone())
+        .expect(3)
+        .mount(&server)
+        .await;
+    for u in ["a", "b", "c"] {
+        customer_wrote(&env.store, &messenger(u), 60_000);
+    }
+    customer_wrote(&env.store, &instagram("old"), 3 * TimestampMs::DAY);
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        f,
+        "# account user\n{PAGE} a\n{PAGE} b\n{PAGE} c\n{IG} old\n{PAGE} never"
+    )
+    .unwrap();
+    let cfg = config(&server.uri(), 50, 4);
+    let args = BulkArgs {
+        users: Some(f.path().to_path_buf()),
+        ..bulk_args()
+    };
+    cli_bulk(&cfg, env.store.clone(), &args).await.unwrap();
+    let ex = env.store.campaigns_export().unwrap();
+    assert_eq!(ex.len(), 1);
+    assert_eq!(ex[0].status, CampaignStatus::Done);
+    assert_eq!((ex[0].counts.sent, ex[0].counts.skipped), (3, 2));
+    let line = serde_json::to_value(&ex[0]).unwrap();
+    assert_eq!(line["recipients"][3]["state"], "skipped");
+    assert!(line["recipients"][3]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Instagram"));
+    // Resuming a finished campaign sends nothing more (expect(3) above).
+    let resume = BulkArgs {
+        text: None,
+        resume: Some(ex[0].id.clone()),
+        ..bulk_args()
+    };
+    cli_bulk(&cfg, env.store.clone(), &resume).await.unwrap();
+}
