@@ -45,24 +45,49 @@ struct Sample {
 fn wrk(url: &str, conns: usize, durable: bool, dir: &std::path::Path) -> Option<Sample> {
     let (b, sig) = body(1);
     let script = dir.join(format!("post-{durable}.lua"));
-    let lua_body = String::from_utf8(b).unwrap().replace('\\', "\\\\").replace('"', "\\\"");
+    let lua_body = String::from_utf8(b)
+        .unwrap()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
     let mut lua = format!("wrk.method = \"POST\"\nwrk.body = \"{lua_body}\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
     if durable {
-        lua.push_str(&format!("wrk.headers[\"X-Hub-Signature-256\"] = \"{sig}\"\n"));
+        lua.push_str(&format!(
+            "wrk.headers[\"X-Hub-Signature-256\"] = \"{sig}\"\n"
+        ));
     }
     std::fs::write(&script, lua).unwrap();
     let threads = conns.min(2).to_string();
     let out = std::process::Command::new("wrk")
-        .args(["-t", &threads, "-c", &conns.to_string(), "-d", &format!("{}s", RUN.as_secs()), "--latency", "-s"])
+        .args([
+            "-t",
+            &threads,
+            "-c",
+            &conns.to_string(),
+            "-d",
+            &format!("{}s", RUN.as_secs()),
+            "--latency",
+            "-s",
+        ])
         .arg(&script)
         .arg(url)
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(!text.contains("Non-2xx"), "wrk saw errors: {text}");
-    let rps = text.lines().find(|l| l.starts_with("Requests/sec:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let rps = text
+        .lines()
+        .find(|l| l.starts_with("Requests/sec:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     let pct = |p: &str| -> Option<Duration> {
-        let v = text.lines().find(|l| l.trim_start().starts_with(p))?.split_whitespace().nth(1)?.to_string();
+        let v = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(p))?
+            .split_whitespace()
+            .nth(1)?
+            .to_string();
         let (num, unit) = v.split_at(v.find(|c: char| c.is_alphabetic())?);
         let n: f64 = num.parse().ok()?;
         Some(Duration::from_secs_f64(match unit {
@@ -72,12 +97,19 @@ fn wrk(url: &str, conns: usize, durable: bool, dir: &std::path::Path) -> Option<
             _ => return None,
         }))
     };
-    Some(Sample { rps, p50: pct("50%")?, p99: pct("99%")? })
+    Some(Sample {
+        rps,
+        p50: pct("50%")?,
+        p99: pct("99%")?,
+    })
 }
 
 async fn measure(url: &str, conns: usize, durable: bool, dir: &std::path::Path) -> Sample {
     let (u, d) = (url.to_string(), dir.to_path_buf());
-    if let Some(s) = tokio::task::spawn_blocking(move || wrk(&u, conns, durable, &d)).await.unwrap() {
+    if let Some(s) = tokio::task::spawn_blocking(move || wrk(&u, conns, durable, &d))
+        .await
+        .unwrap()
+    {
         return s;
     }
     load(url, conns, durable).await

@@ -102,7 +102,9 @@ pub fn export(store: &Store, what: ExportWhat, out: &mut dyn Write) -> Result<()
             }
         }
         ExportWhat::Campaigns => {
-            // WIRE: campaigns export
+            for c in store.campaigns_export()? {
+                line(serde_json::to_value(&c).map_err(|e| ExportError::Io(e.into()))?)?;
+            }
         }
     }
     out.flush()?;

@@ -136,7 +136,8 @@ async fn run(cli: Cli) -> CliResult {
             log_to_stderr("info");
             match &args.command {
                 Some(dmdesk::cli::SimCommand::Populate(p)) => {
-                    let r = dmdesk::sim::populate(p).map_err(|e| CliError::runtime(format!("{e:#}")))?;
+                    let r = dmdesk::sim::populate(p)
+                        .map_err(|e| CliError::runtime(format!("{e:#}")))?;
                     eprintln!(
                         "populated {}: {} conversations, {} messages in {:.1} s ({:.0} messages/s)",
                         p.store.display(),
@@ -158,7 +159,36 @@ async fn run(cli: Cli) -> CliResult {
                 }
             }
         }
-        // WIRE: demo, sync, send, bulk, doctor, TUI
+        Some(Command::Sync(args)) => {
+            log_to_stderr("warn");
+            let cfg = config_required(&cli, "sync")?;
+            let store = open_store(&cfg, "sync")?;
+            dmdesk::sync::cli_sync(&cfg, store, args).await
+        }
+        Some(Command::Send(args)) => {
+            log_to_stderr("warn");
+            let cfg = config_required(&cli, "send")?;
+            let store = open_store(&cfg, "send")?;
+            let r = dmdesk::send::cli::cli_send(&cfg, store.clone(), args).await;
+            store.flush()?;
+            r
+        }
+        Some(Command::Bulk(args)) => {
+            log_to_stderr("warn");
+            let cfg = config_required(&cli, "bulk")?;
+            let store = open_store(&cfg, "bulk")?;
+            let r = dmdesk::send::cli::cli_bulk(&cfg, store.clone(), args).await;
+            store.flush()?;
+            r
+        }
+        Some(Command::Doctor) => {
+            log_to_stderr("warn");
+            let cfg = config_required(&cli, "doctor")?;
+            // The store is optional for doctor: it may be held by `serve`.
+            let store = Store::open(&cfg.store.path, cfg.store.cache_mb, "doctor").ok();
+            dmdesk::doctor::cli_doctor(&cfg, store).await
+        }
+        // WIRE: demo, TUI
         _ => Err(CliError::runtime(
             "this command is not available in this build yet",
         )),

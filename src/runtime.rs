@@ -51,8 +51,13 @@ pub async fn start(
 
     // Profiles of new contacts are fetched in the background.
     let (profile_tx, profile_rx) = mpsc::channel(10_000);
-    // WIRE: profiles::run_worker(profile_rx)
-    drop(profile_rx);
+    workers.spawn(crate::profiles::run_worker(
+        store.clone(),
+        config.clone(),
+        graph.clone(),
+        profile_rx,
+        cancel.child_token(),
+    ));
 
     // Apply what an earlier run logged but did not apply, before serving.
     let ingest = Ingest::new(store.clone(), &config, metrics.clone(), Some(profile_tx));
@@ -92,8 +97,20 @@ pub async fn start(
             let _ = to.send(job);
         }
     });
-    // WIRE: send::run_worker(send_rx), sync::run_worker(sync_rx)
-    drop((send_rx, sync_rx, graph));
+    workers.spawn(crate::send::worker::run_worker(
+        store.clone(),
+        config.clone(),
+        graph.clone(),
+        send_rx,
+        cancel.child_token(),
+    ));
+    workers.spawn(crate::sync::run_worker(
+        store.clone(),
+        config.clone(),
+        graph,
+        sync_rx,
+        cancel.child_token(),
+    ));
 
     let (local_addr, server) = if serve_webhooks {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
