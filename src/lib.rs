@@ -6,10 +6,13 @@
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod app;
 pub mod change;
 pub mod config;
 pub mod domain;
 pub mod meta;
 pub mod send;
 pub mod store;
+pub mod tui;
+pub mod ui;
 pub mod workers;
