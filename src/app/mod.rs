@@ -6,6 +6,7 @@ pub mod canned;
 pub mod clock;
 pub mod command;
 pub mod event;
+pub mod fixtures;
 pub mod keymap;
 pub mod layout;
 pub mod state;
