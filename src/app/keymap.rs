@@ -59,7 +59,7 @@ actions! {
     Urgent = "urgent", "jump to most urgent", ["!"];
     Copy = "copy", "copy message (OSC 52)", ["y"];
     Send = "send", "composer: send", ["enter"];
-    Newline = "newline", "composer: new line", ["alt-enter", "shift-enter"];
+    Newline = "newline", "composer: new line", ["alt-enter"];
     Canned = "canned", "composer: canned reply", ["ctrl-r"];
     ToggleTag = "toggle_tag", "composer: HUMAN_AGENT tag", ["ctrl-t"];
 }

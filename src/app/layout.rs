@@ -13,7 +13,8 @@ pub struct Panes {
 
 /// Lines per list row (name line + preview line).
 pub const ROW_HEIGHT: u16 = 2;
-pub const COMPOSER_HEIGHT: u16 = 5;
+/// Two lines for the window state or refusal, two for the text.
+pub const COMPOSER_HEIGHT: u16 = 6;
 
 pub fn panes(area: Rect, demo: bool) -> Panes {
     let status_h = if demo { 2 } else { 1 }.min(area.height);

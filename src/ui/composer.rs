@@ -1,13 +1,12 @@
 //! The composer: window state, why sending is refused, the text, the counter.
 
-use super::text::truncate;
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Focus, State};
 use crate::send::window::{plan, text_usage, Purpose, Tag, Window};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// The composer's window line and whether it is a warning.
@@ -56,16 +55,14 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     );
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let [info, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let [info, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
     let w = info.width as usize;
     let line = match (&s.composer.refusal, window_line(s)) {
-        (Some(r), _) => Line::styled(truncate(&format!("not sent: {r}"), w), th.error()),
-        (None, Some((l, warn))) => Line::from(Span::styled(
-            truncate(&l, w),
-            if warn { th.warn() } else { th.ok() },
-        )),
+        (Some(r), _) => Line::styled(format!("not sent: {r}"), th.error()),
+        (None, Some((l, warn))) => Line::from(Span::styled(l, if warn { th.warn() } else { th.ok() })),
         (None, None) => Line::from(""),
     };
-    f.render_widget(Paragraph::new(line), info);
+    let _ = w;
+    f.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), info);
     f.render_widget(&s.composer.textarea, body);
 }

@@ -41,7 +41,7 @@ pub fn help(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     for i in 0..half {
         let mut spans = Vec::new();
         for (k, h) in [rows.get(i), rows.get(i + half)].into_iter().flatten() {
-            spans.push(Span::styled(super::text::fit(k, key_w), th.bold()));
+            spans.push(Span::styled(super::text::fit(k, key_w.saturating_sub(1)) + " ", th.bold()));
             spans.push(Span::raw(super::text::fit(h, col_w.saturating_sub(key_w))));
         }
         lines.push(Line::from(spans));
@@ -98,7 +98,7 @@ pub fn canned_picker(s: &State, p: &CannedPicker, f: &mut Frame, area: Rect, th:
 pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
     let tag = b.tag();
     let p = bulk_preview(s, tag);
-    let r = centered(area, 76, 20);
+    let r = centered(area, 76, 17);
     let title = format!("Bulk send to {} marked", s.marked.len());
     let inner = frame(f, r, &title, th);
     let w = inner.width as usize;
