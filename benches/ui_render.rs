@@ -17,13 +17,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn msg(conv: &ConvKey, i: usize, t: i64) -> Change {
-    let mut m = Message::inbound(conv.clone(), Mid::new(format!("m.{}.{i}", conv.user)), TimestampMs(t));
-    m.text = Some(format!("message {i}: hello, is this still available? 你好 👋"));
-    Change::Message { msg: m, metadata: None, qualifying: true, from_sync: true }
+    let mut m = Message::inbound(
+        conv.clone(),
+        Mid::new(format!("m.{}.{i}", conv.user)),
+        TimestampMs(t),
+    );
+    m.text = Some(format!(
+        "message {i}: hello, is this still available? 你好 👋"
+    ));
+    Change::Message {
+        msg: m,
+        metadata: None,
+        qualifying: true,
+        from_sync: true,
+    }
 }
 
 fn populate(store: &Store, convs: usize, msgs: usize, thread: usize) {
@@ -56,20 +70,33 @@ fn serve(store: &Store, s: &mut State, cmds: Vec<Command>) {
     let mut queue = std::collections::VecDeque::from(cmds);
     while let Some(c) = queue.pop_front() {
         let ev = match c {
-            Command::LoadList { filter, offset, limit, generation, .. } => {
+            Command::LoadList {
+                filter,
+                offset,
+                limit,
+                generation,
+                ..
+            } => {
                 let rows = store.conversations(&filter, offset, limit).expect("rows");
                 let total = Some(store.conversation_count().expect("count"));
-                Event::ListLoaded(ListRows { offset, rows, total, generation })
+                Event::ListLoaded(ListRows {
+                    offset,
+                    rows,
+                    total,
+                    generation,
+                })
             }
             Command::LoadThread { conv, limit } => {
-                let Some(c) = store.conversation(&conv).expect("conv") else { continue };
-                Event::ThreadLoaded(ThreadData {
+                let Some(c) = store.conversation(&conv).expect("conv") else {
+                    continue;
+                };
+                Event::ThreadLoaded(Box::new(ThreadData {
                     contact: store.contact(&conv).expect("contact"),
                     messages: store.messages_latest(&conv, limit).expect("msgs"),
                     draft: store.draft(&conv).expect("draft"),
                     conv: c,
                     limit,
-                })
+                }))
             }
             _ => continue,
         };
@@ -125,7 +152,10 @@ fn main() {
             .expect("big thread exists");
         s.thread = None;
         let t = Instant::now();
-        let cmds = vec![Command::LoadThread { conv: big.key.clone(), limit: app::state::THREAD_PAGE }];
+        let cmds = vec![Command::LoadThread {
+            conv: big.key.clone(),
+            limit: app::state::THREAD_PAGE,
+        }];
         s.thread = Some(app::state::ThreadPane {
             conv: big,
             contact: None,
@@ -147,10 +177,17 @@ fn main() {
         serve(&store, &mut s, vec![reload]);
         term.draw(|f| dmdesk::ui::render(&s, f)).expect("draw");
         frames.push(t.elapsed());
-        assert!(s.thread.as_ref().is_some_and(|t| t.messages.len() == app::state::THREAD_PAGE));
+        assert!(s
+            .thread
+            .as_ref()
+            .is_some_and(|t| t.messages.len() == app::state::THREAD_PAGE));
         drop(store);
         settle();
     }
-    println!("open store + load first screen + first frame (120x40): median {:.2?} of {:?}", median(first.clone()), first);
+    println!(
+        "open store + load first screen + first frame (120x40): median {:.2?} of {:?}",
+        median(first.clone()),
+        first
+    );
     println!("load list + {thread}-message thread (visible rows only) + one frame: median {:.2?} of {:?}", median(frames.clone()), frames);
 }

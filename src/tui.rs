@@ -66,7 +66,12 @@ pub fn restore_terminal() {
 fn enter_terminal() -> io::Result<()> {
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
-    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture, EnableBracketedPaste)?;
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    )?;
     Ok(())
 }
 
@@ -124,7 +129,10 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
     let mut guard = Guard::init()?;
     let size = guard.terminal.size()?;
     let mut state = State::new(opts, TimestampMs::now(), (size.width, size.height));
-    let edge = Edge { store: ctx.store.clone(), jobs: ctx.jobs.clone() };
+    let edge = Edge {
+        store: ctx.store.clone(),
+        jobs: ctx.jobs.clone(),
+    };
     if state.opts.title {
         let _ = execute!(io::stdout(), SetTitle("dmdesk"));
     }
@@ -139,12 +147,19 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
 
     loop {
         // Execute what the last batch asked for; loads feed events back.
-        edge.execute(&mut state, &mut guard, &mut events, std::mem::take(&mut pending_cmds), &mut queue)
-            .await;
+        edge.execute(
+            &mut state,
+            &mut guard,
+            &mut events,
+            std::mem::take(&mut pending_cmds),
+            &mut queue,
+        )
+        .await;
         while let Some(ev) = queue.pop_front() {
             let cmds = app::update(&mut state, ev);
             dirty = true;
-            edge.execute(&mut state, &mut guard, &mut events, cmds, &mut queue).await;
+            edge.execute(&mut state, &mut guard, &mut events, cmds, &mut queue)
+                .await;
         }
         if state.quit {
             break;
@@ -200,7 +215,14 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
         }
     }
     // Quit: run the last commands (draft saves), then restore via Drop.
-    edge.execute(&mut state, &mut guard, &mut events, pending_cmds, &mut queue).await;
+    edge.execute(
+        &mut state,
+        &mut guard,
+        &mut events,
+        pending_cmds,
+        &mut queue,
+    )
+    .await;
     drop(guard);
     Ok(())
 }
@@ -233,7 +255,9 @@ impl Edge {
         cmds: Vec<Command>,
         queue: &mut VecDeque<Event>,
     ) {
-        let last_list = cmds.iter().rposition(|c| matches!(c, Command::LoadList { .. }));
+        let last_list = cmds
+            .iter()
+            .rposition(|c| matches!(c, Command::LoadList { .. }));
         for (i, c) in cmds.into_iter().enumerate() {
             if matches!(c, Command::LoadList { .. }) && Some(i) != last_list {
                 continue;
@@ -256,7 +280,13 @@ impl Edge {
         let st = &self.store;
         let err = |e: crate::store::StoreError| e.to_string();
         match c {
-            Command::LoadList { filter, offset, limit, count, generation } => {
+            Command::LoadList {
+                filter,
+                offset,
+                limit,
+                count,
+                generation,
+            } => {
                 let rows = st.conversations(&filter, offset, limit).map_err(err)?;
                 let total = if filter.is_empty() {
                     Some(st.conversation_count().map_err(err)?)
@@ -265,7 +295,12 @@ impl Edge {
                 } else {
                     None
                 };
-                queue.push_back(Event::ListLoaded(ListRows { offset, rows, total, generation }));
+                queue.push_back(Event::ListLoaded(ListRows {
+                    offset,
+                    rows,
+                    total,
+                    generation,
+                }));
             }
             Command::LoadThread { conv, limit } => {
                 let Some(c) = st.conversation(&conv).map_err(err)? else {
@@ -278,17 +313,27 @@ impl Edge {
                     conv: c,
                     limit,
                 };
-                queue.push_back(Event::ThreadLoaded(data));
+                queue.push_back(Event::ThreadLoaded(Box::new(data)));
             }
-            Command::LoadOlder { conv, before, limit } => {
+            Command::LoadOlder {
+                conv,
+                before,
+                limit,
+            } => {
                 let messages = st.messages_before(&conv, &before, limit).map_err(err)?;
-                queue.push_back(Event::OlderLoaded { conv, messages, limit });
+                queue.push_back(Event::OlderLoaded {
+                    conv,
+                    messages,
+                    limit,
+                });
             }
             Command::MarkRead(k) => st.mark_read(&k).map_err(err)?,
             Command::MarkUnread(k) => st.mark_unread(&k).map_err(err)?,
-            Command::SetStatus { conv, status, snooze_until } => {
-                st.set_status(&conv, status, snooze_until).map_err(err)?
-            }
+            Command::SetStatus {
+                conv,
+                status,
+                snooze_until,
+            } => st.set_status(&conv, status, snooze_until).map_err(err)?,
             Command::SaveDraft { conv, text } => st.set_draft(&conv, &text).map_err(err)?,
             Command::Job(j) => self
                 .jobs
@@ -324,7 +369,11 @@ impl Edge {
 
 /// Leave the terminal to $EDITOR on a temp file, then take it back. The
 /// event stream is dropped meanwhile so it does not steal the editor's input.
-async fn edit_externally(guard: &mut Guard, events: &mut EventStream, text: String) -> Option<String> {
+async fn edit_externally(
+    guard: &mut Guard,
+    events: &mut EventStream,
+    text: String,
+) -> Option<String> {
     let dir = std::env::temp_dir();
     let path = dir.join(format!("dmdesk-draft-{}.txt", std::process::id()));
     if std::fs::write(&path, &text).is_err() {
@@ -340,7 +389,10 @@ async fn edit_externally(guard: &mut Guard, events: &mut EventStream, text: Stri
         // The editor string may carry arguments ("code -w").
         let mut parts = editor.split_whitespace();
         let prog = parts.next().unwrap_or("vi").to_string();
-        std::process::Command::new(prog).args(parts).arg(&p).status()
+        std::process::Command::new(prog)
+            .args(parts)
+            .arg(&p)
+            .status()
     })
     .await;
     let _ = enter_terminal();
@@ -380,6 +432,9 @@ mod tests {
     #[test]
     fn osc52_plain_and_tmux() {
         assert_eq!(osc52_sequence("hi", false), "\x1b]52;c;aGk=\x07");
-        assert_eq!(osc52_sequence("hi", true), "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\");
+        assert_eq!(
+            osc52_sequence("hi", true),
+            "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\"
+        );
     }
 }

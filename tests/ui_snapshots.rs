@@ -63,19 +63,52 @@ fn long_thread(s: &mut State) {
     let k = c.key.clone();
     let mut photo = fx::inbound(&k, "m2", 70, "");
     photo.text = None;
-    photo.attachments = vec![Attachment { kind: "image".into(), url: Some("https://cdn.example.com/p/1.jpg".into()), title: None }];
-    let mut reply = fx::outbound(&k, "m3", 60, "Thanks! We ship worldwide 🚚 — 通常 3–5 日でお届けします。", MsgStatus::Read);
+    photo.attachments = vec![Attachment {
+        kind: "image".into(),
+        url: Some("https://cdn.example.com/p/1.jpg".into()),
+        title: None,
+    }];
+    let mut reply = fx::outbound(
+        &k,
+        "m3",
+        60,
+        "Thanks! We ship worldwide 🚚 — 通常 3–5 日でお届けします。",
+        MsgStatus::Read,
+    );
     reply.reply_to = Some(Mid::new("m1"));
-    let mut inbox_reply = fx::outbound(&k, "m4", 50, "(answered from the phone app)", MsgStatus::Delivered);
+    let mut inbox_reply = fx::outbound(
+        &k,
+        "m4",
+        50,
+        "(answered from the phone app)",
+        MsgStatus::Delivered,
+    );
     inbox_reply.origin = Some(Origin::PageInbox);
     let mut edited = fx::inbound(&k, "m5", 40, "Great 👍 我想订购两件，请问有折扣吗？ This is a long message that has to wrap across several lines of the thread pane without breaking the layout 😀😀😀");
     edited.edited = true;
-    edited.reactions = vec![Reaction { emoji: "❤".into(), by: fx::IG.into() }];
-    let mut failed = fx::outbound(&k, "local:o7", 30, "Yes, 10% with code SPRING", MsgStatus::Failed);
+    edited.reactions = vec![Reaction {
+        emoji: "❤".into(),
+        by: fx::IG.into(),
+    }];
+    let mut failed = fx::outbound(
+        &k,
+        "local:o7",
+        30,
+        "Yes, 10% with code SPRING",
+        MsgStatus::Failed,
+    );
     failed.error = Some("(#100) the user is unavailable".into());
     let mut yesterday = fx::inbound(&k, "m0", 26 * 60, "你好！Do you ship to Taipei? 🇹🇼");
     yesterday.timestamp = NOW.plus_ms(-26 * 60 * 60_000);
-    let msgs = vec![yesterday, fx::inbound(&k, "m1", 75, "Hello 👋 is this in stock?"), photo, reply, inbox_reply, edited, failed];
+    let msgs = vec![
+        yesterday,
+        fx::inbound(&k, "m1", 75, "Hello 👋 is this in stock?"),
+        photo,
+        reply,
+        inbox_reply,
+        edited,
+        failed,
+    ];
     fx::open_with(s, c, msgs);
 }
 
@@ -99,7 +132,11 @@ fn outside_window_composer() {
     inbox(&mut s);
     let c = s.list.rows[2].clone(); // Cy Diaz: 30 h ago
     let k = c.key.clone();
-    fx::open_with(&mut s, c, vec![fx::inbound(&k, "m1", 30 * 60, "Where is my order #1234?")]);
+    fx::open_with(
+        &mut s,
+        c,
+        vec![fx::inbound(&k, "m1", 30 * 60, "Where is my order #1234?")],
+    );
     key(&mut s, KeyCode::Char('i'));
     for ch in "Sorry for the delay!".chars() {
         key(&mut s, KeyCode::Char(ch));
@@ -115,7 +152,14 @@ fn campaign_running_status_bar() {
     for _ in 0..12 {
         update(&mut s, Event::Update(Update::EventReceived { at: NOW }));
     }
-    update(&mut s, Event::Update(Update::Sync(SyncProgress { running: false, finished_at: Some(NOW.plus_ms(-600_000)), ..Default::default() })));
+    update(
+        &mut s,
+        Event::Update(Update::Sync(SyncProgress {
+            running: false,
+            finished_at: Some(NOW.plus_ms(-600_000)),
+            ..Default::default()
+        })),
+    );
     update(
         &mut s,
         Event::Update(Update::Campaign(CampaignProgress {
@@ -164,9 +208,20 @@ fn colours_only_without_no_color() {
     inbox(&mut s);
     let t = draw(&s);
     let buf = t.backend().buffer();
-    assert!(buf.content().iter().all(|c| c.fg == ratatui::style::Color::Reset));
-    assert!(buf.content().iter().any(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED)));
+    assert!(buf
+        .content()
+        .iter()
+        .all(|c| c.fg == ratatui::style::Color::Reset));
+    assert!(buf
+        .content()
+        .iter()
+        .any(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED)));
     s.opts.no_color = false;
     let t = draw(&s);
-    assert!(t.backend().buffer().content().iter().any(|c| c.fg != ratatui::style::Color::Reset));
+    assert!(t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .any(|c| c.fg != ratatui::style::Color::Reset));
 }

@@ -16,7 +16,10 @@ fn key(s: &mut State, code: KeyCode) -> Vec<Command> {
     update(s, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 fn ctrl(s: &mut State, c: char) -> Vec<Command> {
-    update(s, Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)))
+    update(
+        s,
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    )
 }
 fn typ(s: &mut State, text: &str) {
     for c in text.chars() {
@@ -52,7 +55,10 @@ fn selection_stays_in_bounds() {
     assert_eq!(s.list.selected, 2);
     key(&mut s, KeyCode::Up);
     assert_eq!(s.list.selected, 1);
-    assert_eq!(s.list.selected_key.as_ref().map(|k| k.user.as_str()), Some("u2"));
+    assert_eq!(
+        s.list.selected_key.as_ref().map(|k| k.user.as_str()),
+        Some("u2")
+    );
 }
 
 #[test]
@@ -61,7 +67,10 @@ fn enter_opens_thread_and_marks_read() {
     fx::load_rows(&mut s, three());
     let cmds = key(&mut s, KeyCode::Enter);
     let k = fx::key(Platform::Messenger, "u1");
-    assert!(cmds.contains(&Command::LoadThread { conv: k.clone(), limit: 200 }));
+    assert!(cmds.contains(&Command::LoadThread {
+        conv: k.clone(),
+        limit: 200
+    }));
     assert!(cmds.contains(&Command::MarkRead(k.clone())));
     assert_eq!(s.focus, Focus::Thread);
     assert_eq!(s.open_key(), Some(&k));
@@ -71,16 +80,28 @@ fn enter_opens_thread_and_marks_read() {
 fn reply_inside_window_emits_job() {
     let mut s = fx::state(100, 30);
     let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
-    fx::open_with(&mut s, c.clone(), vec![fx::inbound(&c.key, "m1", 5, "hello")]);
+    fx::open_with(
+        &mut s,
+        c.clone(),
+        vec![fx::inbound(&c.key, "m1", 5, "hello")],
+    );
     key(&mut s, KeyCode::Char('i'));
     assert_eq!(s.focus, Focus::Composer);
     typ(&mut s, "hi there");
     let cmds = key(&mut s, KeyCode::Enter);
     assert_eq!(
         jobs(&cmds),
-        vec![&Job::Reply { conv: c.key.clone(), text: "hi there".into(), tag: None, agent: None }]
+        vec![&Job::Reply {
+            conv: c.key.clone(),
+            text: "hi there".into(),
+            tag: None,
+            agent: None
+        }]
     );
-    assert!(cmds.contains(&Command::SaveDraft { conv: c.key, text: String::new() }));
+    assert!(cmds.contains(&Command::SaveDraft {
+        conv: c.key,
+        text: String::new()
+    }));
     assert_eq!(s.composer.text(), "");
 }
 
@@ -88,14 +109,27 @@ fn reply_inside_window_emits_job() {
 fn reply_outside_window_is_refused_until_human_agent_chosen() {
     let mut s = fx::state(100, 30);
     let c = fx::conv(Platform::Messenger, "u3", "Cy Diaz", 30 * 60, 0);
-    fx::open_with(&mut s, c.clone(), vec![fx::inbound(&c.key, "m1", 30 * 60, "hello?")]);
+    fx::open_with(
+        &mut s,
+        c.clone(),
+        vec![fx::inbound(&c.key, "m1", 30 * 60, "hello?")],
+    );
     key(&mut s, KeyCode::Tab);
     typ(&mut s, "sorry for the wait");
     let cmds = key(&mut s, KeyCode::Enter);
     assert!(jobs(&cmds).is_empty(), "refused sends emit no job");
-    assert!(s.composer.refusal.as_deref().unwrap_or("").contains("HUMAN_AGENT"));
+    assert!(s
+        .composer
+        .refusal
+        .as_deref()
+        .unwrap_or("")
+        .contains("HUMAN_AGENT"));
     assert!(matches!(&s.status.message, Some((Level::Error, m)) if m.starts_with("not sent")));
-    assert_eq!(s.composer.text(), "sorry for the wait", "text kept after a refusal");
+    assert_eq!(
+        s.composer.text(),
+        "sorry for the wait",
+        "text kept after a refusal"
+    );
     ctrl(&mut s, 't');
     assert_eq!(s.composer.tag, Some(Tag::HumanAgent));
     let cmds = key(&mut s, KeyCode::Enter);
@@ -136,7 +170,12 @@ fn closed_and_empty_and_unconfigured_are_refused() {
     key(&mut s, KeyCode::Char('i'));
     typ(&mut s, "hi");
     assert!(jobs(&key(&mut s, KeyCode::Enter)).is_empty());
-    assert!(s.composer.refusal.as_deref().unwrap_or("").contains("not configured"));
+    assert!(s
+        .composer
+        .refusal
+        .as_deref()
+        .unwrap_or("")
+        .contains("not configured"));
 }
 
 #[test]
@@ -148,22 +187,32 @@ fn conversation_update_reloads_list_and_follows_selection() {
     let mut cy = three()[2].clone();
     cy.last_activity = NOW;
     cy.unread = 2;
-    let cmds = update(&mut s, Event::Update(Update::Conversation(Box::new(cy.clone()))));
-    assert!(cmds.iter().any(|c| matches!(c, Command::LoadList { offset: 0, .. })));
+    let cmds = update(
+        &mut s,
+        Event::Update(Update::Conversation(Box::new(cy.clone()))),
+    );
+    assert!(cmds
+        .iter()
+        .any(|c| matches!(c, Command::LoadList { offset: 0, .. })));
     // The store answers with Cy on top: the selection follows Cy.
     let mut rows = three();
     rows.remove(2);
     rows.insert(0, cy);
     fx::load_rows(&mut s, rows);
     assert_eq!(s.list.selected, 0);
-    assert_eq!(s.list.selected_row().map(|c| c.name.as_str()), Some("Cy Diaz"));
+    assert_eq!(
+        s.list.selected_row().map(|c| c.name.as_str()),
+        Some("Cy Diaz")
+    );
 }
 
 #[test]
 fn live_message_follows_or_counts_new_when_scrolled_up() {
     let mut s = fx::state(100, 30);
     let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
-    let msgs: Vec<Message> = (0..40).map(|i| fx::inbound(&c.key, &format!("m{i}"), 200 - i, "line")).collect();
+    let msgs: Vec<Message> = (0..40)
+        .map(|i| fx::inbound(&c.key, &format!("m{i}"), 200 - i, "line"))
+        .collect();
     fx::open_with(&mut s, c.clone(), msgs);
     let mut m = fx::inbound(&c.key, "new1", 0, "are you there?");
     m.timestamp = NOW;
@@ -179,12 +228,18 @@ fn live_message_follows_or_counts_new_when_scrolled_up() {
     let mut m = fx::inbound(&c.key, "new2", 0, "hello??");
     m.timestamp = NOW.plus_ms(1000);
     let cmds = update(&mut s, Event::Update(Update::Message(Box::new(m))));
-    assert!(!cmds.contains(&Command::MarkRead(c.key.clone())), "scrolled up: not read yet");
+    assert!(
+        !cmds.contains(&Command::MarkRead(c.key.clone())),
+        "scrolled up: not read yet"
+    );
     let t = s.thread.as_ref().unwrap();
     assert_eq!(t.new_below, 1);
     assert!(t.scroll > before, "the view stays where the agent was");
     key(&mut s, KeyCode::Char('G'));
-    assert_eq!(s.thread.as_ref().map(|t| (t.scroll, t.new_below)), Some((0, 0)));
+    assert_eq!(
+        s.thread.as_ref().map(|t| (t.scroll, t.new_below)),
+        Some((0, 0))
+    );
 }
 
 #[test]
@@ -210,7 +265,12 @@ fn retry_sends_outbox_id_of_failed_message() {
     failed.error = Some("(#10) outside window".into());
     fx::open_with(&mut s, c, vec![failed]);
     let cmds = key(&mut s, KeyCode::Char('t'));
-    assert_eq!(jobs(&cmds), vec![&Job::Retry { outbox_id: "o42".into() }]);
+    assert_eq!(
+        jobs(&cmds),
+        vec![&Job::Retry {
+            outbox_id: "o42".into()
+        }]
+    );
 }
 
 #[test]
@@ -233,10 +293,17 @@ fn bulk_preview_and_campaign() {
     let p = dmdesk::app::update::bulk_preview(&s, Some(Tag::PostPurchaseUpdate));
     assert_eq!((p.inside, p.tagged, p.unreachable.len()), (2, 1, 1));
     key(&mut s, KeyCode::Enter);
-    assert!(matches!(&s.overlay, Some(Overlay::Bulk(b)) if b.stage == dmdesk::app::state::BulkStage::Confirm));
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Bulk(b)) if b.stage == dmdesk::app::state::BulkStage::Confirm)
+    );
     let cmds = key(&mut s, KeyCode::Char('y'));
     match jobs(&cmds).as_slice() {
-        [Job::Campaign { text, tag, recipients, .. }] => {
+        [Job::Campaign {
+            text,
+            tag,
+            recipients,
+            ..
+        }] => {
             assert_eq!(text, "We moved!");
             assert_eq!(*tag, Some(Tag::PostPurchaseUpdate));
             assert_eq!(recipients.len(), 3);
@@ -260,17 +327,45 @@ fn bulk_without_marks_is_refused() {
 fn status_bar_counters() {
     let mut s = fx::state(100, 30);
     update(&mut s, Event::Update(Update::EventReceived { at: NOW }));
-    update(&mut s, Event::Update(Update::EventReceived { at: NOW.plus_ms(-2 * TimestampMs::DAY) }));
+    update(
+        &mut s,
+        Event::Update(Update::EventReceived {
+            at: NOW.plus_ms(-2 * TimestampMs::DAY),
+        }),
+    );
     assert_eq!(s.status.events_today.1, 1);
-    update(&mut s, Event::Tick { now: NOW.plus_ms(TimestampMs::DAY) });
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(TimestampMs::DAY),
+        },
+    );
     assert_eq!(s.status.events_today.1, 0, "a new day starts at zero");
-    let p = CampaignProgress { id: "c1".into(), title: "Sale".into(), total: 10, done: 3, running: true, ..Default::default() };
+    let p = CampaignProgress {
+        id: "c1".into(),
+        title: "Sale".into(),
+        total: 10,
+        done: 3,
+        running: true,
+        ..Default::default()
+    };
     update(&mut s, Event::Update(Update::Campaign(p.clone())));
     assert_eq!(s.status.campaigns.len(), 1);
-    update(&mut s, Event::Update(Update::Campaign(CampaignProgress { running: false, done: 10, sent: 10, ..p })));
+    update(
+        &mut s,
+        Event::Update(Update::Campaign(CampaignProgress {
+            running: false,
+            done: 10,
+            sent: 10,
+            ..p
+        })),
+    );
     assert!(s.status.campaigns.is_empty());
     update(&mut s, Event::Update(Update::Error("token expired".into())));
-    assert_eq!(s.status.message, Some((Level::Error, "token expired".into())));
+    assert_eq!(
+        s.status.message,
+        Some((Level::Error, "token expired".into()))
+    );
 }
 
 #[test]
@@ -313,7 +408,13 @@ fn quit_saves_draft() {
     let cmds = ctrl(&mut s, 'c');
     assert_eq!(
         cmds,
-        vec![Command::SaveDraft { conv: c.key, text: "half a thought".into() }, Command::Quit]
+        vec![
+            Command::SaveDraft {
+                conv: c.key,
+                text: "half a thought".into()
+            },
+            Command::Quit
+        ]
     );
     assert!(s.quit);
 }
@@ -335,12 +436,33 @@ fn search_filters_and_esc_clears() {
 
 fn any_key() -> impl Strategy<Value = KeyEvent> {
     let codes = vec![
-        KeyCode::Char('j'), KeyCode::Char('k'), KeyCode::Enter, KeyCode::Esc, KeyCode::Char('i'),
-        KeyCode::Tab, KeyCode::Char(' '), KeyCode::Char('a'), KeyCode::Char('B'), KeyCode::Char('y'),
-        KeyCode::Char('r'), KeyCode::Char('R'), KeyCode::Char('s'), KeyCode::Char('o'),
-        KeyCode::Char('g'), KeyCode::Char('G'), KeyCode::PageUp, KeyCode::PageDown, KeyCode::Char('x'),
-        KeyCode::Char('/'), KeyCode::Char('u'), KeyCode::Char('c'), KeyCode::Char('t'), KeyCode::Char('?'),
-        KeyCode::Down, KeyCode::Up, KeyCode::Backspace,
+        KeyCode::Char('j'),
+        KeyCode::Char('k'),
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::Char('i'),
+        KeyCode::Tab,
+        KeyCode::Char(' '),
+        KeyCode::Char('a'),
+        KeyCode::Char('B'),
+        KeyCode::Char('y'),
+        KeyCode::Char('r'),
+        KeyCode::Char('R'),
+        KeyCode::Char('s'),
+        KeyCode::Char('o'),
+        KeyCode::Char('g'),
+        KeyCode::Char('G'),
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+        KeyCode::Char('x'),
+        KeyCode::Char('/'),
+        KeyCode::Char('u'),
+        KeyCode::Char('c'),
+        KeyCode::Char('t'),
+        KeyCode::Char('?'),
+        KeyCode::Down,
+        KeyCode::Up,
+        KeyCode::Backspace,
     ];
     (prop::sample::select(codes), any::<bool>()).prop_map(|(c, ctrl_t)| {
         if ctrl_t && c == KeyCode::Char('t') {

@@ -32,7 +32,8 @@ pub fn preview<'a>(
             continue;
         }
         if window(&facts, now) == Window::Never {
-            p.unreachable.push((c.name.clone(), "the customer never wrote".into()));
+            p.unreachable
+                .push((c.name.clone(), "the customer never wrote".into()));
             continue;
         }
         match tag {
@@ -98,6 +99,9 @@ mod tests {
         assert_eq!(p.needs_tag, 0);
         assert_eq!(p.unreachable.len(), 2);
         assert_eq!(p.recipients.len(), 3);
-        assert!(p.unreachable.iter().any(|(n, why)| n == "c" && why.contains("Instagram")));
+        assert!(p
+            .unreachable
+            .iter()
+            .any(|(n, why)| n == "c" && why.contains("Instagram")));
     }
 }

@@ -55,10 +55,14 @@ pub fn fill(text: &str, contact: Option<&Contact>, fallback_name: &str) -> Strin
             if name.starts_with("Unknown (") {
                 "there".to_string()
             } else {
-                name.split_whitespace().next().unwrap_or("there").to_string()
+                name.split_whitespace()
+                    .next()
+                    .unwrap_or("there")
+                    .to_string()
             }
         });
-    text.replace("{first_name}", &first).replace("{name}", &name)
+    text.replace("{first_name}", &first)
+        .replace("{name}", &name)
 }
 
 #[cfg(test)]
@@ -68,8 +72,14 @@ mod tests {
 
     fn canned() -> Vec<CannedReply> {
         vec![
-            CannedReply { name: "greeting".into(), text: "Hi {first_name}!".into() },
-            CannedReply { name: "shipping".into(), text: "Orders ship in 2 days, {name}.".into() },
+            CannedReply {
+                name: "greeting".into(),
+                text: "Hi {first_name}!".into(),
+            },
+            CannedReply {
+                name: "shipping".into(),
+                text: "Orders ship in 2 days, {name}.".into(),
+            },
         ]
     }
 
@@ -85,7 +95,10 @@ mod tests {
     fn fills_variables_from_contact() {
         let mut c = Contact::new(ConvKey::new(Platform::Messenger, "p", "u"), "test");
         c.name = Some("Ann Lee".into());
-        assert_eq!(fill("Hi {first_name}, {name}", Some(&c), "x"), "Hi Ann, Ann Lee");
+        assert_eq!(
+            fill("Hi {first_name}, {name}", Some(&c), "x"),
+            "Hi Ann, Ann Lee"
+        );
         c.first_name = Some("Annie".into());
         assert_eq!(fill("Hi {first_name}", Some(&c), "x"), "Hi Annie");
         assert_eq!(fill("Hi {first_name}", None, "Unknown (1)"), "Hi there");

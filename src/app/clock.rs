@@ -16,7 +16,9 @@ impl Zone {
     pub fn offset_at(self, t: TimestampMs) -> FixedOffset {
         let utc = DateTime::<Utc>::from_timestamp_millis(t.0).unwrap_or_default();
         match self {
-            Zone::Local => chrono::Local.offset_from_utc_datetime(&utc.naive_utc()).fix(),
+            Zone::Local => chrono::Local
+                .offset_from_utc_datetime(&utc.naive_utc())
+                .fix(),
             Zone::Fixed(s) => FixedOffset::east_opt(s).unwrap_or_else(|| Utc.fix()),
         }
     }
@@ -109,19 +111,36 @@ mod tests {
         assert_eq!(clock(T, Zone::Fixed(3600)), "23:13");
         assert_eq!(day_label(T, T, Zone::Fixed(0)), "Today");
         // Two hours east it is already Wednesday: the message was "Yesterday"? no: same instant.
-        assert_eq!(day_label(T.plus_ms(-TimestampMs::DAY), T, Zone::Fixed(0)), "Yesterday");
-        assert_eq!(day_label(T.plus_ms(-3 * TimestampMs::DAY), T, Zone::Fixed(0)), "Sat 11 Nov 2023");
+        assert_eq!(
+            day_label(T.plus_ms(-TimestampMs::DAY), T, Zone::Fixed(0)),
+            "Yesterday"
+        );
+        assert_eq!(
+            day_label(T.plus_ms(-3 * TimestampMs::DAY), T, Zone::Fixed(0)),
+            "Sat 11 Nov 2023"
+        );
     }
 
     #[test]
     fn snooze_targets() {
         let z = Zone::Fixed(0);
         let t = tomorrow_at(T, z, 9);
-        assert_eq!(z.at(t).format("%Y-%m-%d %H:%M").to_string(), "2023-11-15 09:00");
+        assert_eq!(
+            z.at(t).format("%Y-%m-%d %H:%M").to_string(),
+            "2023-11-15 09:00"
+        );
         let w = next_week(T, z);
-        assert_eq!(z.at(w).format("%a %Y-%m-%d %H:%M").to_string(), "Mon 2023-11-20 09:00");
+        assert_eq!(
+            z.at(w).format("%a %Y-%m-%d %H:%M").to_string(),
+            "Mon 2023-11-20 09:00"
+        );
         let z2 = Zone::Fixed(2 * 3600); // already Wednesday 00:13 there
-        assert_eq!(z2.at(tomorrow_at(T, z2, 9)).format("%Y-%m-%d %H:%M").to_string(), "2023-11-16 09:00");
+        assert_eq!(
+            z2.at(tomorrow_at(T, z2, 9))
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+            "2023-11-16 09:00"
+        );
     }
 
     #[test]

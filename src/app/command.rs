@@ -16,7 +16,10 @@ pub enum Command {
         generation: u64,
     },
     /// Read the newest `limit` messages of a conversation, its contact and draft.
-    LoadThread { conv: ConvKey, limit: usize },
+    LoadThread {
+        conv: ConvKey,
+        limit: usize,
+    },
     /// Read up to `limit` messages older than `before`.
     LoadOlder {
         conv: ConvKey,
@@ -30,11 +33,16 @@ pub enum Command {
         status: ConvStatus,
         snooze_until: Option<TimestampMs>,
     },
-    SaveDraft { conv: ConvKey, text: String },
+    SaveDraft {
+        conv: ConvKey,
+        text: String,
+    },
     /// A job for the background workers.
     Job(Job),
     /// Suspend the terminal and edit `text` in $EDITOR.
-    OpenEditor { text: String },
+    OpenEditor {
+        text: String,
+    },
     /// Put text on the clipboard (OSC 52).
     Copy(String),
     /// Find the most urgent conversation (answered by `Event::UrgentFound`).

@@ -11,9 +11,14 @@ pub enum Event {
     Mouse(MouseEvent),
     /// Bracketed paste.
     Paste(String),
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// The clock; the only way time enters `update`.
-    Tick { now: TimestampMs },
+    Tick {
+        now: TimestampMs,
+    },
     /// Something changed in the store.
     Update(Update),
     /// The broadcast channel dropped updates: reload what is shown.
@@ -21,11 +26,17 @@ pub enum Event {
     /// Rows for the list pane.
     ListLoaded(ListRows),
     /// The tail of a thread, with its contact and draft.
-    ThreadLoaded(ThreadData),
+    ThreadLoaded(Box<ThreadData>),
     /// Older messages of the open thread (oldest first).
-    OlderLoaded { conv: ConvKey, messages: Vec<Message>, limit: usize },
+    OlderLoaded {
+        conv: ConvKey,
+        messages: Vec<Message>,
+        limit: usize,
+    },
     /// The external editor finished; `None` when it failed or was cancelled.
-    EditorDone { text: Option<String> },
+    EditorDone {
+        text: Option<String>,
+    },
     /// Answer to `Command::FindUrgent`.
     UrgentFound(Option<Conversation>),
 }

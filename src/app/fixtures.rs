@@ -15,7 +15,9 @@ pub const PAGE: &str = "100200300";
 pub const IG: &str = "17840000000000001";
 
 pub fn options() -> Options {
-    let ids: HashSet<AccountId> = [AccountId::new(PAGE), AccountId::new(IG)].into_iter().collect();
+    let ids: HashSet<AccountId> = [AccountId::new(PAGE), AccountId::new(IG)]
+        .into_iter()
+        .collect();
     Options {
         zone: Zone::Fixed(0),
         listen: Some("127.0.0.1:8080".into()),
@@ -25,8 +27,14 @@ pub fn options() -> Options {
         title: true,
         keymap: Keymap::default(),
         canned: vec![
-            CannedReply { name: "greeting".into(), text: "Hi {first_name}, how can I help?".into() },
-            CannedReply { name: "shipping".into(), text: "Orders ship within 2 days, {name}.".into() },
+            CannedReply {
+                name: "greeting".into(),
+                text: "Hi {first_name}, how can I help?".into(),
+            },
+            CannedReply {
+                name: "shipping".into(),
+                text: "Orders ship within 2 days, {name}.".into(),
+            },
         ],
         human_agent: ids.clone(),
         configured: ids,
@@ -81,7 +89,12 @@ pub fn load_rows(s: &mut State, rows: Vec<Conversation>) {
     let shown = rows.iter().skip(top).take(visible).cloned().collect();
     super::update(
         s,
-        Event::ListLoaded(ListRows { offset: top, rows: shown, total, generation: s.list.generation }),
+        Event::ListLoaded(ListRows {
+            offset: top,
+            rows: shown,
+            total,
+            generation: s.list.generation,
+        }),
     );
 }
 
@@ -109,6 +122,12 @@ pub fn open_with(s: &mut State, c: Conversation, messages: Vec<Message>) {
     let limit = messages.len() + 1;
     super::update(
         s,
-        Event::ThreadLoaded(ThreadData { conv: c, contact: None, messages, limit, draft: None }),
+        Event::ThreadLoaded(Box::new(ThreadData {
+            conv: c,
+            contact: None,
+            messages,
+            limit,
+            draft: None,
+        })),
     );
 }

@@ -89,10 +89,16 @@ impl KeySpec {
         let mut rest = s;
         loop {
             let lower = rest.to_ascii_lowercase();
-            if let Some(r) = lower.strip_prefix("ctrl-").or_else(|| lower.strip_prefix("c-")) {
+            if let Some(r) = lower
+                .strip_prefix("ctrl-")
+                .or_else(|| lower.strip_prefix("c-"))
+            {
                 ctrl = true;
                 rest = &rest[rest.len() - r.len()..];
-            } else if let Some(r) = lower.strip_prefix("alt-").or_else(|| lower.strip_prefix("m-")) {
+            } else if let Some(r) = lower
+                .strip_prefix("alt-")
+                .or_else(|| lower.strip_prefix("m-"))
+            {
                 alt = true;
                 rest = &rest[rest.len() - r.len()..];
             } else if let Some(r) = lower.strip_prefix("shift-") {
@@ -193,7 +199,11 @@ impl Default for Keymap {
         let bindings = Action::ALL
             .iter()
             .map(|a| {
-                let keys = a.defaults().iter().filter_map(|k| KeySpec::parse(k)).collect();
+                let keys = a
+                    .defaults()
+                    .iter()
+                    .filter_map(|k| KeySpec::parse(k))
+                    .collect();
                 (*a, keys)
             })
             .collect();
@@ -206,7 +216,8 @@ impl Keymap {
     pub fn with_overrides(user: &BTreeMap<String, Vec<String>>) -> Result<Keymap, KeymapError> {
         let mut km = Keymap::default();
         for (name, keys) in user {
-            let action = Action::parse(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
+            let action =
+                Action::parse(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
             let specs = keys
                 .iter()
                 .map(|k| {
@@ -233,12 +244,19 @@ impl Keymap {
     /// The first of `among` bound to this key.
     pub fn action(&self, k: &KeyEvent, among: &[Action]) -> Option<Action> {
         let spec = KeySpec::of(k);
-        among.iter().copied().find(|a| self.keys(*a).contains(&spec))
+        among
+            .iter()
+            .copied()
+            .find(|a| self.keys(*a).contains(&spec))
     }
 
     /// "j/↓" for help and hints.
     pub fn label(&self, a: Action) -> String {
-        self.keys(a).iter().map(KeySpec::label).collect::<Vec<_>>().join("/")
+        self.keys(a)
+            .iter()
+            .map(KeySpec::label)
+            .collect::<Vec<_>>()
+            .join("/")
     }
 }
 
@@ -250,13 +268,27 @@ mod tests {
     fn parses_key_strings() {
         assert_eq!(
             KeySpec::parse("ctrl-d"),
-            Some(KeySpec { code: KeyCode::Char('d'), ctrl: true, alt: false })
+            Some(KeySpec {
+                code: KeyCode::Char('d'),
+                ctrl: true,
+                alt: false
+            })
         );
-        assert_eq!(KeySpec::parse("G").map(|k| k.code), Some(KeyCode::Char('G')));
-        assert_eq!(KeySpec::parse("pgup").map(|k| k.code), Some(KeyCode::PageUp));
+        assert_eq!(
+            KeySpec::parse("G").map(|k| k.code),
+            Some(KeyCode::Char('G'))
+        );
+        assert_eq!(
+            KeySpec::parse("pgup").map(|k| k.code),
+            Some(KeyCode::PageUp)
+        );
         assert_eq!(
             KeySpec::parse("alt-enter"),
-            Some(KeySpec { code: KeyCode::Enter, ctrl: false, alt: true })
+            Some(KeySpec {
+                code: KeyCode::Enter,
+                ctrl: false,
+                alt: true
+            })
         );
         assert_eq!(KeySpec::parse("f5").map(|k| k.code), Some(KeyCode::F(5)));
         assert_eq!(KeySpec::parse("nonsense"), None);
@@ -280,10 +312,16 @@ mod tests {
     fn unknown_action_or_key_is_an_error() {
         let mut user = BTreeMap::new();
         user.insert("fly".to_string(), vec!["x".to_string()]);
-        assert!(matches!(Keymap::with_overrides(&user), Err(KeymapError::UnknownAction(_))));
+        assert!(matches!(
+            Keymap::with_overrides(&user),
+            Err(KeymapError::UnknownAction(_))
+        ));
         let mut user = BTreeMap::new();
         user.insert("quit".to_string(), vec!["hyper-x-y".to_string()]);
-        assert!(matches!(Keymap::with_overrides(&user), Err(KeymapError::BadKey { .. })));
+        assert!(matches!(
+            Keymap::with_overrides(&user),
+            Err(KeymapError::BadKey { .. })
+        ));
     }
 
     #[test]

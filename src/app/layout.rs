@@ -24,9 +24,19 @@ pub fn panes(area: Rect, demo: bool) -> Panes {
     let composer_h = COMPOSER_HEIGHT.min(main_h);
     let list = Rect::new(area.x, area.y, list_w, main_h);
     let thread = Rect::new(area.x + list_w, area.y, right_w, main_h - composer_h);
-    let composer = Rect::new(area.x + list_w, area.y + main_h - composer_h, right_w, composer_h);
+    let composer = Rect::new(
+        area.x + list_w,
+        area.y + main_h - composer_h,
+        right_w,
+        composer_h,
+    );
     let status = Rect::new(area.x, area.y + main_h, area.width, status_h);
-    Panes { list, thread, composer, status }
+    Panes {
+        list,
+        thread,
+        composer,
+        status,
+    }
 }
 
 /// How many conversations fit in the list pane.
@@ -36,7 +46,10 @@ pub fn list_rows(p: &Panes) -> usize {
 
 /// Inner width and height of the thread pane (inside its border).
 pub fn thread_inner(p: &Panes) -> (u16, u16) {
-    (p.thread.width.saturating_sub(2), p.thread.height.saturating_sub(2))
+    (
+        p.thread.width.saturating_sub(2),
+        p.thread.height.saturating_sub(2),
+    )
 }
 
 #[cfg(test)]
@@ -48,7 +61,7 @@ mod tests {
         let p = panes(Rect::new(0, 0, 80, 24), false);
         assert_eq!(p.list.width + p.thread.width, 80);
         assert_eq!(p.thread.height + p.composer.height + p.status.height, 24);
-        assert_eq!(list_rows(&p), 11);
+        assert_eq!(list_rows(&p), 10);
         let d = panes(Rect::new(0, 0, 80, 24), true);
         assert_eq!(d.status.height, 2);
     }

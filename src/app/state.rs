@@ -3,10 +3,10 @@
 use super::clock::Zone;
 use super::keymap::Keymap;
 use crate::config::{CannedReply, Config};
+use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
 use crate::send::window::{window, Tag, Window, WindowFacts};
 use crate::store::{CampaignProgress, ConvFilter, SyncProgress};
-use crate::domain::TimestampMs;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use tui_textarea::TextArea;
 
@@ -135,7 +135,11 @@ impl Default for Composer {
         let mut textarea = TextArea::default();
         textarea.set_cursor_line_style(ratatui::style::Style::default());
         textarea.set_placeholder_text("Write a reply…");
-        Composer { textarea, tag: None, refusal: None }
+        Composer {
+            textarea,
+            tag: None,
+            refusal: None,
+        }
     }
 }
 
@@ -144,13 +148,16 @@ impl Composer {
         self.textarea.lines().join("\n")
     }
     pub fn set_text(&mut self, text: &str) {
-        let mut fresh = Composer::default();
-        fresh.textarea = TextArea::from(text.split('\n'));
-        fresh.textarea.set_cursor_line_style(ratatui::style::Style::default());
-        fresh.textarea.set_placeholder_text("Write a reply…");
-        fresh.textarea.move_cursor(tui_textarea::CursorMove::Bottom);
-        fresh.textarea.move_cursor(tui_textarea::CursorMove::End);
-        *self = fresh;
+        let mut textarea = TextArea::from(text.split('\n'));
+        textarea.set_cursor_line_style(ratatui::style::Style::default());
+        textarea.set_placeholder_text("Write a reply…");
+        textarea.move_cursor(tui_textarea::CursorMove::Bottom);
+        textarea.move_cursor(tui_textarea::CursorMove::End);
+        *self = Composer {
+            textarea,
+            tag: None,
+            refusal: None,
+        };
     }
 }
 
@@ -202,7 +209,7 @@ pub enum Overlay {
     Help,
     Search { input: String },
     StatusMenu,
-    Bulk(BulkState),
+    Bulk(Box<BulkState>),
     Canned(CannedPicker),
 }
 

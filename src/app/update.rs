@@ -8,7 +8,9 @@ use super::command::Command;
 use super::event::{Event, ListRows, ThreadData};
 use super::keymap::Action;
 use super::state::*;
-use crate::domain::{ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs};
+use crate::domain::{
+    ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs,
+};
 use crate::send::window::{check_text, plan, Purpose, Tag, Window};
 use crate::store::Update;
 use crate::workers::Job;
@@ -53,19 +55,28 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Lagged => {
             out.push(load_list(s, true));
             if let Some(k) = s.open_key() {
-                out.push(Command::LoadThread { conv: k.clone(), limit: THREAD_PAGE });
+                out.push(Command::LoadThread {
+                    conv: k.clone(),
+                    limit: THREAD_PAGE,
+                });
             }
         }
         Event::ListLoaded(rows) => list_loaded(s, rows),
-        Event::ThreadLoaded(d) => thread_loaded(s, d),
-        Event::OlderLoaded { conv, messages, limit } => {
+        Event::ThreadLoaded(d) => thread_loaded(s, *d),
+        Event::OlderLoaded {
+            conv,
+            messages,
+            limit,
+        } => {
             if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == conv) {
                 t.loading_older = false;
                 t.reached_start = messages.len() < limit;
                 let first = t.messages.first().map(|m| (m.timestamp, m.mid.clone()));
-                let older = messages
-                    .into_iter()
-                    .filter(|m| first.as_ref().is_none_or(|(ts, mid)| (m.timestamp, &m.mid) < (*ts, mid)));
+                let older = messages.into_iter().filter(|m| {
+                    first
+                        .as_ref()
+                        .is_none_or(|(ts, mid)| (m.timestamp, &m.mid) < (*ts, mid))
+                });
                 let mut v: Vec<Message> = older.collect();
                 let shift = v.len();
                 v.append(&mut t.messages);
@@ -79,13 +90,21 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                 s.focus = Focus::Composer;
             }
             Some(_) => {}
-            None => info(s, Level::Error, "editor failed or was cancelled; the draft is unchanged"),
+            None => info(
+                s,
+                Level::Error,
+                "editor failed or was cancelled; the draft is unchanged",
+            ),
         },
         Event::UrgentFound(c) => match c {
             Some(c) => {
                 let closes = super::urgent::closes_at(&c, s.human_agent_allowed(&c), s.now);
                 let msg = match closes {
-                    Some(t) => format!("most urgent: {} (window closes in {})", c.name, clock::span(t.0 - s.now.0)),
+                    Some(t) => format!(
+                        "most urgent: {} (window closes in {})",
+                        c.name,
+                        clock::span(t.0 - s.now.0)
+                    ),
                     None => format!("most urgent: {}", c.name),
                 };
                 if let Some(i) = s.list.rows.iter().position(|r| r.key == c.key) {
@@ -95,7 +114,11 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                 open_thread(s, c, &mut out);
                 info(s, Level::Info, &msg);
             }
-            None => info(s, Level::Info, "no customer is waiting inside an open window"),
+            None => info(
+                s,
+                Level::Info,
+                "no customer is waiting inside an open window",
+            ),
         },
     }
     title(s, &mut out);
@@ -123,7 +146,11 @@ fn title(s: &mut State, out: &mut Vec<Command>) {
         return;
     }
     let n = s.unread.values().filter(|u| **u > 0).count();
-    let t = if n > 0 { format!("dmdesk ({n} unread)") } else { "dmdesk".to_string() };
+    let t = if n > 0 {
+        format!("dmdesk ({n} unread)")
+    } else {
+        "dmdesk".to_string()
+    };
     if t != s.last_title {
         s.last_title = t.clone();
         out.push(Command::SetTitle(t));
@@ -174,7 +201,10 @@ fn filter_changed(s: &mut State, out: &mut Vec<Command>) {
 
 fn save_draft(s: &State, out: &mut Vec<Command>) {
     if let Some(t) = &s.thread {
-        out.push(Command::SaveDraft { conv: t.conv.key.clone(), text: s.composer.text() });
+        out.push(Command::SaveDraft {
+            conv: t.conv.key.clone(),
+            text: s.composer.text(),
+        });
     }
 }
 
@@ -184,7 +214,10 @@ fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>) {
     }
     save_draft(s, out);
     s.composer = Composer::default();
-    out.push(Command::LoadThread { conv: c.key.clone(), limit: THREAD_PAGE });
+    out.push(Command::LoadThread {
+        conv: c.key.clone(),
+        limit: THREAD_PAGE,
+    });
     if c.unread > 0 {
         out.push(Command::MarkRead(c.key.clone()));
     }
@@ -288,7 +321,11 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
         Update::Error(e) => info(s, Level::Error, &e),
         Update::Sync(p) => {
             if !p.running && p.errors > 0 {
-                info(s, Level::Error, &format!("sync finished with {} error(s)", p.errors));
+                info(
+                    s,
+                    Level::Error,
+                    &format!("sync finished with {} error(s)", p.errors),
+                );
             }
             s.status.sync = Some(p);
         }
@@ -323,7 +360,6 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
         }
     }
     let width = thread_width(s);
-    let height = thread_height(s);
     let zone = s.opts.zone;
     let now = s.now;
     let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == m.conv) else {
@@ -336,12 +372,17 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
         if m.direction == Direction::Out && !m.mid.as_str().starts_with("local:") {
             // Our pending copy became Meta's message: drop the local one.
             if let Some(i) = t.messages.iter().position(|x| {
-                x.mid.as_str().starts_with("local:") && x.timestamp == m.timestamp && x.text == m.text
+                x.mid.as_str().starts_with("local:")
+                    && x.timestamp == m.timestamp
+                    && x.text == m.text
             }) {
                 t.messages.remove(i);
             }
         }
-        let older_than_loaded = t.messages.first().is_some_and(|f| m.timestamp < f.timestamp);
+        let older_than_loaded = t
+            .messages
+            .first()
+            .is_some_and(|f| m.timestamp < f.timestamp);
         if older_than_loaded && !t.reached_start {
             return; // outside the loaded window; it appears when scrolled to
         }
@@ -359,7 +400,6 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
         // Keep the agent's place when lines were added below it.
         let after = crate::ui::thread::line_count(t, width, zone, now);
         t.scroll = (t.scroll + after).saturating_sub(before);
-        let _ = height;
     }
 }
 
@@ -463,7 +503,9 @@ const COMPOSER: &[Action] = &[
 
 fn is_plain_char(k: &KeyEvent) -> bool {
     matches!(k.code, KeyCode::Char(_))
-        && !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        && !k
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
 }
 
 fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
@@ -564,16 +606,10 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 out.push(Command::MarkUnread(c.key));
             }
         }
-        Action::Status => {
-            if target(s).is_some() {
-                s.overlay = Some(Overlay::StatusMenu);
-            }
-        }
-        Action::Editor => {
-            if s.thread.is_some() {
-                out.push(Command::OpenEditor { text: s.composer.text() });
-            }
-        }
+        Action::Status if target(s).is_some() => s.overlay = Some(Overlay::StatusMenu),
+        Action::Editor if s.thread.is_some() => out.push(Command::OpenEditor {
+            text: s.composer.text(),
+        }),
         Action::Sync => {
             out.push(Command::Job(Job::Sync { account: None }));
             info(s, Level::Info, "sync requested");
@@ -593,12 +629,20 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         }
         Action::Bulk => {
             if s.marked.is_empty() {
-                info(s, Level::Error, "mark conversations first (space, or a to mark all shown)");
+                info(
+                    s,
+                    Level::Error,
+                    "mark conversations first (space, or a to mark all shown)",
+                );
             } else {
                 let mut text = tui_textarea::TextArea::default();
                 text.set_cursor_line_style(ratatui::style::Style::default());
                 text.set_placeholder_text("The message to send to every marked conversation…");
-                s.overlay = Some(Overlay::Bulk(BulkState { text, tag_index: 0, stage: BulkStage::Edit }));
+                s.overlay = Some(Overlay::Bulk(Box::new(BulkState {
+                    text,
+                    tag_index: 0,
+                    stage: BulkStage::Edit,
+                })));
             }
         }
         Action::PageUp => scroll_thread(s, page, out),
@@ -633,10 +677,15 @@ fn quit(s: &mut State, out: &mut Vec<Command>) {
 }
 
 fn retry(s: &mut State, out: &mut Vec<Command>) {
-    let failed = |m: &Message| m.status == MsgStatus::Failed && m.mid.as_str().starts_with("local:");
+    let failed =
+        |m: &Message| m.status == MsgStatus::Failed && m.mid.as_str().starts_with("local:");
     let pick = selected_message(s)
         .filter(|m| failed(m))
-        .or_else(|| s.thread.as_ref().and_then(|t| t.messages.iter().rev().find(|m| failed(m))))
+        .or_else(|| {
+            s.thread
+                .as_ref()
+                .and_then(|t| t.messages.iter().rev().find(|m| failed(m)))
+        })
         .map(|m| m.mid.as_str().trim_start_matches("local:").to_string());
     match pick {
         Some(outbox_id) => {
@@ -659,13 +708,19 @@ fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         Some(Action::Newline) => s.composer.textarea.insert_newline(),
         Some(Action::Canned) => {
             if s.opts.canned.is_empty() {
-                info(s, Level::Error, "no canned replies configured ([[canned]] in the config)");
+                info(
+                    s,
+                    Level::Error,
+                    "no canned replies configured ([[canned]] in the config)",
+                );
             } else {
                 s.overlay = Some(Overlay::Canned(CannedPicker::default()));
             }
         }
         Some(Action::ToggleTag) => toggle_tag(s),
-        Some(Action::Editor) => out.push(Command::OpenEditor { text: s.composer.text() }),
+        Some(Action::Editor) => out.push(Command::OpenEditor {
+            text: s.composer.text(),
+        }),
         Some(Action::Quit) => quit(s, out),
         Some(Action::Back) | Some(Action::Compose) => s.focus = Focus::Thread,
         Some(Action::PageUp) => scroll_thread(s, page, out),
@@ -726,7 +781,10 @@ fn send(s: &mut State, out: &mut Vec<Command>) {
                 tag: p.tag(),
                 agent: None,
             }));
-            out.push(Command::SaveDraft { conv: conv.key, text: String::new() });
+            out.push(Command::SaveDraft {
+                conv: conv.key,
+                text: String::new(),
+            });
             s.composer = Composer::default();
             if let Some(t) = s.thread.as_mut() {
                 t.scroll = 0;
@@ -737,7 +795,9 @@ fn send(s: &mut State, out: &mut Vec<Command>) {
 }
 
 fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
-    let Some(overlay) = s.overlay.take() else { return };
+    let Some(overlay) = s.overlay.take() else {
+        return;
+    };
     let esc = k.code == KeyCode::Esc;
     s.overlay = match overlay {
         Overlay::Help => None,
@@ -766,14 +826,26 @@ fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 KeyCode::Char('o') => Some((ConvStatus::Open, None)),
                 KeyCode::Char('p') => Some((ConvStatus::Pending, None)),
                 KeyCode::Char('r') => Some((ConvStatus::Resolved, None)),
-                KeyCode::Char('1') => Some((ConvStatus::Snoozed, Some(s.now.plus_ms(TimestampMs::HOUR)))),
-                KeyCode::Char('t') => Some((ConvStatus::Snoozed, Some(clock::tomorrow_at(s.now, s.opts.zone, 9)))),
-                KeyCode::Char('w') => Some((ConvStatus::Snoozed, Some(clock::next_week(s.now, s.opts.zone)))),
+                KeyCode::Char('1') => {
+                    Some((ConvStatus::Snoozed, Some(s.now.plus_ms(TimestampMs::HOUR))))
+                }
+                KeyCode::Char('t') => Some((
+                    ConvStatus::Snoozed,
+                    Some(clock::tomorrow_at(s.now, s.opts.zone, 9)),
+                )),
+                KeyCode::Char('w') => Some((
+                    ConvStatus::Snoozed,
+                    Some(clock::next_week(s.now, s.opts.zone)),
+                )),
                 _ => None,
             };
             match (choice, target(s)) {
                 (Some((status, snooze_until)), Some(c)) => {
-                    out.push(Command::SetStatus { conv: c.key, status, snooze_until });
+                    out.push(Command::SetStatus {
+                        conv: c.key,
+                        status,
+                        snooze_until,
+                    });
                     let msg = match snooze_until {
                         Some(t) => format!(
                             "snoozed until {} {}",
@@ -838,7 +910,12 @@ pub fn bulk_preview(s: &State, tag: Option<Tag>) -> bulk::Preview {
     bulk::preview(s.marked.values(), |c| s.human_agent_allowed(c), s.now, tag)
 }
 
-fn bulk_key(s: &mut State, mut b: BulkState, k: KeyEvent, out: &mut Vec<Command>) -> Option<Overlay> {
+fn bulk_key(
+    s: &mut State,
+    mut b: Box<BulkState>,
+    k: KeyEvent,
+    out: &mut Vec<Command>,
+) -> Option<Overlay> {
     match b.stage {
         BulkStage::Edit => match k.code {
             KeyCode::Esc => None,
@@ -851,7 +928,11 @@ fn bulk_key(s: &mut State, mut b: BulkState, k: KeyEvent, out: &mut Vec<Command>
                 if text.trim().is_empty() {
                     info(s, Level::Error, "write the message first");
                 } else if bulk_preview(s, b.tag()).recipients.is_empty() {
-                    info(s, Level::Error, "nobody marked can receive this campaign; see the preview");
+                    info(
+                        s,
+                        Level::Error,
+                        "nobody marked can receive this campaign; see the preview",
+                    );
                 } else {
                     b.stage = BulkStage::Confirm;
                 }
@@ -881,7 +962,11 @@ fn bulk_key(s: &mut State, mut b: BulkState, k: KeyEvent, out: &mut Vec<Command>
                     agent: None,
                 }));
                 s.marked.clear();
-                info(s, Level::Info, &format!("campaign started for {n} conversation(s)"));
+                info(
+                    s,
+                    Level::Info,
+                    &format!("campaign started for {n} conversation(s)"),
+                );
                 None
             }
             KeyCode::Char('n') | KeyCode::Esc => {
@@ -909,7 +994,10 @@ fn paste(s: &mut State, text: &str) {
 // ---- mouse -------------------------------------------------------------------
 
 fn inside(r: Rect, m: &MouseEvent) -> bool {
-    r.contains(Position { x: m.column, y: m.row })
+    r.contains(Position {
+        x: m.column,
+        y: m.row,
+    })
 }
 
 fn mouse(s: &mut State, m: MouseEvent, out: &mut Vec<Command>) {
@@ -943,4 +1031,3 @@ fn mouse(s: &mut State, m: MouseEvent, out: &mut Vec<Command>) {
         _ => {}
     }
 }
-

@@ -49,8 +49,14 @@ mod tests {
             mk("closing", 20, Direction::In),
             mk("closed", 30, Direction::In),
         ];
-        assert_eq!(pick(convs.clone(), |_| false, now).map(|c| c.name), Some("closing".into()));
+        assert_eq!(
+            pick(convs.clone(), |_| false, now).map(|c| c.name),
+            Some("closing".into())
+        );
         // With HUMAN_AGENT the closed-standard one is still reachable, but closes later.
-        assert_eq!(pick(convs, |_| true, now).map(|c| c.name), Some("closing".into()));
+        assert_eq!(
+            pick(convs, |_| true, now).map(|c| c.name),
+            Some("closing".into())
+        );
     }
 }

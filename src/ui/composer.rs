@@ -16,15 +16,31 @@ pub fn window_line(s: &State) -> Option<(String, bool)> {
     let z = s.opts.zone;
     Some(match s.window_of(c) {
         Window::Open { closes_at } => (
-            format!("window open · closes in {} ({})", clock::span(closes_at.0 - s.now.0), clock::clock(closes_at, z)),
+            format!(
+                "window open · closes in {} ({})",
+                clock::span(closes_at.0 - s.now.0),
+                clock::clock(closes_at, z)
+            ),
             false,
         ),
         Window::HumanAgent { closes_at } => {
-            let when = format!("{} {}", clock::day_label(closes_at, s.now, z), clock::clock(closes_at, z));
+            let when = format!(
+                "{} {}",
+                clock::day_label(closes_at, s.now, z),
+                clock::clock(closes_at, z)
+            );
             if s.composer.tag == Some(Tag::HumanAgent) {
-                (format!("24h window closed · sending as HUMAN_AGENT (until {when}) · ctrl-t: off"), true)
+                (
+                    format!(
+                        "24h window closed · sending as HUMAN_AGENT (until {when}) · ctrl-t: off"
+                    ),
+                    true,
+                )
             } else {
-                (format!("24h window closed · ctrl-t: reply as HUMAN_AGENT until {when}"), true)
+                (
+                    format!("24h window closed · ctrl-t: reply as HUMAN_AGENT until {when}"),
+                    true,
+                )
             }
         }
         Window::Closed | Window::Never => {
@@ -42,7 +58,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(th.border(focused))
-        .title(if focused { " Reply (Enter send · Alt-Enter newline · ctrl-r canned) " } else { " Reply (i) " });
+        .title(if focused {
+            " Reply (Enter send · Alt-Enter newline · ctrl-r canned) "
+        } else {
+            " Reply (i) "
+        });
     let Some(t) = &s.thread else {
         f.render_widget(block, area);
         return;
@@ -51,7 +71,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let (used, limit) = text_usage(t.conv.key.platform, &text);
     let over = used > limit;
     block = block.title_bottom(
-        Line::styled(format!(" {used}/{limit} "), if over { th.error() } else { th.dim() }).right_aligned(),
+        Line::styled(
+            format!(" {used}/{limit} "),
+            if over { th.error() } else { th.dim() },
+        )
+        .right_aligned(),
     );
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -59,7 +83,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let w = info.width as usize;
     let line = match (&s.composer.refusal, window_line(s)) {
         (Some(r), _) => Line::styled(format!("not sent: {r}"), th.error()),
-        (None, Some((l, warn))) => Line::from(Span::styled(l, if warn { th.warn() } else { th.ok() })),
+        (None, Some((l, warn))) => {
+            Line::from(Span::styled(l, if warn { th.warn() } else { th.ok() }))
+        }
         (None, None) => Line::from(""),
     };
     let _ = w;

@@ -15,7 +15,9 @@ use ratatui::Frame;
 pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
     match s.window_of(c) {
         Window::Open { closes_at } => (format!("⏱{}", clock::span(closes_at.0 - s.now.0)), true),
-        Window::HumanAgent { closes_at } => (format!("HA {}", clock::span(closes_at.0 - s.now.0)), false),
+        Window::HumanAgent { closes_at } => {
+            (format!("HA {}", clock::span(closes_at.0 - s.now.0)), false)
+        }
         Window::Closed => ("closed".into(), false),
         Window::Never => ("no window".into(), false),
     }
@@ -85,7 +87,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         };
         let mark = if marked { "●" } else { " " };
         let ago = clock::ago(c.last_activity, s.now);
-        let badge = if c.unread > 0 { format!("({}) ", c.unread) } else { String::new() };
+        let badge = if c.unread > 0 {
+            format!("({}) ", c.unread)
+        } else {
+            String::new()
+        };
         let name_w = w.saturating_sub(4 + width(&badge) + width(&ago));
         let name_style = if c.unread > 0 { th.bold() } else { th.base() };
         let mut l1 = Line::from(vec![
@@ -119,7 +125,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
             Span::styled(status, th.dim()),
         ]);
         if selected {
-            let st = if s.focus == Focus::List { th.selected() } else { th.bold() };
+            let st = if s.focus == Focus::List {
+                th.selected()
+            } else {
+                th.bold()
+            };
             l1 = l1.patch_style(st);
             l2 = l2.patch_style(st);
         }

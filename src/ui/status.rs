@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 fn bar(done: u64, total: u64, n: usize) -> String {
-    let filled = if total == 0 { 0 } else { (done.min(total) * n as u64 / total) as usize };
+    let filled = (done.min(total) * n as u64).checked_div(total).unwrap_or(0) as usize;
     format!("{}{}", "█".repeat(filled), "░".repeat(n - filled))
 }
 
@@ -27,7 +27,10 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         None => spans.push(Span::styled("○ webhooks off", th.dim())),
     }
     spans.push(sep());
-    spans.push(Span::raw(format!("events today {}", s.status.events_today.1)));
+    spans.push(Span::raw(format!(
+        "events today {}",
+        s.status.events_today.1
+    )));
     spans.push(sep());
     let sync = match &s.status.sync {
         Some(p) if p.running => format!("syncing… {} convs", p.conversations),
@@ -47,7 +50,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
                 c.done,
                 c.total,
                 bar(c.done, c.total, 8),
-                if c.failed > 0 { format!(" {} failed", c.failed) } else { String::new() }
+                if c.failed > 0 {
+                    format!(" {} failed", c.failed)
+                } else {
+                    String::new()
+                }
             ),
             th.warn(),
         ));

@@ -62,6 +62,7 @@ impl Theme {
         }
     }
     pub fn demo(&self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        self.fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD | Modifier::REVERSED)
     }
 }

@@ -49,12 +49,19 @@ pub fn lay_out(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs, th: The
         owners.push(o);
     };
     if !t.reached_start {
-        let txt = if t.loading_older { "… loading" } else { "… older messages: PgUp / g" };
+        let txt = if t.loading_older {
+            "… loading"
+        } else {
+            "… older messages: PgUp / g"
+        };
         push(Line::styled(txt.to_string(), th.dim()), None, &mut lines);
     } else if t.conv.key.platform == Platform::Instagram && !t.messages.is_empty() {
         push(
             Line::styled(
-                truncate("Instagram lets apps read only the 20 most recent messages of older history", w),
+                truncate(
+                    "Instagram lets apps read only the 20 most recent messages of older history",
+                    w,
+                ),
                 th.dim(),
             ),
             None,
@@ -74,13 +81,20 @@ pub fn lay_out(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs, th: The
             let label = format!(" {} ", clock::day_label(m.timestamp, now, zone));
             let side = w.saturating_sub(super::text::width(&label)) / 2;
             push(
-                Line::styled(format!("{}{label}{}", "─".repeat(side), "─".repeat(side)), th.dim()),
+                Line::styled(
+                    format!("{}{label}{}", "─".repeat(side), "─".repeat(side)),
+                    th.dim(),
+                ),
                 None,
                 &mut lines,
             );
         }
         let out = m.direction == Direction::Out;
-        let indent = if out { " ".repeat(OUT_INDENT) } else { String::new() };
+        let indent = if out {
+            " ".repeat(OUT_INDENT)
+        } else {
+            String::new()
+        };
         let body_w = w.saturating_sub(indent.len() + 2).max(4);
         // Header.
         let mut head = vec![Span::raw(indent.clone())];
@@ -88,23 +102,37 @@ pub fn lay_out(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs, th: The
             let who = match m.origin {
                 Some(Origin::PageInbox) => "Page (via Page inbox)".to_string(),
                 Some(Origin::OtherApp) => "Page (via other app)".to_string(),
-                _ => m.agent.clone().map(|a| format!("You ({a})")).unwrap_or_else(|| "You".into()),
+                _ => m
+                    .agent
+                    .clone()
+                    .map(|a| format!("You ({a})"))
+                    .unwrap_or_else(|| "You".into()),
             };
             head.push(Span::styled(format!("▶ {who}"), th.outbound()));
         } else {
             head.push(Span::styled(format!("◀ {name}"), th.inbound()));
         }
-        head.push(Span::styled(format!(" · {}", clock::clock(m.timestamp, zone)), th.dim()));
+        head.push(Span::styled(
+            format!(" · {}", clock::clock(m.timestamp, zone)),
+            th.dim(),
+        ));
         if out {
             let mark = status_mark(m);
-            let style = if m.status == MsgStatus::Failed { th.error() } else { th.dim() };
+            let style = if m.status == MsgStatus::Failed {
+                th.error()
+            } else {
+                th.dim()
+            };
             head.push(Span::styled(format!(" · {mark}"), style));
             if let Some(tag) = &m.tag {
                 head.push(Span::styled(format!(" · {tag}"), th.warn()));
             }
         }
         if m.kind != MsgKind::Message {
-            head.push(Span::styled(format!(" [{}]", format!("{:?}", m.kind).to_lowercase()), th.warn()));
+            head.push(Span::styled(
+                format!(" [{}]", format!("{:?}", m.kind).to_lowercase()),
+                th.warn(),
+            ));
         }
         if m.edited {
             head.push(Span::styled(" (edited)".to_string(), th.dim()));
@@ -123,13 +151,21 @@ pub fn lay_out(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs, th: The
             );
         }
         if m.deleted {
-            push(Line::styled(format!("{pad}(unsent)"), th.dim()), Some(i), &mut lines);
+            push(
+                Line::styled(format!("{pad}(unsent)"), th.dim()),
+                Some(i),
+                &mut lines,
+            );
         } else if let Some(text) = m.text.as_deref().filter(|t| !t.is_empty()) {
             for l in wrap(text, body_w) {
                 push(Line::from(format!("{pad}{l}")), Some(i), &mut lines);
             }
         } else if m.unsupported {
-            push(Line::styled(format!("{pad}(unsupported message)"), th.dim()), Some(i), &mut lines);
+            push(
+                Line::styled(format!("{pad}(unsupported message)"), th.dim()),
+                Some(i),
+                &mut lines,
+            );
         }
         if !m.deleted {
             for a in &m.attachments {
@@ -140,7 +176,11 @@ pub fn lay_out(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs, th: The
                     (None, None) => format!("📎 {} (no url)", a.kind),
                 };
                 for l in wrap(&label, body_w) {
-                    push(Line::styled(format!("{pad}{l}"), th.warn()), Some(i), &mut lines);
+                    push(
+                        Line::styled(format!("{pad}{l}"), th.warn()),
+                        Some(i),
+                        &mut lines,
+                    );
                 }
             }
         }
@@ -149,17 +189,29 @@ pub fn lay_out(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs, th: The
                 .reactions
                 .iter()
                 .map(|r| {
-                    let by = if r.by == m.conv.account.as_str() { "you".to_string() } else { name.clone() };
+                    let by = if r.by == m.conv.account.as_str() {
+                        "you".to_string()
+                    } else {
+                        name.clone()
+                    };
                     format!("{} {by}", r.emoji)
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            push(Line::styled(format!("{pad}{}", truncate(&r, body_w)), th.dim()), Some(i), &mut lines);
+            push(
+                Line::styled(format!("{pad}{}", truncate(&r, body_w)), th.dim()),
+                Some(i),
+                &mut lines,
+            );
         }
         if m.status == MsgStatus::Failed {
             let why = m.error.clone().unwrap_or_else(|| "unknown error".into());
             for l in wrap(&format!("✗ {why} — press t to retry"), body_w) {
-                push(Line::styled(format!("{pad}{l}"), th.error()), Some(i), &mut lines);
+                push(
+                    Line::styled(format!("{pad}{l}"), th.error()),
+                    Some(i),
+                    &mut lines,
+                );
             }
         }
     }
@@ -188,11 +240,18 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     };
     block = block.title(Line::from(vec![
         Span::styled(format!(" {} ", t.conv.name), th.bold()),
-        Span::styled(format!("· {platform} · {} ", t.conv.status.as_str()), th.dim()),
+        Span::styled(
+            format!("· {platform} · {} ", t.conv.status.as_str()),
+            th.dim(),
+        ),
     ]));
     if t.new_below > 0 {
         block = block.title_bottom(
-            Line::styled(format!(" ▼ {} new — G to jump ", t.new_below), th.selected()).right_aligned(),
+            Line::styled(
+                format!(" ▼ {} new — G to jump ", t.new_below),
+                th.selected(),
+            )
+            .right_aligned(),
         );
     }
     let inner = block.inner(area);
@@ -204,7 +263,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let end = total - scroll;
     let start = end.saturating_sub(h);
     let selected = if focused {
-        laid.owners[start..end].iter().rev().flatten().next().copied()
+        laid.owners[start..end]
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .copied()
     } else {
         None
     };
