@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod app;
 pub mod change;
 pub mod cli;
 pub mod config;
@@ -21,5 +22,7 @@ pub mod send;
 pub mod sim;
 pub mod store;
 pub mod sync;
+pub mod tui;
+pub mod ui;
 pub mod webhook;
 pub mod workers;

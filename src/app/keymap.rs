@@ -1,0 +1,335 @@
+//! Keys are data: each action has a name, compiled-in defaults, and the user's
+//! `[ui.keys]` entries replace an action's defaults. The help overlay is built
+//! from the same table, so help and behaviour cannot drift.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+
+macro_rules! actions {
+    ($( $v:ident = $name:literal, $help:literal, [$($k:literal),*]; )*) => {
+        /// Everything a key can do.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action { $($v),* }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$v),*];
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$v => $name),* }
+            }
+            pub fn help(self) -> &'static str {
+                match self { $(Action::$v => $help),* }
+            }
+            pub fn defaults(self) -> &'static [&'static str] {
+                match self { $(Action::$v => &[$($k),*]),* }
+            }
+            pub fn parse(name: &str) -> Option<Action> {
+                match name { $($name => Some(Action::$v),)* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit = "quit", "quit", ["q", "ctrl-c"];
+    Down = "down", "move down", ["j", "down"];
+    Up = "up", "move up", ["k", "up"];
+    Open = "open", "open conversation", ["enter", "l", "right"];
+    Back = "back", "back / close popup", ["esc", "h", "left"];
+    Compose = "compose", "focus composer", ["i", "tab"];
+    Help = "help", "this help", ["?"];
+    Search = "search", "search name or preview", ["/"];
+    FilterUnread = "filter_unread", "filter: unread only", ["u"];
+    FilterPlatform = "filter_platform", "filter: platform (cycle)", ["p"];
+    FilterWindow = "filter_window", "filter: window open", ["w"];
+    FilterStatus = "filter_status", "filter: status (cycle)", ["f"];
+    ClearFilter = "clear_filter", "clear all filters", ["c"];
+    MarkRead = "mark_read", "mark read", ["r"];
+    MarkUnread = "mark_unread", "mark unread", ["R"];
+    Status = "status", "set status / snooze", ["s"];
+    Editor = "editor", "compose in $EDITOR", ["e", "ctrl-e"];
+    Sync = "sync", "sync now", ["S"];
+    Mark = "mark", "mark for bulk send", ["space"];
+    MarkAll = "mark_all", "mark all shown", ["a"];
+    Bulk = "bulk", "bulk send to marked", ["B"];
+    PageUp = "page_up", "scroll thread up", ["pgup", "ctrl-u"];
+    PageDown = "page_down", "scroll thread down", ["pgdn", "ctrl-d"];
+    Top = "top", "thread: oldest", ["g", "home"];
+    Bottom = "bottom", "thread: newest", ["G", "end"];
+    Retry = "retry", "retry failed send", ["t"];
+    Urgent = "urgent", "jump to most urgent", ["!"];
+    Copy = "copy", "copy message (OSC 52)", ["y"];
+    Send = "send", "composer: send", ["enter"];
+    Newline = "newline", "composer: new line", ["alt-enter"];
+    Canned = "canned", "composer: canned reply", ["ctrl-r"];
+    ToggleTag = "toggle_tag", "composer: HUMAN_AGENT tag", ["ctrl-t"];
+}
+
+/// One key chord.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeySpec {
+    pub code: KeyCode,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeymapError {
+    #[error("ui.keys: unknown action `{0}`")]
+    UnknownAction(String),
+    #[error("ui.keys.{action}: cannot read key `{key}`")]
+    BadKey { action: String, key: String },
+}
+
+impl KeySpec {
+    /// "ctrl-d", "alt-enter", "g", "G", "pgup", "space", "f5".
+    pub fn parse(s: &str) -> Option<KeySpec> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut shift = false;
+        let mut rest = s;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if let Some(r) = lower
+                .strip_prefix("ctrl-")
+                .or_else(|| lower.strip_prefix("c-"))
+            {
+                ctrl = true;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower
+                .strip_prefix("alt-")
+                .or_else(|| lower.strip_prefix("m-"))
+            {
+                alt = true;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower.strip_prefix("shift-") {
+                shift = true;
+                rest = &rest[rest.len() - r.len()..];
+            } else {
+                break;
+            }
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            f if f.len() > 1 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                KeyCode::F(f[1..].parse().ok()?)
+            }
+            _ => {
+                let mut chars = rest.chars();
+                let c = chars.next()?;
+                if chars.next().is_some() {
+                    return None;
+                }
+                let c = if shift { c.to_ascii_uppercase() } else { c };
+                let c = if ctrl { c.to_ascii_lowercase() } else { c };
+                KeyCode::Char(c)
+            }
+        };
+        // Shift on a named key is not distinguishable on many terminals;
+        // "shift-enter" is kept as written for terminals that report it.
+        let alt = alt || (shift && code == KeyCode::Enter);
+        Some(KeySpec { code, ctrl, alt })
+    }
+
+    pub fn of(k: &KeyEvent) -> KeySpec {
+        let code = match k.code {
+            KeyCode::Char(c) if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            c => c,
+        };
+        KeySpec {
+            code,
+            ctrl: k.modifiers.contains(KeyModifiers::CONTROL),
+            alt: k.modifiers.contains(KeyModifiers::ALT)
+                || (k.code == KeyCode::Enter && k.modifiers.contains(KeyModifiers::SHIFT)),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        let mut s = String::new();
+        if self.ctrl {
+            s.push_str("ctrl-");
+        }
+        if self.alt {
+            s.push_str("alt-");
+        }
+        match self.code {
+            KeyCode::Char(' ') => s.push_str("space"),
+            KeyCode::Char(c) => s.push(c),
+            KeyCode::Enter => s.push_str("enter"),
+            KeyCode::Esc => s.push_str("esc"),
+            KeyCode::Tab => s.push_str("tab"),
+            KeyCode::Up => s.push('↑'),
+            KeyCode::Down => s.push('↓'),
+            KeyCode::Left => s.push('←'),
+            KeyCode::Right => s.push('→'),
+            KeyCode::PageUp => s.push_str("pgup"),
+            KeyCode::PageDown => s.push_str("pgdn"),
+            KeyCode::Home => s.push_str("home"),
+            KeyCode::End => s.push_str("end"),
+            KeyCode::F(n) => s.push_str(&format!("f{n}")),
+            other => s.push_str(&format!("{other:?}").to_lowercase()),
+        }
+        s
+    }
+}
+
+/// Which keys do what.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: BTreeMap<Action, Vec<KeySpec>>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let bindings = Action::ALL
+            .iter()
+            .map(|a| {
+                let keys = a
+                    .defaults()
+                    .iter()
+                    .filter_map(|k| KeySpec::parse(k))
+                    .collect();
+                (*a, keys)
+            })
+            .collect();
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// Defaults with the user's entries replacing whole actions.
+    pub fn with_overrides(user: &BTreeMap<String, Vec<String>>) -> Result<Keymap, KeymapError> {
+        let mut km = Keymap::default();
+        for (name, keys) in user {
+            let action =
+                Action::parse(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
+            let specs = keys
+                .iter()
+                .map(|k| {
+                    KeySpec::parse(k).ok_or_else(|| KeymapError::BadKey {
+                        action: name.clone(),
+                        key: k.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            km.bindings.insert(action, specs);
+        }
+        Ok(km)
+    }
+
+    pub fn keys(&self, a: Action) -> &[KeySpec] {
+        self.bindings.get(&a).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn is(&self, a: Action, k: &KeyEvent) -> bool {
+        let spec = KeySpec::of(k);
+        self.keys(a).contains(&spec)
+    }
+
+    /// The first of `among` bound to this key.
+    pub fn action(&self, k: &KeyEvent, among: &[Action]) -> Option<Action> {
+        let spec = KeySpec::of(k);
+        among
+            .iter()
+            .copied()
+            .find(|a| self.keys(*a).contains(&spec))
+    }
+
+    /// "j/↓" for help and hints.
+    pub fn label(&self, a: Action) -> String {
+        self.keys(a)
+            .iter()
+            .map(KeySpec::label)
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_key_strings() {
+        assert_eq!(
+            KeySpec::parse("ctrl-d"),
+            Some(KeySpec {
+                code: KeyCode::Char('d'),
+                ctrl: true,
+                alt: false
+            })
+        );
+        assert_eq!(
+            KeySpec::parse("G").map(|k| k.code),
+            Some(KeyCode::Char('G'))
+        );
+        assert_eq!(
+            KeySpec::parse("pgup").map(|k| k.code),
+            Some(KeyCode::PageUp)
+        );
+        assert_eq!(
+            KeySpec::parse("alt-enter"),
+            Some(KeySpec {
+                code: KeyCode::Enter,
+                ctrl: false,
+                alt: true
+            })
+        );
+        assert_eq!(KeySpec::parse("f5").map(|k| k.code), Some(KeyCode::F(5)));
+        assert_eq!(KeySpec::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn user_entries_replace_defaults() {
+        let mut user = BTreeMap::new();
+        user.insert("quit".to_string(), vec!["ctrl-q".to_string()]);
+        let km = Keymap::with_overrides(&user).unwrap();
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        let cq = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL);
+        assert!(!km.is(Action::Quit, &q));
+        assert!(km.is(Action::Quit, &cq));
+        // Others keep their defaults.
+        let j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
+        assert!(km.is(Action::Down, &j));
+    }
+
+    #[test]
+    fn unknown_action_or_key_is_an_error() {
+        let mut user = BTreeMap::new();
+        user.insert("fly".to_string(), vec!["x".to_string()]);
+        assert!(matches!(
+            Keymap::with_overrides(&user),
+            Err(KeymapError::UnknownAction(_))
+        ));
+        let mut user = BTreeMap::new();
+        user.insert("quit".to_string(), vec!["hyper-x-y".to_string()]);
+        assert!(matches!(
+            Keymap::with_overrides(&user),
+            Err(KeymapError::BadKey { .. })
+        ));
+    }
+
+    #[test]
+    fn shifted_letters_match_as_typed() {
+        let km = Keymap::default();
+        let big_g = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert!(km.is(Action::Bottom, &big_g));
+        let g = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE);
+        assert!(km.is(Action::Top, &g));
+    }
+}

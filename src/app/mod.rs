@@ -1,0 +1,19 @@
+//! The pure front end: state, events, commands, and `update`. No I/O here:
+//! no tokio, axum, sled or reqwest; the edge (src/tui.rs) does the rest.
+
+pub mod bulk;
+pub mod canned;
+pub mod clock;
+pub mod command;
+pub mod event;
+pub mod fixtures;
+pub mod keymap;
+pub mod layout;
+pub mod state;
+pub mod update;
+pub mod urgent;
+
+pub use command::Command;
+pub use event::Event;
+pub use state::{Options, State};
+pub use update::{init, update};

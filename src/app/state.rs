@@ -1,0 +1,288 @@
+//! Everything the screen shows, owned by the UI task alone.
+
+use super::clock::Zone;
+use super::keymap::Keymap;
+use crate::config::{CannedReply, Config};
+use crate::domain::TimestampMs;
+use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
+use crate::send::window::{window, Tag, Window, WindowFacts};
+use crate::store::{CampaignProgress, ConvFilter, SyncProgress};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use tui_textarea::TextArea;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Thread,
+    Composer,
+}
+
+/// Options the app starts with (from the config and the command line).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub zone: Zone,
+    pub listen: Option<String>,
+    pub demo: bool,
+    pub no_color: bool,
+    pub bell: bool,
+    pub title: bool,
+    pub keymap: Keymap,
+    pub canned: Vec<CannedReply>,
+    /// Accounts whose page has the HUMAN_AGENT permission.
+    pub human_agent: HashSet<AccountId>,
+    /// Accounts with a configured page (replies need a token).
+    pub configured: HashSet<AccountId>,
+}
+
+impl Options {
+    pub fn from_config(cfg: &Config, keymap: Keymap) -> Options {
+        let mut human_agent = HashSet::new();
+        let mut configured = HashSet::new();
+        for p in &cfg.pages {
+            configured.insert(p.id.clone());
+            configured.extend(p.instagram_id.clone());
+            if p.human_agent {
+                human_agent.insert(p.id.clone());
+                human_agent.extend(p.instagram_id.clone());
+            }
+        }
+        Options {
+            zone: Zone::Local,
+            listen: None,
+            demo: cfg.demo,
+            no_color: false,
+            bell: cfg.ui.bell,
+            title: cfg.ui.title,
+            keymap,
+            canned: cfg.canned.clone(),
+            human_agent,
+            configured,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListPane {
+    /// The rows on screen; `rows[0]` is row `top` of the filtered list.
+    pub rows: Vec<Conversation>,
+    pub top: usize,
+    /// Absolute index of the selected row.
+    pub selected: usize,
+    pub selected_key: Option<ConvKey>,
+    /// Matching conversations (None until counted).
+    pub total: Option<u64>,
+    pub filter: ConvFilter,
+    /// Bumped when the filter changes, so stale loads are ignored.
+    pub generation: u64,
+    /// How many rows fit.
+    pub visible: usize,
+}
+
+impl ListPane {
+    pub fn selected_row(&self) -> Option<&Conversation> {
+        self.selected
+            .checked_sub(self.top)
+            .and_then(|i| self.rows.get(i))
+    }
+    /// The largest valid index (0 when empty).
+    pub fn max_index(&self) -> usize {
+        let known = self.top + self.rows.len();
+        let total = self.total.map(|t| t as usize).unwrap_or(known).max(known);
+        total.saturating_sub(1)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ThreadPane {
+    pub conv: Conversation,
+    pub contact: Option<Contact>,
+    /// Loaded messages, oldest first.
+    pub messages: Vec<Message>,
+    /// Lines scrolled up from the newest (0 = following new messages).
+    pub scroll: usize,
+    /// New messages that arrived while scrolled up.
+    pub new_below: usize,
+    /// The first message of the conversation is loaded.
+    pub reached_start: bool,
+    pub loading_older: bool,
+    /// Index of the selected message (copy, retry); None = the newest.
+    pub cursor: Option<usize>,
+}
+
+impl ThreadPane {
+    pub fn cursor_index(&self) -> Option<usize> {
+        match self.cursor {
+            Some(i) if i < self.messages.len() => Some(i),
+            _ => self.messages.len().checked_sub(1),
+        }
+    }
+    pub fn find(&self, mid: &Mid) -> Option<&Message> {
+        self.messages.iter().find(|m| &m.mid == mid)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Composer {
+    pub textarea: TextArea<'static>,
+    /// HUMAN_AGENT chosen by the agent (outside the 24 h window).
+    pub tag: Option<Tag>,
+    /// Why the last send was refused, shown in the composer.
+    pub refusal: Option<String>,
+}
+
+impl Default for Composer {
+    fn default() -> Self {
+        let mut textarea = TextArea::default();
+        textarea.set_cursor_line_style(ratatui::style::Style::default());
+        textarea.set_placeholder_text("Write a reply…");
+        Composer {
+            textarea,
+            tag: None,
+            refusal: None,
+        }
+    }
+}
+
+impl Composer {
+    pub fn text(&self) -> String {
+        self.textarea.lines().join("\n")
+    }
+    pub fn set_text(&mut self, text: &str) {
+        let mut textarea = TextArea::from(text.split('\n'));
+        textarea.set_cursor_line_style(ratatui::style::Style::default());
+        textarea.set_placeholder_text("Write a reply…");
+        textarea.move_cursor(tui_textarea::CursorMove::Bottom);
+        textarea.move_cursor(tui_textarea::CursorMove::End);
+        *self = Composer {
+            textarea,
+            tag: None,
+            refusal: None,
+        };
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StatusInfo {
+    /// (local day, count) of webhook events received today.
+    pub events_today: (i64, u64),
+    pub sync: Option<SyncProgress>,
+    pub campaigns: BTreeMap<String, CampaignProgress>,
+    pub message: Option<(Level, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkStage {
+    Edit,
+    Confirm,
+}
+
+#[derive(Debug, Clone)]
+pub struct BulkState {
+    pub text: TextArea<'static>,
+    /// 0 = no tag, i = Tag::CAMPAIGN_TAGS[i-1].
+    pub tag_index: usize,
+    pub stage: BulkStage,
+}
+
+impl BulkState {
+    pub fn tag(&self) -> Option<Tag> {
+        self.tag_index
+            .checked_sub(1)
+            .and_then(|i| Tag::CAMPAIGN_TAGS.get(i).copied())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CannedPicker {
+    pub query: String,
+    pub selected: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help,
+    Search { input: String },
+    StatusMenu,
+    Bulk(Box<BulkState>),
+    Canned(CannedPicker),
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub now: TimestampMs,
+    pub opts: Options,
+    pub size: (u16, u16),
+    pub focus: Focus,
+    pub overlay: Option<Overlay>,
+    pub list: ListPane,
+    pub thread: Option<ThreadPane>,
+    pub composer: Composer,
+    pub status: StatusInfo,
+    /// Conversations marked for a bulk send.
+    pub marked: BTreeMap<ConvKey, Conversation>,
+    pub quit: bool,
+    /// When the UI started: inbound messages newer than this ring the bell.
+    pub started: TimestampMs,
+    /// Recently seen inbound mids, so an edited or reacted message does not ring twice.
+    pub seen_inbound: VecDeque<Mid>,
+    /// Unread counts of conversations seen this session (window title).
+    pub unread: HashMap<ConvKey, u32>,
+    pub last_title: String,
+}
+
+/// Messages loaded when a thread opens, and per "load older" step.
+pub const THREAD_PAGE: usize = 200;
+
+impl State {
+    pub fn new(opts: Options, now: TimestampMs, size: (u16, u16)) -> State {
+        let mut s = State {
+            now,
+            opts,
+            size,
+            focus: Focus::List,
+            overlay: None,
+            list: ListPane::default(),
+            thread: None,
+            composer: Composer::default(),
+            status: StatusInfo::default(),
+            marked: BTreeMap::new(),
+            quit: false,
+            started: now,
+            seen_inbound: VecDeque::new(),
+            unread: HashMap::new(),
+            last_title: String::new(),
+        };
+        s.list.visible = super::layout::list_rows(&s.panes());
+        s.status.events_today.0 = super::clock::day_key(now, s.opts.zone);
+        s
+    }
+
+    pub fn panes(&self) -> super::layout::Panes {
+        super::layout::panes(
+            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
+            self.opts.demo,
+        )
+    }
+
+    pub fn human_agent_allowed(&self, c: &Conversation) -> bool {
+        self.opts.human_agent.contains(&c.key.account)
+    }
+
+    pub fn facts(&self, c: &Conversation) -> WindowFacts {
+        WindowFacts::of(c, self.human_agent_allowed(c))
+    }
+
+    pub fn window_of(&self, c: &Conversation) -> Window {
+        window(&self.facts(c), self.now)
+    }
+
+    pub fn open_key(&self) -> Option<&ConvKey> {
+        self.thread.as_ref().map(|t| &t.conv.key)
+    }
+}

@@ -1,0 +1,1033 @@
+//! `update(&mut State, Event) -> Vec<Command>`: the only place state changes.
+//! Pure: time comes from `Event::Tick`, data from `*Loaded` events.
+
+use super::bulk;
+use super::canned;
+use super::clock;
+use super::command::Command;
+use super::event::{Event, ListRows, ThreadData};
+use super::keymap::Action;
+use super::state::*;
+use crate::domain::{
+    ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs,
+};
+use crate::send::window::{check_text, plan, Purpose, Tag, Window};
+use crate::store::Update;
+use crate::workers::Job;
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+/// Commands to run once at start.
+pub fn init(s: &mut State) -> Vec<Command> {
+    vec![load_list(s, true)]
+}
+
+pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
+    let mut out = Vec::new();
+    match ev {
+        Event::Key(k) => {
+            if k.kind == KeyEventKind::Press {
+                key(s, k, &mut out);
+            }
+        }
+        Event::Mouse(m) => mouse(s, m, &mut out),
+        Event::Paste(text) => paste(s, &text),
+        Event::Resize { width, height } => {
+            s.size = (width, height);
+            let v = super::layout::list_rows(&s.panes());
+            if v != s.list.visible {
+                s.list.visible = v;
+                keep_selection_visible(s);
+                out.push(load_list(s, false));
+            }
+            scroll_thread(s, 0, &mut out);
+        }
+        Event::Tick { now } => {
+            s.now = now;
+            let today = clock::day_key(now, s.opts.zone);
+            if today != s.status.events_today.0 {
+                s.status.events_today = (today, 0);
+            }
+        }
+        Event::Update(u) => on_update(s, u, &mut out),
+        Event::Lagged => {
+            out.push(load_list(s, true));
+            if let Some(k) = s.open_key() {
+                out.push(Command::LoadThread {
+                    conv: k.clone(),
+                    limit: THREAD_PAGE,
+                });
+            }
+        }
+        Event::ListLoaded(rows) => list_loaded(s, rows),
+        Event::ThreadLoaded(d) => thread_loaded(s, *d),
+        Event::OlderLoaded {
+            conv,
+            messages,
+            limit,
+        } => {
+            if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == conv) {
+                t.loading_older = false;
+                t.reached_start = messages.len() < limit;
+                let first = t.messages.first().map(|m| (m.timestamp, m.mid.clone()));
+                let older = messages.into_iter().filter(|m| {
+                    first
+                        .as_ref()
+                        .is_none_or(|(ts, mid)| (m.timestamp, &m.mid) < (*ts, mid))
+                });
+                let mut v: Vec<Message> = older.collect();
+                let shift = v.len();
+                v.append(&mut t.messages);
+                t.messages = v;
+                t.cursor = t.cursor.map(|c| c + shift);
+            }
+        }
+        Event::EditorDone { text } => match text {
+            Some(t) if s.thread.is_some() => {
+                s.composer.set_text(t.trim_end_matches('\n'));
+                s.focus = Focus::Composer;
+            }
+            Some(_) => {}
+            None => info(
+                s,
+                Level::Error,
+                "editor failed or was cancelled; the draft is unchanged",
+            ),
+        },
+        Event::UrgentFound(c) => match c {
+            Some(c) => {
+                let closes = super::urgent::closes_at(&c, s.human_agent_allowed(&c), s.now);
+                let msg = match closes {
+                    Some(t) => format!(
+                        "most urgent: {} (window closes in {})",
+                        c.name,
+                        clock::span(t.0 - s.now.0)
+                    ),
+                    None => format!("most urgent: {}", c.name),
+                };
+                if let Some(i) = s.list.rows.iter().position(|r| r.key == c.key) {
+                    s.list.selected = s.list.top + i;
+                    s.list.selected_key = Some(c.key.clone());
+                }
+                open_thread(s, c, &mut out);
+                info(s, Level::Info, &msg);
+            }
+            None => info(
+                s,
+                Level::Info,
+                "no customer is waiting inside an open window",
+            ),
+        },
+    }
+    title(s, &mut out);
+    out
+}
+
+// ---- helpers -----------------------------------------------------------
+
+fn info(s: &mut State, level: Level, text: &str) {
+    s.status.message = Some((level, text.to_string()));
+}
+
+fn load_list(s: &State, count: bool) -> Command {
+    Command::LoadList {
+        filter: s.list.filter.clone(),
+        offset: s.list.top,
+        limit: s.list.visible.max(1),
+        count,
+        generation: s.list.generation,
+    }
+}
+
+fn title(s: &mut State, out: &mut Vec<Command>) {
+    if !s.opts.title {
+        return;
+    }
+    let n = s.unread.values().filter(|u| **u > 0).count();
+    let t = if n > 0 {
+        format!("dmdesk ({n} unread)")
+    } else {
+        "dmdesk".to_string()
+    };
+    if t != s.last_title {
+        s.last_title = t.clone();
+        out.push(Command::SetTitle(t));
+    }
+}
+
+/// The conversation an action applies to: the open one in the thread or
+/// composer, the selected row in the list.
+fn target(s: &State) -> Option<Conversation> {
+    match s.focus {
+        Focus::List => s.list.selected_row().cloned(),
+        _ => s.thread.as_ref().map(|t| t.conv.clone()),
+    }
+}
+
+fn keep_selection_visible(s: &mut State) {
+    let vis = s.list.visible.max(1);
+    if s.list.selected < s.list.top {
+        s.list.top = s.list.selected;
+    } else if s.list.selected >= s.list.top + vis {
+        s.list.top = s.list.selected + 1 - vis;
+    }
+}
+
+fn move_selection(s: &mut State, delta: isize, out: &mut Vec<Command>) {
+    let max = s.list.max_index();
+    let new = (s.list.selected as isize + delta).clamp(0, max as isize) as usize;
+    if new == s.list.selected {
+        return;
+    }
+    s.list.selected = new;
+    let old_top = s.list.top;
+    keep_selection_visible(s);
+    s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
+    if s.list.top != old_top {
+        out.push(load_list(s, false));
+    }
+}
+
+fn filter_changed(s: &mut State, out: &mut Vec<Command>) {
+    s.list.generation += 1;
+    s.list.top = 0;
+    s.list.selected = 0;
+    s.list.selected_key = None;
+    s.list.total = None;
+    out.push(load_list(s, true));
+}
+
+fn save_draft(s: &State, out: &mut Vec<Command>) {
+    if let Some(t) = &s.thread {
+        out.push(Command::SaveDraft {
+            conv: t.conv.key.clone(),
+            text: s.composer.text(),
+        });
+    }
+}
+
+fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>) {
+    if s.open_key() == Some(&c.key) {
+        return;
+    }
+    save_draft(s, out);
+    s.composer = Composer::default();
+    out.push(Command::LoadThread {
+        conv: c.key.clone(),
+        limit: THREAD_PAGE,
+    });
+    if c.unread > 0 {
+        out.push(Command::MarkRead(c.key.clone()));
+    }
+    s.thread = Some(ThreadPane {
+        conv: c,
+        contact: None,
+        messages: Vec::new(),
+        scroll: 0,
+        new_below: 0,
+        reached_start: false,
+        loading_older: true,
+        cursor: None,
+    });
+}
+
+// ---- loads ---------------------------------------------------------------
+
+fn list_loaded(s: &mut State, r: ListRows) {
+    if r.generation != s.list.generation || r.offset != s.list.top {
+        return; // a stale answer to an older request
+    }
+    for c in &r.rows {
+        s.unread.insert(c.key.clone(), c.unread);
+    }
+    s.list.rows = r.rows;
+    if let Some(t) = r.total {
+        s.list.total = Some(t);
+    }
+    if s.list.rows.len() < s.list.visible {
+        s.list.total = Some((s.list.top + s.list.rows.len()) as u64);
+    }
+    if let Some(i) = s
+        .list
+        .selected_key
+        .as_ref()
+        .and_then(|k| s.list.rows.iter().position(|c| &c.key == k))
+    {
+        s.list.selected = s.list.top + i;
+    }
+    s.list.selected = s.list.selected.min(s.list.max_index());
+    if s.list.selected < s.list.top {
+        // The list shrank under the window: show the last rows.
+        s.list.top = s.list.selected;
+    }
+    s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
+}
+
+fn thread_loaded(s: &mut State, d: ThreadData) {
+    let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == d.conv.key) else {
+        return;
+    };
+    t.reached_start = d.messages.len() < d.limit;
+    t.loading_older = false;
+    t.messages = d.messages;
+    t.conv = d.conv;
+    t.contact = d.contact;
+    t.scroll = 0;
+    t.new_below = 0;
+    t.cursor = None;
+    s.unread.insert(t.conv.key.clone(), t.conv.unread);
+    if let Some(draft) = d.draft.filter(|d| !d.is_empty()) {
+        if s.composer.text().is_empty() {
+            s.composer.set_text(&draft);
+        }
+    }
+}
+
+// ---- store updates ---------------------------------------------------------
+
+fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
+    match u {
+        Update::Conversation(c) => {
+            s.unread.insert(c.key.clone(), c.unread);
+            if let Some(m) = s.marked.get_mut(&c.key) {
+                *m = (*c).clone();
+            }
+            if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == c.key) {
+                t.conv = (*c).clone();
+            }
+            if let Some(row) = s.list.rows.iter_mut().find(|r| r.key == c.key) {
+                *row = *c;
+            }
+            // Re-read the window so the list reorders (the edge coalesces bursts).
+            out.push(load_list(s, false));
+        }
+        Update::Message(m) => on_message(s, *m, out),
+        Update::Contact(c) => {
+            if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == c.conv) {
+                t.contact = Some(*c);
+            }
+        }
+        Update::EventReceived { at } => {
+            let day = clock::day_key(at, s.opts.zone);
+            if day == s.status.events_today.0 {
+                s.status.events_today.1 += 1;
+            } else if day > s.status.events_today.0 {
+                s.status.events_today = (day, 1);
+            }
+        }
+        Update::Notice(n) => info(s, Level::Info, &n),
+        Update::Error(e) => info(s, Level::Error, &e),
+        Update::Sync(p) => {
+            if !p.running && p.errors > 0 {
+                info(
+                    s,
+                    Level::Error,
+                    &format!("sync finished with {} error(s)", p.errors),
+                );
+            }
+            s.status.sync = Some(p);
+        }
+        Update::Campaign(p) => {
+            if p.running {
+                s.status.campaigns.insert(p.id.clone(), p);
+            } else {
+                s.status.campaigns.remove(&p.id);
+                info(
+                    s,
+                    Level::Info,
+                    &format!(
+                        "campaign \"{}\" ended: {} sent, {} failed, {} skipped of {}",
+                        p.title, p.sent, p.failed, p.skipped, p.total
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
+    let inbound = m.direction == Direction::In;
+    let is_new_inbound = inbound && m.timestamp >= s.started && !s.seen_inbound.contains(&m.mid);
+    if is_new_inbound {
+        s.seen_inbound.push_back(m.mid.clone());
+        if s.seen_inbound.len() > 512 {
+            s.seen_inbound.pop_front();
+        }
+        if s.opts.bell {
+            out.push(Command::Bell);
+        }
+    }
+    let width = thread_width(s);
+    let zone = s.opts.zone;
+    let now = s.now;
+    let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == m.conv) else {
+        return;
+    };
+    let before = crate::ui::thread::line_count(t, width, zone, now);
+    if let Some(i) = t.messages.iter().position(|x| x.mid == m.mid) {
+        t.messages[i] = m;
+    } else {
+        if m.direction == Direction::Out && !m.mid.as_str().starts_with("local:") {
+            // Our pending copy became Meta's message: drop the local one.
+            if let Some(i) = t.messages.iter().position(|x| {
+                x.mid.as_str().starts_with("local:")
+                    && x.timestamp == m.timestamp
+                    && x.text == m.text
+            }) {
+                t.messages.remove(i);
+            }
+        }
+        let older_than_loaded = t
+            .messages
+            .first()
+            .is_some_and(|f| m.timestamp < f.timestamp);
+        if older_than_loaded && !t.reached_start {
+            return; // outside the loaded window; it appears when scrolled to
+        }
+        let pos = t.messages.partition_point(|x| x.timestamp <= m.timestamp);
+        let appended = pos == t.messages.len();
+        t.messages.insert(pos, m);
+        if appended && t.scroll > 0 {
+            t.new_below += 1;
+        }
+        if appended && inbound && t.scroll == 0 && is_new_inbound {
+            out.push(Command::MarkRead(t.conv.key.clone()));
+        }
+    }
+    if t.scroll > 0 {
+        // Keep the agent's place when lines were added below it.
+        let after = crate::ui::thread::line_count(t, width, zone, now);
+        t.scroll = (t.scroll + after).saturating_sub(before);
+    }
+}
+
+// ---- thread scrolling --------------------------------------------------------
+
+fn thread_width(s: &State) -> u16 {
+    super::layout::thread_inner(&s.panes()).0
+}
+
+fn thread_height(s: &State) -> usize {
+    super::layout::thread_inner(&s.panes()).1 as usize
+}
+
+/// Scroll the thread by `delta` lines (positive = older), clamped; ask for
+/// older messages when the top of what is loaded comes near.
+fn scroll_thread(s: &mut State, delta: isize, out: &mut Vec<Command>) {
+    let width = thread_width(s);
+    let h = thread_height(s);
+    let zone = s.opts.zone;
+    let now = s.now;
+    let Some(t) = s.thread.as_mut() else {
+        return;
+    };
+    let total = crate::ui::thread::line_count(t, width, zone, now);
+    let max = total.saturating_sub(h);
+    t.scroll = (t.scroll as isize + delta).clamp(0, max as isize) as usize;
+    if t.scroll == 0 {
+        t.new_below = 0;
+    }
+    if !t.reached_start && !t.loading_older && t.scroll + 2 * h >= total && delta > 0 {
+        if let Some(first) = t.messages.first() {
+            t.loading_older = true;
+            out.push(Command::LoadOlder {
+                conv: t.conv.key.clone(),
+                before: Box::new(first.clone()),
+                limit: THREAD_PAGE,
+            });
+        }
+    }
+}
+
+/// The message at the bottom of the thread view: what copy and retry act on.
+pub fn selected_message(s: &State) -> Option<&Message> {
+    let t = s.thread.as_ref()?;
+    let width = thread_width(s);
+    let owners = crate::ui::thread::line_owners(t, width, s.opts.zone, s.now);
+    let bottom = owners.len().checked_sub(1 + t.scroll)?;
+    owners[..=bottom]
+        .iter()
+        .rev()
+        .flatten()
+        .next()
+        .and_then(|i| t.messages.get(*i))
+}
+
+// ---- keys ------------------------------------------------------------------
+
+const NORMAL: &[Action] = &[
+    Action::Quit,
+    Action::Down,
+    Action::Up,
+    Action::Open,
+    Action::Back,
+    Action::Compose,
+    Action::Help,
+    Action::Search,
+    Action::FilterUnread,
+    Action::FilterPlatform,
+    Action::FilterWindow,
+    Action::FilterStatus,
+    Action::ClearFilter,
+    Action::MarkRead,
+    Action::MarkUnread,
+    Action::Status,
+    Action::Editor,
+    Action::Sync,
+    Action::Mark,
+    Action::MarkAll,
+    Action::Bulk,
+    Action::PageUp,
+    Action::PageDown,
+    Action::Top,
+    Action::Bottom,
+    Action::Retry,
+    Action::Urgent,
+    Action::Copy,
+];
+
+const COMPOSER: &[Action] = &[
+    Action::Send,
+    Action::Newline,
+    Action::Canned,
+    Action::ToggleTag,
+    Action::Editor,
+    Action::Quit,
+    Action::Back,
+    Action::Compose,
+    Action::PageUp,
+    Action::PageDown,
+];
+
+fn is_plain_char(k: &KeyEvent) -> bool {
+    matches!(k.code, KeyCode::Char(_))
+        && !k
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+}
+
+fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
+    if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        quit(s, out);
+        return;
+    }
+    if s.overlay.is_some() {
+        overlay_key(s, k, out);
+        return;
+    }
+    if s.focus == Focus::Composer {
+        composer_key(s, k, out);
+        return;
+    }
+    let Some(action) = s.opts.keymap.action(&k, NORMAL) else {
+        return;
+    };
+    let page = thread_height(s).saturating_sub(2).max(1) as isize;
+    match action {
+        Action::Quit => quit(s, out),
+        Action::Down if s.focus == Focus::Thread => scroll_thread(s, -1, out),
+        Action::Up if s.focus == Focus::Thread => scroll_thread(s, 1, out),
+        Action::Down => move_selection(s, 1, out),
+        Action::Up => move_selection(s, -1, out),
+        Action::Open => {
+            if s.focus == Focus::List {
+                if let Some(c) = s.list.selected_row().cloned() {
+                    open_thread(s, c, out);
+                    s.focus = Focus::Thread;
+                }
+            } else if s.thread.is_some() {
+                s.focus = Focus::Composer;
+            }
+        }
+        Action::Back => {
+            if s.focus == Focus::Thread {
+                s.focus = Focus::List;
+            } else {
+                s.status.message = None;
+            }
+        }
+        Action::Compose => {
+            if s.thread.is_none() {
+                if let Some(c) = s.list.selected_row().cloned() {
+                    open_thread(s, c, out);
+                }
+            }
+            if s.thread.is_some() {
+                s.focus = Focus::Composer;
+            }
+        }
+        Action::Help => s.overlay = Some(Overlay::Help),
+        Action::Search => {
+            let input = s.list.filter.text.clone().unwrap_or_default();
+            s.overlay = Some(Overlay::Search { input });
+        }
+        Action::FilterUnread => {
+            s.list.filter.unread_only = !s.list.filter.unread_only;
+            filter_changed(s, out);
+        }
+        Action::FilterPlatform => {
+            s.list.filter.platform = match s.list.filter.platform {
+                None => Some(Platform::Messenger),
+                Some(Platform::Messenger) => Some(Platform::Instagram),
+                Some(Platform::Instagram) => None,
+            };
+            filter_changed(s, out);
+        }
+        Action::FilterWindow => {
+            s.list.filter.window_open_at = match s.list.filter.window_open_at {
+                None => Some(s.now),
+                Some(_) => None,
+            };
+            filter_changed(s, out);
+        }
+        Action::FilterStatus => {
+            s.list.filter.status = match s.list.filter.status {
+                None => Some(ConvStatus::Open),
+                Some(ConvStatus::Open) => Some(ConvStatus::Pending),
+                Some(ConvStatus::Pending) => Some(ConvStatus::Resolved),
+                Some(ConvStatus::Resolved) => Some(ConvStatus::Snoozed),
+                Some(ConvStatus::Snoozed) => None,
+            };
+            filter_changed(s, out);
+        }
+        Action::ClearFilter => {
+            s.list.filter = Default::default();
+            filter_changed(s, out);
+        }
+        Action::MarkRead => {
+            if let Some(c) = target(s) {
+                out.push(Command::MarkRead(c.key));
+            }
+        }
+        Action::MarkUnread => {
+            if let Some(c) = target(s) {
+                out.push(Command::MarkUnread(c.key));
+            }
+        }
+        Action::Status if target(s).is_some() => s.overlay = Some(Overlay::StatusMenu),
+        Action::Editor if s.thread.is_some() => out.push(Command::OpenEditor {
+            text: s.composer.text(),
+        }),
+        Action::Sync => {
+            out.push(Command::Job(Job::Sync { account: None }));
+            info(s, Level::Info, "sync requested");
+        }
+        Action::Mark => {
+            if let Some(c) = s.list.selected_row().cloned() {
+                if s.marked.remove(&c.key).is_none() {
+                    s.marked.insert(c.key.clone(), c);
+                }
+                move_selection(s, 1, out);
+            }
+        }
+        Action::MarkAll => {
+            for c in &s.list.rows {
+                s.marked.insert(c.key.clone(), c.clone());
+            }
+        }
+        Action::Bulk => {
+            if s.marked.is_empty() {
+                info(
+                    s,
+                    Level::Error,
+                    "mark conversations first (space, or a to mark all shown)",
+                );
+            } else {
+                let mut text = tui_textarea::TextArea::default();
+                text.set_cursor_line_style(ratatui::style::Style::default());
+                text.set_placeholder_text("The message to send to every marked conversation…");
+                s.overlay = Some(Overlay::Bulk(Box::new(BulkState {
+                    text,
+                    tag_index: 0,
+                    stage: BulkStage::Edit,
+                })));
+            }
+        }
+        Action::PageUp => scroll_thread(s, page, out),
+        Action::PageDown => scroll_thread(s, -page, out),
+        Action::Top => scroll_thread(s, isize::MAX / 2, out),
+        Action::Bottom => scroll_thread(s, isize::MIN / 2, out),
+        Action::Retry => retry(s, out),
+        Action::Urgent => out.push(Command::FindUrgent),
+        Action::Copy => {
+            if let Some(m) = selected_message(s) {
+                let mut text = m.text.clone().unwrap_or_default();
+                for a in &m.attachments {
+                    if let Some(u) = &a.url {
+                        if !text.is_empty() {
+                            text.push('\n');
+                        }
+                        text.push_str(u);
+                    }
+                }
+                out.push(Command::Copy(text));
+                info(s, Level::Info, "message copied to the clipboard (OSC 52)");
+            }
+        }
+        _ => {}
+    }
+}
+
+fn quit(s: &mut State, out: &mut Vec<Command>) {
+    save_draft(s, out);
+    s.quit = true;
+    out.push(Command::Quit);
+}
+
+fn retry(s: &mut State, out: &mut Vec<Command>) {
+    let failed =
+        |m: &Message| m.status == MsgStatus::Failed && m.mid.as_str().starts_with("local:");
+    let pick = selected_message(s)
+        .filter(|m| failed(m))
+        .or_else(|| {
+            s.thread
+                .as_ref()
+                .and_then(|t| t.messages.iter().rev().find(|m| failed(m)))
+        })
+        .map(|m| m.mid.as_str().trim_start_matches("local:").to_string());
+    match pick {
+        Some(outbox_id) => {
+            out.push(Command::Job(Job::Retry { outbox_id }));
+            info(s, Level::Info, "retrying the failed message");
+        }
+        None => info(s, Level::Error, "no failed message to retry in this thread"),
+    }
+}
+
+fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
+    let action = if is_plain_char(&k) {
+        None
+    } else {
+        s.opts.keymap.action(&k, COMPOSER)
+    };
+    let page = thread_height(s).saturating_sub(2).max(1) as isize;
+    match action {
+        Some(Action::Send) => send(s, out),
+        Some(Action::Newline) => s.composer.textarea.insert_newline(),
+        Some(Action::Canned) => {
+            if s.opts.canned.is_empty() {
+                info(
+                    s,
+                    Level::Error,
+                    "no canned replies configured ([[canned]] in the config)",
+                );
+            } else {
+                s.overlay = Some(Overlay::Canned(CannedPicker::default()));
+            }
+        }
+        Some(Action::ToggleTag) => toggle_tag(s),
+        Some(Action::Editor) => out.push(Command::OpenEditor {
+            text: s.composer.text(),
+        }),
+        Some(Action::Quit) => quit(s, out),
+        Some(Action::Back) | Some(Action::Compose) => s.focus = Focus::Thread,
+        Some(Action::PageUp) => scroll_thread(s, page, out),
+        Some(Action::PageDown) => scroll_thread(s, -page, out),
+        _ => {
+            if s.composer.textarea.input(k) {
+                s.composer.refusal = None;
+            }
+        }
+    }
+}
+
+fn toggle_tag(s: &mut State) {
+    let Some(t) = &s.thread else { return };
+    let allowed = s.human_agent_allowed(&t.conv);
+    match s.window_of(&t.conv) {
+        Window::Open { .. } => info(s, Level::Info, "inside the 24-hour window: no tag needed"),
+        _ if !allowed => info(
+            s,
+            Level::Error,
+            "this page has no HUMAN_AGENT permission (human_agent = true in its [[pages]] block)",
+        ),
+        _ => {
+            s.composer.tag = match s.composer.tag {
+                Some(_) => None,
+                None => Some(Tag::HumanAgent),
+            };
+        }
+    }
+}
+
+/// Validate, then hand the reply to the workers. A refusal emits no job.
+fn send(s: &mut State, out: &mut Vec<Command>) {
+    let Some(t) = &s.thread else { return };
+    let conv = t.conv.clone();
+    let text = s.composer.text();
+    let refuse = |s: &mut State, why: String| {
+        s.composer.refusal = Some(why.clone());
+        info(s, Level::Error, &format!("not sent: {why}"));
+    };
+    if !s.opts.configured.contains(&conv.key.account) {
+        let why = format!(
+            "account {} is not configured; add its [[pages]] block with a token to reply",
+            conv.key.account
+        );
+        return refuse(s, why);
+    }
+    if let Err(r) = check_text(conv.key.platform, &text) {
+        return refuse(s, r.0);
+    }
+    let facts = s.facts(&conv);
+    match plan(&facts, s.now, s.composer.tag, Purpose::Reply) {
+        Err(r) => refuse(s, r.0),
+        Ok(p) => {
+            out.push(Command::Job(Job::Reply {
+                conv: conv.key.clone(),
+                text,
+                tag: p.tag(),
+                agent: None,
+            }));
+            out.push(Command::SaveDraft {
+                conv: conv.key,
+                text: String::new(),
+            });
+            s.composer = Composer::default();
+            if let Some(t) = s.thread.as_mut() {
+                t.scroll = 0;
+                t.new_below = 0;
+            }
+        }
+    }
+}
+
+fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
+    let Some(overlay) = s.overlay.take() else {
+        return;
+    };
+    let esc = k.code == KeyCode::Esc;
+    s.overlay = match overlay {
+        Overlay::Help => None,
+        Overlay::Search { mut input } => match k.code {
+            KeyCode::Esc => {
+                if s.list.filter.text.take().is_some() {
+                    filter_changed(s, out);
+                }
+                None
+            }
+            KeyCode::Enter => None,
+            KeyCode::Backspace => {
+                input.pop();
+                set_search(s, &input, out);
+                Some(Overlay::Search { input })
+            }
+            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.push(c);
+                set_search(s, &input, out);
+                Some(Overlay::Search { input })
+            }
+            _ => Some(Overlay::Search { input }),
+        },
+        Overlay::StatusMenu => {
+            let choice = match k.code {
+                KeyCode::Char('o') => Some((ConvStatus::Open, None)),
+                KeyCode::Char('p') => Some((ConvStatus::Pending, None)),
+                KeyCode::Char('r') => Some((ConvStatus::Resolved, None)),
+                KeyCode::Char('1') => {
+                    Some((ConvStatus::Snoozed, Some(s.now.plus_ms(TimestampMs::HOUR))))
+                }
+                KeyCode::Char('t') => Some((
+                    ConvStatus::Snoozed,
+                    Some(clock::tomorrow_at(s.now, s.opts.zone, 9)),
+                )),
+                KeyCode::Char('w') => Some((
+                    ConvStatus::Snoozed,
+                    Some(clock::next_week(s.now, s.opts.zone)),
+                )),
+                _ => None,
+            };
+            match (choice, target(s)) {
+                (Some((status, snooze_until)), Some(c)) => {
+                    out.push(Command::SetStatus {
+                        conv: c.key,
+                        status,
+                        snooze_until,
+                    });
+                    let msg = match snooze_until {
+                        Some(t) => format!(
+                            "snoozed until {} {}",
+                            clock::day_label(t, s.now, s.opts.zone),
+                            clock::clock(t, s.opts.zone)
+                        ),
+                        None => format!("status: {}", status.as_str()),
+                    };
+                    info(s, Level::Info, &msg);
+                    None
+                }
+                _ if esc => None,
+                _ => Some(Overlay::StatusMenu),
+            }
+        }
+        Overlay::Canned(mut p) => {
+            let found = canned::matches(&s.opts.canned, &p.query);
+            match k.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => {
+                    if let Some(c) = found.get(p.selected).and_then(|i| s.opts.canned.get(*i)) {
+                        let (contact, name) = match &s.thread {
+                            Some(t) => (t.contact.clone(), t.conv.name.clone()),
+                            None => (None, String::new()),
+                        };
+                        let text = canned::fill(&c.text, contact.as_ref(), &name);
+                        s.composer.textarea.insert_str(text);
+                    }
+                    None
+                }
+                KeyCode::Down => {
+                    p.selected = (p.selected + 1).min(found.len().saturating_sub(1));
+                    Some(Overlay::Canned(p))
+                }
+                KeyCode::Up => {
+                    p.selected = p.selected.saturating_sub(1);
+                    Some(Overlay::Canned(p))
+                }
+                KeyCode::Backspace => {
+                    p.query.pop();
+                    p.selected = 0;
+                    Some(Overlay::Canned(p))
+                }
+                KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    p.query.push(c);
+                    p.selected = 0;
+                    Some(Overlay::Canned(p))
+                }
+                _ => Some(Overlay::Canned(p)),
+            }
+        }
+        Overlay::Bulk(b) => bulk_key(s, b, k, out),
+    };
+}
+
+fn set_search(s: &mut State, input: &str, out: &mut Vec<Command>) {
+    s.list.filter.text = Some(input.to_string()).filter(|t| !t.is_empty());
+    filter_changed(s, out);
+}
+
+pub fn bulk_preview(s: &State, tag: Option<Tag>) -> bulk::Preview {
+    bulk::preview(s.marked.values(), |c| s.human_agent_allowed(c), s.now, tag)
+}
+
+fn bulk_key(
+    s: &mut State,
+    mut b: Box<BulkState>,
+    k: KeyEvent,
+    out: &mut Vec<Command>,
+) -> Option<Overlay> {
+    match b.stage {
+        BulkStage::Edit => match k.code {
+            KeyCode::Esc => None,
+            KeyCode::Tab => {
+                b.tag_index = (b.tag_index + 1) % (Tag::CAMPAIGN_TAGS.len() + 1);
+                Some(Overlay::Bulk(b))
+            }
+            KeyCode::Enter if !k.modifiers.contains(KeyModifiers::ALT) => {
+                let text = b.text.lines().join("\n");
+                if text.trim().is_empty() {
+                    info(s, Level::Error, "write the message first");
+                } else if bulk_preview(s, b.tag()).recipients.is_empty() {
+                    info(
+                        s,
+                        Level::Error,
+                        "nobody marked can receive this campaign; see the preview",
+                    );
+                } else {
+                    b.stage = BulkStage::Confirm;
+                }
+                Some(Overlay::Bulk(b))
+            }
+            KeyCode::Enter => {
+                b.text.insert_newline();
+                Some(Overlay::Bulk(b))
+            }
+            _ => {
+                b.text.input(k);
+                Some(Overlay::Bulk(b))
+            }
+        },
+        BulkStage::Confirm => match k.code {
+            KeyCode::Char('y') | KeyCode::Enter => {
+                let text = b.text.lines().join("\n");
+                let tag = b.tag();
+                let p = bulk_preview(s, tag);
+                let title: String = text.chars().take(40).collect();
+                let n = p.recipients.len();
+                out.push(Command::Job(Job::Campaign {
+                    title: title.replace('\n', " "),
+                    text,
+                    tag,
+                    recipients: p.recipients,
+                    agent: None,
+                }));
+                s.marked.clear();
+                info(
+                    s,
+                    Level::Info,
+                    &format!("campaign started for {n} conversation(s)"),
+                );
+                None
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                b.stage = BulkStage::Edit;
+                Some(Overlay::Bulk(b))
+            }
+            _ => Some(Overlay::Bulk(b)),
+        },
+    }
+}
+
+fn paste(s: &mut State, text: &str) {
+    match &mut s.overlay {
+        Some(Overlay::Bulk(b)) if b.stage == BulkStage::Edit => {
+            b.text.insert_str(text);
+        }
+        Some(_) => {}
+        None if s.focus == Focus::Composer => {
+            s.composer.textarea.insert_str(text);
+        }
+        None => {}
+    }
+}
+
+// ---- mouse -------------------------------------------------------------------
+
+fn inside(r: Rect, m: &MouseEvent) -> bool {
+    r.contains(Position {
+        x: m.column,
+        y: m.row,
+    })
+}
+
+fn mouse(s: &mut State, m: MouseEvent, out: &mut Vec<Command>) {
+    if s.overlay.is_some() {
+        return;
+    }
+    let p = s.panes();
+    match m.kind {
+        MouseEventKind::ScrollDown if inside(p.list, &m) => move_selection(s, 1, out),
+        MouseEventKind::ScrollUp if inside(p.list, &m) => move_selection(s, -1, out),
+        MouseEventKind::ScrollDown if inside(p.thread, &m) => scroll_thread(s, -3, out),
+        MouseEventKind::ScrollUp if inside(p.thread, &m) => scroll_thread(s, 3, out),
+        MouseEventKind::Down(MouseButton::Left) => {
+            if inside(p.list, &m) {
+                let y = m.row.saturating_sub(p.list.y + 1);
+                let idx = s.list.top + (y / super::layout::ROW_HEIGHT) as usize;
+                if m.row > p.list.y && idx < s.list.top + s.list.rows.len() {
+                    s.list.selected = idx;
+                    s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
+                    if let Some(c) = s.list.selected_row().cloned() {
+                        open_thread(s, c, out);
+                    }
+                    s.focus = Focus::List;
+                }
+            } else if inside(p.thread, &m) && s.thread.is_some() {
+                s.focus = Focus::Thread;
+            } else if inside(p.composer, &m) && s.thread.is_some() {
+                s.focus = Focus::Composer;
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,140 @@
+//! The conversations pane: two lines per conversation.
+
+use super::text::{fit, truncate, width};
+use super::theme::Theme;
+use crate::app::clock;
+use crate::app::state::{Focus, State};
+use crate::domain::{ConvStatus, Conversation, Platform};
+use crate::send::window::Window;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+/// Short window state for a row: "⏱5h12m", "HA 3d4h", "closed", "no window".
+pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
+    match s.window_of(c) {
+        Window::Open { closes_at } => (format!("⏱{}", clock::span(closes_at.0 - s.now.0)), true),
+        Window::HumanAgent { closes_at } => {
+            (format!("HA {}", clock::span(closes_at.0 - s.now.0)), false)
+        }
+        Window::Closed => ("closed".into(), false),
+        Window::Never => ("no window".into(), false),
+    }
+}
+
+fn title(s: &State) -> String {
+    let f = &s.list.filter;
+    let mut t = match s.list.total {
+        Some(n) => format!(" Inbox {n} "),
+        None => " Inbox ".to_string(),
+    };
+    if f.unread_only {
+        t.push_str("[unread]");
+    }
+    match f.platform {
+        Some(Platform::Messenger) => t.push_str("[FB]"),
+        Some(Platform::Instagram) => t.push_str("[IG]"),
+        None => {}
+    }
+    if f.window_open_at.is_some() {
+        t.push_str("[window]");
+    }
+    if let Some(st) = f.status {
+        t.push_str(&format!("[{}]", st.as_str()));
+    }
+    if let Some(q) = &f.text {
+        t.push_str(&format!("[/{q}]"));
+    }
+    if !s.marked.is_empty() {
+        t.push_str(&format!(" {} marked ", s.marked.len()));
+    }
+    t
+}
+
+pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(th.border(s.focus == Focus::List))
+        .title(title(s));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let w = inner.width as usize;
+    if s.list.rows.is_empty() {
+        let msg = if s.list.filter.is_empty() {
+            vec![
+                Line::from(""),
+                Line::styled(truncate("No conversations yet.", w), th.dim()),
+                Line::styled(truncate("Messages appear here live.", w), th.dim()),
+            ]
+        } else {
+            vec![
+                Line::from(""),
+                Line::styled(truncate("Nothing matches the filter.", w), th.dim()),
+                Line::styled(truncate("c clears filters.", w), th.dim()),
+            ]
+        };
+        f.render_widget(Paragraph::new(msg), inner);
+        return;
+    }
+    let mut lines = Vec::new();
+    for (i, c) in s.list.rows.iter().enumerate() {
+        let selected = s.list.top + i == s.list.selected;
+        let marked = s.marked.contains_key(&c.key);
+        let (plat, pstyle) = match c.key.platform {
+            Platform::Messenger => ("FB", th.messenger()),
+            Platform::Instagram => ("IG", th.instagram()),
+        };
+        let mark = if marked { "●" } else { " " };
+        let ago = clock::ago(c.last_activity, s.now);
+        let badge = if c.unread > 0 {
+            format!("({}) ", c.unread)
+        } else {
+            String::new()
+        };
+        let name_w = w.saturating_sub(4 + width(&badge) + width(&ago));
+        let name_style = if c.unread > 0 { th.bold() } else { th.base() };
+        let mut l1 = Line::from(vec![
+            Span::styled(mark.to_string(), th.badge()),
+            Span::styled(plat.to_string(), pstyle),
+            Span::raw(" "),
+            Span::styled(fit(&c.name, name_w), name_style),
+            Span::styled(badge, th.badge()),
+            Span::styled(ago, th.dim()),
+        ]);
+        let (win, open) = window_short(s, c);
+        let status = match c.status {
+            ConvStatus::Open => String::new(),
+            ConvStatus::Snoozed => match c.snooze_until {
+                Some(t) => format!(" zz {}", clock::clock(t, s.opts.zone)),
+                None => " snoozed".into(),
+            },
+            other => format!(" {}", other.as_str()),
+        };
+        let right = format!("{win}{status}");
+        let prev_w = w.saturating_sub(4 + width(&right));
+        let arrow = match c.last_direction {
+            Some(crate::domain::Direction::Out) => "↩ ",
+            _ => "",
+        };
+        let mut l2 = Line::from(vec![
+            Span::raw("   "),
+            Span::styled(fit(&format!("{arrow}{}", c.last_preview), prev_w), th.dim()),
+            Span::raw(" "),
+            Span::styled(win, if open { th.ok() } else { th.warn() }),
+            Span::styled(status, th.dim()),
+        ]);
+        if selected {
+            let st = if s.focus == Focus::List {
+                th.selected()
+            } else {
+                th.bold()
+            };
+            l1 = l1.patch_style(st);
+            l2 = l2.patch_style(st);
+        }
+        lines.push(l1);
+        lines.push(l2);
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,31 @@
+//! Render only: `render(&State, &mut Frame)`. No state changes, no I/O.
+
+pub mod composer;
+pub mod list;
+pub mod popup;
+pub mod status;
+pub mod text;
+pub mod theme;
+pub mod thread;
+
+use crate::app::state::{Overlay, State};
+use ratatui::Frame;
+use theme::Theme;
+
+pub fn render(s: &State, f: &mut Frame) {
+    let th = Theme::new(s.opts.no_color);
+    let area = f.area();
+    let p = crate::app::layout::panes(area, s.opts.demo);
+    list::render(s, f, p.list, th);
+    thread::render(s, f, p.thread, th);
+    composer::render(s, f, p.composer, th);
+    status::render(s, f, p.status, th);
+    match &s.overlay {
+        None => {}
+        Some(Overlay::Help) => popup::help(s, f, area, th),
+        Some(Overlay::Search { input }) => popup::search(input, f, p.list, th),
+        Some(Overlay::StatusMenu) => popup::status_menu(f, area, th),
+        Some(Overlay::Bulk(b)) => popup::bulk(s, b, f, area, th),
+        Some(Overlay::Canned(c)) => popup::canned_picker(s, c, f, area, th),
+    }
+}

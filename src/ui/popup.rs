@@ -1,0 +1,236 @@
+//! Popups drawn over the panes: help, search, status menu, bulk send, canned.
+
+use super::text::truncate;
+use super::theme::Theme;
+use crate::app::canned;
+use crate::app::keymap::Action;
+use crate::app::state::{BulkStage, BulkState, CannedPicker, State};
+use crate::app::update::bulk_preview;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+/// A centered rectangle of at most w×h inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn frame(f: &mut Frame, r: Rect, title: &str, th: Theme) -> Rect {
+    f.render_widget(Clear, r);
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .border_style(th.border(true))
+        .title(Span::styled(format!(" {title} "), th.bold()));
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    inner
+}
+
+pub fn help(s: &State, f: &mut Frame, area: Rect, th: Theme) {
+    let km = &s.opts.keymap;
+    let rows: Vec<(String, &str)> = Action::ALL
+        .iter()
+        .map(|a| (km.label(*a), a.help()))
+        .collect();
+    let half = rows.len().div_ceil(2);
+    let r = centered(area, area.width.saturating_sub(2).min(100), half as u16 + 3);
+    let inner = frame(f, r, "Keys (any key closes)", th);
+    let col_w = (inner.width / 2) as usize;
+    let key_w = 16.min(col_w / 2);
+    let mut lines = Vec::new();
+    for i in 0..half {
+        let mut spans = Vec::new();
+        for (k, h) in [rows.get(i), rows.get(i + half)].into_iter().flatten() {
+            spans.push(Span::styled(
+                super::text::fit(k, key_w.saturating_sub(1)) + " ",
+                th.bold(),
+            ));
+            spans.push(Span::raw(super::text::fit(h, col_w.saturating_sub(key_w))));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::styled(
+        truncate(
+            "Keys are set in [ui.keys] of the config: action = [\"key\", ...]",
+            inner.width as usize,
+        ),
+        th.dim(),
+    ));
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn search(input: &str, f: &mut Frame, list: Rect, th: Theme) {
+    let r = Rect::new(
+        list.x,
+        list.y + list.height.saturating_sub(3),
+        list.width,
+        3.min(list.height),
+    );
+    let inner = frame(f, r, "Search (Enter keep · Esc clear)", th);
+    f.render_widget(Paragraph::new(format!("/{input}▏")), inner);
+}
+
+pub fn status_menu(f: &mut Frame, area: Rect, th: Theme) {
+    let r = centered(area, 36, 9);
+    let inner = frame(f, r, "Set status", th);
+    let lines = [
+        ("o", "open"),
+        ("p", "pending"),
+        ("r", "resolved"),
+        ("1", "snooze 1 hour"),
+        ("t", "snooze until tomorrow 09:00"),
+        ("w", "snooze until next week"),
+        ("esc", "cancel"),
+    ]
+    .into_iter()
+    .map(|(k, h)| {
+        Line::from(vec![
+            Span::styled(format!("{k:>4}  "), th.bold()),
+            Span::raw(h),
+        ])
+    })
+    .collect::<Vec<_>>();
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn canned_picker(s: &State, p: &CannedPicker, f: &mut Frame, area: Rect, th: Theme) {
+    let found = canned::matches(&s.opts.canned, &p.query);
+    let r = centered(area, 70, (found.len() as u16 + 4).clamp(6, 16));
+    let inner = frame(
+        f,
+        r,
+        "Canned reply (type to search · Enter insert · Esc)",
+        th,
+    );
+    let w = inner.width as usize;
+    let mut lines = vec![Line::from(format!("> {}▏", p.query))];
+    for (row, i) in found.iter().enumerate() {
+        let Some(c) = s.opts.canned.get(*i) else {
+            continue;
+        };
+        let text = format!("{:<12} {}", c.name, c.text.replace('\n', " "));
+        let style = if row == p.selected {
+            th.selected()
+        } else {
+            th.base()
+        };
+        lines.push(Line::styled(truncate(&text, w), style));
+    }
+    if found.is_empty() {
+        lines.push(Line::styled("no match", th.dim()));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
+    let tag = b.tag();
+    let p = bulk_preview(s, tag);
+    let r = centered(area, 76, 17);
+    let title = format!("Bulk send to {} marked", s.marked.len());
+    let inner = frame(f, r, &title, th);
+    let w = inner.width as usize;
+    let tag_name = tag.map(|t| t.as_str()).unwrap_or("none");
+    match b.stage {
+        BulkStage::Edit => {
+            let [text, rest] =
+                Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(inner);
+            let tb = Block::default()
+                .borders(Borders::BOTTOM)
+                .border_style(th.dim());
+            let tin = tb.inner(text);
+            f.render_widget(tb, text);
+            f.render_widget(&b.text, tin);
+            let mut lines = vec![
+                Line::from(vec![
+                    Span::raw("Tag: "),
+                    Span::styled(tag_name.to_string(), th.bold()),
+                    Span::styled("  (Tab: change)", th.dim()),
+                ]),
+                Line::from(vec![
+                    Span::styled(format!("{} inside the 24h window", p.inside), th.ok()),
+                    Span::raw(" · "),
+                    Span::styled(format!("{} with the tag", p.tagged), th.base()),
+                    Span::raw(" · "),
+                    Span::styled(format!("{} need a tag", p.needs_tag), th.warn()),
+                    Span::raw(" · "),
+                    Span::styled(format!("{} unreachable", p.unreachable.len()), th.error()),
+                ]),
+                Line::from(format!(
+                    "Will send to {} conversation(s).",
+                    p.recipients.len()
+                )),
+            ];
+            if let Some(t) = tag {
+                lines.push(Line::styled(
+                    truncate(&format!("{t} allows: {}", t.allows()), w),
+                    th.dim(),
+                ));
+            }
+            for (name, why) in p.unreachable.iter().take(5) {
+                lines.push(Line::styled(
+                    truncate(&format!("✗ {name}: {why}"), w),
+                    th.dim(),
+                ));
+            }
+            if p.unreachable.len() > 5 {
+                lines.push(Line::styled(
+                    format!("… and {} more", p.unreachable.len() - 5),
+                    th.dim(),
+                ));
+            }
+            lines.push(Line::styled(
+                "Enter: review · Alt-Enter: new line · Esc: cancel",
+                th.dim(),
+            ));
+            f.render_widget(Paragraph::new(lines), rest);
+        }
+        BulkStage::Confirm => {
+            let text = b.text.lines().join(" ");
+            let mut lines = vec![
+                Line::from(vec![
+                    Span::raw("Send to "),
+                    Span::styled(format!("{}", p.recipients.len()), th.bold()),
+                    Span::raw(format!(" conversation(s), tag {tag_name}?")),
+                ]),
+                Line::from(""),
+                Line::styled(
+                    format!("\"{}\"", truncate(&text, w.saturating_sub(2))),
+                    th.base(),
+                ),
+                Line::from(""),
+            ];
+            match tag {
+                Some(t) => lines.push(Line::from(format!(
+                    "{t} allows only: {}. Sending anything else risks the page's messaging access.",
+                    t.allows()
+                ))),
+                None => lines.push(Line::from(
+                    "No tag: only conversations inside the 24-hour window receive it.",
+                )),
+            }
+            if p.needs_tag + p.unreachable.len() > 0 {
+                lines.push(Line::styled(
+                    format!(
+                        "{} marked conversation(s) will be skipped.",
+                        p.needs_tag + p.unreachable.len()
+                    ),
+                    th.warn(),
+                ));
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::styled(
+                "y / Enter: start the campaign · n / Esc: back",
+                th.bold(),
+            ));
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! The thread pane: messages laid out into lines (also used by `update` to
+//! measure scrolling), then the visible slice drawn.
+
+use super::text::{truncate, wrap};
+use super::theme::Theme;
+use crate::app::clock::{self, Zone};
+use crate::app::state::{Focus, State, ThreadPane};
+use crate::domain::{Direction, Message, MsgKind, MsgStatus, Origin, Platform, TimestampMs};
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+/// Columns outbound messages are shifted right, so they read apart from
+/// the customer's even without colour.
+const OUT_INDENT: usize = 6;
+
+pub struct Laid {
+    pub lines: Vec<Line<'static>>,
+    /// The message index each line belongs to (None for separators).
+    pub owners: Vec<Option<usize>>,
+}
+
+pub fn line_count(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs) -> usize {
+    lay_out(t, width, zone, now, Theme::new(true)).lines.len()
+}
+
+pub fn line_owners(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs) -> Vec<Option<usize>> {
+    lay_out(t, width, zone, now, Theme::new(true)).owners
+}
+
+fn status_mark(m: &Message) -> &'static str {
+    match m.status {
+        MsgStatus::Pending => "⏳ sending",
+        MsgStatus::Sent => "✓ sent",
+        MsgStatus::Delivered => "✓✓ delivered",
+        MsgStatus::Read => "✓✓ read",
+        MsgStatus::Failed => "✗ failed",
+        MsgStatus::Received => "",
+    }
+}
+
+pub fn lay_out(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs, th: Theme) -> Laid {
+    let w = width.max(8) as usize;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut owners = Vec::new();
+    let mut push = |l: Line<'static>, o: Option<usize>, lines: &mut Vec<Line<'static>>| {
+        lines.push(l);
+        owners.push(o);
+    };
+    if !t.reached_start {
+        let txt = if t.loading_older {
+            "… loading"
+        } else {
+            "… older messages: PgUp / g"
+        };
+        push(Line::styled(txt.to_string(), th.dim()), None, &mut lines);
+    } else if t.conv.key.platform == Platform::Instagram && !t.messages.is_empty() {
+        push(
+            Line::styled(
+                truncate(
+                    "Instagram lets apps read only the 20 most recent messages of older history",
+                    w,
+                ),
+                th.dim(),
+            ),
+            None,
+            &mut lines,
+        );
+    }
+    let name = t
+        .contact
+        .as_ref()
+        .map(|c| c.display_name())
+        .unwrap_or_else(|| t.conv.name.clone());
+    let mut last_day = None;
+    for (i, m) in t.messages.iter().enumerate() {
+        let day = clock::day_key(m.timestamp, zone);
+        if last_day != Some(day) {
+            last_day = Some(day);
+            let label = format!(" {} ", clock::day_label(m.timestamp, now, zone));
+            let side = w.saturating_sub(super::text::width(&label)) / 2;
+            push(
+                Line::styled(
+                    format!("{}{label}{}", "─".repeat(side), "─".repeat(side)),
+                    th.dim(),
+                ),
+                None,
+                &mut lines,
+            );
+        }
+        let out = m.direction == Direction::Out;
+        let indent = if out {
+            " ".repeat(OUT_INDENT)
+        } else {
+            String::new()
+        };
+        let body_w = w.saturating_sub(indent.len() + 2).max(4);
+        // Header.
+        let mut head = vec![Span::raw(indent.clone())];
+        if out {
+            let who = match m.origin {
+                Some(Origin::PageInbox) => "Page (via Page inbox)".to_string(),
+                Some(Origin::OtherApp) => "Page (via other app)".to_string(),
+                _ => m
+                    .agent
+                    .clone()
+                    .map(|a| format!("You ({a})"))
+                    .unwrap_or_else(|| "You".into()),
+            };
+            head.push(Span::styled(format!("▶ {who}"), th.outbound()));
+        } else {
+            head.push(Span::styled(format!("◀ {name}"), th.inbound()));
+        }
+        head.push(Span::styled(
+            format!(" · {}", clock::clock(m.timestamp, zone)),
+            th.dim(),
+        ));
+        if out {
+            let mark = status_mark(m);
+            let style = if m.status == MsgStatus::Failed {
+                th.error()
+            } else {
+                th.dim()
+            };
+            head.push(Span::styled(format!(" · {mark}"), style));
+            if let Some(tag) = &m.tag {
+                head.push(Span::styled(format!(" · {tag}"), th.warn()));
+            }
+        }
+        if m.kind != MsgKind::Message {
+            head.push(Span::styled(
+                format!(" [{}]", format!("{:?}", m.kind).to_lowercase()),
+                th.warn(),
+            ));
+        }
+        if m.edited {
+            head.push(Span::styled(" (edited)".to_string(), th.dim()));
+        }
+        push(Line::from(head), Some(i), &mut lines);
+        let pad = format!("{indent}  ");
+        if let Some(target) = &m.reply_to {
+            let quoted = t
+                .find(target)
+                .map(|q| format!("↪ re: \"{}\"", q.preview()))
+                .unwrap_or_else(|| "↪ re: an earlier message".to_string());
+            push(
+                Line::styled(format!("{pad}{}", truncate(&quoted, body_w)), th.dim()),
+                Some(i),
+                &mut lines,
+            );
+        }
+        if m.deleted {
+            push(
+                Line::styled(format!("{pad}(unsent)"), th.dim()),
+                Some(i),
+                &mut lines,
+            );
+        } else if let Some(text) = m.text.as_deref().filter(|t| !t.is_empty()) {
+            for l in wrap(text, body_w) {
+                push(Line::from(format!("{pad}{l}")), Some(i), &mut lines);
+            }
+        } else if m.unsupported {
+            push(
+                Line::styled(format!("{pad}(unsupported message)"), th.dim()),
+                Some(i),
+                &mut lines,
+            );
+        }
+        if !m.deleted {
+            for a in &m.attachments {
+                let label = match (&a.title, &a.url) {
+                    (Some(t), Some(u)) => format!("📎 {}: {t} {u}", a.kind),
+                    (None, Some(u)) => format!("📎 {}: {u}", a.kind),
+                    (Some(t), None) => format!("📎 {}: {t} (no url)", a.kind),
+                    (None, None) => format!("📎 {} (no url)", a.kind),
+                };
+                for l in wrap(&label, body_w) {
+                    push(
+                        Line::styled(format!("{pad}{l}"), th.warn()),
+                        Some(i),
+                        &mut lines,
+                    );
+                }
+            }
+        }
+        if !m.reactions.is_empty() {
+            let r = m
+                .reactions
+                .iter()
+                .map(|r| {
+                    let by = if r.by == m.conv.account.as_str() {
+                        "you".to_string()
+                    } else {
+                        name.clone()
+                    };
+                    format!("{} {by}", r.emoji)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            push(
+                Line::styled(format!("{pad}{}", truncate(&r, body_w)), th.dim()),
+                Some(i),
+                &mut lines,
+            );
+        }
+        if m.status == MsgStatus::Failed {
+            let why = m.error.clone().unwrap_or_else(|| "unknown error".into());
+            for l in wrap(&format!("✗ {why} — press t to retry"), body_w) {
+                push(
+                    Line::styled(format!("{pad}{l}"), th.error()),
+                    Some(i),
+                    &mut lines,
+                );
+            }
+        }
+    }
+    Laid { lines, owners }
+}
+
+pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
+    let focused = s.focus == Focus::Thread;
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(th.border(focused));
+    let Some(t) = &s.thread else {
+        let p = Paragraph::new(vec![
+            Line::from(""),
+            Line::styled("Select a conversation and press Enter.", th.dim()),
+            Line::styled("Press ? for keys.", th.dim()),
+        ])
+        .alignment(Alignment::Center)
+        .block(block.title(" Thread "));
+        f.render_widget(p, area);
+        return;
+    };
+    let platform = match t.conv.key.platform {
+        Platform::Messenger => "Messenger",
+        Platform::Instagram => "Instagram",
+    };
+    block = block.title(Line::from(vec![
+        Span::styled(format!(" {} ", t.conv.name), th.bold()),
+        Span::styled(
+            format!("· {platform} · {} ", t.conv.status.as_str()),
+            th.dim(),
+        ),
+    ]));
+    if t.new_below > 0 {
+        block = block.title_bottom(
+            Line::styled(
+                format!(" ▼ {} new — G to jump ", t.new_below),
+                th.selected(),
+            )
+            .right_aligned(),
+        );
+    }
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let laid = lay_out(t, inner.width, s.opts.zone, s.now, th);
+    let h = inner.height as usize;
+    let total = laid.lines.len();
+    let scroll = t.scroll.min(total.saturating_sub(h));
+    let end = total - scroll;
+    let start = end.saturating_sub(h);
+    let selected = if focused {
+        laid.owners[start..end]
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .copied()
+    } else {
+        None
+    };
+    let mut visible: Vec<Line> = Vec::with_capacity(h);
+    for (line, owner) in laid.lines[start..end].iter().zip(&laid.owners[start..end]) {
+        let mut l = line.clone();
+        if selected.is_some() && *owner == selected {
+            l = l.patch_style(th.bold());
+            l.spans.insert(0, Span::styled("▌", th.selected()));
+        }
+        visible.push(l);
+    }
+    f.render_widget(Paragraph::new(visible), inner);
+}

@@ -1,0 +1,227 @@
+//! Whole-screen snapshots with TestBackend: fixed size, clock, zone (UTC) and data.
+
+use dmdesk::app::event::Event;
+use dmdesk::app::fixtures::{self as fx, NOW};
+use dmdesk::app::{update, State};
+use dmdesk::domain::*;
+use dmdesk::store::{CampaignProgress, SyncProgress, Update};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+fn draw(s: &State) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(s.size.0, s.size.1)).unwrap();
+    t.draw(|f| dmdesk::ui::render(s, f)).unwrap();
+    t
+}
+
+fn key(s: &mut State, code: KeyCode) {
+    update(s, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn inbox(s: &mut State) {
+    let mut rows = vec![
+        fx::conv(Platform::Messenger, "u1", "Ann Lee", 3, 2),
+        fx::conv(Platform::Instagram, "u2", "陈波 Bo Chen", 75, 1),
+        fx::conv(Platform::Messenger, "u3", "Cy Diaz", 30 * 60, 0),
+        fx::conv(Platform::Instagram, "u4", "Dee 🌸", 9 * 24 * 60, 0),
+    ];
+    rows[2].status = ConvStatus::Pending;
+    rows[2].last_direction = Some(Direction::Out);
+    rows[2].last_preview = "We'll check and get back to you".into();
+    rows[3].status = ConvStatus::Resolved;
+    fx::load_rows(s, rows);
+}
+
+#[test]
+fn empty_inbox_100x30() {
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, vec![]);
+    insta::assert_snapshot!(draw(&s).backend());
+}
+
+#[test]
+fn empty_inbox_demo_80x24() {
+    let mut o = fx::options();
+    o.demo = true;
+    let mut s = State::new(o, NOW, (80, 24));
+    fx::load_rows(&mut s, vec![]);
+    insta::assert_snapshot!(draw(&s).backend());
+}
+
+#[test]
+fn unread_list_80x24() {
+    let mut s = fx::state(80, 24);
+    inbox(&mut s);
+    key(&mut s, KeyCode::Char('j'));
+    insta::assert_snapshot!(draw(&s).backend());
+}
+
+fn long_thread(s: &mut State) {
+    inbox(s);
+    let c = s.list.rows[1].clone();
+    let k = c.key.clone();
+    let mut photo = fx::inbound(&k, "m2", 70, "");
+    photo.text = None;
+    photo.attachments = vec![Attachment {
+        kind: "image".into(),
+        url: Some("https://cdn.example.com/p/1.jpg".into()),
+        title: None,
+    }];
+    let mut reply = fx::outbound(
+        &k,
+        "m3",
+        60,
+        "Thanks! We ship worldwide 🚚 — 通常 3–5 日でお届けします。",
+        MsgStatus::Read,
+    );
+    reply.reply_to = Some(Mid::new("m1"));
+    let mut inbox_reply = fx::outbound(
+        &k,
+        "m4",
+        50,
+        "(answered from the phone app)",
+        MsgStatus::Delivered,
+    );
+    inbox_reply.origin = Some(Origin::PageInbox);
+    let mut edited = fx::inbound(&k, "m5", 40, "Great 👍 我想订购两件，请问有折扣吗？ This is a long message that has to wrap across several lines of the thread pane without breaking the layout 😀😀😀");
+    edited.edited = true;
+    edited.reactions = vec![Reaction {
+        emoji: "❤".into(),
+        by: fx::IG.into(),
+    }];
+    let mut failed = fx::outbound(
+        &k,
+        "local:o7",
+        30,
+        "Yes, 10% with code SPRING",
+        MsgStatus::Failed,
+    );
+    failed.error = Some("(#100) the user is unavailable".into());
+    let mut yesterday = fx::inbound(&k, "m0", 26 * 60, "你好！Do you ship to Taipei? 🇹🇼");
+    yesterday.timestamp = NOW.plus_ms(-26 * 60 * 60_000);
+    let msgs = vec![
+        yesterday,
+        fx::inbound(&k, "m1", 75, "Hello 👋 is this in stock?"),
+        photo,
+        reply,
+        inbox_reply,
+        edited,
+        failed,
+    ];
+    fx::open_with(s, c, msgs);
+}
+
+#[test]
+fn long_wrapped_thread_with_emoji_and_cjk_100x30() {
+    let mut s = fx::state(100, 30);
+    long_thread(&mut s);
+    insta::assert_snapshot!(draw(&s).backend());
+}
+
+#[test]
+fn long_wrapped_thread_80x24() {
+    let mut s = fx::state(80, 24);
+    long_thread(&mut s);
+    insta::assert_snapshot!(draw(&s).backend());
+}
+
+#[test]
+fn outside_window_composer() {
+    let mut s = fx::state(100, 30);
+    inbox(&mut s);
+    let c = s.list.rows[2].clone(); // Cy Diaz: 30 h ago
+    let k = c.key.clone();
+    fx::open_with(
+        &mut s,
+        c,
+        vec![fx::inbound(&k, "m1", 30 * 60, "Where is my order #1234?")],
+    );
+    key(&mut s, KeyCode::Char('i'));
+    for ch in "Sorry for the delay!".chars() {
+        key(&mut s, KeyCode::Char(ch));
+    }
+    key(&mut s, KeyCode::Enter); // refused: no tag
+    insta::assert_snapshot!(draw(&s).backend());
+}
+
+#[test]
+fn campaign_running_status_bar() {
+    let mut s = fx::state(100, 30);
+    inbox(&mut s);
+    for _ in 0..12 {
+        update(&mut s, Event::Update(Update::EventReceived { at: NOW }));
+    }
+    update(
+        &mut s,
+        Event::Update(Update::Sync(SyncProgress {
+            running: false,
+            finished_at: Some(NOW.plus_ms(-600_000)),
+            ..Default::default()
+        })),
+    );
+    update(
+        &mut s,
+        Event::Update(Update::Campaign(CampaignProgress {
+            id: "c1".into(),
+            title: "Spring sale".into(),
+            total: 120,
+            done: 45,
+            sent: 44,
+            failed: 1,
+            skipped: 0,
+            running: true,
+        })),
+    );
+    let buf = draw(&s);
+    insta::assert_snapshot!(buf.backend());
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut s = fx::state(80, 24);
+    inbox(&mut s);
+    key(&mut s, KeyCode::Char('?'));
+    insta::assert_snapshot!(draw(&s).backend());
+}
+
+#[test]
+fn bulk_preview_popup() {
+    let mut s = fx::state(100, 30);
+    inbox(&mut s);
+    key(&mut s, KeyCode::Char('a'));
+    key(&mut s, KeyCode::Char('B'));
+    for ch in "Our shop is closed on Monday".chars() {
+        key(&mut s, KeyCode::Char(ch));
+    }
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Tab);
+    insta::assert_snapshot!(draw(&s).backend());
+    key(&mut s, KeyCode::Enter);
+    insta::assert_snapshot!("bulk_confirm", draw(&s).backend());
+}
+
+#[test]
+fn colours_only_without_no_color() {
+    // NO_COLOR: no fg colours anywhere, but the selection is still reversed.
+    let mut s = fx::state(80, 24);
+    inbox(&mut s);
+    let t = draw(&s);
+    let buf = t.backend().buffer();
+    assert!(buf
+        .content()
+        .iter()
+        .all(|c| c.fg == ratatui::style::Color::Reset));
+    assert!(buf
+        .content()
+        .iter()
+        .any(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED)));
+    s.opts.no_color = false;
+    let t = draw(&s);
+    assert!(t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .any(|c| c.fg != ratatui::style::Color::Reset));
+}
