@@ -188,9 +188,64 @@ async fn run(cli: Cli) -> CliResult {
             let store = Store::open(&cfg.store.path, cfg.store.cache_mb, "doctor").ok();
             dmdesk::doctor::cli_doctor(&cfg, store).await
         }
-        // WIRE: demo, TUI
-        _ => Err(CliError::runtime(
-            "this command is not available in this build yet",
-        )),
+        Some(Command::Demo) => run_demo().await,
+        None => match Config::load(cli.config.as_deref())? {
+            Some(cfg) => run_inbox(cfg).await,
+            None => run_demo().await,
+        },
     }
+}
+
+/// The inbox: TUI with the webhook server, ingest and workers in this process.
+async fn run_inbox(cfg: Config) -> CliResult {
+    if cfg.server.enabled {
+        cfg.check_server()?;
+    }
+    let _log = log_to_file();
+    let store = open_store(&cfg, "inbox")?;
+    let serve = cfg.server.enabled;
+    let running = dmdesk::runtime::start(Arc::new(cfg), store, serve)
+        .await
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    run_tui(running, false).await
+}
+
+/// Demo: the simulator plays Meta on loopback; the store is temporary.
+async fn run_demo() -> CliResult {
+    let _log = log_to_file();
+    let dir = std::env::temp_dir().join(format!("dmdesk-demo-{}", std::process::id()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let mut sim_cfg = dmdesk::sim::SimConfig::demo(Some(format!("http://{addr}/webhook")));
+    sim_cfg.rate = 0.2;
+    sim_cfg.reply_probability = 0.5;
+    sim_cfg.seed = rand::random();
+    let sim = dmdesk::sim::Simulator::start(sim_cfg)
+        .await
+        .map_err(|e| CliError::runtime(format!("demo simulator: {e}")))?;
+    let cfg = Config::demo(dir.join("store"), addr, sim.graph_base_url.clone());
+    let store = open_store(&cfg, "demo")?;
+    let running = dmdesk::runtime::start_with(Arc::new(cfg), store, Some(listener))
+        .await
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    let result = run_tui(running, true).await;
+    sim.shutdown().await;
+    tracing::info!("simulator stopped");
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run_tui(running: dmdesk::runtime::Running, demo: bool) -> CliResult {
+    let ctx = dmdesk::tui::TuiCtx {
+        store: running.store.clone(),
+        config: running.config.clone(),
+        jobs: running.jobs.clone(),
+        listen: running.local_addr.map(|a| a.to_string()),
+        demo,
+    };
+    let result = dmdesk::tui::run(ctx).await;
+    tracing::info!("TUI closed; stopping workers");
+    running.shutdown().await;
+    tracing::info!("workers stopped");
+    result.map_err(|e| CliError::runtime(format!("{e:#}")))
 }

@@ -38,11 +38,34 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Start ingest, workers and (if `serve_webhooks`) the webhook server.
+/// Start ingest, workers and (if `serve_webhooks`) the webhook server on
+/// `config.server.listen`.
 pub async fn start(
     config: Arc<Config>,
     store: Arc<Store>,
     serve_webhooks: bool,
+) -> Result<Running, StartError> {
+    let listener = if serve_webhooks {
+        Some(
+            tokio::net::TcpListener::bind(config.server.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.server.listen,
+                    source,
+                })?,
+        )
+    } else {
+        None
+    };
+    start_with(config, store, listener).await
+}
+
+/// Like [`start`], serving webhooks on a listener the caller bound (demo mode
+/// binds first so the simulator knows where to post).
+pub async fn start_with(
+    config: Arc<Config>,
+    store: Arc<Store>,
+    listener: Option<tokio::net::TcpListener>,
 ) -> Result<Running, StartError> {
     let metrics = Arc::new(Metrics::default());
     let cancel = CancellationToken::new();
@@ -112,13 +135,7 @@ pub async fn start(
         cancel.child_token(),
     ));
 
-    let (local_addr, server) = if serve_webhooks {
-        let listener = tokio::net::TcpListener::bind(config.server.listen)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.server.listen,
-                source,
-            })?;
+    let (local_addr, server) = if let Some(listener) = listener {
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: config.server.listen,
             source,
@@ -173,7 +190,7 @@ impl Running {
             tokio::select! {
                 next = self.workers.join_next() => if next.is_none() { break },
                 _ = &mut deadline => {
-                    tracing::warn!("workers did not stop within 10 s; aborting them");
+                    tracing::warn!(left = self.workers.len(), "workers did not stop within 10 s; aborting them");
                     self.workers.abort_all();
                     break;
                 }
