@@ -1,0 +1,144 @@
+//! End to end: the real binary in tmux receives a signed webhook and shows
+//! it, the agent replies with the keyboard (the Send API, played by
+//! wiremock, gets the call), and quitting leaves the terminal restored.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+struct Session(String);
+
+impl Session {
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").args(args).output().expect("tmux runs (CI installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn capture(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", &self.0])
+    }
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.0.as_str()];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+    fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", &self.0, "-l", text]);
+    }
+    /// Poll the screen until `pred` holds (bounded).
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Kill only the session this test started.
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.0]).status();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_show_reply_quit_restored() {
+    let graph = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v23.0/P1/messages"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"recipient_id":"U1","message_id":"m_reply_1"})))
+        .expect(1)
+        .mount(&graph)
+        .await;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\napp_secret = \"e2e-secret\"\nverify_token = \"v\"\n\
+             [store]\npath = {:?}\n[graph]\nbase_url = \"{}\"\n[sync]\ninterval = \"off\"\n[ui]\nbell = false\n\
+             [[pages]]\nid = \"P1\"\nname = \"Shop\"\naccess_token = \"e2e-token\"\n",
+            tmp.path().join("store"),
+            graph.uri()
+        ),
+    )
+    .unwrap();
+    let name = format!("dmdesk-e2e-{}", std::process::id());
+    let s = Session(name.clone());
+    let shell_cmd = format!(
+        "XDG_STATE_HOME={state} {bin} --config {cfg}; echo DMDESK-EXITED:$?; sleep 30",
+        state = tmp.path().join("state").display(),
+        bin = env!("CARGO_BIN_EXE_dmdesk"),
+        cfg = cfg.display()
+    );
+    let status = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "35", "bash", "--norc", "--noprofile", "-c", &shell_cmd])
+        .status()
+        .expect("tmux available");
+    assert!(status.success());
+    s.wait_for("the inbox", |scr| scr.contains("Inbox"));
+
+    // A customer writes: a signed webhook to the embedded server.
+    let body = serde_json::json!({"object":"page","entry":[{"id":"P1","time":1,"messaging":[
+        {"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":chrono_now_ms(),
+         "message":{"mid":"m_e2e_1","text":"Is my parcel on its way?"}}]}]})
+    .to_string();
+    let sig = dmdesk::webhook::signature::sign(b"e2e-secret", body.as_bytes());
+    let resp = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/webhook"))
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    s.wait_for("the message in the list", |scr| scr.contains("Is my parcel on its way?"));
+
+    // Open it, reply, send.
+    s.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    s.keys(&["i"]);
+    std::thread::sleep(Duration::from_millis(300));
+    s.text("Yes, it ships today!");
+    s.keys(&["Enter"]);
+    s.wait_for("the reply in the thread", |scr| scr.contains("Yes, it ships today!"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while graph.received_requests().await.unwrap().iter().all(|r| r.url.path() != "/v23.0/P1/messages") {
+        assert!(Instant::now() < deadline, "the Send API was never called");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sent = graph.received_requests().await.unwrap();
+    let call = sent.iter().find(|r| r.url.path() == "/v23.0/P1/messages").unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(json["recipient"]["id"], "U1");
+    assert_eq!(json["message"]["text"], "Yes, it ships today!");
+    assert_eq!(json["messaging_type"], "RESPONSE");
+    assert!(call.headers.get("authorization").is_some_and(|v| v.to_str().unwrap() == "Bearer e2e-token"));
+
+    // Leave the composer (tmux's escape-time needs a pause), then quit.
+    s.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(800));
+    s.keys(&["q"]);
+    let screen = s.wait_for("the process to exit", |scr| scr.contains("DMDESK-EXITED:"));
+    assert!(screen.contains("DMDESK-EXITED:0"), "{screen}");
+    // The alternate screen is gone and the cursor is visible again.
+    assert_eq!(s.tmux(&["display-message", "-p", "-t", &name, "#{alternate_on}"]).trim(), "0");
+    assert_eq!(s.tmux(&["display-message", "-p", "-t", &name, "#{cursor_flag}"]).trim(), "1");
+    assert!(!screen.contains("Inbox"), "the TUI is off the screen: {screen}");
+    graph.verify().await;
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
