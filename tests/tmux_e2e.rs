@@ -11,7 +11,10 @@ struct Session(String);
 
 impl Session {
     fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").args(args).output().expect("tmux runs (CI installs it)");
+        let out = Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux runs (CI installs it)");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
     fn capture(&self) -> String {
@@ -33,7 +36,10 @@ impl Session {
             if pred(&screen) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -42,12 +48,18 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         // Kill only the session this test started.
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.0]).status();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .status();
     }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +67,10 @@ async fn receive_show_reply_quit_restored() {
     let graph = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v23.0/P1/messages"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"recipient_id":"U1","message_id":"m_reply_1"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"recipient_id":"U1","message_id":"m_reply_1"})),
+        )
         .expect(1)
         .mount(&graph)
         .await;
@@ -83,7 +98,21 @@ async fn receive_show_reply_quit_restored() {
         cfg = cfg.display()
     );
     let status = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "35", "bash", "--norc", "--noprofile", "-c", &shell_cmd])
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "120",
+            "-y",
+            "35",
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-c",
+            &shell_cmd,
+        ])
         .status()
         .expect("tmux available");
     assert!(status.success());
@@ -103,7 +132,9 @@ async fn receive_show_reply_quit_restored() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    s.wait_for("the message in the list", |scr| scr.contains("Is my parcel on its way?"));
+    s.wait_for("the message in the list", |scr| {
+        scr.contains("Is my parcel on its way?")
+    });
 
     // Open it, reply, send.
     s.keys(&["Enter"]);
@@ -112,19 +143,33 @@ async fn receive_show_reply_quit_restored() {
     std::thread::sleep(Duration::from_millis(300));
     s.text("Yes, it ships today!");
     s.keys(&["Enter"]);
-    s.wait_for("the reply in the thread", |scr| scr.contains("Yes, it ships today!"));
+    s.wait_for("the reply in the thread", |scr| {
+        scr.contains("Yes, it ships today!")
+    });
     let deadline = Instant::now() + Duration::from_secs(20);
-    while graph.received_requests().await.unwrap().iter().all(|r| r.url.path() != "/v23.0/P1/messages") {
+    while graph
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.url.path() != "/v23.0/P1/messages")
+    {
         assert!(Instant::now() < deadline, "the Send API was never called");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let sent = graph.received_requests().await.unwrap();
-    let call = sent.iter().find(|r| r.url.path() == "/v23.0/P1/messages").unwrap();
+    let call = sent
+        .iter()
+        .find(|r| r.url.path() == "/v23.0/P1/messages")
+        .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
     assert_eq!(json["recipient"]["id"], "U1");
     assert_eq!(json["message"]["text"], "Yes, it ships today!");
     assert_eq!(json["messaging_type"], "RESPONSE");
-    assert!(call.headers.get("authorization").is_some_and(|v| v.to_str().unwrap() == "Bearer e2e-token"));
+    assert!(call
+        .headers
+        .get("authorization")
+        .is_some_and(|v| v.to_str().unwrap() == "Bearer e2e-token"));
 
     // Leave the composer (tmux's escape-time needs a pause), then quit.
     s.keys(&["Escape"]);
@@ -133,12 +178,26 @@ async fn receive_show_reply_quit_restored() {
     let screen = s.wait_for("the process to exit", |scr| scr.contains("DMDESK-EXITED:"));
     assert!(screen.contains("DMDESK-EXITED:0"), "{screen}");
     // The alternate screen is gone and the cursor is visible again.
-    assert_eq!(s.tmux(&["display-message", "-p", "-t", &name, "#{alternate_on}"]).trim(), "0");
-    assert_eq!(s.tmux(&["display-message", "-p", "-t", &name, "#{cursor_flag}"]).trim(), "1");
-    assert!(!screen.contains("Inbox"), "the TUI is off the screen: {screen}");
+    assert_eq!(
+        s.tmux(&["display-message", "-p", "-t", &name, "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        s.tmux(&["display-message", "-p", "-t", &name, "#{cursor_flag}"])
+            .trim(),
+        "1"
+    );
+    assert!(
+        !screen.contains("Inbox"),
+        "the TUI is off the screen: {screen}"
+    );
     graph.verify().await;
 }
 
 fn chrono_now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
