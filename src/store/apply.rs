@@ -355,12 +355,17 @@ impl Store {
         };
         if !list.contains(&d) {
             list.push(d);
+            self.deferred_any
+                .store(true, std::sync::atomic::Ordering::Release);
             self.deferred.insert(mid.as_str(), encode(&list))?;
         }
         Ok(())
     }
 
     fn take_deferred(&self, mid: &Mid) -> Result<Vec<Deferred>> {
+        if !self.deferred_any.load(std::sync::atomic::Ordering::Acquire) {
+            return Ok(vec![]);
+        }
         match self.deferred.remove(mid.as_str())? {
             Some(v) => decode(&v),
             None => Ok(vec![]),

@@ -101,6 +101,8 @@ pub struct Store {
     messages: sled::Tree,
     mid_index: sled::Tree,
     deferred: sled::Tree,
+    /// False while `deferred` is empty, so the common case skips a tree op.
+    deferred_any: std::sync::atomic::AtomicBool,
     outbox: sled::Tree,
     drafts: sled::Tree,
     meta: sled::Tree,
@@ -153,6 +155,7 @@ impl Store {
             by_activity: t("conv_by_activity")?,
             messages: t("messages")?,
             mid_index: t("mid_index")?,
+            deferred_any: std::sync::atomic::AtomicBool::new(!t("deferred")?.is_empty()),
             deferred: t("deferred")?,
             outbox: t("outbox")?,
             drafts: t("drafts")?,
