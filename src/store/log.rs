@@ -10,6 +10,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// How often writes that nobody waits for (drafts, statuses) reach disk.
+const IDLE_FLUSH: Duration = Duration::from_millis(500);
+/// Extra wait before a flush under concurrent load (more writers per flush).
+const GATHER: Duration = Duration::from_micros(600);
+
 pub struct GroupFlush {
     /// Held here, not by the thread, so dropping the store releases sled's lock.
     db: sled::Db,
@@ -20,6 +25,8 @@ pub struct GroupFlush {
     kick: Arc<(Mutex<bool>, Condvar)>,
     stop: Arc<AtomicBool>,
     flushes: AtomicU64,
+    /// Writes the last flush covered (1 when load is light).
+    last_batch: AtomicU64,
 }
 
 impl GroupFlush {
@@ -33,6 +40,7 @@ impl GroupFlush {
             kick: Arc::new((Mutex::new(false), Condvar::new())),
             stop: Arc::new(AtomicBool::new(false)),
             flushes: AtomicU64::new(0),
+            last_batch: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&gf);
         let kick = gf.kick.clone();
@@ -40,20 +48,29 @@ impl GroupFlush {
         std::thread::Builder::new()
             .name("dmdesk-flush".into())
             .spawn(move || loop {
-                {
+                let kicked = {
                     let (lock, cv) = &*kick;
-                    let mut pending = lock.lock().unwrap_or_else(|e| e.into_inner());
-                    while !*pending && !stop.load(Ordering::Acquire) {
-                        let (p, _) = cv
-                            .wait_timeout(pending, Duration::from_millis(500))
-                            .unwrap_or_else(|e| e.into_inner());
-                        pending = p;
-                    }
-                    *pending = false;
-                }
+                    let pending = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let (mut pending, _) = cv
+                        .wait_timeout_while(pending, IDLE_FLUSH, |p| {
+                            !*p && !stop.load(Ordering::Acquire)
+                        })
+                        .unwrap_or_else(|e| e.into_inner());
+                    std::mem::replace(&mut *pending, false)
+                };
                 let Some(gf) = weak.upgrade() else { return };
+                if kicked && gf.last_batch.load(Ordering::Relaxed) > 1 {
+                    // Under concurrent load, let a few more writers join this flush.
+                    std::thread::sleep(GATHER);
+                }
+                let before = *gf.durable.borrow();
                 let target = gf.written.load(Ordering::SeqCst);
-                if target > *gf.durable.borrow() {
+                gf.last_batch
+                    .store(target.saturating_sub(before), Ordering::Relaxed);
+                // Without a kick this is the periodic flush of other writes
+                // (sled's own background flusher is off: this thread is the
+                // only one that ever flushes).
+                if !kicked || target > *gf.durable.borrow() {
                     match gf.db.flush() {
                         Ok(_) => {
                             gf.flushes.fetch_add(1, Ordering::Relaxed);

@@ -130,6 +130,8 @@ impl Store {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_mb * 1024 * 1024)
+            // One thread flushes (store::log::GroupFlush), never two at once.
+            .flush_every_ms(None)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(ref io) if is_lock_error(io) => {
