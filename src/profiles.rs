@@ -38,7 +38,7 @@ pub struct ProfileTally {
 }
 
 /// Whether a contact's profile should be fetched now. Failed fetches back
-/// off like `Store::contacts_needing_profile`: 1 min, 2, 4 ... capped at 6 h.
+/// off: 1 min, 2, 4 ... capped at 6 h.
 pub fn due(c: &Contact, now: TimestampMs, include_stale: bool) -> bool {
     match c.profile_state {
         ProfileState::Missing => true,

@@ -201,3 +201,56 @@ fn chrono_now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// `dmdesk` with no config file starts the demo: the simulator's history is
+/// synced in and its customers' signed webhooks arrive live.
+#[test]
+fn demo_mode_starts_and_shows_simulated_customers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = format!("dmdesk-demo-{}", std::process::id());
+    let s = Session(name.clone());
+    let shell_cmd = format!(
+        "XDG_CONFIG_HOME={cfg} XDG_STATE_HOME={state} {bin}; echo DMDESK-EXITED:$?; sleep 30",
+        cfg = tmp.path().join("no-config-here").display(),
+        state = tmp.path().join("state").display(),
+        bin = env!("CARGO_BIN_EXE_dmdesk"),
+    );
+    let status = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "120",
+            "-y",
+            "35",
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-c",
+            &shell_cmd,
+        ])
+        .status()
+        .expect("tmux available");
+    assert!(status.success());
+    // The label, and the simulator's 20 customers synced into the list.
+    s.wait_for("the demo inbox", |scr| {
+        scr.contains("DEMO") && scr.contains("Inbox 20")
+    });
+    // Live webhooks: the status bar counts events received today.
+    let screen = s.wait_for("a live webhook", |scr| {
+        scr.split("events today ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n > 0)
+    });
+    assert!(
+        screen.contains("127.0.0.1:"),
+        "listening address shown: {screen}"
+    );
+    s.keys(&["q"]);
+    let screen = s.wait_for("the process to exit", |scr| scr.contains("DMDESK-EXITED:"));
+    assert!(screen.contains("DMDESK-EXITED:0"), "{screen}");
+}

@@ -255,30 +255,6 @@ impl Store {
         Ok(due.len())
     }
 
-    /// Contacts whose profile is missing, or failed and due for a retry.
-    pub fn contacts_needing_profile(&self, now: TimestampMs, limit: usize) -> Result<Vec<ConvKey>> {
-        let mut v = Vec::new();
-        for c in self.all_contacts() {
-            let c = c?;
-            let due = match c.profile_state {
-                ProfileState::Fetched => false,
-                ProfileState::Missing => true,
-                ProfileState::Failed => {
-                    // Back off: 1 min, 2, 4 ... capped at 6 h.
-                    let wait = (60_000i64 << c.fetch_attempts.min(9)).min(6 * TimestampMs::HOUR);
-                    c.fetched_at.is_none_or(|t| now.0 - t.0 >= wait)
-                }
-            };
-            if due {
-                v.push(c.conv);
-                if v.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(v)
-    }
-
     /// Record a profile fetch result.
     pub fn profile_fetched(
         &self,
