@@ -5,11 +5,14 @@
 mod send_common;
 
 use dmdesk::domain::{ConvKey, Platform, TimestampMs};
+use dmdesk::meta::graph::GraphClient;
 use dmdesk::send::campaign::{self, Eligibility, Tuning};
+use dmdesk::send::reply::SendCtx;
 use dmdesk::send::window::Tag;
 use dmdesk::store::{CampaignStatus, RecipientState};
 use send_common::*;
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{body_partial_json, method};
@@ -301,8 +304,39 @@ async fn a_dead_token_stops_and_resume_continues() {
         .with_priority(3)
         .mount(&server)
         .await;
+    // The page stays marked: resuming with the same token sends nothing.
+    let calls_before = server.received_requests().await.unwrap().len();
     let rep = campaign::run(
         &env.ctx,
+        &id,
+        &tuning,
+        &CancellationToken::new(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.status, CampaignStatus::Stopped);
+    assert!(
+        rep.status_reason
+            .as_deref()
+            .unwrap()
+            .contains("token is invalid"),
+        "{rep}"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        calls_before
+    );
+    // The operator puts a new token in the config: that lifts the mark.
+    let mut cfg = (*env.ctx.config).clone();
+    cfg.pages[0].access_token = dmdesk::config::Secret::new("a-new-token");
+    let fixed = SendCtx::new(
+        env.store.clone(),
+        Arc::new(cfg.clone()),
+        GraphClient::new(&cfg.graph),
+    );
+    let rep = campaign::run(
+        &fixed,
         &id,
         &tuning,
         &CancellationToken::new(),

@@ -229,12 +229,6 @@ async fn each_send_api_error_is_recorded() {
             "100/2018001",
         ),
         (
-            "e4",
-            meta_error(400, 190, Some(460)),
-            ErrorClass::TokenInvalid,
-            "190/460",
-        ),
-        (
             "e5",
             meta_error(400, 613, None),
             ErrorClass::RateLimited,
@@ -253,6 +247,13 @@ async fn each_send_api_error_is_recorded() {
                 .set_delay(Duration::from_millis(1500)),
             ErrorClass::Transient,
             "may still have reached",
+        ),
+        // Last: a dead token stops every later call for the page.
+        (
+            "e4",
+            meta_error(400, 190, Some(460)),
+            ErrorClass::TokenInvalid,
+            "190/460",
         ),
     ];
     for (user, resp, _, _) in &cases {
@@ -287,6 +288,16 @@ async fn each_send_api_error_is_recorded() {
         assert_eq!(out[0].status, MsgStatus::Failed, "{user}");
         assert!(!reason.contains(TOKEN), "no token in reasons");
     }
+    // After the 190 the page is marked: the next reply is refused with no call.
+    let calls = server.received_requests().await.unwrap().len();
+    let conv = messenger("after-190");
+    customer_wrote(&env.store, &conv, MIN);
+    let err = reply::reply(&env.ctx, &conv, "hello", None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SendError::Refused(_)), "{err:?}");
+    assert!(err.to_string().contains("invalid token"), "{err}");
+    assert_eq!(server.received_requests().await.unwrap().len(), calls);
 }
 
 #[tokio::test]

@@ -663,6 +663,14 @@ impl Runner<'_> {
                 return Ok(Next::Done);
             }
         };
+        if let Some(dead) = crate::sync::dead_token(store, page) {
+            // Meta refused this token before (190): stop, nothing is sent.
+            self.stop(format!(
+                "page {} ({}): the token is invalid ({}); put a new one in the config, then resume",
+                page.name, page.id, dead.reason
+            ));
+            return Ok(Next::Done);
+        }
         // The outbox record first (its metadata binds the echo), then
         // in_flight made durable, then the call.
         let outbox = match &r.outbox_id {
@@ -759,6 +767,7 @@ impl Runner<'_> {
                 Ok(Next::Again)
             }
             ErrorClass::TokenInvalid => {
+                crate::sync::token_died(store, page, &e);
                 r.state = RecipientState::Queued;
                 store.put_recipient(r)?;
                 self.stop(format!(

@@ -227,6 +227,15 @@ pub async fn send_record(
     rec: &OutboxRecord,
     prep: &Prepared,
 ) -> Result<Mid, SendError> {
+    // A token Meta already refused (190) is not tried again until replaced.
+    if let Some(dead) = crate::sync::dead_token(&ctx.store, &prep.page) {
+        let reason = format!(
+            "page {} has an invalid token ({}); put a new one in the config",
+            prep.page.name, dead.reason
+        );
+        ctx.store.outbound_failed(&rec.id, &reason)?;
+        return Err(SendError::Refused(Refusal(reason)));
+    }
     ctx.limiter.acquire().await;
     let res = ctx
         .graph
@@ -245,6 +254,9 @@ pub async fn send_record(
             Ok(r.message_id)
         }
         Err(e) => {
+            if e.class == ErrorClass::TokenInvalid {
+                crate::sync::token_died(&ctx.store, &prep.page, &e);
+            }
             let reason = failure_reason(&e);
             ctx.store.outbound_failed(&rec.id, &reason)?;
             // The echo may have proved it sent meanwhile.
