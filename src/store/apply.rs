@@ -213,7 +213,25 @@ impl Store {
                 return Ok(());
             }
         }
-        if let Some((key, mut existing)) = self.message_by_mid(&msg.mid)? {
+        // One write claims the mid and says whether it was known (dedupe
+        // without a separate read: sync applies many new messages).
+        let key = keys::message(&msg.conv, msg.timestamp, &msg.mid);
+        let known = match self.mid_index.insert(msg.mid.as_str(), key.as_slice())? {
+            Some(old) => {
+                if old != key {
+                    self.mid_index.insert(msg.mid.as_str(), old.clone())?;
+                }
+                match self.messages.get(&old)? {
+                    Some(v) => Some((old, decode::<Message>(&v)?)),
+                    None => {
+                        self.mid_index.insert(msg.mid.as_str(), key.as_slice())?;
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        if let Some((key, mut existing)) = known {
             // Duplicate delivery, replay, or sync overlap: merge, never duplicate.
             let mut changed = false;
             if existing.text.is_none() && msg.text.is_some() && !existing.deleted {
@@ -251,7 +269,7 @@ impl Store {
         for d in self.take_deferred(&m.mid)? {
             apply_deferred(&mut m, d);
         }
-        self.insert_message(&m)?;
+        self.messages.insert(&key, encode(&m))?; // mid_index already points here
         out.new_messages += 1;
 
         let conv = self.txn_conv(txn, &msg.conv, out)?;
