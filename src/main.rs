@@ -201,6 +201,10 @@ async fn run_inbox(cfg: Config) -> CliResult {
     if cfg.server.enabled {
         cfg.check_server()?;
     }
+    // A bad key binding is a configuration error (exit 2), found before the
+    // terminal changes.
+    dmdesk::app::keymap::Keymap::with_overrides(&cfg.ui.keys)
+        .map_err(|e| CliError::usage(format!("config key {e}")))?;
     let _log = log_to_file();
     let store = open_store(&cfg, "inbox")?;
     let serve = cfg.server.enabled;

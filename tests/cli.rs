@@ -228,3 +228,24 @@ fn config_example_parses() {
     assert_eq!(cfg.pages.len(), 1);
     assert_eq!(cfg.canned.len(), 2);
 }
+
+#[test]
+fn a_bad_key_binding_exits_2_naming_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nenabled = false\n[store]\npath = {:?}\n[ui.keys]\nquit = \"hyper-x-y\"\n",
+            tmp.path().join("s")
+        ),
+    )
+    .unwrap();
+    dmdesk()
+        .arg("--config")
+        .arg(&cfg)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ui.keys.quit"));
+}
