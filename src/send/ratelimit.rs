@@ -13,9 +13,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Slack against network jitter between us and Meta: two calls sent exactly
-/// one period apart may arrive closer; spacing by 5% more keeps the rate seen
+/// one period apart may arrive closer; spacing by 10% more keeps the rate seen
 /// at the far end within the limit.
-const JITTER_MARGIN: f64 = 1.05;
+const JITTER_MARGIN: f64 = 1.10;
 
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -142,7 +142,7 @@ mod tests {
         assert!(max_in_window(&ts, Duration::from_secs(1)) <= 10);
         // And it is not much slower than the limit: 50 calls in about 5 s.
         let span = ts[49].duration_since(ts[0]);
-        assert!(span < Duration::from_millis(5300), "{span:?}");
+        assert!(span < Duration::from_millis(5500), "{span:?}");
     }
 
     /// Callers woken late (slots already past) must not bunch up: the guard
