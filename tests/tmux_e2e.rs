@@ -10,6 +10,15 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 struct Session(String);
 
 impl Session {
+    /// A detached 120x35 session running `shell_cmd` in a plain bash.
+    fn start(&self, shell_cmd: &str) {
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &self.0, "-x", "120", "-y", "35"])
+            .args(["bash", "--norc", "--noprofile", "-c", shell_cmd])
+            .status()
+            .expect("tmux available");
+        assert!(status.success());
+    }
     fn tmux(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .args(args)
@@ -97,25 +106,7 @@ async fn receive_show_reply_quit_restored() {
         bin = env!("CARGO_BIN_EXE_dmdesk"),
         cfg = cfg.display()
     );
-    let status = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "120",
-            "-y",
-            "35",
-            "bash",
-            "--norc",
-            "--noprofile",
-            "-c",
-            &shell_cmd,
-        ])
-        .status()
-        .expect("tmux available");
-    assert!(status.success());
+    s.start(&shell_cmd);
     s.wait_for("the inbox", |scr| scr.contains("Inbox"));
 
     // A customer writes: a signed webhook to the embedded server.
@@ -215,25 +206,7 @@ fn demo_mode_starts_and_shows_simulated_customers() {
         state = tmp.path().join("state").display(),
         bin = env!("CARGO_BIN_EXE_dmdesk"),
     );
-    let status = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            "120",
-            "-y",
-            "35",
-            "bash",
-            "--norc",
-            "--noprofile",
-            "-c",
-            &shell_cmd,
-        ])
-        .status()
-        .expect("tmux available");
-    assert!(status.success());
+    s.start(&shell_cmd);
     // The label, and the simulator's 20 customers synced into the list.
     s.wait_for("the demo inbox", |scr| {
         scr.contains("DEMO") && scr.contains("Inbox 20")
