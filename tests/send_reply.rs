@@ -298,6 +298,16 @@ async fn each_send_api_error_is_recorded() {
     assert!(matches!(err, SendError::Refused(_)), "{err:?}");
     assert!(err.to_string().contains("invalid token"), "{err}");
     assert_eq!(server.received_requests().await.unwrap().len(), calls);
+    assert!(outbound(&env, &conv).is_empty(), "a refusal writes nothing");
+    // The UI's path keeps the typed text as one failed message.
+    let err = reply::reply_keeping_refused(&env.ctx, &conv, "hello", None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SendError::Refused(_)), "{err:?}");
+    let out = outbound(&env, &conv);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].status, MsgStatus::Failed);
+    assert_eq!(server.received_requests().await.unwrap().len(), calls);
 }
 
 #[tokio::test]

@@ -126,15 +126,15 @@ pub fn failure_reason(e: &GraphError) -> String {
     }
 }
 
-/// Send a reply: checks, outbox record (durable), Send API. Returns Meta's mid.
-pub async fn reply(
+/// Every check before a person's reply is recorded or retried: `prepare`
+/// on the stored conversation, and no token Meta already refused (190).
+fn prepare_reply(
     ctx: &SendCtx,
     key: &ConvKey,
     text: &str,
     tag: Option<Tag>,
-    agent: Option<&str>,
-) -> Result<Mid, SendError> {
-    let now = TimestampMs::now();
+    now: TimestampMs,
+) -> Result<Prepared, SendError> {
     let conv = ctx.store.conversation(key)?;
     let prep = prepare(
         &ctx.config,
@@ -146,6 +146,25 @@ pub async fn reply(
         now,
     )
     .map_err(SendError::Refused)?;
+    if let Some(dead) = crate::sync::dead_token(&ctx.store, &prep.page) {
+        return Err(SendError::Refused(Refusal(format!(
+            "page {} has an invalid token ({}); put a new one in the config",
+            prep.page.name, dead.reason
+        ))));
+    }
+    Ok(prep)
+}
+
+/// Send a reply: checks, outbox record (durable), Send API. Returns Meta's mid.
+pub async fn reply(
+    ctx: &SendCtx,
+    key: &ConvKey,
+    text: &str,
+    tag: Option<Tag>,
+    agent: Option<&str>,
+) -> Result<Mid, SendError> {
+    let now = TimestampMs::now();
+    let prep = prepare_reply(ctx, key, text, tag, now)?;
     let rec = ctx
         .store
         .create_outbound(key, text, tag.map(Tag::as_str), agent, None, now)?;
@@ -200,21 +219,13 @@ pub async fn retry(ctx: &SendCtx, outbox_id: &str) -> Result<Mid, SendError> {
         )));
     }
     let tag = rec.tag.as_deref().and_then(Tag::parse);
-    let conv = ctx.store.conversation(&rec.conv)?;
-    let prep = match prepare(
-        &ctx.config,
-        &rec.conv,
-        conv.as_ref(),
-        &rec.text,
-        tag,
-        Purpose::Reply,
-        TimestampMs::now(),
-    ) {
+    let prep = match prepare_reply(ctx, &rec.conv, &rec.text, tag, TimestampMs::now()) {
         Ok(p) => p,
-        Err(r) => {
+        Err(SendError::Refused(r)) => {
             ctx.store.outbound_failed(&rec.id, &r.0)?;
             return Err(SendError::Refused(r));
         }
+        Err(e) => return Err(e),
     };
     let rec = ctx.store.outbound_retry(outbox_id)?;
     ctx.store.durable().await;
@@ -227,15 +238,6 @@ pub async fn send_record(
     rec: &OutboxRecord,
     prep: &Prepared,
 ) -> Result<Mid, SendError> {
-    // A token Meta already refused (190) is not tried again until replaced.
-    if let Some(dead) = crate::sync::dead_token(&ctx.store, &prep.page) {
-        let reason = format!(
-            "page {} has an invalid token ({}); put a new one in the config",
-            prep.page.name, dead.reason
-        );
-        ctx.store.outbound_failed(&rec.id, &reason)?;
-        return Err(SendError::Refused(Refusal(reason)));
-    }
     ctx.limiter.acquire().await;
     let res = ctx
         .graph
