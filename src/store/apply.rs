@@ -107,7 +107,7 @@ impl Store {
                 watermark,
             } => {
                 for mid in mids {
-                    self.set_status_or_defer(mid, MsgStatus::Delivered)?;
+                    self.update_or_defer(mid, Deferred::Status(MsgStatus::Delivered), txn)?;
                 }
                 if let Some(w) = watermark {
                     self.watermark(conv, *w, MsgStatus::Delivered, txn, out)?;
@@ -334,10 +334,6 @@ impl Store {
             self.publish(Update::Message(Box::new(m)));
         }
         Ok(())
-    }
-
-    fn set_status_or_defer(&self, mid: &Mid, status: MsgStatus) -> Result<()> {
-        self.update_or_defer(mid, Deferred::Status(status), &mut Txn::default())
     }
 
     fn update_or_defer(&self, mid: &Mid, d: Deferred, txn: &mut Txn) -> Result<()> {

@@ -89,17 +89,8 @@ impl Harness {
         if let Some(s) = sig {
             req = req.header("x-hub-signature-256", s);
         }
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(body)).expect("request"))
+        self.call(req.body(Body::from(body)).expect("request"))
             .await
-            .expect("router answers");
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// POST a correctly signed body.
@@ -111,12 +102,13 @@ impl Harness {
     }
 
     pub async fn get(&self, uri: &str) -> (StatusCode, String) {
-        let resp = self
-            .app
-            .clone()
-            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        self.call(Request::get(uri).body(Body::empty()).expect("request"))
             .await
-            .expect("router answers");
+    }
+
+    /// One request through the router: status and body text.
+    async fn call(&self, req: Request<Body>) -> (StatusCode, String) {
+        let resp = self.app.clone().oneshot(req).await.expect("router answers");
         let status = resp.status();
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
             .await
