@@ -40,7 +40,9 @@ pub enum Command {
     Sim(SimArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum ExportWhat {
     #[default]
     Messages,
@@ -56,14 +58,14 @@ pub struct ExportArgs {
     pub what: ExportWhat,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Args, serde::Serialize, serde::Deserialize)]
 pub struct SyncArgs {
     /// Only this page or Instagram account id
     #[arg(long)]
     pub account: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Args, serde::Serialize, serde::Deserialize)]
 pub struct SendArgs {
     /// Page id or Instagram account id
     #[arg(long)]

@@ -76,6 +76,7 @@ pub struct Config {
     pub send: SendConfig,
     pub ui: UiConfig,
     pub canned: Vec<CannedReply>,
+    pub control: ControlConfig,
     /// True when no config file existed and demo defaults are in use.
     pub demo: bool,
     pub source: Option<PathBuf>,
@@ -136,6 +137,13 @@ pub struct UiConfig {
     pub keys: BTreeMap<String, Vec<String>>,
 }
 
+/// The control socket (teams): where other agents' UIs and commands attach.
+#[derive(Debug, Clone, Default)]
+pub struct ControlConfig {
+    /// Unix group whose members may attach besides the owner's user.
+    pub group: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct CannedReply {
     pub name: String,
@@ -163,6 +171,14 @@ struct RawConfig {
     ui: RawUi,
     #[serde(default)]
     canned: Vec<CannedReply>,
+    #[serde(default)]
+    control: RawControl,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawControl {
+    group: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -513,6 +529,9 @@ impl Config {
                 keys,
             },
             canned: raw.canned,
+            control: ControlConfig {
+                group: raw.control.group.filter(|g| !g.trim().is_empty()),
+            },
             demo: false,
             source: None,
         })

@@ -272,12 +272,16 @@ pub async fn check(config: &Config, store: Option<&Store>, graph: &GraphClient) 
 }
 
 /// `dmdesk doctor`: findings on stdout; exit 1 when something needs fixing.
-pub async fn cli_doctor(config: &Config, store: Option<Arc<Store>>) -> CliResult {
+pub async fn cli_doctor(
+    config: &Config,
+    store: Option<Arc<Store>>,
+    console: &crate::console::Console,
+) -> CliResult {
     let graph = GraphClient::new(&config.graph);
     let findings = check(config, store.as_deref(), &graph).await;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &findings {
-        println!("{f}");
+        console.out(&f.to_string());
         *counts
             .entry(match f.level {
                 Level::Ok => "ok",

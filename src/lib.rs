@@ -10,6 +10,8 @@ pub mod app;
 pub mod change;
 pub mod cli;
 pub mod config;
+pub mod console;
+pub mod control;
 pub mod doctor;
 pub mod domain;
 pub mod export;

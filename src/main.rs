@@ -3,6 +3,7 @@
 use clap::Parser;
 use dmdesk::cli::{Cli, CliError, CliResult, Command};
 use dmdesk::config::Config;
+use dmdesk::control::oneshot::OneShot;
 use dmdesk::store::Store;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -95,43 +96,6 @@ async fn run(cli: Cli) -> CliResult {
             tracing::info!("stopped");
             Ok(())
         }
-        Some(Command::Export(args)) => {
-            log_to_stderr("warn");
-            let cfg = config_or_defaults(&cli)?;
-            let store = open_store(&cfg, "export")?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            match dmdesk::export::export(&store, args.what, &mut out) {
-                Ok(()) => Ok(()),
-                Err(dmdesk::export::ExportError::Io(e))
-                    if e.kind() == std::io::ErrorKind::BrokenPipe =>
-                {
-                    Ok(())
-                }
-                Err(e) => Err(CliError::runtime(e.to_string())),
-            }
-        }
-        Some(Command::Replay) => {
-            log_to_stderr("warn");
-            let cfg = config_or_defaults(&cli)?;
-            let store = open_store(&cfg, "replay")?;
-            let metrics = Arc::new(dmdesk::metrics::Metrics::default());
-            let ingest = dmdesk::ingest::Ingest::new(store.clone(), &cfg, metrics, None);
-            let pending = ingest.apply_pending()?;
-            let r = ingest.replay()?;
-            store.flush()?;
-            eprintln!(
-                "replayed: {} applied, {} still quarantined{}",
-                r.applied,
-                r.quarantined,
-                if pending.applied > 0 {
-                    format!(" ({} pending events applied first)", pending.applied)
-                } else {
-                    String::new()
-                }
-            );
-            Ok(())
-        }
         Some(Command::Sim(args)) => {
             log_to_stderr("info");
             match &args.command {
@@ -159,34 +123,36 @@ async fn run(cli: Cli) -> CliResult {
                 }
             }
         }
-        Some(Command::Sync(args)) => {
+        Some(
+            cmd @ (Command::Export(_)
+            | Command::Replay
+            | Command::Sync(_)
+            | Command::Send(_)
+            | Command::Bulk(_)
+            | Command::Doctor),
+        ) => {
             log_to_stderr("warn");
-            let cfg = config_required(&cli, "sync")?;
-            let store = open_store(&cfg, "sync")?;
-            dmdesk::sync::cli_sync(&cfg, store, args).await
-        }
-        Some(Command::Send(args)) => {
-            log_to_stderr("warn");
-            let cfg = config_required(&cli, "send")?;
-            let store = open_store(&cfg, "send")?;
-            let r = dmdesk::send::cli::cli_send(&cfg, store.clone(), args).await;
-            store.flush()?;
-            r
-        }
-        Some(Command::Bulk(args)) => {
-            log_to_stderr("warn");
-            let cfg = config_required(&cli, "bulk")?;
-            let store = open_store(&cfg, "bulk")?;
-            let r = dmdesk::send::cli::cli_bulk(&cfg, store.clone(), args).await;
-            store.flush()?;
-            r
-        }
-        Some(Command::Doctor) => {
-            log_to_stderr("warn");
-            let cfg = config_required(&cli, "doctor")?;
-            // The store is optional for doctor: it may be held by `serve`.
-            let store = Store::open(&cfg.store.path, cfg.store.cache_mb, "doctor").ok();
-            dmdesk::doctor::cli_doctor(&cfg, store).await
+            let Some(shot) = OneShot::from_command(cmd)? else {
+                return Err(CliError::usage("not a one-shot command"));
+            };
+            let cfg = if shot.needs_config() {
+                config_required(&cli, shot.name())?
+            } else {
+                config_or_defaults(&cli)?
+            };
+            // A running dmdesk holds the store: it runs the command for us,
+            // with the same output and exit code.
+            let socket = dmdesk::control::socket_path(&cfg.store.path);
+            if let Some(stream) = dmdesk::control::client::connect(&socket).await {
+                return dmdesk::control::client::run_oneshot(stream, shot).await;
+            }
+            let store = match shot {
+                // The store is optional for doctor: it reports what it could not check.
+                OneShot::Doctor => Store::open(&cfg.store.path, cfg.store.cache_mb, "doctor").ok(),
+                _ => Some(open_store(&cfg, shot.name())?),
+            };
+            let console = dmdesk::console::Console::local();
+            dmdesk::control::oneshot::run(shot, &cfg, store, &console).await
         }
         Some(Command::Demo) => run_demo().await,
         None => match Config::load(cli.config.as_deref())? {

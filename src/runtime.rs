@@ -22,6 +22,10 @@ pub struct Running {
     /// Where the webhook server listens (None when it is disabled).
     pub local_addr: Option<SocketAddr>,
     pub jobs: JobSender,
+    /// Who is viewing what, shared with attached UIs.
+    pub presence: Arc<crate::control::presence::Presence>,
+    /// The control socket, when it could be opened.
+    pub control: Option<crate::control::server::ControlServer>,
     cancel: CancellationToken,
     server: Option<tokio::task::JoinHandle<()>>,
     workers: JoinSet<()>,
@@ -36,6 +40,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Control(#[from] crate::control::server::ControlError),
 }
 
 /// Start ingest, workers and (if `serve_webhooks`) the webhook server on
@@ -165,12 +171,32 @@ pub async fn start_with(
         (None, None)
     };
 
+    // Other agents' UIs and one-shot commands attach here.
+    let presence = crate::control::presence::Presence::new(store.clone());
+    let control = crate::control::server::start(
+        crate::control::server::ControlCtx {
+            store: store.clone(),
+            config: config.clone(),
+            jobs: jobs.clone(),
+            presence: presence.clone(),
+            mode: store.holder_mode().to_string(),
+            listen: local_addr.map(|a| a.to_string()),
+            demo: config.demo,
+        },
+        &crate::control::socket_path(store.path()),
+        config.control.group.as_deref(),
+        cancel.child_token(),
+    )
+    .await?;
+
     Ok(Running {
         store,
         config,
         metrics,
         local_addr,
         jobs,
+        presence,
+        control: Some(control),
         cancel,
         server,
         workers,
@@ -180,6 +206,9 @@ pub async fn start_with(
 impl Running {
     /// Stop accepting, let in-flight requests finish, apply and flush.
     pub async fn shutdown(mut self) {
+        if let Some(c) = self.control.take() {
+            c.shutdown().await;
+        }
         self.cancel.cancel();
         if let Some(s) = self.server.take() {
             let _ = s.await;

@@ -5,7 +5,7 @@
 use crate::domain::{AccountId, ConvKey};
 use crate::send::window::Tag;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Job {
     /// A person's reply: outbox record first, then the Send API.
     Reply {

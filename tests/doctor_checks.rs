@@ -50,7 +50,9 @@ async fn healthy_setup_passes() {
     assert!(findings
         .iter()
         .any(|f| f.text.contains("HUMAN_AGENT") || f.text.contains("human_agent")));
-    assert!(cli_doctor(&cfg, None).await.is_ok());
+    assert!(cli_doctor(&cfg, None, &dmdesk::console::Console::local())
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -127,6 +129,8 @@ async fn problems_are_named_with_what_to_fix() {
     assert!(fixes
         .iter()
         .all(|f| f.starts_with("fix: ") && !f.contains("tok-")));
-    let err = cli_doctor(&cfg, Some(store)).await.unwrap_err();
+    let err = cli_doctor(&cfg, Some(store), &dmdesk::console::Console::local())
+        .await
+        .unwrap_err();
     assert_eq!(err.code, 1);
 }

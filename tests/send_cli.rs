@@ -2,7 +2,9 @@
 
 mod send_common;
 
-use dmdesk::cli::{BulkArgs, SendArgs};
+use dmdesk::cli::SendArgs;
+use dmdesk::console::Console;
+use dmdesk::control::oneshot::{BulkRequest, UsersFile};
 use dmdesk::domain::TimestampMs;
 use dmdesk::send::cli::{cli_bulk, cli_send};
 use dmdesk::store::CampaignStatus;
@@ -11,8 +13,8 @@ use std::io::Write;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer};
 
-fn bulk_args() -> BulkArgs {
-    BulkArgs {
+fn bulk_args() -> BulkRequest {
+    BulkRequest {
         text: Some("Your order shipped".into()),
         users: None,
         all: false,
@@ -41,14 +43,24 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
         text: "hello".into(),
         tag: tag.map(str::to_string),
     };
-    let e = cli_send(&cfg, env.store.clone(), &args("late", None))
-        .await
-        .unwrap_err();
+    let e = cli_send(
+        &cfg,
+        env.store.clone(),
+        &args("late", None),
+        &Console::local(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, 1);
     assert!(e.message.contains("window"), "{}", e.message);
-    let e = cli_send(&cfg, env.store.clone(), &args("late", Some("BOGUS")))
-        .await
-        .unwrap_err();
+    let e = cli_send(
+        &cfg,
+        env.store.clone(),
+        &args("late", Some("BOGUS")),
+        &Console::local(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code, 2);
     let e = cli_send(
         &cfg,
@@ -57,14 +69,20 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
             account: "unknown-page".into(),
             ..args("now", None)
         },
+        &Console::local(),
     )
     .await
     .unwrap_err();
     assert_eq!(e.code, 2);
     assert!(e.message.contains("not in the config"));
-    cli_send(&cfg, env.store.clone(), &args("now", None))
-        .await
-        .unwrap();
+    cli_send(
+        &cfg,
+        env.store.clone(),
+        &args("now", None),
+        &Console::local(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -77,12 +95,14 @@ async fn bulk_refuses_human_agent_with_exit_2() {
         .mount(&server)
         .await;
     let cfg = config(&server.uri(), 20, 4);
-    let args = BulkArgs {
+    let args = BulkRequest {
         all: true,
         tag: Some("HUMAN_AGENT".into()),
         ..bulk_args()
     };
-    let e = cli_bulk(&cfg, env.store.clone(), &args).await.unwrap_err();
+    let e = cli_bulk(&cfg, env.store.clone(), &args, &Console::local())
+        .await
+        .unwrap_err();
     assert_eq!(e.code, 2);
     assert!(env.store.campaigns_list().unwrap().is_empty());
 }
@@ -108,11 +128,16 @@ async fn bulk_from_a_users_file_runs_to_the_end() {
     )
     .unwrap();
     let cfg = config(&server.uri(), 50, 4);
-    let args = BulkArgs {
-        users: Some(f.path().to_path_buf()),
+    let args = BulkRequest {
+        users: Some(UsersFile {
+            path: f.path().display().to_string(),
+            text: std::fs::read_to_string(f.path()).unwrap(),
+        }),
         ..bulk_args()
     };
-    cli_bulk(&cfg, env.store.clone(), &args).await.unwrap();
+    cli_bulk(&cfg, env.store.clone(), &args, &Console::local())
+        .await
+        .unwrap();
     let ex = env.store.campaigns_export().unwrap();
     assert_eq!(ex.len(), 1);
     assert_eq!(ex[0].status, CampaignStatus::Done);
@@ -124,10 +149,12 @@ async fn bulk_from_a_users_file_runs_to_the_end() {
         .unwrap()
         .contains("Instagram"));
     // Resuming a finished campaign sends nothing more (expect(3) above).
-    let resume = BulkArgs {
+    let resume = BulkRequest {
         text: None,
         resume: Some(ex[0].id.clone()),
         ..bulk_args()
     };
-    cli_bulk(&cfg, env.store.clone(), &resume).await.unwrap();
+    cli_bulk(&cfg, env.store.clone(), &resume, &Console::local())
+        .await
+        .unwrap();
 }

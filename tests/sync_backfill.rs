@@ -4,6 +4,7 @@
 
 use dmdesk::cli::SyncArgs;
 use dmdesk::config::Config;
+use dmdesk::console::Console;
 use dmdesk::domain::{
     AccountId, ConvKey, Direction, MsgStatus, Platform, ProfileState, TimestampMs,
 };
@@ -338,7 +339,13 @@ async fn a_failing_page_does_not_stop_the_others_and_cli_exits_1() {
         &(page_block("BAD", None) + &page_block("GOOD", None)),
     );
     let (_d, store) = store();
-    let res = cli_sync(&cfg, store.clone(), &SyncArgs { account: None }).await;
+    let res = cli_sync(
+        &cfg,
+        store.clone(),
+        &SyncArgs { account: None },
+        &Console::local(),
+    )
+    .await;
     let err = res.expect_err("one page failed");
     assert_eq!(err.code, 1);
     assert!(
@@ -357,6 +364,7 @@ async fn a_failing_page_does_not_stop_the_others_and_cli_exits_1() {
         &SyncArgs {
             account: Some("GOOD".into()),
         },
+        &Console::local(),
     )
     .await;
     assert!(ok.is_ok());
@@ -366,6 +374,7 @@ async fn a_failing_page_does_not_stop_the_others_and_cli_exits_1() {
         &SyncArgs {
             account: Some("NOPE".into()),
         },
+        &Console::local(),
     )
     .await;
     assert_eq!(unknown.unwrap_err().code, 2);

@@ -234,6 +234,8 @@ pub struct State {
     /// Unread counts of conversations seen this session (window title).
     pub unread: HashMap<ConvKey, u32>,
     pub last_title: String,
+    /// Who is viewing or typing where (teams), as the owner last told us.
+    pub presence: Vec<crate::control::presence::Viewer>,
 }
 
 /// Messages loaded when a thread opens, and per "load older" step.
@@ -255,6 +257,7 @@ impl State {
             quit: false,
             started: now,
             seen_inbound: VecDeque::new(),
+            presence: Vec::new(),
             unread: HashMap::new(),
             last_title: String::new(),
         };

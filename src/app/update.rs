@@ -319,6 +319,7 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
         }
         Update::Notice(n) => info(s, Level::Info, &n),
         Update::Error(e) => info(s, Level::Error, &e),
+        Update::Presence(v) => s.presence = v,
         Update::Sync(p) => {
             if !p.running && p.errors > 0 {
                 info(

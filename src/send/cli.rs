@@ -4,13 +4,13 @@
 use super::campaign::{self, CampaignError, Preview, Tuning};
 use super::reply::{self, SendCtx, SendError};
 use super::window::Tag;
-use crate::cli::{BulkArgs, CliError, CliResult, SendArgs};
+use crate::cli::{CliError, CliResult, SendArgs};
 use crate::config::Config;
+use crate::console::Console;
+use crate::control::oneshot::{BulkRequest, UsersFile};
 use crate::domain::{AccountId, ConvKey, Platform, TimestampMs, UserId};
 use crate::meta::graph::GraphClient;
 use crate::store::{CampaignStatus, Store, Update};
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -39,13 +39,14 @@ fn conv_for(config: &Config, account: &str, user: &str) -> Result<ConvKey, CliEr
     })
 }
 
-fn agent_name() -> Option<String> {
-    std::env::var("USER").ok().filter(|u| !u.is_empty())
-}
-
 /// `dmdesk send`: prints Meta's mid alone on stdout. It waits for the API
 /// answer (not the echo): the one-shot command must return the mid.
-pub async fn cli_send(config: &Config, store: Arc<Store>, args: &SendArgs) -> CliResult {
+pub async fn cli_send(
+    config: &Config,
+    store: Arc<Store>,
+    args: &SendArgs,
+    console: &Console,
+) -> CliResult {
     let tag = parse_tag(args.tag.as_deref())?;
     let key = conv_for(config, &args.account, &args.user)?;
     let ctx = SendCtx::new(
@@ -53,9 +54,9 @@ pub async fn cli_send(config: &Config, store: Arc<Store>, args: &SendArgs) -> Cl
         Arc::new(config.clone()),
         GraphClient::new(&config.graph),
     );
-    match reply::reply(&ctx, &key, &args.text, tag, agent_name().as_deref()).await {
+    match reply::reply(&ctx, &key, &args.text, tag, console.agent.as_deref()).await {
         Ok(mid) => {
-            println!("{mid}");
+            console.out(mid.as_str());
             Ok(())
         }
         Err(SendError::Refused(r)) => Err(CliError::runtime(format!("not sent: {r}"))),
@@ -67,11 +68,9 @@ pub async fn cli_send(config: &Config, store: Arc<Store>, args: &SendArgs) -> Cl
 }
 
 /// Read `account_id user_id` pairs, one a line (`#` comments and blank lines ignored).
-pub fn read_users(config: &Config, path: &Path) -> Result<Vec<ConvKey>, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("--users {}: {e}", path.display())))?;
-    parse_users(config, &text)
-        .map_err(|e| CliError::usage(format!("--users {}: {}", path.display(), e.message)))
+fn read_users(config: &Config, users: &UsersFile) -> Result<Vec<ConvKey>, CliError> {
+    parse_users(config, &users.text)
+        .map_err(|e| CliError::usage(format!("--users {}: {}", users.path, e.message)))
 }
 
 /// The `--users` format. An account not in the config still becomes a
@@ -105,31 +104,25 @@ pub fn parse_users(config: &Config, text: &str) -> Result<Vec<ConvKey>, CliError
     Ok(out)
 }
 
-fn print_preview(p: &Preview, tag: Option<Tag>) {
+fn print_preview(p: &Preview, tag: Option<Tag>, console: &Console) {
     for l in p.lines(tag) {
-        eprintln!("{l}");
+        console.err(&l);
     }
     if let Some(t) = tag.filter(|_| p.tagged > 0) {
-        eprintln!("{t} allows: {}", t.allows());
+        console.err(&format!("{t} allows: {}", t.allows()));
     }
-}
-
-fn confirm(question: &str) -> Result<bool, CliError> {
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(
-        line.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
 }
 
 /// `dmdesk bulk`: preview, confirmation, the campaign with progress, the
 /// report on stdout. Exit 0 when the campaign ran to its end, 1 when it
 /// stopped or was interrupted, 2 for usage (HUMAN_AGENT, no `--yes` without
 /// a terminal).
-pub async fn cli_bulk(config: &Config, store: Arc<Store>, args: &BulkArgs) -> CliResult {
+pub async fn cli_bulk(
+    config: &Config,
+    store: Arc<Store>,
+    args: &BulkRequest,
+    console: &Console,
+) -> CliResult {
     let ctx = SendCtx::new(
         store.clone(),
         Arc::new(config.clone()),
@@ -146,31 +139,24 @@ pub async fn cli_bulk(config: &Config, store: Arc<Store>, args: &BulkArgs) -> Cl
                 .campaign(id)?
                 .ok_or_else(|| CliError::runtime(format!("no campaign {id} in the store")))?;
             match c.status {
-                CampaignStatus::Done => eprintln!("campaign {id} already finished"),
+                CampaignStatus::Done => console.err(&format!("campaign {id} already finished")),
                 CampaignStatus::Cancelled => {
                     return Err(CliError::runtime(format!(
                         "campaign {id} was cancelled; it cannot be resumed"
                     )))
                 }
-                _ => eprintln!("resuming campaign {id} \"{}\"", c.title),
+                _ => console.err(&format!("resuming campaign {id} \"{}\"", c.title)),
             }
             c.id
         }
-        None => create_from_args(config, &store, args).await?,
+        None => create_from_args(config, &store, args, console).await?,
     };
 
     let cancel = CancellationToken::new();
-    let shutdown = CancellationToken::new();
-    {
-        // Ctrl-C: stop starting sends, leave the campaign resumable.
-        let sd = shutdown.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                sd.cancel();
-            }
-        });
-    }
-    let progress = spawn_progress(&store, &id);
+    // Ctrl-C (or the attached client gone): stop starting sends, leave the
+    // campaign resumable.
+    let shutdown = console.cancel.clone();
+    let progress = spawn_progress(&store, &id, console);
     let res = campaign::run(&ctx, &id, &tuning, &cancel, &shutdown).await;
     progress.abort();
     let _ = progress.await;
@@ -179,7 +165,7 @@ pub async fn cli_bulk(config: &Config, store: Arc<Store>, args: &BulkArgs) -> Cl
         Err(CampaignError::Store(e)) => return Err(e.into()),
         Err(e) => return Err(CliError::runtime(e.to_string())),
     };
-    println!("{rep}");
+    console.out(&rep.to_string());
     match rep.status {
         CampaignStatus::Done => Ok(()),
         CampaignStatus::Stopped => Err(CliError::runtime(format!(
@@ -196,7 +182,8 @@ pub async fn cli_bulk(config: &Config, store: Arc<Store>, args: &BulkArgs) -> Cl
 async fn create_from_args(
     config: &Config,
     store: &Arc<Store>,
-    args: &BulkArgs,
+    args: &BulkRequest,
+    console: &Console,
 ) -> Result<String, CliError> {
     let Some(text) = args.text.as_deref() else {
         return Err(CliError::usage("--text is required (or --resume ID)"));
@@ -204,7 +191,7 @@ async fn create_from_args(
     let tag = parse_tag(args.tag.as_deref())?;
     campaign::check_campaign_tag(tag).map_err(|r| CliError::usage(format!("--tag: {r}")))?;
     let recipients = match (&args.users, args.all) {
-        (Some(path), false) => read_users(config, path)?,
+        (Some(users), false) => read_users(config, users)?,
         (None, true) => store
             .all_conversations()
             .map(|c| c.map(|c| c.key))
@@ -213,14 +200,17 @@ async fn create_from_args(
     };
     let now = TimestampMs::now();
     let preview = campaign::preview_from_store(store, config, &recipients, text, tag, now)?;
-    print_preview(&preview, tag);
+    print_preview(&preview, tag, console);
     if !args.yes {
-        if !std::io::stdin().is_terminal() {
+        if !console.can_ask() {
             return Err(CliError::usage(
                 "bulk needs --yes when stdin is not a terminal (nothing was sent)",
             ));
         }
-        if !confirm(&format!("Send to {} recipient(s)?", preview.sendable()))? {
+        if !console
+            .confirm(&format!("Send to {} recipient(s)?", preview.sendable()))
+            .await?
+        {
             return Err(CliError::runtime("cancelled; nothing was sent"));
         }
     }
@@ -233,23 +223,24 @@ async fn create_from_args(
         &title,
         text,
         tag,
-        agent_name().as_deref(),
+        console.agent.as_deref(),
         &preview,
         now,
     )
     .await?;
-    eprintln!(
+    console.err(&format!(
         "campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)",
         c.id, c.id
-    );
+    ));
     Ok(c.id)
 }
 
 /// A progress bar on a terminal, a plain line every few seconds otherwise.
-fn spawn_progress(store: &Store, id: &str) -> tokio::task::JoinHandle<()> {
+fn spawn_progress(store: &Store, id: &str, console: &Console) -> tokio::task::JoinHandle<()> {
     let mut rx = store.subscribe();
     let id = id.to_string();
-    let tty = std::io::stderr().is_terminal();
+    let tty = console.progress_bar();
+    let lines = console.line_sink();
     tokio::spawn(async move {
         let bar = tty.then(|| {
             let b = indicatif::ProgressBar::new(0);
@@ -283,7 +274,7 @@ fn spawn_progress(store: &Store, id: &str) -> tokio::task::JoinHandle<()> {
                 }
                 None => {
                     if !p.running || last_line.elapsed() >= std::time::Duration::from_secs(2) {
-                        eprintln!("campaign {id}: {}/{} {msg}", p.done, p.total);
+                        lines.err(&format!("campaign {id}: {}/{} {msg}", p.done, p.total));
                         last_line = std::time::Instant::now();
                     }
                 }

@@ -18,7 +18,7 @@ pub const STANDARD_MS: i64 = 24 * TimestampMs::HOUR;
 pub const HUMAN_AGENT_MS: i64 = 7 * TimestampMs::DAY;
 
 /// Message tags dmdesk knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Tag {
     HumanAgent,
     ConfirmedEventUpdate,

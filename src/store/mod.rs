@@ -27,8 +27,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
-/// Something changed; the UI (and later, attached clients) redraw from these.
-#[derive(Debug, Clone, PartialEq)]
+/// Something changed; the UI and attached clients redraw from these.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub enum Update {
     Conversation(Box<Conversation>),
     Message(Box<Message>),
@@ -45,9 +45,11 @@ pub enum Update {
     Sync(SyncProgress),
     /// Progress of a campaign.
     Campaign(CampaignProgress),
+    /// Who is viewing or typing where (teams); the whole list each time.
+    Presence(Vec<crate::control::presence::Viewer>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct SyncProgress {
     pub running: bool,
     pub pages: u32,
@@ -57,7 +59,7 @@ pub struct SyncProgress {
     pub finished_at: Option<TimestampMs>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct CampaignProgress {
     pub id: String,
     pub title: String,
@@ -93,6 +95,8 @@ const SCHEMA_VERSION: u64 = 1;
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
+    /// The mode named in the holder file (`serve`, `inbox`, ...).
+    mode: String,
     events: sled::Tree,
     quarantine: sled::Tree,
     contacts: sled::Tree,
@@ -170,6 +174,7 @@ impl Store {
             apply_lock: Mutex::new(()),
             updates,
             path: path.to_path_buf(),
+            mode: mode.to_string(),
             db,
         };
         match store.meta_get::<u64>("schema_version")? {
@@ -182,6 +187,10 @@ impl Store {
             Some(_) => {}
         }
         Ok(Arc::new(store))
+    }
+
+    pub fn holder_mode(&self) -> &str {
+        &self.mode
     }
 
     pub fn path(&self) -> &Path {

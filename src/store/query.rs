@@ -7,7 +7,7 @@ use crate::domain::{
 };
 
 /// What the list pane shows (the `/` filter).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConvFilter {
     /// Case-insensitive match on the name or the last message.
     pub text: Option<String>,

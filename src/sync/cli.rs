@@ -3,13 +3,12 @@
 use super::{SyncReport, Syncer};
 use crate::cli::{CliError, CliResult, SyncArgs};
 use crate::config::Config;
+use crate::console::Console;
 use crate::domain::AccountId;
 use crate::meta::graph::GraphClient;
 use crate::store::{Store, SyncProgress};
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 fn line(p: &SyncProgress, total_pages: usize) -> String {
     format!(
@@ -22,7 +21,12 @@ fn line(p: &SyncProgress, total_pages: usize) -> String {
     )
 }
 
-pub async fn cli_sync(config: &Config, store: Arc<Store>, args: &SyncArgs) -> CliResult {
+pub async fn cli_sync(
+    config: &Config,
+    store: Arc<Store>,
+    args: &SyncArgs,
+    console: &Console,
+) -> CliResult {
     if config.pages.is_empty() {
         return Err(CliError::usage(
             "config key `pages`: no [[pages]] configured, nothing to sync",
@@ -42,18 +46,12 @@ pub async fn cli_sync(config: &Config, store: Arc<Store>, args: &SyncArgs) -> Cl
     };
     let graph = GraphClient::new(&config.graph);
     let syncer = Syncer::new(store, Arc::new(config.clone()), graph.clone());
-    let cancel = CancellationToken::new();
-    let ctrl_c = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        })
-    };
+    // Ctrl-C, or the attached client gone.
+    let cancel = console.cancel.clone();
 
     let mut progress = syncer.watch_progress();
-    let tty = std::io::stderr().is_terminal();
+    let tty = console.progress_bar();
+    let lines = console.line_sink();
     let shower = tokio::spawn(async move {
         let bar = tty.then(|| {
             let b = indicatif::ProgressBar::new_spinner();
@@ -73,7 +71,7 @@ pub async fn cli_sync(config: &Config, store: Arc<Store>, args: &SyncArgs) -> Cl
                 Some(b) => b.set_message(line(&p, total_pages)),
                 // Plain lines, one per finished page, when stderr is not a terminal.
                 None if p.pages != last_pages && (p.pages > 0 || !p.running) => {
-                    eprintln!("sync: {}", line(&p, total_pages));
+                    lines.err(&format!("sync: {}", line(&p, total_pages)));
                     last_pages = p.pages;
                 }
                 None => {}
@@ -87,8 +85,7 @@ pub async fn cli_sync(config: &Config, store: Arc<Store>, args: &SyncArgs) -> Cl
     let report = syncer.run(only.as_ref(), &cancel).await;
     drop(syncer); // closes the progress channel
     let _ = shower.await;
-    ctrl_c.abort();
-    summary(&report, graph.calls_made());
+    summary(&report, graph.calls_made(), console);
     if report.cancelled {
         return Err(CliError::runtime(
             "sync interrupted; run it again to resume",
@@ -102,22 +99,22 @@ pub async fn cli_sync(config: &Config, store: Arc<Store>, args: &SyncArgs) -> Cl
     }
 }
 
-fn summary(r: &SyncReport, calls: u64) {
+fn summary(r: &SyncReport, calls: u64, console: &Console) {
     for a in &r.accounts {
         match &a.error {
-            None => eprintln!(
+            None => console.err(&format!(
                 "ok: {} {}: {} conversations read ({} new), {} messages added, {} profiles, {} calls",
                 a.platform, a.account, a.conversations, a.new_conversations, a.messages, a.profiles_fetched, a.calls
-            ),
-            Some(e) => eprintln!("failed: {} {}: {e}", a.platform, a.account),
+            )),
+            Some(e) => console.err(&format!("failed: {} {}: {e}", a.platform, a.account)),
         }
     }
     let sum = |f: fn(&super::AccountReport) -> u64| r.accounts.iter().map(f).sum::<u64>();
-    eprintln!(
+    console.err(&format!(
         "sync: {} conversations added, {} messages added, {} Graph calls, {} errors",
         sum(|a| a.new_conversations),
         sum(|a| a.messages),
         calls,
         r.failed()
-    );
+    ));
 }

@@ -1,0 +1,26 @@
+//! The control socket: the process that holds the store (`serve`, or the
+//! TUI running the server) listens on a Unix socket beside the store, so
+//! agents' UIs attach to it and one-shot commands run through it.
+//!
+//! Protocol (JSON Lines, one object a line, UTF-8, each line ≤ 1 MiB):
+//! the client sends `{"id": N, "op": ..., ...}` requests (see
+//! [`protocol::Request`]); the owner answers each with a `reply` or `error`
+//! frame carrying the same id, and pushes `update`/`lagged` frames after a
+//! `subscribe`, and `out`/`err`/`ask`/`exit` frames for a `run`. No frame
+//! ever carries a secret: tokens stay in the owner's config.
+
+pub mod client;
+pub mod oneshot;
+pub mod peer;
+pub mod presence;
+pub mod protocol;
+pub mod server;
+
+use std::path::{Path, PathBuf};
+
+/// The socket's file name inside the store directory, beside the holder file.
+pub const SOCKET_FILE: &str = "control.sock";
+
+pub fn socket_path(store: &Path) -> PathBuf {
+    store.join(SOCKET_FILE)
+}

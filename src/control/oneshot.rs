@@ -1,0 +1,164 @@
+//! The one-shot commands as data, so the same function runs them in this
+//! process or in the process that holds the store (through the socket):
+//! same output, same exit codes.
+
+use crate::cli::{BulkArgs, CliError, CliResult, Command, ExportWhat, SendArgs, SyncArgs};
+use crate::config::Config;
+use crate::console::Console;
+use crate::store::Store;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum OneShot {
+    Send(SendArgs),
+    Bulk(BulkRequest),
+    Sync(SyncArgs),
+    Export { what: ExportWhat },
+    Replay,
+    Doctor,
+}
+
+/// `bulk`'s arguments with the `--users` file already read by the client:
+/// the owner never opens a path on a client's behalf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkRequest {
+    pub text: Option<String>,
+    pub users: Option<UsersFile>,
+    pub all: bool,
+    pub tag: Option<String>,
+    pub title: Option<String>,
+    pub yes: bool,
+    pub resume: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsersFile {
+    /// As given on the command line, for messages.
+    pub path: String,
+    pub text: String,
+}
+
+impl OneShot {
+    /// The one-shot form of a command line; `None` for the modes that are
+    /// not one-shots (TUI, serve, demo, sim).
+    pub fn from_command(c: &Command) -> Result<Option<OneShot>, CliError> {
+        Ok(Some(match c {
+            Command::Send(a) => OneShot::Send(a.clone()),
+            Command::Bulk(a) => OneShot::Bulk(BulkRequest::read(a)?),
+            Command::Sync(a) => OneShot::Sync(a.clone()),
+            Command::Export(a) => OneShot::Export { what: a.what },
+            Command::Replay => OneShot::Replay,
+            Command::Doctor => OneShot::Doctor,
+            Command::Demo | Command::Serve | Command::Sim(_) => return Ok(None),
+        }))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            OneShot::Send(_) => "send",
+            OneShot::Bulk(_) => "bulk",
+            OneShot::Sync(_) => "sync",
+            OneShot::Export { .. } => "export",
+            OneShot::Replay => "replay",
+            OneShot::Doctor => "doctor",
+        }
+    }
+
+    /// Whether the command needs a config file (not just defaults).
+    pub fn needs_config(&self) -> bool {
+        !matches!(self, OneShot::Export { .. } | OneShot::Replay)
+    }
+}
+
+impl BulkRequest {
+    fn read(a: &BulkArgs) -> Result<BulkRequest, CliError> {
+        let users = match &a.users {
+            None => None,
+            Some(p) => Some(UsersFile {
+                path: p.display().to_string(),
+                text: std::fs::read_to_string(p)
+                    .map_err(|e| CliError::usage(format!("--users {}: {e}", p.display())))?,
+            }),
+        };
+        Ok(BulkRequest {
+            text: a.text.clone(),
+            users,
+            all: a.all,
+            tag: a.tag.clone(),
+            title: a.title.clone(),
+            yes: a.yes,
+            resume: a.resume.clone(),
+        })
+    }
+}
+
+/// Run a one-shot command against `store` (None only for `doctor` when the
+/// store is held and no owner answers on the socket).
+pub async fn run(
+    cmd: OneShot,
+    cfg: &Config,
+    store: Option<Arc<Store>>,
+    console: &Console,
+) -> CliResult {
+    let store_or_err =
+        |store: Option<Arc<Store>>| store.ok_or_else(|| CliError::runtime("the store is not open"));
+    match cmd {
+        OneShot::Send(a) => {
+            let store = store_or_err(store)?;
+            let r = crate::send::cli::cli_send(cfg, store.clone(), &a, console).await;
+            store.flush()?;
+            r
+        }
+        OneShot::Bulk(a) => {
+            let store = store_or_err(store)?;
+            let r = crate::send::cli::cli_bulk(cfg, store.clone(), &a, console).await;
+            store.flush()?;
+            r
+        }
+        OneShot::Sync(a) => crate::sync::cli_sync(cfg, store_or_err(store)?, &a, console).await,
+        OneShot::Doctor => crate::doctor::cli_doctor(cfg, store, console).await,
+        OneShot::Export { what } => {
+            let store = store_or_err(store)?;
+            let mut out = console.out_writer();
+            let r = tokio::task::spawn_blocking(move || {
+                let r = crate::export::export(&store, what, &mut out);
+                r.and_then(|()| out.flush().map_err(crate::export::ExportError::Io))
+            })
+            .await
+            .map_err(|e| CliError::runtime(format!("export stopped: {e}")))?;
+            match r {
+                Ok(()) => Ok(()),
+                // A reader that went away (`| head`) is not a failure.
+                Err(crate::export::ExportError::Io(e))
+                    if e.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(CliError::runtime(e.to_string())),
+            }
+        }
+        OneShot::Replay => {
+            let store = store_or_err(store)?;
+            let metrics = Arc::new(crate::metrics::Metrics::default());
+            let ingest = crate::ingest::Ingest::new(store.clone(), cfg, metrics, None);
+            let pending = ingest.apply_pending()?;
+            let r = ingest.replay()?;
+            store.flush()?;
+            console.err(&format!(
+                "replayed: {} applied, {} still quarantined{}",
+                r.applied,
+                r.quarantined,
+                if pending.applied > 0 {
+                    format!(" ({} pending events applied first)", pending.applied)
+                } else {
+                    String::new()
+                }
+            ));
+            Ok(())
+        }
+    }
+}
+
+use std::io::Write as _;

@@ -1,0 +1,604 @@
+//! The owner's side of the control socket: accept, check the peer, serve
+//! requests, forward updates. Each connection has its own tasks and bounded
+//! buffers, so a slow or broken client can neither stall ingest (updates
+//! are dropped for it and it is told to resynchronise) nor other clients.
+
+use super::oneshot::{self, OneShot};
+use super::peer::{Peer, Policy};
+use super::presence::Presence;
+use super::protocol::{Envelope, Frame, Reply, Request, ThreadReply, MAX_LINE, VERSION};
+use crate::config::Config;
+use crate::console::Console;
+use crate::domain::TimestampMs;
+use crate::store::Store;
+use crate::workers::{Job, JobSender};
+use futures::StreamExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+use tokio_util::sync::CancellationToken;
+
+/// Frames a client may have queued before updates are dropped for it.
+const CLIENT_BUFFER: usize = 1024;
+/// A client that accepts no bytes for this long is disconnected.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// At most this many connections at once; more are refused.
+const MAX_CONNECTIONS: usize = 256;
+/// Export chunks in flight per run (each up to 64 KiB).
+const RUN_CHUNKS: usize = 8;
+
+/// What the owner serves from.
+pub struct ControlCtx {
+    pub store: Arc<Store>,
+    pub config: Arc<Config>,
+    pub jobs: JobSender,
+    pub presence: Arc<Presence>,
+    pub mode: String,
+    pub listen: Option<String>,
+    pub demo: bool,
+}
+
+/// A frame on its way to a client, holding a flow-control permit until written.
+pub struct Outgoing {
+    pub frame: Frame,
+    pub permit: Option<OwnedSemaphorePermit>,
+}
+
+impl From<Frame> for Outgoing {
+    fn from(frame: Frame) -> Outgoing {
+        Outgoing {
+            frame,
+            permit: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("control socket {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config key control.group: {0}")]
+    Group(String),
+}
+
+pub struct ControlServer {
+    pub path: PathBuf,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ControlServer {
+    /// Stop accepting; connections end with the process. The socket file goes.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Listen on `path` with owner-only permissions (group read/write when a
+/// group is configured).
+pub async fn start(
+    ctx: ControlCtx,
+    path: &Path,
+    group: Option<&str>,
+    cancel: CancellationToken,
+) -> Result<ControlServer, ControlError> {
+    let policy = Policy::for_this_process(group).map_err(ControlError::Group)?;
+    let io = |source| ControlError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Whoever holds the store owns the socket: a file left here is stale.
+    let _ = std::fs::remove_file(path);
+    // Bind under a temporary name and rename once the mode is right, so the
+    // socket is never reachable with looser permissions.
+    let tmp = path.with_extension(format!("sock.{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let listener = UnixListener::bind(&tmp).map_err(io)?;
+    set_mode(&tmp, policy.group.as_ref()).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    tracing::info!(path = %path.display(), "control socket listening");
+
+    let ctx = Arc::new(ctx);
+    let policy = Arc::new(policy);
+    let stop = cancel.clone();
+    let task = tokio::spawn(async move {
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let sessions = AtomicU64::new(1);
+        loop {
+            let (stream, _) = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "control socket accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+                _ = stop.cancelled() => break,
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tokio::spawn(refuse(stream, "too many connections to this dmdesk".into()));
+                continue;
+            };
+            let session = sessions.fetch_add(1, Ordering::Relaxed);
+            let ctx = ctx.clone();
+            let policy = policy.clone();
+            let stop = stop.child_token();
+            tokio::spawn(async move {
+                serve_connection(ctx, &policy, stream, session, stop).await;
+                drop(slot);
+            });
+        }
+    });
+    Ok(ControlServer {
+        path: path.to_path_buf(),
+        cancel,
+        task,
+    })
+}
+
+fn set_mode(path: &Path, group: Option<&super::peer::AllowedGroup>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = match group {
+        Some(g) => {
+            std::os::unix::fs::chown(path, None, Some(g.gid))?;
+            0o660
+        }
+        None => 0o600,
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+async fn refuse(mut stream: UnixStream, message: String) {
+    let line = frame_line(&Frame::Error { id: None, message });
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&line)).await;
+}
+
+fn frame_line(f: &Frame) -> Vec<u8> {
+    let mut v = serde_json::to_vec(f).unwrap_or_else(|e| {
+        format!(r#"{{"type":"error","id":null,"message":"cannot encode a frame: {e}"}}"#)
+            .into_bytes()
+    });
+    v.push(b'\n');
+    v
+}
+
+fn peer_of(stream: &UnixStream) -> std::io::Result<Peer> {
+    let c = stream.peer_cred()?;
+    Ok(Peer::from_ids(c.uid(), c.gid()))
+}
+
+/// One connection: a reader loop dispatching requests, a writer task
+/// draining this client's queues.
+async fn serve_connection(
+    ctx: Arc<ControlCtx>,
+    policy: &Policy,
+    stream: UnixStream,
+    session: u64,
+    gone: CancellationToken,
+) {
+    let peer = match peer_of(&stream) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "control socket: no peer credentials; refused");
+            return;
+        }
+    };
+    if !policy.allows(&peer) {
+        tracing::warn!(user = %peer.name, uid = peer.uid, "control socket: user not allowed; refused");
+        refuse(
+            stream,
+            format!(
+                "permission denied: user {} may not use this dmdesk (see control.group)",
+                peer.name
+            ),
+        )
+        .await;
+        return;
+    }
+    tracing::info!(user = %peer.name, session, "control client connected");
+    let (read, write) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<Frame>(CLIENT_BUFFER);
+    let (run_tx, run_rx) = mpsc::unbounded_channel::<Outgoing>();
+    let writer = tokio::spawn(write_frames(write, rx, run_rx, gone.clone()));
+
+    let mut lines = FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE));
+    let mut conn = Conn {
+        ctx: ctx.clone(),
+        peer,
+        session,
+        tx,
+        run_tx,
+        gone: gone.clone(),
+        subscribed: false,
+        answers: None,
+    };
+    loop {
+        let line = tokio::select! {
+            l = lines.next() => l,
+            _ = gone.cancelled() => break,
+        };
+        match line {
+            None => break,
+            Some(Ok(line)) => {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Envelope>(&line) {
+                    Ok(env) => conn.handle(env).await,
+                    Err(e) => {
+                        let id = serde_json::from_str::<serde_json::Value>(&line)
+                            .ok()
+                            .and_then(|v| v.get("id").and_then(|i| i.as_u64()));
+                        conn.send(Frame::Error {
+                            id,
+                            message: format!("bad request: {e}"),
+                        })
+                        .await;
+                    }
+                }
+            }
+            Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
+                conn.send(Frame::Error {
+                    id: None,
+                    message: format!("request line over {MAX_LINE} bytes; closing"),
+                })
+                .await;
+                break;
+            }
+            Some(Err(LinesCodecError::Io(e))) => {
+                tracing::debug!(error = %e, "control client read failed");
+                break;
+            }
+        }
+    }
+    // Let queued frames (the error above, a run's last lines) go out.
+    drop(conn);
+    gone.cancel();
+    ctx.presence.leave(session);
+    let _ = writer.await;
+    tracing::info!(session, "control client disconnected");
+}
+
+async fn write_frames(
+    write: tokio::net::unix::OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Frame>,
+    mut run_rx: mpsc::UnboundedReceiver<Outgoing>,
+    gone: CancellationToken,
+) {
+    let mut out = tokio::io::BufWriter::new(write);
+    let mut open = (true, true);
+    while open.0 || open.1 {
+        let next = tokio::select! {
+            f = rx.recv(), if open.0 => match f {
+                Some(f) => Outgoing::from(f),
+                None => { open.0 = false; continue }
+            },
+            o = run_rx.recv(), if open.1 => match o {
+                Some(o) => o,
+                None => { open.1 = false; continue }
+            },
+            _ = gone.cancelled(), if open.0 && open.1 => {
+                // Reader gone: drain what is queued, then stop.
+                while let Ok(f) = rx.try_recv() { let _ = out.write_all(&frame_line(&f)).await; }
+                while let Ok(o) = run_rx.try_recv() { let _ = out.write_all(&frame_line(&o.frame)).await; }
+                break;
+            }
+        };
+        let line = frame_line(&next.frame);
+        let wrote = tokio::time::timeout(WRITE_TIMEOUT, async {
+            out.write_all(&line).await?;
+            if rx.is_empty() && run_rx.is_empty() {
+                out.flush().await?;
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await;
+        drop(next.permit);
+        match wrote {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => {
+                gone.cancel();
+                return;
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), out.flush()).await;
+}
+
+struct Conn {
+    ctx: Arc<ControlCtx>,
+    peer: Peer,
+    session: u64,
+    tx: mpsc::Sender<Frame>,
+    run_tx: mpsc::UnboundedSender<Outgoing>,
+    gone: CancellationToken,
+    subscribed: bool,
+    answers: Option<mpsc::UnboundedSender<bool>>,
+}
+
+impl Conn {
+    async fn send(&self, f: Frame) {
+        tokio::select! {
+            _ = self.tx.send(f) => {}
+            _ = self.gone.cancelled() => {}
+        }
+    }
+
+    async fn handle(&mut self, env: Envelope) {
+        let id = env.id;
+        match env.request {
+            Request::Subscribe => {
+                if !self.subscribed {
+                    self.subscribed = true;
+                    tokio::spawn(forward_updates(
+                        self.ctx.store.subscribe(),
+                        self.tx.clone(),
+                        self.gone.clone(),
+                    ));
+                }
+                self.reply(id, Ok(Reply::Done)).await;
+            }
+            Request::Run { command, stdin_tty } => self.run(id, command, stdin_tty),
+            Request::Answer { yes } => {
+                if let Some(a) = &self.answers {
+                    let _ = a.send(yes);
+                }
+            }
+            Request::Presence { conv, typing } => {
+                self.ctx
+                    .presence
+                    .set(self.session, &self.peer.name, conv, typing);
+                self.reply(id, Ok(Reply::Done)).await;
+            }
+            other => {
+                // Store reads may take a while: off this loop, answered in any order.
+                let ctx = self.ctx.clone();
+                let tx = self.tx.clone();
+                let peer = self.peer.clone();
+                let session = self.session;
+                let gone = self.gone.clone();
+                tokio::spawn(async move {
+                    let r =
+                        tokio::task::spawn_blocking(move || answer(&ctx, &peer, session, other))
+                            .await
+                            .unwrap_or_else(|e| Err(format!("request failed: {e}")));
+                    let f = reply_frame(id, r);
+                    tokio::select! {
+                        _ = tx.send(f) => {}
+                        _ = gone.cancelled() => {}
+                    }
+                });
+            }
+        }
+    }
+
+    async fn reply(&self, id: u64, r: Result<Reply, String>) {
+        self.send(reply_frame(id, r)).await;
+    }
+
+    fn run(&mut self, id: u64, command: OneShot, stdin_tty: bool) {
+        let (ans_tx, ans_rx) = mpsc::unbounded_channel();
+        self.answers = Some(ans_tx);
+        let console = Console::remote(
+            self.peer.name.clone(),
+            self.run_tx.clone(),
+            Arc::new(Semaphore::new(RUN_CHUNKS)),
+            ans_rx,
+            stdin_tty,
+            self.gone.child_token(),
+        );
+        let ctx = self.ctx.clone();
+        let run_tx = self.run_tx.clone();
+        tracing::info!(user = %self.peer.name, command = command.name(), id, "one-shot command through the control socket");
+        tokio::spawn(async move {
+            let r = oneshot::run(command, &ctx.config, Some(ctx.store.clone()), &console).await;
+            drop(console);
+            let (code, message) = match r {
+                Ok(()) => (0, None),
+                Err(e) => (e.code, Some(e.message)),
+            };
+            let _ = run_tx.send(Frame::Exit { code, message }.into());
+        });
+    }
+}
+
+fn reply_frame(id: u64, r: Result<Reply, String>) -> Frame {
+    match r {
+        Ok(result) => Frame::Reply {
+            id,
+            result: Box::new(result),
+        },
+        Err(message) => Frame::Error {
+            id: Some(id),
+            message,
+        },
+    }
+}
+
+/// Forward store updates to one client without ever waiting on it.
+async fn forward_updates(
+    mut rx: tokio::sync::broadcast::Receiver<crate::store::Update>,
+    tx: mpsc::Sender<Frame>,
+    gone: CancellationToken,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    use tokio::sync::mpsc::error::TrySendError;
+    let mut missed: u64 = 0;
+    let mut retry = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = gone.cancelled() => return,
+            r = rx.recv() => match r {
+                Ok(u) => {
+                    if missed > 0 {
+                        match tx.try_send(Frame::Lagged { missed }) {
+                            Ok(()) => missed = 0,
+                            Err(TrySendError::Full(_)) => { missed += 1; continue }
+                            Err(TrySendError::Closed(_)) => return,
+                        }
+                    }
+                    match tx.try_send(Frame::Update { update: Box::new(u) }) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => missed += 1,
+                        Err(TrySendError::Closed(_)) => return,
+                    }
+                }
+                Err(RecvError::Lagged(n)) => missed += n,
+                Err(RecvError::Closed) => return,
+            },
+            // A quiet store must still tell a lagging client to reload.
+            _ = retry.tick(), if missed > 0 => {
+                match tx.try_send(Frame::Lagged { missed }) {
+                    Ok(()) => missed = 0,
+                    Err(TrySendError::Full(_)) => {}
+                    Err(TrySendError::Closed(_)) => return,
+                }
+            }
+        }
+    }
+}
+
+/// A request that reads or changes the store (runs on a blocking thread).
+fn answer(ctx: &ControlCtx, peer: &Peer, session: u64, r: Request) -> Result<Reply, String> {
+    let st = &ctx.store;
+    let err = |e: crate::store::StoreError| e.to_string();
+    Ok(match r {
+        Request::Hello { version } => {
+            if version != VERSION {
+                return Err(format!(
+                    "protocol version {version} is not supported (this dmdesk speaks {VERSION}); use the same dmdesk binary for both"
+                ));
+            }
+            Reply::Hello {
+                agent: peer.name.clone(),
+                session,
+                owner_pid: std::process::id(),
+                owner_mode: ctx.mode.clone(),
+                listen: ctx.listen.clone(),
+                demo: ctx.demo,
+            }
+        }
+        Request::List {
+            filter,
+            offset,
+            limit,
+            count,
+        } => {
+            let rows = st.conversations(&filter, offset, limit).map_err(err)?;
+            let total = if filter.is_empty() {
+                Some(st.conversation_count().map_err(err)?)
+            } else if count {
+                Some(st.count_matching(&filter).map_err(err)?)
+            } else {
+                None
+            };
+            Reply::List { rows, total }
+        }
+        Request::Thread { conv, limit } => match st.conversation(&conv).map_err(err)? {
+            None => Reply::Thread(None),
+            Some(c) => Reply::Thread(Some(Box::new(ThreadReply {
+                contact: st.contact(&conv).map_err(err)?,
+                messages: st.messages_latest(&conv, limit).map_err(err)?,
+                draft: st.draft(&conv).map_err(err)?,
+                conv: c,
+            }))),
+        },
+        Request::Older {
+            conv,
+            before,
+            limit,
+        } => Reply::Messages(st.messages_before(&conv, &before, limit).map_err(err)?),
+        Request::Unread => Reply::Unread(
+            st.all_conversations()
+                .filter_map(|c| c.ok())
+                .filter(|c| c.unread > 0)
+                .map(|c| (c.key, c.unread))
+                .collect(),
+        ),
+        Request::Urgent => {
+            let cfg = &ctx.config;
+            Reply::Urgent(
+                crate::app::urgent::pick(
+                    st.all_conversations().filter_map(|c| c.ok()),
+                    |c| {
+                        cfg.page_for(&c.key.account)
+                            .is_some_and(|(p, _)| p.human_agent)
+                    },
+                    TimestampMs::now(),
+                )
+                .map(Box::new),
+            )
+        }
+        Request::MarkRead { conv } => {
+            st.mark_read(&conv).map_err(err)?;
+            Reply::Done
+        }
+        Request::MarkUnread { conv } => {
+            st.mark_unread(&conv).map_err(err)?;
+            Reply::Done
+        }
+        Request::SetStatus {
+            conv,
+            status,
+            snooze_until,
+        } => {
+            st.set_status(&conv, status, snooze_until).map_err(err)?;
+            Reply::Done
+        }
+        Request::SaveDraft { conv, text } => {
+            st.set_draft(&conv, &text).map_err(err)?;
+            Reply::Done
+        }
+        Request::Job { job } => {
+            ctx.jobs
+                .send(with_agent(job, &peer.name))
+                .map_err(|_| "the owner's workers have stopped".to_string())?;
+            Reply::Done
+        }
+        Request::Subscribe
+        | Request::Run { .. }
+        | Request::Answer { .. }
+        | Request::Presence { .. } => {
+            return Err("request not valid here".into());
+        }
+    })
+}
+
+/// The agent on a job is the connecting user, whatever the client said.
+fn with_agent(job: Job, name: &str) -> Job {
+    match job {
+        Job::Reply {
+            conv, text, tag, ..
+        } => Job::Reply {
+            conv,
+            text,
+            tag,
+            agent: Some(name.to_string()),
+        },
+        Job::Campaign {
+            title,
+            text,
+            tag,
+            recipients,
+            ..
+        } => Job::Campaign {
+            title,
+            text,
+            tag,
+            recipients,
+            agent: Some(name.to_string()),
+        },
+        other => other,
+    }
+}

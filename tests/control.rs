@@ -1,0 +1,639 @@
+//! The control socket: attached clients, one-shot commands through the
+//! owner, restarts, bad requests, slow clients and permissions. The owner
+//! runs in this process (the real runtime); one-shots are the real binary.
+
+use dmdesk::config::Config;
+use dmdesk::control::client::{Pushed, Remote};
+use dmdesk::control::protocol::{Reply, Request};
+use dmdesk::domain::{ConvKey, Direction, Platform};
+use dmdesk::runtime::Running;
+use dmdesk::store::{Store, Update};
+use dmdesk::webhook::signature;
+use dmdesk::workers::Job;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+use tokio::sync::mpsc::UnboundedReceiver;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "control-test-secret";
+const TOKEN: &str = "control-page-token";
+
+fn config_text(dir: &Path, graph: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+app_secret = "{SECRET}"
+verify_token = "vt"
+[store]
+path = "{}"
+cache_mb = 8
+[graph]
+base_url = "{graph}"
+timeout = "2s"
+[sync]
+interval = "off"
+[[pages]]
+id = "P1"
+name = "Shop"
+access_token = "{TOKEN}"
+"#,
+        dir.join("store").display()
+    )
+}
+
+struct Owner {
+    running: Running,
+    addr: std::net::SocketAddr,
+}
+
+async fn start_owner(dir: &Path, graph: &str) -> Owner {
+    let text = config_text(dir, graph);
+    std::fs::write(dir.join("config.toml"), &text).unwrap();
+    let cfg = Config::from_toml(&text, &|_| None).unwrap();
+    let store = Store::open(&cfg.store.path, 8, "serve").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let running = dmdesk::runtime::start_with(Arc::new(cfg), store, Some(listener))
+        .await
+        .unwrap();
+    Owner { running, addr }
+}
+
+fn socket(dir: &Path) -> PathBuf {
+    dmdesk::control::socket_path(&dir.join("store"))
+}
+
+async fn graph() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"recipient_id": "U1", "message_id": "m_reply_1"}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+fn body(user: &str, mid: &str, text: &str) -> Vec<u8> {
+    let ts = dmdesk::domain::TimestampMs::now().0;
+    serde_json::json!({"object":"page","entry":[{"id":"P1","time":ts,"messaging":[
+        {"sender":{"id":user},"recipient":{"id":"P1"},"timestamp":ts,"message":{"mid":mid,"text":text}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+async fn post(client: &reqwest::Client, addr: std::net::SocketAddr, b: Vec<u8>) -> u16 {
+    let sig = signature::sign(SECRET.as_bytes(), &b);
+    client
+        .post(format!("http://{addr}/webhook"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sig)
+        .body(b)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Wait until a pushed frame satisfies `f`.
+async fn until(rx: &mut UnboundedReceiver<Pushed>, what: &str, f: impl Fn(&Pushed) -> bool) {
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(p) = rx.recv().await {
+            if f(&p) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "waiting for {what}");
+}
+
+fn is_message(p: &Pushed, text: &str) -> bool {
+    matches!(p, Pushed::Update(u) if matches!(&**u, Update::Message(m) if m.text.as_deref() == Some(text)))
+}
+
+/// The real binary against the config in `dir` (blocking, so off the runtime).
+async fn dmdesk(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dmdesk"));
+    cmd.arg("--config")
+        .arg(dir.join("config.toml"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn me() -> String {
+    dmdesk::control::peer::current_user().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_clients_and_a_oneshot_share_one_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = graph().await;
+    let owner = start_owner(dir.path(), &g.uri()).await;
+    let path = socket(dir.path());
+
+    let (a, hello, mut a_rx) = Remote::attach(&path).await.unwrap();
+    let (b, _, mut b_rx) = Remote::attach(&path).await.unwrap();
+    match hello {
+        Reply::Hello {
+            agent, owner_mode, ..
+        } => {
+            assert_eq!(agent, me());
+            assert_eq!(owner_mode, "serve");
+        }
+        other => panic!("hello: {other:?}"),
+    }
+
+    // A customer writes: both clients hear it live.
+    let http = reqwest::Client::new();
+    assert_eq!(
+        post(&http, owner.addr, body("U1", "m_in_1", "where is my order")).await,
+        200
+    );
+    until(&mut a_rx, "message at A", |p| {
+        is_message(p, "where is my order")
+    })
+    .await;
+    until(&mut b_rx, "message at B", |p| {
+        is_message(p, "where is my order")
+    })
+    .await;
+
+    // A's draft is B's draft: drafts live in the owner's store.
+    let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
+    a.request(Request::SaveDraft {
+        conv: conv.clone(),
+        text: "Let me check".into(),
+    })
+    .await
+    .unwrap();
+    let Reply::Thread(Some(t)) = b
+        .request(Request::Thread {
+            conv: conv.clone(),
+            limit: 50,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("thread")
+    };
+    assert_eq!(t.draft.as_deref(), Some("Let me check"));
+    assert_eq!(t.messages.len(), 1);
+
+    // A one-shot at the same time: export through the socket.
+    let (out, list) = tokio::join!(
+        dmdesk(dir.path(), &["export", "--what", "conversations"]),
+        b.request(Request::List {
+            filter: Default::default(),
+            offset: 0,
+            limit: 10,
+            count: true
+        })
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains(r#""user_id":"U1""#), "{stdout}");
+    assert!(!stdout.contains(TOKEN) && !stdout.contains(SECRET));
+    let Reply::List { rows, total } = list.unwrap() else {
+        panic!("list")
+    };
+    assert_eq!((rows.len(), total), (1, Some(1)));
+
+    // The agent on a reply is the peer's Unix user, whatever the client claims.
+    a.request(Request::Job {
+        job: Job::Reply {
+            conv: conv.clone(),
+            text: "On its way".into(),
+            tag: None,
+            agent: Some("mallory".into()),
+        },
+    })
+    .await
+    .unwrap();
+    until(&mut b_rx, "reply at B", |p| {
+        matches!(p, Pushed::Update(u) if matches!(&**u, Update::Message(m)
+            if m.direction == Direction::Out && m.text.as_deref() == Some("On its way")
+               && m.agent.as_deref() == Some(me().as_str())))
+    })
+    .await;
+    let out = dmdesk(dir.path(), &["export"]).await;
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let reply: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["direction"] == "out")
+        .expect("outbound message exported");
+    assert_eq!(reply["agent"], me());
+    assert!(!stdout.contains("mallory"));
+
+    drop((a, b));
+    owner.running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn oneshots_through_the_socket_keep_their_output_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = graph().await;
+    let owner = start_owner(dir.path(), &g.uri()).await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        post(&http, owner.addr, body("U1", "m_in_1", "hi")).await,
+        200
+    );
+    // Wait for ingest to apply it.
+    let store = owner.running.store.clone();
+    for _ in 0..100 {
+        if store.message(&"m_in_1".into()).unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // send: the mid alone on stdout, exit 0.
+    let out = dmdesk(
+        dir.path(),
+        &["send", "--account", "P1", "--user", "U1", "--text", "hello"],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "m_reply_1\n");
+    // A usage error keeps exit code 2 and its message.
+    let out = dmdesk(
+        dir.path(),
+        &[
+            "send",
+            "--account",
+            "P1",
+            "--user",
+            "U1",
+            "--text",
+            "x",
+            "--tag",
+            "BOGUS",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown tag `BOGUS`"));
+    // bulk without --yes and without a terminal: 2, nothing sent.
+    let out = dmdesk(dir.path(), &["bulk", "--text", "sale", "--all"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(store.campaigns_list().unwrap().is_empty());
+    // bulk with --yes runs; "created by" is the peer.
+    let out = dmdesk(dir.path(), &["bulk", "--text", "sale", "--all", "--yes"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let campaigns = store.campaigns_list().unwrap();
+    assert_eq!(campaigns.len(), 1);
+    assert_eq!(campaigns[0].created_by.as_deref(), Some(me().as_str()));
+    // replay and doctor answer too; doctor's exit code is its own.
+    let out = dmdesk(dir.path(), &["replay"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("replayed:"));
+    let out = dmdesk(dir.path(), &["doctor"]).await;
+    assert!(matches!(out.status.code(), Some(0 | 1)));
+    assert!(!String::from_utf8_lossy(&out.stdout).is_empty());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(TOKEN));
+
+    owner.running.shutdown().await;
+    drop(store);
+    // With the owner gone the command opens the store itself (once the
+    // owner's last handle on it is dropped).
+    let mut out = dmdesk(dir.path(), &["export", "--what", "conversations"]).await;
+    for _ in 0..50 {
+        if out.status.code() == Some(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        out = dmdesk(dir.path(), &["export", "--what", "conversations"]).await;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn attached_clients_reconnect_when_the_owner_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = graph().await;
+    let owner = start_owner(dir.path(), &g.uri()).await;
+    let (remote, _, mut rx) = Remote::attach(&socket(dir.path())).await.unwrap();
+    owner.running.shutdown().await;
+    until(&mut rx, "lost", |p| *p == Pushed::Lost).await;
+    assert!(remote.request(Request::Unread).await.is_err());
+
+    // The store must be closed before a new owner opens it.
+    let mut owner = None;
+    for _ in 0..100 {
+        let text = config_text(dir.path(), &g.uri());
+        let cfg = Config::from_toml(&text, &|_| None).unwrap();
+        if let Ok(store) = Store::open(&cfg.store.path, 8, "serve") {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let running = dmdesk::runtime::start_with(Arc::new(cfg), store, Some(listener))
+                .await
+                .unwrap();
+            owner = Some(Owner { running, addr });
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let owner = owner.expect("a new owner opened the store");
+    until(&mut rx, "back", |p| matches!(p, Pushed::Back { .. })).await;
+    // Live again: updates and requests.
+    let http = reqwest::Client::new();
+    assert_eq!(
+        post(&http, owner.addr, body("U2", "m_in_2", "after restart")).await,
+        200
+    );
+    until(&mut rx, "message after restart", |p| {
+        is_message(p, "after restart")
+    })
+    .await;
+    assert!(remote.request(Request::Unread).await.is_ok());
+    owner.running.shutdown().await;
+}
+
+async fn read_frame(r: &mut BufReader<tokio::net::unix::OwnedReadHalf>) -> serde_json::Value {
+    let mut line = String::new();
+    let n = tokio::time::timeout(Duration::from_secs(10), r.read_line(&mut line))
+        .await
+        .expect("a frame in time")
+        .unwrap();
+    assert!(n > 0, "connection closed");
+    serde_json::from_str(&line).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn malformed_and_oversized_requests_get_errors_and_the_owner_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = graph().await;
+    let owner = start_owner(dir.path(), &g.uri()).await;
+    let path = socket(dir.path());
+
+    let (r, mut w) = UnixStream::connect(&path).await.unwrap().into_split();
+    let mut r = BufReader::new(r);
+    w.write_all(b"this is not json\n").await.unwrap();
+    let f = read_frame(&mut r).await;
+    assert_eq!(f["type"], "error");
+    assert!(f["id"].is_null());
+    w.write_all(b"{\"id\":7,\"op\":\"format_disk\"}\n")
+        .await
+        .unwrap();
+    let f = read_frame(&mut r).await;
+    assert_eq!(
+        (f["type"].as_str(), f["id"].as_u64()),
+        (Some("error"), Some(7))
+    );
+    w.write_all(b"{\"id\":8,\"op\":\"hello\",\"version\":99}\n")
+        .await
+        .unwrap();
+    let f = read_frame(&mut r).await;
+    assert_eq!(
+        (f["type"].as_str(), f["id"].as_u64()),
+        (Some("error"), Some(8))
+    );
+    assert!(f["message"].as_str().unwrap().contains("version"));
+    // The same connection still works.
+    w.write_all(b"{\"id\":9,\"op\":\"hello\",\"version\":1}\n")
+        .await
+        .unwrap();
+    let f = read_frame(&mut r).await;
+    assert_eq!(
+        (f["type"].as_str(), f["id"].as_u64()),
+        (Some("reply"), Some(9))
+    );
+
+    // Over 1 MiB without a newline: an error, then the connection closes.
+    let (r2, mut w2) = UnixStream::connect(&path).await.unwrap().into_split();
+    let mut r2 = BufReader::new(r2);
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let _ = w2.write_all(&big).await;
+    let f = read_frame(&mut r2).await;
+    assert_eq!(f["type"], "error");
+    assert!(f["message"].as_str().unwrap().contains("over"));
+    let mut rest = String::new();
+    let n = tokio::time::timeout(Duration::from_secs(10), r2.read_line(&mut rest))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed after an oversized request");
+
+    // Others are unaffected.
+    let (remote, _, _rx) = Remote::attach(&path).await.unwrap();
+    assert!(remote.request(Request::Unread).await.is_ok());
+    let http = reqwest::Client::new();
+    assert_eq!(
+        post(&http, owner.addr, body("U1", "m1", "still fine")).await,
+        200
+    );
+    owner.running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_client_is_told_to_resync_and_never_slows_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = graph().await;
+    let owner = start_owner(dir.path(), &g.uri()).await;
+    let path = socket(dir.path());
+
+    // A client that subscribes and then stops reading.
+    let (r, mut w) = UnixStream::connect(&path).await.unwrap().into_split();
+    w.write_all(b"{\"id\":1,\"op\":\"subscribe\"}\n")
+        .await
+        .unwrap();
+    // A client that keeps reading.
+    let (_fast, _, mut fast_rx) = Remote::attach(&path).await.unwrap();
+
+    // Enough webhooks to overflow the slow client's buffers many times
+    // over (each update is a few hundred bytes; the socket buffer is small).
+    const N: usize = 3000;
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in 0..8 {
+        let http = http.clone();
+        let addr = owner.addr;
+        tasks.spawn(async move {
+            let mut ok = 0;
+            for i in (chunk..N).step_by(8) {
+                let b = body(
+                    &format!("U{}", i % 50),
+                    &format!("m_{i}"),
+                    &format!("msg {i}"),
+                );
+                if post(&http, addr, b).await == 200 {
+                    ok += 1;
+                }
+            }
+            ok
+        });
+    }
+    let mut ok = 0;
+    while let Some(n) = tasks.join_next().await {
+        ok += n.unwrap();
+    }
+    assert_eq!(ok, N, "every webhook acknowledged");
+    eprintln!(
+        "{N} webhooks in {:?} with a stalled client attached",
+        started.elapsed()
+    );
+    let store = owner.running.store.clone();
+    for _ in 0..200 {
+        if store
+            .message(&format!("m_{}", N - 1).as_str().into())
+            .unwrap()
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The fast client got the last message (directly or after a resync).
+    until(&mut fast_rx, "the fast client keeps up", |p| {
+        is_message(p, &format!("msg {}", N - 1)) || *p == Pushed::Lagged
+    })
+    .await;
+
+    // The slow client starts reading again: it is told it missed updates.
+    let mut r = BufReader::new(r);
+    let mut saw_lagged = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::time::Instant::now() < deadline {
+        let mut line = String::new();
+        match tokio::time::timeout(Duration::from_secs(2), r.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => {
+                let f: serde_json::Value = serde_json::from_str(&line).unwrap();
+                if f["type"] == "lagged" {
+                    assert!(f["missed"].as_u64().unwrap() > 0);
+                    saw_lagged = true;
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    assert!(saw_lagged, "the slow client was told to resynchronise");
+    // And after that it receives live updates again.
+    assert_eq!(
+        post(&http, owner.addr, body("U9", "m_after", "after the lag")).await,
+        200
+    );
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).await.unwrap() == 0 {
+                return false;
+            }
+            if line.contains("after the lag") {
+                return true;
+            }
+        }
+    })
+    .await;
+    assert_eq!(found, Ok(true));
+    owner.running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_socket_is_for_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let g = graph().await;
+    let owner = start_owner(dir.path(), &g.uri()).await;
+    let path = socket(dir.path());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "owner-only socket");
+
+    // Another Unix user: only possible to try when the tests run as root.
+    if nix::unistd::geteuid().is_root() {
+        for p in [dir.path(), &dir.path().join("store")] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        // The file's mode keeps `nobody` out...
+        let out = as_nobody(&path).await;
+        assert!(out.contains("connect refused"), "{out}");
+        // ...and with the mode loosened by hand, the owner's check still does.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let out = as_nobody(&path).await;
+        assert!(out.contains("permission denied: user"), "{out}");
+    } else {
+        eprintln!("not root: the cross-user part of this test needs root to switch users");
+    }
+    owner.running.shutdown().await;
+}
+
+/// Connect to `path` as uid 65534 in a child process (this test binary,
+/// re-run in its helper mode) and report what happened.
+async fn as_nobody(path: &Path) -> String {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args([
+        "--exact",
+        "connect_helper",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("DMDESK_TEST_CONNECT", path)
+    .uid(65534)
+    .gid(65534);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Helper mode for `as_nobody`; does nothing in a normal run.
+#[test]
+fn connect_helper() {
+    let Some(path) = std::env::var_os("DMDESK_TEST_CONNECT") else {
+        return;
+    };
+    use std::io::{BufRead, Write};
+    match std::os::unix::net::UnixStream::connect(&path) {
+        Err(e) => println!("connect refused: {e}"),
+        Ok(mut s) => {
+            let _ = s.write_all(b"{\"id\":1,\"op\":\"hello\",\"version\":1}\n");
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(s).read_line(&mut line);
+            println!("answer: {line}");
+        }
+    }
+}
