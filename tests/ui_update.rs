@@ -551,7 +551,9 @@ fn long_open(s: &mut State, n: i64) -> Conversation {
     let msgs: Vec<Message> = (0..n)
         .map(|i| {
             let text = if i % 3 == 0 {
-                format!("message {i} that is long enough to wrap over more than one line of the pane")
+                format!(
+                    "message {i} that is long enough to wrap over more than one line of the pane"
+                )
             } else {
                 format!("message {i}")
             };
@@ -703,9 +705,8 @@ fn cursor_stays_on_screen_when_scrolling_and_loading_older() {
     for _ in 0..40 {
         let cmds = key(&mut s, KeyCode::Char('k'));
         assert!(cursor_on_screen(&s));
-        if let Some(Command::LoadOlder { before, limit, .. }) = cmds
-            .iter()
-            .find(|c| matches!(c, Command::LoadOlder { .. }))
+        if let Some(Command::LoadOlder { before, limit, .. }) =
+            cmds.iter().find(|c| matches!(c, Command::LoadOlder { .. }))
         {
             asked = Some((before.mid.as_str().to_string(), *limit));
             break;

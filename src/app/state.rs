@@ -141,11 +141,21 @@ pub struct Composer {
     pub refusal: Option<String>,
 }
 
+/// Our text areas: no cursor-line underline, and a dim placeholder with no
+/// colour (tui-textarea's default is dark grey, which NO_COLOR forbids).
+pub fn text_area(lines: Vec<String>, placeholder: &str) -> TextArea<'static> {
+    let mut textarea = TextArea::new(lines);
+    textarea.set_cursor_line_style(ratatui::style::Style::default());
+    textarea.set_placeholder_text(placeholder);
+    textarea.set_placeholder_style(
+        ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::DIM),
+    );
+    textarea
+}
+
 impl Default for Composer {
     fn default() -> Self {
-        let mut textarea = TextArea::default();
-        textarea.set_cursor_line_style(ratatui::style::Style::default());
-        textarea.set_placeholder_text("Write a reply…");
+        let textarea = text_area(Vec::new(), "Write a reply…");
         Composer {
             textarea,
             tag: None,
@@ -159,9 +169,8 @@ impl Composer {
         self.textarea.lines().join("\n")
     }
     pub fn set_text(&mut self, text: &str) {
-        let mut textarea = TextArea::from(text.split('\n'));
-        textarea.set_cursor_line_style(ratatui::style::Style::default());
-        textarea.set_placeholder_text("Write a reply…");
+        let lines = text.split('\n').map(str::to_string).collect();
+        let mut textarea = text_area(lines, "Write a reply…");
         textarea.move_cursor(tui_textarea::CursorMove::Bottom);
         textarea.move_cursor(tui_textarea::CursorMove::End);
         *self = Composer {

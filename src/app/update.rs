@@ -819,9 +819,10 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                     "mark conversations first (space, or a to mark all shown)",
                 );
             } else {
-                let mut text = tui_textarea::TextArea::default();
-                text.set_cursor_line_style(ratatui::style::Style::default());
-                text.set_placeholder_text("The message to send to every marked conversation…");
+                let text = text_area(
+                    Vec::new(),
+                    "The message to send to every marked conversation…",
+                );
                 s.overlay = Some(Overlay::Bulk(Box::new(BulkState {
                     text,
                     tag_index: 0,
