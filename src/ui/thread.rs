@@ -275,15 +275,15 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let (start, end) = view_range(laid.lines.len(), inner.height as usize, t.scroll);
     let selected = if focused { t.cursor_index() } else { None };
     let mut visible: Vec<Line> = Vec::with_capacity(end - start);
-    let mut header_seen = false;
+    let mut first_done = false;
     for (line, owner) in laid.lines[start..end].iter().zip(&laid.owners[start..end]) {
         let mut l = line.clone();
         if selected.is_some() && *owner == selected {
             l = l.patch_style(th.bold());
-            if !header_seen {
-                // Reversed first line: visible without colour too.
+            if !first_done {
+                // Its first shown line reversed: visible without colour too.
                 l = l.patch_style(th.selected());
-                header_seen = true;
+                first_done = true;
             }
         }
         visible.push(l);
