@@ -339,6 +339,17 @@ impl Edge {
                 .jobs
                 .send(j)
                 .map_err(|_| "the background workers have stopped; restart dmdesk".to_string())?,
+            Command::LoadUnread { request } => {
+                // A full scan: off the UI loop; the answer comes back in
+                // order with the store's updates.
+                let store = self.store.clone();
+                drop(tokio::task::spawn_blocking(move || {
+                    match store.unread_counts() {
+                        Ok(counts) => store.publish(Update::Unread { request, counts }),
+                        Err(e) => store.report_error(format!("counting unread: {e}")),
+                    }
+                }));
+            }
             Command::FindUrgent => {
                 let now = state.now;
                 let found = app::urgent::pick(

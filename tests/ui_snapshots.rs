@@ -225,3 +225,41 @@ fn colours_only_without_no_color() {
         .iter()
         .any(|c| c.fg != ratatui::style::Color::Reset));
 }
+
+#[test]
+fn thread_cursor_on_an_older_message_80x24() {
+    // NO_COLOR (the fixtures' default): the selection shows as a marker on
+    // the pane's left border and a reversed first line.
+    let mut s = fx::state(80, 24);
+    long_thread(&mut s);
+    key(&mut s, KeyCode::Char('k'));
+    key(&mut s, KeyCode::Char('k'));
+    let t = draw(&s);
+    insta::assert_snapshot!(t.backend());
+    let buf = t.backend().buffer();
+    let p = s.panes();
+    let marked: Vec<u16> = (p.thread.y..p.thread.y + p.thread.height)
+        .filter(|y| buf[(p.thread.x, *y)].symbol() == "▐")
+        .collect();
+    assert_eq!(marked.len(), 2, "the selected message has two lines");
+    let first = marked[0];
+    let reversed = (p.thread.x + 1..p.thread.x + p.thread.width - 1)
+        .filter(|x| {
+            buf[(*x, first)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+        .count();
+    assert!(reversed > 10, "its first line is reversed");
+    assert!(buf
+        .content()
+        .iter()
+        .all(|c| c.fg == ratatui::style::Color::Reset));
+    // Unfocused, no selection is drawn.
+    key(&mut s, KeyCode::Esc);
+    let t = draw(&s);
+    let buf = t.backend().buffer();
+    assert!(
+        (p.thread.y..p.thread.y + p.thread.height).all(|y| buf[(p.thread.x, y)].symbol() != "▐")
+    );
+}

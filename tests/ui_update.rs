@@ -515,3 +515,491 @@ proptest! {
         }
     }
 }
+
+// ---- the thread's message cursor --------------------------------------------
+
+fn copied(cmds: &[Command]) -> Option<&str> {
+    cmds.iter().find_map(|c| match c {
+        Command::Copy(t) => Some(t.as_str()),
+        _ => None,
+    })
+}
+
+fn cursor_mid(s: &State) -> String {
+    let t = s.thread.as_ref().expect("a thread is open");
+    let i = t.cursor_index().expect("a message is selected");
+    t.messages[i].mid.as_str().to_string()
+}
+
+/// Whether a line of the selected message is inside the thread's view.
+fn cursor_on_screen(s: &State) -> bool {
+    let t = s.thread.as_ref().expect("a thread is open");
+    let (w, h) = dmdesk::app::layout::thread_inner(&s.panes());
+    let owners = dmdesk::ui::thread::line_owners(t, w, s.opts.zone, s.now);
+    let (start, end) = dmdesk::ui::thread::view_range(owners.len(), h as usize, t.scroll);
+    let i = t.cursor_index().expect("a message is selected");
+    owners[start..end].contains(&Some(i))
+}
+
+fn arrive(s: &mut State, m: Message) -> Vec<Command> {
+    update(s, Event::Update(Update::Message(Box::new(m))))
+}
+
+/// A thread of `n` messages whose start is not loaded yet.
+fn long_open(s: &mut State, n: i64) -> Conversation {
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+    let msgs: Vec<Message> = (0..n)
+        .map(|i| {
+            let text = if i % 3 == 0 {
+                format!(
+                    "message {i} that is long enough to wrap over more than one line of the pane"
+                )
+            } else {
+                format!("message {i}")
+            };
+            fx::inbound(&c.key, &format!("m{i}"), 2 * n - i, &text)
+        })
+        .collect();
+    fx::open_with(s, c.clone(), vec![]);
+    update(
+        s,
+        Event::ThreadLoaded(Box::new(dmdesk::app::event::ThreadData {
+            conv: c.clone(),
+            contact: None,
+            limit: msgs.len(),
+            messages: msgs,
+            draft: None,
+        })),
+    );
+    c
+}
+
+#[test]
+fn cursor_moves_by_message_and_copy_acts_on_it() {
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+    let msgs = vec![
+        fx::inbound(&c.key, "m1", 9, "first"),
+        fx::outbound(&c.key, "m2", 8, "second", MsgStatus::Read),
+        fx::inbound(&c.key, "m3", 7, "third"),
+    ];
+    fx::open_with(&mut s, c, msgs);
+    assert_eq!(s.focus, Focus::Thread);
+    assert_eq!(cursor_mid(&s), "m3", "the newest is selected on open");
+    assert_eq!(copied(&key(&mut s, KeyCode::Char('y'))), Some("third"));
+    key(&mut s, KeyCode::Char('k'));
+    assert_eq!(cursor_mid(&s), "m2");
+    assert_eq!(copied(&key(&mut s, KeyCode::Char('y'))), Some("second"));
+    key(&mut s, KeyCode::Up);
+    let cmds = key(&mut s, KeyCode::Up); // already the first: stays
+    assert_eq!(cursor_mid(&s), "m1");
+    assert!(
+        !cmds.iter().any(|c| matches!(c, Command::LoadOlder { .. })),
+        "the whole thread is loaded"
+    );
+    key(&mut s, KeyCode::Down);
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(cursor_mid(&s), "m3");
+    // g / G select the oldest / newest too.
+    key(&mut s, KeyCode::Char('g'));
+    assert_eq!(cursor_mid(&s), "m1");
+    key(&mut s, KeyCode::Char('G'));
+    assert_eq!(cursor_mid(&s), "m3");
+}
+
+#[test]
+fn cursor_keys_follow_the_keymap() {
+    let mut o = fx::options();
+    let mut user = std::collections::BTreeMap::new();
+    user.insert("up".to_string(), vec!["ctrl-p".to_string()]);
+    user.insert("down".to_string(), vec!["ctrl-n".to_string()]);
+    o.keymap = dmdesk::app::keymap::Keymap::with_overrides(&user).unwrap();
+    let mut s = State::new(o, NOW, (100, 30));
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+    let msgs = vec![
+        fx::inbound(&c.key, "m1", 9, "first"),
+        fx::inbound(&c.key, "m2", 8, "second"),
+    ];
+    fx::open_with(&mut s, c, msgs);
+    key(&mut s, KeyCode::Char('k'));
+    assert_eq!(cursor_mid(&s), "m2", "k is no longer bound");
+    ctrl(&mut s, 'p');
+    assert_eq!(cursor_mid(&s), "m1");
+    ctrl(&mut s, 'n');
+    assert_eq!(cursor_mid(&s), "m2");
+}
+
+#[test]
+fn arrivals_never_move_the_selection() {
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+    let msgs = vec![
+        fx::inbound(&c.key, "m1", 9, "first"),
+        fx::inbound(&c.key, "m2", 8, "second"),
+    ];
+    fx::open_with(&mut s, c.clone(), msgs);
+    // On the newest: a new message does not take the selection.
+    let cmds = arrive(&mut s, fx::inbound(&c.key, "m3", 0, "third"));
+    assert_eq!(cursor_mid(&s), "m2");
+    assert!(
+        cmds.contains(&Command::MarkRead(c.key.clone())),
+        "still following"
+    );
+    assert_eq!(copied(&key(&mut s, KeyCode::Char('y'))), Some("second"));
+    // On an older one: a message inserted before it (late delivery) and
+    // one after it leave it where it is.
+    key(&mut s, KeyCode::Char('k'));
+    assert_eq!(cursor_mid(&s), "m1");
+    let mut late = fx::inbound(&c.key, "m0", 9, "late");
+    late.timestamp = late.timestamp.plus_ms(-1);
+    arrive(&mut s, late);
+    arrive(&mut s, fx::inbound(&c.key, "m4", 0, "fourth"));
+    assert_eq!(cursor_mid(&s), "m1");
+    assert_eq!(copied(&key(&mut s, KeyCode::Char('y'))), Some("first"));
+    // Our pending copy becoming Meta's message keeps the selection on it.
+    let local = fx::outbound(&c.key, "local:o1", 0, "reply", MsgStatus::Pending);
+    arrive(&mut s, local.clone());
+    key(&mut s, KeyCode::Char('G'));
+    assert_eq!(cursor_mid(&s), "local:o1");
+    let mut sent = local;
+    sent.mid = Mid::new("m_real");
+    sent.status = MsgStatus::Sent;
+    arrive(&mut s, sent);
+    assert_eq!(cursor_mid(&s), "m_real");
+}
+
+#[test]
+fn cursor_stays_on_screen_while_following_a_busy_thread() {
+    let mut s = fx::state(80, 24);
+    let c = long_open(&mut s, 10);
+    key(&mut s, KeyCode::Char('k'));
+    let selected = cursor_mid(&s);
+    for i in 0..30 {
+        let mut m = fx::inbound(&c.key, &format!("n{i}"), 0, "hello again");
+        m.timestamp = NOW.plus_ms(i);
+        arrive(&mut s, m);
+        assert_eq!(cursor_mid(&s), selected);
+        assert!(cursor_on_screen(&s), "after arrival {i}");
+    }
+    let t = s.thread.as_ref().unwrap();
+    assert!(t.scroll > 0, "the view stopped following to keep it");
+    assert!(t.new_below > 0, "and counts what arrived below");
+    key(&mut s, KeyCode::Char('G'));
+    assert_eq!(cursor_mid(&s), "n29");
+    assert_eq!(s.thread.as_ref().map(|t| t.scroll), Some(0));
+}
+
+#[test]
+fn cursor_stays_on_screen_when_scrolling_and_loading_older() {
+    let mut s = fx::state(80, 24);
+    let c = long_open(&mut s, 40);
+    assert!(cursor_on_screen(&s));
+    key(&mut s, KeyCode::PageUp);
+    assert!(cursor_on_screen(&s), "paging moves the selection along");
+    assert_ne!(cursor_mid(&s), "m39");
+    key(&mut s, KeyCode::PageDown);
+    assert!(cursor_on_screen(&s));
+    // Walk up to the top of what is loaded: older messages are asked for.
+    let mut asked = None;
+    for _ in 0..40 {
+        let cmds = key(&mut s, KeyCode::Char('k'));
+        assert!(cursor_on_screen(&s));
+        if let Some(Command::LoadOlder { before, limit, .. }) =
+            cmds.iter().find(|c| matches!(c, Command::LoadOlder { .. }))
+        {
+            asked = Some((before.mid.as_str().to_string(), *limit));
+            break;
+        }
+    }
+    let (before, limit) = asked.expect("LoadOlder near the top");
+    assert_eq!(before, "m0");
+    let selected = cursor_mid(&s);
+    let older: Vec<Message> = (0..25)
+        .map(|i| fx::inbound(&c.key, &format!("o{i}"), 500 - i, "older"))
+        .collect();
+    update(
+        &mut s,
+        Event::OlderLoaded {
+            conv: c.key.clone(),
+            messages: older,
+            limit,
+        },
+    );
+    assert_eq!(cursor_mid(&s), selected, "prepending keeps the selection");
+    assert!(cursor_on_screen(&s));
+    // The selection walks on into the older page.
+    for _ in 0..60 {
+        key(&mut s, KeyCode::Char('k'));
+        assert!(cursor_on_screen(&s));
+    }
+    assert_eq!(cursor_mid(&s), "o0");
+}
+
+#[test]
+fn focus_returning_to_a_moved_view_selects_on_screen() {
+    let mut s = fx::state(80, 24);
+    let c = long_open(&mut s, 10);
+    key(&mut s, KeyCode::Char('i')); // composer: the view follows freely
+    for i in 0..30 {
+        let mut m = fx::inbound(&c.key, &format!("n{i}"), 0, "hello again");
+        m.timestamp = NOW.plus_ms(i);
+        arrive(&mut s, m);
+    }
+    assert_eq!(s.thread.as_ref().map(|t| t.scroll), Some(0));
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.focus, Focus::Thread);
+    assert!(cursor_on_screen(&s));
+    assert_eq!(cursor_mid(&s), "n29");
+}
+
+#[test]
+fn retry_acts_on_the_selected_failed_message() {
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann", 5, 0);
+    let mut f1 = fx::outbound(&c.key, "local:o1", 9, "one", MsgStatus::Failed);
+    f1.error = Some("(#10) outside window".into());
+    let mut f2 = fx::outbound(&c.key, "local:o2", 8, "two", MsgStatus::Failed);
+    f2.error = Some("(#10) outside window".into());
+    let msgs = vec![f1, f2, fx::inbound(&c.key, "m3", 7, "still there?")];
+    fx::open_with(&mut s, c, msgs);
+    // The selected message (the newest) is not a failed send: nothing retried.
+    let cmds = key(&mut s, KeyCode::Char('t'));
+    assert!(jobs(&cmds).is_empty());
+    assert!(matches!(&s.status.message, Some((Level::Error, m)) if m.contains("k/↑")));
+    key(&mut s, KeyCode::Char('k'));
+    let cmds = key(&mut s, KeyCode::Char('t'));
+    assert_eq!(
+        jobs(&cmds),
+        vec![&Job::Retry {
+            outbox_id: "o2".into()
+        }]
+    );
+    key(&mut s, KeyCode::Char('k'));
+    let cmds = key(&mut s, KeyCode::Char('t'));
+    assert_eq!(
+        jobs(&cmds),
+        vec![&Job::Retry {
+            outbox_id: "o1".into()
+        }]
+    );
+    // From the list there is no visible selection: the newest failed send.
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.focus, Focus::List);
+    let cmds = key(&mut s, KeyCode::Char('t'));
+    assert_eq!(
+        jobs(&cmds),
+        vec![&Job::Retry {
+            outbox_id: "o2".into()
+        }]
+    );
+}
+
+#[test]
+fn click_selects_the_message_under_the_mouse() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+    let msgs = vec![
+        fx::inbound(&c.key, "m1", 9, "first"),
+        fx::inbound(&c.key, "m2", 8, "second"),
+    ];
+    fx::open_with(&mut s, c, msgs);
+    key(&mut s, KeyCode::Esc);
+    let t = s.thread.as_ref().unwrap();
+    let p = s.panes();
+    let (w, h) = dmdesk::app::layout::thread_inner(&p);
+    let owners = dmdesk::ui::thread::line_owners(t, w, s.opts.zone, s.now);
+    let (start, _) = dmdesk::ui::thread::view_range(owners.len(), h as usize, t.scroll);
+    let (first, _) = dmdesk::ui::thread::message_lines(&owners, 0).unwrap();
+    let row = p.thread.y + 1 + (first - start) as u16;
+    update(
+        &mut s,
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: p.thread.x + 5,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+    assert_eq!(s.focus, Focus::Thread);
+    assert_eq!(cursor_mid(&s), "m1");
+}
+
+#[derive(Debug, Clone)]
+enum ThreadStep {
+    Key(KeyCode),
+    Arrive(usize),
+}
+
+fn thread_step() -> impl Strategy<Value = ThreadStep> {
+    prop_oneof![
+        prop::sample::select(vec![
+            KeyCode::Char('j'),
+            KeyCode::Char('k'),
+            KeyCode::Down,
+            KeyCode::Up,
+            KeyCode::PageUp,
+            KeyCode::PageDown,
+            KeyCode::Char('g'),
+            KeyCode::Char('G'),
+        ])
+        .prop_map(ThreadStep::Key),
+        (1usize..4).prop_map(ThreadStep::Arrive),
+    ]
+}
+
+proptest! {
+    // Each step lays the thread out a few times: fewer cases keep it quick.
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn focused_selection_is_always_on_screen(steps in prop::collection::vec(thread_step(), 0..60)) {
+        let mut s = fx::state(80, 24);
+        let c = long_open(&mut s, 30);
+        let mut n = 0i64;
+        let mut older = 0;
+        for step in steps {
+            let before = cursor_mid(&s);
+            let cmds = match step {
+                ThreadStep::Key(k) => key(&mut s, k),
+                ThreadStep::Arrive(lines) => {
+                    n += 1;
+                    let mut m = fx::inbound(&c.key, &format!("n{n}"), 0, &"word ".repeat(lines * 15));
+                    m.timestamp = NOW.plus_ms(n);
+                    let cmds = arrive(&mut s, m);
+                    prop_assert_eq!(cursor_mid(&s), before, "an arrival moved the selection");
+                    cmds
+                }
+            };
+            // Answer older-page requests like the store would.
+            if let Some(Command::LoadOlder { limit, .. }) = cmds.iter().find(|c| matches!(c, Command::LoadOlder { .. })) {
+                let page: Vec<Message> = (0..10)
+                    .map(|_| { older += 1; fx::inbound(&c.key, &format!("o{older}"), 10_000 - older, "older") })
+                    .rev()
+                    .collect();
+                let kept = cursor_mid(&s);
+                update(&mut s, Event::OlderLoaded { conv: c.key.clone(), messages: page, limit: *limit });
+                prop_assert_eq!(cursor_mid(&s), kept);
+            }
+            prop_assert!(cursor_on_screen(&s));
+        }
+    }
+}
+
+// ---- the unread total ----------------------------------------------------------
+
+fn conv_update(s: &mut State, c: &Conversation) -> Vec<Command> {
+    update(s, Event::Update(Update::Conversation(Box::new(c.clone()))))
+}
+
+fn unread_request(cmds: &[Command]) -> u64 {
+    cmds.iter()
+        .find_map(|c| match c {
+            Command::LoadUnread { request } => Some(*request),
+            _ => None,
+        })
+        .expect("a LoadUnread command")
+}
+
+#[test]
+fn unread_total_covers_conversations_never_listed() {
+    let mut s = fx::state(100, 30);
+    let request = unread_request(&dmdesk::app::init(&mut s));
+    fx::load_rows(&mut s, three()); // two of them unread
+    update(&mut s, Event::Tick { now: NOW });
+    assert_eq!(s.last_title, "dmdesk (2 unread)");
+    // The store's scan sees every conversation, listed or not.
+    let mut counts: Vec<(ConvKey, u32)> = (10..15)
+        .map(|i| (fx::key(Platform::Instagram, &format!("far{i}")), 1))
+        .collect();
+    counts.push((three()[0].key.clone(), 2));
+    counts.push((three()[2].key.clone(), 1));
+    let cmds = update(
+        &mut s,
+        Event::Update(Update::Unread {
+            request,
+            counts: counts.clone(),
+        }),
+    );
+    assert!(cmds.contains(&Command::SetTitle("dmdesk (7 unread)".into())));
+    // A conversation the UI never listed gets a message.
+    let mut stranger = fx::conv(Platform::Messenger, "new9", "Stranger", 0, 1);
+    conv_update(&mut s, &stranger);
+    assert_eq!(s.last_title, "dmdesk (8 unread)");
+    // Marking read (the store then publishes the conversation) lowers it...
+    let cmds = key(&mut s, KeyCode::Char('r'));
+    assert!(cmds.contains(&Command::MarkRead(three()[0].key.clone())));
+    let mut ann = three()[0].clone();
+    ann.unread = 0;
+    conv_update(&mut s, &ann);
+    assert_eq!(s.last_title, "dmdesk (7 unread)");
+    stranger.unread = 0;
+    conv_update(&mut s, &stranger);
+    assert_eq!(s.last_title, "dmdesk (6 unread)");
+    // ...and marking unread raises it again, for a listed row or not.
+    let cmds = key(&mut s, KeyCode::Char('R'));
+    assert!(cmds.contains(&Command::MarkUnread(three()[0].key.clone())));
+    ann.unread = 1;
+    conv_update(&mut s, &ann);
+    stranger.unread = 1;
+    conv_update(&mut s, &stranger);
+    assert_eq!(s.last_title, "dmdesk (8 unread)");
+    // Everything read: the plain title.
+    for (k, _) in counts {
+        let mut c = Conversation::new(k, "x".into());
+        c.unread = 0;
+        conv_update(&mut s, &c);
+    }
+    ann.unread = 0;
+    conv_update(&mut s, &ann);
+    stranger.unread = 0;
+    conv_update(&mut s, &stranger);
+    assert_eq!(s.last_title, "dmdesk");
+}
+
+#[test]
+fn unread_scan_answer_does_not_undo_newer_updates() {
+    let mut s = fx::state(100, 30);
+    let first = unread_request(&dmdesk::app::init(&mut s));
+    let a = fx::conv(Platform::Messenger, "a", "A", 1, 3);
+    let mut b = fx::conv(Platform::Messenger, "b", "B", 1, 0);
+    // While the scan runs: A is marked read, B gets a message.
+    let mut a_read = a.clone();
+    a_read.unread = 0;
+    conv_update(&mut s, &a_read);
+    b.unread = 1;
+    conv_update(&mut s, &b);
+    // The scan read A before it was marked read, and B before its message.
+    let c_key = fx::key(Platform::Instagram, "c");
+    let cmds = update(
+        &mut s,
+        Event::Update(Update::Unread {
+            request: first,
+            counts: vec![(a.key.clone(), 3), (c_key.clone(), 4)],
+        }),
+    );
+    assert!(cmds.contains(&Command::SetTitle("dmdesk (2 unread)".into())));
+    assert_eq!(s.unread.get(&b.key), Some(&1));
+    assert_eq!(s.unread.get(&c_key), Some(&4));
+    assert!(!s.unread.contains_key(&a.key));
+    // A lag drops updates: scan again; an answer to an older scan is ignored.
+    let second = unread_request(&update(&mut s, Event::Lagged));
+    assert!(second > first);
+    update(
+        &mut s,
+        Event::Update(Update::Unread {
+            request: first,
+            counts: vec![],
+        }),
+    );
+    assert_eq!(s.unread_conversations(), 2, "stale answer ignored");
+    update(
+        &mut s,
+        Event::Update(Update::Unread {
+            request: second,
+            counts: vec![(c_key.clone(), 4)],
+        }),
+    );
+    assert_eq!(s.unread_conversations(), 1, "B was read elsewhere");
+    assert!(s.unread_load.is_none());
+}

@@ -45,6 +45,11 @@ pub enum Command {
     },
     /// Put text on the clipboard (OSC 52).
     Copy(String),
+    /// Scan the store for every unread conversation, off the UI loop; the
+    /// answer comes back as `Update::Unread { request, .. }`.
+    LoadUnread {
+        request: u64,
+    },
     /// Find the most urgent conversation (answered by `Event::UrgentFound`).
     FindUrgent,
     Bell,

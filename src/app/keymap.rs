@@ -31,8 +31,8 @@ macro_rules! actions {
 
 actions! {
     Quit = "quit", "quit", ["q", "ctrl-c"];
-    Down = "down", "move down", ["j", "down"];
-    Up = "up", "move up", ["k", "up"];
+    Down = "down", "next row or message", ["j", "down"];
+    Up = "up", "previous row/message", ["k", "up"];
     Open = "open", "open conversation", ["enter", "l", "right"];
     Back = "back", "back / close popup", ["esc", "h", "left"];
     Compose = "compose", "focus composer", ["i", "tab"];
@@ -57,7 +57,7 @@ actions! {
     Bottom = "bottom", "thread: newest", ["G", "end"];
     Retry = "retry", "retry failed send", ["t"];
     Urgent = "urgent", "jump to most urgent", ["!"];
-    Copy = "copy", "copy message (OSC 52)", ["y"];
+    Copy = "copy", "copy selected message", ["y"];
     Send = "send", "composer: send", ["enter"];
     Newline = "newline", "composer: new line", ["alt-enter"];
     Canned = "canned", "composer: canned reply", ["ctrl-r"];

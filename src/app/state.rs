@@ -105,20 +105,31 @@ pub struct ThreadPane {
     /// The first message of the conversation is loaded.
     pub reached_start: bool,
     pub loading_older: bool,
-    /// Index of the selected message (copy, retry); None = the newest.
-    pub cursor: Option<usize>,
+    /// The selected message (copy, retry), by mid so that arrivals and
+    /// older pages inserted around it never move it; None = the newest.
+    pub cursor: Option<Mid>,
 }
 
 impl ThreadPane {
+    /// Index of the selected message: the cursor's, else the newest.
     pub fn cursor_index(&self) -> Option<usize> {
-        match self.cursor {
-            Some(i) if i < self.messages.len() => Some(i),
-            _ => self.messages.len().checked_sub(1),
-        }
+        self.cursor
+            .as_ref()
+            .and_then(|c| self.messages.iter().rposition(|m| &m.mid == c))
+            .or_else(|| self.messages.len().checked_sub(1))
     }
     pub fn find(&self, mid: &Mid) -> Option<&Message> {
         self.messages.iter().find(|m| &m.mid == mid)
     }
+}
+
+/// An unread scan the edge is running off the UI loop.
+#[derive(Debug, Clone, Default)]
+pub struct UnreadLoad {
+    pub request: u64,
+    /// Conversations updated since the request: their counts are newer
+    /// than what the scan may have read, so the answer does not override them.
+    pub fresh: HashSet<ConvKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,11 +141,21 @@ pub struct Composer {
     pub refusal: Option<String>,
 }
 
+/// Our text areas: no cursor-line underline, and a dim placeholder with no
+/// colour (tui-textarea's default is dark grey, which NO_COLOR forbids).
+pub fn text_area(lines: Vec<String>, placeholder: &str) -> TextArea<'static> {
+    let mut textarea = TextArea::new(lines);
+    textarea.set_cursor_line_style(ratatui::style::Style::default());
+    textarea.set_placeholder_text(placeholder);
+    textarea.set_placeholder_style(
+        ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::DIM),
+    );
+    textarea
+}
+
 impl Default for Composer {
     fn default() -> Self {
-        let mut textarea = TextArea::default();
-        textarea.set_cursor_line_style(ratatui::style::Style::default());
-        textarea.set_placeholder_text("Write a reply…");
+        let textarea = text_area(Vec::new(), "Write a reply…");
         Composer {
             textarea,
             tag: None,
@@ -148,9 +169,8 @@ impl Composer {
         self.textarea.lines().join("\n")
     }
     pub fn set_text(&mut self, text: &str) {
-        let mut textarea = TextArea::from(text.split('\n'));
-        textarea.set_cursor_line_style(ratatui::style::Style::default());
-        textarea.set_placeholder_text("Write a reply…");
+        let lines = text.split('\n').map(str::to_string).collect();
+        let mut textarea = text_area(lines, "Write a reply…");
         textarea.move_cursor(tui_textarea::CursorMove::Bottom);
         textarea.move_cursor(tui_textarea::CursorMove::End);
         *self = Composer {
@@ -231,8 +251,14 @@ pub struct State {
     pub started: TimestampMs,
     /// Recently seen inbound mids, so an edited or reacted message does not ring twice.
     pub seen_inbound: VecDeque<Mid>,
-    /// Unread counts of conversations seen this session (window title).
+    /// Every conversation with unread messages and its count (window
+    /// title): one store scan at start (`Command::LoadUnread`), then kept
+    /// up to date from `Update::Conversation`.
     pub unread: HashMap<ConvKey, u32>,
+    /// The unread scan in flight, if any.
+    pub unread_load: Option<UnreadLoad>,
+    /// Numbers the unread scans, so a stale answer is ignored.
+    pub unread_requests: u64,
     pub last_title: String,
     /// Who is viewing or typing where (teams), as the owner last told us.
     pub presence: Vec<crate::control::presence::Viewer>,
@@ -259,6 +285,8 @@ impl State {
             seen_inbound: VecDeque::new(),
             presence: Vec::new(),
             unread: HashMap::new(),
+            unread_load: None,
+            unread_requests: 0,
             last_title: String::new(),
         };
         s.list.visible = super::layout::list_rows(&s.panes());
@@ -287,5 +315,11 @@ impl State {
 
     pub fn open_key(&self) -> Option<&ConvKey> {
         self.thread.as_ref().map(|t| &t.conv.key)
+    }
+
+    /// How many conversations have unread messages (all of them, not only
+    /// the rows the list has shown).
+    pub fn unread_conversations(&self) -> usize {
+        self.unread.values().filter(|n| **n > 0).count()
     }
 }

@@ -9,7 +9,7 @@ use super::event::{Event, ListRows, ThreadData};
 use super::keymap::Action;
 use super::state::*;
 use crate::domain::{
-    ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs,
+    ConvKey, ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs,
 };
 use crate::send::window::{check_text, plan, Purpose, Tag, Window};
 use crate::store::Update;
@@ -21,7 +21,7 @@ use ratatui::layout::{Position, Rect};
 
 /// Commands to run once at start.
 pub fn init(s: &mut State) -> Vec<Command> {
-    vec![load_list(s, true)]
+    vec![load_list(s, true), load_unread(s)]
 }
 
 pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
@@ -43,6 +43,9 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                 out.push(load_list(s, false));
             }
             scroll_thread(s, 0, &mut out);
+            if s.focus == Focus::Thread {
+                reveal_cursor(s);
+            }
         }
         Event::Tick { now } => {
             s.now = now;
@@ -54,6 +57,8 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Update(u) => on_update(s, u, &mut out),
         Event::Lagged => {
             out.push(load_list(s, true));
+            // Conversation updates were dropped: count the unread again.
+            out.push(load_unread(s));
             if let Some(k) = s.open_key() {
                 out.push(Command::LoadThread {
                     conv: k.clone(),
@@ -77,11 +82,11 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                         .as_ref()
                         .is_none_or(|(ts, mid)| (m.timestamp, &m.mid) < (*ts, mid))
                 });
+                // Prepending leaves the view where it was: the scroll counts
+                // lines from the newest, and the cursor is held by mid.
                 let mut v: Vec<Message> = older.collect();
-                let shift = v.len();
                 v.append(&mut t.messages);
                 t.messages = v;
-                t.cursor = t.cursor.map(|c| c + shift);
             }
         }
         Event::EditorDone { text } => match text {
@@ -145,7 +150,7 @@ fn title(s: &mut State, out: &mut Vec<Command>) {
     if !s.opts.title {
         return;
     }
-    let n = s.unread.values().filter(|u| **u > 0).count();
+    let n = s.unread_conversations();
     let t = if n > 0 {
         format!("dmdesk ({n} unread)")
     } else {
@@ -154,6 +159,46 @@ fn title(s: &mut State, out: &mut Vec<Command>) {
     if t != s.last_title {
         s.last_title = t.clone();
         out.push(Command::SetTitle(t));
+    }
+}
+
+/// Ask the edge for every unread conversation; counts that change while the
+/// scan runs are remembered so its answer cannot undo them.
+fn load_unread(s: &mut State) -> Command {
+    s.unread_requests += 1;
+    s.unread_load = Some(UnreadLoad {
+        request: s.unread_requests,
+        fresh: Default::default(),
+    });
+    Command::LoadUnread {
+        request: s.unread_requests,
+    }
+}
+
+/// Record a conversation's unread count as read now from the store.
+fn set_unread(s: &mut State, key: &ConvKey, n: u32) {
+    if n > 0 {
+        s.unread.insert(key.clone(), n);
+    } else {
+        s.unread.remove(key);
+    }
+    if let Some(l) = s.unread_load.as_mut() {
+        l.fresh.insert(key.clone());
+    }
+}
+
+/// The scan's answer: it replaces the counts, except those updated since
+/// the request (newer than what the scan read).
+fn unread_loaded(s: &mut State, request: u64, counts: Vec<(ConvKey, u32)>) {
+    let Some(load) = s.unread_load.take_if(|l| l.request == request) else {
+        return; // an older scan; a newer one is on its way
+    };
+    let fresh = load.fresh;
+    s.unread.retain(|k, _| fresh.contains(k));
+    for (k, n) in counts {
+        if n > 0 && !fresh.contains(&k) {
+            s.unread.insert(k, n);
+        }
     }
 }
 
@@ -240,7 +285,7 @@ fn list_loaded(s: &mut State, r: ListRows) {
         return; // a stale answer to an older request
     }
     for c in &r.rows {
-        s.unread.insert(c.key.clone(), c.unread);
+        set_unread(s, &c.key, c.unread);
     }
     s.list.rows = r.rows;
     if let Some(t) = r.total {
@@ -271,17 +316,26 @@ fn thread_loaded(s: &mut State, d: ThreadData) {
     };
     t.reached_start = d.messages.len() < d.limit;
     t.loading_older = false;
+    // A reload (after a lag) keeps the selected message when it is still there.
+    let keep = t
+        .cursor
+        .take()
+        .filter(|c| d.messages.iter().any(|m| &m.mid == c));
     t.messages = d.messages;
     t.conv = d.conv;
     t.contact = d.contact;
     t.scroll = 0;
     t.new_below = 0;
-    t.cursor = None;
-    s.unread.insert(t.conv.key.clone(), t.conv.unread);
+    t.cursor = keep.or_else(|| t.messages.last().map(|m| m.mid.clone()));
+    let (key, unread) = (t.conv.key.clone(), t.conv.unread);
+    set_unread(s, &key, unread);
     if let Some(draft) = d.draft.filter(|d| !d.is_empty()) {
         if s.composer.text().is_empty() {
             s.composer.set_text(&draft);
         }
+    }
+    if s.focus == Focus::Thread {
+        reveal_cursor(s);
     }
 }
 
@@ -290,7 +344,7 @@ fn thread_loaded(s: &mut State, d: ThreadData) {
 fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
     match u {
         Update::Conversation(c) => {
-            s.unread.insert(c.key.clone(), c.unread);
+            set_unread(s, &c.key, c.unread);
             if let Some(m) = s.marked.get_mut(&c.key) {
                 *m = (*c).clone();
             }
@@ -330,6 +384,7 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             }
             s.status.sync = Some(p);
         }
+        Update::Unread { request, counts } => unread_loaded(s, request, counts),
         Update::Campaign(p) => {
             if p.running {
                 s.status.campaigns.insert(p.id.clone(), p);
@@ -366,7 +421,13 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
     let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == m.conv) else {
         return;
     };
+    // Hold the selection on the message it is on, so an arrival never moves it.
+    if t.cursor.is_none() {
+        t.cursor = t.messages.last().map(|x| x.mid.clone());
+    }
     let before = crate::ui::thread::line_count(t, width, zone, now);
+    let following = t.scroll == 0;
+    let mut appended = false;
     if let Some(i) = t.messages.iter().position(|x| x.mid == m.mid) {
         t.messages[i] = m;
     } else {
@@ -377,7 +438,10 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
                     && x.timestamp == m.timestamp
                     && x.text == m.text
             }) {
-                t.messages.remove(i);
+                let local = t.messages.remove(i);
+                if t.cursor.as_ref() == Some(&local.mid) {
+                    t.cursor = Some(m.mid.clone());
+                }
             }
         }
         let older_than_loaded = t
@@ -388,19 +452,23 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
             return; // outside the loaded window; it appears when scrolled to
         }
         let pos = t.messages.partition_point(|x| x.timestamp <= m.timestamp);
-        let appended = pos == t.messages.len();
+        appended = pos == t.messages.len();
         t.messages.insert(pos, m);
-        if appended && t.scroll > 0 {
-            t.new_below += 1;
-        }
-        if appended && inbound && t.scroll == 0 && is_new_inbound {
-            out.push(Command::MarkRead(t.conv.key.clone()));
-        }
     }
-    if t.scroll > 0 {
+    if !following {
         // Keep the agent's place when lines were added below it.
         let after = crate::ui::thread::line_count(t, width, zone, now);
         t.scroll = (t.scroll + after).saturating_sub(before);
+    } else if s.focus == Focus::Thread {
+        // Follow the newest only while the selected message stays on screen.
+        reveal_cursor(s);
+    }
+    let Some(t) = s.thread.as_mut() else { return };
+    if appended && t.scroll > 0 {
+        t.new_below += 1;
+    }
+    if appended && inbound && t.scroll == 0 && is_new_inbound {
+        out.push(Command::MarkRead(t.conv.key.clone()));
     }
 }
 
@@ -430,7 +498,13 @@ fn scroll_thread(s: &mut State, delta: isize, out: &mut Vec<Command>) {
     if t.scroll == 0 {
         t.new_below = 0;
     }
-    if !t.reached_start && !t.loading_older && t.scroll + 2 * h >= total && delta > 0 {
+    if delta > 0 {
+        load_older_near_top(t, total, h, out);
+    }
+}
+
+fn load_older_near_top(t: &mut ThreadPane, total: usize, h: usize, out: &mut Vec<Command>) {
+    if !t.reached_start && !t.loading_older && t.scroll + 2 * h >= total {
         if let Some(first) = t.messages.first() {
             t.loading_older = true;
             out.push(Command::LoadOlder {
@@ -442,9 +516,119 @@ fn scroll_thread(s: &mut State, delta: isize, out: &mut Vec<Command>) {
     }
 }
 
-/// The message at the bottom of the thread view: what copy and retry act on.
+/// Scroll the view (page keys, wheel); with the thread focused the
+/// selection moves along to stay on screen.
+fn scroll_view(s: &mut State, delta: isize, out: &mut Vec<Command>) {
+    scroll_thread(s, delta, out);
+    if s.focus == Focus::Thread {
+        cursor_into_view(s, false);
+    }
+}
+
+/// The thread's line owners and the view height.
+fn thread_geometry(s: &State) -> Option<(Vec<Option<usize>>, usize)> {
+    let t = s.thread.as_ref()?;
+    let owners = crate::ui::thread::line_owners(t, thread_width(s), s.opts.zone, s.now);
+    Some((owners, thread_height(s)))
+}
+
+/// Scroll as little as needed to show the selected message (its head when
+/// it is taller than the view).
+fn reveal_cursor(s: &mut State) {
+    let Some((owners, h)) = thread_geometry(s) else {
+        return;
+    };
+    let Some(t) = s.thread.as_mut() else { return };
+    let Some((a, b)) = t
+        .cursor_index()
+        .and_then(|i| crate::ui::thread::message_lines(&owners, i))
+    else {
+        return;
+    };
+    let total = owners.len();
+    let (start, end) = crate::ui::thread::view_range(total, h, t.scroll);
+    let new_end = if a < start {
+        (a + h).min(total)
+    } else if b > end {
+        b.min(a + h)
+    } else {
+        return;
+    };
+    t.scroll = total - new_end;
+    if t.scroll == 0 {
+        t.new_below = 0;
+    }
+}
+
+/// Put the selection on a message that is on screen: the nearest one after
+/// a scroll, the bottom one when focus comes back to a view that moved on.
+fn cursor_into_view(s: &mut State, to_bottom: bool) {
+    let Some((owners, h)) = thread_geometry(s) else {
+        return;
+    };
+    let Some(t) = s.thread.as_mut() else { return };
+    let (start, end) = crate::ui::thread::view_range(owners.len(), h, t.scroll);
+    let mut shown = owners[start..end].iter().flatten();
+    let Some(&lo) = shown.next() else { return };
+    let hi = shown.last().copied().unwrap_or(lo);
+    let Some(i) = t.cursor_index() else { return };
+    let j = match i.clamp(lo, hi) {
+        j if j != i && to_bottom => hi,
+        j => j,
+    };
+    t.cursor = t.messages.get(j).map(|m| m.mid.clone());
+}
+
+/// Move the selection `delta` messages (positive = newer) and scroll to it.
+fn move_cursor(s: &mut State, delta: isize, out: &mut Vec<Command>) {
+    let Some(t) = s.thread.as_mut() else { return };
+    let Some(i) = t.cursor_index() else { return };
+    let last = t.messages.len().saturating_sub(1);
+    let j = (i as isize + delta).clamp(0, last as isize) as usize;
+    t.cursor = t.messages.get(j).map(|m| m.mid.clone());
+    if delta < 0 && j == i {
+        // Already on the oldest loaded: show what is above it, and load it.
+        let h = thread_height(s) as isize;
+        scroll_view(s, h, out);
+        return;
+    }
+    reveal_cursor(s);
+    if delta < 0 {
+        let width = thread_width(s);
+        let h = thread_height(s);
+        let (zone, now) = (s.opts.zone, s.now);
+        if let Some(t) = s.thread.as_mut() {
+            let total = crate::ui::thread::line_count(t, width, zone, now);
+            load_older_near_top(t, total, h, out);
+        }
+    }
+}
+
+/// Focus moves to the thread: the selection is shown, so it must be on screen.
+fn focus_thread(s: &mut State) {
+    s.focus = Focus::Thread;
+    cursor_into_view(s, true);
+}
+
+/// Select the message drawn on this row of the thread pane (a click).
+fn select_at_row(s: &mut State, row: usize) {
+    let Some((owners, h)) = thread_geometry(s) else {
+        return;
+    };
+    let Some(t) = s.thread.as_mut() else { return };
+    let (start, end) = crate::ui::thread::view_range(owners.len(), h, t.scroll);
+    if let Some(i) = owners[start..end].get(row).copied().flatten() {
+        t.cursor = t.messages.get(i).map(|m| m.mid.clone());
+    }
+}
+
+/// What copy and retry act on: with the thread focused, the selected
+/// message; otherwise the message at the bottom of the view.
 pub fn selected_message(s: &State) -> Option<&Message> {
     let t = s.thread.as_ref()?;
+    if s.focus == Focus::Thread {
+        return t.cursor_index().and_then(|i| t.messages.get(i));
+    }
     let width = thread_width(s);
     let owners = crate::ui::thread::line_owners(t, width, s.opts.zone, s.now);
     let bottom = owners.len().checked_sub(1 + t.scroll)?;
@@ -528,15 +712,15 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     let page = thread_height(s).saturating_sub(2).max(1) as isize;
     match action {
         Action::Quit => quit(s, out),
-        Action::Down if s.focus == Focus::Thread => scroll_thread(s, -1, out),
-        Action::Up if s.focus == Focus::Thread => scroll_thread(s, 1, out),
+        Action::Down if s.focus == Focus::Thread => move_cursor(s, 1, out),
+        Action::Up if s.focus == Focus::Thread => move_cursor(s, -1, out),
         Action::Down => move_selection(s, 1, out),
         Action::Up => move_selection(s, -1, out),
         Action::Open => {
             if s.focus == Focus::List {
                 if let Some(c) = s.list.selected_row().cloned() {
                     open_thread(s, c, out);
-                    s.focus = Focus::Thread;
+                    focus_thread(s);
                 }
             } else if s.thread.is_some() {
                 s.focus = Focus::Composer;
@@ -636,9 +820,10 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                     "mark conversations first (space, or a to mark all shown)",
                 );
             } else {
-                let mut text = tui_textarea::TextArea::default();
-                text.set_cursor_line_style(ratatui::style::Style::default());
-                text.set_placeholder_text("The message to send to every marked conversation…");
+                let text = text_area(
+                    Vec::new(),
+                    "The message to send to every marked conversation…",
+                );
                 s.overlay = Some(Overlay::Bulk(Box::new(BulkState {
                     text,
                     tag_index: 0,
@@ -646,10 +831,20 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 })));
             }
         }
-        Action::PageUp => scroll_thread(s, page, out),
-        Action::PageDown => scroll_thread(s, -page, out),
-        Action::Top => scroll_thread(s, isize::MAX / 2, out),
-        Action::Bottom => scroll_thread(s, isize::MIN / 2, out),
+        Action::PageUp => scroll_view(s, page, out),
+        Action::PageDown => scroll_view(s, -page, out),
+        Action::Top => {
+            scroll_thread(s, isize::MAX / 2, out);
+            if let Some(t) = s.thread.as_mut() {
+                t.cursor = t.messages.first().map(|m| m.mid.clone());
+            }
+        }
+        Action::Bottom => {
+            scroll_thread(s, isize::MIN / 2, out);
+            if let Some(t) = s.thread.as_mut() {
+                t.cursor = None; // the newest, also when more arrive
+            }
+        }
         Action::Retry => retry(s, out),
         Action::Urgent => out.push(Command::FindUrgent),
         Action::Copy => {
@@ -677,21 +872,37 @@ fn quit(s: &mut State, out: &mut Vec<Command>) {
     out.push(Command::Quit);
 }
 
+/// Retry the selected message when it is a failed send. From the list
+/// (no visible selection) the newest failed send of the open thread.
 fn retry(s: &mut State, out: &mut Vec<Command>) {
     let failed =
         |m: &Message| m.status == MsgStatus::Failed && m.mid.as_str().starts_with("local:");
-    let pick = selected_message(s)
-        .filter(|m| failed(m))
-        .or_else(|| {
-            s.thread
-                .as_ref()
-                .and_then(|t| t.messages.iter().rev().find(|m| failed(m)))
-        })
-        .map(|m| m.mid.as_str().trim_start_matches("local:").to_string());
+    let selected = selected_message(s);
+    let any_failed = s
+        .thread
+        .as_ref()
+        .and_then(|t| t.messages.iter().rev().find(|m| failed(m)));
+    let pick = match selected.filter(|m| failed(m)) {
+        Some(m) => Some(m),
+        // With the thread focused the agent sees what is selected: never
+        // retry another message than that one.
+        None if s.focus == Focus::Thread => None,
+        None => any_failed,
+    }
+    .map(|m| m.mid.as_str().trim_start_matches("local:").to_string());
     match pick {
         Some(outbox_id) => {
             out.push(Command::Job(Job::Retry { outbox_id }));
             info(s, Level::Info, "retrying the failed message");
+        }
+        None if any_failed.is_some() => {
+            let km = &s.opts.keymap;
+            let msg = format!(
+                "the selected message is not a failed send; select it with {} / {}",
+                km.label(Action::Up),
+                km.label(Action::Down)
+            );
+            info(s, Level::Error, &msg);
         }
         None => info(s, Level::Error, "no failed message to retry in this thread"),
     }
@@ -723,9 +934,9 @@ fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             text: s.composer.text(),
         }),
         Some(Action::Quit) => quit(s, out),
-        Some(Action::Back) | Some(Action::Compose) => s.focus = Focus::Thread,
-        Some(Action::PageUp) => scroll_thread(s, page, out),
-        Some(Action::PageDown) => scroll_thread(s, -page, out),
+        Some(Action::Back) | Some(Action::Compose) => focus_thread(s),
+        Some(Action::PageUp) => scroll_view(s, page, out),
+        Some(Action::PageDown) => scroll_view(s, -page, out),
         _ => {
             if s.composer.textarea.input(k) {
                 s.composer.refusal = None;
@@ -1009,8 +1220,8 @@ fn mouse(s: &mut State, m: MouseEvent, out: &mut Vec<Command>) {
     match m.kind {
         MouseEventKind::ScrollDown if inside(p.list, &m) => move_selection(s, 1, out),
         MouseEventKind::ScrollUp if inside(p.list, &m) => move_selection(s, -1, out),
-        MouseEventKind::ScrollDown if inside(p.thread, &m) => scroll_thread(s, -3, out),
-        MouseEventKind::ScrollUp if inside(p.thread, &m) => scroll_thread(s, 3, out),
+        MouseEventKind::ScrollDown if inside(p.thread, &m) => scroll_view(s, -3, out),
+        MouseEventKind::ScrollUp if inside(p.thread, &m) => scroll_view(s, 3, out),
         MouseEventKind::Down(MouseButton::Left) => {
             if inside(p.list, &m) {
                 let y = m.row.saturating_sub(p.list.y + 1);
@@ -1024,7 +1235,8 @@ fn mouse(s: &mut State, m: MouseEvent, out: &mut Vec<Command>) {
                     s.focus = Focus::List;
                 }
             } else if inside(p.thread, &m) && s.thread.is_some() {
-                s.focus = Focus::Thread;
+                focus_thread(s);
+                select_at_row(s, m.row.saturating_sub(p.thread.y + 1) as usize);
             } else if inside(p.composer, &m) && s.thread.is_some() {
                 s.focus = Focus::Composer;
             }

@@ -440,6 +440,8 @@ async fn forward_updates(
         tokio::select! {
             _ = gone.cancelled() => return,
             r = rx.recv() => match r {
+                // The owner's own UI asked for that; clients ask for theirs.
+                Ok(crate::store::Update::Unread { .. }) => {}
                 Ok(u) => {
                     if missed > 0 {
                         match tx.try_send(Frame::Lagged { missed }) {
@@ -519,13 +521,7 @@ fn answer(ctx: &ControlCtx, peer: &Peer, session: u64, r: Request) -> Result<Rep
             before,
             limit,
         } => Reply::Messages(st.messages_before(&conv, &before, limit).map_err(err)?),
-        Request::Unread => Reply::Unread(
-            st.all_conversations()
-                .filter_map(|c| c.ok())
-                .filter(|c| c.unread > 0)
-                .map(|c| (c.key, c.unread))
-                .collect(),
-        ),
+        Request::Unread => Reply::Unread(st.unread_counts().map_err(err)?),
         Request::Urgent => {
             let cfg = &ctx.config;
             Reply::Urgent(

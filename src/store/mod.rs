@@ -20,7 +20,7 @@ pub use log::{EventRecord, EventState};
 pub use outbox::{OutboxRecord, OutboxState};
 pub use query::ConvFilter;
 
-use crate::domain::{Contact, Conversation, Message, TimestampMs};
+use crate::domain::{Contact, ConvKey, Conversation, Message, TimestampMs};
 use log::GroupFlush;
 use serde::{de::DeserializeOwned, Serialize};
 use std::path::{Path, PathBuf};
@@ -47,6 +47,13 @@ pub enum Update {
     Campaign(CampaignProgress),
     /// Who is viewing or typing where (teams); the whole list each time.
     Presence(Vec<crate::control::presence::Viewer>),
+    /// Answer to a UI's `unread_counts` request (`request` is the UI's
+    /// number for it); sent on this channel so it stays in order with the
+    /// `Conversation` updates around it.
+    Unread {
+        request: u64,
+        counts: Vec<(ConvKey, u32)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]

@@ -128,6 +128,25 @@ impl Store {
         Ok(n)
     }
 
+    /// Every conversation with unread messages, with its count (the UI's
+    /// unread total). A full scan that decodes only the key and the count;
+    /// callers run it off the UI loop.
+    pub fn unread_counts(&self) -> Result<Vec<(ConvKey, u32)>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            key: ConvKey,
+            unread: u32,
+        }
+        let mut out = Vec::new();
+        for v in self.conversations.iter().values() {
+            let r: Row = decode(&v?)?;
+            if r.unread > 0 {
+                out.push((r.key, r.unread));
+            }
+        }
+        Ok(out)
+    }
+
     /// The newest `limit` messages of a conversation, oldest first.
     pub fn messages_latest(&self, conv: &ConvKey, limit: usize) -> Result<Vec<Message>> {
         let mut v = self
@@ -287,5 +306,50 @@ impl Store {
     /// Tell subscribers something went wrong (status bar).
     pub fn report_error(&self, text: impl Into<String>) {
         self.publish(Update::Error(text.into()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::Change;
+    use crate::domain::Direction;
+
+    fn inbound(store: &Store, user: &str, mid: &str, t: i64) {
+        let conv = ConvKey::new(Platform::Messenger, "P1", user);
+        let mut m = Message::inbound(conv, Mid::from(mid), TimestampMs(t));
+        m.text = Some("hi".into());
+        assert_eq!(m.direction, Direction::In);
+        store
+            .apply(&[Change::Message {
+                msg: m,
+                metadata: None,
+                qualifying: true,
+                from_sync: false,
+            }])
+            .expect("apply");
+    }
+
+    #[test]
+    fn unread_counts_cover_every_conversation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 16, "test").expect("open");
+        assert!(store.unread_counts().expect("scan").is_empty());
+        // More conversations than any list window would show.
+        for i in 0..300 {
+            inbound(&store, &format!("U{i}"), &format!("m{i}"), 1_000 + i);
+        }
+        inbound(&store, "U7", "m7b", 5_000);
+        let key = |u: &str| ConvKey::new(Platform::Messenger, "P1", u);
+        store.mark_read(&key("U3")).expect("read");
+        store.mark_read(&key("U4")).expect("read");
+        store.mark_unread(&key("U4")).expect("unread");
+        let counts: std::collections::HashMap<ConvKey, u32> =
+            store.unread_counts().expect("scan").into_iter().collect();
+        assert_eq!(counts.len(), 299, "all but the one marked read");
+        assert_eq!(counts.get(&key("U7")), Some(&2));
+        assert_eq!(counts.get(&key("U4")), Some(&1));
+        assert_eq!(counts.get(&key("U299")), Some(&1));
+        assert!(!counts.contains_key(&key("U3")));
     }
 }

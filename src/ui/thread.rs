@@ -29,6 +29,21 @@ pub fn line_owners(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs) -> 
     lay_out(t, width, zone, now, Theme::new(true)).owners
 }
 
+/// The lines [start, end) shown for a scroll (lines up from the newest),
+/// for the renderer and `update` alike.
+pub fn view_range(total: usize, height: usize, scroll: usize) -> (usize, usize) {
+    let scroll = scroll.min(total.saturating_sub(height));
+    let end = total - scroll;
+    (end.saturating_sub(height), end)
+}
+
+/// The lines [first, last + 1) of message `i`.
+pub fn message_lines(owners: &[Option<usize>], i: usize) -> Option<(usize, usize)> {
+    let first = owners.iter().position(|o| *o == Some(i))?;
+    let last = owners.iter().rposition(|o| *o == Some(i))?;
+    Some((first, last + 1))
+}
+
 fn status_mark(m: &Message) -> &'static str {
     match m.status {
         MsgStatus::Pending => "⏳ sending",
@@ -257,29 +272,32 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let laid = lay_out(t, inner.width, s.opts.zone, s.now, th);
-    let h = inner.height as usize;
-    let total = laid.lines.len();
-    let scroll = t.scroll.min(total.saturating_sub(h));
-    let end = total - scroll;
-    let start = end.saturating_sub(h);
-    let selected = if focused {
-        laid.owners[start..end]
-            .iter()
-            .rev()
-            .flatten()
-            .next()
-            .copied()
-    } else {
-        None
-    };
-    let mut visible: Vec<Line> = Vec::with_capacity(h);
+    let (start, end) = view_range(laid.lines.len(), inner.height as usize, t.scroll);
+    let selected = if focused { t.cursor_index() } else { None };
+    let mut visible: Vec<Line> = Vec::with_capacity(end - start);
+    let mut first_done = false;
     for (line, owner) in laid.lines[start..end].iter().zip(&laid.owners[start..end]) {
         let mut l = line.clone();
         if selected.is_some() && *owner == selected {
             l = l.patch_style(th.bold());
-            l.spans.insert(0, Span::styled("▌", th.selected()));
+            if !first_done {
+                // Its first shown line reversed: visible without colour too.
+                l = l.patch_style(th.selected());
+                first_done = true;
+            }
         }
         visible.push(l);
     }
     f.render_widget(Paragraph::new(visible), inner);
+    // The marker goes on the pane's left border, so selecting never
+    // re-wraps or cuts the text.
+    if selected.is_some() {
+        let rows = laid.owners[start..end].iter().enumerate();
+        for (row, _) in rows.filter(|(_, o)| **o == selected) {
+            let pos = (area.x, inner.y + row as u16);
+            if let Some(cell) = f.buffer_mut().cell_mut(pos) {
+                cell.set_symbol("▐").set_style(th.border(true));
+            }
+        }
+    }
 }
