@@ -212,6 +212,7 @@ async fn run_tui(running: dmdesk::runtime::Running, demo: bool) -> CliResult {
         jobs: running.jobs.clone(),
         listen: running.local_addr.map(|a| a.to_string()),
         demo,
+        presence: Some(running.presence.clone()),
     };
     let result = dmdesk::tui::run(ctx).await;
     tracing::info!("TUI closed; stopping workers");

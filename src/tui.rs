@@ -37,6 +37,8 @@ pub struct TuiCtx {
     /// Webhook listening address, for the status bar.
     pub listen: Option<String>,
     pub demo: bool,
+    /// The owner's presence table (collision notices).
+    pub presence: Option<Arc<crate::control::presence::Presence>>,
 }
 
 /// The clock tick: countdowns in the list and composer move with it.
@@ -121,6 +123,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
     let mut opts = Options::from_config(&ctx.config, keymap);
     opts.listen = ctx.listen.clone();
     opts.demo = ctx.demo || ctx.config.demo;
+    opts.me = crate::control::peer::current_user();
     opts.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     // Subscribe before the first read so no change falls between them.
     let mut updates = ctx.store.subscribe();
@@ -132,6 +135,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
     let edge = Edge {
         store: ctx.store.clone(),
         jobs: ctx.jobs.clone(),
+        presence: ctx.presence.clone(),
     };
     if state.opts.title {
         let _ = execute!(io::stdout(), SetTitle("dmdesk"));
@@ -242,6 +246,7 @@ fn to_event(e: CtEvent) -> Option<Event> {
 struct Edge {
     store: Arc<Store>,
     jobs: JobSender,
+    presence: Option<Arc<crate::control::presence::Presence>>,
 }
 
 impl Edge {
@@ -364,6 +369,11 @@ impl Edge {
                 queue.push_back(Event::EditorDone { text: result });
             }
             Command::Copy(text) => osc52(&text),
+            Command::Presence { conv, typing } => {
+                if let (Some(p), Some(me)) = (&self.presence, &state.opts.me) {
+                    p.set(state.opts.session, me, conv, typing);
+                }
+            }
             Command::Bell => {
                 let mut out = io::stdout();
                 let _ = out.write_all(b"\x07");

@@ -263,3 +263,38 @@ fn thread_cursor_on_an_older_message_80x24() {
         (p.thread.y..p.thread.y + p.thread.height).all(|y| buf[(p.thread.x, y)].symbol() != "▐")
     );
 }
+
+#[test]
+fn colleague_viewing_and_confirm_send_100x30() {
+    let mut s = fx::state(100, 30);
+    inbox(&mut s);
+    let c = s.list.rows[0].clone();
+    let mut theirs = fx::outbound(&c.key, "m2", 1, "On it, checking now", MsgStatus::Read);
+    theirs.agent = Some("bob".into());
+    let mut mine = fx::outbound(&c.key, "m0", 3, "Hello from me", MsgStatus::Read);
+    mine.agent = Some("alice".into());
+    fx::open_with(
+        &mut s,
+        c.clone(),
+        vec![
+            mine,
+            fx::inbound(&c.key, "m1", 2, "Where is my order?"),
+            theirs,
+        ],
+    );
+    update(
+        &mut s,
+        Event::Update(Update::Presence(vec![dmdesk::control::presence::Viewer {
+            agent: "bob".into(),
+            session: 9,
+            conv: c.key.clone(),
+            typing_at: Some(NOW),
+        }])),
+    );
+    key(&mut s, KeyCode::Char('i'));
+    for ch in "Shipped today".chars() {
+        key(&mut s, KeyCode::Char(ch));
+    }
+    key(&mut s, KeyCode::Enter);
+    insta::assert_snapshot!(draw(&s).backend());
+}

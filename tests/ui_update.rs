@@ -95,7 +95,7 @@ fn reply_inside_window_emits_job() {
             conv: c.key.clone(),
             text: "hi there".into(),
             tag: None,
-            agent: None
+            agent: Some("alice".into())
         }]
     );
     assert!(cmds.contains(&Command::SaveDraft {
@@ -139,7 +139,7 @@ fn reply_outside_window_is_refused_until_human_agent_chosen() {
             conv: c.key,
             text: "sorry for the wait".into(),
             tag: Some(Tag::HumanAgent),
-            agent: None
+            agent: Some("alice".into())
         }]
     );
 }
@@ -1002,4 +1002,118 @@ fn unread_scan_answer_does_not_undo_newer_updates() {
     );
     assert_eq!(s.unread_conversations(), 1, "B was read elsewhere");
     assert!(s.unread_load.is_none());
+}
+
+// ---- teams: presence and collision notices ---------------------------------
+
+fn presence(cmds: &[Command]) -> Vec<(Option<ConvKey>, bool)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Presence { conv, typing } => Some((conv.clone(), *typing)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn opening_a_thread_and_typing_are_reported_throttled() {
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    let cmds = key(&mut s, KeyCode::Enter);
+    let k = fx::key(Platform::Messenger, "u1");
+    assert_eq!(presence(&cmds), vec![(Some(k.clone()), false)]);
+    key(&mut s, KeyCode::Char('i'));
+    let first = key(&mut s, KeyCode::Char('h'));
+    assert_eq!(presence(&first), vec![(Some(k.clone()), true)]);
+    // More keys within the throttle: no more reports.
+    let more = key(&mut s, KeyCode::Char('e'));
+    assert!(presence(&more).is_empty());
+    // After the clock moved on, typing is reported again.
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(5_000),
+        },
+    );
+    let later = key(&mut s, KeyCode::Char('y'));
+    assert_eq!(presence(&later), vec![(Some(k), true)]);
+}
+
+fn colleague_reply(ago_min: i64, agent: &str) -> (State, Conversation) {
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+    let mut theirs = fx::outbound(&c.key, "m2", ago_min, "On it!", MsgStatus::Sent);
+    theirs.agent = Some(agent.into());
+    fx::open_with(
+        &mut s,
+        c.clone(),
+        vec![fx::inbound(&c.key, "m1", 5, "hello"), theirs],
+    );
+    key(&mut s, KeyCode::Char('i'));
+    typ(&mut s, "hi");
+    (s, c)
+}
+
+#[test]
+fn replying_right_after_a_colleague_asks_first() {
+    let (mut s, c) = colleague_reply(1, "bob");
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(jobs(&cmds).is_empty(), "held back for confirmation");
+    let Some(Overlay::ConfirmSend(p)) = &s.overlay else {
+        panic!("confirmation expected, got {:?}", s.overlay)
+    };
+    assert_eq!((p.by.as_str(), p.ago_s), ("bob", 60));
+    // y sends, as alice.
+    let cmds = key(&mut s, KeyCode::Char('y'));
+    assert_eq!(
+        jobs(&cmds),
+        vec![&Job::Reply {
+            conv: c.key,
+            text: "hi".into(),
+            tag: None,
+            agent: Some("alice".into())
+        }]
+    );
+    assert!(s.overlay.is_none());
+    assert_eq!(s.composer.text(), "");
+}
+
+#[test]
+fn declining_the_confirmation_keeps_the_reply() {
+    let (mut s, _) = colleague_reply(1, "bob");
+    key(&mut s, KeyCode::Enter);
+    let cmds = key(&mut s, KeyCode::Char('n'));
+    assert!(jobs(&cmds).is_empty());
+    assert!(s.overlay.is_none());
+    assert_eq!(s.composer.text(), "hi");
+}
+
+#[test]
+fn own_or_old_replies_send_without_asking() {
+    for (ago, agent) in [(1, "alice"), (10, "bob")] {
+        let (mut s, _) = colleague_reply(ago, agent);
+        let cmds = key(&mut s, KeyCode::Enter);
+        assert_eq!(jobs(&cmds).len(), 1, "{agent} {ago} min ago");
+        assert!(s.overlay.is_none());
+    }
+}
+
+#[test]
+fn presence_updates_reach_the_state() {
+    let mut s = fx::state(100, 30);
+    let k = fx::key(Platform::Messenger, "u1");
+    let v = vec![dmdesk::control::presence::Viewer {
+        agent: "bob".into(),
+        session: 7,
+        conv: k.clone(),
+        typing_at: Some(NOW),
+    }];
+    update(&mut s, Event::Update(Update::Presence(v.clone())));
+    assert_eq!(s.presence, v);
+    let others = dmdesk::control::presence::others_in(&s.presence, &k, s.opts.session, s.now);
+    assert_eq!(others, vec![("bob".to_string(), true)]);
+    // Our own session is not a colleague; typing expires.
+    assert!(dmdesk::control::presence::others_in(&s.presence, &k, 7, s.now).is_empty());
+    let later = dmdesk::control::presence::others_in(&s.presence, &k, 1, NOW.plus_ms(60_000));
+    assert_eq!(later, vec![("bob".to_string(), false)]);
 }

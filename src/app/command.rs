@@ -52,6 +52,11 @@ pub enum Command {
     },
     /// Find the most urgent conversation (answered by `Event::UrgentFound`).
     FindUrgent,
+    /// Tell the owner which conversation this agent views (and whether typing).
+    Presence {
+        conv: Option<ConvKey>,
+        typing: bool,
+    },
     Bell,
     SetTitle(String),
     Quit,

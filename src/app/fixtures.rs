@@ -38,6 +38,8 @@ pub fn options() -> Options {
         ],
         human_agent: ids.clone(),
         configured: ids,
+        me: Some("alice".into()),
+        session: 1,
     }
 }
 

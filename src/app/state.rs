@@ -32,6 +32,10 @@ pub struct Options {
     pub human_agent: HashSet<AccountId>,
     /// Accounts with a configured page (replies need a token).
     pub configured: HashSet<AccountId>,
+    /// This agent's name (Unix user), to tell own replies from a colleague's.
+    pub me: Option<String>,
+    /// This UI's presence session at the owner (0: the owner's own UI).
+    pub session: u64,
 }
 
 impl Options {
@@ -57,6 +61,8 @@ impl Options {
             canned: cfg.canned.clone(),
             human_agent,
             configured,
+            me: None,
+            session: 0,
         }
     }
 }
@@ -226,11 +232,26 @@ pub struct CannedPicker {
 
 #[derive(Debug, Clone)]
 pub enum Overlay {
+    /// Another agent replied here moments ago: send anyway?
+    ConfirmSend(Box<PendingSend>),
     Help,
-    Search { input: String },
+    Search {
+        input: String,
+    },
     StatusMenu,
     Bulk(Box<BulkState>),
     Canned(CannedPicker),
+}
+
+/// A reply held back until the agent confirms it (collision notice).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingSend {
+    pub conv: ConvKey,
+    pub text: String,
+    pub tag: Option<Tag>,
+    /// Who replied, and how many seconds before.
+    pub by: String,
+    pub ago_s: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -262,6 +283,8 @@ pub struct State {
     pub last_title: String,
     /// Who is viewing or typing where (teams), as the owner last told us.
     pub presence: Vec<crate::control::presence::Viewer>,
+    /// When typing was last reported for the open thread (throttle).
+    pub typing_reported: Option<TimestampMs>,
 }
 
 /// Messages loaded when a thread opens, and per "load older" step.
@@ -284,6 +307,7 @@ impl State {
             started: now,
             seen_inbound: VecDeque::new(),
             presence: Vec::new(),
+            typing_reported: None,
             unread: HashMap::new(),
             unread_load: None,
             unread_requests: 0,

@@ -266,6 +266,11 @@ fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>) {
     if c.unread > 0 {
         out.push(Command::MarkRead(c.key.clone()));
     }
+    out.push(Command::Presence {
+        conv: Some(c.key.clone()),
+        typing: false,
+    });
+    s.typing_reported = None;
     s.thread = Some(ThreadPane {
         conv: c,
         contact: None,
@@ -940,9 +945,47 @@ fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         _ => {
             if s.composer.textarea.input(k) {
                 s.composer.refusal = None;
+                report_typing(s, out);
             }
         }
     }
+}
+
+/// How often typing is reported while it goes on; it shows for
+/// `presence::TYPING_FOR_MS` after the last report.
+const TYPING_REPORT_MS: i64 = 3_000;
+/// A reply this soon after a colleague's in the same thread asks first.
+pub const COLLISION_MS: i64 = 120_000;
+
+fn report_typing(s: &mut State, out: &mut Vec<Command>) {
+    let Some(t) = &s.thread else { return };
+    if s.typing_reported
+        .is_some_and(|at| s.now.0 - at.0 < TYPING_REPORT_MS)
+    {
+        return;
+    }
+    s.typing_reported = Some(s.now);
+    out.push(Command::Presence {
+        conv: Some(t.conv.key.clone()),
+        typing: true,
+    });
+}
+
+/// The latest reply in the thread by another agent within `COLLISION_MS`.
+pub fn colleague_reply(s: &State) -> Option<(String, i64)> {
+    let t = s.thread.as_ref()?;
+    let m = t
+        .messages
+        .iter()
+        .rev()
+        .take_while(|m| s.now.0 - m.timestamp.0 < COLLISION_MS)
+        .find(|m| {
+            m.direction == Direction::Out
+                && m.agent.is_some()
+                && m.agent.as_deref() != s.opts.me.as_deref()
+        })?;
+    let by = m.agent.clone()?;
+    Some((by, ((s.now.0 - m.timestamp.0) / 1000).max(0)))
 }
 
 fn toggle_tag(s: &mut State) {
@@ -986,23 +1029,43 @@ fn send(s: &mut State, out: &mut Vec<Command>) {
     let facts = s.facts(&conv);
     match plan(&facts, s.now, s.composer.tag, Purpose::Reply) {
         Err(r) => refuse(s, r.0),
-        Ok(p) => {
-            out.push(Command::Job(Job::Reply {
-                conv: conv.key.clone(),
-                text,
-                tag: p.tag(),
-                agent: None,
-            }));
-            out.push(Command::SaveDraft {
-                conv: conv.key,
-                text: String::new(),
-            });
-            s.composer = Composer::default();
-            if let Some(t) = s.thread.as_mut() {
-                t.scroll = 0;
-                t.new_below = 0;
+        Ok(p) => match colleague_reply(s) {
+            // Two agents answering one customer at once: ask first.
+            Some((by, ago_s)) => {
+                s.overlay = Some(Overlay::ConfirmSend(Box::new(PendingSend {
+                    conv: conv.key,
+                    text,
+                    tag: p.tag(),
+                    by,
+                    ago_s,
+                })))
             }
-        }
+            None => dispatch_reply(s, conv.key, text, p.tag(), out),
+        },
+    }
+}
+
+fn dispatch_reply(
+    s: &mut State,
+    conv: ConvKey,
+    text: String,
+    tag: Option<Tag>,
+    out: &mut Vec<Command>,
+) {
+    out.push(Command::Job(Job::Reply {
+        conv: conv.clone(),
+        text,
+        tag,
+        agent: s.opts.me.clone(),
+    }));
+    out.push(Command::SaveDraft {
+        conv,
+        text: String::new(),
+    });
+    s.composer = Composer::default();
+    if let Some(t) = s.thread.as_mut() {
+        t.scroll = 0;
+        t.new_below = 0;
     }
 }
 
@@ -1013,6 +1076,20 @@ fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     let esc = k.code == KeyCode::Esc;
     s.overlay = match overlay {
         Overlay::Help => None,
+        Overlay::ConfirmSend(p) => {
+            // Only y sends; anything else keeps the text in the composer.
+            if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                let p = *p;
+                dispatch_reply(s, p.conv, p.text, p.tag, out);
+            } else {
+                info(
+                    s,
+                    Level::Info,
+                    "not sent; the reply is still in the composer",
+                );
+            }
+            None
+        }
         Overlay::Search { mut input } => match k.code {
             KeyCode::Esc => {
                 if s.list.filter.text.take().is_some() {

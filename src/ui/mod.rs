@@ -23,6 +23,7 @@ pub fn render(s: &State, f: &mut Frame) {
     match &s.overlay {
         None => {}
         Some(Overlay::Help) => popup::help(s, f, area, th),
+        Some(Overlay::ConfirmSend(p)) => popup::confirm_send(p, f, area, th),
         Some(Overlay::Search { input }) => popup::search(input, f, p.list, th),
         Some(Overlay::StatusMenu) => popup::status_menu(f, area, th),
         Some(Overlay::Bulk(b)) => popup::bulk(s, b, f, area, th),

@@ -4,7 +4,7 @@ use super::text::truncate;
 use super::theme::Theme;
 use crate::app::canned;
 use crate::app::keymap::Action;
-use crate::app::state::{BulkStage, BulkState, CannedPicker, State};
+use crate::app::state::{BulkStage, BulkState, CannedPicker, PendingSend, State};
 use crate::app::update::bulk_preview;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -76,6 +76,30 @@ pub fn search(input: &str, f: &mut Frame, list: Rect, th: Theme) {
     );
     let inner = frame(f, r, "Search (Enter keep · Esc clear)", th);
     f.render_widget(Paragraph::new(format!("/{input}▏")), inner);
+}
+
+/// Collision notice: a colleague just replied in this thread.
+pub fn confirm_send(p: &PendingSend, f: &mut Frame, area: Rect, th: Theme) {
+    let r = centered(area, 60, 7);
+    let inner = frame(f, r, "Someone just replied", th);
+    let lines = vec![
+        Line::styled(
+            format!("{} replied here {} s ago.", p.by, p.ago_s),
+            th.warn(),
+        ),
+        Line::raw(truncate(
+            &format!("Yours: {}", p.text.replace('\n', " ")),
+            inner.width as usize,
+        )),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y", th.bold()),
+            Span::raw(" send anyway · "),
+            Span::styled("any other key", th.bold()),
+            Span::raw(" keep editing"),
+        ]),
+    ];
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 pub fn status_menu(f: &mut Frame, area: Rect, th: Theme) {

@@ -5,6 +5,7 @@ use super::text::{truncate, wrap};
 use super::theme::Theme;
 use crate::app::clock::{self, Zone};
 use crate::app::state::{Focus, State, ThreadPane};
+use crate::control::presence::others_in;
 use crate::domain::{Direction, Message, MsgKind, MsgStatus, Origin, Platform, TimestampMs};
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
@@ -22,11 +23,13 @@ pub struct Laid {
 }
 
 pub fn line_count(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs) -> usize {
-    lay_out(t, width, zone, now, Theme::new(true)).lines.len()
+    lay_out(t, width, zone, now, Theme::new(true), None)
+        .lines
+        .len()
 }
 
 pub fn line_owners(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs) -> Vec<Option<usize>> {
-    lay_out(t, width, zone, now, Theme::new(true)).owners
+    lay_out(t, width, zone, now, Theme::new(true), None).owners
 }
 
 /// The lines [start, end) shown for a scroll (lines up from the newest),
@@ -55,7 +58,15 @@ fn status_mark(m: &Message) -> &'static str {
     }
 }
 
-pub fn lay_out(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs, th: Theme) -> Laid {
+/// `me`: this agent, whose replies read "You"; a colleague's read "sent by NAME".
+pub fn lay_out(
+    t: &ThreadPane,
+    width: u16,
+    zone: Zone,
+    now: TimestampMs,
+    th: Theme,
+    me: Option<&str>,
+) -> Laid {
     let w = width.max(8) as usize;
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut owners = Vec::new();
@@ -117,11 +128,10 @@ pub fn lay_out(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs, th: The
             let who = match m.origin {
                 Some(Origin::PageInbox) => "Page (via Page inbox)".to_string(),
                 Some(Origin::OtherApp) => "Page (via other app)".to_string(),
-                _ => m
-                    .agent
-                    .clone()
-                    .map(|a| format!("You ({a})"))
-                    .unwrap_or_else(|| "You".into()),
+                _ => match m.agent.as_deref() {
+                    Some(a) if Some(a) != me => format!("sent by {a}"),
+                    _ => "You".to_string(),
+                },
             };
             head.push(Span::styled(format!("▶ {who}"), th.outbound()));
         } else {
@@ -260,6 +270,16 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
             th.dim(),
         ),
     ]));
+    // Collision notice: colleagues in this conversation.
+    let others = others_in(&s.presence, &t.conv.key, s.opts.session, s.now);
+    if !others.is_empty() {
+        let who = others
+            .iter()
+            .map(|(a, typing)| format!("{a} {}", if *typing { "typing…" } else { "viewing" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        block = block.title(Line::styled(format!(" also here: {who} "), th.warn()).right_aligned());
+    }
     if t.new_below > 0 {
         block = block.title_bottom(
             Line::styled(
@@ -271,7 +291,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     }
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let laid = lay_out(t, inner.width, s.opts.zone, s.now, th);
+    let laid = lay_out(t, inner.width, s.opts.zone, s.now, th, s.opts.me.as_deref());
     let (start, end) = view_range(laid.lines.len(), inner.height as usize, t.scroll);
     let selected = if focused { t.cursor_index() } else { None };
     let mut visible: Vec<Line> = Vec::with_capacity(end - start);
