@@ -107,6 +107,9 @@ async fn post(client: &reqwest::Client, addr: std::net::SocketAddr, b: Vec<u8>) 
 async fn until(rx: &mut UnboundedReceiver<Pushed>, what: &str, f: impl Fn(&Pushed) -> bool) {
     let found = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(p) = rx.recv().await {
+            if std::env::var_os("DEBUG_PUSHED").is_some() {
+                eprintln!("pushed: {p:?}");
+            }
             if f(&p) {
                 return true;
             }
@@ -119,6 +122,13 @@ async fn until(rx: &mut UnboundedReceiver<Pushed>, what: &str, f: impl Fn(&Pushe
 
 fn is_message(p: &Pushed, text: &str) -> bool {
     matches!(p, Pushed::Update(u) if matches!(&**u, Update::Message(m) if m.text.as_deref() == Some(text)))
+}
+
+/// A digest saying `user`'s conversation changed (what a client that is
+/// not viewing that thread gets).
+fn is_digest_for(p: &Pushed, user: &str) -> bool {
+    matches!(p, Pushed::Update(u) if matches!(&**u, Update::Digest { changed, .. }
+        if changed.iter().any(|(k, _)| k.user.as_str() == user)))
 }
 
 /// The real binary against the config in `dir` (blocking, so off the runtime).
@@ -157,23 +167,28 @@ async fn two_clients_and_a_oneshot_share_one_owner() {
         other => panic!("hello: {other:?}"),
     }
 
-    // A customer writes: both clients hear it live.
+    // A views U1's thread; B views the list.
+    let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
+    a.request(Request::Presence {
+        conv: Some(conv.clone()),
+        typing: false,
+    })
+    .await
+    .unwrap();
+    // B sees A in that conversation (collision notice).
+    until(&mut b_rx, "presence at B", |p| {
+        matches!(p, Pushed::Update(u) if matches!(&**u, Update::Presence(v)
+            if v.iter().any(|x| x.conv.user.as_str() == "U1" && x.agent == me())))
+    })
+    .await;
+    // A customer writes: both clients hear it live, A the message itself,
+    // B a digest naming the conversation (its list reloads its rows).
     let http = reqwest::Client::new();
-    assert_eq!(
-        post(&http, owner.addr, body("U1", "m_in_1", "where is my order")).await,
-        200
-    );
-    until(&mut a_rx, "message at A", |p| {
-        is_message(p, "where is my order")
-    })
-    .await;
-    until(&mut b_rx, "message at B", |p| {
-        is_message(p, "where is my order")
-    })
-    .await;
+    assert_eq!(post(&http, owner.addr, body("U1", "m_in_1", "where is my order")).await, 200);
+    until(&mut a_rx, "message at A", |p| is_message(p, "where is my order")).await;
+    until(&mut b_rx, "digest at B", |p| is_digest_for(p, "U1")).await;
 
     // A's draft is B's draft: drafts live in the owner's store.
-    let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
     a.request(Request::SaveDraft {
         conv: conv.clone(),
         text: "Let me check".into(),
@@ -228,7 +243,7 @@ async fn two_clients_and_a_oneshot_share_one_owner() {
     })
     .await
     .unwrap();
-    until(&mut b_rx, "reply at B", |p| {
+    until(&mut a_rx, "reply at A", |p| {
         matches!(p, Pushed::Update(u) if matches!(&**u, Update::Message(m)
             if m.direction == Direction::Out && m.text.as_deref() == Some("On its way")
                && m.agent.as_deref() == Some(me().as_str())))
@@ -382,10 +397,7 @@ async fn attached_clients_reconnect_when_the_owner_restarts() {
         post(&http, owner.addr, body("U2", "m_in_2", "after restart")).await,
         200
     );
-    until(&mut rx, "message after restart", |p| {
-        is_message(p, "after restart")
-    })
-    .await;
+    until(&mut rx, "update after restart", |p| is_digest_for(p, "U2")).await;
     assert!(remote.request(Request::Unread).await.is_ok());
     owner.running.shutdown().await;
 }
@@ -475,9 +487,14 @@ async fn a_slow_client_is_told_to_resync_and_never_slows_ingest() {
 
     // A client that subscribes and then stops reading.
     let (r, mut w) = UnixStream::connect(&path).await.unwrap().into_split();
-    w.write_all(b"{\"id\":1,\"op\":\"subscribe\"}\n")
-        .await
-        .unwrap();
+    // It views the busy thread, so it gets every message in full.
+    let sub = concat!(
+        r#"{"id":1,"op":"subscribe"}"#,
+        "\n",
+        r#"{"id":2,"op":"presence","conv":{"platform":"messenger","account":"P1","user":"U0"},"typing":false}"#,
+        "\n"
+    );
+    w.write_all(sub.as_bytes()).await.unwrap();
     // A client that keeps reading.
     let (_fast, _, mut fast_rx) = Remote::attach(&path).await.unwrap();
 
@@ -493,11 +510,7 @@ async fn a_slow_client_is_told_to_resync_and_never_slows_ingest() {
         tasks.spawn(async move {
             let mut ok = 0;
             for i in (chunk..N).step_by(8) {
-                let b = body(
-                    &format!("U{}", i % 50),
-                    &format!("m_{i}"),
-                    &format!("msg {i}"),
-                );
+                let b = body("U0", &format!("m_{i}"), &format!("msg {i}"));
                 if post(&http, addr, b).await == 200 {
                     ok += 1;
                 }
@@ -527,7 +540,7 @@ async fn a_slow_client_is_told_to_resync_and_never_slows_ingest() {
     }
     // The fast client got the last message (directly or after a resync).
     until(&mut fast_rx, "the fast client keeps up", |p| {
-        is_message(p, &format!("msg {}", N - 1)) || *p == Pushed::Lagged
+        is_digest_for(p, "U0") || *p == Pushed::Lagged
     })
     .await;
 
@@ -561,7 +574,7 @@ async fn a_slow_client_is_told_to_resync_and_never_slows_ingest() {
             if r.read_line(&mut line).await.unwrap() == 0 {
                 return false;
             }
-            if line.contains("after the lag") {
+            if line.contains("Digest") && line.contains("\"U9\"") {
                 return true;
             }
         }

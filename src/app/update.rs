@@ -379,6 +379,27 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
         Update::Notice(n) => info(s, Level::Info, &n),
         Update::Error(e) => info(s, Level::Error, &e),
         Update::Presence(v) => s.presence = v,
+        Update::Digest {
+            events,
+            inbound,
+            changed,
+        } => {
+            let day = clock::day_key(s.now, s.opts.zone);
+            if day == s.status.events_today.0 {
+                s.status.events_today.1 += events;
+            } else if day > s.status.events_today.0 {
+                s.status.events_today = (day, events);
+            }
+            for (k, n) in &changed {
+                set_unread(s, k, *n);
+            }
+            if inbound > 0 && s.opts.bell {
+                out.push(Command::Bell);
+            }
+            if !changed.is_empty() {
+                out.push(load_list(s, false));
+            }
+        }
         Update::Sync(p) => {
             if !p.running && p.errors > 0 {
                 info(

@@ -10,6 +10,7 @@
 //! ever carries a secret: tokens stay in the owner's config.
 
 pub mod client;
+pub mod fanout;
 pub mod oneshot;
 pub mod peer;
 pub mod presence;

@@ -5,11 +5,12 @@
 
 use super::oneshot::{self, OneShot};
 use super::peer::{Peer, Policy};
+use super::fanout::Hub;
 use super::presence::Presence;
 use super::protocol::{Envelope, Frame, Reply, Request, ThreadReply, MAX_LINE, VERSION};
 use crate::config::Config;
 use crate::console::Console;
-use crate::domain::TimestampMs;
+use crate::domain::{ConvKey, TimestampMs};
 use crate::store::Store;
 use crate::workers::{Job, JobSender};
 use futures::StreamExt;
@@ -108,6 +109,7 @@ pub async fn start(
     std::fs::rename(&tmp, path).map_err(io)?;
     tracing::info!(path = %path.display(), "control socket listening");
 
+    let hub = Hub::start(&ctx.store, cancel.child_token());
     let ctx = Arc::new(ctx);
     let policy = Arc::new(policy);
     let stop = cancel.clone();
@@ -133,9 +135,10 @@ pub async fn start(
             let session = sessions.fetch_add(1, Ordering::Relaxed);
             let ctx = ctx.clone();
             let policy = policy.clone();
+            let hub = hub.clone();
             let stop = stop.child_token();
             tokio::spawn(async move {
-                serve_connection(ctx, &policy, stream, session, stop).await;
+                serve_connection(ctx, &policy, stream, session, hub, stop).await;
                 drop(slot);
             });
         }
@@ -185,6 +188,7 @@ async fn serve_connection(
     policy: &Policy,
     stream: UnixStream,
     session: u64,
+    hub: Arc<Hub>,
     gone: CancellationToken,
 ) {
     let peer = match peer_of(&stream) {
@@ -222,6 +226,8 @@ async fn serve_connection(
         gone: gone.clone(),
         subscribed: false,
         answers: None,
+        viewing: None,
+        hub,
     };
     loop {
         let line = tokio::select! {
@@ -325,6 +331,9 @@ struct Conn {
     gone: CancellationToken,
     subscribed: bool,
     answers: Option<mpsc::UnboundedSender<bool>>,
+    /// The conversation this client's UI shows (from its presence reports).
+    viewing: Option<ConvKey>,
+    hub: Arc<Hub>,
 }
 
 impl Conn {
@@ -341,11 +350,12 @@ impl Conn {
             Request::Subscribe => {
                 if !self.subscribed {
                     self.subscribed = true;
-                    tokio::spawn(forward_updates(
-                        self.ctx.store.subscribe(),
+                    self.hub.subscribe(
+                        self.session,
+                        self.viewing.clone(),
                         self.tx.clone(),
                         self.gone.clone(),
-                    ));
+                    );
                 }
                 self.reply(id, Ok(Reply::Done)).await;
             }
@@ -356,6 +366,8 @@ impl Conn {
                 }
             }
             Request::Presence { conv, typing } => {
+                self.viewing = conv.clone();
+                self.hub.set_viewing(self.session, conv.clone());
                 self.ctx
                     .presence
                     .set(self.session, &self.peer.name, conv, typing);
@@ -423,51 +435,6 @@ fn reply_frame(id: u64, r: Result<Reply, String>) -> Frame {
             id: Some(id),
             message,
         },
-    }
-}
-
-/// Forward store updates to one client without ever waiting on it.
-async fn forward_updates(
-    mut rx: tokio::sync::broadcast::Receiver<crate::store::Update>,
-    tx: mpsc::Sender<Frame>,
-    gone: CancellationToken,
-) {
-    use tokio::sync::broadcast::error::RecvError;
-    use tokio::sync::mpsc::error::TrySendError;
-    let mut missed: u64 = 0;
-    let mut retry = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        tokio::select! {
-            _ = gone.cancelled() => return,
-            r = rx.recv() => match r {
-                // The owner's own UI asked for that; clients ask for theirs.
-                Ok(crate::store::Update::Unread { .. }) => {}
-                Ok(u) => {
-                    if missed > 0 {
-                        match tx.try_send(Frame::Lagged { missed }) {
-                            Ok(()) => missed = 0,
-                            Err(TrySendError::Full(_)) => { missed += 1; continue }
-                            Err(TrySendError::Closed(_)) => return,
-                        }
-                    }
-                    match tx.try_send(Frame::Update { update: Box::new(u) }) {
-                        Ok(()) => {}
-                        Err(TrySendError::Full(_)) => missed += 1,
-                        Err(TrySendError::Closed(_)) => return,
-                    }
-                }
-                Err(RecvError::Lagged(n)) => missed += n,
-                Err(RecvError::Closed) => return,
-            },
-            // A quiet store must still tell a lagging client to reload.
-            _ = retry.tick(), if missed > 0 => {
-                match tx.try_send(Frame::Lagged { missed }) {
-                    Ok(()) => missed = 0,
-                    Err(TrySendError::Full(_)) => {}
-                    Err(TrySendError::Closed(_)) => return,
-                }
-            }
-        }
     }
 }
 

@@ -47,6 +47,14 @@ pub enum Update {
     Campaign(CampaignProgress),
     /// Who is viewing or typing where (teams); the whole list each time.
     Presence(Vec<crate::control::presence::Viewer>),
+    /// What an attached UI gets instead of every conversation and event
+    /// while traffic is heavy: counts and the conversations that changed
+    /// (with their unread counts); it reloads the rows it shows.
+    Digest {
+        events: u64,
+        inbound: u64,
+        changed: Vec<(ConvKey, u32)>,
+    },
     /// Answer to a UI's `unread_counts` request (`request` is the UI's
     /// number for it); sent on this channel so it stays in order with the
     /// `Conversation` updates around it.
