@@ -144,7 +144,7 @@ pub struct ControlConfig {
     pub group: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
 pub struct CannedReply {
     pub name: String,
     pub text: String,

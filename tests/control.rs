@@ -157,6 +157,10 @@ async fn two_clients_and_a_oneshot_share_one_owner() {
 
     let (a, hello, mut a_rx) = Remote::attach(&path).await.unwrap();
     let (b, _, mut b_rx) = Remote::attach(&path).await.unwrap();
+    // What the owner tells clients never carries a secret.
+    let hello_text = serde_json::to_string(&hello).unwrap();
+    assert!(!hello_text.contains(TOKEN) && !hello_text.contains(SECRET));
+    assert!(hello_text.contains("Shop"), "{hello_text}");
     match hello {
         Reply::Hello {
             agent, owner_mode, ..

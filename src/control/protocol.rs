@@ -134,6 +134,9 @@ pub enum Reply {
         owner_mode: String,
         listen: Option<String>,
         demo: bool,
+        /// What an attached UI needs of the owner's config (never a secret).
+        pages: Vec<PageInfo>,
+        canned: Vec<crate::config::CannedReply>,
     },
     List {
         rows: Vec<Conversation>,
@@ -144,6 +147,29 @@ pub enum Reply {
     Unread(Vec<(ConvKey, u32)>),
     Urgent(Option<Box<Conversation>>),
     Done,
+}
+
+/// A configured page as an attached UI sees it: no token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PageInfo {
+    pub id: crate::domain::AccountId,
+    pub name: String,
+    pub instagram_id: Option<crate::domain::AccountId>,
+    pub human_agent: bool,
+}
+
+impl PageInfo {
+    pub fn of(cfg: &crate::config::Config) -> Vec<PageInfo> {
+        cfg.pages
+            .iter()
+            .map(|p| PageInfo {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                instagram_id: p.instagram_id.clone(),
+                human_agent: p.human_agent,
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
