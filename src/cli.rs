@@ -38,6 +38,14 @@ pub enum Command {
     Doctor,
     /// Run the Meta simulator alone (fake Graph API + simulated customers)
     Sim(SimArgs),
+    /// Open the inbox attached to the running dmdesk that owns the store
+    Attach(AttachArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The owner's control socket [default: control.sock in the configured store]
+    pub socket: Option<PathBuf>,
 }
 
 #[derive(

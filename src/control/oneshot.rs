@@ -51,7 +51,9 @@ impl OneShot {
             Command::Export(a) => OneShot::Export { what: a.what },
             Command::Replay => OneShot::Replay,
             Command::Doctor => OneShot::Doctor,
-            Command::Demo | Command::Serve | Command::Sim(_) => return Ok(None),
+            Command::Demo | Command::Serve | Command::Sim(_) | Command::Attach(_) => {
+                return Ok(None)
+            }
         }))
     }
 
