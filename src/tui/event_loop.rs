@@ -12,12 +12,13 @@ use crate::app::event::Event;
 use crate::app::{self, State};
 use crate::domain::TimestampMs;
 use crate::store::Update;
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{Event as CtEvent, MouseEventKind};
 use ratatui::Terminal;
 use std::future::Future;
 use std::io;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
@@ -147,7 +148,13 @@ pub async fn run_loop<H: Host>(
                 batch.push(ev);
                 got = true;
             }
-            if let Some(Some(Ok(e))) = host.input().next().now_or_never() {
+            // Polled with this task's own waker: crossterm's EventStream keeps
+            // the waker of the poll that found it empty, so a throwaway waker
+            // (`now_or_never`) would leave the next key unnoticed until
+            // something else woke the loop (up to a clock tick, 5 s).
+            let input = host.input();
+            let next = std::future::poll_fn(|cx| Poll::Ready(input.poll_next_unpin(cx))).await;
+            if let Poll::Ready(Some(Ok(e))) = next {
                 batch.extend(to_event(e));
                 got = true;
             }
