@@ -235,7 +235,10 @@ async fn first_frame(path: &Path, cache_mb: u64) -> (Duration, Duration, String)
     run_loop(&mut host, &mut state, updates, &mut data)
         .await
         .expect("loop");
-    let at = shown.lock().expect("lock").expect("a frame showed the list");
+    let at = shown
+        .lock()
+        .expect("lock")
+        .expect("a frame showed the list");
     let rss = vm("VmRSS");
     let _ = stop.await;
     data.finish().await;
@@ -488,7 +491,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    println!("sled cache_mb = {cache_mb}; terminal {W}x{H}; VmRSS before: {}", vm("VmRSS"));
+    println!(
+        "sled cache_mb = {cache_mb}; terminal {W}x{H}; VmRSS before: {}",
+        vm("VmRSS")
+    );
 
     // 1. First frame.
     let mut first = Vec::new();

@@ -33,8 +33,12 @@ pub trait UiData: Send + Sync + 'static {
     /// The newest `limit` messages with contact and draft; None when the
     /// conversation does not exist.
     fn load_thread(&self, conv: &ConvKey, limit: usize) -> DataResult<Option<ThreadData>>;
-    fn load_older(&self, conv: &ConvKey, before: &Message, limit: usize)
-        -> DataResult<Vec<Message>>;
+    fn load_older(
+        &self,
+        conv: &ConvKey,
+        before: &Message,
+        limit: usize,
+    ) -> DataResult<Vec<Message>>;
     fn find_urgent(
         &self,
         human_agent: &HashSet<AccountId>,
@@ -211,15 +215,13 @@ pub fn serve(data: &dyn UiData, r: Request) -> Option<Event> {
                 conv,
                 before,
                 limit,
-            } => data
-                .load_older(&conv, &before, limit)
-                .map(|messages| {
-                    Some(Event::OlderLoaded {
-                        conv,
-                        messages,
-                        limit,
-                    })
-                }),
+            } => data.load_older(&conv, &before, limit).map(|messages| {
+                Some(Event::OlderLoaded {
+                    conv,
+                    messages,
+                    limit,
+                })
+            }),
             Command::MarkRead(k) => data.mark_read(&k).map(|_| None),
             Command::MarkUnread(k) => data.mark_unread(&k).map(|_| None),
             Command::SetStatus {
