@@ -221,7 +221,7 @@ async fn first_frame(path: &Path, cache_mb: u64) -> (Duration, Duration, String)
     let seen = shown.clone();
     let (mut host, input) = headless(Box::new(move |b| {
         let mut s = seen.lock().expect("lock");
-        if s.is_none() && text_of(b).contains("message ") {
+        if s.is_none() && text_of(b).contains("│ FB ") {
             *s = Some(Instant::now());
             let _ = tx_done.send(());
         }
