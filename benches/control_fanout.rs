@@ -55,7 +55,9 @@ async fn owner(dir: &std::path::Path) -> (dmdesk::runtime::Running, String) {
     );
     let cfg = Config::from_toml(&text, &|_| None).expect("config");
     let store = Store::open(&cfg.store.path, cfg.store.cache_mb, "serve").expect("store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}/webhook", listener.local_addr().expect("addr"));
     let running = dmdesk::runtime::start_with(Arc::new(cfg), store, Some(listener))
         .await
@@ -97,7 +99,9 @@ async fn attach(sock: &std::path::Path, seen: &Seen) -> Vec<Remote> {
                         let mut seen = seen.lock().unwrap();
                         for (k, _) in changed {
                             if k.user.as_str().starts_with("lat") {
-                                seen.entry(k.user.as_str().to_string()).or_default().push(now);
+                                seen.entry(k.user.as_str().to_string())
+                                    .or_default()
+                                    .push(now);
                             }
                         }
                     }
@@ -164,7 +168,10 @@ async fn main() {
                     lat.push(last.saturating_duration_since(acked));
                     break;
                 }
-                assert!(Instant::now() < deadline, "{text} did not reach every client");
+                assert!(
+                    Instant::now() < deadline,
+                    "{text} did not reach every client"
+                );
                 tokio::time::sleep(Duration::from_micros(200)).await;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

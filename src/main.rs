@@ -155,6 +155,18 @@ async fn run(cli: Cli) -> CliResult {
             dmdesk::control::oneshot::run(shot, &cfg, store, &console).await
         }
         Some(Command::Demo) => run_demo().await,
+        Some(Command::Attach(args)) => {
+            // The config is optional: agents may not be allowed to read it.
+            let cfg = config_or_defaults(&cli)?;
+            dmdesk::app::keymap::Keymap::with_overrides(&cfg.ui.keys)
+                .map_err(|e| CliError::usage(format!("config key {e}")))?;
+            let _log = log_to_file();
+            let socket = args
+                .socket
+                .clone()
+                .unwrap_or_else(|| dmdesk::control::socket_path(&cfg.store.path));
+            run_attached(cfg, &socket).await
+        }
         None => match Config::load(cli.config.as_deref())? {
             Some(cfg) => run_inbox(cfg).await,
             None => run_demo().await,
@@ -172,6 +184,11 @@ async fn run_inbox(cfg: Config) -> CliResult {
     dmdesk::app::keymap::Keymap::with_overrides(&cfg.ui.keys)
         .map_err(|e| CliError::usage(format!("config key {e}")))?;
     let _log = log_to_file();
+    // Another dmdesk holds the store: attach to it (teams).
+    let socket = dmdesk::control::socket_path(&cfg.store.path);
+    if dmdesk::control::client::connect(&socket).await.is_some() {
+        return run_attached(cfg, &socket).await;
+    }
     let store = open_store(&cfg, "inbox")?;
     let serve = cfg.server.enabled;
     let running = dmdesk::runtime::start(Arc::new(cfg), store, serve)
@@ -205,14 +222,41 @@ async fn run_demo() -> CliResult {
     result
 }
 
+/// The inbox attached to the process that owns the store.
+async fn run_attached(cfg: Config, socket: &std::path::Path) -> CliResult {
+    let (remote, hello, pushed) = dmdesk::control::client::Remote::attach(socket)
+        .await
+        .map_err(|e| {
+            CliError::runtime(format!(
+                "{e} (is `dmdesk serve` running, and may this user use its socket? see control.group)"
+            ))
+        })?;
+    tracing::info!(socket = %socket.display(), "attached to the owning dmdesk");
+    let ctx = dmdesk::tui::TuiCtx {
+        config: Arc::new(cfg),
+        listen: None,
+        demo: false,
+        source: dmdesk::tui::Source::Attached {
+            remote,
+            hello: Box::new(hello),
+            pushed,
+        },
+    };
+    dmdesk::tui::run(ctx)
+        .await
+        .map_err(|e| CliError::runtime(format!("{e:#}")))
+}
+
 async fn run_tui(running: dmdesk::runtime::Running, demo: bool) -> CliResult {
     let ctx = dmdesk::tui::TuiCtx {
-        store: running.store.clone(),
         config: running.config.clone(),
-        jobs: running.jobs.clone(),
         listen: running.local_addr.map(|a| a.to_string()),
         demo,
-        presence: Some(running.presence.clone()),
+        source: dmdesk::tui::Source::Local {
+            store: running.store.clone(),
+            jobs: running.jobs.clone(),
+            presence: Some(running.presence.clone()),
+        },
     };
     let result = dmdesk::tui::run(ctx).await;
     tracing::info!("TUI closed; stopping workers");

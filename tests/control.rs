@@ -188,8 +188,14 @@ async fn two_clients_and_a_oneshot_share_one_owner() {
     // A customer writes: both clients hear it live, A the message itself,
     // B a digest naming the conversation (its list reloads its rows).
     let http = reqwest::Client::new();
-    assert_eq!(post(&http, owner.addr, body("U1", "m_in_1", "where is my order")).await, 200);
-    until(&mut a_rx, "message at A", |p| is_message(p, "where is my order")).await;
+    assert_eq!(
+        post(&http, owner.addr, body("U1", "m_in_1", "where is my order")).await,
+        200
+    );
+    until(&mut a_rx, "message at A", |p| {
+        is_message(p, "where is my order")
+    })
+    .await;
     until(&mut b_rx, "digest at B", |p| is_digest_for(p, "U1")).await;
 
     // A's draft is B's draft: drafts live in the owner's store.

@@ -138,6 +138,8 @@ struct Inner {
     writer: tokio::sync::Mutex<Option<OwnedWriteHalf>>,
     /// Re-sent after a reconnect so collision notices survive a restart.
     presence: Mutex<Option<Request>>,
+    /// What the owner last said outside a reply (a refusal), for errors.
+    refusal: Mutex<Option<String>>,
 }
 
 impl Remote {
@@ -156,6 +158,7 @@ impl Remote {
                 pending: Arc::new(Mutex::new(HashMap::new())),
                 writer: tokio::sync::Mutex::new(None),
                 presence: Mutex::new(None),
+                refusal: Mutex::new(None),
             }),
         };
         let (tx, rx) = mpsc::unbounded_channel();
@@ -209,7 +212,15 @@ impl Remote {
                 return Err(not_connected());
             }
         }
-        rx.await.unwrap_or_else(|_| Err(not_connected()))
+        rx.await.unwrap_or_else(|_| {
+            let refusal = self
+                .inner
+                .refusal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            Err(refusal.unwrap_or_else(not_connected))
+        })
     }
 
     fn forget(&self, id: u64) {
@@ -302,6 +313,7 @@ impl Remote {
                 } => self.resolve(id, Err(message)),
                 Frame::Error { id: None, message } => {
                     tracing::warn!(%message, "control socket error");
+                    *self.inner.refusal.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
                 }
                 Frame::Update { update } => {
                     let _ = tx.send(Pushed::Update(update));

@@ -3,9 +3,9 @@
 //! buffers, so a slow or broken client can neither stall ingest (updates
 //! are dropped for it and it is told to resynchronise) nor other clients.
 
+use super::fanout::Hub;
 use super::oneshot::{self, OneShot};
 use super::peer::{Peer, Policy};
-use super::fanout::Hub;
 use super::presence::Presence;
 use super::protocol::{Envelope, Frame, Reply, Request, ThreadReply, MAX_LINE, VERSION};
 use crate::config::Config;

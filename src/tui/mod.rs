@@ -1,0 +1,323 @@
+//! The edge of the terminal UI: terminal setup and restore (Drop guard and a
+//! panic hook that restores and exits), the real terminal's [`Host`], and
+//! `run`, which wires the event loop (src/tui/event_loop.rs) to the data
+//! worker (src/tui/data.rs).
+
+pub mod attached;
+pub mod data;
+pub mod event_loop;
+
+use crate::app::keymap::Keymap;
+use crate::app::state::{Options, State};
+use crate::config::Config;
+use crate::domain::TimestampMs;
+use crate::store::Store;
+use crate::workers::JobSender;
+use data::{DataWorker, StoreData};
+pub use event_loop::{run_loop, Headless, Host};
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    EventStream,
+};
+use ratatui::crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen, SetTitle,
+};
+use ratatui::crossterm::{cursor, execute};
+use ratatui::Terminal;
+use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// What `main` hands the TUI.
+pub struct TuiCtx {
+    /// The agent's config: keys and UI settings (pages too, when local).
+    pub config: Arc<Config>,
+    /// Webhook listening address, for the status bar.
+    pub listen: Option<String>,
+    pub demo: bool,
+    pub source: Source,
+}
+
+/// Where the data is.
+pub enum Source {
+    /// This process holds the store and runs the workers.
+    Local {
+        store: Arc<Store>,
+        jobs: JobSender,
+        presence: Option<Arc<crate::control::presence::Presence>>,
+    },
+    /// Attached to the process that holds it (teams).
+    Attached {
+        remote: crate::control::client::Remote,
+        hello: Box<crate::control::protocol::Reply>,
+        pushed: tokio::sync::mpsc::UnboundedReceiver<crate::control::client::Pushed>,
+    },
+}
+
+/// True while the terminal is in raw/alternate mode.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Undo every mode `enter` set. Safe to call more than once.
+pub fn restore_terminal() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let mut out = io::stdout();
+        let _ = execute!(
+            out,
+            DisableBracketedPaste,
+            DisableMouseCapture,
+            LeaveAlternateScreen,
+            cursor::Show
+        );
+        let _ = disable_raw_mode();
+        let _ = out.flush();
+    }
+}
+
+fn enter_terminal() -> io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    )?;
+    Ok(())
+}
+
+/// A panic anywhere (also in a tokio task, which would otherwise leave the
+/// UI running on a broken process) restores the terminal, reports, and exits.
+fn install_panic_hook() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let was_active = ACTIVE.load(Ordering::SeqCst);
+        restore_terminal();
+        prev(info);
+        if was_active {
+            std::process::exit(101);
+        }
+    }));
+}
+
+/// The real terminal. Restores it on every way out of `run` (return, `?`,
+/// unwinding) by Drop.
+struct Tty {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+    events: EventStream,
+}
+
+impl Tty {
+    fn init() -> io::Result<Tty> {
+        enter_terminal()?;
+        let terminal = match Terminal::new(CrosstermBackend::new(io::stdout())) {
+            Ok(t) => t,
+            Err(e) => {
+                restore_terminal();
+                return Err(e);
+            }
+        };
+        Ok(Tty {
+            terminal,
+            events: EventStream::new(),
+        })
+    }
+}
+
+impl Drop for Tty {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+impl Host for Tty {
+    type Backend = CrosstermBackend<Stdout>;
+    type Input = EventStream;
+
+    fn terminal(&mut self) -> &mut Terminal<Self::Backend> {
+        &mut self.terminal
+    }
+
+    fn input(&mut self) -> &mut EventStream {
+        &mut self.events
+    }
+
+    fn bell(&mut self) {
+        let mut out = io::stdout();
+        let _ = out.write_all(b"\x07");
+        let _ = out.flush();
+    }
+
+    fn set_title(&mut self, title: &str) {
+        let _ = execute!(io::stdout(), SetTitle(title));
+    }
+
+    fn copy(&mut self, text: &str) {
+        osc52(text);
+    }
+
+    async fn edit(&mut self, text: String) -> Option<String> {
+        edit_externally(self, text).await
+    }
+}
+
+/// Run the terminal inbox until the agent quits.
+pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
+    // Configuration errors surface before the terminal changes.
+    let keymap = Keymap::with_overrides(&ctx.config.ui.keys)?;
+    let me = crate::control::peer::current_user();
+    match ctx.source {
+        Source::Local {
+            store,
+            jobs,
+            presence,
+        } => {
+            let mut opts = Options::from_config(&ctx.config, keymap);
+            opts.listen = ctx.listen.clone();
+            opts.demo = ctx.demo || ctx.config.demo;
+            opts.me = me.clone();
+            let data = StoreData {
+                store: store.clone(),
+                jobs,
+                presence: presence.zip(me),
+            };
+            // Subscribe before the first read so no change falls between them.
+            let updates = store.subscribe();
+            drive(opts, Arc::new(data), updates).await
+        }
+        Source::Attached {
+            remote,
+            hello,
+            pushed,
+        } => {
+            let crate::control::protocol::Reply::Hello {
+                agent,
+                session,
+                owner_pid,
+                listen,
+                demo,
+                pages,
+                canned,
+                ..
+            } = *hello
+            else {
+                anyhow::bail!("the owner did not greet this client");
+            };
+            // Pages and canned replies are the owner's; keys and bell are ours.
+            let mut cfg = (*ctx.config).clone();
+            cfg.pages = pages
+                .into_iter()
+                .map(|p| crate::config::PageConfig {
+                    id: p.id,
+                    name: p.name,
+                    access_token: crate::config::Secret::default(),
+                    instagram_id: p.instagram_id,
+                    human_agent: p.human_agent,
+                })
+                .collect();
+            cfg.canned = canned;
+            let mut opts = Options::from_config(&cfg, keymap);
+            opts.listen = Some(format!(
+                "{} (attached to pid {owner_pid})",
+                listen.as_deref().unwrap_or("no webhook server")
+            ));
+            opts.demo = demo;
+            opts.me = Some(agent);
+            opts.session = session;
+            let data = attached::RemoteData {
+                remote,
+                handle: tokio::runtime::Handle::current(),
+            };
+            drive(opts, Arc::new(data), attached::pump(pushed)).await
+        }
+    }
+}
+
+async fn drive(
+    mut opts: Options,
+    data: Arc<dyn data::UiData>,
+    updates: impl event_loop::Updates,
+) -> anyhow::Result<()> {
+    opts.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut data = DataWorker::start(data)?;
+    install_panic_hook();
+    let mut tty = Tty::init()?;
+    let size = tty.terminal.size()?;
+    let mut state = State::new(opts, TimestampMs::now(), (size.width, size.height));
+    if state.opts.title {
+        tty.set_title("dmdesk");
+    }
+    let result = run_loop(&mut tty, &mut state, updates, &mut data).await;
+    // The terminal comes back at once; queued writes (the draft) finish after.
+    drop(tty);
+    data.finish().await;
+    Ok(result?)
+}
+
+/// Leave the terminal to $EDITOR on a temp file, then take it back. The
+/// event stream is dropped meanwhile so it does not steal the editor's input.
+async fn edit_externally(tty: &mut Tty, text: String) -> Option<String> {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("dmdesk-draft-{}.txt", std::process::id()));
+    if std::fs::write(&path, &text).is_err() {
+        return None;
+    }
+    tty.events = EventStream::new(); // drops the old stream's reader thread
+    restore_terminal();
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".to_string());
+    let p = path.clone();
+    let status = tokio::task::spawn_blocking(move || {
+        // The editor string may carry arguments ("code -w").
+        let mut parts = editor.split_whitespace();
+        let prog = parts.next().unwrap_or("vi").to_string();
+        std::process::Command::new(prog)
+            .args(parts)
+            .arg(&p)
+            .status()
+    })
+    .await;
+    let _ = enter_terminal();
+    let _ = tty.terminal.clear();
+    tty.events = EventStream::new();
+    let result = match status {
+        Ok(Ok(s)) if s.success() => std::fs::read_to_string(&path).ok(),
+        _ => None,
+    };
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+/// The OSC 52 sequence that puts `text` on the terminal's clipboard; wrapped
+/// for tmux passthrough when `tmux` is true.
+pub fn osc52_sequence(text: &str, tmux: bool) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    if tmux {
+        format!("\x1bPtmux;\x1b\x1b]52;c;{b64}\x07\x1b\\")
+    } else {
+        format!("\x1b]52;c;{b64}\x07")
+    }
+}
+
+fn osc52(text: &str) {
+    let seq = osc52_sequence(text, std::env::var_os("TMUX").is_some());
+    let mut out = io::stdout();
+    let _ = out.write_all(seq.as_bytes());
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osc52_plain_and_tmux() {
+        assert_eq!(osc52_sequence("hi", false), "\x1b]52;c;aGk=\x07");
+        assert_eq!(
+            osc52_sequence("hi", true),
+            "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\"
+        );
+    }
+}
