@@ -227,3 +227,165 @@ fn demo_mode_starts_and_shows_simulated_customers() {
     let screen = s.wait_for("the process to exit", |scr| scr.contains("DMDESK-EXITED:"));
     assert!(screen.contains("DMDESK-EXITED:0"), "{screen}");
 }
+
+async fn post_e2e(port: u16, mid: &str, text: &str) -> u16 {
+    let body = serde_json::json!({"object":"page","entry":[{"id":"P1","time":1,"messaging":[
+        {"sender":{"id":"U7"},"recipient":{"id":"P1"},"timestamp":chrono_now_ms(),
+         "message":{"mid":mid,"text":text}}]}]})
+    .to_string();
+    let sig = dmdesk::webhook::signature::sign(b"e2e-secret", body.as_bytes());
+    reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/webhook"))
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn serve(cfg: &std::path::Path, state: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_dmdesk"))
+        .arg("--config")
+        .arg(cfg)
+        .arg("serve")
+        .env("XDG_STATE_HOME", state)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dmdesk serve starts")
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// Teams: `dmdesk` started while `dmdesk serve` holds the store attaches to
+/// it, shows its live messages, replies through it, says so when the owner
+/// restarts and reconnects by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_agent_attaches_to_serve_and_survives_its_restart() {
+    let graph = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v23.0/P1/messages"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"recipient_id":"U7","message_id":"m_reply_7"})),
+        )
+        .mount(&graph)
+        .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\napp_secret = \"e2e-secret\"\nverify_token = \"v\"\n\
+             [store]\npath = {:?}\n[graph]\nbase_url = \"{}\"\n[sync]\ninterval = \"off\"\n[ui]\nbell = false\n\
+             [[pages]]\nid = \"P1\"\nname = \"Shop\"\naccess_token = \"e2e-token\"\n",
+            tmp.path().join("store"),
+            graph.uri()
+        ),
+    )
+    .unwrap();
+    let state = tmp.path().join("state");
+    let socket = tmp.path().join("store").join("control.sock");
+    let wait_socket = || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "serve never opened its socket");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let owner = serve(&cfg, &state);
+    wait_socket();
+
+    let name = format!("dmdesk-attach-{}", std::process::id());
+    let s = Session(name.clone());
+    s.start(&format!(
+        "XDG_STATE_HOME={state} {bin} --config {cfg}; echo DMDESK-EXITED:$?; sleep 30",
+        state = state.display(),
+        bin = env!("CARGO_BIN_EXE_dmdesk"),
+        cfg = cfg.display()
+    ));
+    s.wait_for("the attached inbox", |scr| {
+        scr.contains("Inbox") && scr.contains("attached to pid")
+    });
+
+    let status = post_e2e(port, "m_att_1", "Hello from the webhook").await;
+    assert_eq!(status, 200);
+    s.wait_for("the owner's message in the attached list", |scr| {
+        scr.contains("Hello from the webhook")
+    });
+
+    // Reply from the attached UI: the owner sends it.
+    s.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    s.keys(&["i"]);
+    std::thread::sleep(Duration::from_millis(300));
+    s.text("Sent through the owner");
+    s.keys(&["Enter"]);
+    s.wait_for("the reply in the thread", |scr| {
+        scr.contains("Sent through the owner")
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let calls = graph.received_requests().await.unwrap();
+        if let Some(c) = calls.iter().find(|r| r.url.path() == "/v23.0/P1/messages") {
+            let json: serde_json::Value = serde_json::from_slice(&c.body).unwrap();
+            assert_eq!(json["message"]["text"], "Sent through the owner");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the owner never called the Send API"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The owner restarts: the attached UI says so, then reconnects.
+    stop(owner);
+    s.wait_for("the lost-owner notice", |scr| scr.contains("reconnecting"));
+    let owner = serve(&cfg, &state);
+    wait_socket();
+    s.wait_for("reconnected", |scr| scr.contains("reconnected"));
+    let status = post_e2e(port, "m_att_2", "After the restart").await;
+    assert_eq!(status, 200);
+    s.wait_for("a message after the restart", |scr| {
+        scr.contains("After the restart")
+    });
+
+    s.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(800));
+    s.keys(&["q"]);
+    let screen = s.wait_for("the attached UI to exit", |scr| {
+        scr.contains("DMDESK-EXITED:")
+    });
+    assert!(screen.contains("DMDESK-EXITED:0"), "{screen}");
+    assert_eq!(
+        s.tmux(&["display-message", "-p", "-t", &name, "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+    stop(owner);
+    // The reply carries the attached agent's Unix user.
+    let out = Command::new(env!("CARGO_BIN_EXE_dmdesk"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("export")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let me = dmdesk::control::peer::current_user().unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Sent through the owner")
+                && l.contains(&format!("\"agent\":\"{me}\""))),
+        "{text}"
+    );
+}

@@ -150,7 +150,7 @@ pub fn pump(mut pushed: mpsc::UnboundedReceiver<Pushed>) -> mpsc::UnboundedRecei
                 Pushed::Update(u) => vec![Event::Update(*u)],
                 Pushed::Lagged => vec![Event::Lagged],
                 Pushed::Lost => vec![Event::Update(Update::Error(
-                    "the dmdesk process that owns the store stopped; reconnecting…".into(),
+                    "owner stopped; reconnecting…".into(),
                 ))],
                 Pushed::Back { .. } => vec![
                     Event::Update(Update::Notice("reconnected to the owner".into())),
