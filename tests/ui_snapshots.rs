@@ -171,6 +171,7 @@ fn campaign_running_status_bar() {
             failed: 1,
             skipped: 0,
             running: true,
+            created_by: Some("bob".into()),
         })),
     );
     let buf = draw(&s);

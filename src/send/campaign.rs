@@ -265,6 +265,7 @@ pub struct CampaignReport {
     pub title: String,
     pub status: CampaignStatus,
     pub status_reason: Option<String>,
+    pub created_by: Option<String>,
     pub counts: CampaignCounts,
     pub failed_by_reason: BTreeMap<String, u64>,
     pub skipped_by_reason: BTreeMap<String, u64>,
@@ -283,6 +284,9 @@ impl fmt::Display for CampaignReport {
         )?;
         if let Some(r) = &self.status_reason {
             writeln!(f, "  reason: {r}")?;
+        }
+        if let Some(a) = &self.created_by {
+            writeln!(f, "  created by {a}")?;
         }
         writeln!(f, "  sent     {}", c.sent)?;
         writeln!(f, "  failed   {}", c.failed)?;
@@ -345,6 +349,7 @@ pub fn report(store: &Store, id: &str) -> Result<CampaignReport, StoreError> {
         title: c.title,
         status: c.status,
         status_reason: c.status_reason,
+        created_by: c.created_by,
         counts,
         failed_by_reason: failed,
         skipped_by_reason: skipped,
@@ -600,6 +605,7 @@ impl Runner<'_> {
             failed: self.failed.load(Ordering::Relaxed),
             skipped: self.skipped.load(Ordering::Relaxed),
             running,
+            created_by: self.camp.created_by.clone(),
         }));
     }
 

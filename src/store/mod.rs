@@ -84,6 +84,9 @@ pub struct CampaignProgress {
     pub failed: u64,
     pub skipped: u64,
     pub running: bool,
+    /// The agent who started it (teams).
+    #[serde(default)]
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

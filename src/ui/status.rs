@@ -45,8 +45,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         spans.push(sep());
         spans.push(Span::styled(
             format!(
-                "▶ {} {}/{} {}{}",
+                "▶ {}{} {}/{} {}{}",
                 truncate(&c.title, 16),
+                c.created_by
+                    .as_deref()
+                    .map(|a| format!(" by {a}"))
+                    .unwrap_or_default(),
                 c.done,
                 c.total,
                 bar(c.done, c.total, 8),
