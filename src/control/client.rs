@@ -140,6 +140,8 @@ struct Inner {
     presence: Mutex<Option<Request>>,
     /// What the owner last said outside a reply (a refusal), for errors.
     refusal: Mutex<Option<String>>,
+    /// Set by `detach`: do not reconnect.
+    detached: std::sync::atomic::AtomicBool,
 }
 
 impl Remote {
@@ -159,6 +161,7 @@ impl Remote {
                 writer: tokio::sync::Mutex::new(None),
                 presence: Mutex::new(None),
                 refusal: Mutex::new(None),
+                detached: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         let (tx, rx) = mpsc::unbounded_channel();
@@ -223,6 +226,14 @@ impl Remote {
         })
     }
 
+    /// Close the connection for good (no reconnect).
+    pub async fn detach(&self) {
+        self.inner.detached.store(true, Ordering::Relaxed);
+        if let Some(mut w) = self.inner.writer.lock().await.take() {
+            let _ = w.shutdown().await;
+        }
+    }
+
     fn forget(&self, id: u64) {
         self.inner
             .pending
@@ -240,6 +251,9 @@ impl Remote {
     ) {
         self.read_frames(first, &tx).await;
         loop {
+            if self.inner.detached.load(Ordering::Relaxed) {
+                return;
+            }
             *self.inner.writer.lock().await = None;
             // Requests in flight will not be answered.
             self.inner

@@ -9,7 +9,7 @@
 use super::protocol::Frame;
 use crate::domain::{ConvKey, Direction};
 use crate::store::{Store, Update};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
@@ -28,7 +28,8 @@ const FEED_LIMIT: usize = 1024;
 struct Digest {
     events: u64,
     inbound: u64,
-    changed: BTreeMap<ConvKey, u32>,
+    /// Keys shared with the hub (one allocation per update, not per client).
+    changed: HashMap<Arc<ConvKey>, u32>,
 }
 
 impl Digest {
@@ -44,7 +45,11 @@ impl Digest {
         Update::Digest {
             events: d.events,
             inbound: d.inbound,
-            changed: d.changed.into_iter().collect(),
+            changed: d
+                .changed
+                .into_iter()
+                .map(|(k, n)| (Arc::unwrap_or_clone(k), n))
+                .collect(),
         }
     }
 }
@@ -58,8 +63,9 @@ struct FeedState {
 }
 
 impl FeedState {
-    /// Fold one update in; true when the client should wake now.
-    fn absorb(&mut self, u: &Update) -> bool {
+    /// Fold one update in; true when the client should wake now. `key` is
+    /// the update's conversation, allocated once for all clients.
+    fn absorb(&mut self, u: &Update, key: Option<&Arc<ConvKey>>) -> bool {
         let viewed = |k: &ConvKey| self.viewing.as_ref() == Some(k);
         let full = match u {
             // The owner's own UI asked for that; clients ask for theirs.
@@ -70,7 +76,9 @@ impl FeedState {
             }
             Update::Conversation(c) => {
                 let first = !self.digest.urgent();
-                self.digest.changed.insert(c.key.clone(), c.unread);
+                if let Some(k) = key {
+                    self.digest.changed.insert(k.clone(), c.unread);
+                }
                 if !viewed(&c.key) {
                     return first;
                 }
@@ -131,17 +139,21 @@ impl Hub {
                     r = rx.recv() => r,
                     _ = stop.cancelled() => return,
                 };
-                let feeds: Vec<Arc<Feed>> = h.lock().values().cloned().collect();
+                let feeds = h.lock();
                 match r {
                     Ok(u) => {
-                        for f in feeds {
-                            if f.lock().absorb(&u) {
+                        let key = match &u {
+                            Update::Conversation(c) => Some(Arc::new(c.key.clone())),
+                            _ => None,
+                        };
+                        for f in feeds.values() {
+                            if f.lock().absorb(&u, key.as_ref()) {
                                 f.wake.notify_one();
                             }
                         }
                     }
                     Err(RecvError::Lagged(n)) => {
-                        for f in feeds {
+                        for f in feeds.values() {
                             f.lock().missed += n;
                             f.wake.notify_one();
                         }
