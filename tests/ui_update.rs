@@ -1117,3 +1117,32 @@ fn presence_updates_reach_the_state() {
     let later = dmdesk::control::presence::others_in(&s.presence, &k, 1, NOW.plus_ms(60_000));
     assert_eq!(later, vec![("bob".to_string(), false)]);
 }
+
+#[test]
+fn the_thread_layout_follows_in_place_changes() {
+    // The layout is memoised; a message changing in place must show.
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+    let sent = fx::outbound(&c.key, "m2", 1, "On it", MsgStatus::Sent);
+    fx::open_with(
+        &mut s,
+        c.clone(),
+        vec![fx::inbound(&c.key, "m1", 5, "hello"), sent.clone()],
+    );
+    let t = s.thread.as_ref().unwrap();
+    let zone = s.opts.zone;
+    let before = dmdesk::ui::thread::line_count(t, 60, zone, s.now);
+    assert_eq!(before, dmdesk::ui::thread::line_count(t, 60, zone, s.now));
+    let mut failed = sent;
+    failed.status = MsgStatus::Failed;
+    failed.error = Some("Meta refused it".into());
+    update(&mut s, Event::Update(Update::Message(Box::new(failed))));
+    let t = s.thread.as_ref().unwrap();
+    let after = dmdesk::ui::thread::line_count(t, 60, zone, s.now);
+    assert!(
+        after > before,
+        "the failure line is laid out: {before} → {after}"
+    );
+    // A narrower pane wraps differently: not the memoised layout.
+    assert!(dmdesk::ui::thread::line_count(t, 12, zone, s.now) > after);
+}

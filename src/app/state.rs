@@ -114,6 +114,13 @@ pub struct ThreadPane {
     /// The selected message (copy, retry), by mid so that arrivals and
     /// older pages inserted around it never move it; None = the newest.
     pub cursor: Option<Mid>,
+    /// Bumped when a loaded message changes in place (status, edit,
+    /// reaction); with the counts and ends it keys the layout memo.
+    pub rev: u64,
+    /// The last layout of this thread (src/ui/thread.rs), so frames and
+    /// scrolling that change nothing else do not lay out every loaded
+    /// message again.
+    pub memo: crate::ui::thread::Memo,
 }
 
 impl ThreadPane {

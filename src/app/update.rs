@@ -87,6 +87,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                 let mut v: Vec<Message> = older.collect();
                 v.append(&mut t.messages);
                 t.messages = v;
+                t.rev += 1;
             }
         }
         Event::EditorDone { text } => match text {
@@ -280,6 +281,8 @@ fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>) {
         reached_start: false,
         loading_older: true,
         cursor: None,
+        rev: 0,
+        memo: Default::default(),
     });
 }
 
@@ -329,6 +332,7 @@ fn thread_loaded(s: &mut State, d: ThreadData) {
     t.messages = d.messages;
     t.conv = d.conv;
     t.contact = d.contact;
+    t.rev += 1;
     t.scroll = 0;
     t.new_below = 0;
     t.cursor = keep.or_else(|| t.messages.last().map(|m| m.mid.clone()));
@@ -355,6 +359,7 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             }
             if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == c.key) {
                 t.conv = (*c).clone();
+                t.rev += 1;
             }
             if let Some(row) = s.list.rows.iter_mut().find(|r| r.key == c.key) {
                 *row = *c;
@@ -366,6 +371,7 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
         Update::Contact(c) => {
             if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == c.conv) {
                 t.contact = Some(*c);
+                t.rev += 1;
             }
         }
         Update::EventReceived { at } => {
@@ -454,6 +460,7 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
     let before = crate::ui::thread::line_count(t, width, zone, now);
     let following = t.scroll == 0;
     let mut appended = false;
+    t.rev += 1;
     if let Some(i) = t.messages.iter().position(|x| x.mid == m.mid) {
         t.messages[i] = m;
     } else {

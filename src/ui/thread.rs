@@ -11,6 +11,7 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
+use std::sync::{Arc, Mutex};
 
 /// Columns outbound messages are shifted right, so they read apart from
 /// the customer's even without colour.
@@ -22,14 +23,81 @@ pub struct Laid {
     pub owners: Vec<Option<usize>>,
 }
 
+/// What a layout depends on besides the messages' content (`rev`).
+#[derive(Debug, Clone, PartialEq)]
+struct MemoKey {
+    conv: crate::domain::ConvKey,
+    rev: u64,
+    len: usize,
+    ends: Option<(crate::domain::Mid, crate::domain::Mid)>,
+    top: (bool, bool),
+    width: u16,
+    zone: Zone,
+    day: i64,
+    me: Option<String>,
+    color: bool,
+}
+
+/// The last layouts of a thread: one for measuring (update's scrolling),
+/// one for drawing. Shared by clones of the pane; the key decides.
+#[derive(Clone, Default)]
+pub struct Memo(Arc<Mutex<[Option<Memoised>; 2]>>);
+
+type Memoised = (MemoKey, Arc<Laid>);
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
+}
+
+/// `lay_out`, reusing the last result while nothing it depends on changed.
+fn laid(
+    t: &ThreadPane,
+    width: u16,
+    zone: Zone,
+    now: TimestampMs,
+    th: Theme,
+    me: Option<&str>,
+    slot: usize,
+) -> Arc<Laid> {
+    let key = MemoKey {
+        conv: t.conv.key.clone(),
+        rev: t.rev,
+        len: t.messages.len(),
+        ends: t
+            .messages
+            .first()
+            .zip(t.messages.last())
+            .map(|(a, b)| (a.mid.clone(), b.mid.clone())),
+        top: (t.reached_start, t.loading_older),
+        width,
+        zone,
+        day: clock::day_key(now, zone),
+        me: me.map(str::to_string),
+        color: slot == 1,
+    };
+    let mut memo = t.memo.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((k, l)) = &memo[slot] {
+        if *k == key {
+            return l.clone();
+        }
+    }
+    let l = Arc::new(lay_out(t, width, zone, now, th, me));
+    memo[slot] = Some((key, l.clone()));
+    l
+}
+
 pub fn line_count(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs) -> usize {
-    lay_out(t, width, zone, now, Theme::new(true), None)
+    laid(t, width, zone, now, Theme::new(true), None, 0)
         .lines
         .len()
 }
 
 pub fn line_owners(t: &ThreadPane, width: u16, zone: Zone, now: TimestampMs) -> Vec<Option<usize>> {
-    lay_out(t, width, zone, now, Theme::new(true), None).owners
+    laid(t, width, zone, now, Theme::new(true), None, 0)
+        .owners
+        .clone()
 }
 
 /// The lines [start, end) shown for a scroll (lines up from the newest),
@@ -291,7 +359,15 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     }
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let laid = lay_out(t, inner.width, s.opts.zone, s.now, th, s.opts.me.as_deref());
+    let laid = laid(
+        t,
+        inner.width,
+        s.opts.zone,
+        s.now,
+        th,
+        s.opts.me.as_deref(),
+        1,
+    );
     let (start, end) = view_range(laid.lines.len(), inner.height as usize, t.scroll);
     let selected = if focused { t.cursor_index() } else { None };
     let mut visible: Vec<Line> = Vec::with_capacity(end - start);
