@@ -250,6 +250,9 @@ struct FrameFigures {
     draw_200: Duration,
     draw_all: Duration,
     scroll_all: Duration,
+    /// A new message arriving with all loaded: update + the next frame
+    /// (the memoised layout is rebuilt).
+    arrival_all: Duration,
     loaded_all: usize,
 }
 
@@ -329,11 +332,29 @@ fn one_frame(store: &Arc<Store>, thread: usize) -> FrameFigures {
         );
         v.push(t.elapsed());
     }
+    let scroll_all = median(v);
+    let mut v = Vec::new();
+    for i in 0..5 {
+        let mut m = dmdesk::domain::Message::inbound(
+            big.key.clone(),
+            dmdesk::domain::Mid::new(format!("m_arrival_{i}")),
+            fixtures::NOW.plus_ms(i),
+        );
+        m.text = Some("one more".into());
+        let t = Instant::now();
+        let _ = app::update(
+            &mut s,
+            Event::Update(dmdesk::store::Update::Message(Box::new(m))),
+        );
+        term.draw(|f| dmdesk::ui::render(&s, f)).expect("draw");
+        v.push(t.elapsed());
+    }
     FrameFigures {
         reads,
         draw_200,
         draw_all,
-        scroll_all: median(v),
+        scroll_all,
+        arrival_all: median(v),
         loaded_all,
     }
 }
@@ -512,13 +533,14 @@ fn main() {
     }
     let m = |f: fn(&FrameFigures) -> Duration| median(figs.iter().map(f).collect());
     println!(
-        "one frame, list + {thread}-message thread: store reads (list window + thread tail) median {:.2?}; drawing alone with {} messages loaded median {:.3?}, with all {} loaded median {:.3?}; PageUp update with all loaded median {:.3?}",
+        "one frame, list + {thread}-message thread: store reads (list window + thread tail) median {:.2?}; drawing alone with {} messages loaded median {:.3?}, with all {} loaded median {:.3?}; PageUp update with all loaded median {:.3?}; a new message with all loaded (update + frame, layout rebuilt) median {:.3?}",
         m(|f| f.reads),
         app::state::THREAD_PAGE,
         m(|f| f.draw_200),
         figs[0].loaded_all,
         m(|f| f.draw_all),
         m(|f| f.scroll_all),
+        m(|f| f.arrival_all),
     );
     println!("VmRSS after frame rounds: {}", vm("VmRSS"));
 
