@@ -14,6 +14,10 @@ pub struct Cli {
     /// Configuration file [default: $XDG_CONFIG_HOME/dmdesk/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Control socket of the dmdesk that holds the store (for agents who
+    /// cannot read its config) [default: control.sock in the configured store]
+    #[arg(long, global = true, value_name = "PATH", env = "DMDESK_SOCKET")]
+    pub socket: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -135,6 +135,16 @@ async fn run(cli: Cli) -> CliResult {
             let Some(shot) = OneShot::from_command(cmd)? else {
                 return Err(CliError::usage("not a one-shot command"));
             };
+            // An explicit socket needs no config: the owner has it.
+            if let Some(socket) = &cli.socket {
+                let Some(stream) = dmdesk::control::client::connect(socket).await else {
+                    return Err(CliError::runtime(format!(
+                        "no dmdesk answers on {} (is `dmdesk serve` running?)",
+                        socket.display()
+                    )));
+                };
+                return dmdesk::control::client::run_oneshot(stream, shot).await;
+            }
             let cfg = if shot.needs_config() {
                 config_required(&cli, shot.name())?
             } else {
@@ -152,7 +162,7 @@ async fn run(cli: Cli) -> CliResult {
                 _ => Some(open_store(&cfg, shot.name())?),
             };
             let console = dmdesk::console::Console::local();
-            dmdesk::control::oneshot::run(shot, &cfg, store, &console).await
+            dmdesk::control::oneshot::run(shot, &cfg, store, &console, None).await
         }
         Some(Command::Demo) => run_demo().await,
         Some(Command::Attach(args)) => {
@@ -164,6 +174,7 @@ async fn run(cli: Cli) -> CliResult {
             let socket = args
                 .socket
                 .clone()
+                .or_else(|| cli.socket.clone())
                 .unwrap_or_else(|| dmdesk::control::socket_path(&cfg.store.path));
             run_attached(cfg, &socket).await
         }

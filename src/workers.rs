@@ -34,6 +34,11 @@ pub enum Job {
     CancelCampaign {
         id: String,
     },
+    /// Run (or resume) a campaign already in the store; nothing happens
+    /// if it is running in this process already.
+    RunCampaign {
+        id: String,
+    },
 }
 
 pub type JobSender = tokio::sync::mpsc::UnboundedSender<Job>;

@@ -343,6 +343,42 @@ async fn oneshots_through_the_socket_keep_their_output_and_exit_codes() {
     let campaigns = store.campaigns_list().unwrap();
     assert_eq!(campaigns.len(), 1);
     assert_eq!(campaigns[0].created_by.as_deref(), Some(me().as_str()));
+    // The owner's send worker ran it: one call for the one recipient (the
+    // reply above was the other), and resuming it sends nothing more.
+    let id = campaigns[0].id.clone();
+    let out = dmdesk(dir.path(), &["bulk", "--resume", &id]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("created by {}", me())));
+    let sends = g
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(sends, 2, "one reply and one campaign message");
+    // Agents who cannot read the config name the socket instead.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dmdesk"));
+    cmd.args(["--socket"])
+        .arg(socket(dir.path()))
+        .args(["export", "--what", "conversations"])
+        .env("XDG_CONFIG_HOME", dir.path().join("nowhere"))
+        .stdin(std::process::Stdio::null());
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
     // replay and doctor answer too; doctor's exit code is its own.
     let out = dmdesk(dir.path(), &["replay"]).await;
     assert_eq!(out.status.code(), Some(0));
@@ -461,6 +497,23 @@ async fn malformed_and_oversized_requests_get_errors_and_the_owner_goes_on() {
         (f["type"].as_str(), f["id"].as_u64()),
         (Some("reply"), Some(9))
     );
+
+    // One command per connection.
+    let run = r#"{"id":10,"op":"run","command":{"command":"doctor"},"stdin_tty":false}"#;
+    w.write_all(format!("{run}\n{}\n", run.replace("10", "11")).as_bytes())
+        .await
+        .unwrap();
+    let mut refused = false;
+    for _ in 0..200 {
+        let f = read_frame(&mut r).await;
+        if f["type"] == "error" && f["id"] == 11 {
+            refused = true;
+        }
+        if f["type"] == "exit" {
+            break;
+        }
+    }
+    assert!(refused, "a second run on one connection is refused");
 
     // Over 1 MiB without a newline: an error, then the connection closes.
     let (r2, mut w2) = UnixStream::connect(&path).await.unwrap().into_split();

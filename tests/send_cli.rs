@@ -100,7 +100,7 @@ async fn bulk_refuses_human_agent_with_exit_2() {
         tag: Some("HUMAN_AGENT".into()),
         ..bulk_args()
     };
-    let e = cli_bulk(&cfg, env.store.clone(), &args, &Console::local())
+    let e = cli_bulk(&cfg, env.store.clone(), &args, &Console::local(), None)
         .await
         .unwrap_err();
     assert_eq!(e.code, 2);
@@ -135,7 +135,7 @@ async fn bulk_from_a_users_file_runs_to_the_end() {
         }),
         ..bulk_args()
     };
-    cli_bulk(&cfg, env.store.clone(), &args, &Console::local())
+    cli_bulk(&cfg, env.store.clone(), &args, &Console::local(), None)
         .await
         .unwrap();
     let ex = env.store.campaigns_export().unwrap();
@@ -154,7 +154,7 @@ async fn bulk_from_a_users_file_runs_to_the_end() {
         resume: Some(ex[0].id.clone()),
         ..bulk_args()
     };
-    cli_bulk(&cfg, env.store.clone(), &resume, &Console::local())
+    cli_bulk(&cfg, env.store.clone(), &resume, &Console::local(), None)
         .await
         .unwrap();
 }

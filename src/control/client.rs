@@ -93,7 +93,11 @@ pub async fn run_oneshot(stream: UnixStream, cmd: OneShot) -> CliResult {
                 write.write_all(&line(&a)).await.map_err(|_| lost())?;
             }
             Frame::Exit { code, message } => {
-                out.flush()?;
+                if let Err(e) = out.flush() {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        return Err(e.into());
+                    }
+                }
                 return match (code, message) {
                     (0, _) => Ok(()),
                     (code, message) => Err(CliError {
@@ -182,9 +186,14 @@ impl Remote {
     async fn handshake(&self) -> Result<Reply, String> {
         let hello = self.request(Request::Hello { version: VERSION });
         let sub = self.request(Request::Subscribe);
-        let (h, s) = futures::join!(hello, sub);
-        s?;
-        h
+        let both = async {
+            let (h, s) = futures::join!(hello, sub);
+            s?;
+            h
+        };
+        tokio::time::timeout(Duration::from_secs(10), both)
+            .await
+            .unwrap_or_else(|_| Err("the owner did not answer within 10 s".into()))
     }
 
     /// Send a request and wait for its reply.
@@ -314,6 +323,20 @@ impl Remote {
         tx: &mpsc::UnboundedSender<Pushed>,
     ) {
         let mut frames = FramedRead::new(read, LinesCodec::new_with_max_length(MAX_FRAME));
+        // Whatever happens below, requests waiting on this connection fail
+        // when it ends (a greeting must not wait forever).
+        struct FailPending<'a>(&'a Remote);
+        impl Drop for FailPending<'_> {
+            fn drop(&mut self) {
+                self.0
+                    .inner
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
+            }
+        }
+        let _fail = FailPending(self);
         while let Some(Ok(l)) = frames.next().await {
             let Ok(frame) = serde_json::from_str::<Frame>(&l) else {
                 tracing::warn!("unreadable frame from the owner");

@@ -78,11 +78,22 @@ impl BulkRequest {
     fn read(a: &BulkArgs) -> Result<BulkRequest, CliError> {
         let users = match &a.users {
             None => None,
-            Some(p) => Some(UsersFile {
-                path: p.display().to_string(),
-                text: std::fs::read_to_string(p)
-                    .map_err(|e| CliError::usage(format!("--users {}: {e}", p.display())))?,
-            }),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| CliError::usage(format!("--users {}: {e}", p.display())))?;
+                // It travels in one request line when the store is held.
+                if text.len() > super::protocol::MAX_LINE - 64 * 1024 {
+                    return Err(CliError::usage(format!(
+                        "--users {}: larger than {} KiB; split it into several campaigns",
+                        p.display(),
+                        (super::protocol::MAX_LINE - 64 * 1024) / 1024
+                    )));
+                }
+                Some(UsersFile {
+                    path: p.display().to_string(),
+                    text,
+                })
+            }
         };
         Ok(BulkRequest {
             text: a.text.clone(),
@@ -98,11 +109,16 @@ impl BulkRequest {
 
 /// Run a one-shot command against `store` (None only for `doctor` when the
 /// store is held and no owner answers on the socket).
+///
+/// `workers`: the running process's job queue when this is the owner; its
+/// send worker then runs campaigns (one runner and one rate limit per
+/// process).
 pub async fn run(
     cmd: OneShot,
     cfg: &Config,
     store: Option<Arc<Store>>,
     console: &Console,
+    workers: Option<&crate::workers::JobSender>,
 ) -> CliResult {
     let store_or_err =
         |store: Option<Arc<Store>>| store.ok_or_else(|| CliError::runtime("the store is not open"));
@@ -115,7 +131,7 @@ pub async fn run(
         }
         OneShot::Bulk(a) => {
             let store = store_or_err(store)?;
-            let r = crate::send::cli::cli_bulk(cfg, store.clone(), &a, console).await;
+            let r = crate::send::cli::cli_bulk(cfg, store.clone(), &a, console, workers).await;
             store.flush()?;
             r
         }

@@ -32,6 +32,41 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_CONNECTIONS: usize = 256;
 /// Export chunks in flight per run (each up to 64 KiB).
 const RUN_CHUNKS: usize = 8;
+/// Store requests one client may have running at once.
+const REQUESTS_IN_FLIGHT: usize = 8;
+/// Largest page of rows or messages one request may ask for.
+const MAX_ROWS: usize = 5_000;
+
+/// Keep a client's page sizes within what the owner serves.
+fn clamp(r: Request) -> Request {
+    match r {
+        Request::List {
+            filter,
+            offset,
+            limit,
+            count,
+        } => Request::List {
+            filter,
+            offset,
+            limit: limit.min(MAX_ROWS),
+            count,
+        },
+        Request::Thread { conv, limit } => Request::Thread {
+            conv,
+            limit: limit.min(MAX_ROWS),
+        },
+        Request::Older {
+            conv,
+            before,
+            limit,
+        } => Request::Older {
+            conv,
+            before,
+            limit: limit.min(MAX_ROWS),
+        },
+        other => other,
+    }
+}
 
 /// What the owner serves from.
 pub struct ControlCtx {
@@ -100,8 +135,8 @@ pub async fn start(
     };
     // Whoever holds the store owns the socket: a file left here is stale.
     let _ = std::fs::remove_file(path);
-    // Bind under a temporary name and rename once the mode is right, so the
-    // socket is never reachable with looser permissions.
+    // Bind under a temporary name and rename once the mode is right; during
+    // that instant the peer check below still refuses other users.
     let tmp = path.with_extension(format!("sock.{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let listener = UnixListener::bind(&tmp).map_err(io)?;
@@ -228,6 +263,7 @@ async fn serve_connection(
         answers: None,
         viewing: None,
         hub,
+        in_flight: Arc::new(Semaphore::new(REQUESTS_IN_FLIGHT)),
     };
     loop {
         let line = tokio::select! {
@@ -295,9 +331,12 @@ async fn write_frames(
                 None => { open.1 = false; continue }
             },
             _ = gone.cancelled(), if open.0 && open.1 => {
-                // Reader gone: drain what is queued, then stop.
-                while let Ok(f) = rx.try_recv() { let _ = out.write_all(&frame_line(&f)).await; }
-                while let Ok(o) = run_rx.try_recv() { let _ = out.write_all(&frame_line(&o.frame)).await; }
+                // Reader gone: drain what is queued (bounded in time), then stop.
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    while let Ok(f) = rx.try_recv() { out.write_all(&frame_line(&f)).await?; }
+                    while let Ok(o) = run_rx.try_recv() { out.write_all(&frame_line(&o.frame)).await?; }
+                    Ok::<_, std::io::Error>(())
+                }).await;
                 break;
             }
         };
@@ -334,6 +373,7 @@ struct Conn {
     /// The conversation this client's UI shows (from its presence reports).
     viewing: Option<ConvKey>,
     hub: Arc<Hub>,
+    in_flight: Arc<Semaphore>,
 }
 
 impl Conn {
@@ -359,6 +399,14 @@ impl Conn {
                 }
                 self.reply(id, Ok(Reply::Done)).await;
             }
+            // One command per connection: its frames carry no id.
+            Request::Run { .. } if self.answers.is_some() => {
+                self.reply(
+                    id,
+                    Err("a command is already running on this connection".into()),
+                )
+                .await;
+            }
             Request::Run { command, stdin_tty } => self.run(id, command, stdin_tty),
             Request::Answer { yes } => {
                 if let Some(a) = &self.answers {
@@ -374,13 +422,20 @@ impl Conn {
                 self.reply(id, Ok(Reply::Done)).await;
             }
             other => {
-                // Store reads may take a while: off this loop, answered in any order.
+                // Store reads may take a while: off this loop, answered in any
+                // order, at most REQUESTS_IN_FLIGHT at once per client (a client
+                // that pipelines without reading waits here, not in memory).
+                let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+                    return;
+                };
+                let other = clamp(other);
                 let ctx = self.ctx.clone();
                 let tx = self.tx.clone();
                 let peer = self.peer.clone();
                 let session = self.session;
                 let gone = self.gone.clone();
                 tokio::spawn(async move {
+                    let _permit = permit;
                     let r =
                         tokio::task::spawn_blocking(move || answer(&ctx, &peer, session, other))
                             .await
@@ -414,7 +469,14 @@ impl Conn {
         let run_tx = self.run_tx.clone();
         tracing::info!(user = %self.peer.name, command = command.name(), id, "one-shot command through the control socket");
         tokio::spawn(async move {
-            let r = oneshot::run(command, &ctx.config, Some(ctx.store.clone()), &console).await;
+            let r = oneshot::run(
+                command,
+                &ctx.config,
+                Some(ctx.store.clone()),
+                &console,
+                Some(&ctx.jobs),
+            )
+            .await;
             drop(console);
             let (code, message) = match r {
                 Ok(()) => (0, None),

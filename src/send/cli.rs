@@ -122,6 +122,7 @@ pub async fn cli_bulk(
     store: Arc<Store>,
     args: &BulkRequest,
     console: &Console,
+    workers: Option<&crate::workers::JobSender>,
 ) -> CliResult {
     let ctx = SendCtx::new(
         store.clone(),
@@ -152,18 +153,25 @@ pub async fn cli_bulk(
         None => create_from_args(config, &store, args, console).await?,
     };
 
-    let cancel = CancellationToken::new();
-    // Ctrl-C (or the attached client gone): stop starting sends, leave the
-    // campaign resumable.
-    let shutdown = console.cancel.clone();
-    let progress = spawn_progress(&store, &id, console);
-    let res = campaign::run(&ctx, &id, &tuning, &cancel, &shutdown).await;
-    progress.abort();
-    let _ = progress.await;
-    let rep = match res {
-        Ok(r) => r,
-        Err(CampaignError::Store(e)) => return Err(e.into()),
-        Err(e) => return Err(CliError::runtime(e.to_string())),
+    let rep = match workers {
+        // In the process that holds the store (through the control socket):
+        // its send worker runs the campaign, so there is one runner and one
+        // rate limit however many agents start or resume it.
+        Some(jobs) => follow_in_owner(&store, &id, jobs, console).await?,
+        None => {
+            let cancel = CancellationToken::new();
+            // Ctrl-C: stop starting sends, leave the campaign resumable.
+            let shutdown = console.cancel.clone();
+            let progress = spawn_progress(&store, &id, console);
+            let res = campaign::run(&ctx, &id, &tuning, &cancel, &shutdown).await;
+            progress.abort();
+            let _ = progress.await;
+            match res {
+                Ok(r) => r,
+                Err(CampaignError::Store(e)) => return Err(e.into()),
+                Err(e) => return Err(CliError::runtime(e.to_string())),
+            }
+        }
     };
     console.out(&rep.to_string());
     match rep.status {
@@ -177,6 +185,45 @@ pub async fn cli_bulk(
             "campaign {id} interrupted; continue with `dmdesk bulk --resume {id}`"
         ))),
     }
+}
+
+/// Hand the campaign to the owner's send worker and follow it to its end.
+/// If the client goes away the campaign goes on in the owner.
+async fn follow_in_owner(
+    store: &Arc<Store>,
+    id: &str,
+    jobs: &crate::workers::JobSender,
+    console: &Console,
+) -> Result<campaign::CampaignReport, CliError> {
+    let mut updates = store.subscribe();
+    let progress = spawn_progress(store, id, console);
+    jobs.send(crate::workers::Job::RunCampaign { id: id.to_string() })
+        .map_err(|_| CliError::runtime("the send worker has stopped"))?;
+    let finished = async {
+        loop {
+            // The store says when it ended (a finished one sends no progress).
+            match store.campaign(id) {
+                Ok(Some(c)) if c.status == CampaignStatus::Running => {}
+                _ => return,
+            }
+            let wait = tokio::time::sleep(std::time::Duration::from_millis(500));
+            tokio::select! {
+                u = updates.recv() => match u {
+                    Ok(Update::Campaign(p)) if p.id == id && !p.running => return,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    _ => {}
+                },
+                _ = wait => {}
+            }
+        }
+    };
+    tokio::select! {
+        _ = finished => {}
+        _ = console.cancel.cancelled() => {}
+    }
+    progress.abort();
+    let _ = progress.await;
+    Ok(campaign::report(store, id)?)
 }
 
 async fn create_from_args(

@@ -133,6 +133,16 @@ pub async fn run_worker_with(
                     }
                 }
             }
+            Job::RunCampaign { id } => {
+                let already = running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains_key(&id);
+                // One runner per campaign: a second would send twice.
+                if !already {
+                    spawn_campaign(&mut tasks, &ctx, &tuning, &running, id, &cancel);
+                }
+            }
             Job::Sync { .. } | Job::CancelSync => {}
         }
     }
