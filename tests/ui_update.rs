@@ -1146,3 +1146,35 @@ fn the_thread_layout_follows_in_place_changes() {
     // A narrower pane wraps differently: not the memoised layout.
     assert!(dmdesk::ui::thread::line_count(t, 12, zone, s.now) > after);
 }
+
+#[test]
+fn an_appended_message_extends_the_layout_like_a_full_one() {
+    use dmdesk::ui::theme::Theme;
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+    // Two days, so the day separator logic is exercised at the seam.
+    let msgs = vec![
+        fx::inbound(&c.key, "m1", 26 * 60, "yesterday's question"),
+        fx::inbound(&c.key, "m2", 20, "still waiting"),
+    ];
+    fx::open_with(&mut s, c.clone(), msgs);
+    let zone = s.opts.zone;
+    let t = s.thread.as_ref().unwrap();
+    let _ = dmdesk::ui::thread::line_owners(t, 60, zone, s.now); // memoised
+    let mut m = fx::inbound(
+        &c.key,
+        "m3",
+        1,
+        "a new message that wraps over the line width of sixty columns",
+    );
+    m.reactions.clear();
+    update(&mut s, Event::Update(Update::Message(Box::new(m))));
+    let t = s.thread.as_ref().unwrap();
+    let incremental = dmdesk::ui::thread::line_owners(t, 60, zone, s.now);
+    let full = dmdesk::ui::thread::lay_out(t, 60, zone, s.now, Theme::new(true), None);
+    assert_eq!(incremental, full.owners);
+    assert_eq!(
+        dmdesk::ui::thread::line_count(t, 60, zone, s.now),
+        full.lines.len()
+    );
+}

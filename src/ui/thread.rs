@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 /// the customer's even without colour.
 const OUT_INDENT: usize = 6;
 
+#[derive(Clone)]
 pub struct Laid {
     pub lines: Vec<Line<'static>>,
     /// The message index each line belongs to (None for separators).
@@ -78,8 +79,30 @@ fn laid(
         color: slot == 1,
     };
     let mut memo = t.memo.0.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((k, l)) = &memo[slot] {
+    if let Some((k, l)) = &mut memo[slot] {
         if *k == key {
+            return l.clone();
+        }
+        // The common change while a long thread is open: one message
+        // appended at the end. Lay out only that one.
+        let n = key.len;
+        let appended = n >= 2
+            && k.len + 1 == n
+            && k.rev + 1 == key.rev
+            && k.ends.as_ref().map(|e| (&e.0, &e.1))
+                == Some((&t.messages[0].mid, &t.messages[n - 2].mid))
+            && MemoKey {
+                rev: key.rev,
+                len: n,
+                ends: key.ends.clone(),
+                ..k.clone()
+            } == key;
+        if appended {
+            let tail = lay_out_from(t, n - 1, width, zone, now, th, me);
+            let laid = Arc::make_mut(l);
+            laid.lines.extend(tail.lines);
+            laid.owners.extend(tail.owners);
+            *k = key;
             return l.clone();
         }
     }
@@ -135,6 +158,20 @@ pub fn lay_out(
     th: Theme,
     me: Option<&str>,
 ) -> Laid {
+    lay_out_from(t, 0, width, zone, now, th, me)
+}
+
+/// The lines of messages `from..` (with the thread's top line when `from`
+/// is 0), as they follow the lines of the messages before `from`.
+fn lay_out_from(
+    t: &ThreadPane,
+    from: usize,
+    width: u16,
+    zone: Zone,
+    now: TimestampMs,
+    th: Theme,
+    me: Option<&str>,
+) -> Laid {
     let w = width.max(8) as usize;
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut owners = Vec::new();
@@ -142,7 +179,9 @@ pub fn lay_out(
         lines.push(l);
         owners.push(o);
     };
-    if !t.reached_start {
+    if from > 0 {
+        // Continuing: no top line.
+    } else if !t.reached_start {
         let txt = if t.loading_older {
             "… loading"
         } else {
@@ -167,8 +206,11 @@ pub fn lay_out(
         .as_ref()
         .map(|c| c.display_name())
         .unwrap_or_else(|| t.conv.name.clone());
-    let mut last_day = None;
-    for (i, m) in t.messages.iter().enumerate() {
+    let mut last_day = from
+        .checked_sub(1)
+        .and_then(|p| t.messages.get(p))
+        .map(|m| clock::day_key(m.timestamp, zone));
+    for (i, m) in t.messages.iter().enumerate().skip(from) {
         let day = clock::day_key(m.timestamp, zone);
         if last_day != Some(day) {
             last_day = Some(day);
