@@ -359,9 +359,17 @@ async fn oneshots_through_the_socket_keep_their_output_and_exit_codes() {
         .await
         .unwrap()
         .iter()
-        .filter(|r| r.method.as_str() == "POST")
+        .filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/messages"))
         .count();
-    assert_eq!(sends, 2, "one reply and one campaign message");
+    let bodies: Vec<String> = g
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| format!("{} {}", r.url.path(), String::from_utf8_lossy(&r.body)))
+        .collect();
+    assert_eq!(sends, 2, "one reply and one campaign message: {bodies:#?}");
     // Agents who cannot read the config name the socket instead.
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dmdesk"));
     cmd.args(["--socket"])
