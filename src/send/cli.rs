@@ -195,6 +195,11 @@ async fn follow_in_owner(
     jobs: &crate::workers::JobSender,
     console: &Console,
 ) -> Result<campaign::CampaignReport, CliError> {
+    // A stopped campaign is running again from now (as `campaign::run`
+    // would mark it), so following it does not end before it starts.
+    if matches!(store.campaign(id)?, Some(c) if c.status == CampaignStatus::Stopped) {
+        store.set_campaign_status(id, CampaignStatus::Running, None, TimestampMs::now())?;
+    }
     let mut updates = store.subscribe();
     let progress = spawn_progress(store, id, console);
     jobs.send(crate::workers::Job::RunCampaign { id: id.to_string() })
