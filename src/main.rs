@@ -76,6 +76,16 @@ fn config_required(cli: &Cli, what: &str) -> Result<Config, CliError> {
     })
 }
 
+/// `[control] group` must name a group of this system (exit 2 otherwise).
+fn check_control_group(cfg: &Config) -> Result<(), CliError> {
+    match &cfg.control.group {
+        Some(g) => dmdesk::control::peer::lookup_group(g)
+            .map(|_| ())
+            .map_err(|e| CliError::usage(format!("config key control.group: {e}"))),
+        None => Ok(()),
+    }
+}
+
 fn open_store(cfg: &Config, mode: &str) -> Result<Arc<Store>, CliError> {
     Ok(Store::open(&cfg.store.path, cfg.store.cache_mb, mode)?)
 }
@@ -86,6 +96,7 @@ async fn run(cli: Cli) -> CliResult {
             log_to_stderr("info");
             let cfg = config_required(&cli, "serve")?;
             cfg.check_server()?;
+            check_control_group(&cfg)?;
             let store = open_store(&cfg, "serve")?;
             let running = dmdesk::runtime::start(Arc::new(cfg), store, true)
                 .await
@@ -190,6 +201,7 @@ async fn run_inbox(cfg: Config) -> CliResult {
     if cfg.server.enabled {
         cfg.check_server()?;
     }
+    check_control_group(&cfg)?;
     // A bad key binding is a configuration error (exit 2), found before the
     // terminal changes.
     dmdesk::app::keymap::Keymap::with_overrides(&cfg.ui.keys)

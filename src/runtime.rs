@@ -173,7 +173,7 @@ pub async fn start_with(
 
     // Other agents' UIs and one-shot commands attach here.
     let presence = crate::control::presence::Presence::new(store.clone());
-    let control = crate::control::server::start(
+    let control = match crate::control::server::start(
         crate::control::server::ControlCtx {
             store: store.clone(),
             config: config.clone(),
@@ -187,7 +187,19 @@ pub async fn start_with(
         config.control.group.as_deref(),
         cancel.child_token(),
     )
-    .await?;
+    .await
+    {
+        Ok(c) => Some(c),
+        // A misnamed group is a configuration error.
+        Err(e @ crate::control::server::ControlError::Group(_)) => return Err(e.into()),
+        // Without the socket the process still serves; other agents and
+        // commands then get the "store is held" error.
+        Err(e) => {
+            tracing::error!(error = %e, "no control socket: other agents cannot attach");
+            store.report_error(format!("no control socket: {e}"));
+            None
+        }
+    };
 
     Ok(Running {
         store,
@@ -196,7 +208,7 @@ pub async fn start_with(
         local_addr,
         jobs,
         presence,
-        control: Some(control),
+        control,
         cancel,
         server,
         workers,

@@ -249,3 +249,26 @@ fn a_bad_key_binding_exits_2_naming_the_key() {
         .code(2)
         .stderr(predicate::str::contains("ui.keys.quit"));
 }
+
+#[test]
+fn an_unknown_control_group_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\napp_secret = \"s\"\nverify_token = \"v\"\nlisten = \"127.0.0.1:0\"\n[store]\npath = {:?}\n[control]\ngroup = \"no-such-group-dmdesk\"\n",
+            dir.path().join("store")
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dmdesk"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("control.group"), "{err}");
+}

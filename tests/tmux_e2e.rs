@@ -63,6 +63,23 @@ impl Drop for Session {
     }
 }
 
+/// The config both tests run with: the webhook server on `port`, Graph at
+/// `graph`, one page.
+fn write_config(dir: &std::path::Path, port: u16, graph: &str) -> std::path::PathBuf {
+    let cfg = dir.join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\napp_secret = \"e2e-secret\"\nverify_token = \"v\"\n\
+             [store]\npath = {:?}\n[graph]\nbase_url = \"{graph}\"\n[sync]\ninterval = \"off\"\n[ui]\nbell = false\n\
+             [[pages]]\nid = \"P1\"\nname = \"Shop\"\naccess_token = \"e2e-token\"\n",
+            dir.join("store"),
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -86,18 +103,7 @@ async fn receive_show_reply_quit_restored() {
 
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
-    let cfg = tmp.path().join("c.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\napp_secret = \"e2e-secret\"\nverify_token = \"v\"\n\
-             [store]\npath = {:?}\n[graph]\nbase_url = \"{}\"\n[sync]\ninterval = \"off\"\n[ui]\nbell = false\n\
-             [[pages]]\nid = \"P1\"\nname = \"Shop\"\naccess_token = \"e2e-token\"\n",
-            tmp.path().join("store"),
-            graph.uri()
-        ),
-    )
-    .unwrap();
+    let cfg = write_config(tmp.path(), port, &graph.uri());
     let name = format!("dmdesk-e2e-{}", std::process::id());
     let s = Session(name.clone());
     let shell_cmd = format!(
@@ -281,18 +287,7 @@ async fn a_second_agent_attaches_to_serve_and_survives_its_restart() {
         .await;
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
-    let cfg = tmp.path().join("c.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\napp_secret = \"e2e-secret\"\nverify_token = \"v\"\n\
-             [store]\npath = {:?}\n[graph]\nbase_url = \"{}\"\n[sync]\ninterval = \"off\"\n[ui]\nbell = false\n\
-             [[pages]]\nid = \"P1\"\nname = \"Shop\"\naccess_token = \"e2e-token\"\n",
-            tmp.path().join("store"),
-            graph.uri()
-        ),
-    )
-    .unwrap();
+    let cfg = write_config(tmp.path(), port, &graph.uri());
     let state = tmp.path().join("state");
     let socket = tmp.path().join("store").join("control.sock");
     let wait_socket = || {

@@ -19,6 +19,11 @@ use tokio_util::sync::CancellationToken;
 /// Changed conversations reach a client within this (the first change
 /// after a quiet spell goes out at once).
 pub const DIGEST_EVERY: Duration = Duration::from_millis(25);
+/// Under sustained load (the last digest was large) digests slow to this,
+/// so each carries more and twenty clients parse less.
+pub const DIGEST_EVERY_BUSY: Duration = Duration::from_millis(100);
+/// A digest with more changed conversations than this means "busy".
+const BUSY_DIGEST: usize = 64;
 /// Event counts alone (status bar) are sent at most this often.
 const EVENTS_EVERY: Duration = Duration::from_secs(1);
 /// Full updates queued for one client before it is told it lagged.
@@ -203,6 +208,7 @@ impl Hub {
 async fn send_feed(feed: &Feed, tx: &mpsc::Sender<Frame>, gone: &CancellationToken) {
     use tokio::sync::mpsc::error::TrySendError;
     let mut last_digest = Instant::now() - EVENTS_EVERY;
+    let mut last_size = 0usize;
     let mut due: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -225,12 +231,15 @@ async fn send_feed(feed: &Feed, tx: &mpsc::Sender<Frame>, gone: &CancellationTok
                 update: Box::new(u),
             }));
             if !st.digest.is_empty() {
-                let every = if st.digest.urgent() {
-                    DIGEST_EVERY
-                } else {
+                let every = if !st.digest.urgent() {
                     EVENTS_EVERY
+                } else if last_size > BUSY_DIGEST {
+                    DIGEST_EVERY_BUSY
+                } else {
+                    DIGEST_EVERY
                 };
                 if last_digest.elapsed() >= every {
+                    last_size = st.digest.changed.len();
                     frames.push(Frame::Update {
                         update: Box::new(st.digest.take()),
                     });
