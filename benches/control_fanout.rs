@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 const SECRET: &str = "bench-secret";
 const CLIENTS: usize = 20;
 const LATENCY_SAMPLES: usize = 200;
-const THROUGHPUT_POSTS: usize = 3000;
+const THROUGHPUT_POSTS: usize = 10_000;
 const POSTERS: usize = 16;
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 fn body(tag: &str, i: usize) -> Vec<u8> {
     let ts = dmdesk::domain::TimestampMs::now().0;
@@ -65,8 +65,22 @@ async fn owner(dir: &std::path::Path) -> (dmdesk::runtime::Running, String) {
     (running, url)
 }
 
-/// Post `n` unique messages from `POSTERS` tasks; messages per second.
-async fn throughput(http: &reqwest::Client, url: &str, tag: &str, n: usize) -> f64 {
+/// This process's CPU time so far (user + system), in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the
+    // 12th and stime the 13th of them, in clock ticks (100 a second here).
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Post `n` unique messages from `POSTERS` tasks; messages per second, and
+/// CPU microseconds per message (all of this process: server, posters and
+/// clients), which the shared machine's noise moves less.
+async fn throughput(http: &reqwest::Client, url: &str, tag: &str, n: usize) -> (f64, f64) {
+    let cpu0 = cpu_seconds();
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for p in 0..POSTERS {
@@ -78,7 +92,8 @@ async fn throughput(http: &reqwest::Client, url: &str, tag: &str, n: usize) -> f
         });
     }
     while tasks.join_next().await.is_some() {}
-    n as f64 / start.elapsed().as_secs_f64()
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    (rate, (cpu_seconds() - cpu0) * 1e6 / n as f64)
 }
 
 type Seen = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
@@ -130,6 +145,7 @@ async fn main() {
         .build()
         .unwrap();
     let mut ratios = Vec::new();
+    let mut cpu_ratios = Vec::new();
     let mut p50s = Vec::new();
     let mut p99s = Vec::new();
     for run in 0..RUNS {
@@ -140,10 +156,12 @@ async fn main() {
         // again: the store grows during the run, so the "with" phase is
         // compared with the mean of the phases around it.
         throughput(&http, &url, &format!("warm{run}"), 300).await;
-        let bare_a = throughput(&http, &url, &format!("bareA{run}"), THROUGHPUT_POSTS).await;
+        let (bare_a, cpu_a) =
+            throughput(&http, &url, &format!("bareA{run}"), THROUGHPUT_POSTS).await;
         let seen: Seen = Arc::new(Mutex::new(HashMap::new()));
         let remotes = attach(&sock, &seen).await;
-        let with = throughput(&http, &url, &format!("with{run}"), THROUGHPUT_POSTS).await;
+        let (with, cpu_with) =
+            throughput(&http, &url, &format!("with{run}"), THROUGHPUT_POSTS).await;
 
         // Latency: spaced webhooks, from the 200 to the last client.
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -182,8 +200,15 @@ async fn main() {
             r.detach().await;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let bare_b = throughput(&http, &url, &format!("bareB{run}"), THROUGHPUT_POSTS).await;
+        let (bare_b, cpu_b) =
+            throughput(&http, &url, &format!("bareB{run}"), THROUGHPUT_POSTS).await;
         let bare = (bare_a + bare_b) / 2.0;
+        let cpu_bare = (cpu_a + cpu_b) / 2.0;
+        println!(
+            "run {run}: CPU per message without clients {cpu_a:.0} then {cpu_b:.0} µs, with {CLIENTS} attached {cpu_with:.0} µs ({:.2}× the cost of the mean)",
+            cpu_with / cpu_bare
+        );
+        cpu_ratios.push(cpu_bare / cpu_with);
         println!(
             "run {run}: ingest without clients {bare_a:.0} then {bare_b:.0} msg/s, with {CLIENTS} attached {with:.0} msg/s ({:.2}× the mean); webhook 200 → all {CLIENTS} clients p50 {p50:?} p99 {p99:?}",
             with / bare
@@ -194,8 +219,9 @@ async fn main() {
         running.shutdown().await;
     }
     println!(
-        "median of {RUNS}: ingest with {CLIENTS} clients {:.2}× without; webhook→all clients p50 {:.2} ms, p99 {:.2} ms",
+        "median of {RUNS}: ingest with {CLIENTS} clients {:.2}× without (by CPU per message: {:.2}×); webhook→all clients p50 {:.2} ms, p99 {:.2} ms",
         median(ratios),
+        median(cpu_ratios),
         median(p50s),
         median(p99s)
     );
