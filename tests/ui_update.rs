@@ -1178,3 +1178,22 @@ fn an_appended_message_extends_the_layout_like_a_full_one() {
         full.lines.len()
     );
 }
+
+#[test]
+fn an_attached_ui_titles_with_the_owners_unread_total() {
+    let mut s = fx::state(100, 30);
+    let cmds = update(
+        &mut s,
+        Event::Update(Update::Digest {
+            events: 3,
+            inbound: 1,
+            changed: vec![],
+            more: true,
+            unread_conversations: Some(7),
+        }),
+    );
+    assert!(cmds.contains(&Command::SetTitle("dmdesk (7 unread)".into())));
+    assert!(cmds.iter().any(|c| matches!(c, Command::LoadList { .. })));
+    assert!(cmds.contains(&Command::Bell));
+    assert_eq!(s.status.events_today.1, 3);
+}

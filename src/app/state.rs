@@ -292,6 +292,9 @@ pub struct State {
     pub presence: Vec<crate::control::presence::Viewer>,
     /// When typing was last reported for the open thread (throttle).
     pub typing_reported: Option<TimestampMs>,
+    /// The owner's count of unread conversations (attached UI), which
+    /// digests carry instead of every conversation's count.
+    pub unread_total: Option<u64>,
 }
 
 /// Messages loaded when a thread opens, and per "load older" step.
@@ -315,6 +318,7 @@ impl State {
             seen_inbound: VecDeque::new(),
             presence: Vec::new(),
             typing_reported: None,
+            unread_total: None,
             unread: HashMap::new(),
             unread_load: None,
             unread_requests: 0,
@@ -351,6 +355,9 @@ impl State {
     /// How many conversations have unread messages (all of them, not only
     /// the rows the list has shown).
     pub fn unread_conversations(&self) -> usize {
-        self.unread.values().filter(|n| **n > 0).count()
+        match self.unread_total {
+            Some(n) => n as usize,
+            None => self.unread.values().filter(|n| **n > 0).count(),
+        }
     }
 }

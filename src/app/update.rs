@@ -389,7 +389,12 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             events,
             inbound,
             changed,
+            more,
+            unread_conversations,
         } => {
+            if unread_conversations.is_some() {
+                s.unread_total = unread_conversations;
+            }
             let day = clock::day_key(s.now, s.opts.zone);
             if day == s.status.events_today.0 {
                 s.status.events_today.1 += events;
@@ -402,7 +407,7 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             if inbound > 0 && s.opts.bell {
                 out.push(Command::Bell);
             }
-            if !changed.is_empty() {
+            if more || !changed.is_empty() {
                 out.push(load_list(s, false));
             }
         }

@@ -23,11 +23,16 @@ pub const DIGEST_EVERY: Duration = Duration::from_millis(25);
 /// so each carries more and twenty clients parse less.
 pub const DIGEST_EVERY_BUSY: Duration = Duration::from_millis(100);
 /// A digest with more changed conversations than this means "busy".
-const BUSY_DIGEST: usize = 64;
+const BUSY_DIGEST: usize = DIGEST_KEYS;
 /// Event counts alone (status bar) are sent at most this often.
 const EVENTS_EVERY: Duration = Duration::from_secs(1);
 /// Full updates queued for one client before it is told it lagged.
 const FEED_LIMIT: usize = 1024;
+
+/// Changed conversations a digest names; past this it says only "more"
+/// (the UI reloads its rows either way), so a busy inbox costs each client
+/// a small frame, not hundreds of keys.
+const DIGEST_KEYS: usize = 16;
 
 #[derive(Default)]
 struct Digest {
@@ -35,17 +40,29 @@ struct Digest {
     inbound: u64,
     /// Keys shared with the hub (one allocation per update, not per client).
     changed: HashMap<Arc<ConvKey>, u32>,
+    more: bool,
 }
 
 impl Digest {
     fn is_empty(&self) -> bool {
-        self.events == 0 && self.inbound == 0 && self.changed.is_empty()
+        self.events == 0 && self.inbound == 0 && self.changed.is_empty() && !self.more
     }
     /// Worth sending soon (not just a count for the status bar).
     fn urgent(&self) -> bool {
-        self.inbound > 0 || !self.changed.is_empty()
+        self.inbound > 0 || self.more || !self.changed.is_empty()
     }
-    fn take(&mut self) -> Update {
+    fn changed(&mut self, key: &Arc<ConvKey>, unread: u32) {
+        if self.more {
+            return;
+        }
+        if self.changed.len() >= DIGEST_KEYS && !self.changed.contains_key(key) {
+            self.changed.clear();
+            self.more = true;
+            return;
+        }
+        self.changed.insert(key.clone(), unread);
+    }
+    fn take(&mut self, unread_conversations: Option<u64>) -> Update {
         let d = std::mem::take(self);
         Update::Digest {
             events: d.events,
@@ -55,6 +72,8 @@ impl Digest {
                 .into_iter()
                 .map(|(k, n)| (Arc::unwrap_or_clone(k), n))
                 .collect(),
+            more: d.more,
+            unread_conversations,
         }
     }
 }
@@ -82,7 +101,7 @@ impl FeedState {
             Update::Conversation(c) => {
                 let first = !self.digest.urgent();
                 if let Some(k) = key {
-                    self.digest.changed.insert(k.clone(), c.unread);
+                    self.digest.changed(k, c.unread);
                 }
                 if !viewed(&c.key) {
                     return first;
@@ -124,18 +143,63 @@ impl Feed {
     }
 }
 
-/// The hub: every subscribed client's feed.
+/// The hub: every subscribed client's feed, and the unread conversations
+/// of the whole store (the window title of every attached UI).
 pub struct Hub {
     feeds: Mutex<HashMap<u64, Arc<Feed>>>,
+    unread: Mutex<Unread>,
+}
+
+/// Conversations with unread messages. Filled by one scan at start; updates
+/// that arrive during the scan win over what it read.
+#[derive(Default)]
+struct Unread {
+    counts: HashMap<ConvKey, u32>,
+    /// Set once the scan is merged; until then digests carry no total.
+    known: bool,
+    touched: std::collections::HashSet<ConvKey>,
+}
+
+impl Unread {
+    fn set(&mut self, key: &ConvKey, n: u32) {
+        if n > 0 {
+            self.counts.insert(key.clone(), n);
+        } else {
+            self.counts.remove(key);
+        }
+        if !self.known {
+            self.touched.insert(key.clone());
+        }
+    }
+    fn total(&self) -> Option<u64> {
+        self.known.then_some(self.counts.len() as u64)
+    }
 }
 
 impl Hub {
     /// Start the hub task on `store`'s updates.
-    pub fn start(store: &Store, stop: CancellationToken) -> Arc<Hub> {
+    pub fn start(store: &Arc<Store>, stop: CancellationToken) -> Arc<Hub> {
         let hub = Arc::new(Hub {
             feeds: Mutex::new(HashMap::new()),
+            unread: Mutex::new(Unread::default()),
         });
         let mut rx = store.subscribe();
+        {
+            let (h, store) = (hub.clone(), store.clone());
+            tokio::task::spawn_blocking(move || match store.unread_counts() {
+                Ok(scan) => {
+                    let mut u = h.unread_lock();
+                    for (k, n) in scan {
+                        if !u.touched.contains(&k) && n > 0 {
+                            u.counts.insert(k, n);
+                        }
+                    }
+                    u.known = true;
+                    u.touched = Default::default();
+                }
+                Err(e) => tracing::warn!(error = %e, "unread scan for attached UIs failed"),
+            });
+        }
         let h = hub.clone();
         tokio::spawn(async move {
             use tokio::sync::broadcast::error::RecvError;
@@ -148,7 +212,10 @@ impl Hub {
                 match r {
                     Ok(u) => {
                         let key = match &u {
-                            Update::Conversation(c) => Some(Arc::new(c.key.clone())),
+                            Update::Conversation(c) => {
+                                h.unread_lock().set(&c.key, c.unread);
+                                Some(Arc::new(c.key.clone()))
+                            }
                             _ => None,
                         };
                         for f in feeds.values() {
@@ -174,6 +241,10 @@ impl Hub {
         self.feeds.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn unread_lock(&self) -> std::sync::MutexGuard<'_, Unread> {
+        self.unread.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Feed `session`'s client through `tx` until `gone`.
     pub fn subscribe(
         self: &Arc<Hub>,
@@ -192,7 +263,7 @@ impl Hub {
         self.lock().insert(session, feed.clone());
         let hub = self.clone();
         tokio::spawn(async move {
-            send_feed(&feed, &tx, &gone).await;
+            send_feed(&hub, &feed, &tx, &gone).await;
             hub.lock().remove(&session);
         });
     }
@@ -205,7 +276,7 @@ impl Hub {
     }
 }
 
-async fn send_feed(feed: &Feed, tx: &mpsc::Sender<Frame>, gone: &CancellationToken) {
+async fn send_feed(hub: &Hub, feed: &Feed, tx: &mpsc::Sender<Frame>, gone: &CancellationToken) {
     use tokio::sync::mpsc::error::TrySendError;
     let mut last_digest = Instant::now() - EVENTS_EVERY;
     let mut last_size = 0usize;
@@ -239,9 +310,14 @@ async fn send_feed(feed: &Feed, tx: &mpsc::Sender<Frame>, gone: &CancellationTok
                     DIGEST_EVERY
                 };
                 if last_digest.elapsed() >= every {
-                    last_size = st.digest.changed.len();
+                    last_size = if st.digest.more {
+                        usize::MAX
+                    } else {
+                        st.digest.changed.len()
+                    };
+                    let total = hub.unread_lock().total();
                     frames.push(Frame::Update {
-                        update: Box::new(st.digest.take()),
+                        update: Box::new(st.digest.take(total)),
                     });
                     last_digest = Instant::now();
                 } else {
@@ -260,5 +336,61 @@ async fn send_feed(feed: &Feed, tx: &mpsc::Sender<Frame>, gone: &CancellationTok
                 Err(TrySendError::Closed(_)) => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Platform;
+
+    fn key(u: &str) -> Arc<ConvKey> {
+        Arc::new(ConvKey::new(Platform::Messenger, "P", u))
+    }
+
+    #[test]
+    fn a_busy_digest_says_more_instead_of_naming_everything() {
+        let mut d = Digest::default();
+        d.changed(&key("a"), 1);
+        d.changed(&key("a"), 2);
+        let Update::Digest { changed, more, .. } = d.take(Some(3)) else {
+            panic!()
+        };
+        assert_eq!((changed.len(), changed[0].1, more), (1, 2, false));
+        for i in 0..DIGEST_KEYS + 5 {
+            d.changed(&key(&format!("u{i}")), 1);
+        }
+        assert!(d.urgent());
+        let Update::Digest {
+            changed,
+            more,
+            unread_conversations,
+            ..
+        } = d.take(Some(9))
+        else {
+            panic!()
+        };
+        assert!(changed.is_empty() && more);
+        assert_eq!(unread_conversations, Some(9));
+        assert!(d.is_empty(), "taken");
+    }
+
+    #[test]
+    fn updates_during_the_unread_scan_win() {
+        let mut u = Unread::default();
+        assert_eq!(u.total(), None, "unknown until the scan is merged");
+        u.set(&ConvKey::new(Platform::Messenger, "P", "read-now"), 0);
+        u.set(&ConvKey::new(Platform::Messenger, "P", "new"), 1);
+        // The scan read the first before it was read.
+        for (k, n) in [
+            (ConvKey::new(Platform::Messenger, "P", "read-now"), 4),
+            (ConvKey::new(Platform::Messenger, "P", "old"), 2),
+        ] {
+            if !u.touched.contains(&k) && n > 0 {
+                u.counts.insert(k, n);
+            }
+        }
+        u.known = true;
+        assert_eq!(u.total(), Some(2), "new + old, not read-now");
     }
 }

@@ -53,7 +53,14 @@ pub enum Update {
     Digest {
         events: u64,
         inbound: u64,
+        /// Up to a few changed conversations with their unread counts...
         changed: Vec<(ConvKey, u32)>,
+        /// ...or, when more changed, just that: reload what is shown.
+        #[serde(default)]
+        more: bool,
+        /// Conversations with unread messages, all of them (window title).
+        #[serde(default)]
+        unread_conversations: Option<u64>,
     },
     /// Answer to a UI's `unread_counts` request (`request` is the UI's
     /// number for it); sent on this channel so it stays in order with the
