@@ -189,9 +189,18 @@ async fn run(cli: Cli) -> CliResult {
                 .unwrap_or_else(|| dmdesk::control::socket_path(&cfg.store.path));
             run_attached(cfg, &socket).await
         }
-        None => match Config::load(cli.config.as_deref())? {
-            Some(cfg) => run_inbox(cfg).await,
-            None => run_demo().await,
+        None => match (Config::load(cli.config.as_deref())?, &cli.socket) {
+            // A named socket: attach to that owner (no config needed).
+            (cfg, Some(socket)) => {
+                let cfg = match cfg {
+                    Some(c) => c,
+                    None => config_or_defaults(&cli)?,
+                };
+                let _log = log_to_file();
+                run_attached(cfg, socket).await
+            }
+            (Some(cfg), None) => run_inbox(cfg).await,
+            (None, None) => run_demo().await,
         },
     }
 }

@@ -272,3 +272,25 @@ fn an_unknown_control_group_is_a_config_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("control.group"), "{err}");
 }
+
+#[test]
+fn a_named_socket_with_no_owner_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [vec!["attach"], vec![], vec!["export"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dmdesk"))
+            .arg("--socket")
+            .arg(dir.path().join("nobody.sock"))
+            .args(&args)
+            .env("XDG_CONFIG_HOME", dir.path().join("no-config"))
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("nobody.sock") && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}
