@@ -23,6 +23,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Frames a client may have queued before updates are dropped for it.
 const CLIENT_BUFFER: usize = 1024;
@@ -109,13 +110,24 @@ pub struct ControlServer {
     pub path: PathBuf,
     cancel: CancellationToken,
     task: tokio::task::JoinHandle<()>,
+    /// One-shot commands running for clients.
+    runs: TaskTracker,
 }
 
 impl ControlServer {
-    /// Stop accepting; connections end with the process. The socket file goes.
+    /// Stop accepting and tell running commands to stop (their clients are
+    /// told why), then wait for them (bounded) so their writes are in the
+    /// store before the final flush. The socket file goes.
     pub async fn shutdown(self) {
         self.cancel.cancel();
         let _ = self.task.await;
+        self.runs.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.runs.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("one-shot commands still running after 10 s; leaving them");
+        }
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -145,6 +157,8 @@ pub async fn start(
     tracing::info!(path = %path.display(), "control socket listening");
 
     let hub = Hub::start(&ctx.store, cancel.child_token());
+    let runs = TaskTracker::new();
+    let tracked = runs.clone();
     let ctx = Arc::new(ctx);
     let policy = Arc::new(policy);
     let stop = cancel.clone();
@@ -171,9 +185,10 @@ pub async fn start(
             let ctx = ctx.clone();
             let policy = policy.clone();
             let hub = hub.clone();
+            let runs = runs.clone();
             let stop = stop.child_token();
             tokio::spawn(async move {
-                serve_connection(ctx, &policy, stream, session, hub, stop).await;
+                serve_connection(ctx, &policy, stream, session, hub, runs, stop).await;
                 drop(slot);
             });
         }
@@ -182,6 +197,7 @@ pub async fn start(
         path: path.to_path_buf(),
         cancel,
         task,
+        runs: tracked,
     })
 }
 
@@ -224,6 +240,7 @@ async fn serve_connection(
     stream: UnixStream,
     session: u64,
     hub: Arc<Hub>,
+    runs: TaskTracker,
     gone: CancellationToken,
 ) {
     let peer = match peer_of(&stream) {
@@ -263,6 +280,7 @@ async fn serve_connection(
         answers: None,
         viewing: None,
         hub,
+        runs,
         in_flight: Arc::new(Semaphore::new(REQUESTS_IN_FLIGHT)),
     };
     loop {
@@ -374,6 +392,7 @@ struct Conn {
     viewing: Option<ConvKey>,
     hub: Arc<Hub>,
     in_flight: Arc<Semaphore>,
+    runs: TaskTracker,
 }
 
 impl Conn {
@@ -468,7 +487,7 @@ impl Conn {
         let ctx = self.ctx.clone();
         let run_tx = self.run_tx.clone();
         tracing::info!(user = %self.peer.name, command = command.name(), id, "one-shot command through the control socket");
-        tokio::spawn(async move {
+        self.runs.spawn(async move {
             let r = oneshot::run(
                 command,
                 &ctx.config,
