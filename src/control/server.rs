@@ -10,10 +10,12 @@ use super::presence::Presence;
 use super::protocol::{Envelope, Frame, Reply, Request, ThreadReply, MAX_LINE, VERSION};
 use crate::config::Config;
 use crate::console::Console;
-use crate::domain::{ConvKey, TimestampMs};
+use crate::domain::{AccountId, ConvKey, TimestampMs};
 use crate::store::Store;
+use crate::tui::data::{StoreData, UiData};
 use crate::workers::{Job, JobSender};
 use futures::StreamExt;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -520,9 +522,9 @@ fn reply_frame(id: u64, r: Result<Reply, String>) -> Frame {
 }
 
 /// A request that reads or changes the store (runs on a blocking thread).
+/// Store requests go through the same `StoreData` the owner's own UI uses.
 fn answer(ctx: &ControlCtx, peer: &Peer, session: u64, r: Request) -> Result<Reply, String> {
-    let st = &ctx.store;
-    let err = |e: crate::store::StoreError| e.to_string();
+    let data = StoreData::new(ctx.store.clone(), ctx.jobs.clone());
     Ok(match r {
         Request::Hello { version } => {
             if version != VERSION {
@@ -547,51 +549,45 @@ fn answer(ctx: &ControlCtx, peer: &Peer, session: u64, r: Request) -> Result<Rep
             limit,
             count,
         } => {
-            let rows = st.conversations(&filter, offset, limit).map_err(err)?;
-            let total = if filter.is_empty() {
-                Some(st.conversation_count().map_err(err)?)
-            } else if count {
-                Some(st.count_matching(&filter).map_err(err)?)
-            } else {
-                None
-            };
+            let (rows, total) = data.load_list(&filter, offset, limit, count)?;
             Reply::List { rows, total }
         }
-        Request::Thread { conv, limit } => match st.conversation(&conv).map_err(err)? {
-            None => Reply::Thread(None),
-            Some(c) => Reply::Thread(Some(Box::new(ThreadReply {
-                contact: st.contact(&conv).map_err(err)?,
-                messages: st.messages_latest(&conv, limit).map_err(err)?,
-                draft: st.draft(&conv).map_err(err)?,
-                conv: c,
-            }))),
-        },
+        Request::Thread { conv, limit } => {
+            Reply::Thread(data.load_thread(&conv, limit)?.map(|t| {
+                Box::new(ThreadReply {
+                    conv: t.conv,
+                    contact: t.contact,
+                    messages: t.messages,
+                    draft: t.draft,
+                })
+            }))
+        }
         Request::Older {
             conv,
             before,
             limit,
-        } => Reply::Messages(st.messages_before(&conv, &before, limit).map_err(err)?),
-        Request::Unread => Reply::Unread(st.unread_counts().map_err(err)?),
+        } => Reply::Messages(data.load_older(&conv, &before, limit)?),
+        Request::Unread => Reply::Unread(data.load_unread()?),
         Request::Urgent => {
-            let cfg = &ctx.config;
+            // The owner's pages decide where HUMAN_AGENT extends the window.
+            let human_agent: HashSet<AccountId> = ctx
+                .config
+                .pages
+                .iter()
+                .filter(|p| p.human_agent)
+                .flat_map(|p| std::iter::once(p.id.clone()).chain(p.instagram_id.clone()))
+                .collect();
             Reply::Urgent(
-                crate::app::urgent::pick(
-                    st.all_conversations().filter_map(|c| c.ok()),
-                    |c| {
-                        cfg.page_for(&c.key.account)
-                            .is_some_and(|(p, _)| p.human_agent)
-                    },
-                    TimestampMs::now(),
-                )
-                .map(Box::new),
+                data.find_urgent(&human_agent, TimestampMs::now())?
+                    .map(Box::new),
             )
         }
         Request::MarkRead { conv } => {
-            st.mark_read(&conv).map_err(err)?;
+            data.mark_read(&conv)?;
             Reply::Done
         }
         Request::MarkUnread { conv } => {
-            st.mark_unread(&conv).map_err(err)?;
+            data.mark_unread(&conv)?;
             Reply::Done
         }
         Request::SetStatus {
@@ -599,11 +595,11 @@ fn answer(ctx: &ControlCtx, peer: &Peer, session: u64, r: Request) -> Result<Rep
             status,
             snooze_until,
         } => {
-            st.set_status(&conv, status, snooze_until).map_err(err)?;
+            data.set_status(&conv, status, snooze_until)?;
             Reply::Done
         }
         Request::SaveDraft { conv, text } => {
-            st.set_draft(&conv, &text).map_err(err)?;
+            data.save_draft(&conv, &text)?;
             Reply::Done
         }
         Request::Job { job } => {
