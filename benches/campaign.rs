@@ -6,12 +6,12 @@
 use axum::{extract::State, routing::post, Json, Router};
 use dmdesk::change::Change;
 use dmdesk::config::Config;
+use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, Message, Mid, Platform, TimestampMs};
 use dmdesk::meta::graph::GraphClient;
 use dmdesk::send::campaign::{self, Tuning};
 use dmdesk::send::reply::SendCtx;
 use dmdesk::send::window::Plan;
-use dmdesk::store::Store;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -69,7 +69,7 @@ fn config(base: &str, max_per_second: u32, concurrency: usize) -> Config {
     .expect("bench config")
 }
 
-async fn run_campaign(store: &Arc<Store>, cfg: Config, recipients: &[ConvKey]) -> Duration {
+async fn run_campaign(store: &Db, cfg: Config, recipients: &[ConvKey]) -> Duration {
     let ctx = SendCtx::new(
         store.clone(),
         Arc::new(cfg.clone()),
@@ -117,7 +117,7 @@ async fn bench() {
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path(), 64, "bench").expect("store");
+    let store = Db::open(dir.path(), 64, "bench").expect("store");
     let recipients: Vec<ConvKey> = (0..CAMPAIGN_N)
         .map(|i| ConvKey::new(Platform::Messenger, "p1", format!("u{i}")))
         .collect();

@@ -13,7 +13,8 @@
 
 use dmdesk::config::Config;
 use dmdesk::control::client::{Pushed, Remote};
-use dmdesk::store::{Store, Update};
+use dmdesk::db::Db;
+use dmdesk::update::Update;
 use dmdesk::webhook::signature;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -54,7 +55,7 @@ async fn owner(dir: &std::path::Path) -> (dmdesk::runtime::Running, String) {
         dir.join("store").display()
     );
     let cfg = Config::from_toml(&text, &|_| None).expect("config");
-    let store = Store::open(&cfg.store.path, cfg.store.cache_mb, "serve").expect("store");
+    let store = Db::open(&cfg.store.path, cfg.store.cache_mb, "serve").expect("store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

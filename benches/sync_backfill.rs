@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use dmdesk::config::Config;
+use dmdesk::db::Db;
 use dmdesk::domain::{AccountId, Platform};
 use dmdesk::meta::graph::GraphClient;
-use dmdesk::store::Store;
 use dmdesk::sync::{convert, Syncer};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -113,7 +113,7 @@ async fn main() {
     for run in 0..RUNS {
         // Whole sync: HTTP + JSON + convert + apply + profile batches.
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path(), 64, "bench").expect("store");
+        let store = Db::open(dir.path(), 64, "bench").expect("store");
         let graph = GraphClient::new(&cfg.graph);
         let syncer = Syncer::new(store.clone(), cfg.clone(), graph.clone());
         let t = Instant::now();
@@ -135,7 +135,7 @@ async fn main() {
 
         // The apply path alone, same batches, fresh store.
         let dir2 = tempfile::tempdir().expect("tempdir");
-        let store2 = Store::open(dir2.path(), 64, "bench").expect("store");
+        let store2 = Db::open(dir2.path(), 64, "bench").expect("store");
         let account = AccountId::from("P");
         let pages: Vec<Vec<dmdesk::change::Change>> = (0..CONVS / PER_PAGE)
             .map(|p| {

@@ -23,8 +23,8 @@ use dmdesk::app::fixtures;
 use dmdesk::app::{self, State};
 use dmdesk::change::Change;
 use dmdesk::config::{Config, Secret};
+use dmdesk::db::Db;
 use dmdesk::domain::*;
-use dmdesk::store::Store;
 use dmdesk::tui::data::{serve, DataWorker, Request, StoreData, UiData};
 use dmdesk::tui::{run_loop, Headless};
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
@@ -69,7 +69,7 @@ fn big_key() -> ConvKey {
     ConvKey::new(Platform::Messenger, fixtures::PAGE, "big")
 }
 
-fn populate(store: &Store, convs: usize, msgs: usize, thread: usize) {
+fn populate(store: &Db, convs: usize, msgs: usize, thread: usize) {
     let base = fixtures::NOW.0 - 30 * TimestampMs::DAY;
     let big = big_key();
     let mut batch = Vec::with_capacity(10_000);
@@ -96,11 +96,11 @@ fn populate(store: &Store, convs: usize, msgs: usize, thread: usize) {
 
 /// The store's group-flush thread keeps the sled handle (and its file lock)
 /// until its next wake-up after the Store is dropped: wait for the lock.
-fn open_when_free(path: &Path, cache_mb: u64) -> (Arc<Store>, Instant) {
+fn open_when_free(path: &Path, cache_mb: u64) -> (Db, Instant) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let t = Instant::now();
-        match Store::open(path, cache_mb, "bench") {
+        match Db::open(path, cache_mb, "bench") {
             Ok(s) => return (s, t),
             Err(dmdesk::store::StoreError::Held(_)) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(100))
@@ -268,7 +268,7 @@ fn feed(s: &mut State, data: &dyn UiData, cmds: Vec<Command>) {
     }
 }
 
-fn one_frame(store: &Arc<Store>, thread: usize) -> FrameFigures {
+fn one_frame(store: &Db, thread: usize) -> FrameFigures {
     let (jobs, _rx) = tokio::sync::mpsc::unbounded_channel();
     let data = StoreData::new(store.clone(), jobs);
     let mut s = State::new(fixtures::options(), fixtures::NOW, (W, H));
@@ -344,7 +344,7 @@ fn one_frame(store: &Arc<Store>, thread: usize) -> FrameFigures {
         let t = Instant::now();
         let _ = app::update(
             &mut s,
-            Event::Update(dmdesk::store::Update::Message(Box::new(m))),
+            Event::Update(dmdesk::update::Update::Message(Box::new(m))),
         );
         term.draw(|f| dmdesk::ui::render(&s, f)).expect("draw");
         v.push(t.elapsed());
@@ -494,7 +494,7 @@ fn main() {
         println!("reusing store {}", path.display());
     } else {
         let t0 = Instant::now();
-        let store = Store::open(&path, 256, "bench").expect("open");
+        let store = Db::open(&path, 256, "bench").expect("open");
         populate(&store, convs, msgs, thread);
         drop(store);
         println!(

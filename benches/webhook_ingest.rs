@@ -11,8 +11,8 @@
 use axum::http::StatusCode;
 use axum::routing::post;
 use dmdesk::config::Secret;
+use dmdesk::db::Db;
 use dmdesk::metrics::Metrics;
-use dmdesk::store::Store;
 use dmdesk::webhook::{router, signature, WebhookState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -168,7 +168,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 64, "bench").unwrap();
+        let store = Db::open(dir.path(), 64, "bench").unwrap();
         let metrics = Arc::new(Metrics::default());
         let app = router(
             WebhookState {

@@ -1,7 +1,9 @@
 //! What happened, in dmdesk's terms: the one input of the apply path.
-//! Webhooks and Graph sync both turn Meta's payloads into `Change`s.
+//! Webhooks and Graph sync turn Meta's payloads into `Change`s; the outbox
+//! and the agents' actions are `Change`s too, so one atomic `apply` writes
+//! every conversation, message, contact and outbox record.
 
-use crate::domain::{ConvKey, Message, Mid, TimestampMs};
+use crate::domain::{Contact, ConvKey, ConvStatus, Message, Mid, TimestampMs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -59,6 +61,40 @@ pub enum Change {
         name: Option<String>,
         username: Option<String>,
     },
+    /// dmdesk queued a message: the outbox record and a pending message in
+    /// the thread, before the Send API is called.
+    OutboundQueued {
+        id: String,
+        conv: ConvKey,
+        text: String,
+        tag: Option<String>,
+        agent: Option<String>,
+        campaign: Option<String>,
+        at: TimestampMs,
+    },
+    /// The Send API answered with Meta's mid (the echo may come first).
+    OutboundSent { id: String, mid: Mid },
+    /// The send failed (for good, or until it is retried).
+    OutboundFailed { id: String, reason: String },
+    /// A failed send goes back to pending for another attempt.
+    OutboundRetry { id: String },
+    /// An agent read the conversation (or marked it unread again).
+    MarkRead { conv: ConvKey, read: bool },
+    /// An agent set the status; a snooze carries its wake time.
+    Status {
+        conv: ConvKey,
+        status: ConvStatus,
+        snooze_until: Option<TimestampMs>,
+    },
+    /// A contact learned from the Graph API; its name goes to the
+    /// conversation row.
+    Contact(Box<Contact>),
+    /// A profile fetch finished (None: it failed and counts as an attempt).
+    Profile {
+        conv: ConvKey,
+        profile: Option<Box<Contact>>,
+        at: TimestampMs,
+    },
     /// Something for the operator, not tied to a message (policy enforcement).
     Notice { text: String },
     /// A known-but-unused or unknown kind: kept in the event log, counted.
@@ -75,8 +111,17 @@ impl Change {
             | Change::Edit { conv, .. }
             | Change::Delete { conv, .. }
             | Change::Handover { conv, .. }
-            | Change::ContactSeen { conv, .. } => Some(conv),
-            Change::Notice { .. } | Change::Ignored { .. } => None,
+            | Change::ContactSeen { conv, .. }
+            | Change::OutboundQueued { conv, .. }
+            | Change::MarkRead { conv, .. }
+            | Change::Status { conv, .. }
+            | Change::Profile { conv, .. } => Some(conv),
+            Change::Contact(c) => Some(&c.conv),
+            Change::OutboundSent { .. }
+            | Change::OutboundFailed { .. }
+            | Change::OutboundRetry { .. }
+            | Change::Notice { .. }
+            | Change::Ignored { .. } => None,
         }
     }
 }

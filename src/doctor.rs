@@ -5,14 +5,13 @@
 
 use crate::cli::{CliError, CliResult};
 use crate::config::{Config, PageConfig};
+use crate::db::Db;
 use crate::meta::error::ErrorClass;
 use crate::meta::graph::GraphClient;
-use crate::store::Store;
 use crate::sync::dead_token;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 /// Webhook fields dmdesk relies on.
 pub const NEEDED_FIELDS: &[&str] = &[
@@ -126,7 +125,7 @@ fn field_names(app: &Value) -> Vec<String> {
 
 async fn check_page(
     config: &Config,
-    store: Option<&Store>,
+    store: Option<&Db>,
     graph: &GraphClient,
     i: usize,
     page: &PageConfig,
@@ -260,7 +259,7 @@ async fn check_page(
 }
 
 /// Every check, in order. `store` is None when another process holds it.
-pub async fn check(config: &Config, store: Option<&Store>, graph: &GraphClient) -> Vec<Finding> {
+pub async fn check(config: &Config, store: Option<&Db>, graph: &GraphClient) -> Vec<Finding> {
     let mut out = check_config(config);
     if store.is_none() {
         out.push(note("the store is held by another dmdesk process: dead-token marks and standby threads were not checked"));
@@ -274,11 +273,11 @@ pub async fn check(config: &Config, store: Option<&Store>, graph: &GraphClient) 
 /// `dmdesk doctor`: findings on stdout; exit 1 when something needs fixing.
 pub async fn cli_doctor(
     config: &Config,
-    store: Option<Arc<Store>>,
+    store: Option<Db>,
     console: &crate::console::Console,
 ) -> CliResult {
     let graph = GraphClient::new(&config.graph);
-    let findings = check(config, store.as_deref(), &graph).await;
+    let findings = check(config, store.as_ref(), &graph).await;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &findings {
         console.out(&f.to_string());

@@ -2,8 +2,9 @@
 //! The field names are a contract (design.md "Contracts" and "Decisions").
 
 use crate::cli::ExportWhat;
+use crate::db::Db;
 use crate::domain::{Contact, Conversation, Message};
-use crate::store::{EventRecord, Store};
+use crate::store::EventRecord;
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -74,7 +75,7 @@ pub fn event_json(e: &EventRecord) -> Value {
 }
 
 /// Write every record of one kind as JSON Lines.
-pub fn export(store: &Store, what: ExportWhat, out: &mut dyn Write) -> Result<(), ExportError> {
+pub fn export(store: &Db, what: ExportWhat, out: &mut dyn Write) -> Result<(), ExportError> {
     let mut line = |v: Value| -> Result<(), ExportError> {
         serde_json::to_writer(&mut *out, &v).map_err(|e| ExportError::Io(e.into()))?;
         out.write_all(b"\n")?;

@@ -2,17 +2,18 @@
 //! effect. What cannot be parsed or applied is quarantined with its reason.
 
 use crate::config::Config;
+use crate::db::Db;
 use crate::domain::{ConvKey, TimestampMs};
 use crate::meta::webhook::{parse_body, ParseCtx};
 use crate::metrics::Metrics;
-use crate::store::{EventRecord, Store};
+use crate::store::EventRecord;
 use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone)]
 pub struct Ingest {
-    store: Arc<Store>,
+    store: Db,
     ctx: ParseCtx,
     metrics: Arc<Metrics>,
     /// New contacts go to the profile worker (if one runs).
@@ -28,7 +29,7 @@ pub struct IngestReport {
 
 impl Ingest {
     pub fn new(
-        store: Arc<Store>,
+        store: Db,
         config: &Config,
         metrics: Arc<Metrics>,
         profiles: Option<mpsc::Sender<ConvKey>>,

@@ -7,14 +7,17 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app;
+pub mod bus;
 pub mod change;
 pub mod cli;
 pub mod config;
 pub mod console;
 pub mod control;
+pub mod db;
 pub mod doctor;
 pub mod domain;
 pub mod export;
+pub mod filter;
 pub mod ingest;
 pub mod meta;
 pub mod metrics;
@@ -26,5 +29,6 @@ pub mod store;
 pub mod sync;
 pub mod tui;
 pub mod ui;
+pub mod update;
 pub mod webhook;
 pub mod workers;

@@ -4,7 +4,7 @@ use clap::Parser;
 use dmdesk::cli::{Cli, CliError, CliResult, Command};
 use dmdesk::config::Config;
 use dmdesk::control::oneshot::OneShot;
-use dmdesk::store::Store;
+use dmdesk::db::Db;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -86,8 +86,8 @@ fn check_control_group(cfg: &Config) -> Result<(), CliError> {
     }
 }
 
-fn open_store(cfg: &Config, mode: &str) -> Result<Arc<Store>, CliError> {
-    Ok(Store::open(&cfg.store.path, cfg.store.cache_mb, mode)?)
+fn open_store(cfg: &Config, mode: &str) -> Result<Db, CliError> {
+    Ok(Db::open(&cfg.store.path, cfg.store.cache_mb, mode)?)
 }
 
 async fn run(cli: Cli) -> CliResult {
@@ -169,7 +169,7 @@ async fn run(cli: Cli) -> CliResult {
             }
             let store = match shot {
                 // The store is optional for doctor: it reports what it could not check.
-                OneShot::Doctor => Store::open(&cfg.store.path, cfg.store.cache_mb, "doctor").ok(),
+                OneShot::Doctor => Db::open(&cfg.store.path, cfg.store.cache_mb, "doctor").ok(),
                 _ => Some(open_store(&cfg, shot.name())?),
             };
             let console = dmdesk::console::Console::local();

@@ -3,10 +3,11 @@
 //! fetch leaves a usable contact ("Unknown (id)").
 
 use crate::config::{Config, PageConfig};
+use crate::db::Db;
 use crate::domain::{Contact, ConvKey, ProfileState, TimestampMs};
 use crate::meta::error::{ErrorClass, GraphError};
 use crate::meta::graph::{parse_profile, profile_fields, GraphClient};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use crate::sync::{dead_token, token_died};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -54,7 +55,7 @@ pub fn due(c: &Contact, now: TimestampMs, include_stale: bool) -> bool {
 
 /// Contacts of configured accounts with live tokens that are due a fetch.
 pub fn due_contacts(
-    store: &Store,
+    store: &Db,
     config: &Config,
     now: TimestampMs,
     limit: usize,
@@ -80,7 +81,7 @@ pub fn due_contacts(
 /// A whole-batch failure marks every contact failed (retried later) and is
 /// returned; a dead token is returned without marking anyone.
 pub async fn fetch_for_page(
-    store: &Store,
+    store: &Db,
     graph: &GraphClient,
     page: &PageConfig,
     keys: &[ConvKey],
@@ -131,7 +132,7 @@ pub async fn fetch_for_page(
 
 /// Group keys by page and fetch; errors are logged, a dead token is marked.
 pub async fn process(
-    store: &Store,
+    store: &Db,
     config: &Config,
     graph: &GraphClient,
     keys: Vec<ConvKey>,
@@ -173,7 +174,7 @@ pub async fn process(
 /// The background worker: new contacts from ingest arrive on `new_contacts`;
 /// failed and missed ones are picked up from the store every [`POLL`].
 pub async fn run_worker(
-    store: Arc<Store>,
+    store: Db,
     config: Arc<Config>,
     graph: GraphClient,
     mut new_contacts: mpsc::Receiver<ConvKey>,

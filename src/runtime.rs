@@ -3,9 +3,9 @@
 //! requests, apply what was logged, flush).
 
 use crate::config::Config;
+use crate::db::Db;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
-use crate::store::Store;
 use crate::webhook::{router, WebhookState};
 use crate::workers::{Job, JobSender};
 use std::net::SocketAddr;
@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 /// A running set of services.
 pub struct Running {
-    pub store: Arc<Store>,
+    pub store: Db,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     /// Where the webhook server listens (None when it is disabled).
@@ -48,7 +48,7 @@ pub enum StartError {
 /// `config.server.listen`.
 pub async fn start(
     config: Arc<Config>,
-    store: Arc<Store>,
+    store: Db,
     serve_webhooks: bool,
 ) -> Result<Running, StartError> {
     let listener = if serve_webhooks {
@@ -70,7 +70,7 @@ pub async fn start(
 /// binds first so the simulator knows where to post).
 pub async fn start_with(
     config: Arc<Config>,
-    store: Arc<Store>,
+    store: Db,
     listener: Option<tokio::net::TcpListener>,
 ) -> Result<Running, StartError> {
     let metrics = Arc::new(Metrics::default());

@@ -9,9 +9,10 @@
 
 mod send_common;
 
+use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, TimestampMs};
 use dmdesk::send::campaign::{self, Tuning};
-use dmdesk::store::{CampaignStatus, RecipientState, Store};
+use dmdesk::store::{CampaignStatus, RecipientState};
 use send_common::*;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,7 +37,7 @@ async fn crash_child() {
         return;
     };
     let dir = PathBuf::from(dir);
-    let store = Store::open(&dir.join("store"), 16, "test-child").unwrap();
+    let store = Db::open(&dir.join("store"), 16, "test-child").unwrap();
     let cfg = config(&base, 50, 4);
     let ctx = dmdesk::send::reply::SendCtx::new(
         store.clone(),
@@ -223,9 +224,9 @@ async fn a_killed_campaign_resumes_without_sending_twice() {
     }
 }
 
-async fn open_retrying(path: &std::path::Path) -> std::sync::Arc<Store> {
+async fn open_retrying(path: &std::path::Path) -> dmdesk::db::Db {
     for _ in 0..100 {
-        match Store::open(path, 16, "test") {
+        match Db::open(path, 16, "test") {
             Ok(s) => return s,
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }

@@ -108,7 +108,7 @@ fn export_of_an_empty_store_prints_nothing_and_exits_0() {
 fn a_held_store_is_refused_in_one_line() {
     let tmp = tempfile::tempdir().unwrap();
     let store_path = tmp.path().join("s");
-    let _held = dmdesk::store::Store::open(&store_path, 8, "serve").unwrap();
+    let _held = dmdesk::db::Db::open(&store_path, 8, "serve").unwrap();
     let cfg = tmp.path().join("c.toml");
     std::fs::write(&cfg, format!("[store]\npath = {store_path:?}\n")).unwrap();
     let out = dmdesk()
@@ -137,7 +137,7 @@ fn export_messages_carry_the_contract_fields_and_no_secrets() {
     let tmp = tempfile::tempdir().unwrap();
     let store_path = tmp.path().join("s");
     {
-        let store = dmdesk::store::Store::open(&store_path, 8, "test").unwrap();
+        let store = dmdesk::db::Db::open(&store_path, 8, "test").unwrap();
         let conv = ConvKey::new(Platform::Instagram, "IG1", "U1");
         let mut m = Message::inbound(conv, Mid::from("m_1"), TimestampMs(1_700_000_000_000));
         m.text = Some("hola 👋".into());

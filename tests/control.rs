@@ -5,9 +5,10 @@
 use dmdesk::config::Config;
 use dmdesk::control::client::{Pushed, Remote};
 use dmdesk::control::protocol::{Reply, Request};
+use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, Direction, Platform};
 use dmdesk::runtime::Running;
-use dmdesk::store::{Store, Update};
+use dmdesk::update::Update;
 use dmdesk::webhook::signature;
 use dmdesk::workers::Job;
 use std::path::{Path, PathBuf};
@@ -55,7 +56,7 @@ async fn start_owner(dir: &Path, graph: &str) -> Owner {
     let text = config_text(dir, graph);
     std::fs::write(dir.join("config.toml"), &text).unwrap();
     let cfg = Config::from_toml(&text, &|_| None).unwrap();
-    let store = Store::open(&cfg.store.path, 8, "serve").unwrap();
+    let store = Db::open(&cfg.store.path, 8, "serve").unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let running = dmdesk::runtime::start_with(Arc::new(cfg), store, Some(listener))
@@ -432,7 +433,7 @@ async fn attached_clients_reconnect_when_the_owner_restarts() {
     for _ in 0..100 {
         let text = config_text(dir.path(), &g.uri());
         let cfg = Config::from_toml(&text, &|_| None).unwrap();
-        if let Ok(store) = Store::open(&cfg.store.path, 8, "serve") {
+        if let Ok(store) = Db::open(&cfg.store.path, 8, "serve") {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let running = dmdesk::runtime::start_with(Arc::new(cfg), store, Some(listener))

@@ -2,10 +2,10 @@
 
 use dmdesk::change::Change;
 use dmdesk::config::Config;
+use dmdesk::db::Db;
 use dmdesk::doctor::{check, cli_doctor, Level, NEEDED_FIELDS};
 use dmdesk::domain::{ConvKey, Platform, TimestampMs};
 use dmdesk::meta::graph::{token_fingerprint, GraphClient};
-use dmdesk::store::Store;
 use serde_json::json;
 use wiremock::matchers::{header, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -92,7 +92,7 @@ async fn problems_are_named_with_what_to_fix() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 8, "test").unwrap();
+    let store = Db::open(dir.path(), 8, "test").unwrap();
     // A thread in standby on page A, and page B's token already marked dead.
     let conv = ConvKey::new(Platform::Messenger, "A", "U");
     store

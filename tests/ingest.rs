@@ -6,8 +6,8 @@ mod common;
 
 use common::{config_for, text_body, Harness};
 use dmdesk::change::Change;
+use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, ConvStatus, Direction, Mid, MsgStatus, Platform, TimestampMs};
-use dmdesk::store::Store;
 use serde_json::json;
 
 const T: i64 = 1_700_000_000_000;
@@ -18,7 +18,7 @@ fn body(items: serde_json::Value) -> Vec<u8> {
         .into_bytes()
 }
 
-fn export_messages(store: &Store) -> String {
+fn export_messages(store: &Db) -> String {
     let mut out = Vec::new();
     dmdesk::export::export(store, dmdesk::cli::ExportWhat::Messages, &mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -197,7 +197,7 @@ async fn events_logged_but_not_applied_are_applied_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_for(dir.path());
     {
-        let store = Store::open(&config.store.path, 16, "test").unwrap();
+        let store = Db::open(&config.store.path, 16, "test").unwrap();
         let h = common::Harness::with(tempfile::tempdir().unwrap(), config.clone(), store.clone());
         // Logged (200 given) but the process dies before ingest runs.
         assert_eq!(
@@ -207,7 +207,7 @@ async fn events_logged_but_not_applied_are_applied_at_start_up() {
         );
         assert!(store.message(&Mid::from("m_late")).unwrap().is_none());
     }
-    let store = Store::open(&config.store.path, 16, "test").unwrap();
+    let store = Db::open(&config.store.path, 16, "test").unwrap();
     let running = dmdesk::runtime::start(std::sync::Arc::new(config), store.clone(), false)
         .await
         .unwrap();
@@ -242,7 +242,7 @@ async fn customer_message_reopens_a_snoozed_conversation() {
 #[test]
 fn sync_and_webhook_deliver_the_same_message_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 16, "test").unwrap();
+    let store = Db::open(dir.path(), 16, "test").unwrap();
     let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
     let mut m = dmdesk::domain::Message::inbound(conv.clone(), Mid::from("m_same"), TimestampMs(T));
     m.text = Some("both ways".into());

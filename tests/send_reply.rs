@@ -349,7 +349,7 @@ async fn a_failed_reply_can_be_retried_once_and_then_is_sent() {
 #[tokio::test]
 async fn echo_before_response_gives_one_sent_message() {
     struct EchoFirst {
-        store: std::sync::Arc<dmdesk::store::Store>,
+        store: dmdesk::db::Db,
     }
     impl wiremock::Respond for EchoFirst {
         fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
@@ -423,7 +423,7 @@ async fn response_before_echo_gives_one_sent_message() {
 
 #[tokio::test]
 async fn the_worker_reports_refusals_and_sends_replies() {
-    use dmdesk::store::Update;
+    use dmdesk::update::Update;
     use dmdesk::workers::Job;
     let server = MockServer::start().await;
     let env = env(&server.uri(), 20, 4);
@@ -461,7 +461,10 @@ async fn the_worker_reports_refusals_and_sends_replies() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !saw_error {
         match tokio::time::timeout_at(deadline, updates.recv()).await {
-            Ok(Ok(Update::Error(e))) => {
+            Ok(Ok(p)) if matches!(&*p.update, Update::Error(_)) => {
+                let Update::Error(e) = &*p.update else {
+                    unreachable!()
+                };
                 assert!(e.contains("window"), "{e}");
                 saw_error = true;
             }

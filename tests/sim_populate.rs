@@ -1,20 +1,20 @@
 //! `sim populate` fills a store with exactly the requested counts.
 
 use dmdesk::cli::PopulateArgs;
+use dmdesk::db::Db;
 use dmdesk::domain::{Direction, Platform};
 use dmdesk::sim::populate::populate_store;
-use dmdesk::store::Store;
 
 /// The store's background flush thread lets go of the database a moment
 /// after the store is dropped; retry the open briefly.
-fn reopen(path: &std::path::Path) -> std::sync::Arc<Store> {
+fn reopen(path: &std::path::Path) -> dmdesk::db::Db {
     for _ in 0..50 {
-        match Store::open(path, 16, "test") {
+        match Db::open(path, 16, "test") {
             Ok(s) => return s,
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
         }
     }
-    Store::open(path, 16, "test").expect("store released within 5 s")
+    Db::open(path, 16, "test").expect("store released within 5 s")
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn populate_produces_exact_counts_and_a_realistic_mix() {
 #[test]
 fn populate_refuses_fewer_messages_than_conversations() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 16, "test").unwrap();
+    let store = Db::open(dir.path(), 16, "test").unwrap();
     assert!(populate_store(&store, 10, 5, 1).is_err());
     assert_eq!(store.conversation_count().unwrap(), 0);
 }

@@ -5,11 +5,11 @@
 use dmdesk::cli::SyncArgs;
 use dmdesk::config::Config;
 use dmdesk::console::Console;
+use dmdesk::db::Db;
 use dmdesk::domain::{
     AccountId, ConvKey, Direction, MsgStatus, Platform, ProfileState, TimestampMs,
 };
 use dmdesk::meta::graph::{token_fingerprint, GraphClient};
-use dmdesk::store::Store;
 use dmdesk::sync::{cli_sync, Syncer};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -34,9 +34,9 @@ fn page_block(id: &str, ig: Option<&str>) -> String {
     format!("[[pages]]\nid = \"{id}\"\nname = \"Page {id}\"\naccess_token = \"tok-{id}\"\n{ig}")
 }
 
-fn store() -> (tempfile::TempDir, Arc<Store>) {
+fn store() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Store::open(dir.path(), 8, "test").unwrap();
+    let s = Db::open(dir.path(), 8, "test").unwrap();
     (dir, s)
 }
 
@@ -80,7 +80,7 @@ async fn no_profiles(server: &MockServer) {
         .await;
 }
 
-fn syncer(cfg: &Config, store: &Arc<Store>) -> (Syncer, GraphClient) {
+fn syncer(cfg: &Config, store: &Db) -> (Syncer, GraphClient) {
     let g = GraphClient::new(&cfg.graph);
     (
         Syncer::new(store.clone(), Arc::new(cfg.clone()), g.clone()),
@@ -268,8 +268,8 @@ async fn instagram_is_synced_with_its_own_account_and_a_notice() {
     assert_eq!(store.messages_latest(&conv, 5).unwrap().len(), 1);
     assert!(store.last_sync("IG").unwrap().is_some());
     let mut notices = 0;
-    while let Ok(u) = updates.try_recv() {
-        if let dmdesk::store::Update::Notice(t) = u {
+    while let Some(Ok(u)) = updates.try_recv() {
+        if let dmdesk::update::Update::Notice(t) = &*u.update {
             assert!(t.contains("20 most recent"));
             notices += 1;
         }
@@ -302,8 +302,8 @@ async fn dead_token_marks_the_page_and_stops_calls() {
         .unwrap();
     assert!(dead.is_some(), "page marked as needing a new token");
     let mut saw_notice = false;
-    while let Ok(u) = updates.try_recv() {
-        if let dmdesk::store::Update::Notice(t) = u {
+    while let Some(Ok(u)) = updates.try_recv() {
+        if let dmdesk::update::Update::Notice(t) = &*u.update {
             saw_notice |= t.contains("token") && !t.contains("tok-P");
         }
     }

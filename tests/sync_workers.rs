@@ -2,9 +2,10 @@
 //! profile worker batching new contacts and skipping unconfigured accounts.
 
 use dmdesk::config::Config;
+use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, Platform, ProfileState};
 use dmdesk::meta::graph::GraphClient;
-use dmdesk::store::{Store, Update};
+use dmdesk::update::Update;
 use dmdesk::workers::Job;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -20,13 +21,13 @@ fn config(base: &str) -> Config {
     Config::from_toml(&text, &|_| None).unwrap()
 }
 
-async fn wait_sync_done(
-    rx: &mut tokio::sync::broadcast::Receiver<Update>,
-) -> dmdesk::store::SyncProgress {
+async fn wait_sync_done(rx: &mut dmdesk::bus::Subscription) -> dmdesk::update::SyncProgress {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-            Ok(Ok(Update::Sync(p))) if !p.running && p.finished_at.is_some() => return p,
-            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+            Ok(Ok(u)) => match &*u.update {
+                Update::Sync(p) if !p.running && p.finished_at.is_some() => return p.clone(),
+                _ => continue,
+            },
             other => panic!("no finished sync: {other:?}"),
         }
     }
@@ -51,7 +52,7 @@ async fn sync_worker_runs_at_first_start_and_on_demand() {
         .await;
     let cfg = Arc::new(config(&server.uri()));
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 8, "test").unwrap();
+    let store = Db::open(dir.path(), 8, "test").unwrap();
     let mut rx = store.subscribe();
     let (tx, jobs) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
@@ -117,7 +118,7 @@ async fn profile_worker_batches_new_contacts_and_skips_unconfigured_accounts() {
     cfg.pages[0].instagram_id = Some("IG".into());
     let cfg = Arc::new(cfg);
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 8, "test").unwrap();
+    let store = Db::open(dir.path(), 8, "test").unwrap();
     let (tx, rx) = tokio::sync::mpsc::channel(1000);
     let cancel = CancellationToken::new();
     let worker = tokio::spawn(dmdesk::profiles::run_worker(

@@ -3,8 +3,8 @@
 
 use dmdesk::app::{fixtures, State};
 use dmdesk::change::Change;
+use dmdesk::db::Db;
 use dmdesk::domain::*;
-use dmdesk::store::Store;
 use dmdesk::tui::data::{DataWorker, StoreData};
 use dmdesk::tui::{run_loop, Headless};
 use ratatui::backend::TestBackend;
@@ -20,7 +20,7 @@ fn key(code: KeyCode) -> std::io::Result<CtEvent> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loop_draws_loaded_rows_and_quits_with_draft_saved() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("store"), 8, "test").expect("open");
+    let store = Db::open(&dir.path().join("store"), 8, "test").expect("open");
     let conv = ConvKey::new(Platform::Messenger, fixtures::PAGE, "u1");
     let mut m = Message::inbound(conv.clone(), Mid::new("m1"), fixtures::NOW);
     m.text = Some("hello from the loop test".into());

@@ -4,7 +4,7 @@ use dmdesk::app::event::Event;
 use dmdesk::app::fixtures::{self as fx, NOW};
 use dmdesk::app::{update, State};
 use dmdesk::domain::*;
-use dmdesk::store::{CampaignProgress, SyncProgress, Update};
+use dmdesk::update::{CampaignProgress, SyncProgress, Update};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -285,7 +285,7 @@ fn colleague_viewing_and_confirm_send_100x30() {
     );
     update(
         &mut s,
-        Event::Update(Update::Presence(vec![dmdesk::control::presence::Viewer {
+        Event::Update(Update::Presence(vec![dmdesk::update::Viewer {
             agent: "bob".into(),
             session: 9,
             conv: c.key.clone(),

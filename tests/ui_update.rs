@@ -7,7 +7,7 @@ use dmdesk::app::state::{Focus, Level, Overlay};
 use dmdesk::app::{update, State};
 use dmdesk::domain::*;
 use dmdesk::send::window::Tag;
-use dmdesk::store::{CampaignProgress, Update};
+use dmdesk::update::{CampaignProgress, Update};
 use dmdesk::workers::Job;
 use proptest::prelude::*;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -1102,7 +1102,7 @@ fn own_or_old_replies_send_without_asking() {
 fn presence_updates_reach_the_state() {
     let mut s = fx::state(100, 30);
     let k = fx::key(Platform::Messenger, "u1");
-    let v = vec![dmdesk::control::presence::Viewer {
+    let v = vec![dmdesk::update::Viewer {
         agent: "bob".into(),
         session: 7,
         conv: k.clone(),
@@ -1110,11 +1110,11 @@ fn presence_updates_reach_the_state() {
     }];
     update(&mut s, Event::Update(Update::Presence(v.clone())));
     assert_eq!(s.presence, v);
-    let others = dmdesk::control::presence::others_in(&s.presence, &k, s.opts.session, s.now);
+    let others = dmdesk::update::others_in(&s.presence, &k, s.opts.session, s.now);
     assert_eq!(others, vec![("bob".to_string(), true)]);
     // Our own session is not a colleague; typing expires.
-    assert!(dmdesk::control::presence::others_in(&s.presence, &k, 7, s.now).is_empty());
-    let later = dmdesk::control::presence::others_in(&s.presence, &k, 1, NOW.plus_ms(60_000));
+    assert!(dmdesk::update::others_in(&s.presence, &k, 7, s.now).is_empty());
+    let later = dmdesk::update::others_in(&s.presence, &k, 1, NOW.plus_ms(60_000));
     assert_eq!(later, vec![("bob".to_string(), false)]);
 }
 

@@ -2,7 +2,7 @@
 //! events; jobs go to the background workers.
 
 use crate::domain::{ConvKey, ConvStatus, Message, TimestampMs};
-use crate::store::ConvFilter;
+use crate::filter::ConvFilter;
 use crate::workers::Job;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,7 @@
 //! updates, the clock, and the results of loads the edge performed.
 
 use crate::domain::{Contact, ConvKey, Conversation, Message, TimestampMs};
-use crate::store::Update;
+use crate::update::Update;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
 #[derive(Debug, Clone)]

@@ -5,8 +5,9 @@ use super::keymap::Keymap;
 use crate::config::{CannedReply, Config};
 use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
+use crate::filter::ConvFilter;
 use crate::send::window::{window, Tag, Window, WindowFacts};
-use crate::store::{CampaignProgress, ConvFilter, SyncProgress};
+use crate::update::{CampaignProgress, SyncProgress};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use tui_textarea::TextArea;
 
@@ -289,7 +290,7 @@ pub struct State {
     pub unread_requests: u64,
     pub last_title: String,
     /// Who is viewing or typing where (teams), as the owner last told us.
-    pub presence: Vec<crate::control::presence::Viewer>,
+    pub presence: Vec<crate::update::Viewer>,
     /// When typing was last reported for the open thread (throttle).
     pub typing_reported: Option<TimestampMs>,
     /// The owner's count of unread conversations (attached UI), which

@@ -12,7 +12,7 @@ use crate::domain::{
     ConvKey, ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs,
 };
 use crate::send::window::{check_text, plan, Purpose, Tag, Window};
-use crate::store::Update;
+use crate::update::Update;
 use crate::workers::Job;
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,

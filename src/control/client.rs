@@ -116,7 +116,7 @@ pub async fn run_oneshot(stream: UnixStream, cmd: OneShot) -> CliResult {
 /// What an attached UI hears besides replies.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pushed {
-    Update(Box<crate::store::Update>),
+    Update(Box<crate::update::Update>),
     /// Updates were missed: reload what is shown.
     Lagged,
     /// The owner went away; reconnecting.

@@ -7,8 +7,9 @@
 //! A client that cannot keep up is told (`lagged`) and reloads.
 
 use super::protocol::Frame;
+use crate::db::Db;
 use crate::domain::{ConvKey, Direction};
-use crate::store::{Store, Update};
+use crate::update::Update;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -178,7 +179,7 @@ impl Unread {
 
 impl Hub {
     /// Start the hub task on `store`'s updates.
-    pub fn start(store: &Arc<Store>, stop: CancellationToken) -> Arc<Hub> {
+    pub fn start(store: &Db, stop: CancellationToken) -> Arc<Hub> {
         let hub = Arc::new(Hub {
             feeds: Mutex::new(HashMap::new()),
             unread: Mutex::new(Unread::default()),
@@ -202,7 +203,7 @@ impl Hub {
         }
         let h = hub.clone();
         tokio::spawn(async move {
-            use tokio::sync::broadcast::error::RecvError;
+            use crate::bus::RecvError;
             loop {
                 let r = tokio::select! {
                     r = rx.recv() => r,
@@ -210,8 +211,9 @@ impl Hub {
                 };
                 let feeds = h.lock();
                 match r {
-                    Ok(u) => {
-                        let key = match &u {
+                    Ok(p) => {
+                        let u = &*p.update;
+                        let key = match u {
                             Update::Conversation(c) => {
                                 h.unread_lock().set(&c.key, c.unread);
                                 Some(Arc::new(c.key.clone()))
@@ -219,14 +221,14 @@ impl Hub {
                             _ => None,
                         };
                         for f in feeds.values() {
-                            if f.lock().absorb(&u, key.as_ref()) {
+                            if f.lock().absorb(u, key.as_ref()) {
                                 f.wake.notify_one();
                             }
                         }
                     }
-                    Err(RecvError::Lagged(n)) => {
+                    Err(RecvError::Missed(m)) => {
                         for f in feeds.values() {
-                            f.lock().missed += n;
+                            f.lock().missed += m.missed;
                             f.wake.notify_one();
                         }
                     }

@@ -5,7 +5,7 @@
 use crate::cli::{BulkArgs, CliError, CliResult, Command, ExportWhat, SendArgs, SyncArgs};
 use crate::config::Config;
 use crate::console::Console;
-use crate::store::Store;
+use crate::db::Db;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -116,12 +116,12 @@ impl BulkRequest {
 pub async fn run(
     cmd: OneShot,
     cfg: &Config,
-    store: Option<Arc<Store>>,
+    store: Option<Db>,
     console: &Console,
     workers: Option<&crate::workers::JobSender>,
 ) -> CliResult {
     let store_or_err =
-        |store: Option<Arc<Store>>| store.ok_or_else(|| CliError::runtime("the store is not open"));
+        |store: Option<Db>| store.ok_or_else(|| CliError::runtime("the store is not open"));
     match cmd {
         OneShot::Send(a) => {
             let store = store_or_err(store)?;

@@ -3,7 +3,8 @@
 
 use crate::control::oneshot::OneShot;
 use crate::domain::{Contact, ConvKey, ConvStatus, Conversation, Message, TimestampMs};
-use crate::store::{ConvFilter, Update};
+use crate::filter::ConvFilter;
+use crate::update::Update;
 use crate::workers::Job;
 use serde::{Deserialize, Serialize};
 

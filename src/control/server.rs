@@ -10,8 +10,8 @@ use super::presence::Presence;
 use super::protocol::{Envelope, Frame, Reply, Request, ThreadReply, MAX_LINE, VERSION};
 use crate::config::Config;
 use crate::console::Console;
+use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, TimestampMs};
-use crate::store::Store;
 use crate::tui::data::{StoreData, UiData};
 use crate::workers::{Job, JobSender};
 use futures::StreamExt;
@@ -73,7 +73,7 @@ fn clamp(r: Request) -> Request {
 
 /// What the owner serves from.
 pub struct ControlCtx {
-    pub store: Arc<Store>,
+    pub store: Db,
     pub config: Arc<Config>,
     pub jobs: JobSender,
     pub presence: Arc<Presence>,

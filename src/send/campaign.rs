@@ -16,12 +16,14 @@
 use super::reply::{certainly_not_sent, failure_reason, route, SendCtx};
 use super::window::{self, Plan, Purpose, Refusal, Tag, WindowFacts};
 use crate::config::Config;
+use crate::db::Db;
 use crate::domain::{ConvKey, Conversation, TimestampMs};
 use crate::meta::error::ErrorClass;
 use crate::store::{
-    CampaignCounts, CampaignProgress, CampaignRecord, CampaignStatus, NewRecipient,
-    RecipientRecord, RecipientState, Store, StoreError, Update,
+    CampaignCounts, CampaignRecord, CampaignStatus, NewRecipient, RecipientRecord, RecipientState,
+    StoreError,
 };
+use crate::update::{CampaignProgress, Update};
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -175,7 +177,7 @@ pub fn preview(
 
 /// Read the recipients' conversations and preview them.
 pub fn preview_from_store(
-    store: &Store,
+    store: &Db,
     config: &Config,
     recipients: &[ConvKey],
     text: &str,
@@ -196,7 +198,7 @@ pub fn preview_from_store(
 /// Write a campaign from a preview (skipped recipients recorded with their
 /// reason) and make it durable.
 pub async fn create(
-    store: &Store,
+    store: &Db,
     title: &str,
     text: &str,
     tag: Option<Tag>,
@@ -325,7 +327,7 @@ fn reason_group(r: &str) -> String {
 }
 
 /// Build the report from the store (the source of truth).
-pub fn report(store: &Store, id: &str) -> Result<CampaignReport, StoreError> {
+pub fn report(store: &Db, id: &str) -> Result<CampaignReport, StoreError> {
     let c = store
         .campaign(id)?
         .ok_or_else(|| StoreError::NotFound(format!("no campaign {id}")))?;
@@ -511,7 +513,7 @@ pub async fn run(
 }
 
 /// Cancel a campaign that is not running in this process.
-pub async fn cancel_idle(store: &Store, id: &str) -> Result<(), CampaignError> {
+pub async fn cancel_idle(store: &Db, id: &str) -> Result<(), CampaignError> {
     let Some(c) = store.campaign(id)? else {
         return Err(CampaignError::NotFound(id.to_string()));
     };
@@ -529,7 +531,7 @@ pub async fn cancel_idle(store: &Store, id: &str) -> Result<(), CampaignError> {
     Ok(())
 }
 
-fn cancel_remaining(store: &Store, id: &str) -> Result<(), StoreError> {
+fn cancel_remaining(store: &Db, id: &str) -> Result<(), StoreError> {
     for mut r in store.campaign_recipients(id)? {
         if r.state == RecipientState::Queued {
             r.state = RecipientState::Skipped;
@@ -541,7 +543,7 @@ fn cancel_remaining(store: &Store, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn mark_unknown(store: &Store, r: &mut RecipientRecord) -> Result<(), StoreError> {
+fn mark_unknown(store: &Db, r: &mut RecipientRecord) -> Result<(), StoreError> {
     r.state = RecipientState::Unknown;
     r.reason = Some(
         "the send was interrupted and no echo from Meta arrived: it may or may not have reached the customer".into(),

@@ -8,9 +8,11 @@ use crate::cli::{CliError, CliResult, SendArgs};
 use crate::config::Config;
 use crate::console::Console;
 use crate::control::oneshot::{BulkRequest, UsersFile};
+use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, Platform, TimestampMs, UserId};
 use crate::meta::graph::GraphClient;
-use crate::store::{CampaignStatus, Store, Update};
+use crate::store::CampaignStatus;
+use crate::update::Update;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -41,12 +43,7 @@ fn conv_for(config: &Config, account: &str, user: &str) -> Result<ConvKey, CliEr
 
 /// `dmdesk send`: prints Meta's mid alone on stdout. It waits for the API
 /// answer (not the echo): the one-shot command must return the mid.
-pub async fn cli_send(
-    config: &Config,
-    store: Arc<Store>,
-    args: &SendArgs,
-    console: &Console,
-) -> CliResult {
+pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Console) -> CliResult {
     let tag = parse_tag(args.tag.as_deref())?;
     let key = conv_for(config, &args.account, &args.user)?;
     let ctx = SendCtx::new(
@@ -119,7 +116,7 @@ fn print_preview(p: &Preview, tag: Option<Tag>, console: &Console) {
 /// a terminal).
 pub async fn cli_bulk(
     config: &Config,
-    store: Arc<Store>,
+    store: Db,
     args: &BulkRequest,
     console: &Console,
     workers: Option<&crate::workers::JobSender>,
@@ -190,7 +187,7 @@ pub async fn cli_bulk(
 /// Hand the campaign to the owner's send worker and follow it to its end.
 /// If the client goes away the campaign goes on in the owner.
 async fn follow_in_owner(
-    store: &Arc<Store>,
+    store: &Db,
     id: &str,
     jobs: &crate::workers::JobSender,
     console: &Console,
@@ -214,8 +211,8 @@ async fn follow_in_owner(
             let wait = tokio::time::sleep(std::time::Duration::from_millis(500));
             tokio::select! {
                 u = updates.recv() => match u {
-                    Ok(Update::Campaign(p)) if p.id == id && !p.running => return,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    Ok(p) if matches!(&*p.update, Update::Campaign(p) if p.id == id && !p.running) => return,
+                    Err(crate::bus::RecvError::Closed) => return,
                     _ => {}
                 },
                 _ = wait => {}
@@ -233,7 +230,7 @@ async fn follow_in_owner(
 
 async fn create_from_args(
     config: &Config,
-    store: &Arc<Store>,
+    store: &Db,
     args: &BulkRequest,
     console: &Console,
 ) -> Result<String, CliError> {
@@ -288,7 +285,7 @@ async fn create_from_args(
 }
 
 /// A progress bar on a terminal, a plain line every few seconds otherwise.
-fn spawn_progress(store: &Store, id: &str, console: &Console) -> tokio::task::JoinHandle<()> {
+fn spawn_progress(store: &Db, id: &str, console: &Console) -> tokio::task::JoinHandle<()> {
     let mut rx = store.subscribe();
     let id = id.to_string();
     let tty = console.progress_bar();
@@ -307,10 +304,12 @@ fn spawn_progress(store: &Store, id: &str, console: &Console) -> tokio::task::Jo
         loop {
             let u = match rx.recv().await {
                 Ok(u) => u,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => break,
+                Err(crate::bus::RecvError::Missed(_)) => continue,
+                Err(crate::bus::RecvError::Closed) => break,
             };
-            let Update::Campaign(p) = u else { continue };
+            let Update::Campaign(p) = &*u.update else {
+                continue;
+            };
             if p.id != id {
                 continue;
             }

@@ -5,24 +5,25 @@
 use super::ratelimit::RateLimiter;
 use super::window::{self, Plan, Purpose, Refusal, Tag, WindowFacts};
 use crate::config::{Config, PageConfig};
+use crate::db::Db;
 use crate::domain::{ConvKey, Conversation, Mid, TimestampMs};
 use crate::meta::error::{ErrorClass, GraphError};
 use crate::meta::graph::GraphClient;
-use crate::store::{OutboxRecord, OutboxState, Store, StoreError};
+use crate::store::{OutboxRecord, OutboxState, StoreError};
 use std::sync::Arc;
 
 /// What every sender needs: the store, the config (tokens), the Graph client
 /// and the shared pacing of Send API calls.
 #[derive(Clone)]
 pub struct SendCtx {
-    pub store: Arc<Store>,
+    pub store: Db,
     pub config: Arc<Config>,
     pub graph: GraphClient,
     pub limiter: Arc<RateLimiter>,
 }
 
 impl SendCtx {
-    pub fn new(store: Arc<Store>, config: Arc<Config>, graph: GraphClient) -> SendCtx {
+    pub fn new(store: Db, config: Arc<Config>, graph: GraphClient) -> SendCtx {
         let limiter = Arc::new(RateLimiter::per_second(config.send.max_per_second));
         SendCtx {
             store,

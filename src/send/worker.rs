@@ -5,9 +5,10 @@
 use super::campaign::{self, CampaignError, Tuning};
 use super::reply::{self, SendCtx, SendError};
 use crate::config::Config;
+use crate::db::Db;
 use crate::domain::TimestampMs;
 use crate::meta::graph::GraphClient;
-use crate::store::{Store, Update};
+use crate::update::Update;
 use crate::workers::Job;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +22,7 @@ type Running = Arc<Mutex<HashMap<String, CancellationToken>>>;
 /// last stopped resume first. On cancel, sends already at Meta finish and
 /// running campaigns stay `running` for the next start.
 pub async fn run_worker(
-    store: Arc<Store>,
+    store: Db,
     config: Arc<Config>,
     graph: GraphClient,
     mut jobs: UnboundedReceiver<Job>,

@@ -7,10 +7,10 @@ use super::world::{now_ms, DAY_MS, HOUR_MS};
 use super::SimError;
 use crate::change::Change;
 use crate::cli::PopulateArgs;
+use crate::db::Db;
 use crate::domain::{
     Attachment, ConvKey, Direction, Message, Mid, MsgStatus, Origin, Platform, TimestampMs,
 };
-use crate::store::Store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ const BATCH: usize = 2000;
 
 /// Open the store named by `args` and fill it.
 pub fn populate(args: &PopulateArgs) -> anyhow::Result<PopulateReport> {
-    let store = Store::open(&args.store, 128, "sim populate")?;
+    let store = Db::open(&args.store, 128, "sim populate")?;
     let report = populate_store(&store, args.conversations, args.messages, 7)?;
     store.flush()?;
     Ok(report)
@@ -44,7 +44,7 @@ pub fn populate(args: &PopulateArgs) -> anyhow::Result<PopulateReport> {
 /// Instagram, about a third of the messages are outbound, a fifth of the
 /// conversations are outside the 24 h window.
 pub fn populate_store(
-    store: &Store,
+    store: &Db,
     conversations: u64,
     messages: u64,
     seed: u64,

@@ -1,107 +1,35 @@
-//! The store: the only way into dmdesk's data. Ingest, sync, send, export and
-//! the UI call these methods and never touch sled trees, so another backend
-//! can replace this one without changing them.
+//! The store boundary: everything the rest of dmdesk may do with its data.
+//!
+//! `Store` is a synchronous, object-safe trait: the embedded backend (sled)
+//! answers from memory in microseconds, and callers on the async runtime
+//! already run the heavy calls (ingest, the UI's data worker, export) on
+//! blocking threads. The two calls that wait for the disk (`append_event`,
+//! `durable`) are futures. A backend whose calls wait on a network runs them
+//! on its own threads behind the same methods.
+//!
+//! Writes to conversations, messages, contacts and the outbox go through one
+//! call, `apply`, which is atomic and idempotent and returns the updates it
+//! made; the caller publishes them (`crate::db::Db` does both).
 
-mod accounts;
-mod apply;
-mod campaign;
-pub mod keys;
-pub mod log;
-mod outbox;
-mod query;
+pub mod embedded;
+mod records;
 
-pub use accounts::DeadToken;
-pub use apply::ApplyCtx;
-pub use campaign::{
-    CampaignCounts, CampaignExport, CampaignRecord, CampaignStatus, NewRecipient, RecipientExport,
-    RecipientRecord, RecipientState,
-};
-pub use log::{EventRecord, EventState};
-pub use outbox::{OutboxRecord, OutboxState};
-pub use query::ConvFilter;
+pub use records::*;
 
-use crate::domain::{Contact, ConvKey, Conversation, Message, TimestampMs};
-use log::GroupFlush;
-use serde::{de::DeserializeOwned, Serialize};
+use crate::change::Change;
+use crate::domain::{Contact, ConvKey, Conversation, Message, Mid, TimestampMs};
+use crate::filter::ConvFilter;
+use crate::update::{Update, Viewer};
+use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast;
-
-/// Something changed; the UI and attached clients redraw from these.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub enum Update {
-    Conversation(Box<Conversation>),
-    Message(Box<Message>),
-    Contact(Box<Contact>),
-    /// A webhook body was logged (status bar's "events today").
-    EventReceived {
-        at: TimestampMs,
-    },
-    /// For the operator: policy enforcement, a dead token, a failed sync.
-    Notice(String),
-    /// The last error, for the status bar.
-    Error(String),
-    /// Progress of a running sync.
-    Sync(SyncProgress),
-    /// Progress of a campaign.
-    Campaign(CampaignProgress),
-    /// Who is viewing or typing where (teams); the whole list each time.
-    Presence(Vec<crate::control::presence::Viewer>),
-    /// What an attached UI gets instead of every conversation and event
-    /// while traffic is heavy: counts and the conversations that changed
-    /// (with their unread counts); it reloads the rows it shows.
-    Digest {
-        events: u64,
-        inbound: u64,
-        /// Up to a few changed conversations with their unread counts...
-        changed: Vec<(ConvKey, u32)>,
-        /// ...or, when more changed, just that: reload what is shown.
-        #[serde(default)]
-        more: bool,
-        /// Conversations with unread messages, all of them (window title).
-        #[serde(default)]
-        unread_conversations: Option<u64>,
-    },
-    /// Answer to a UI's `unread_counts` request (`request` is the UI's
-    /// number for it); sent on this channel so it stays in order with the
-    /// `Conversation` updates around it.
-    Unread {
-        request: u64,
-        counts: Vec<(ConvKey, u32)>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
-pub struct SyncProgress {
-    pub running: bool,
-    pub pages: u32,
-    pub conversations: u64,
-    pub messages: u64,
-    pub errors: u32,
-    pub finished_at: Option<TimestampMs>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
-pub struct CampaignProgress {
-    pub id: String,
-    pub title: String,
-    pub total: u64,
-    pub done: u64,
-    pub sent: u64,
-    pub failed: u64,
-    pub skipped: u64,
-    pub running: bool,
-    /// The agent who started it (teams).
-    #[serde(default)]
-    pub created_by: Option<String>,
-}
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]
     Held(String),
     #[error("store error: {0}")]
-    Sled(#[from] sled::Error),
+    Backend(String),
     #[error("store record is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot create store directory {path}: {source}")]
@@ -115,277 +43,263 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-const SCHEMA_VERSION: u64 = 1;
-
-pub struct Store {
-    db: sled::Db,
-    path: PathBuf,
-    /// The mode named in the holder file (`serve`, `inbox`, ...).
-    mode: String,
-    events: sled::Tree,
-    quarantine: sled::Tree,
-    contacts: sled::Tree,
-    conversations: sled::Tree,
-    by_activity: sled::Tree,
-    messages: sled::Tree,
-    mid_index: sled::Tree,
-    deferred: sled::Tree,
-    /// False while `deferred` is empty, so the common case skips a tree op.
-    deferred_any: std::sync::atomic::AtomicBool,
-    outbox: sled::Tree,
-    drafts: sled::Tree,
-    meta: sled::Tree,
-    pub(crate) campaigns: sled::Tree,
-    pub(crate) campaign_recipients: sled::Tree,
-    flush: Arc<GroupFlush>,
-    /// Serialises appends so seq order equals insertion order.
-    append_lock: Mutex<u64>,
-    /// Serialises apply: a webhook and a sync delivering one mid at once
-    /// must not both insert it.
-    apply_lock: Mutex<()>,
-    updates: broadcast::Sender<Update>,
+/// What one `apply` did beyond its writes.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Applied {
+    /// Conversations whose contact is new and needs a profile fetch.
+    pub new_contacts: Vec<ConvKey>,
+    /// Messages that were new to the store.
+    pub new_messages: u64,
+    /// What changed, in order, for the update bus (published after commit).
+    pub updates: Vec<Update>,
 }
 
-/// Written beside the store so a second process can say who holds it.
-const HOLDER_FILE: &str = "dmdesk.holder";
+/// A compare-and-set that found something else than it expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Swap<T> {
+    Done,
+    /// The current value (None: there is none); nothing was written.
+    Lost(Option<T>),
+}
 
-impl Store {
-    /// Open (or create) the store. `mode` names this process in the holder file.
-    pub fn open(path: &Path, cache_mb: u64, mode: &str) -> Result<Arc<Store>> {
-        std::fs::create_dir_all(path).map_err(|source| StoreError::Dir {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_mb * 1024 * 1024)
-            // One thread flushes (store::log::GroupFlush), never two at once.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io) if is_lock_error(io) => {
-                    StoreError::Held(held_message(path))
-                }
-                other => StoreError::Sled(other),
-            })?;
-        let _ = std::fs::write(
-            path.join(HOLDER_FILE),
-            format!("pid={} mode={}\n", std::process::id(), mode),
-        );
-        let t = |n: &str| db.open_tree(n);
-        let events = t("events")?;
-        let next_seq = events
-            .last()?
-            .map(|(k, _)| keys::seq_from(&k) + 1)
-            .unwrap_or(1);
-        let (updates, _) = broadcast::channel(4096);
-        let store = Store {
-            quarantine: t("quarantine")?,
-            contacts: t("contacts")?,
-            conversations: t("conversations")?,
-            by_activity: t("conv_by_activity")?,
-            messages: t("messages")?,
-            mid_index: t("mid_index")?,
-            deferred_any: std::sync::atomic::AtomicBool::new(!t("deferred")?.is_empty()),
-            deferred: t("deferred")?,
-            outbox: t("outbox")?,
-            drafts: t("drafts")?,
-            meta: t("meta")?,
-            campaigns: t("campaigns")?,
-            campaign_recipients: t("campaign_recipients")?,
-            events,
-            flush: GroupFlush::start(db.clone()),
-            append_lock: Mutex::new(next_seq),
-            apply_lock: Mutex::new(()),
-            updates,
-            path: path.to_path_buf(),
-            mode: mode.to_string(),
-            db,
-        };
-        match store.meta_get::<u64>("schema_version")? {
-            None => store.meta_put("schema_version", &SCHEMA_VERSION)?,
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::Corrupt(format!(
-                    "store schema {v} is newer than this dmdesk understands ({SCHEMA_VERSION})"
-                )))
-            }
-            Some(_) => {}
-        }
-        Ok(Arc::new(store))
-    }
+pub type Rows<'a, T> = Box<dyn Iterator<Item = Result<T>> + Send + 'a>;
 
-    pub fn holder_mode(&self) -> &str {
-        &self.mode
-    }
+pub trait Store: Send + Sync {
+    /// "sled", "postgres", ...
+    fn backend(&self) -> &'static str;
+    /// The local directory beside the data (control socket, caches).
+    fn path(&self) -> &Path;
+    /// The mode this process named when it opened the store (`serve`, ...).
+    fn holder_mode(&self) -> &str;
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
+    // ---- durability ------------------------------------------------------
 
-    /// A receiver of every change applied from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
-        self.updates.subscribe()
-    }
+    /// Make everything written so far durable now (shutdown).
+    fn flush(&self) -> Result<()>;
+    /// Flushes so far (metrics, benchmarks).
+    fn flush_count(&self) -> u64;
+    /// Resolves once everything written before the call is durable.
+    fn durable(&self) -> BoxFuture<'_, ()>;
 
-    /// Publish an update from a worker (sync progress, errors, notices).
-    pub fn publish(&self, u: Update) {
-        let _ = self.updates.send(u);
-    }
+    // ---- webhook event log ------------------------------------------------
 
-    /// Flush everything to disk now (shutdown).
-    pub fn flush(&self) -> Result<()> {
-        self.db.flush()?;
-        Ok(())
-    }
-
-    pub fn flush_count(&self) -> u64 {
-        self.flush.flush_count()
-    }
-
-    // ---- event log ----------------------------------------------------
-
-    /// Append a raw webhook body and wait until it is durable. Returns its seq.
-    pub async fn append_event(&self, body: &[u8], received: TimestampMs) -> Result<u64> {
-        let seq = self.append_event_nowait(body, received)?;
-        self.flush.durable().await;
-        self.publish(Update::EventReceived { at: received });
-        Ok(seq)
-    }
-
+    /// Append a raw webhook body; resolves once it is durable. Its seq.
+    fn append_event<'a>(
+        &'a self,
+        body: &'a [u8],
+        received: TimestampMs,
+    ) -> BoxFuture<'a, Result<u64>>;
     /// Append without waiting for durability (tests, populate).
-    pub fn append_event_nowait(&self, body: &[u8], received: TimestampMs) -> Result<u64> {
-        let mut next = self.append_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let seq = *next;
-        self.events
-            .insert(keys::seq(seq), log::encode_event(received.0, body))?;
-        *next += 1;
-        Ok(seq)
-    }
-
+    fn append_event_nowait(&self, body: &[u8], received: TimestampMs) -> Result<u64>;
     /// Highest seq applied by ingest (events after it are pending).
-    pub fn applied_seq(&self) -> Result<u64> {
-        Ok(self.meta_get("ingest_applied")?.unwrap_or(0))
-    }
-
-    pub fn set_applied_seq(&self, seq: u64) -> Result<()> {
-        self.meta_put("ingest_applied", &seq)
-    }
-
+    fn applied_seq(&self) -> Result<u64>;
+    fn set_applied_seq(&self, seq: u64) -> Result<()>;
     /// Events after `after`, in order, at most `limit`.
-    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>> {
-        let applied = self.applied_seq()?;
-        self.events
-            .range(keys::seq(after + 1)..)
-            .take(limit)
-            .map(|r| {
-                let (k, v) = r?;
-                self.event_record(keys::seq_from(&k), &v, applied)
-            })
-            .collect()
-    }
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>>;
+    fn get_event(&self, seq: u64) -> Result<Option<EventRecord>>;
+    fn quarantine_event(&self, seq: u64, reason: &str) -> Result<()>;
+    fn release_event(&self, seq: u64) -> Result<()>;
+    fn quarantined(&self) -> Result<Vec<u64>>;
 
-    fn event_record(&self, seq: u64, v: &[u8], applied: u64) -> Result<EventRecord> {
-        let (received_ms, body) = log::decode_event(v);
-        let state = match self.quarantine.get(keys::seq(seq))? {
-            Some(r) => EventState::Quarantined(String::from_utf8_lossy(&r).into_owned()),
-            None if seq <= applied => EventState::Applied,
-            None => EventState::Pending,
-        };
-        Ok(EventRecord {
-            seq,
-            received_ms,
-            state,
-            body: body.to_vec(),
-        })
-    }
+    // ---- the one write path ------------------------------------------------
 
-    pub fn get_event(&self, seq: u64) -> Result<Option<EventRecord>> {
-        let applied = self.applied_seq()?;
-        self.events
-            .get(keys::seq(seq))?
-            .map(|v| self.event_record(seq, &v, applied))
-            .transpose()
-    }
+    /// Apply changes in order, all or nothing. Applying the same changes
+    /// again changes nothing.
+    fn apply(&self, changes: &[Change]) -> Result<Applied>;
+    /// A number never handed out before by this store (record ids).
+    fn next_id(&self) -> Result<u64>;
 
-    pub fn quarantine_event(&self, seq: u64, reason: &str) -> Result<()> {
-        self.quarantine.insert(keys::seq(seq), reason.as_bytes())?;
-        Ok(())
-    }
+    // ---- reads ------------------------------------------------------------
 
-    pub fn release_event(&self, seq: u64) -> Result<()> {
-        self.quarantine.remove(keys::seq(seq))?;
-        Ok(())
-    }
+    fn conversation(&self, key: &ConvKey) -> Result<Option<Conversation>>;
+    fn contact(&self, key: &ConvKey) -> Result<Option<Contact>>;
+    fn conversation_count(&self) -> Result<u64>;
+    /// Conversations by latest activity matching `filter`, skipping `offset`.
+    fn conversations(
+        &self,
+        filter: &ConvFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Conversation>>;
+    fn count_matching(&self, filter: &ConvFilter) -> Result<u64>;
+    /// Every conversation with unread messages, with its count.
+    fn unread_counts(&self) -> Result<Vec<(ConvKey, u32)>>;
+    /// The newest `limit` messages of a conversation, oldest first.
+    fn messages_latest(&self, conv: &ConvKey, limit: usize) -> Result<Vec<Message>>;
+    /// Up to `limit` messages older than `before` (oldest first).
+    fn messages_before(
+        &self,
+        conv: &ConvKey,
+        before: &Message,
+        limit: usize,
+    ) -> Result<Vec<Message>>;
+    fn message(&self, mid: &Mid) -> Result<Option<Message>>;
+    /// Whole-store scans in store order (export, sweeps).
+    fn all_messages(&self) -> Rows<'_, Message>;
+    fn all_contacts(&self) -> Rows<'_, Contact>;
+    fn all_conversations(&self) -> Rows<'_, Conversation>;
+    fn all_events(&self) -> Rows<'_, EventRecord>;
 
-    pub fn quarantined(&self) -> Result<Vec<u64>> {
-        self.quarantine
-            .iter()
-            .keys()
-            .map(|k| Ok(keys::seq_from(&k?)))
-            .collect()
-    }
+    // ---- drafts ---------------------------------------------------------
 
-    /// All events in store order (export).
-    pub fn all_events(&self) -> impl Iterator<Item = Result<EventRecord>> + '_ {
-        let applied = self.applied_seq().unwrap_or(0);
-        self.events.iter().map(move |r| {
-            let (k, v) = r?;
-            self.event_record(keys::seq_from(&k), &v, applied)
-        })
-    }
+    fn draft(&self, conv: &ConvKey) -> Result<Option<String>>;
+    /// Save a draft; an empty one is removed.
+    fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()>;
 
-    // ---- meta -----------------------------------------------------------
+    // ---- outbox (written by `apply`) ---------------------------------------
 
-    pub fn meta_get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        self.meta.get(key)?.map(|v| decode(&v)).transpose()
-    }
+    fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>>;
+    /// Records still pending (a send that may or may not have reached Meta).
+    fn outbox_pending(&self) -> Result<Vec<OutboxRecord>>;
 
-    pub fn meta_put<T: Serialize>(&self, key: &str, v: &T) -> Result<()> {
-        self.meta.insert(key, encode(v))?;
-        Ok(())
-    }
+    // ---- campaigns ---------------------------------------------------------
+
+    /// Write a campaign and all its recipients (queued, or skipped with the
+    /// preview's reason). Callers make it durable before sending.
+    fn create_campaign(
+        &self,
+        title: &str,
+        text: &str,
+        tag: Option<&str>,
+        created_by: Option<&str>,
+        recipients: &[NewRecipient],
+        now: TimestampMs,
+    ) -> Result<CampaignRecord>;
+    fn campaign(&self, id: &str) -> Result<Option<CampaignRecord>>;
+    /// Every campaign, oldest first.
+    fn campaigns_list(&self) -> Result<Vec<CampaignRecord>>;
+    fn put_campaign(&self, rec: &CampaignRecord) -> Result<()>;
+    /// A campaign's recipients in the order they were given.
+    fn campaign_recipients(&self, id: &str) -> Result<Vec<RecipientRecord>>;
+    fn campaign_recipient(&self, id: &str, index: u32) -> Result<Option<RecipientRecord>>;
+    /// Write one recipient's state (not yet durable: call `durable()`).
+    fn put_recipient(&self, r: &RecipientRecord) -> Result<()>;
+    /// Write `r` only if the stored recipient is still in state `expect`
+    /// (claiming a recipient: one runner wins).
+    fn swap_recipient(
+        &self,
+        r: &RecipientRecord,
+        expect: RecipientState,
+    ) -> Result<Swap<RecipientRecord>>;
+
+    // ---- accounts ---------------------------------------------------------
 
     /// Last successful sync of an account (never paging cursors: they expire).
-    pub fn last_sync(&self, account: &str) -> Result<Option<TimestampMs>> {
-        self.meta_get(&format!("last_sync:{account}"))
+    fn last_sync(&self, account: &str) -> Result<Option<TimestampMs>>;
+    fn set_last_sync(&self, account: &str, at: TimestampMs) -> Result<()>;
+    /// Remember that `page`'s token (by fingerprint) is invalid.
+    fn mark_token_dead(
+        &self,
+        page: &str,
+        fingerprint: &str,
+        reason: &str,
+        at: TimestampMs,
+    ) -> Result<()>;
+    /// The dead mark for `page` if it was made for the token with this
+    /// fingerprint; a mark for another (older) token is removed.
+    fn token_dead(&self, page: &str, fingerprint: &str) -> Result<Option<DeadToken>>;
+    fn clear_token_dead(&self, page: &str) -> Result<()>;
+
+    // ---- presence (who views what; not durable) -----------------------------
+
+    fn presence_get(&self, session: u64) -> Option<Viewer>;
+    /// Set (Some) or clear (None) one UI session's entry.
+    fn presence_put(&self, session: u64, viewer: Option<Viewer>);
+    fn presence_list(&self) -> Vec<Viewer>;
+
+    // ---- derived, the same for every backend --------------------------------
+
+    /// Campaigns that were running (to resume at start).
+    fn campaigns_running(&self) -> Result<Vec<CampaignRecord>> {
+        Ok(self
+            .campaigns_list()?
+            .into_iter()
+            .filter(|c| c.status == CampaignStatus::Running)
+            .collect())
     }
 
-    pub fn set_last_sync(&self, account: &str, at: TimestampMs) -> Result<()> {
-        self.meta_put(&format!("last_sync:{account}"), &at)
+    /// Set a campaign's status (and why), stamping the finish time.
+    fn set_campaign_status(
+        &self,
+        id: &str,
+        status: CampaignStatus,
+        reason: Option<&str>,
+        now: TimestampMs,
+    ) -> Result<CampaignRecord> {
+        let mut rec = self
+            .campaign(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("no campaign {id}")))?;
+        rec.status = status;
+        rec.status_reason = reason.map(str::to_string);
+        rec.finished_at = (status != CampaignStatus::Running).then_some(now);
+        self.put_campaign(&rec)?;
+        Ok(rec)
+    }
+
+    fn campaign_counts(&self, id: &str) -> Result<CampaignCounts> {
+        let mut c = CampaignCounts::default();
+        for r in self.campaign_recipients(id)? {
+            c.add(self.effective_state(&r)?.0);
+        }
+        Ok(c)
+    }
+
+    /// A recipient's state with what the outbox knows since: an in-flight or
+    /// unknown send whose echo arrived later is sent.
+    fn effective_state(&self, r: &RecipientRecord) -> Result<(RecipientState, Option<Mid>)> {
+        if matches!(r.state, RecipientState::InFlight | RecipientState::Unknown) {
+            if let Some(o) = r
+                .outbox_id
+                .as_deref()
+                .map(|id| self.outbox_get(id))
+                .transpose()?
+                .flatten()
+            {
+                if let (OutboxState::Sent, Some(mid)) = (o.state, o.mid) {
+                    return Ok((RecipientState::Sent, Some(mid)));
+                }
+            }
+        }
+        Ok((r.state, r.mid.clone()))
+    }
+
+    /// Every campaign with its recipients, for `dmdesk export --what campaigns`.
+    fn campaigns_export(&self) -> Result<Vec<CampaignExport>> {
+        let mut out = Vec::new();
+        for c in self.campaigns_list()? {
+            let mut counts = CampaignCounts::default();
+            let mut recipients = Vec::new();
+            for r in self.campaign_recipients(&c.id)? {
+                let (state, mid) = self.effective_state(&r)?;
+                counts.add(state);
+                recipients.push(RecipientExport {
+                    platform: r.conv.platform.as_str().to_string(),
+                    account_id: r.conv.account.0.clone(),
+                    user_id: r.conv.user.0.clone(),
+                    state,
+                    reason: r.reason.clone(),
+                    mid: mid.map(|m| m.0),
+                });
+            }
+            out.push(CampaignExport {
+                id: c.id,
+                title: c.title,
+                status: c.status,
+                status_reason: c.status_reason,
+                text: c.text,
+                tag: c.tag,
+                created_by: c.created_by,
+                created_at_ms: c.created_at.0,
+                finished_at_ms: c.finished_at.map(|t| t.0),
+                counts,
+                recipients,
+            });
+        }
+        Ok(out)
     }
 }
 
-fn is_lock_error(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::WouldBlock
-        || e.to_string().contains("lock")
-        || e.raw_os_error() == Some(11)
-}
-
-fn held_message(path: &Path) -> String {
-    let holder = std::fs::read_to_string(path.join(HOLDER_FILE)).unwrap_or_default();
-    let who = holder
-        .split_whitespace()
-        .fold((None, None), |(pid, mode), kv| match kv.split_once('=') {
-            Some(("pid", p)) => (Some(p.to_string()), mode),
-            Some(("mode", m)) => (pid, Some(m.to_string())),
-            _ => (pid, mode),
-        });
-    match who {
-        (Some(pid), Some(mode)) => format!(
-            "store {} is held by another dmdesk process (pid {pid}, `dmdesk {mode}`); stop it first or run this command on a copy of the store",
-            path.display()
-        ),
-        _ => format!(
-            "store {} is held by another dmdesk process; stop it first or run this command on a copy of the store",
-            path.display()
-        ),
-    }
-}
-
-pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).expect("store records serialise")
-}
-
-pub(crate) fn decode<T: DeserializeOwned>(v: &[u8]) -> Result<T> {
-    serde_json::from_slice(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+/// Open the embedded store at `path` (the default backend).
+pub fn open(path: &Path, cache_mb: u64, mode: &str) -> Result<Arc<dyn Store>> {
+    Ok(embedded::SledStore::open(path, cache_mb, mode)?)
 }

@@ -4,9 +4,10 @@ use super::{SyncReport, Syncer};
 use crate::cli::{CliError, CliResult, SyncArgs};
 use crate::config::Config;
 use crate::console::Console;
+use crate::db::Db;
 use crate::domain::AccountId;
 use crate::meta::graph::GraphClient;
-use crate::store::{Store, SyncProgress};
+use crate::update::SyncProgress;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,12 +22,7 @@ fn line(p: &SyncProgress, total_pages: usize) -> String {
     )
 }
 
-pub async fn cli_sync(
-    config: &Config,
-    store: Arc<Store>,
-    args: &SyncArgs,
-    console: &Console,
-) -> CliResult {
+pub async fn cli_sync(config: &Config, store: Db, args: &SyncArgs, console: &Console) -> CliResult {
     if config.pages.is_empty() {
         return Err(CliError::usage(
             "config key `pages`: no [[pages]] configured, nothing to sync",

@@ -17,11 +17,13 @@ pub use worker::run_worker;
 
 use crate::change::Change;
 use crate::config::{Config, PageConfig};
+use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, Platform, TimestampMs};
 use crate::meta::error::{ErrorClass, GraphError};
 use crate::meta::graph::{token_fingerprint, GraphClient};
 use crate::profiles;
-use crate::store::{DeadToken, Store, StoreError, SyncProgress, Update};
+use crate::store::{DeadToken, StoreError};
+use crate::update::{SyncProgress, Update};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -75,7 +77,7 @@ impl SyncReport {
 }
 
 /// The dead-token mark for the page's current token, if Meta rejected it.
-pub fn dead_token(store: &Store, page: &PageConfig) -> Option<DeadToken> {
+pub fn dead_token(store: &Db, page: &PageConfig) -> Option<DeadToken> {
     store
         .token_dead(page.id.as_str(), &token_fingerprint(&page.access_token))
         .unwrap_or_else(|e| {
@@ -86,7 +88,7 @@ pub fn dead_token(store: &Store, page: &PageConfig) -> Option<DeadToken> {
 
 /// Meta said the page's token is invalid (190): remember it, stop calling
 /// for that page, and tell the operator.
-pub fn token_died(store: &Store, page: &PageConfig, e: &GraphError) {
+pub fn token_died(store: &Db, page: &PageConfig, e: &GraphError) {
     let at = TimestampMs::now();
     if let Err(se) = store.mark_token_dead(
         page.id.as_str(),
@@ -108,7 +110,7 @@ pub fn token_died(store: &Store, page: &PageConfig, e: &GraphError) {
 }
 
 pub struct Syncer {
-    store: Arc<Store>,
+    store: Db,
     config: Arc<Config>,
     graph: GraphClient,
     progress: watch::Sender<SyncProgress>,
@@ -116,7 +118,7 @@ pub struct Syncer {
 }
 
 impl Syncer {
-    pub fn new(store: Arc<Store>, config: Arc<Config>, graph: GraphClient) -> Syncer {
+    pub fn new(store: Db, config: Arc<Config>, graph: GraphClient) -> Syncer {
         Syncer {
             store,
             config,
@@ -361,7 +363,7 @@ impl Syncer {
         }
     }
 
-    async fn apply(&self, changes: Vec<Change>) -> Result<crate::store::ApplyCtx, StoreError> {
+    async fn apply(&self, changes: Vec<Change>) -> Result<crate::store::Applied, StoreError> {
         if changes.is_empty() {
             return Ok(Default::default());
         }

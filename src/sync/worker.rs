@@ -2,9 +2,9 @@
 
 use super::Syncer;
 use crate::config::Config;
+use crate::db::Db;
 use crate::domain::AccountId;
 use crate::meta::graph::GraphClient;
-use crate::store::Store;
 use crate::workers::Job;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ fn enqueue(queue: &mut VecDeque<Option<AccountId>>, target: Option<AccountId>) {
 /// (None = off), and on `Job::Sync`; `Job::CancelSync` stops the running one
 /// and drops queued ones. Progress and errors go out as store updates.
 pub async fn run_worker(
-    store: Arc<Store>,
+    store: Db,
     config: Arc<Config>,
     graph: GraphClient,
     mut jobs: UnboundedReceiver<Job>,

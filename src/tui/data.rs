@@ -9,8 +9,10 @@
 use crate::app::command::Command;
 use crate::app::event::{Event, ListRows, ThreadData};
 use crate::control::presence::Presence;
+use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, ConvStatus, Conversation, Message, TimestampMs};
-use crate::store::{ConvFilter, Store, Update};
+use crate::filter::ConvFilter;
+use crate::update::Update;
 use crate::workers::{Job, JobSender};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -63,14 +65,14 @@ pub trait UiData: Send + Sync + 'static {
 
 /// [`UiData`] over the process's own store and workers.
 pub struct StoreData {
-    pub store: Arc<Store>,
+    pub store: Db,
     pub jobs: JobSender,
     /// The presence table attached UIs share, and this agent's name in it.
     pub presence: Option<(Arc<Presence>, String)>,
 }
 
 impl StoreData {
-    pub fn new(store: Arc<Store>, jobs: JobSender) -> StoreData {
+    pub fn new(store: Db, jobs: JobSender) -> StoreData {
         StoreData {
             store,
             jobs,

@@ -10,8 +10,8 @@ use super::data::{is_data, DataWorker, Request};
 use crate::app::command::Command;
 use crate::app::event::Event;
 use crate::app::{self, State};
+use crate::bus::{RecvError, Subscription};
 use crate::domain::TimestampMs;
-use crate::store::Update;
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{Event as CtEvent, MouseEventKind};
@@ -20,7 +20,6 @@ use std::future::Future;
 use std::io;
 use std::task::Poll;
 use std::time::Duration;
-use tokio::sync::broadcast::{self, error::TryRecvError};
 
 /// The clock tick: countdowns in the list and composer move with it.
 pub const TICK: Duration = Duration::from_secs(5);
@@ -36,19 +35,19 @@ pub trait Updates {
     fn try_recv(&mut self) -> Option<Event>;
 }
 
-impl Updates for broadcast::Receiver<Update> {
+impl Updates for Subscription {
     async fn recv(&mut self) -> Option<Event> {
-        match broadcast::Receiver::recv(self).await {
-            Ok(u) => Some(Event::Update(u)),
-            Err(broadcast::error::RecvError::Lagged(_)) => Some(Event::Lagged),
-            Err(broadcast::error::RecvError::Closed) => None,
+        match Subscription::recv(self).await {
+            Ok(p) => Some(Event::Update((*p.update).clone())),
+            Err(RecvError::Missed(_)) => Some(Event::Lagged),
+            Err(RecvError::Closed) => None,
         }
     }
     fn try_recv(&mut self) -> Option<Event> {
-        match broadcast::Receiver::try_recv(self) {
-            Ok(u) => Some(Event::Update(u)),
-            Err(TryRecvError::Lagged(_)) => Some(Event::Lagged),
-            Err(TryRecvError::Closed) | Err(TryRecvError::Empty) => None,
+        match Subscription::try_recv(self)? {
+            Ok(p) => Some(Event::Update((*p.update).clone())),
+            Err(RecvError::Missed(_)) => Some(Event::Lagged),
+            Err(RecvError::Closed) => None,
         }
     }
 }

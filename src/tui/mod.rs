@@ -10,8 +10,8 @@ pub mod event_loop;
 use crate::app::keymap::Keymap;
 use crate::app::state::{Options, State};
 use crate::config::Config;
+use crate::db::Db;
 use crate::domain::TimestampMs;
-use crate::store::Store;
 use crate::workers::JobSender;
 use data::{DataWorker, StoreData};
 pub use event_loop::{run_loop, Headless, Host};
@@ -43,7 +43,7 @@ pub struct TuiCtx {
 pub enum Source {
     /// This process holds the store and runs the workers.
     Local {
-        store: Arc<Store>,
+        store: Db,
         jobs: JobSender,
         presence: Option<Arc<crate::control::presence::Presence>>,
     },

@@ -4,9 +4,9 @@
 pub mod signature;
 
 use crate::config::Secret;
+use crate::db::Db;
 use crate::domain::TimestampMs;
 use crate::metrics::{Metrics, Rejection};
-use crate::store::Store;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -29,7 +29,7 @@ const DURABLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct WebhookState {
-    pub store: Arc<Store>,
+    pub store: Db,
     pub app_secret: Secret,
     pub verify_token: Secret,
     pub metrics: Arc<Metrics>,

@@ -4,9 +4,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use dmdesk::config::{Config, Secret};
+use dmdesk::db::Db;
 use dmdesk::ingest::Ingest;
 use dmdesk::metrics::Metrics;
-use dmdesk::store::Store;
 use dmdesk::webhook::{router, signature, WebhookState};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ pub fn shared(rel: &str) -> PathBuf {
 
 pub struct Harness {
     pub dir: tempfile::TempDir,
-    pub store: Arc<Store>,
+    pub store: Db,
     pub config: Config,
     pub metrics: Arc<Metrics>,
     pub app: axum::Router,
@@ -51,11 +51,11 @@ impl Harness {
     pub fn new() -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = config_for(dir.path());
-        let store = Store::open(&config.store.path, 16, "test").expect("open store");
+        let store = Db::open(&config.store.path, 16, "test").expect("open store");
         Harness::with(dir, config, store)
     }
 
-    pub fn with(dir: tempfile::TempDir, config: Config, store: Arc<Store>) -> Harness {
+    pub fn with(dir: tempfile::TempDir, config: Config, store: Db) -> Harness {
         let metrics = Arc::new(Metrics::default());
         let app = router(
             WebhookState {

@@ -6,10 +6,10 @@
 
 use dmdesk::change::Change;
 use dmdesk::config::Config;
+use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, Message, Mid, Platform, TimestampMs};
 use dmdesk::meta::graph::GraphClient;
 use dmdesk::send::reply::SendCtx;
-use dmdesk::store::Store;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,13 +41,13 @@ human_agent = true
 
 pub struct Env {
     pub dir: tempfile::TempDir,
-    pub store: Arc<Store>,
+    pub store: Db,
     pub ctx: SendCtx,
 }
 
 pub fn env(base: &str, max_per_second: u32, concurrency: usize) -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path(), 16, "test").expect("store");
+    let store = Db::open(dir.path(), 16, "test").expect("store");
     let cfg = config(base, max_per_second, concurrency);
     let ctx = SendCtx::new(
         store.clone(),
@@ -66,7 +66,7 @@ pub fn instagram(user: &str) -> ConvKey {
 }
 
 /// The customer wrote `ago_ms` before now.
-pub fn customer_wrote(store: &Store, conv: &ConvKey, ago_ms: i64) {
+pub fn customer_wrote(store: &Db, conv: &ConvKey, ago_ms: i64) {
     let at = TimestampMs(TimestampMs::now().0 - ago_ms);
     let mut m = Message::inbound(conv.clone(), Mid(format!("in_{}_{}", conv.user, at.0)), at);
     m.text = Some("hi".into());
@@ -81,7 +81,7 @@ pub fn customer_wrote(store: &Store, conv: &ConvKey, ago_ms: i64) {
 }
 
 /// Meta's echo of our send: same mid, our metadata.
-pub fn echo(store: &Store, conv: &ConvKey, mid: &str, metadata: &str) {
+pub fn echo(store: &Db, conv: &ConvKey, mid: &str, metadata: &str) {
     let mut m = Message::inbound(conv.clone(), Mid::from(mid), TimestampMs::now());
     m.direction = dmdesk::domain::Direction::Out;
     m.status = dmdesk::domain::MsgStatus::Sent;

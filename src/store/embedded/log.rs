@@ -119,38 +119,6 @@ impl Drop for GroupFlush {
     }
 }
 
-/// One logged webhook body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventRecord {
-    pub seq: u64,
-    pub received_ms: i64,
-    pub state: EventState,
-    pub body: Vec<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventState {
-    Pending,
-    Applied,
-    Quarantined(String),
-}
-
-impl EventState {
-    pub fn name(&self) -> &'static str {
-        match self {
-            EventState::Pending => "pending",
-            EventState::Applied => "applied",
-            EventState::Quarantined(_) => "quarantined",
-        }
-    }
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            EventState::Quarantined(r) => Some(r),
-            _ => None,
-        }
-    }
-}
-
 /// Value layout of the `events` tree: received ms (8 bytes BE) then the raw body.
 pub fn encode_event(received_ms: i64, body: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + body.len());

@@ -3,24 +3,15 @@
 //! The mark carries a fingerprint of the token it was made for, so putting a
 //! new token in the config lifts it without any other step.
 
-use super::{Result, Store};
+use super::{Result, SledStore};
 use crate::domain::TimestampMs;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeadToken {
-    pub at: TimestampMs,
-    /// Meta's words, without the token.
-    pub reason: String,
-    /// A short hash of the dead token (never the token).
-    pub fingerprint: String,
-}
+use crate::store::DeadToken;
 
 fn key(page: &str) -> String {
     format!("token_dead:{page}")
 }
 
-impl Store {
+impl SledStore {
     /// Remember that `page`'s token (by fingerprint) is invalid.
     pub fn mark_token_dead(
         &self,

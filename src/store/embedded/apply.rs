@@ -1,0 +1,429 @@
+//! The one apply path for webhooks, sync, the outbox and agents' actions:
+//! idempotent, keyed by `mid`, one transaction per call (see `txn`).
+//! Receipts, reactions and edits that arrive before their message are kept
+//! in `deferred` and applied when it lands.
+
+use super::txn::{messages_through, Txn, T};
+use super::{decode, encode, keys, Result, SledStore};
+use crate::change::Change;
+use crate::domain::{
+    Contact, ConvKey, ConvStatus, Direction, Message, Mid, MsgKind, MsgStatus, ProfileState,
+    Reaction, TimestampMs,
+};
+use crate::meta::webhook::METADATA_PREFIX;
+use crate::store::Applied;
+use crate::update::Update;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+enum Deferred {
+    Status(MsgStatus),
+    React { emoji: Option<String>, by: String },
+    Edit(String),
+    Delete,
+}
+
+impl SledStore {
+    /// Apply changes in order, in one transaction. Safe to call again with
+    /// the same changes.
+    pub(super) fn apply_changes(&self, changes: &[Change]) -> Result<Applied> {
+        let _guard = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut txn = Txn::new(self);
+        for ch in changes {
+            apply_one(&mut txn, ch)?;
+        }
+        txn.commit()
+    }
+}
+
+fn apply_one(txn: &mut Txn, ch: &Change) -> Result<()> {
+    match ch {
+        Change::Message {
+            msg,
+            metadata,
+            qualifying,
+            from_sync,
+        } => apply_message(txn, msg, metadata.as_deref(), *qualifying, *from_sync),
+        Change::Delivery {
+            conv,
+            mids,
+            watermark,
+        } => {
+            for mid in mids {
+                update_or_defer(txn, mid, Deferred::Status(MsgStatus::Delivered))?;
+            }
+            if let Some(w) = watermark {
+                watermark_to(txn, conv, *w, MsgStatus::Delivered)?;
+            }
+            Ok(())
+        }
+        Change::Read {
+            conv,
+            watermark,
+            mid,
+        } => {
+            if let Some(mid) = mid {
+                // Instagram: "seen" names one message; everything before it is seen too.
+                match message_by_mid(txn, mid)? {
+                    Some((_, m)) => watermark_to(txn, conv, m.timestamp, MsgStatus::Read)?,
+                    None => defer(txn, mid, Deferred::Status(MsgStatus::Read))?,
+                }
+            }
+            if let Some(w) = watermark {
+                watermark_to(txn, conv, *w, MsgStatus::Read)?;
+            }
+            Ok(())
+        }
+        Change::Reaction {
+            conv,
+            target,
+            emoji,
+            by,
+            at,
+        } => {
+            if by == conv.user.as_str() {
+                // A reaction is a qualifying customer action (see send::window).
+                let c = txn.conv(conv)?;
+                if c.last_inbound.is_none_or(|t| t < *at) {
+                    c.last_inbound = Some(*at);
+                }
+            }
+            let d = Deferred::React {
+                emoji: emoji.clone(),
+                by: by.clone(),
+            };
+            update_or_defer(txn, target, d)
+        }
+        Change::Edit { mid, text, .. } => update_or_defer(txn, mid, Deferred::Edit(text.clone())),
+        Change::Delete { mid, .. } => update_or_defer(txn, mid, Deferred::Delete),
+        Change::Handover { conv, standby, .. } => {
+            txn.conv(conv)?.standby = *standby;
+            Ok(())
+        }
+        Change::ContactSeen {
+            conv,
+            name,
+            username,
+        } => {
+            txn.conv(conv)?;
+            let mut contact = txn
+                .contact(conv)?
+                .unwrap_or_else(|| Contact::new(conv.clone(), "sync"));
+            let mut changed = false;
+            if contact.name.is_none() && name.is_some() {
+                contact.name = name.clone();
+                changed = true;
+            }
+            if contact.username.is_none() && username.is_some() {
+                contact.username = username.clone();
+                changed = true;
+            }
+            if changed {
+                put_contact(txn, &contact)?;
+            }
+            Ok(())
+        }
+        Change::OutboundQueued {
+            id,
+            conv,
+            text,
+            tag,
+            agent,
+            campaign,
+            at,
+        } => super::outbox::queued(txn, id, conv, text, tag, agent, campaign, *at),
+        Change::OutboundSent { id, mid } => {
+            if !super::outbox::resolve(txn, id, mid, MsgStatus::Sent)? {
+                return Err(crate::store::StoreError::NotFound(format!(
+                    "no outbox record {id}"
+                )));
+            }
+            Ok(())
+        }
+        Change::OutboundFailed { id, reason } => super::outbox::failed(txn, id, reason),
+        Change::OutboundRetry { id } => super::outbox::retry(txn, id),
+        Change::MarkRead { conv, read } => {
+            if let Some(c) = txn.existing_conv(conv)? {
+                c.unread = if *read { 0 } else { c.unread.max(1) };
+            }
+            Ok(())
+        }
+        Change::Status {
+            conv,
+            status,
+            snooze_until,
+        } => {
+            if let Some(c) = txn.existing_conv(conv)? {
+                c.status = *status;
+                c.snooze_until = if *status == ConvStatus::Snoozed {
+                    *snooze_until
+                } else {
+                    None
+                };
+            }
+            Ok(())
+        }
+        Change::Contact(c) => put_contact(txn, c),
+        Change::Profile { conv, profile, at } => {
+            let mut c = txn
+                .contact(conv)?
+                .unwrap_or_else(|| Contact::new(conv.clone(), "profile"));
+            match profile {
+                Some(p) => {
+                    let p = (**p).clone();
+                    c.name = p.name.or(c.name);
+                    c.first_name = p.first_name.or(c.first_name);
+                    c.last_name = p.last_name.or(c.last_name);
+                    c.username = p.username.or(c.username);
+                    c.profile_pic = p.profile_pic.or(c.profile_pic);
+                    c.profile_state = ProfileState::Fetched;
+                    c.source = "profile".into();
+                }
+                None => {
+                    c.profile_state = ProfileState::Failed;
+                    c.fetch_attempts += 1;
+                }
+            }
+            c.fetched_at = Some(*at);
+            put_contact(txn, &c)
+        }
+        Change::Notice { text } => {
+            tracing::warn!("{text}");
+            txn.publish(Update::Notice(text.clone()));
+            Ok(())
+        }
+        Change::Ignored { kind } => {
+            tracing::debug!(kind, "event kind kept in the log only");
+            Ok(())
+        }
+    }
+}
+
+/// Save a contact and carry its name to the conversation row, if any.
+fn put_contact(txn: &mut Txn, c: &Contact) -> Result<()> {
+    txn.put(T::Contacts, keys::conv(&c.conv), encode(c));
+    let name = c.display_name();
+    if let Some(conv) = txn.existing_conv(&c.conv)? {
+        if conv.name != name {
+            conv.name = name;
+        }
+    }
+    txn.publish(Update::Contact(Box::new(c.clone())));
+    Ok(())
+}
+
+fn apply_message(
+    txn: &mut Txn,
+    msg: &Message,
+    metadata: Option<&str>,
+    qualifying: bool,
+    from_sync: bool,
+) -> Result<()> {
+    // Our own send coming back: bind the outbox record to Meta's mid.
+    if let Some(id) = metadata.and_then(|m| m.strip_prefix(METADATA_PREFIX)) {
+        if super::outbox::resolve(txn, id, &msg.mid, MsgStatus::Sent)? {
+            return Ok(());
+        }
+    }
+    if let Some((key, mut existing)) = message_by_mid(txn, &msg.mid)? {
+        // Duplicate delivery, replay, or sync overlap: merge, never duplicate.
+        let mut changed = false;
+        if existing.text.is_none() && msg.text.is_some() && !existing.deleted {
+            existing.text = msg.text.clone();
+            changed = true;
+        }
+        if existing.attachments.is_empty() && !msg.attachments.is_empty() {
+            existing.attachments = msg.attachments.clone();
+            changed = true;
+        }
+        if existing.origin.is_none() && msg.origin.is_some() {
+            existing.origin = msg.origin;
+            changed = true;
+        }
+        if existing.direction == Direction::Out && existing.status < msg.status {
+            existing.status = msg.status;
+            changed = true;
+        }
+        if changed {
+            txn.put(T::Messages, key, encode(&existing));
+            txn.publish(Update::Message(Box::new(existing)));
+        }
+        return Ok(());
+    }
+
+    let conv = txn.conv(&msg.conv)?;
+    let mut m = msg.clone();
+    if m.direction == Direction::Out && m.status >= MsgStatus::Sent {
+        if conv.read_watermark.is_some_and(|w| m.timestamp <= w) {
+            m.status = MsgStatus::Read;
+        } else if conv.delivered_watermark.is_some_and(|w| m.timestamp <= w) {
+            m.status = MsgStatus::Delivered;
+        }
+    }
+    for d in take_deferred(txn, &m.mid)? {
+        apply_deferred(&mut m, d);
+    }
+    insert_message(txn, &m);
+    txn.out.new_messages += 1;
+
+    let conv = txn.conv(&msg.conv)?;
+    conv.message_count += 1;
+    if m.timestamp >= conv.last_activity {
+        conv.last_activity = m.timestamp;
+        conv.last_preview = m.preview();
+        conv.last_direction = Some(m.direction);
+    }
+    if m.direction == Direction::In {
+        if qualifying && conv.last_inbound.is_none_or(|t| t < m.timestamp) {
+            conv.last_inbound = Some(m.timestamp);
+        }
+        if m.kind == MsgKind::Message && conv.last_user_message.is_none_or(|t| t < m.timestamp) {
+            conv.last_user_message = Some(m.timestamp);
+        }
+        if !from_sync {
+            conv.unread += 1;
+            // A customer's new message reopens a snoozed or resolved thread.
+            if matches!(conv.status, ConvStatus::Snoozed | ConvStatus::Resolved) {
+                conv.status = ConvStatus::Open;
+                conv.snooze_until = None;
+            }
+        }
+    }
+    txn.publish(Update::Message(Box::new(m)));
+    Ok(())
+}
+
+/// Move outbound messages at or before `w` to `status`.
+fn watermark_to(txn: &mut Txn, conv: &ConvKey, w: TimestampMs, status: MsgStatus) -> Result<()> {
+    let c = txn.conv(conv)?;
+    let slot = match status {
+        MsgStatus::Read => &mut c.read_watermark,
+        _ => &mut c.delivered_watermark,
+    };
+    if slot.is_some_and(|old| old >= w) {
+        return Ok(());
+    }
+    *slot = Some(w);
+    let (start, end) = messages_through(conv, w);
+    let mut moved = Vec::new();
+    txn.scan_rev(T::Messages, &start, &end, |k, v| {
+        let mut m: Message = decode(v)?;
+        if m.direction != Direction::Out || m.status < MsgStatus::Sent {
+            return Ok(true);
+        }
+        if m.status >= status {
+            return Ok(false); // everything older already moved with an earlier watermark
+        }
+        m.status = status;
+        moved.push((k.to_vec(), m));
+        Ok(true)
+    })?;
+    for (k, m) in moved {
+        txn.put(T::Messages, k, encode(&m));
+        txn.publish(Update::Message(Box::new(m)));
+    }
+    Ok(())
+}
+
+fn update_or_defer(txn: &mut Txn, mid: &Mid, d: Deferred) -> Result<()> {
+    match message_by_mid(txn, mid)? {
+        Some((key, mut m)) => {
+            let before = m.clone();
+            apply_deferred(&mut m, d);
+            if m != before {
+                txn.put(T::Messages, key, encode(&m));
+                refresh_preview(txn, &m)?;
+                txn.publish(Update::Message(Box::new(m)));
+            }
+            Ok(())
+        }
+        None => defer(txn, mid, d),
+    }
+}
+
+/// Keep the list preview in step with an edited or unsent last message.
+fn refresh_preview(txn: &mut Txn, m: &Message) -> Result<()> {
+    let preview = m.preview();
+    let c = txn.conv(&m.conv)?;
+    if c.last_activity == m.timestamp && c.last_preview != preview {
+        c.last_preview = preview;
+    }
+    Ok(())
+}
+
+fn defer(txn: &mut Txn, mid: &Mid, d: Deferred) -> Result<()> {
+    let mut list: Vec<Deferred> = match txn.get(T::Deferred, mid.as_str().as_bytes())? {
+        Some(v) => decode(&v)?,
+        None => vec![],
+    };
+    if !list.contains(&d) {
+        list.push(d);
+        txn.store.deferred_any_set();
+        txn.put(T::Deferred, mid.as_str(), encode(&list));
+    }
+    Ok(())
+}
+
+fn take_deferred(txn: &mut Txn, mid: &Mid) -> Result<Vec<Deferred>> {
+    if !txn.store.deferred_any() {
+        return Ok(vec![]);
+    }
+    match txn.get(T::Deferred, mid.as_str().as_bytes())? {
+        Some(v) => {
+            txn.del(T::Deferred, mid.as_str());
+            decode(&v)
+        }
+        None => Ok(vec![]),
+    }
+}
+
+// ---- message records ------------------------------------------------------
+
+pub(super) fn message_by_mid(txn: &Txn, mid: &Mid) -> Result<Option<(Vec<u8>, Message)>> {
+    let Some(key) = txn.get(T::MidIndex, mid.as_str().as_bytes())? else {
+        return Ok(None);
+    };
+    match txn.get(T::Messages, &key)? {
+        Some(v) => Ok(Some((key, decode(&v)?))),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn insert_message(txn: &mut Txn, m: &Message) {
+    let key = keys::message(&m.conv, m.timestamp, &m.mid);
+    txn.put(T::Messages, key.clone(), encode(m));
+    txn.put(T::MidIndex, m.mid.as_str(), key);
+}
+
+pub(super) fn remove_message(txn: &mut Txn, m: &Message) {
+    txn.del(T::Messages, keys::message(&m.conv, m.timestamp, &m.mid));
+    txn.del(T::MidIndex, m.mid.as_str());
+}
+
+fn apply_deferred(m: &mut Message, d: Deferred) {
+    match d {
+        Deferred::Status(s) => {
+            if m.direction == Direction::Out && m.status >= MsgStatus::Sent && s > m.status {
+                m.status = s;
+            }
+        }
+        Deferred::React { emoji, by } => {
+            m.reactions.retain(|r| r.by != by);
+            if let Some(emoji) = emoji {
+                m.reactions.push(Reaction { emoji, by });
+            }
+        }
+        Deferred::Edit(text) => {
+            if !m.deleted && m.text.as_deref() != Some(text.as_str()) {
+                m.text = Some(text);
+                m.edited = true;
+            }
+        }
+        Deferred::Delete => {
+            // The customer unsent it: drop the content, keep the fact.
+            m.deleted = true;
+            m.text = None;
+            m.attachments.clear();
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The embedded backend: one sled database in a local directory, held by
+//! one process. Nothing outside this folder sees sled.
+
+mod accounts;
+mod apply;
+mod campaign;
+mod events;
+pub mod keys;
+pub mod log;
+mod outbox;
+mod query;
+mod txn;
+
+use super::{
+    Applied, CampaignRecord, DeadToken, EventRecord, NewRecipient, OutboxRecord, RecipientRecord,
+    RecipientState, Result, Rows, Store, StoreError, Swap,
+};
+use crate::change::Change;
+use crate::domain::{Contact, ConvKey, Conversation, Message, Mid, TimestampMs};
+use crate::filter::ConvFilter;
+use crate::update::Viewer;
+use futures::future::BoxFuture;
+use log::GroupFlush;
+use serde::{de::DeserializeOwned, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> StoreError {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+const SCHEMA_VERSION: u64 = 1;
+
+pub struct SledStore {
+    db: sled::Db,
+    path: PathBuf,
+    /// The mode named in the holder file (`serve`, `inbox`, ...).
+    mode: String,
+    events: sled::Tree,
+    quarantine: sled::Tree,
+    contacts: sled::Tree,
+    conversations: sled::Tree,
+    by_activity: sled::Tree,
+    messages: sled::Tree,
+    mid_index: sled::Tree,
+    deferred: sled::Tree,
+    /// False while `deferred` is empty, so the common case skips a tree op.
+    deferred_any: AtomicBool,
+    outbox: sled::Tree,
+    drafts: sled::Tree,
+    meta: sled::Tree,
+    pub(crate) campaigns: sled::Tree,
+    pub(crate) campaign_recipients: sled::Tree,
+    flush: Arc<GroupFlush>,
+    /// Serialises appends so seq order equals insertion order.
+    append_lock: Mutex<u64>,
+    /// Serialises apply: a webhook and a sync delivering one mid at once
+    /// must not both insert it, and apply's reads see no other writer.
+    apply_lock: Mutex<()>,
+    /// Who views what (in memory: presence is not worth a disk write).
+    presence: Mutex<BTreeMap<u64, Viewer>>,
+    /// Failpoint for tests: the next commit aborts after this many writes.
+    fail_commit_after: AtomicUsize,
+}
+
+/// Written beside the store so a second process can say who holds it.
+const HOLDER_FILE: &str = "dmdesk.holder";
+
+impl SledStore {
+    /// Open (or create) the store. `mode` names this process in the holder file.
+    pub fn open(path: &Path, cache_mb: u64, mode: &str) -> Result<Arc<SledStore>> {
+        std::fs::create_dir_all(path).map_err(|source| StoreError::Dir {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_mb * 1024 * 1024)
+            // One thread flushes (store::log::GroupFlush), never two at once.
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if is_lock_error(io) => {
+                    StoreError::Held(held_message(path))
+                }
+                other => other.into(),
+            })?;
+        let _ = std::fs::write(
+            path.join(HOLDER_FILE),
+            format!("pid={} mode={}\n", std::process::id(), mode),
+        );
+        let t = |n: &str| db.open_tree(n);
+        let events = t("events")?;
+        let next_seq = events
+            .last()?
+            .map(|(k, _)| keys::seq_from(&k) + 1)
+            .unwrap_or(1);
+        let store = SledStore {
+            quarantine: t("quarantine")?,
+            contacts: t("contacts")?,
+            conversations: t("conversations")?,
+            by_activity: t("conv_by_activity")?,
+            messages: t("messages")?,
+            mid_index: t("mid_index")?,
+            deferred_any: AtomicBool::new(!t("deferred")?.is_empty()),
+            deferred: t("deferred")?,
+            outbox: t("outbox")?,
+            drafts: t("drafts")?,
+            meta: t("meta")?,
+            campaigns: t("campaigns")?,
+            campaign_recipients: t("campaign_recipients")?,
+            events,
+            flush: GroupFlush::start(db.clone()),
+            append_lock: Mutex::new(next_seq),
+            apply_lock: Mutex::new(()),
+            presence: Mutex::new(BTreeMap::new()),
+            fail_commit_after: AtomicUsize::new(0),
+            path: path.to_path_buf(),
+            mode: mode.to_string(),
+            db,
+        };
+        match store.meta_get::<u64>("schema_version")? {
+            None => store.meta_put("schema_version", &SCHEMA_VERSION)?,
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::Corrupt(format!(
+                    "store schema {v} is newer than this dmdesk understands ({SCHEMA_VERSION})"
+                )))
+            }
+            Some(_) => {}
+        }
+        Ok(Arc::new(store))
+    }
+
+    /// Failpoint for tests: the next `apply` fails after `writes` of its
+    /// writes, inside its transaction (nothing of it may remain).
+    pub fn fail_next_commit_after(&self, writes: usize) {
+        self.fail_commit_after.store(writes, Ordering::Release);
+    }
+
+    pub(super) fn deferred_any(&self) -> bool {
+        self.deferred_any.load(Ordering::Acquire)
+    }
+
+    pub(super) fn deferred_any_set(&self) {
+        self.deferred_any.store(true, Ordering::Release);
+    }
+
+    // ---- meta -----------------------------------------------------------
+
+    pub(super) fn meta_get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.meta.get(key)?.map(|v| decode(&v)).transpose()
+    }
+
+    pub(super) fn meta_put<T: Serialize>(&self, key: &str, v: &T) -> Result<()> {
+        self.meta.insert(key, encode(v))?;
+        Ok(())
+    }
+
+    pub(super) fn last_sync(&self, account: &str) -> Result<Option<TimestampMs>> {
+        self.meta_get(&format!("last_sync:{account}"))
+    }
+
+    pub(super) fn set_last_sync(&self, account: &str, at: TimestampMs) -> Result<()> {
+        self.meta_put(&format!("last_sync:{account}"), &at)
+    }
+}
+
+impl Store for SledStore {
+    fn backend(&self) -> &'static str {
+        "sled"
+    }
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn holder_mode(&self) -> &str {
+        &self.mode
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+    fn flush_count(&self) -> u64 {
+        self.flush.flush_count()
+    }
+    fn durable(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.flush.durable())
+    }
+
+    fn append_event<'a>(
+        &'a self,
+        body: &'a [u8],
+        received: TimestampMs,
+    ) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            let seq = self.append_event_nowait(body, received)?;
+            self.flush.durable().await;
+            Ok(seq)
+        })
+    }
+    fn append_event_nowait(&self, body: &[u8], received: TimestampMs) -> Result<u64> {
+        SledStore::append_event_nowait(self, body, received)
+    }
+    fn applied_seq(&self) -> Result<u64> {
+        SledStore::applied_seq(self)
+    }
+    fn set_applied_seq(&self, seq: u64) -> Result<()> {
+        SledStore::set_applied_seq(self, seq)
+    }
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>> {
+        SledStore::events_after(self, after, limit)
+    }
+    fn get_event(&self, seq: u64) -> Result<Option<EventRecord>> {
+        SledStore::get_event(self, seq)
+    }
+    fn quarantine_event(&self, seq: u64, reason: &str) -> Result<()> {
+        SledStore::quarantine_event(self, seq, reason)
+    }
+    fn release_event(&self, seq: u64) -> Result<()> {
+        SledStore::release_event(self, seq)
+    }
+    fn quarantined(&self) -> Result<Vec<u64>> {
+        SledStore::quarantined(self)
+    }
+
+    fn apply(&self, changes: &[Change]) -> Result<Applied> {
+        self.apply_changes(changes)
+    }
+    fn next_id(&self) -> Result<u64> {
+        Ok(self.db.generate_id()?)
+    }
+
+    fn conversation(&self, key: &ConvKey) -> Result<Option<Conversation>> {
+        SledStore::conversation(self, key)
+    }
+    fn contact(&self, key: &ConvKey) -> Result<Option<Contact>> {
+        SledStore::contact(self, key)
+    }
+    fn conversation_count(&self) -> Result<u64> {
+        SledStore::conversation_count(self)
+    }
+    fn conversations(
+        &self,
+        filter: &ConvFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
+        SledStore::conversations(self, filter, offset, limit)
+    }
+    fn count_matching(&self, filter: &ConvFilter) -> Result<u64> {
+        SledStore::count_matching(self, filter)
+    }
+    fn unread_counts(&self) -> Result<Vec<(ConvKey, u32)>> {
+        SledStore::unread_counts(self)
+    }
+    fn messages_latest(&self, conv: &ConvKey, limit: usize) -> Result<Vec<Message>> {
+        SledStore::messages_latest(self, conv, limit)
+    }
+    fn messages_before(
+        &self,
+        conv: &ConvKey,
+        before: &Message,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        SledStore::messages_before(self, conv, before, limit)
+    }
+    fn message(&self, mid: &Mid) -> Result<Option<Message>> {
+        SledStore::message(self, mid)
+    }
+    fn all_messages(&self) -> Rows<'_, Message> {
+        SledStore::all_messages(self)
+    }
+    fn all_contacts(&self) -> Rows<'_, Contact> {
+        SledStore::all_contacts(self)
+    }
+    fn all_conversations(&self) -> Rows<'_, Conversation> {
+        SledStore::all_conversations(self)
+    }
+    fn all_events(&self) -> Rows<'_, EventRecord> {
+        SledStore::all_events(self)
+    }
+
+    fn draft(&self, conv: &ConvKey) -> Result<Option<String>> {
+        SledStore::draft(self, conv)
+    }
+    fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
+        SledStore::set_draft(self, conv, text)
+    }
+
+    fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>> {
+        self.outbox_record(id)
+    }
+    fn outbox_pending(&self) -> Result<Vec<OutboxRecord>> {
+        self.outbox_pending_records()
+    }
+
+    fn create_campaign(
+        &self,
+        title: &str,
+        text: &str,
+        tag: Option<&str>,
+        created_by: Option<&str>,
+        recipients: &[NewRecipient],
+        now: TimestampMs,
+    ) -> Result<CampaignRecord> {
+        SledStore::create_campaign(self, title, text, tag, created_by, recipients, now)
+    }
+    fn campaign(&self, id: &str) -> Result<Option<CampaignRecord>> {
+        SledStore::campaign(self, id)
+    }
+    fn campaigns_list(&self) -> Result<Vec<CampaignRecord>> {
+        SledStore::campaigns_list(self)
+    }
+    fn put_campaign(&self, rec: &CampaignRecord) -> Result<()> {
+        SledStore::put_campaign(self, rec)
+    }
+    fn campaign_recipients(&self, id: &str) -> Result<Vec<RecipientRecord>> {
+        SledStore::campaign_recipients(self, id)
+    }
+    fn campaign_recipient(&self, id: &str, index: u32) -> Result<Option<RecipientRecord>> {
+        SledStore::campaign_recipient(self, id, index)
+    }
+    fn put_recipient(&self, r: &RecipientRecord) -> Result<()> {
+        SledStore::put_recipient(self, r)
+    }
+    fn swap_recipient(
+        &self,
+        r: &RecipientRecord,
+        expect: RecipientState,
+    ) -> Result<Swap<RecipientRecord>> {
+        SledStore::swap_recipient(self, r, expect)
+    }
+
+    fn last_sync(&self, account: &str) -> Result<Option<TimestampMs>> {
+        SledStore::last_sync(self, account)
+    }
+    fn set_last_sync(&self, account: &str, at: TimestampMs) -> Result<()> {
+        SledStore::set_last_sync(self, account, at)
+    }
+    fn mark_token_dead(
+        &self,
+        page: &str,
+        fingerprint: &str,
+        reason: &str,
+        at: TimestampMs,
+    ) -> Result<()> {
+        SledStore::mark_token_dead(self, page, fingerprint, reason, at)
+    }
+    fn token_dead(&self, page: &str, fingerprint: &str) -> Result<Option<DeadToken>> {
+        SledStore::token_dead(self, page, fingerprint)
+    }
+    fn clear_token_dead(&self, page: &str) -> Result<()> {
+        SledStore::clear_token_dead(self, page)
+    }
+
+    fn presence_get(&self, session: u64) -> Option<Viewer> {
+        self.presence_lock().get(&session).cloned()
+    }
+    fn presence_put(&self, session: u64, viewer: Option<Viewer>) {
+        let mut p = self.presence_lock();
+        match viewer {
+            Some(v) => p.insert(session, v),
+            None => p.remove(&session),
+        };
+    }
+    fn presence_list(&self) -> Vec<Viewer> {
+        self.presence_lock().values().cloned().collect()
+    }
+}
+
+impl SledStore {
+    fn presence_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Viewer>> {
+        self.presence.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn is_lock_error(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock
+        || e.to_string().contains("lock")
+        || e.raw_os_error() == Some(11)
+}
+
+fn held_message(path: &Path) -> String {
+    let holder = std::fs::read_to_string(path.join(HOLDER_FILE)).unwrap_or_default();
+    let who = holder
+        .split_whitespace()
+        .fold((None, None), |(pid, mode), kv| match kv.split_once('=') {
+            Some(("pid", p)) => (Some(p.to_string()), mode),
+            Some(("mode", m)) => (pid, Some(m.to_string())),
+            _ => (pid, mode),
+        });
+    match who {
+        (Some(pid), Some(mode)) => format!(
+            "store {} is held by another dmdesk process (pid {pid}, `dmdesk {mode}`); stop it first or run this command on a copy of the store",
+            path.display()
+        ),
+        _ => format!(
+            "store {} is held by another dmdesk process; stop it first or run this command on a copy of the store",
+            path.display()
+        ),
+    }
+}
+
+pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("store records serialise")
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(v: &[u8]) -> Result<T> {
+    serde_json::from_slice(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,173 @@
+//! Reads for the UI, export and workers. The list and thread read only the
+//! rows they show.
+
+use super::{decode, keys, Result, SledStore};
+use crate::domain::{Contact, ConvKey, Conversation, Message, Mid};
+use crate::filter::ConvFilter;
+use crate::store::Rows;
+
+impl SledStore {
+    pub fn conversation(&self, key: &ConvKey) -> Result<Option<Conversation>> {
+        self.conversations
+            .get(keys::conv(key))?
+            .map(|v| decode(&v))
+            .transpose()
+    }
+
+    pub fn contact(&self, key: &ConvKey) -> Result<Option<Contact>> {
+        self.contacts
+            .get(keys::conv(key))?
+            .map(|v| decode(&v))
+            .transpose()
+    }
+
+    pub fn conversation_count(&self) -> Result<u64> {
+        Ok(self.meta_get("conv_count")?.unwrap_or(0))
+    }
+
+    /// Conversations by latest activity, skipping `offset`, at most `limit`,
+    /// that match `filter`.
+    pub fn conversations(
+        &self,
+        filter: &ConvFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        let mut skipped = 0;
+        for r in self.by_activity.iter().keys() {
+            let k = r?;
+            let Some(key) = keys::activity_conv(&k) else {
+                continue;
+            };
+            let c = if filter.is_empty() && skipped < offset {
+                // No filter: skip without reading the row.
+                skipped += 1;
+                continue;
+            } else {
+                match self.conversation(&key)? {
+                    Some(c) => c,
+                    None => continue,
+                }
+            };
+            if !filter.matches(&c) {
+                continue;
+            }
+            if skipped < offset {
+                skipped += 1;
+                continue;
+            }
+            out.push(c);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Count of conversations matching a filter (the whole count is kept, a
+    /// filtered one needs a scan).
+    pub fn count_matching(&self, filter: &ConvFilter) -> Result<u64> {
+        if filter.is_empty() {
+            return self.conversation_count();
+        }
+        let mut n = 0;
+        for v in self.conversations.iter().values() {
+            let c: Conversation = decode(&v?)?;
+            if filter.matches(&c) {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Every conversation with unread messages, with its count (the UI's
+    /// unread total). A full scan that decodes only the key and the count;
+    /// callers run it off the UI loop.
+    pub fn unread_counts(&self) -> Result<Vec<(ConvKey, u32)>> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            key: ConvKey,
+            unread: u32,
+        }
+        let mut out = Vec::new();
+        for v in self.conversations.iter().values() {
+            let r: Row = decode(&v?)?;
+            if r.unread > 0 {
+                out.push((r.key, r.unread));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` messages of a conversation, oldest first.
+    pub fn messages_latest(&self, conv: &ConvKey, limit: usize) -> Result<Vec<Message>> {
+        let mut v = self
+            .messages
+            .scan_prefix(keys::conv(conv))
+            .values()
+            .rev()
+            .take(limit)
+            .map(|r| decode(&r?))
+            .collect::<Result<Vec<Message>>>()?;
+        v.reverse();
+        Ok(v)
+    }
+
+    /// Up to `limit` messages older than `before` (oldest first).
+    pub fn messages_before(
+        &self,
+        conv: &ConvKey,
+        before: &Message,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let start = keys::conv(conv);
+        let end = keys::message(conv, before.timestamp, &before.mid);
+        let mut v = self
+            .messages
+            .range(start..end)
+            .values()
+            .rev()
+            .take(limit)
+            .map(|r| decode(&r?))
+            .collect::<Result<Vec<Message>>>()?;
+        v.reverse();
+        Ok(v)
+    }
+
+    pub fn message(&self, mid: &Mid) -> Result<Option<Message>> {
+        let Some(key) = self.mid_index.get(mid.as_str())? else {
+            return Ok(None);
+        };
+        self.messages.get(key)?.map(|v| decode(&v)).transpose()
+    }
+
+    pub fn all_messages(&self) -> Rows<'_, Message> {
+        Box::new(self.messages.iter().values().map(|r| decode(&r?)))
+    }
+
+    pub fn all_contacts(&self) -> Rows<'_, Contact> {
+        Box::new(self.contacts.iter().values().map(|r| decode(&r?)))
+    }
+
+    pub fn all_conversations(&self) -> Rows<'_, Conversation> {
+        Box::new(self.conversations.iter().values().map(|r| decode(&r?)))
+    }
+
+    pub fn draft(&self, conv: &ConvKey) -> Result<Option<String>> {
+        Ok(self
+            .drafts
+            .get(keys::conv(conv))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Save a draft; an empty one is removed.
+    pub fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
+        if text.is_empty() {
+            self.drafts.remove(keys::conv(conv))?;
+        } else {
+            self.drafts.insert(keys::conv(conv), text.as_bytes())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,481 @@
+//! The store boundary's contract, run against every backend.
+//!
+//! Each check is a function over a fresh, empty `Db`; `contract!` turns the
+//! list into tests for one backend. A second backend adds one line at the
+//! bottom: `contract!(name, opener);`.
+
+use dmdesk::bus::Bus;
+use dmdesk::change::Change;
+use dmdesk::db::Db;
+use dmdesk::domain::{
+    ConvKey, ConvStatus, Direction, Message, Mid, MsgStatus, Platform, TimestampMs,
+};
+use dmdesk::store::embedded::SledStore;
+use dmdesk::store::{NewRecipient, RecipientState, Swap};
+use dmdesk::update::{Update, Viewer};
+use std::sync::Arc;
+
+/// A store under test and whatever keeps it alive (a temp directory).
+pub struct Fixture {
+    pub db: Db,
+    _keep: Box<dyn std::any::Any>,
+}
+
+fn open_sled() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(dir.path(), 16, "test").expect("open");
+    Fixture {
+        db,
+        _keep: Box::new(dir),
+    }
+}
+
+fn conv(user: &str) -> ConvKey {
+    ConvKey::new(Platform::Messenger, "P1", user)
+}
+
+fn inbound(user: &str, mid: &str, t: i64) -> Change {
+    let mut m = Message::inbound(conv(user), Mid::from(mid), TimestampMs(t));
+    m.text = Some(format!("text of {mid}"));
+    Change::Message {
+        msg: m,
+        metadata: None,
+        qualifying: true,
+        from_sync: false,
+    }
+}
+
+fn outbound(user: &str, mid: &str, t: i64, metadata: Option<&str>) -> Change {
+    let mut m = Message::inbound(conv(user), Mid::from(mid), TimestampMs(t));
+    m.direction = Direction::Out;
+    m.status = MsgStatus::Sent;
+    m.text = Some("from the page".into());
+    Change::Message {
+        msg: m,
+        metadata: metadata.map(str::to_string),
+        qualifying: false,
+        from_sync: false,
+    }
+}
+
+pub fn apply_is_idempotent(f: Fixture) {
+    let db = &f.db;
+    let batch = vec![
+        inbound("U1", "m1", 1_000),
+        inbound("U1", "m2", 2_000),
+        Change::Reaction {
+            conv: conv("U1"),
+            target: Mid::from("m1"),
+            emoji: Some("❤".into()),
+            by: "U1".into(),
+            at: TimestampMs(2_500),
+        },
+        outbound("U1", "m3", 3_000, None),
+    ];
+    let first = db.apply(&batch).expect("apply");
+    assert_eq!(first.new_messages, 3);
+    assert_eq!(first.new_contacts, vec![conv("U1")]);
+    let c1 = db.conversation(&conv("U1")).unwrap().expect("conversation");
+    assert_eq!((c1.message_count, c1.unread), (3, 2));
+    assert_eq!(
+        c1.last_inbound,
+        Some(TimestampMs(2_500)),
+        "the reaction opens the window"
+    );
+
+    let again = db.apply(&batch).expect("re-apply");
+    assert_eq!(again.new_messages, 0);
+    assert!(again.new_contacts.is_empty());
+    assert_eq!(db.conversation(&conv("U1")).unwrap(), Some(c1));
+    assert_eq!(db.messages_latest(&conv("U1"), 10).unwrap().len(), 3);
+    assert_eq!(db.conversation_count().unwrap(), 1);
+    let m1 = db.message(&Mid::from("m1")).unwrap().expect("m1");
+    assert_eq!(m1.reactions.len(), 1, "the reaction is not doubled");
+}
+
+pub fn early_receipts_wait_for_their_message(f: Fixture) {
+    let db = &f.db;
+    // Receipts, a reaction and an edit before the message they name.
+    db.apply(&[
+        Change::Delivery {
+            conv: conv("U1"),
+            mids: vec![Mid::from("out1")],
+            watermark: None,
+        },
+        Change::Reaction {
+            conv: conv("U1"),
+            target: Mid::from("in1"),
+            emoji: Some("👍".into()),
+            by: "P1".into(),
+            at: TimestampMs(50),
+        },
+        Change::Edit {
+            conv: conv("U1"),
+            mid: Mid::from("in1"),
+            text: "edited".into(),
+            at: TimestampMs(60),
+        },
+    ])
+    .unwrap();
+    assert!(db.message(&Mid::from("in1")).unwrap().is_none());
+    db.apply(&[inbound("U1", "in1", 10), outbound("U1", "out1", 20, None)])
+        .unwrap();
+    let in1 = db.message(&Mid::from("in1")).unwrap().expect("in1");
+    assert_eq!(in1.text.as_deref(), Some("edited"));
+    assert!(in1.edited);
+    assert_eq!(in1.reactions.len(), 1);
+    assert_eq!(in1.reactions[0].by, "P1");
+    let out1 = db.message(&Mid::from("out1")).unwrap().expect("out1");
+    assert_eq!(out1.status, MsgStatus::Delivered);
+    // A read watermark moves every earlier outbound message, once.
+    db.apply(&[Change::Read {
+        conv: conv("U1"),
+        watermark: Some(TimestampMs(25)),
+        mid: None,
+    }])
+    .unwrap();
+    assert_eq!(
+        db.message(&Mid::from("out1")).unwrap().unwrap().status,
+        MsgStatus::Read
+    );
+}
+
+pub fn watermark_in_the_same_apply_as_its_messages(f: Fixture) {
+    let db = &f.db;
+    // The watermark sees messages written earlier in the same apply.
+    db.apply(&[
+        inbound("U1", "in1", 10),
+        outbound("U1", "o1", 20, None),
+        outbound("U1", "o2", 30, None),
+        Change::Read {
+            conv: conv("U1"),
+            watermark: Some(TimestampMs(25)),
+            mid: None,
+        },
+    ])
+    .unwrap();
+    let st = |m: &str| db.message(&Mid::from(m)).unwrap().unwrap().status;
+    assert_eq!((st("o1"), st("o2")), (MsgStatus::Read, MsgStatus::Sent));
+}
+
+pub fn outbound_lifecycle(f: Fixture) {
+    let db = &f.db;
+    db.apply(&[inbound("U1", "in1", 1_000)]).unwrap();
+    let rec = db
+        .create_outbound(
+            &conv("U1"),
+            "hello",
+            None,
+            Some("ann"),
+            None,
+            TimestampMs(2_000),
+        )
+        .expect("queued");
+    let pending = db
+        .message(&rec.local_mid())
+        .unwrap()
+        .expect("pending message");
+    assert_eq!(pending.status, MsgStatus::Pending);
+    assert_eq!(db.outbox_pending().unwrap(), vec![rec.clone()]);
+    let c = db.conversation(&conv("U1")).unwrap().unwrap();
+    assert_eq!(
+        (c.message_count, c.last_direction),
+        (2, Some(Direction::Out))
+    );
+
+    db.outbound_failed(&rec.id, "network").unwrap();
+    let failed = db.message(&rec.local_mid()).unwrap().unwrap();
+    assert_eq!(failed.status, MsgStatus::Failed);
+    assert!(db.outbox_pending().unwrap().is_empty());
+
+    let again = db.outbound_retry(&rec.id).unwrap();
+    assert_eq!(again.id, rec.id);
+    assert_eq!(db.outbox_pending().unwrap().len(), 1);
+
+    db.outbound_sent(&rec.id, &Mid::from("m_sent")).unwrap();
+    assert!(db.message(&rec.local_mid()).unwrap().is_none(), "re-keyed");
+    let sent = db.message(&Mid::from("m_sent")).unwrap().expect("sent");
+    assert_eq!(
+        (sent.status, sent.text.as_deref()),
+        (MsgStatus::Sent, Some("hello"))
+    );
+
+    // The echo, carrying our metadata, neither duplicates nor counts twice.
+    let echo = outbound("U1", "m_sent", 2_100, Some(&rec.metadata()));
+    db.apply(&[echo]).unwrap();
+    let c = db.conversation(&conv("U1")).unwrap().unwrap();
+    assert_eq!(c.message_count, 2);
+    assert_eq!(db.messages_latest(&conv("U1"), 10).unwrap().len(), 2);
+
+    // A failure after the send is known changes nothing.
+    db.outbound_failed(&rec.id, "late").unwrap();
+    assert_eq!(
+        db.message(&Mid::from("m_sent")).unwrap().unwrap().status,
+        MsgStatus::Sent
+    );
+    assert!(db.outbound_sent("nope", &Mid::from("x")).is_err());
+}
+
+pub fn echo_before_the_api_answer(f: Fixture) {
+    let db = &f.db;
+    let rec = db
+        .create_outbound(&conv("U1"), "hi", None, None, None, TimestampMs(100))
+        .unwrap();
+    db.apply(&[outbound("U1", "m_e", 101, Some(&rec.metadata()))])
+        .unwrap();
+    db.outbound_sent(&rec.id, &Mid::from("m_e")).unwrap();
+    let msgs = db.messages_latest(&conv("U1"), 10).unwrap();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(msgs[0].mid, Mid::from("m_e"));
+}
+
+pub fn campaign_state_and_claims(f: Fixture) {
+    let db = &f.db;
+    let (a, b) = (conv("U1"), ConvKey::new(Platform::Instagram, "IG1", "U2"));
+    let c = db
+        .create_campaign(
+            "t",
+            "hello",
+            None,
+            Some("ann"),
+            &[
+                NewRecipient {
+                    conv: a.clone(),
+                    skip: None,
+                },
+                NewRecipient {
+                    conv: b.clone(),
+                    skip: Some("outside the window".into()),
+                },
+            ],
+            TimestampMs(5),
+        )
+        .unwrap();
+    let rs = db.campaign_recipients(&c.id).unwrap();
+    assert_eq!(
+        rs.iter().map(|r| r.state).collect::<Vec<_>>(),
+        vec![RecipientState::Queued, RecipientState::Skipped]
+    );
+    // Claiming: the first swap from queued wins, the second is told what is there.
+    let o = db
+        .create_outbound(&a, "hello", None, None, Some(&c.id), TimestampMs(6))
+        .unwrap();
+    let mut claim = rs[0].clone();
+    claim.state = RecipientState::InFlight;
+    claim.outbox_id = Some(o.id.clone());
+    assert_eq!(
+        db.swap_recipient(&claim, RecipientState::Queued).unwrap(),
+        Swap::Done
+    );
+    match db.swap_recipient(&claim, RecipientState::Queued).unwrap() {
+        Swap::Lost(Some(cur)) => assert_eq!(cur.state, RecipientState::InFlight),
+        other => panic!("second claim must lose: {other:?}"),
+    }
+    assert_eq!(db.campaign_counts(&c.id).unwrap().in_flight, 1);
+    // The echo binds the outbox record: the recipient counts as sent.
+    db.outbound_sent(&o.id, &Mid::from("m_1")).unwrap();
+    let ex = db.campaigns_export().unwrap();
+    assert_eq!((ex[0].counts.sent, ex[0].counts.skipped), (1, 1));
+    assert_eq!(ex[0].recipients[0].mid.as_deref(), Some("m_1"));
+    assert_eq!(db.campaigns_running().unwrap().len(), 1);
+    db.set_campaign_status(
+        &c.id,
+        dmdesk::store::CampaignStatus::Done,
+        None,
+        TimestampMs(9),
+    )
+    .unwrap();
+    assert!(db.campaigns_running().unwrap().is_empty());
+    assert_eq!(
+        db.campaign(&c.id).unwrap().unwrap().finished_at,
+        Some(TimestampMs(9))
+    );
+}
+
+pub fn drafts_statuses_and_reads(f: Fixture) {
+    let db = &f.db;
+    db.apply(&[inbound("U1", "m1", 10), inbound("U1", "m2", 20)])
+        .unwrap();
+    assert_eq!(db.draft(&conv("U1")).unwrap(), None);
+    db.set_draft(&conv("U1"), "half a reply").unwrap();
+    assert_eq!(
+        db.draft(&conv("U1")).unwrap().as_deref(),
+        Some("half a reply")
+    );
+    db.set_draft(&conv("U1"), "").unwrap();
+    assert_eq!(db.draft(&conv("U1")).unwrap(), None, "empty removes");
+
+    db.mark_read(&conv("U1")).unwrap();
+    assert_eq!(db.conversation(&conv("U1")).unwrap().unwrap().unread, 0);
+    db.mark_unread(&conv("U1")).unwrap();
+    assert_eq!(db.conversation(&conv("U1")).unwrap().unwrap().unread, 1);
+
+    db.set_status(&conv("U1"), ConvStatus::Snoozed, Some(TimestampMs(500)))
+        .unwrap();
+    assert_eq!(db.wake_snoozed(TimestampMs(499)).unwrap(), 0);
+    assert_eq!(db.wake_snoozed(TimestampMs(500)).unwrap(), 1);
+    let c = db.conversation(&conv("U1")).unwrap().unwrap();
+    assert_eq!((c.status, c.snooze_until), (ConvStatus::Open, None));
+    // Actions on a conversation that does not exist create nothing.
+    db.mark_read(&conv("nobody")).unwrap();
+    db.set_status(&conv("nobody"), ConvStatus::Resolved, None)
+        .unwrap();
+    assert!(db.conversation(&conv("nobody")).unwrap().is_none());
+    assert_eq!(db.conversation_count().unwrap(), 1);
+}
+
+pub fn unread_counts_cover_every_conversation(f: Fixture) {
+    let db = &f.db;
+    assert!(db.unread_counts().unwrap().is_empty());
+    // More conversations than any list window would show.
+    let batch: Vec<Change> = (0..300)
+        .map(|i| inbound(&format!("U{i}"), &format!("m{i}"), 1_000 + i))
+        .collect();
+    db.apply(&batch).unwrap();
+    db.apply(&[inbound("U7", "m7b", 5_000)]).unwrap();
+    db.mark_read(&conv("U3")).unwrap();
+    db.mark_read(&conv("U4")).unwrap();
+    db.mark_unread(&conv("U4")).unwrap();
+    let counts: std::collections::HashMap<ConvKey, u32> =
+        db.unread_counts().unwrap().into_iter().collect();
+    assert_eq!(counts.len(), 299, "all but the one marked read");
+    assert_eq!(counts.get(&conv("U7")), Some(&2));
+    assert_eq!(counts.get(&conv("U4")), Some(&1));
+    assert!(!counts.contains_key(&conv("U3")));
+    // The list reads newest first, in windows.
+    let first = db
+        .conversations(&Default::default(), 0, 2)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.key)
+        .collect::<Vec<_>>();
+    assert_eq!(first, vec![conv("U7"), conv("U299")]);
+}
+
+pub fn updates_follow_the_commit(f: Fixture) {
+    let db = &f.db;
+    let mut sub = db.subscribe();
+    db.apply(&[inbound("U1", "m1", 10)]).unwrap();
+    let mut kinds = Vec::new();
+    let mut seqs = Vec::new();
+    while let Some(Ok(p)) = sub.try_recv() {
+        seqs.push(p.seq);
+        kinds.push(match &*p.update {
+            Update::Contact(_) => "contact",
+            Update::Message(_) => "message",
+            Update::Conversation(_) => "conversation",
+            _ => "other",
+        });
+    }
+    assert_eq!(kinds, vec!["contact", "message", "conversation"]);
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    // A re-apply that changes nothing publishes nothing.
+    db.apply(&[inbound("U1", "m1", 10)]).unwrap();
+    assert!(sub.try_recv().is_none());
+}
+
+pub fn presence_table(f: Fixture) {
+    let db = &f.db;
+    let v = Viewer {
+        agent: "ann".into(),
+        session: 7,
+        conv: conv("U1"),
+        typing_at: None,
+    };
+    db.presence_put(7, Some(v.clone()));
+    assert_eq!(db.presence_get(7), Some(v.clone()));
+    assert_eq!(db.presence_list(), vec![v]);
+    db.presence_put(7, None);
+    assert!(db.presence_list().is_empty());
+}
+
+macro_rules! contract {
+    ($backend:ident, $open:expr) => {
+        mod $backend {
+            use super::*;
+            #[test]
+            fn apply_is_idempotent() {
+                super::apply_is_idempotent($open());
+            }
+            #[test]
+            fn early_receipts_wait_for_their_message() {
+                super::early_receipts_wait_for_their_message($open());
+            }
+            #[test]
+            fn watermark_in_the_same_apply_as_its_messages() {
+                super::watermark_in_the_same_apply_as_its_messages($open());
+            }
+            #[test]
+            fn outbound_lifecycle() {
+                super::outbound_lifecycle($open());
+            }
+            #[test]
+            fn echo_before_the_api_answer() {
+                super::echo_before_the_api_answer($open());
+            }
+            #[test]
+            fn campaign_state_and_claims() {
+                super::campaign_state_and_claims($open());
+            }
+            #[test]
+            fn drafts_statuses_and_reads() {
+                super::drafts_statuses_and_reads($open());
+            }
+            #[test]
+            fn unread_counts_cover_every_conversation() {
+                super::unread_counts_cover_every_conversation($open());
+            }
+            #[test]
+            fn updates_follow_the_commit() {
+                super::updates_follow_the_commit($open());
+            }
+            #[test]
+            fn presence_table() {
+                super::presence_table($open());
+            }
+        }
+    };
+}
+
+contract!(sled, open_sled);
+
+// ---- the embedded backend's atomicity, through its failpoint -------------
+
+/// A failure between an apply's writes leaves none of them: the re-apply
+/// then counts the conversation right (with separate writes, the message
+/// would have been kept and its counts lost for good).
+#[test]
+fn sled_apply_failing_between_writes_leaves_nothing_and_reapply_counts_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let sled = SledStore::open(dir.path(), 16, "test").unwrap();
+    let db = Db::new(sled.clone() as Arc<dyn dmdesk::store::Store>, Bus::new());
+    db.apply(&[inbound("U1", "m0", 5)]).unwrap();
+    let mut sub = db.subscribe();
+    let batch = [inbound("U1", "m1", 10), inbound("U2", "m2", 20)];
+    for after in [1, 3, 6] {
+        sled.fail_next_commit_after(after);
+        let err = db.apply(&batch).expect_err("injected failure");
+        assert!(err.to_string().contains("injected"), "{err}");
+        assert!(
+            db.message(&Mid::from("m1")).unwrap().is_none(),
+            "after {after}"
+        );
+        assert!(db.conversation(&conv("U2")).unwrap().is_none());
+        let c = db.conversation(&conv("U1")).unwrap().unwrap();
+        assert_eq!((c.message_count, c.unread), (1, 1));
+        assert_eq!(db.conversation_count().unwrap(), 1);
+        assert!(
+            sub.try_recv().is_none(),
+            "nothing published for a failed apply"
+        );
+    }
+    let out = db.apply(&batch).expect("re-apply");
+    assert_eq!(out.new_messages, 2);
+    let c1 = db.conversation(&conv("U1")).unwrap().unwrap();
+    assert_eq!((c1.message_count, c1.unread), (2, 2));
+    let c2 = db.conversation(&conv("U2")).unwrap().unwrap();
+    assert_eq!((c2.message_count, c2.unread), (1, 1));
+    assert_eq!(db.conversation_count().unwrap(), 2);
+    let listed = db.conversations(&Default::default(), 0, 10).unwrap();
+    assert_eq!(listed.len(), 2, "the activity index agrees with the rows");
+}
