@@ -8,7 +8,7 @@ use crate::config::{Config, PageConfig};
 use crate::db::Db;
 use crate::meta::error::ErrorClass;
 use crate::meta::graph::GraphClient;
-use crate::sync::dead_token;
+use crate::tokens::dead_token;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;

@@ -8,7 +8,7 @@ use crate::domain::{Contact, ConvKey, ProfileState, TimestampMs};
 use crate::meta::error::{ErrorClass, GraphError};
 use crate::meta::graph::{parse_profile, profile_fields, GraphClient};
 use crate::store::StoreError;
-use crate::sync::{dead_token, token_died};
+use crate::tokens::{dead_token, token_died};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

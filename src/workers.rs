@@ -1,45 +1,8 @@
-//! Jobs the front end (TUI, CLI, attached clients) asks of the background
-//! workers. The runtime routes each to its worker; results come back as
-//! store `Update`s, never as replies the UI waits on.
+//! Channels to the background workers: the runtime routes each `Job` to
+//! its worker; results come back as `Update`s on the bus, never as replies
+//! the UI waits on.
 
-use crate::domain::{AccountId, ConvKey};
-use crate::send::window::Tag;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum Job {
-    /// A person's reply: outbox record first, then the Send API.
-    Reply {
-        conv: ConvKey,
-        text: String,
-        tag: Option<Tag>,
-        agent: Option<String>,
-    },
-    /// Try a failed reply again.
-    Retry {
-        outbox_id: String,
-    },
-    /// Sync one account or all.
-    Sync {
-        account: Option<AccountId>,
-    },
-    CancelSync,
-    /// Start a campaign to these conversations.
-    Campaign {
-        title: String,
-        text: String,
-        tag: Option<Tag>,
-        recipients: Vec<ConvKey>,
-        agent: Option<String>,
-    },
-    CancelCampaign {
-        id: String,
-    },
-    /// Run (or resume) a campaign already in the store; nothing happens
-    /// if it is running in this process already.
-    RunCampaign {
-        id: String,
-    },
-}
+pub use crate::job::Job;
 
 pub type JobSender = tokio::sync::mpsc::UnboundedSender<Job>;
 pub type JobReceiver = tokio::sync::mpsc::UnboundedReceiver<Job>;

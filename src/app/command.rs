@@ -3,7 +3,7 @@
 
 use crate::domain::{ConvKey, ConvStatus, Message, TimestampMs};
 use crate::filter::ConvFilter;
-use crate::workers::Job;
+use crate::job::Job;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {

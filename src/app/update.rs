@@ -11,9 +11,9 @@ use super::state::*;
 use crate::domain::{
     ConvKey, ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs,
 };
+use crate::job::Job;
 use crate::send::window::{check_text, plan, Purpose, Tag, Window};
 use crate::update::Update;
-use crate::workers::Job;
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };

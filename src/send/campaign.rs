@@ -671,7 +671,7 @@ impl Runner<'_> {
                 return Ok(Next::Done);
             }
         };
-        if let Some(dead) = crate::sync::dead_token(store, page) {
+        if let Some(dead) = crate::tokens::dead_token(store, page) {
             // Meta refused this token before (190): stop, nothing is sent.
             self.stop(format!(
                 "page {} ({}): the token is invalid ({}); put a new one in the config, then resume",
@@ -775,7 +775,7 @@ impl Runner<'_> {
                 Ok(Next::Again)
             }
             ErrorClass::TokenInvalid => {
-                crate::sync::token_died(store, page, &e);
+                crate::tokens::token_died(store, page, &e);
                 r.state = RecipientState::Queued;
                 store.put_recipient(r)?;
                 self.stop(format!(

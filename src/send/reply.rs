@@ -147,7 +147,7 @@ fn prepare_reply(
         now,
     )
     .map_err(SendError::Refused)?;
-    if let Some(dead) = crate::sync::dead_token(&ctx.store, &prep.page) {
+    if let Some(dead) = crate::tokens::dead_token(&ctx.store, &prep.page) {
         return Err(SendError::Refused(Refusal(format!(
             "page {} has an invalid token ({}); put a new one in the config",
             prep.page.name, dead.reason
@@ -258,7 +258,7 @@ pub async fn send_record(
         }
         Err(e) => {
             if e.class == ErrorClass::TokenInvalid {
-                crate::sync::token_died(&ctx.store, &prep.page, &e);
+                crate::tokens::token_died(&ctx.store, &prep.page, &e);
             }
             let reason = failure_reason(&e);
             ctx.store.outbound_failed(&rec.id, &reason)?;

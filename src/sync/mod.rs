@@ -20,9 +20,10 @@ use crate::config::{Config, PageConfig};
 use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, Platform, TimestampMs};
 use crate::meta::error::{ErrorClass, GraphError};
-use crate::meta::graph::{token_fingerprint, GraphClient};
+use crate::meta::graph::GraphClient;
 use crate::profiles;
-use crate::store::{DeadToken, StoreError};
+use crate::store::StoreError;
+use crate::tokens::{dead_token, token_died};
 use crate::update::{SyncProgress, Update};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -74,39 +75,6 @@ impl SyncReport {
     pub fn failed(&self) -> usize {
         self.accounts.iter().filter(|a| a.error.is_some()).count()
     }
-}
-
-/// The dead-token mark for the page's current token, if Meta rejected it.
-pub fn dead_token(store: &Db, page: &PageConfig) -> Option<DeadToken> {
-    store
-        .token_dead(page.id.as_str(), &token_fingerprint(&page.access_token))
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot read token state");
-            None
-        })
-}
-
-/// Meta said the page's token is invalid (190): remember it, stop calling
-/// for that page, and tell the operator.
-pub fn token_died(store: &Db, page: &PageConfig, e: &GraphError) {
-    let at = TimestampMs::now();
-    if let Err(se) = store.mark_token_dead(
-        page.id.as_str(),
-        &token_fingerprint(&page.access_token),
-        &e.message,
-        at,
-    ) {
-        tracing::warn!(error = %se, "cannot record the dead token");
-    }
-    let text = format!(
-        "page {} ({}): {} — dmdesk stopped calling Meta for this page until the token is replaced",
-        page.name,
-        page.id,
-        e.describe()
-    );
-    tracing::error!("{text}");
-    store.report_error(text.clone());
-    store.publish(Update::Notice(text));
 }
 
 pub struct Syncer {

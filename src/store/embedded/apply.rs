@@ -3,7 +3,7 @@
 //! Receipts, reactions and edits that arrive before their message are kept
 //! in `deferred` and applied when it lands.
 
-use super::txn::{messages_through, Txn, T};
+use super::txn::{insert_message, message_by_mid, messages_through, Txn, T};
 use super::{decode, encode, keys, Result, SledStore};
 use crate::change::Change;
 use crate::domain::{
@@ -375,29 +375,6 @@ fn take_deferred(txn: &mut Txn, mid: &Mid) -> Result<Vec<Deferred>> {
         }
         None => Ok(vec![]),
     }
-}
-
-// ---- message records ------------------------------------------------------
-
-pub(super) fn message_by_mid(txn: &Txn, mid: &Mid) -> Result<Option<(Vec<u8>, Message)>> {
-    let Some(key) = txn.get(T::MidIndex, mid.as_str().as_bytes())? else {
-        return Ok(None);
-    };
-    match txn.get(T::Messages, &key)? {
-        Some(v) => Ok(Some((key, decode(&v)?))),
-        None => Ok(None),
-    }
-}
-
-pub(super) fn insert_message(txn: &mut Txn, m: &Message) {
-    let key = keys::message(&m.conv, m.timestamp, &m.mid);
-    txn.put(T::Messages, key.clone(), encode(m));
-    txn.put(T::MidIndex, m.mid.as_str(), key);
-}
-
-pub(super) fn remove_message(txn: &mut Txn, m: &Message) {
-    txn.del(T::Messages, keys::message(&m.conv, m.timestamp, &m.mid));
-    txn.del(T::MidIndex, m.mid.as_str());
 }
 
 fn apply_deferred(m: &mut Message, d: Deferred) {

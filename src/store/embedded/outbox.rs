@@ -4,8 +4,7 @@
 //! The writes are `Change`s applied by `apply`; here are their steps and the
 //! outbox queries.
 
-use super::apply::{insert_message, message_by_mid, remove_message};
-use super::txn::{Txn, T};
+use super::txn::{insert_message, message_by_mid, remove_message, Txn, T};
 use super::{decode, encode, Result, SledStore};
 use crate::domain::{ConvKey, Direction, Message, Mid, MsgStatus, Origin, TimestampMs};
 use crate::store::{OutboxRecord, OutboxState, StoreError};

@@ -7,7 +7,7 @@
 //! so a re-apply never finds a message whose conversation counts were lost.
 
 use super::{decode, encode, keys, Result, SledStore};
-use crate::domain::{ConvKey, Conversation, TimestampMs};
+use crate::domain::{ConvKey, Conversation, Message, Mid, TimestampMs};
 use crate::store::{Applied, StoreError};
 use crate::update::Update;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -276,6 +276,29 @@ impl<'s> Txn<'s> {
 pub(super) fn messages_through(conv: &ConvKey, w: TimestampMs) -> (Vec<u8>, Vec<u8>) {
     (
         keys::conv(conv),
-        keys::message(conv, w.plus_ms(1), &crate::domain::Mid::default()),
+        keys::message(conv, w.plus_ms(1), &Mid::default()),
     )
+}
+
+// ---- message records ------------------------------------------------------
+
+pub(super) fn message_by_mid(txn: &Txn, mid: &Mid) -> Result<Option<(Vec<u8>, Message)>> {
+    let Some(key) = txn.get(T::MidIndex, mid.as_str().as_bytes())? else {
+        return Ok(None);
+    };
+    match txn.get(T::Messages, &key)? {
+        Some(v) => Ok(Some((key, decode(&v)?))),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn insert_message(txn: &mut Txn, m: &Message) {
+    let key = keys::message(&m.conv, m.timestamp, &m.mid);
+    txn.put(T::Messages, key.clone(), encode(m));
+    txn.put(T::MidIndex, m.mid.as_str(), key);
+}
+
+pub(super) fn remove_message(txn: &mut Txn, m: &Message) {
+    txn.del(T::Messages, keys::message(&m.conv, m.timestamp, &m.mid));
+    txn.del(T::MidIndex, m.mid.as_str());
 }
