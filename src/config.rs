@@ -276,21 +276,42 @@ fn dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "dmdesk")
 }
 
-/// Parse a duration like "24h", "30m", "90s", "2d", or "off".
+/// The longest duration any setting takes: longer ones are typos, and they
+/// keep timer arithmetic far from overflow.
+const MAX_DURATION: Duration = Duration::from_secs(366 * 86400);
+
+/// Parse a duration like "24h", "30m", "90s", "2d" or "1h 30m" (humantime's
+/// forms); None for anything else, zero, or more than a year.
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let secs = match unit.trim() {
-        "ms" => return Some(Duration::from_millis(n)),
-        "s" => n,
-        "m" | "min" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => return None,
-    };
-    Some(Duration::from_secs(secs))
+    let d = humantime::parse_duration(s.trim()).ok()?;
+    (!d.is_zero() && d <= MAX_DURATION).then_some(d)
+}
+
+/// Config files are a few KiB; a larger one is a mistake (or /dev/zero).
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+fn read_config(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} KiB", MAX_CONFIG_BYTES / 1024),
+        ));
+    }
+    Ok(text)
+}
+
+/// A secret that is set must be more than whitespace (a stray newline in
+/// an environment file would otherwise verify nothing or everything).
+fn check_secret(key: &str, s: &Secret) -> Result<(), ConfigError> {
+    if !s.0.is_empty() && s.0.trim().is_empty() {
+        return Err(ConfigError::key(key, "is only whitespace"));
+    }
+    Ok(())
 }
 
 fn id_value(key: &str, v: &toml::Value) -> Result<String, ConfigError> {
@@ -315,7 +336,7 @@ impl Config {
                 None => return Ok(None),
             },
         };
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_config(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
             Err(source) => return Err(ConfigError::Read { path, source }),
@@ -356,6 +377,21 @@ impl Config {
         if !path.starts_with('/') {
             return Err(ConfigError::key("server.path", "must start with `/`"));
         }
+        if !path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c))
+        {
+            return Err(ConfigError::key(
+                "server.path",
+                "may hold only letters, digits and / - _ . ~ (no route syntax)",
+            ));
+        }
+        if ["/healthz", "/metrics"].contains(&path.trim_end_matches('/')) || path.len() > 256 {
+            return Err(ConfigError::key(
+                "server.path",
+                format!("`{path}` is taken by dmdesk's own endpoints or too long"),
+            ));
+        }
         let verify_token = env("DMDESK_VERIFY_TOKEN")
             .map(Secret)
             .or(s.verify_token)
@@ -364,6 +400,11 @@ impl Config {
             .map(Secret)
             .or(s.app_secret)
             .unwrap_or_default();
+        check_secret(
+            "server.verify_token (or DMDESK_VERIFY_TOKEN)",
+            &verify_token,
+        )?;
+        check_secret("server.app_secret (or DMDESK_APP_SECRET)", &app_secret)?;
         let app_id = s
             .app_id
             .as_ref()
@@ -396,7 +437,10 @@ impl Config {
         }
         let timeout = match g.timeout {
             Some(t) => parse_duration(&t).ok_or_else(|| {
-                ConfigError::key("graph.timeout", format!("`{t}` is not a duration like 30s"))
+                ConfigError::key(
+                    "graph.timeout",
+                    format!("`{t}` is not a duration like 30s (more than 0, at most a year)"),
+                )
             })?,
             None => Duration::from_secs(30),
         };
@@ -459,7 +503,9 @@ impl Config {
             Some(t) => Some(parse_duration(t).ok_or_else(|| {
                 ConfigError::key(
                     "sync.interval",
-                    format!("`{t}` is not a duration like 24h or `off`"),
+                    format!(
+                        "`{t}` is not a duration like 24h (more than 0, at most a year) or `off`"
+                    ),
                 )
             })?),
         };
@@ -671,6 +717,19 @@ access_token_env = "PAGE1"
             ),
             ("[graph]\nbase_url = \"::\"", "graph.base_url"),
             ("[server]\nlisten_addr = \"x\"", "listen_addr"),
+            ("[sync]\ninterval = \"0s\"", "sync.interval"),
+            (
+                "[sync]\ninterval = \"99999999999999999999d\"",
+                "sync.interval",
+            ),
+            ("[sync]\ninterval = \"400d\"", "sync.interval"),
+            ("[graph]\ntimeout = \"0ms\"", "graph.timeout"),
+            ("[server]\npath = \"/healthz\"", "server.path"),
+            ("[server]\npath = \"/metrics/\"", "server.path"),
+            ("[server]\npath = \"/{id}\"", "server.path"),
+            ("[server]\npath = \"/hook/*rest\"", "server.path"),
+            ("[server]\napp_secret = \"  \"", "server.app_secret"),
+            ("[server]\nverify_token = \"\\n\"", "server.verify_token"),
         ];
         for (text, key) in cases {
             let err = Config::from_toml(text, &no_env).unwrap_err().to_string();
@@ -696,7 +755,10 @@ access_token_env = "PAGE1"
         assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86400)));
         assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
         assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172800)));
+        assert_eq!(parse_duration("1h 30m"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_duration("h"), None);
-        assert_eq!(parse_duration("5y"), None);
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("5y"), None, "more than a year");
+        assert_eq!(parse_duration("99999999999999999999d"), None);
     }
 }

@@ -38,6 +38,9 @@ fn invalid_configs_exit_2_naming_the_key() {
         ("bad_interval.toml", "sync.interval"),
         ("unknown_key.toml", "listen_port"),
         ("syntax.toml", "syntax.toml"),
+        ("zero_interval.toml", "sync.interval"),
+        ("path_healthz.toml", "server.path"),
+        ("blank_secret.toml", "server.app_secret"),
     ];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid_configs");
     for (file, key) in cases {
@@ -49,6 +52,17 @@ fn invalid_configs_exit_2_naming_the_key() {
             .code(2)
             .stderr(predicate::str::contains(key));
     }
+}
+
+#[test]
+fn an_endless_config_file_is_refused_not_read_to_the_end() {
+    dmdesk()
+        .args(["--config", "/dev/zero", "export"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/dev/zero"))
+        .stderr(predicate::str::contains("larger than"));
 }
 
 #[test]
