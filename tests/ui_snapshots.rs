@@ -299,3 +299,25 @@ fn colleague_viewing_and_confirm_send_100x30() {
     key(&mut s, KeyCode::Enter);
     insta::assert_snapshot!(draw(&s).backend());
 }
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let w = buf.area.width as usize;
+    buf.content()
+        .chunks(w)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_message_received_now_leaves_23h59m_not_1d0h() {
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 0, 1);
+    fx::load_rows(&mut s, vec![c.clone()]);
+    fx::open_with(&mut s, c.clone(), vec![fx::inbound(&c.key, "m1", 0, "hi")]);
+    let text = screen_text(&draw(&s));
+    assert!(text.contains("⏱23h59m"), "list row:\n{text}");
+    assert!(text.contains("closes in 23h59m"), "composer:\n{text}");
+    assert!(!text.contains("1d0h"), "{text}");
+}

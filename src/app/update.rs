@@ -11,7 +11,7 @@ use super::state::*;
 use crate::domain::{
     ConvKey, ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs,
 };
-use crate::send::window::{check_text, plan, Purpose, Tag, Window};
+use crate::send::window::{check_text, plan, Purpose, Tag, Window, HUMAN_AGENT_MS, STANDARD_MS};
 use crate::store::Update;
 use crate::workers::Job;
 use ratatui::crossterm::event::{
@@ -105,11 +105,15 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::UrgentFound(c) => match c {
             Some(c) => {
                 let closes = super::urgent::closes_at(&c, s.human_agent_allowed(&c), s.now);
+                let length = match s.window_of(&c) {
+                    Window::Open { .. } => STANDARD_MS,
+                    _ => HUMAN_AGENT_MS,
+                };
                 let msg = match closes {
                     Some(t) => format!(
                         "most urgent: {} (window closes in {})",
                         c.name,
-                        clock::span(t.0 - s.now.0)
+                        clock::window_left(t, s.now, length)
                     ),
                     None => format!("most urgent: {}", c.name),
                 };

@@ -3,7 +3,7 @@
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Focus, State};
-use crate::send::window::{plan, text_usage, Purpose, Tag, Window};
+use crate::send::window::{plan, text_usage, Purpose, Tag, Window, STANDARD_MS};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
@@ -18,7 +18,7 @@ pub fn window_line(s: &State) -> Option<(String, bool)> {
         Window::Open { closes_at } => (
             format!(
                 "window open · closes in {} ({})",
-                clock::span(closes_at.0 - s.now.0),
+                clock::window_left(closes_at, s.now, STANDARD_MS),
                 clock::clock(closes_at, z)
             ),
             false,

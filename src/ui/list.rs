@@ -5,7 +5,7 @@ use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Focus, State};
 use crate::domain::{ConvStatus, Conversation, Platform};
-use crate::send::window::Window;
+use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -14,10 +14,17 @@ use ratatui::Frame;
 /// Short window state for a row: "⏱5h12m", "HA 3d4h", "closed", "no window".
 pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
     match s.window_of(c) {
-        Window::Open { closes_at } => (format!("⏱{}", clock::span(closes_at.0 - s.now.0)), true),
-        Window::HumanAgent { closes_at } => {
-            (format!("HA {}", clock::span(closes_at.0 - s.now.0)), false)
-        }
+        Window::Open { closes_at } => (
+            format!("⏱{}", clock::window_left(closes_at, s.now, STANDARD_MS)),
+            true,
+        ),
+        Window::HumanAgent { closes_at } => (
+            format!(
+                "HA {}",
+                clock::window_left(closes_at, s.now, HUMAN_AGENT_MS)
+            ),
+            false,
+        ),
         Window::Closed => ("closed".into(), false),
         Window::Never => ("no window".into(), false),
     }
