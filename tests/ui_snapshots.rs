@@ -321,3 +321,29 @@ fn a_message_received_now_leaves_23h59m_not_1d0h() {
     assert!(text.contains("closes in 23h59m"), "composer:\n{text}");
     assert!(!text.contains("1d0h"), "{text}");
 }
+
+/// Tabs and control characters from customers: expanded or replaced before
+/// anything is measured, so the list row and the thread's indents hold.
+#[test]
+fn tabs_and_control_characters_80x24() {
+    let mut s = fx::state(80, 24);
+    inbox(&mut s);
+    let mut c = fx::conv(Platform::Messenger, "u7", "Tab\tTester\x07", 2, 1);
+    c.last_preview = "order\t#1234\tqty 2\x1b[31m!".into();
+    let k = c.key.clone();
+    let msgs = vec![
+        fx::inbound(
+            &k,
+            "m1",
+            2,
+            "item\tqty\tprice\n\tmug\t2\t9.90\r\n\tbeans\t1\t14.50",
+        ),
+        fx::inbound(&k, "m2", 1, "bell\x07 escape\x1b[0m del\x7f end"),
+        fx::outbound(&k, "m3", 0, "We\tgot it:\n\tthanks!", MsgStatus::Sent),
+    ];
+    fx::open_with(&mut s, c, msgs);
+    let t = draw(&s);
+    let text = screen_text(&t);
+    assert!(!text.contains(|c: char| c.is_control() && c != '\n'));
+    insta::assert_snapshot!(t.backend());
+}
