@@ -1,7 +1,7 @@
 //! The pure update: keys, store updates, window rules, selection, bulk.
 
 use dmdesk::app::command::Command;
-use dmdesk::app::event::Event;
+use dmdesk::app::event::{Event, ListRows};
 use dmdesk::app::fixtures::{self as fx, NOW};
 use dmdesk::app::state::{Focus, Level, Overlay};
 use dmdesk::app::{update, State};
@@ -1196,4 +1196,208 @@ fn an_attached_ui_titles_with_the_owners_unread_total() {
     assert!(cmds.iter().any(|c| matches!(c, Command::LoadList { .. })));
     assert!(cmds.contains(&Command::Bell));
     assert_eq!(s.status.events_today.1, 3);
+}
+
+// ---- the list: edges, paging, marks ----------------------------------------
+
+fn many(n: usize) -> Vec<Conversation> {
+    (0..n)
+        .map(|i| {
+            fx::conv(
+                Platform::Messenger,
+                &format!("u{i:04}"),
+                &format!("Name {i}"),
+                i as i64,
+                0,
+            )
+        })
+        .collect()
+}
+
+/// Answer list loads like the data worker: of several list loads handed
+/// over together only the last runs. Until none is left.
+fn serve(s: &mut State, mut cmds: Vec<Command>, rows: &[Conversation]) {
+    loop {
+        let Some(Command::LoadList {
+            filter,
+            offset,
+            limit,
+            generation,
+            ..
+        }) = cmds
+            .iter()
+            .rev()
+            .find(|c| matches!(c, Command::LoadList { .. }))
+            .cloned()
+        else {
+            return;
+        };
+        let matching: Vec<Conversation> =
+            rows.iter().filter(|c| filter.matches(c)).cloned().collect();
+        cmds = update(
+            s,
+            Event::ListLoaded(ListRows {
+                offset,
+                rows: matching.iter().skip(offset).take(limit).cloned().collect(),
+                total: Some(matching.len() as u64),
+                generation,
+            }),
+        );
+    }
+}
+
+/// A key, with the list loads it asks for answered.
+fn press(s: &mut State, code: KeyCode, rows: &[Conversation]) {
+    let cmds = key(s, code);
+    serve(s, cmds, rows);
+}
+
+fn selected_user(s: &State) -> Option<String> {
+    s.list
+        .selected_row()
+        .map(|c| c.key.user.as_str().to_string())
+}
+
+#[test]
+fn j_and_k_move_one_row_per_press_past_the_window_edge() {
+    let mut s = fx::state(80, 24);
+    let rows = many(25);
+    fx::load_rows(&mut s, rows.clone());
+    assert_eq!(s.list.visible, 10);
+    for i in 1..25 {
+        let cmds = key(&mut s, KeyCode::Char('j'));
+        serve(&mut s, cmds, &rows);
+        assert_eq!(s.list.selected, i, "press {i}");
+        assert_eq!(selected_user(&s), Some(format!("u{i:04}")), "press {i}");
+        assert!(s.list.selected >= s.list.top && s.list.selected < s.list.top + 10);
+    }
+    for i in (0..24).rev() {
+        let cmds = key(&mut s, KeyCode::Char('k'));
+        serve(&mut s, cmds, &rows);
+        assert_eq!(selected_user(&s), Some(format!("u{i:04}")), "back to {i}");
+    }
+}
+
+#[test]
+fn before_a_moved_windows_rows_arrive_nothing_else_is_selected() {
+    let mut s = fx::state(80, 24);
+    let rows = many(25);
+    fx::load_rows(&mut s, rows.clone());
+    for _ in 0..9 {
+        press(&mut s, KeyCode::Char('j'), &rows);
+    }
+    // Past the edge, rows not loaded yet: no row is selected, so Enter
+    // cannot open the row that used to be at that place.
+    let cmds = key(&mut s, KeyCode::Char('j'));
+    assert!(cmds
+        .iter()
+        .any(|c| matches!(c, Command::LoadList { offset: 1, .. })));
+    assert_eq!(s.list.selected, 10);
+    assert_eq!(s.list.selected_row(), None);
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    serve(&mut s, cmds, &rows);
+    assert_eq!(selected_user(&s).as_deref(), Some("u0010"));
+}
+
+#[test]
+fn list_pages_with_pgdn_pgup_g_and_end() {
+    let mut s = fx::state(80, 24);
+    let rows = many(25);
+    fx::load_rows(&mut s, rows.clone());
+    press(&mut s, KeyCode::PageDown, &rows);
+    assert_eq!((s.list.top, s.list.selected), (10, 10));
+    assert_eq!(selected_user(&s).as_deref(), Some("u0010"));
+    press(&mut s, KeyCode::PageDown, &rows);
+    assert_eq!((s.list.top, s.list.selected), (15, 20));
+    press(&mut s, KeyCode::PageUp, &rows);
+    assert_eq!((s.list.top, s.list.selected), (5, 10));
+    press(&mut s, KeyCode::Char('G'), &rows);
+    assert_eq!((s.list.top, s.list.selected), (15, 24));
+    assert_eq!(selected_user(&s).as_deref(), Some("u0024"));
+    press(&mut s, KeyCode::Char('g'), &rows);
+    assert_eq!((s.list.top, s.list.selected), (0, 0));
+    press(&mut s, KeyCode::End, &rows);
+    assert_eq!(s.list.selected, 24);
+    press(&mut s, KeyCode::Home, &rows);
+    assert_eq!(selected_user(&s).as_deref(), Some("u0000"));
+    // With the thread focused the same keys still scroll the thread.
+    fx::open_with(&mut s, rows[0].clone(), vec![]);
+    assert_eq!(s.focus, Focus::Thread);
+    let cmds = key(&mut s, KeyCode::PageDown);
+    assert!(!cmds.iter().any(|c| matches!(c, Command::LoadList { .. })));
+    assert_eq!(s.list.selected, 0);
+}
+
+fn status_text(s: &State) -> String {
+    s.status
+        .message
+        .as_ref()
+        .map(|m| m.1.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_marks_the_shown_rows_and_says_so_shift_a_all_matching_u_unmarks() {
+    let mut s = fx::state(80, 24);
+    let rows = many(25);
+    fx::load_rows(&mut s, rows.clone());
+    press(&mut s, KeyCode::PageDown, &rows);
+    key(&mut s, KeyCode::Char('a'));
+    assert_eq!(s.marked.len(), 10);
+    assert!(s
+        .marked
+        .keys()
+        .all(|k| k.user.as_str() >= "u0010" && k.user.as_str() < "u0020"));
+    assert_eq!(
+        status_text(&s),
+        "marked 10 shown of 25 matching · A: all matching"
+    );
+    let cmds = key(&mut s, KeyCode::Char('A'));
+    assert!(status_text(&s).starts_with("marking all 25 matching"));
+    serve(&mut s, cmds, &rows);
+    assert_eq!(s.marked.len(), 25);
+    assert_eq!(status_text(&s), "marked all 25 matching conversation(s)");
+    assert!(s.list.marking.is_none());
+    key(&mut s, KeyCode::Char('U'));
+    assert!(s.marked.is_empty());
+    assert_eq!(status_text(&s), "unmarked 25 conversation(s)");
+    // All matching rows on screen: marked at once, no load.
+    let mut s = fx::state(80, 24);
+    fx::load_rows(&mut s, three());
+    assert!(key(&mut s, KeyCode::Char('A')).is_empty());
+    assert_eq!(s.marked.len(), 3);
+    assert_eq!(status_text(&s), "marked all 3 matching conversation(s)");
+}
+
+#[test]
+fn marking_all_matching_pages_survives_a_superseded_page_and_stops_on_a_filter_change() {
+    let mut s = fx::state(80, 24);
+    let rows = many(2500);
+    fx::load_rows(&mut s, rows.clone());
+    let mut cmds = key(&mut s, KeyCode::Char('A'));
+    // B waits for the marking to finish.
+    key(&mut s, KeyCode::Char('B'));
+    assert!(s.overlay.is_none());
+    assert!(matches!(&s.status.message, Some((Level::Error, m)) if m.contains("still marking")));
+    // A conversation update in the same batch: its window load is handed
+    // over after the page, so the page never runs.
+    let mut ann = rows[0].clone();
+    ann.unread = 1;
+    cmds.extend(update(
+        &mut s,
+        Event::Update(Update::Conversation(Box::new(ann))),
+    ));
+    serve(&mut s, cmds, &rows);
+    assert_eq!(s.marked.len(), 2500);
+    assert!(s.list.marking.is_none());
+    assert_eq!(status_text(&s), "marked all 2500 matching conversation(s)");
+
+    // A filter change stops it; later pages of the old filter are ignored.
+    key(&mut s, KeyCode::Char('U'));
+    let page = key(&mut s, KeyCode::Char('A'));
+    key(&mut s, KeyCode::Char('u'));
+    assert!(s.list.marking.is_none());
+    assert!(status_text(&s).contains("stopped"));
+    serve(&mut s, page, &rows);
+    assert!(s.marked.is_empty());
 }

@@ -66,7 +66,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                 });
             }
         }
-        Event::ListLoaded(rows) => list_loaded(s, rows),
+        Event::ListLoaded(rows) => list_loaded(s, rows, &mut out),
         Event::ThreadLoaded(d) => thread_loaded(s, *d),
         Event::OlderLoaded {
             conv,
@@ -118,7 +118,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                     None => format!("most urgent: {}", c.name),
                 };
                 if let Some(i) = s.list.rows.iter().position(|r| r.key == c.key) {
-                    s.list.selected = s.list.top + i;
+                    s.list.selected = s.list.rows_top + i;
                     s.list.selected_key = Some(c.key.clone());
                 }
                 open_thread(s, c, &mut out);
@@ -228,19 +228,46 @@ fn keep_selection_visible(s: &mut State) {
 fn move_selection(s: &mut State, delta: isize, out: &mut Vec<Command>) {
     let max = s.list.max_index();
     let new = (s.list.selected as isize + delta).clamp(0, max as isize) as usize;
-    if new == s.list.selected {
+    select_row(s, new, None, out);
+}
+
+/// Select row `new`; with `top`, show the window from there (paging),
+/// else scroll as little as needed. The selected key is the row's as
+/// loaded, or none until the window's rows arrive: never the row that
+/// used to sit at that screen position.
+fn select_row(s: &mut State, new: usize, top: Option<usize>, out: &mut Vec<Command>) {
+    let old_top = s.list.top;
+    if new == s.list.selected && top.is_none_or(|t| t == old_top) {
         return;
     }
     s.list.selected = new;
-    let old_top = s.list.top;
+    s.list.selected_key = s.list.row(new).map(|c| c.key.clone());
+    if let Some(t) = top {
+        s.list.top = t;
+    }
     keep_selection_visible(s);
-    s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
     if s.list.top != old_top {
         out.push(load_list(s, false));
     }
 }
 
+/// PgUp/PgDn in the list: the window and the selection move a page.
+fn page_list(s: &mut State, pages: isize, out: &mut Vec<Command>) {
+    let vis = s.list.visible.max(1) as isize;
+    let max = s.list.max_index() as isize;
+    let top = (s.list.top as isize + pages * vis).clamp(0, (max + 1 - vis).max(0));
+    let sel = (s.list.selected as isize + pages * vis).clamp(0, max);
+    select_row(s, sel as usize, Some(top as usize), out);
+}
+
 fn filter_changed(s: &mut State, out: &mut Vec<Command>) {
+    if s.list.marking.take().is_some() {
+        info(
+            s,
+            Level::Error,
+            "marking all matching stopped: the filter changed",
+        );
+    }
     s.list.generation += 1;
     s.list.top = 0;
     s.list.selected = 0;
@@ -292,14 +319,24 @@ fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>) {
 
 // ---- loads ---------------------------------------------------------------
 
-fn list_loaded(s: &mut State, r: ListRows) {
+fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
+    if r.generation & MARKING != 0 {
+        return marking_loaded(s, r, out);
+    }
     if r.generation != s.list.generation || r.offset != s.list.top {
         return; // a stale answer to an older request
+    }
+    if s.list.marking.is_some() {
+        // A later list load supersedes an earlier one at the edge, so the
+        // marking page may have been dropped: ask again (a repeated page
+        // is recognised by its offset and ignored).
+        out.push(marking_page(s));
     }
     for c in &r.rows {
         set_unread(s, &c.key, c.unread);
     }
     s.list.rows = r.rows;
+    s.list.rows_top = r.offset;
     if let Some(t) = r.total {
         s.list.total = Some(t);
     }
@@ -312,14 +349,79 @@ fn list_loaded(s: &mut State, r: ListRows) {
         .as_ref()
         .and_then(|k| s.list.rows.iter().position(|c| &c.key == k))
     {
-        s.list.selected = s.list.top + i;
+        s.list.selected = r.offset + i;
     }
     s.list.selected = s.list.selected.min(s.list.max_index());
     if s.list.selected < s.list.top {
         // The list shrank under the window: show the last rows.
         s.list.top = s.list.selected;
+        out.push(load_list(s, false));
     }
     s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
+}
+
+/// The next page of "mark all matching".
+fn marking_page(s: &State) -> Command {
+    let offset = s.list.marking.as_ref().map_or(0, |m| m.offset);
+    Command::LoadList {
+        filter: s.list.filter.clone(),
+        offset,
+        limit: MARK_PAGE,
+        count: false,
+        generation: s.list.generation | MARKING,
+    }
+}
+
+fn mark_matching(s: &mut State, out: &mut Vec<Command>) {
+    let l = &s.list;
+    let all_loaded = l.rows_top == 0 && l.total.is_some_and(|t| l.rows.len() as u64 >= t);
+    if all_loaded {
+        // Everything matching is on screen already.
+        let rows = s.list.rows.clone();
+        let n = rows.len();
+        for c in rows {
+            s.marked.insert(c.key.clone(), c);
+        }
+        let msg = format!("marked all {n} matching conversation(s)");
+        info(s, Level::Info, &msg);
+        return;
+    }
+    s.list.marking = Some(Marking {
+        generation: s.list.generation,
+        offset: 0,
+        seen: 0,
+    });
+    out.push(marking_page(s));
+    let msg = match s.list.total {
+        Some(n) => format!("marking all {n} matching conversations…"),
+        None => "marking all matching conversations…".to_string(),
+    };
+    info(s, Level::Info, &msg);
+}
+
+fn marking_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
+    let Some(m) = s.list.marking.as_mut() else {
+        return;
+    };
+    if r.generation != m.generation | MARKING || r.offset != m.offset {
+        return; // another filter, or a page already counted
+    }
+    let last = r.rows.len() < MARK_PAGE;
+    m.offset += r.rows.len();
+    m.seen += r.rows.len();
+    let seen = m.seen;
+    for c in r.rows {
+        s.marked.insert(c.key.clone(), c);
+    }
+    if last {
+        s.list.marking = None;
+        let msg = format!("marked all {seen} matching conversation(s)");
+        info(s, Level::Info, &msg);
+        // A window load may have given way to the pages: load it again.
+        out.push(load_list(s, false));
+    } else {
+        out.push(marking_page(s));
+    }
 }
 
 fn thread_loaded(s: &mut State, d: ThreadData) {
@@ -705,6 +807,8 @@ const NORMAL: &[Action] = &[
     Action::Sync,
     Action::Mark,
     Action::MarkAll,
+    Action::MarkMatching,
+    Action::UnmarkAll,
     Action::Bulk,
     Action::PageUp,
     Action::PageDown,
@@ -850,10 +954,41 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }
         }
         Action::MarkAll => {
-            for c in &s.list.rows {
-                s.marked.insert(c.key.clone(), c.clone());
+            let shown: Vec<Conversation> = s.list.shown().map(|(_, c)| c.clone()).collect();
+            let n = shown.len();
+            for c in shown {
+                s.marked.insert(c.key.clone(), c);
             }
+            let more = match s.list.total {
+                Some(t) if t as usize > n => format!(" of {t} matching"),
+                _ => String::new(),
+            };
+            let msg = format!(
+                "marked {n} shown{more} · {}: all matching",
+                s.opts.keymap.label(Action::MarkMatching)
+            );
+            info(s, Level::Info, &msg);
         }
+        Action::MarkMatching => mark_matching(s, out),
+        Action::UnmarkAll => {
+            let n = s.marked.len();
+            s.marked.clear();
+            let stopped = if s.list.marking.take().is_some() {
+                " (marking all matching stopped)"
+            } else {
+                ""
+            };
+            info(
+                s,
+                Level::Info,
+                &format!("unmarked {n} conversation(s){stopped}"),
+            );
+        }
+        Action::Bulk if s.list.marking.is_some() => info(
+            s,
+            Level::Error,
+            "still marking all matching conversations; press B when done",
+        ),
         Action::Bulk => {
             if s.marked.is_empty() {
                 info(
@@ -872,6 +1007,14 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                     stage: BulkStage::Edit,
                 })));
             }
+        }
+        Action::PageUp if s.focus == Focus::List => page_list(s, -1, out),
+        Action::PageDown if s.focus == Focus::List => page_list(s, 1, out),
+        Action::Top if s.focus == Focus::List => select_row(s, 0, Some(0), out),
+        Action::Bottom if s.focus == Focus::List => {
+            let max = s.list.max_index();
+            let top = (max + 1).saturating_sub(s.list.visible.max(1));
+            select_row(s, max, Some(top), out);
         }
         Action::PageUp => scroll_view(s, page, out),
         Action::PageDown => scroll_view(s, -page, out),
@@ -1340,7 +1483,7 @@ fn mouse(s: &mut State, m: MouseEvent, out: &mut Vec<Command>) {
             if inside(p.list, &m) {
                 let y = m.row.saturating_sub(p.list.y + 1);
                 let idx = s.list.top + (y / super::layout::ROW_HEIGHT) as usize;
-                if m.row > p.list.y && idx < s.list.top + s.list.rows.len() {
+                if m.row > p.list.y && s.list.row(idx).is_some() {
                     s.list.selected = idx;
                     s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
                     if let Some(c) = s.list.selected_row().cloned() {

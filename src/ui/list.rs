@@ -85,8 +85,14 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         return;
     }
     let mut lines = Vec::new();
-    for (i, c) in s.list.rows.iter().enumerate() {
-        let selected = s.list.top + i == s.list.selected;
+    let mut next = s.list.top;
+    for (i, c) in s.list.shown() {
+        // Rows of a moved window still on their way stay blank.
+        for _ in next..i {
+            lines.extend([Line::from(""), Line::from("")]);
+        }
+        next = i + 1;
+        let selected = i == s.list.selected;
         let marked = s.marked.contains_key(&c.key);
         let (plat, pstyle) = match c.key.platform {
             Platform::Messenger => ("FB", th.messenger()),
