@@ -347,3 +347,69 @@ fn tabs_and_control_characters_80x24() {
     assert!(!text.contains(|c: char| c.is_control() && c != '\n'));
     insta::assert_snapshot!(t.backend());
 }
+
+/// After `!` jumps to a conversation whose row is off-screen, the thread
+/// has focus, the list says which conversation is open, and the status
+/// menu names the conversation it will change.
+#[test]
+fn status_menu_names_its_conversation_after_an_urgent_jump_80x24() {
+    let mut s = fx::state(80, 24);
+    let mut rows: Vec<Conversation> = (0..14)
+        .map(|i| {
+            fx::conv(
+                Platform::Messenger,
+                &format!("u{i}"),
+                &format!("Customer {i}"),
+                i * 10,
+                0,
+            )
+        })
+        .collect();
+    rows[13].name = "Urgent Ursula".into();
+    rows[13].last_inbound = Some(NOW.plus_ms(-23 * 3_600_000));
+    rows[13].last_user_message = rows[13].last_inbound;
+    fx::load_rows(&mut s, rows.clone());
+    update(&mut s, Event::UrgentFound(Some(rows[13].clone())));
+    key(&mut s, KeyCode::Char('s'));
+    let t = draw(&s);
+    let text = screen_text(&t);
+    assert!(text.contains("for Urgent Ursula"), "{text}");
+    assert!(text.contains("open: Urgent Ursula"), "{text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn the_list_marks_the_open_conversation_apart_from_the_cursor() {
+    let mut s = fx::state(80, 24);
+    inbox(&mut s);
+    let c = s.list.rows[1].clone();
+    fx::open_with(&mut s, c, vec![]);
+    key(&mut s, KeyCode::Esc); // back to the list
+    key(&mut s, KeyCode::Char('j')); // the cursor leaves the open row
+    let t = draw(&s);
+    let buf = t.backend().buffer();
+    let p = s.panes();
+    let marked: Vec<u16> = (p.list.y..p.list.y + p.list.height)
+        .filter(|y| buf[(p.list.x, *y)].symbol() == "▐")
+        .collect();
+    // Rows are two lines, under the border: the second row is lines 3-4.
+    assert_eq!(marked, vec![3, 4]);
+    let reversed = |y: u16| {
+        buf[(p.list.x + 3, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    };
+    assert!(reversed(5) && reversed(6), "the cursor on the third row");
+    assert!(!reversed(3), "the open row is not drawn as the cursor");
+    // Thread focused: no cursor, the marker alone (bold is for unread).
+    key(&mut s, KeyCode::Char('k'));
+    key(&mut s, KeyCode::Enter);
+    let t = draw(&s);
+    let buf = t.backend().buffer();
+    assert!(
+        (p.list.y..p.list.y + p.list.height).all(|y| !buf[(p.list.x + 3, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED))
+    );
+    assert_eq!(buf[(p.list.x, 3)].symbol(), "▐");
+}

@@ -1401,3 +1401,284 @@ fn marking_all_matching_pages_survives_a_superseded_page_and_stops_on_a_filter_c
     serve(&mut s, page, &rows);
     assert!(s.marked.is_empty());
 }
+
+// ---- one target: the open conversation, or the selected row -------------------
+
+fn fourteen() -> Vec<Conversation> {
+    (0..14)
+        .map(|i| {
+            fx::conv(
+                Platform::Messenger,
+                &format!("u{i}"),
+                &format!("Customer {i}"),
+                i * 10,
+                0,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn after_an_urgent_jump_to_an_off_screen_row_actions_act_on_the_shown_conversation() {
+    let mut s = fx::state(80, 24);
+    let rows = fourteen();
+    fx::load_rows(&mut s, rows.clone());
+    let urgent = rows[13].clone(); // below the 10 rows on screen
+    update(&mut s, Event::UrgentFound(Some(urgent.clone())));
+    assert_eq!(s.open_key(), Some(&urgent.key));
+    assert_eq!(s.focus, Focus::Thread);
+    key(&mut s, KeyCode::Char('s'));
+    let cmds = key(&mut s, KeyCode::Char('r'));
+    assert_eq!(
+        cmds,
+        vec![Command::SetStatus {
+            conv: urgent.key.clone(),
+            status: ConvStatus::Resolved,
+            snooze_until: None
+        }]
+    );
+    assert_eq!(status_text(&s), "Customer 13: status resolved");
+    assert!(key(&mut s, KeyCode::Char('R')).contains(&Command::MarkUnread(urgent.key.clone())));
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.focus, Focus::Composer);
+    typ(&mut s, "on it");
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(matches!(jobs(&cmds)[..], [Job::Reply { conv, .. }] if *conv == urgent.key));
+}
+
+#[test]
+fn the_status_menu_acts_on_the_conversation_it_named() {
+    let mut s = fx::state(80, 24);
+    let rows = fourteen();
+    fx::load_rows(&mut s, rows.clone());
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Char('s'));
+    assert!(matches!(&s.overlay, Some(Overlay::StatusMenu(c)) if c.key == rows[1].key));
+    // The list reloads underneath: row 1 moves below the window and
+    // another conversation takes its place.
+    let mut moved = rows.clone();
+    let one = moved.remove(1);
+    moved.push(one);
+    fx::load_rows(&mut s, moved);
+    let cmds = key(&mut s, KeyCode::Char('p'));
+    assert_eq!(
+        cmds,
+        vec![Command::SetStatus {
+            conv: rows[1].key.clone(),
+            status: ConvStatus::Pending,
+            snooze_until: None
+        }]
+    );
+}
+
+#[test]
+fn compose_after_moving_the_list_cursor_opens_the_selected_conversation() {
+    for k in [KeyCode::Char('i'), KeyCode::Tab] {
+        let mut s = fx::state(100, 30);
+        let rows = three();
+        fx::load_rows(&mut s, rows.clone());
+        key(&mut s, KeyCode::Enter); // Ann Lee open
+        typ(&mut s, "i");
+        typ(&mut s, "draft for Ann");
+        key(&mut s, KeyCode::Esc);
+        key(&mut s, KeyCode::Esc); // back to the list
+        key(&mut s, KeyCode::Char('j')); // Bo Chen selected
+        let cmds = key(&mut s, k);
+        assert_eq!(s.open_key(), Some(&rows[1].key), "{k:?}");
+        assert_eq!(s.focus, Focus::Composer);
+        assert!(cmds.contains(&Command::SaveDraft {
+            conv: rows[0].key.clone(),
+            text: "draft for Ann".into()
+        }));
+        assert!(cmds.contains(&Command::LoadThread {
+            conv: rows[1].key.clone(),
+            limit: 200
+        }));
+        assert_eq!(s.composer.text(), "");
+    }
+    // The thread focused: the open conversation, whatever the list cursor.
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('i'));
+    assert_eq!(s.open_key(), Some(&three()[0].key));
+}
+
+#[test]
+fn space_marks_what_the_focused_pane_shows() {
+    let mut s = fx::state(100, 30);
+    let rows = three();
+    fx::load_rows(&mut s, rows.clone());
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Enter); // Bo Chen open, thread focused
+    key(&mut s, KeyCode::Char(' '));
+    assert_eq!(s.marked.keys().collect::<Vec<_>>(), vec![&rows[1].key]);
+    assert_eq!(status_text(&s), "marked Bo Chen");
+    assert_eq!(s.list.selected, 1, "the list cursor stays");
+}
+
+#[test]
+fn retry_or_copy_from_a_list_row_that_is_not_open_says_so() {
+    let mut s = fx::state(100, 30);
+    let rows = three();
+    fx::load_rows(&mut s, rows.clone());
+    let mut failed = fx::outbound(&rows[0].key, "local:o1", 1, "x", MsgStatus::Failed);
+    failed.error = Some("boom".into());
+    fx::open_with(&mut s, rows[0].clone(), vec![failed]);
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char('j'));
+    assert!(key(&mut s, KeyCode::Char('t')).is_empty());
+    assert!(
+        matches!(&s.status.message, Some((Level::Error, m)) if m.contains("open Bo Chen first"))
+    );
+    assert!(key(&mut s, KeyCode::Char('y')).is_empty());
+    // On the open row it retries.
+    key(&mut s, KeyCode::Char('k'));
+    assert_eq!(
+        jobs(&key(&mut s, KeyCode::Char('t'))),
+        vec![&Job::Retry {
+            outbox_id: "o1".into()
+        }]
+    );
+}
+
+/// The conversation the focused pane shows: the list's selected row, or
+/// the open conversation in the thread and composer.
+fn on_screen(s: &State) -> Option<ConvKey> {
+    match s.focus {
+        Focus::List => s.list.selected_row().map(|c| c.key.clone()),
+        _ => s.open_key().cloned(),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Key(KeyEvent),
+    /// `!` answered with this row (often off-screen).
+    Urgent(usize),
+    /// A conversation changes and the list reorders under the agent.
+    Reorder(usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let extra = prop::sample::select(vec![
+        KeyCode::Char('A'),
+        KeyCode::Char('U'),
+        KeyCode::Char('p'),
+        KeyCode::Char('1'),
+        KeyCode::Char('e'),
+        KeyCode::Home,
+        KeyCode::End,
+    ])
+    .prop_map(|c| KeyEvent::new(c, KeyModifiers::NONE));
+    prop_oneof![
+        6 => any_key().prop_map(Step::Key),
+        1 => extra.prop_map(Step::Key),
+        1 => (0usize..30).prop_map(Step::Urgent),
+        1 => (0usize..30).prop_map(Step::Reorder),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    /// Every action names and acts on one target: what the focused pane
+    /// shows. Status changes, read/unread, marks for a bulk send, replies,
+    /// and the conversation a composing key opens.
+    #[test]
+    fn actions_act_on_the_conversation_on_screen(
+        steps in prop::collection::vec(step(), 0..80),
+        n in 1usize..30,
+    ) {
+        let mut s = fx::state(80, 24);
+        let mut rows = many(n);
+        // Some need a tag or are closed, so refusals happen too.
+        for (i, c) in rows.iter_mut().enumerate() {
+            c.last_inbound = Some(NOW.plus_ms(-(i as i64) * 3 * TimestampMs::HOUR));
+            c.last_user_message = c.last_inbound;
+        }
+        fx::load_rows(&mut s, rows.clone());
+        for st in steps {
+            let before = on_screen(&s);
+            let focus_before = s.focus;
+            let overlay_before = s.overlay.clone();
+            let marked_before: std::collections::BTreeSet<ConvKey> = s.marked.keys().cloned().collect();
+            let mut cmds = match &st {
+                Step::Key(k) => update(&mut s, Event::Key(*k)),
+                Step::Urgent(i) => {
+                    let c = rows[i % n].clone();
+                    let cmds = update(&mut s, Event::UrgentFound(Some(c.clone())));
+                    prop_assert_eq!(on_screen(&s), Some(c.key.clone()), "after the jump");
+                    cmds
+                }
+                Step::Reorder(i) => {
+                    let c = rows.remove(i % n);
+                    rows.insert(0, c.clone());
+                    update(&mut s, Event::Update(Update::Conversation(Box::new(c))))
+                }
+            };
+            let is_key = |code: KeyCode| matches!(&st, Step::Key(k) if k.code == code);
+            for c in &cmds {
+                match c {
+                    Command::SetStatus { conv, .. } => {
+                        let Some(Overlay::StatusMenu(named)) = &overlay_before else {
+                            return Err(TestCaseError::fail("a status change without the menu"));
+                        };
+                        prop_assert_eq!(conv, &named.key, "the status menu's own conversation");
+                    }
+                    Command::MarkUnread(k) => prop_assert_eq!(Some(k), before.as_ref()),
+                    Command::MarkRead(k) if is_key(KeyCode::Char('r')) && overlay_before.is_none() => {
+                        prop_assert_eq!(Some(k), before.as_ref())
+                    }
+                    Command::Job(Job::Reply { conv, .. }) => match &overlay_before {
+                        Some(Overlay::ConfirmSend(p)) => prop_assert_eq!(conv, &p.conv),
+                        _ => {
+                            prop_assert_eq!(focus_before, Focus::Composer);
+                            prop_assert_eq!(Some(conv), before.as_ref());
+                        }
+                    },
+                    _ => {}
+                }
+            }
+            // The status menu names what was on screen when it opened.
+            if let (None, Some(Overlay::StatusMenu(named))) = (&overlay_before, &s.overlay) {
+                prop_assert_eq!(Some(&named.key), before.as_ref());
+            }
+            // Space marks or unmarks what was on screen, nothing else.
+            if is_key(KeyCode::Char(' ')) && overlay_before.is_none() && focus_before != Focus::Composer {
+                let now: std::collections::BTreeSet<ConvKey> = s.marked.keys().cloned().collect();
+                let changed: Vec<&ConvKey> = now.symmetric_difference(&marked_before).collect();
+                prop_assert_eq!(changed, before.iter().collect::<Vec<_>>());
+            }
+            // A composing key from the list opens the selected row.
+            if focus_before == Focus::List && overlay_before.is_none() && s.focus == Focus::Composer {
+                if let Some(b) = &before {
+                    prop_assert_eq!(s.open_key(), Some(b));
+                }
+            }
+            // Answer list loads like the edge and the store.
+            while cmds.iter().any(|c| matches!(c, Command::LoadList { .. })) {
+                let pending = std::mem::take(&mut cmds);
+                let Some(Command::LoadList { filter, offset, limit, generation, .. }) = pending
+                    .iter()
+                    .rev()
+                    .find(|c| matches!(c, Command::LoadList { .. }))
+                    .cloned()
+                else {
+                    break;
+                };
+                let matching: Vec<Conversation> =
+                    rows.iter().filter(|c| filter.matches(c)).cloned().collect();
+                cmds = update(
+                    &mut s,
+                    Event::ListLoaded(ListRows {
+                        offset,
+                        rows: matching.iter().skip(offset).take(limit).cloned().collect(),
+                        total: Some(matching.len() as u64),
+                        generation,
+                    }),
+                );
+            }
+            prop_assert!(s.list.selected <= s.list.max_index());
+        }
+    }
+}

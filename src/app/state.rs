@@ -279,7 +279,9 @@ pub enum Overlay {
     Search {
         input: String,
     },
-    StatusMenu,
+    /// The status menu, for the conversation named when it opened: a list
+    /// reload underneath cannot change what it acts on.
+    StatusMenu(Box<Conversation>),
     Bulk(Box<BulkState>),
     Canned(CannedPicker),
 }

@@ -122,6 +122,10 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                     s.list.selected_key = Some(c.key.clone());
                 }
                 open_thread(s, c, &mut out);
+                // The jump shows the conversation in the thread; focus goes
+                // there so that s, r, R and Enter act on it, not on a list
+                // row that may be elsewhere (the row can be off-screen).
+                focus_thread(s);
                 info(s, Level::Info, &msg);
             }
             None => info(
@@ -213,6 +217,24 @@ fn target(s: &State) -> Option<Conversation> {
     match s.focus {
         Focus::List => s.list.selected_row().cloned(),
         _ => s.thread.as_ref().map(|t| t.conv.clone()),
+    }
+}
+
+/// With the list focused, whether its selected row is the open conversation
+/// (always true with the thread or composer focused).
+fn list_row_is_open(s: &State) -> bool {
+    s.focus != Focus::List
+        || s.open_key().is_some() && s.list.selected_row().map(|c| &c.key) == s.open_key()
+}
+
+/// From the list, a composing key (i, tab, e) is about the selected row:
+/// open it first when another conversation is open.
+fn open_selected(s: &mut State, out: &mut Vec<Command>) {
+    if s.focus != Focus::List {
+        return;
+    }
+    if let Some(c) = s.list.selected_row().cloned() {
+        open_thread(s, c, out);
     }
 }
 
@@ -880,11 +902,7 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }
         }
         Action::Compose => {
-            if s.thread.is_none() {
-                if let Some(c) = s.list.selected_row().cloned() {
-                    open_thread(s, c, out);
-                }
-            }
+            open_selected(s, out);
             if s.thread.is_some() {
                 s.focus = Focus::Composer;
             }
@@ -937,20 +955,36 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 out.push(Command::MarkUnread(c.key));
             }
         }
-        Action::Status if target(s).is_some() => s.overlay = Some(Overlay::StatusMenu),
-        Action::Editor if s.thread.is_some() => out.push(Command::OpenEditor {
-            text: s.composer.text(),
-        }),
+        Action::Status => {
+            if let Some(c) = target(s) {
+                s.overlay = Some(Overlay::StatusMenu(Box::new(c)));
+            }
+        }
+        Action::Editor => {
+            open_selected(s, out);
+            if s.thread.is_some() {
+                out.push(Command::OpenEditor {
+                    text: s.composer.text(),
+                });
+            }
+        }
         Action::Sync => {
             out.push(Command::Job(Job::Sync { account: None }));
             info(s, Level::Info, "sync requested");
         }
         Action::Mark => {
-            if let Some(c) = s.list.selected_row().cloned() {
-                if s.marked.remove(&c.key).is_none() {
+            if let Some(c) = target(s) {
+                let msg = if s.marked.remove(&c.key).is_none() {
+                    let msg = format!("marked {}", c.name);
                     s.marked.insert(c.key.clone(), c);
+                    msg
+                } else {
+                    format!("unmarked {}", c.name)
+                };
+                info(s, Level::Info, &msg);
+                if s.focus == Focus::List {
+                    move_selection(s, 1, out);
                 }
-                move_selection(s, 1, out);
             }
         }
         Action::MarkAll => {
@@ -1029,6 +1063,18 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             if let Some(t) = s.thread.as_mut() {
                 t.cursor = None; // the newest, also when more arrive
             }
+        }
+        Action::Retry | Action::Copy if !list_row_is_open(s) => {
+            // From the list they would act on another conversation's
+            // messages than the row the agent has selected.
+            let name = s.list.selected_row().map(|c| c.name.clone());
+            let msg = format!(
+                "{} acts on a message of the open conversation: open {} first ({})",
+                s.opts.keymap.label(action),
+                name.as_deref().unwrap_or("one"),
+                s.opts.keymap.label(Action::Open)
+            );
+            info(s, Level::Error, &msg);
         }
         Action::Retry => retry(s, out),
         Action::Urgent => out.push(Command::FindUrgent),
@@ -1290,7 +1336,7 @@ fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }
             _ => Some(Overlay::Search { input }),
         },
-        Overlay::StatusMenu => {
+        Overlay::StatusMenu(c) => {
             let choice = match k.code {
                 KeyCode::Char('o') => Some((ConvStatus::Open, None)),
                 KeyCode::Char('p') => Some((ConvStatus::Pending, None)),
@@ -1308,26 +1354,27 @@ fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 )),
                 _ => None,
             };
-            match (choice, target(s)) {
-                (Some((status, snooze_until)), Some(c)) => {
+            match choice {
+                Some((status, snooze_until)) => {
+                    let msg = match snooze_until {
+                        Some(t) => format!(
+                            "{}: snoozed until {} {}",
+                            c.name,
+                            clock::day_label(t, s.now, s.opts.zone),
+                            clock::clock(t, s.opts.zone)
+                        ),
+                        None => format!("{}: status {}", c.name, status.as_str()),
+                    };
                     out.push(Command::SetStatus {
                         conv: c.key,
                         status,
                         snooze_until,
                     });
-                    let msg = match snooze_until {
-                        Some(t) => format!(
-                            "snoozed until {} {}",
-                            clock::day_label(t, s.now, s.opts.zone),
-                            clock::clock(t, s.opts.zone)
-                        ),
-                        None => format!("status: {}", status.as_str()),
-                    };
                     info(s, Level::Info, &msg);
                     None
                 }
-                _ if esc => None,
-                _ => Some(Overlay::StatusMenu),
+                None if esc => None,
+                None => Some(Overlay::StatusMenu(c)),
             }
         }
         Overlay::Canned(mut p) => {

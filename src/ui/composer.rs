@@ -1,5 +1,6 @@
 //! The composer: window state, why sending is refused, the text, the counter.
 
+use super::text::line;
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Focus, State};
@@ -55,13 +56,19 @@ pub fn window_line(s: &State) -> Option<(String, bool)> {
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let focused = s.focus == Focus::Composer;
+    // The title names who the reply goes to.
+    let to = s
+        .thread
+        .as_ref()
+        .map(|t| format!(" to {}", line(&t.conv.name)))
+        .unwrap_or_default();
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(th.border(focused))
         .title(if focused {
-            " Reply (Enter send · Alt-Enter newline · ctrl-r canned) "
+            format!(" Reply{to} (Enter send · Alt-Enter newline · ctrl-r canned) ")
         } else {
-            " Reply (i) "
+            format!(" Reply{to} (i) ")
         });
     let Some(t) = &s.thread else {
         f.render_widget(block, area);

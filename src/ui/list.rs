@@ -60,10 +60,17 @@ fn title(s: &State) -> String {
 }
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(th.border(s.focus == Focus::List))
         .title(title(s));
+    let open = s.open_key();
+    let open_shown = s.list.shown().find(|(_, c)| Some(&c.key) == open);
+    if let (Some(t), None) = (&s.thread, open_shown) {
+        // The open conversation is always findable, even off-screen.
+        let name = truncate(&t.conv.name, (area.width as usize).saturating_sub(12));
+        block = block.title_bottom(Line::styled(format!(" ▐ open: {name} "), th.dim()));
+    }
     let inner = block.inner(area);
     f.render_widget(block, area);
     let w = inner.width as usize;
@@ -137,17 +144,26 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
             Span::styled(win, if open { th.ok() } else { th.warn() }),
             Span::styled(status, th.dim()),
         ]);
-        if selected {
-            let st = if s.focus == Focus::List {
-                th.selected()
-            } else {
-                th.bold()
-            };
-            l1 = l1.patch_style(st);
-            l2 = l2.patch_style(st);
+        // The cursor shows only while the list has focus (bold would read
+        // as unread); the open conversation has its own marker below.
+        if selected && s.focus == Focus::List {
+            l1 = l1.patch_style(th.selected());
+            l2 = l2.patch_style(th.selected());
         }
         lines.push(l1);
         lines.push(l2);
     }
     f.render_widget(Paragraph::new(lines), inner);
+    // The open conversation: a marker on the pane's left border, as the
+    // thread marks its selected message, so it never shifts the text.
+    if let Some((i, _)) = open_shown {
+        let y = inner.y + ((i - s.list.top) as u16) * crate::app::layout::ROW_HEIGHT;
+        for dy in 0..crate::app::layout::ROW_HEIGHT {
+            if y + dy < inner.y + inner.height {
+                if let Some(cell) = f.buffer_mut().cell_mut((area.x, y + dy)) {
+                    cell.set_symbol("▐").set_style(th.border(true));
+                }
+            }
+        }
+    }
 }
