@@ -1682,3 +1682,96 @@ proptest! {
         }
     }
 }
+
+// ---- messages that go stale ----------------------------------------------------
+
+fn outside_window_refused() -> (State, Conversation) {
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u3", "Cy Diaz", 30 * 60, 0);
+    fx::open_with(
+        &mut s,
+        c.clone(),
+        vec![fx::inbound(&c.key, "m1", 30 * 60, "hello?")],
+    );
+    key(&mut s, KeyCode::Char('i'));
+    typ(&mut s, "sorry for the wait");
+    key(&mut s, KeyCode::Enter);
+    assert!(s.composer.refusal.is_some());
+    assert!(matches!(&s.status.message, Some((Level::Error, m)) if m.starts_with("not sent")));
+    (s, c)
+}
+
+#[test]
+fn ctrl_t_updates_the_window_line_at_once_and_drops_the_refusal() {
+    let (mut s, _) = outside_window_refused();
+    ctrl(&mut s, 't');
+    assert_eq!(
+        s.composer.refusal, None,
+        "the composer shows the window line again"
+    );
+    let (line, _) = dmdesk::ui::composer::window_line(&s).unwrap();
+    assert!(line.contains("sending as HUMAN_AGENT"), "{line}");
+    assert_eq!(
+        status_text(&s),
+        "HUMAN_AGENT on: this reply goes out as a person's reply"
+    );
+    ctrl(&mut s, 't');
+    let (line, _) = dmdesk::ui::composer::window_line(&s).unwrap();
+    assert!(line.contains("ctrl-t: reply as HUMAN_AGENT"), "{line}");
+    assert_eq!(status_text(&s), "HUMAN_AGENT off");
+}
+
+#[test]
+fn a_success_replaces_the_previous_refusal() {
+    let (mut s, c) = outside_window_refused();
+    ctrl(&mut s, 't');
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert_eq!(jobs(&cmds).len(), 1);
+    assert_eq!(s.composer.refusal, None);
+    assert_eq!(
+        s.status.message,
+        Some((Level::Info, format!("reply to {} queued", c.name)))
+    );
+}
+
+#[test]
+fn notices_expire_with_the_clock_tick_errors_stay() {
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(1_000),
+        },
+    );
+    key(&mut s, KeyCode::Char('S')); // "sync requested"
+    assert_eq!(status_text(&s), "sync requested");
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(11_000),
+        },
+    );
+    assert_eq!(status_text(&s), "sync requested", "still fresh");
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(16_000),
+        },
+    );
+    assert_eq!(s.status.message, None, "expired");
+    // An error waits for the agent (esc) or for a success.
+    update(
+        &mut s,
+        Event::Update(Update::Error("store write failed".into())),
+    );
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(3_600_000),
+        },
+    );
+    assert!(matches!(&s.status.message, Some((Level::Error, _))));
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.status.message, None);
+}

@@ -241,7 +241,13 @@ pub struct StatusInfo {
     pub sync: Option<SyncProgress>,
     pub campaigns: BTreeMap<String, CampaignProgress>,
     pub message: Option<(Level, String)>,
+    /// When `message` was set (the clock of the last tick).
+    pub message_at: TimestampMs,
 }
+
+/// How long a notice stays on the status bar; the clock tick clears it.
+/// Errors stay until something replaces them or the agent presses esc.
+pub const NOTICE_MS: i64 = 15_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BulkStage {

@@ -49,6 +49,10 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         }
         Event::Tick { now } => {
             s.now = now;
+            let expired = now.0 - s.status.message_at.0 >= NOTICE_MS;
+            if expired && matches!(s.status.message, Some((Level::Info, _))) {
+                s.status.message = None;
+            }
             let today = clock::day_key(now, s.opts.zone);
             if today != s.status.events_today.0 {
                 s.status.events_today = (today, 0);
@@ -143,6 +147,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
 
 fn info(s: &mut State, level: Level, text: &str) {
     s.status.message = Some((level, text.to_string()));
+    s.status.message_at = s.now;
 }
 
 fn load_list(s: &State, count: bool) -> Command {
@@ -1229,6 +1234,14 @@ fn toggle_tag(s: &mut State) {
                 Some(_) => None,
                 None => Some(Tag::HumanAgent),
             };
+            // The refusal was about the reply without this choice: the
+            // composer's window line shows the new one at once.
+            s.composer.refusal = None;
+            let msg = match s.composer.tag {
+                Some(_) => "HUMAN_AGENT on: this reply goes out as a person's reply",
+                None => "HUMAN_AGENT off",
+            };
+            info(s, Level::Info, msg);
         }
     }
 }
@@ -1289,6 +1302,13 @@ fn dispatch_reply(
         text: String::new(),
     });
     s.composer = Composer::default();
+    // A success replaces an earlier refusal on the status bar.
+    let name = s.thread.as_ref().map(|t| t.conv.name.clone());
+    let msg = format!(
+        "reply to {} queued",
+        name.as_deref().unwrap_or("the customer")
+    );
+    info(s, Level::Info, &msg);
     if let Some(t) = s.thread.as_mut() {
         t.scroll = 0;
         t.new_below = 0;
