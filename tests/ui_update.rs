@@ -1439,6 +1439,7 @@ fn after_an_urgent_jump_to_an_off_screen_row_actions_act_on_the_shown_conversati
     );
     assert_eq!(status_text(&s), "Customer 13: status resolved");
     assert!(key(&mut s, KeyCode::Char('R')).contains(&Command::MarkUnread(urgent.key.clone())));
+    assert_eq!(status_text(&s), "Customer 13: marked unread");
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.focus, Focus::Composer);
     typ(&mut s, "on it");

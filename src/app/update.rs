@@ -952,11 +952,13 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         }
         Action::MarkRead => {
             if let Some(c) = target(s) {
+                info(s, Level::Info, &format!("{}: marked read", c.name));
                 out.push(Command::MarkRead(c.key));
             }
         }
         Action::MarkUnread => {
             if let Some(c) = target(s) {
+                info(s, Level::Info, &format!("{}: marked unread", c.name));
                 out.push(Command::MarkUnread(c.key));
             }
         }
