@@ -1776,3 +1776,18 @@ fn notices_expire_with_the_clock_tick_errors_stay() {
     key(&mut s, KeyCode::Esc);
     assert_eq!(s.status.message, None);
 }
+
+#[test]
+fn after_a_filter_change_the_old_rows_are_no_target() {
+    let mut s = fx::state(100, 30);
+    let rows = three();
+    fx::load_rows(&mut s, rows.clone());
+    key(&mut s, KeyCode::Char('j'));
+    let cmds = key(&mut s, KeyCode::Char('u')); // unread only: rows on their way
+    assert_eq!(s.list.selected_row(), None);
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    key(&mut s, KeyCode::Char('s'));
+    assert!(s.overlay.is_none());
+    serve(&mut s, cmds, &rows);
+    assert_eq!(selected_user(&s).as_deref(), Some("u1"), "Ann Lee, unread");
+}

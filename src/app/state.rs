@@ -74,6 +74,9 @@ pub struct ListPane {
     /// rows are on their way, so an index always names the row it names.
     pub rows: Vec<Conversation>,
     pub rows_top: usize,
+    /// The filter generation the rows were loaded for: after a filter
+    /// change the old rows name no row until the new ones arrive.
+    pub rows_generation: u64,
     /// The first row of the window on screen.
     pub top: usize,
     /// Absolute index of the selected row.
@@ -110,6 +113,9 @@ pub const MARK_PAGE: usize = 1000;
 impl ListPane {
     /// The row at absolute index `i`, if loaded.
     pub fn row(&self, i: usize) -> Option<&Conversation> {
+        if self.rows_generation != self.generation {
+            return None;
+        }
         i.checked_sub(self.rows_top).and_then(|i| self.rows.get(i))
     }
     pub fn selected_row(&self) -> Option<&Conversation> {
@@ -118,11 +124,12 @@ impl ListPane {
     /// The loaded rows inside the window on screen, with their index.
     pub fn shown(&self) -> impl Iterator<Item = (usize, &Conversation)> {
         let (top, end) = (self.top, self.top + self.visible.max(1));
+        let current = self.rows_generation == self.generation;
         self.rows
             .iter()
             .enumerate()
             .map(move |(i, c)| (self.rows_top + i, c))
-            .filter(move |(i, _)| (top..end).contains(i))
+            .filter(move |(i, _)| current && (top..end).contains(i))
     }
     /// The largest valid index (0 when empty).
     pub fn max_index(&self) -> usize {

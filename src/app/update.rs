@@ -364,6 +364,7 @@ fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
     }
     s.list.rows = r.rows;
     s.list.rows_top = r.offset;
+    s.list.rows_generation = r.generation;
     if let Some(t) = r.total {
         s.list.total = Some(t);
     }
