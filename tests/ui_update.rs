@@ -1603,6 +1603,7 @@ proptest! {
             let focus_before = s.focus;
             let overlay_before = s.overlay.clone();
             let marked_before: std::collections::BTreeSet<ConvKey> = s.marked.keys().cloned().collect();
+            let shown_before: Vec<ConvKey> = s.list.shown().map(|(_, c)| c.key.clone()).collect();
             let mut cmds = match &st {
                 Step::Key(k) => update(&mut s, Event::Key(*k)),
                 Step::Urgent(i) => {
@@ -1630,6 +1631,10 @@ proptest! {
                     Command::MarkRead(k) if is_key(KeyCode::Char('r')) && overlay_before.is_none() => {
                         prop_assert_eq!(Some(k), before.as_ref())
                     }
+                    // A campaign goes to the marked conversations, no other.
+                    Command::Job(Job::Campaign { recipients, .. }) => {
+                        prop_assert!(recipients.iter().all(|r| marked_before.contains(r)));
+                    }
                     Command::Job(Job::Reply { conv, .. }) => match &overlay_before {
                         Some(Overlay::ConfirmSend(p)) => prop_assert_eq!(conv, &p.conv),
                         _ => {
@@ -1649,6 +1654,12 @@ proptest! {
                 let now: std::collections::BTreeSet<ConvKey> = s.marked.keys().cloned().collect();
                 let changed: Vec<&ConvKey> = now.symmetric_difference(&marked_before).collect();
                 prop_assert_eq!(changed, before.iter().collect::<Vec<_>>());
+            }
+            // a marks the rows on screen, no other.
+            if is_key(KeyCode::Char('a')) && overlay_before.is_none() && focus_before != Focus::Composer {
+                for k in s.marked.keys().filter(|k| !marked_before.contains(*k)) {
+                    prop_assert!(shown_before.contains(k));
+                }
             }
             // A composing key from the list opens the selected row.
             if focus_before == Focus::List && overlay_before.is_none() && s.focus == Focus::Composer {
