@@ -1461,6 +1461,14 @@ fn the_status_menu_acts_on_the_conversation_it_named() {
     let one = moved.remove(1);
     moved.push(one);
     fx::load_rows(&mut s, moved);
+    // A colleague changes its status meanwhile: the menu shows it.
+    let mut theirs = rows[1].clone();
+    theirs.status = ConvStatus::Resolved;
+    update(
+        &mut s,
+        Event::Update(Update::Conversation(Box::new(theirs))),
+    );
+    assert!(matches!(&s.overlay, Some(Overlay::StatusMenu(c)) if c.status == ConvStatus::Resolved));
     let cmds = key(&mut s, KeyCode::Char('p'));
     assert_eq!(
         cmds,

@@ -491,6 +491,12 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             if let Some(m) = s.marked.get_mut(&c.key) {
                 *m = (*c).clone();
             }
+            // The status menu shows its conversation's current status.
+            if let Some(Overlay::StatusMenu(m)) = &mut s.overlay {
+                if m.key == c.key {
+                    **m = (*c).clone();
+                }
+            }
             if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == c.key) {
                 t.conv = (*c).clone();
                 t.rev += 1;
