@@ -299,3 +299,117 @@ fn colleague_viewing_and_confirm_send_100x30() {
     key(&mut s, KeyCode::Enter);
     insta::assert_snapshot!(draw(&s).backend());
 }
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let w = buf.area.width as usize;
+    buf.content()
+        .chunks(w)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_message_received_now_leaves_23h59m_not_1d0h() {
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 0, 1);
+    fx::load_rows(&mut s, vec![c.clone()]);
+    fx::open_with(&mut s, c.clone(), vec![fx::inbound(&c.key, "m1", 0, "hi")]);
+    let text = screen_text(&draw(&s));
+    assert!(text.contains("⏱23h59m"), "list row:\n{text}");
+    assert!(text.contains("closes in 23h59m"), "composer:\n{text}");
+    assert!(!text.contains("1d0h"), "{text}");
+}
+
+/// Tabs and control characters from customers: expanded or replaced before
+/// anything is measured, so the list row and the thread's indents hold.
+#[test]
+fn tabs_and_control_characters_80x24() {
+    let mut s = fx::state(80, 24);
+    inbox(&mut s);
+    let mut c = fx::conv(Platform::Messenger, "u7", "Tab\tTester\x07", 2, 1);
+    c.last_preview = "order\t#1234\tqty 2\x1b[31m!".into();
+    let k = c.key.clone();
+    let msgs = vec![
+        fx::inbound(
+            &k,
+            "m1",
+            2,
+            "item\tqty\tprice\n\tmug\t2\t9.90\r\n\tbeans\t1\t14.50",
+        ),
+        fx::inbound(&k, "m2", 1, "bell\x07 escape\x1b[0m del\x7f end"),
+        fx::outbound(&k, "m3", 0, "We\tgot it:\n\tthanks!", MsgStatus::Sent),
+    ];
+    fx::open_with(&mut s, c, msgs);
+    let t = draw(&s);
+    let text = screen_text(&t);
+    assert!(!text.contains(|c: char| c.is_control() && c != '\n'));
+    insta::assert_snapshot!(t.backend());
+}
+
+/// After `!` jumps to a conversation whose row is off-screen, the thread
+/// has focus, the list says which conversation is open, and the status
+/// menu names the conversation it will change.
+#[test]
+fn status_menu_names_its_conversation_after_an_urgent_jump_80x24() {
+    let mut s = fx::state(80, 24);
+    let mut rows: Vec<Conversation> = (0..14)
+        .map(|i| {
+            fx::conv(
+                Platform::Messenger,
+                &format!("u{i}"),
+                &format!("Customer {i}"),
+                i * 10,
+                0,
+            )
+        })
+        .collect();
+    rows[13].name = "Urgent Ursula".into();
+    rows[13].last_inbound = Some(NOW.plus_ms(-23 * 3_600_000));
+    rows[13].last_user_message = rows[13].last_inbound;
+    fx::load_rows(&mut s, rows.clone());
+    update(&mut s, Event::UrgentFound(Some(rows[13].clone())));
+    key(&mut s, KeyCode::Char('s'));
+    let t = draw(&s);
+    let text = screen_text(&t);
+    assert!(text.contains("for Urgent Ursula"), "{text}");
+    assert!(text.contains("open: Urgent Ursula"), "{text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn the_list_marks_the_open_conversation_apart_from_the_cursor() {
+    let mut s = fx::state(80, 24);
+    inbox(&mut s);
+    let c = s.list.rows[1].clone();
+    fx::open_with(&mut s, c, vec![]);
+    key(&mut s, KeyCode::Esc); // back to the list
+    key(&mut s, KeyCode::Char('j')); // the cursor leaves the open row
+    let t = draw(&s);
+    let buf = t.backend().buffer();
+    let p = s.panes();
+    let marked: Vec<u16> = (p.list.y..p.list.y + p.list.height)
+        .filter(|y| buf[(p.list.x, *y)].symbol() == "▐")
+        .collect();
+    // Rows are two lines, under the border: the second row is lines 3-4.
+    assert_eq!(marked, vec![3, 4]);
+    let reversed = |y: u16| {
+        buf[(p.list.x + 3, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    };
+    assert!(reversed(5) && reversed(6), "the cursor on the third row");
+    assert!(!reversed(3), "the open row is not drawn as the cursor");
+    // Thread focused: no cursor, the marker alone (bold is for unread).
+    key(&mut s, KeyCode::Char('k'));
+    key(&mut s, KeyCode::Enter);
+    let t = draw(&s);
+    let buf = t.backend().buffer();
+    assert!(
+        (p.list.y..p.list.y + p.list.height).all(|y| !buf[(p.list.x + 3, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED))
+    );
+    assert_eq!(buf[(p.list.x, 3)].symbol(), "▐");
+}

@@ -1,7 +1,7 @@
 //! The pure update: keys, store updates, window rules, selection, bulk.
 
 use dmdesk::app::command::Command;
-use dmdesk::app::event::Event;
+use dmdesk::app::event::{Event, ListRows};
 use dmdesk::app::fixtures::{self as fx, NOW};
 use dmdesk::app::state::{Focus, Level, Overlay};
 use dmdesk::app::{update, State};
@@ -1196,4 +1196,617 @@ fn an_attached_ui_titles_with_the_owners_unread_total() {
     assert!(cmds.iter().any(|c| matches!(c, Command::LoadList { .. })));
     assert!(cmds.contains(&Command::Bell));
     assert_eq!(s.status.events_today.1, 3);
+}
+
+// ---- the list: edges, paging, marks ----------------------------------------
+
+fn many(n: usize) -> Vec<Conversation> {
+    (0..n)
+        .map(|i| {
+            fx::conv(
+                Platform::Messenger,
+                &format!("u{i:04}"),
+                &format!("Name {i}"),
+                i as i64,
+                0,
+            )
+        })
+        .collect()
+}
+
+/// Answer list loads like the data worker: of several list loads handed
+/// over together only the last runs. Until none is left.
+fn serve(s: &mut State, mut cmds: Vec<Command>, rows: &[Conversation]) {
+    loop {
+        let Some(Command::LoadList {
+            filter,
+            offset,
+            limit,
+            generation,
+            ..
+        }) = cmds
+            .iter()
+            .rev()
+            .find(|c| matches!(c, Command::LoadList { .. }))
+            .cloned()
+        else {
+            return;
+        };
+        let matching: Vec<Conversation> =
+            rows.iter().filter(|c| filter.matches(c)).cloned().collect();
+        cmds = update(
+            s,
+            Event::ListLoaded(ListRows {
+                offset,
+                rows: matching.iter().skip(offset).take(limit).cloned().collect(),
+                total: Some(matching.len() as u64),
+                generation,
+            }),
+        );
+    }
+}
+
+/// A key, with the list loads it asks for answered.
+fn press(s: &mut State, code: KeyCode, rows: &[Conversation]) {
+    let cmds = key(s, code);
+    serve(s, cmds, rows);
+}
+
+fn selected_user(s: &State) -> Option<String> {
+    s.list
+        .selected_row()
+        .map(|c| c.key.user.as_str().to_string())
+}
+
+#[test]
+fn j_and_k_move_one_row_per_press_past_the_window_edge() {
+    let mut s = fx::state(80, 24);
+    let rows = many(25);
+    fx::load_rows(&mut s, rows.clone());
+    assert_eq!(s.list.visible, 10);
+    for i in 1..25 {
+        let cmds = key(&mut s, KeyCode::Char('j'));
+        serve(&mut s, cmds, &rows);
+        assert_eq!(s.list.selected, i, "press {i}");
+        assert_eq!(selected_user(&s), Some(format!("u{i:04}")), "press {i}");
+        assert!(s.list.selected >= s.list.top && s.list.selected < s.list.top + 10);
+    }
+    for i in (0..24).rev() {
+        let cmds = key(&mut s, KeyCode::Char('k'));
+        serve(&mut s, cmds, &rows);
+        assert_eq!(selected_user(&s), Some(format!("u{i:04}")), "back to {i}");
+    }
+}
+
+#[test]
+fn before_a_moved_windows_rows_arrive_nothing_else_is_selected() {
+    let mut s = fx::state(80, 24);
+    let rows = many(25);
+    fx::load_rows(&mut s, rows.clone());
+    for _ in 0..9 {
+        press(&mut s, KeyCode::Char('j'), &rows);
+    }
+    // Past the edge, rows not loaded yet: no row is selected, so Enter
+    // cannot open the row that used to be at that place.
+    let cmds = key(&mut s, KeyCode::Char('j'));
+    assert!(cmds
+        .iter()
+        .any(|c| matches!(c, Command::LoadList { offset: 1, .. })));
+    assert_eq!(s.list.selected, 10);
+    assert_eq!(s.list.selected_row(), None);
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    serve(&mut s, cmds, &rows);
+    assert_eq!(selected_user(&s).as_deref(), Some("u0010"));
+}
+
+#[test]
+fn list_pages_with_pgdn_pgup_g_and_end() {
+    let mut s = fx::state(80, 24);
+    let rows = many(25);
+    fx::load_rows(&mut s, rows.clone());
+    press(&mut s, KeyCode::PageDown, &rows);
+    assert_eq!((s.list.top, s.list.selected), (10, 10));
+    assert_eq!(selected_user(&s).as_deref(), Some("u0010"));
+    press(&mut s, KeyCode::PageDown, &rows);
+    assert_eq!((s.list.top, s.list.selected), (15, 20));
+    press(&mut s, KeyCode::PageUp, &rows);
+    assert_eq!((s.list.top, s.list.selected), (5, 10));
+    press(&mut s, KeyCode::Char('G'), &rows);
+    assert_eq!((s.list.top, s.list.selected), (15, 24));
+    assert_eq!(selected_user(&s).as_deref(), Some("u0024"));
+    press(&mut s, KeyCode::Char('g'), &rows);
+    assert_eq!((s.list.top, s.list.selected), (0, 0));
+    press(&mut s, KeyCode::End, &rows);
+    assert_eq!(s.list.selected, 24);
+    press(&mut s, KeyCode::Home, &rows);
+    assert_eq!(selected_user(&s).as_deref(), Some("u0000"));
+    // With the thread focused the same keys still scroll the thread.
+    fx::open_with(&mut s, rows[0].clone(), vec![]);
+    assert_eq!(s.focus, Focus::Thread);
+    let cmds = key(&mut s, KeyCode::PageDown);
+    assert!(!cmds.iter().any(|c| matches!(c, Command::LoadList { .. })));
+    assert_eq!(s.list.selected, 0);
+}
+
+fn status_text(s: &State) -> String {
+    s.status
+        .message
+        .as_ref()
+        .map(|m| m.1.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_marks_the_shown_rows_and_says_so_shift_a_all_matching_u_unmarks() {
+    let mut s = fx::state(80, 24);
+    let rows = many(25);
+    fx::load_rows(&mut s, rows.clone());
+    press(&mut s, KeyCode::PageDown, &rows);
+    key(&mut s, KeyCode::Char('a'));
+    assert_eq!(s.marked.len(), 10);
+    assert!(s
+        .marked
+        .keys()
+        .all(|k| k.user.as_str() >= "u0010" && k.user.as_str() < "u0020"));
+    assert_eq!(
+        status_text(&s),
+        "marked 10 shown of 25 matching · A: all matching"
+    );
+    let cmds = key(&mut s, KeyCode::Char('A'));
+    assert!(status_text(&s).starts_with("marking all 25 matching"));
+    serve(&mut s, cmds, &rows);
+    assert_eq!(s.marked.len(), 25);
+    assert_eq!(status_text(&s), "marked all 25 matching conversation(s)");
+    assert!(s.list.marking.is_none());
+    key(&mut s, KeyCode::Char('U'));
+    assert!(s.marked.is_empty());
+    assert_eq!(status_text(&s), "unmarked 25 conversation(s)");
+    // All matching rows on screen: marked at once, no load.
+    let mut s = fx::state(80, 24);
+    fx::load_rows(&mut s, three());
+    assert!(key(&mut s, KeyCode::Char('A')).is_empty());
+    assert_eq!(s.marked.len(), 3);
+    assert_eq!(status_text(&s), "marked all 3 matching conversation(s)");
+}
+
+#[test]
+fn marking_all_matching_pages_survives_a_superseded_page_and_stops_on_a_filter_change() {
+    let mut s = fx::state(80, 24);
+    let rows = many(2500);
+    fx::load_rows(&mut s, rows.clone());
+    let mut cmds = key(&mut s, KeyCode::Char('A'));
+    // B waits for the marking to finish.
+    key(&mut s, KeyCode::Char('B'));
+    assert!(s.overlay.is_none());
+    assert!(matches!(&s.status.message, Some((Level::Error, m)) if m.contains("still marking")));
+    // A conversation update in the same batch: its window load is handed
+    // over after the page, so the page never runs.
+    let mut ann = rows[0].clone();
+    ann.unread = 1;
+    cmds.extend(update(
+        &mut s,
+        Event::Update(Update::Conversation(Box::new(ann))),
+    ));
+    serve(&mut s, cmds, &rows);
+    assert_eq!(s.marked.len(), 2500);
+    assert!(s.list.marking.is_none());
+    assert_eq!(status_text(&s), "marked all 2500 matching conversation(s)");
+
+    // A filter change stops it; later pages of the old filter are ignored.
+    key(&mut s, KeyCode::Char('U'));
+    let page = key(&mut s, KeyCode::Char('A'));
+    key(&mut s, KeyCode::Char('u'));
+    assert!(s.list.marking.is_none());
+    assert!(status_text(&s).contains("stopped"));
+    serve(&mut s, page, &rows);
+    assert!(s.marked.is_empty());
+}
+
+// ---- one target: the open conversation, or the selected row -------------------
+
+fn fourteen() -> Vec<Conversation> {
+    (0..14)
+        .map(|i| {
+            fx::conv(
+                Platform::Messenger,
+                &format!("u{i}"),
+                &format!("Customer {i}"),
+                i * 10,
+                0,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn after_an_urgent_jump_to_an_off_screen_row_actions_act_on_the_shown_conversation() {
+    let mut s = fx::state(80, 24);
+    let rows = fourteen();
+    fx::load_rows(&mut s, rows.clone());
+    let urgent = rows[13].clone(); // below the 10 rows on screen
+    update(&mut s, Event::UrgentFound(Some(urgent.clone())));
+    assert_eq!(s.open_key(), Some(&urgent.key));
+    assert_eq!(s.focus, Focus::Thread);
+    key(&mut s, KeyCode::Char('s'));
+    let cmds = key(&mut s, KeyCode::Char('r'));
+    assert_eq!(
+        cmds,
+        vec![Command::SetStatus {
+            conv: urgent.key.clone(),
+            status: ConvStatus::Resolved,
+            snooze_until: None
+        }]
+    );
+    assert_eq!(status_text(&s), "Customer 13: status resolved");
+    assert!(key(&mut s, KeyCode::Char('R')).contains(&Command::MarkUnread(urgent.key.clone())));
+    assert_eq!(status_text(&s), "Customer 13: marked unread");
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.focus, Focus::Composer);
+    typ(&mut s, "on it");
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(matches!(jobs(&cmds)[..], [Job::Reply { conv, .. }] if *conv == urgent.key));
+}
+
+#[test]
+fn the_status_menu_acts_on_the_conversation_it_named() {
+    let mut s = fx::state(80, 24);
+    let rows = fourteen();
+    fx::load_rows(&mut s, rows.clone());
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Char('s'));
+    assert!(matches!(&s.overlay, Some(Overlay::StatusMenu(c)) if c.key == rows[1].key));
+    // The list reloads underneath: row 1 moves below the window and
+    // another conversation takes its place.
+    let mut moved = rows.clone();
+    let one = moved.remove(1);
+    moved.push(one);
+    fx::load_rows(&mut s, moved);
+    // A colleague changes its status meanwhile: the menu shows it.
+    let mut theirs = rows[1].clone();
+    theirs.status = ConvStatus::Resolved;
+    update(
+        &mut s,
+        Event::Update(Update::Conversation(Box::new(theirs))),
+    );
+    assert!(matches!(&s.overlay, Some(Overlay::StatusMenu(c)) if c.status == ConvStatus::Resolved));
+    let cmds = key(&mut s, KeyCode::Char('p'));
+    assert_eq!(
+        cmds,
+        vec![Command::SetStatus {
+            conv: rows[1].key.clone(),
+            status: ConvStatus::Pending,
+            snooze_until: None
+        }]
+    );
+}
+
+#[test]
+fn compose_after_moving_the_list_cursor_opens_the_selected_conversation() {
+    for k in [KeyCode::Char('i'), KeyCode::Tab] {
+        let mut s = fx::state(100, 30);
+        let rows = three();
+        fx::load_rows(&mut s, rows.clone());
+        key(&mut s, KeyCode::Enter); // Ann Lee open
+        typ(&mut s, "i");
+        typ(&mut s, "draft for Ann");
+        key(&mut s, KeyCode::Esc);
+        key(&mut s, KeyCode::Esc); // back to the list
+        key(&mut s, KeyCode::Char('j')); // Bo Chen selected
+        let cmds = key(&mut s, k);
+        assert_eq!(s.open_key(), Some(&rows[1].key), "{k:?}");
+        assert_eq!(s.focus, Focus::Composer);
+        assert!(cmds.contains(&Command::SaveDraft {
+            conv: rows[0].key.clone(),
+            text: "draft for Ann".into()
+        }));
+        assert!(cmds.contains(&Command::LoadThread {
+            conv: rows[1].key.clone(),
+            limit: 200
+        }));
+        assert_eq!(s.composer.text(), "");
+    }
+    // The thread focused: the open conversation, whatever the list cursor.
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('i'));
+    assert_eq!(s.open_key(), Some(&three()[0].key));
+}
+
+#[test]
+fn space_marks_what_the_focused_pane_shows() {
+    let mut s = fx::state(100, 30);
+    let rows = three();
+    fx::load_rows(&mut s, rows.clone());
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Enter); // Bo Chen open, thread focused
+    key(&mut s, KeyCode::Char(' '));
+    assert_eq!(s.marked.keys().collect::<Vec<_>>(), vec![&rows[1].key]);
+    assert_eq!(status_text(&s), "marked Bo Chen");
+    assert_eq!(s.list.selected, 1, "the list cursor stays");
+}
+
+#[test]
+fn retry_or_copy_from_a_list_row_that_is_not_open_says_so() {
+    let mut s = fx::state(100, 30);
+    let rows = three();
+    fx::load_rows(&mut s, rows.clone());
+    let mut failed = fx::outbound(&rows[0].key, "local:o1", 1, "x", MsgStatus::Failed);
+    failed.error = Some("boom".into());
+    fx::open_with(&mut s, rows[0].clone(), vec![failed]);
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char('j'));
+    assert!(key(&mut s, KeyCode::Char('t')).is_empty());
+    assert!(
+        matches!(&s.status.message, Some((Level::Error, m)) if m.contains("open Bo Chen first"))
+    );
+    assert!(key(&mut s, KeyCode::Char('y')).is_empty());
+    // On the open row it retries.
+    key(&mut s, KeyCode::Char('k'));
+    assert_eq!(
+        jobs(&key(&mut s, KeyCode::Char('t'))),
+        vec![&Job::Retry {
+            outbox_id: "o1".into()
+        }]
+    );
+}
+
+/// The conversation the focused pane shows: the list's selected row, or
+/// the open conversation in the thread and composer.
+fn on_screen(s: &State) -> Option<ConvKey> {
+    match s.focus {
+        Focus::List => s.list.selected_row().map(|c| c.key.clone()),
+        _ => s.open_key().cloned(),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Key(KeyEvent),
+    /// `!` answered with this row (often off-screen).
+    Urgent(usize),
+    /// A conversation changes and the list reorders under the agent.
+    Reorder(usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let extra = prop::sample::select(vec![
+        KeyCode::Char('A'),
+        KeyCode::Char('U'),
+        KeyCode::Char('p'),
+        KeyCode::Char('1'),
+        KeyCode::Char('e'),
+        KeyCode::Home,
+        KeyCode::End,
+    ])
+    .prop_map(|c| KeyEvent::new(c, KeyModifiers::NONE));
+    prop_oneof![
+        6 => any_key().prop_map(Step::Key),
+        1 => extra.prop_map(Step::Key),
+        1 => (0usize..30).prop_map(Step::Urgent),
+        1 => (0usize..30).prop_map(Step::Reorder),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    /// Every action names and acts on one target: what the focused pane
+    /// shows. Status changes, read/unread, marks for a bulk send, replies,
+    /// and the conversation a composing key opens.
+    #[test]
+    fn actions_act_on_the_conversation_on_screen(
+        steps in prop::collection::vec(step(), 0..80),
+        n in 1usize..30,
+    ) {
+        let mut s = fx::state(80, 24);
+        let mut rows = many(n);
+        // Some need a tag or are closed, so refusals happen too.
+        for (i, c) in rows.iter_mut().enumerate() {
+            c.last_inbound = Some(NOW.plus_ms(-(i as i64) * 3 * TimestampMs::HOUR));
+            c.last_user_message = c.last_inbound;
+        }
+        fx::load_rows(&mut s, rows.clone());
+        for st in steps {
+            let before = on_screen(&s);
+            let focus_before = s.focus;
+            let overlay_before = s.overlay.clone();
+            let marked_before: std::collections::BTreeSet<ConvKey> = s.marked.keys().cloned().collect();
+            let shown_before: Vec<ConvKey> = s.list.shown().map(|(_, c)| c.key.clone()).collect();
+            let mut cmds = match &st {
+                Step::Key(k) => update(&mut s, Event::Key(*k)),
+                Step::Urgent(i) => {
+                    let c = rows[i % n].clone();
+                    let cmds = update(&mut s, Event::UrgentFound(Some(c.clone())));
+                    prop_assert_eq!(on_screen(&s), Some(c.key.clone()), "after the jump");
+                    cmds
+                }
+                Step::Reorder(i) => {
+                    let c = rows.remove(i % n);
+                    rows.insert(0, c.clone());
+                    update(&mut s, Event::Update(Update::Conversation(Box::new(c))))
+                }
+            };
+            let is_key = |code: KeyCode| matches!(&st, Step::Key(k) if k.code == code);
+            for c in &cmds {
+                match c {
+                    Command::SetStatus { conv, .. } => {
+                        let Some(Overlay::StatusMenu(named)) = &overlay_before else {
+                            return Err(TestCaseError::fail("a status change without the menu"));
+                        };
+                        prop_assert_eq!(conv, &named.key, "the status menu's own conversation");
+                    }
+                    Command::MarkUnread(k) => prop_assert_eq!(Some(k), before.as_ref()),
+                    Command::MarkRead(k) if is_key(KeyCode::Char('r')) && overlay_before.is_none() => {
+                        prop_assert_eq!(Some(k), before.as_ref())
+                    }
+                    // A campaign goes to the marked conversations, no other.
+                    Command::Job(Job::Campaign { recipients, .. }) => {
+                        prop_assert!(recipients.iter().all(|r| marked_before.contains(r)));
+                    }
+                    Command::Job(Job::Reply { conv, .. }) => match &overlay_before {
+                        Some(Overlay::ConfirmSend(p)) => prop_assert_eq!(conv, &p.conv),
+                        _ => {
+                            prop_assert_eq!(focus_before, Focus::Composer);
+                            prop_assert_eq!(Some(conv), before.as_ref());
+                        }
+                    },
+                    _ => {}
+                }
+            }
+            // The status menu names what was on screen when it opened.
+            if let (None, Some(Overlay::StatusMenu(named))) = (&overlay_before, &s.overlay) {
+                prop_assert_eq!(Some(&named.key), before.as_ref());
+            }
+            // Space marks or unmarks what was on screen, nothing else.
+            if is_key(KeyCode::Char(' ')) && overlay_before.is_none() && focus_before != Focus::Composer {
+                let now: std::collections::BTreeSet<ConvKey> = s.marked.keys().cloned().collect();
+                let changed: Vec<&ConvKey> = now.symmetric_difference(&marked_before).collect();
+                prop_assert_eq!(changed, before.iter().collect::<Vec<_>>());
+            }
+            // a marks the rows on screen, no other.
+            if is_key(KeyCode::Char('a')) && overlay_before.is_none() && focus_before != Focus::Composer {
+                for k in s.marked.keys().filter(|k| !marked_before.contains(*k)) {
+                    prop_assert!(shown_before.contains(k));
+                }
+            }
+            // A composing key from the list opens the selected row.
+            if focus_before == Focus::List && overlay_before.is_none() && s.focus == Focus::Composer {
+                if let Some(b) = &before {
+                    prop_assert_eq!(s.open_key(), Some(b));
+                }
+            }
+            // Answer list loads like the edge and the store.
+            while cmds.iter().any(|c| matches!(c, Command::LoadList { .. })) {
+                let pending = std::mem::take(&mut cmds);
+                let Some(Command::LoadList { filter, offset, limit, generation, .. }) = pending
+                    .iter()
+                    .rev()
+                    .find(|c| matches!(c, Command::LoadList { .. }))
+                    .cloned()
+                else {
+                    break;
+                };
+                let matching: Vec<Conversation> =
+                    rows.iter().filter(|c| filter.matches(c)).cloned().collect();
+                cmds = update(
+                    &mut s,
+                    Event::ListLoaded(ListRows {
+                        offset,
+                        rows: matching.iter().skip(offset).take(limit).cloned().collect(),
+                        total: Some(matching.len() as u64),
+                        generation,
+                    }),
+                );
+            }
+            prop_assert!(s.list.selected <= s.list.max_index());
+        }
+    }
+}
+
+// ---- messages that go stale ----------------------------------------------------
+
+fn outside_window_refused() -> (State, Conversation) {
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u3", "Cy Diaz", 30 * 60, 0);
+    fx::open_with(
+        &mut s,
+        c.clone(),
+        vec![fx::inbound(&c.key, "m1", 30 * 60, "hello?")],
+    );
+    key(&mut s, KeyCode::Char('i'));
+    typ(&mut s, "sorry for the wait");
+    key(&mut s, KeyCode::Enter);
+    assert!(s.composer.refusal.is_some());
+    assert!(matches!(&s.status.message, Some((Level::Error, m)) if m.starts_with("not sent")));
+    (s, c)
+}
+
+#[test]
+fn ctrl_t_updates_the_window_line_at_once_and_drops_the_refusal() {
+    let (mut s, _) = outside_window_refused();
+    ctrl(&mut s, 't');
+    assert_eq!(
+        s.composer.refusal, None,
+        "the composer shows the window line again"
+    );
+    let (line, _) = dmdesk::ui::composer::window_line(&s).unwrap();
+    assert!(line.contains("sending as HUMAN_AGENT"), "{line}");
+    assert_eq!(
+        status_text(&s),
+        "HUMAN_AGENT on: this reply goes out as a person's reply"
+    );
+    ctrl(&mut s, 't');
+    let (line, _) = dmdesk::ui::composer::window_line(&s).unwrap();
+    assert!(line.contains("ctrl-t: reply as HUMAN_AGENT"), "{line}");
+    assert_eq!(status_text(&s), "HUMAN_AGENT off");
+}
+
+#[test]
+fn a_success_replaces_the_previous_refusal() {
+    let (mut s, c) = outside_window_refused();
+    ctrl(&mut s, 't');
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert_eq!(jobs(&cmds).len(), 1);
+    assert_eq!(s.composer.refusal, None);
+    assert_eq!(
+        s.status.message,
+        Some((Level::Info, format!("reply to {} queued", c.name)))
+    );
+}
+
+#[test]
+fn notices_expire_with_the_clock_tick_errors_stay() {
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(1_000),
+        },
+    );
+    key(&mut s, KeyCode::Char('S')); // "sync requested"
+    assert_eq!(status_text(&s), "sync requested");
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(11_000),
+        },
+    );
+    assert_eq!(status_text(&s), "sync requested", "still fresh");
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(16_000),
+        },
+    );
+    assert_eq!(s.status.message, None, "expired");
+    // An error waits for the agent (esc) or for a success.
+    update(
+        &mut s,
+        Event::Update(Update::Error("store write failed".into())),
+    );
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(3_600_000),
+        },
+    );
+    assert!(matches!(&s.status.message, Some((Level::Error, _))));
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.status.message, None);
+}
+
+#[test]
+fn after_a_filter_change_the_old_rows_are_no_target() {
+    let mut s = fx::state(100, 30);
+    let rows = three();
+    fx::load_rows(&mut s, rows.clone());
+    key(&mut s, KeyCode::Char('j'));
+    let cmds = key(&mut s, KeyCode::Char('u')); // unread only: rows on their way
+    assert_eq!(s.list.selected_row(), None);
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    key(&mut s, KeyCode::Char('s'));
+    assert!(s.overlay.is_none());
+    serve(&mut s, cmds, &rows);
+    assert_eq!(selected_user(&s).as_deref(), Some("u1"), "Ann Lee, unread");
 }

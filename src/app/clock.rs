@@ -78,6 +78,13 @@ pub fn span(ms: i64) -> String {
     }
 }
 
+/// Time left in a messaging window `length` ms long, compact. A window
+/// never shows more than its own length: a message received this instant
+/// (or stamped a little ahead of our clock) reads "23h59m", not "1d0h".
+pub fn window_left(closes_at: TimestampMs, now: TimestampMs, length: i64) -> String {
+    span((closes_at.0 - now.0).min(length - 1))
+}
+
 /// Local `hour`:00 on the day after `now`.
 pub fn tomorrow_at(now: TimestampMs, z: Zone, hour: u32) -> TimestampMs {
     local_day_at(now, z, 1, hour)
@@ -150,5 +157,37 @@ mod tests {
         assert_eq!(span(30_000), "<1m");
         assert_eq!(ago(T.plus_ms(-90_000), T), "1m");
         assert_eq!(ago(T.plus_ms(-2 * TimestampMs::DAY), T), "2d");
+    }
+
+    #[test]
+    fn a_window_never_reads_longer_than_itself() {
+        use crate::send::window::{HUMAN_AGENT_MS, STANDARD_MS};
+        // Received just now: the full 24 hours left.
+        assert_eq!(
+            window_left(T.plus_ms(STANDARD_MS), T, STANDARD_MS),
+            "23h59m"
+        );
+        // Stamped 30 s ahead of our clock.
+        assert_eq!(
+            window_left(T.plus_ms(STANDARD_MS + 30_000), T, STANDARD_MS),
+            "23h59m"
+        );
+        assert_eq!(
+            window_left(T.plus_ms(STANDARD_MS - 61 * 60_000), T, STANDARD_MS),
+            "22h59m"
+        );
+        assert_eq!(window_left(T.plus_ms(30_000), T, STANDARD_MS), "<1m");
+        assert_eq!(
+            window_left(T.plus_ms(HUMAN_AGENT_MS), T, HUMAN_AGENT_MS),
+            "6d23h"
+        );
+        assert_eq!(
+            window_left(
+                T.plus_ms(3 * TimestampMs::DAY + 4 * TimestampMs::HOUR),
+                T,
+                HUMAN_AGENT_MS
+            ),
+            "3d4h"
+        );
     }
 }

@@ -111,7 +111,7 @@ pub fn open_with(s: &mut State, c: Conversation, messages: Vec<Message>) {
         load_rows(s, rows);
     }
     if let Some(i) = s.list.rows.iter().position(|r| r.key == c.key) {
-        s.list.selected = s.list.top + i;
+        s.list.selected = s.list.rows_top + i;
         s.list.selected_key = Some(c.key.clone());
     }
     let _ = super::update(

@@ -70,8 +70,15 @@ impl Options {
 
 #[derive(Debug, Clone, Default)]
 pub struct ListPane {
-    /// The rows on screen; `rows[0]` is row `top` of the filtered list.
+    /// The rows last loaded; `rows[0]` is row `rows_top` of the filtered
+    /// list. It differs from `top` only while the window has moved and its
+    /// rows are on their way, so an index always names the row it names.
     pub rows: Vec<Conversation>,
+    pub rows_top: usize,
+    /// The filter generation the rows were loaded for: after a filter
+    /// change the old rows name no row until the new ones arrive.
+    pub rows_generation: u64,
+    /// The first row of the window on screen.
     pub top: usize,
     /// Absolute index of the selected row.
     pub selected: usize,
@@ -83,17 +90,51 @@ pub struct ListPane {
     pub generation: u64,
     /// How many rows fit.
     pub visible: usize,
+    /// "Mark all matching" running: it pages through the filtered list.
+    pub marking: Option<Marking>,
 }
 
+/// Marking every conversation that matches the filter, a page at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marking {
+    /// The list generation it started in (a filter change stops it).
+    pub generation: u64,
+    /// The next page to read.
+    pub offset: usize,
+    /// Conversations it has seen so far.
+    pub seen: usize,
+}
+
+/// Set in the generation of a list load that reads a page for "mark all
+/// matching" rather than the window, so its answer is told apart.
+pub const MARKING: u64 = 1 << 63;
+/// Rows per "mark all matching" page (under the control socket's clamp).
+pub const MARK_PAGE: usize = 1000;
+
 impl ListPane {
+    /// The row at absolute index `i`, if loaded.
+    pub fn row(&self, i: usize) -> Option<&Conversation> {
+        if self.rows_generation != self.generation {
+            return None;
+        }
+        i.checked_sub(self.rows_top).and_then(|i| self.rows.get(i))
+    }
     pub fn selected_row(&self) -> Option<&Conversation> {
-        self.selected
-            .checked_sub(self.top)
-            .and_then(|i| self.rows.get(i))
+        self.row(self.selected)
+    }
+    /// The loaded rows inside the window on screen, with their index.
+    pub fn shown(&self) -> impl Iterator<Item = (usize, &Conversation)> {
+        let (top, end) = (self.top, self.top + self.visible.max(1));
+        let current = self.rows_generation == self.generation;
+        self.rows
+            .iter()
+            .enumerate()
+            .map(move |(i, c)| (self.rows_top + i, c))
+            .filter(move |(i, _)| current && (top..end).contains(i))
     }
     /// The largest valid index (0 when empty).
     pub fn max_index(&self) -> usize {
-        let known = self.top + self.rows.len();
+        let known = self.rows_top + self.rows.len();
         let total = self.total.map(|t| t as usize).unwrap_or(known).max(known);
         total.saturating_sub(1)
     }
@@ -208,7 +249,13 @@ pub struct StatusInfo {
     pub sync: Option<SyncProgress>,
     pub campaigns: BTreeMap<String, CampaignProgress>,
     pub message: Option<(Level, String)>,
+    /// When `message` was set (the clock of the last tick).
+    pub message_at: TimestampMs,
 }
+
+/// How long a notice stays on the status bar; the clock tick clears it.
+/// Errors stay until something replaces them or the agent presses esc.
+pub const NOTICE_MS: i64 = 15_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BulkStage {
@@ -246,7 +293,9 @@ pub enum Overlay {
     Search {
         input: String,
     },
-    StatusMenu,
+    /// The status menu, for the conversation named when it opened: a list
+    /// reload underneath cannot change what it acts on.
+    StatusMenu(Box<Conversation>),
     Bulk(Box<BulkState>),
     Canned(CannedPicker),
 }

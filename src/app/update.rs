@@ -12,7 +12,7 @@ use crate::domain::{
     ConvKey, ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs,
 };
 use crate::job::Job;
-use crate::send::window::{check_text, plan, Purpose, Tag, Window};
+use crate::send::window::{check_text, plan, Purpose, Tag, Window, HUMAN_AGENT_MS, STANDARD_MS};
 use crate::update::Update;
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -49,6 +49,10 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         }
         Event::Tick { now } => {
             s.now = now;
+            let expired = now.0 - s.status.message_at.0 >= NOTICE_MS;
+            if expired && matches!(s.status.message, Some((Level::Info, _))) {
+                s.status.message = None;
+            }
             let today = clock::day_key(now, s.opts.zone);
             if today != s.status.events_today.0 {
                 s.status.events_today = (today, 0);
@@ -66,7 +70,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                 });
             }
         }
-        Event::ListLoaded(rows) => list_loaded(s, rows),
+        Event::ListLoaded(rows) => list_loaded(s, rows, &mut out),
         Event::ThreadLoaded(d) => thread_loaded(s, *d),
         Event::OlderLoaded {
             conv,
@@ -105,19 +109,27 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::UrgentFound(c) => match c {
             Some(c) => {
                 let closes = super::urgent::closes_at(&c, s.human_agent_allowed(&c), s.now);
+                let length = match s.window_of(&c) {
+                    Window::Open { .. } => STANDARD_MS,
+                    _ => HUMAN_AGENT_MS,
+                };
                 let msg = match closes {
                     Some(t) => format!(
                         "most urgent: {} (window closes in {})",
                         c.name,
-                        clock::span(t.0 - s.now.0)
+                        clock::window_left(t, s.now, length)
                     ),
                     None => format!("most urgent: {}", c.name),
                 };
                 if let Some(i) = s.list.rows.iter().position(|r| r.key == c.key) {
-                    s.list.selected = s.list.top + i;
+                    s.list.selected = s.list.rows_top + i;
                     s.list.selected_key = Some(c.key.clone());
                 }
                 open_thread(s, c, &mut out);
+                // The jump shows the conversation in the thread; focus goes
+                // there so that s, r, R and Enter act on it, not on a list
+                // row that may be elsewhere (the row can be off-screen).
+                focus_thread(s);
                 info(s, Level::Info, &msg);
             }
             None => info(
@@ -135,6 +147,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
 
 fn info(s: &mut State, level: Level, text: &str) {
     s.status.message = Some((level, text.to_string()));
+    s.status.message_at = s.now;
 }
 
 fn load_list(s: &State, count: bool) -> Command {
@@ -212,6 +225,24 @@ fn target(s: &State) -> Option<Conversation> {
     }
 }
 
+/// With the list focused, whether its selected row is the open conversation
+/// (always true with the thread or composer focused).
+fn list_row_is_open(s: &State) -> bool {
+    s.focus != Focus::List
+        || s.open_key().is_some() && s.list.selected_row().map(|c| &c.key) == s.open_key()
+}
+
+/// From the list, a composing key (i, tab, e) is about the selected row:
+/// open it first when another conversation is open.
+fn open_selected(s: &mut State, out: &mut Vec<Command>) {
+    if s.focus != Focus::List {
+        return;
+    }
+    if let Some(c) = s.list.selected_row().cloned() {
+        open_thread(s, c, out);
+    }
+}
+
 fn keep_selection_visible(s: &mut State) {
     let vis = s.list.visible.max(1);
     if s.list.selected < s.list.top {
@@ -224,19 +255,46 @@ fn keep_selection_visible(s: &mut State) {
 fn move_selection(s: &mut State, delta: isize, out: &mut Vec<Command>) {
     let max = s.list.max_index();
     let new = (s.list.selected as isize + delta).clamp(0, max as isize) as usize;
-    if new == s.list.selected {
+    select_row(s, new, None, out);
+}
+
+/// Select row `new`; with `top`, show the window from there (paging),
+/// else scroll as little as needed. The selected key is the row's as
+/// loaded, or none until the window's rows arrive: never the row that
+/// used to sit at that screen position.
+fn select_row(s: &mut State, new: usize, top: Option<usize>, out: &mut Vec<Command>) {
+    let old_top = s.list.top;
+    if new == s.list.selected && top.is_none_or(|t| t == old_top) {
         return;
     }
     s.list.selected = new;
-    let old_top = s.list.top;
+    s.list.selected_key = s.list.row(new).map(|c| c.key.clone());
+    if let Some(t) = top {
+        s.list.top = t;
+    }
     keep_selection_visible(s);
-    s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
     if s.list.top != old_top {
         out.push(load_list(s, false));
     }
 }
 
+/// PgUp/PgDn in the list: the window and the selection move a page.
+fn page_list(s: &mut State, pages: isize, out: &mut Vec<Command>) {
+    let vis = s.list.visible.max(1) as isize;
+    let max = s.list.max_index() as isize;
+    let top = (s.list.top as isize + pages * vis).clamp(0, (max + 1 - vis).max(0));
+    let sel = (s.list.selected as isize + pages * vis).clamp(0, max);
+    select_row(s, sel as usize, Some(top as usize), out);
+}
+
 fn filter_changed(s: &mut State, out: &mut Vec<Command>) {
+    if s.list.marking.take().is_some() {
+        info(
+            s,
+            Level::Error,
+            "marking all matching stopped: the filter changed",
+        );
+    }
     s.list.generation += 1;
     s.list.top = 0;
     s.list.selected = 0;
@@ -288,14 +346,25 @@ fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>) {
 
 // ---- loads ---------------------------------------------------------------
 
-fn list_loaded(s: &mut State, r: ListRows) {
+fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
+    if r.generation & MARKING != 0 {
+        return marking_loaded(s, r, out);
+    }
     if r.generation != s.list.generation || r.offset != s.list.top {
         return; // a stale answer to an older request
+    }
+    if s.list.marking.is_some() {
+        // A later list load supersedes an earlier one at the edge, so the
+        // marking page may have been dropped: ask again (a repeated page
+        // is recognised by its offset and ignored).
+        out.push(marking_page(s));
     }
     for c in &r.rows {
         set_unread(s, &c.key, c.unread);
     }
     s.list.rows = r.rows;
+    s.list.rows_top = r.offset;
+    s.list.rows_generation = r.generation;
     if let Some(t) = r.total {
         s.list.total = Some(t);
     }
@@ -308,14 +377,79 @@ fn list_loaded(s: &mut State, r: ListRows) {
         .as_ref()
         .and_then(|k| s.list.rows.iter().position(|c| &c.key == k))
     {
-        s.list.selected = s.list.top + i;
+        s.list.selected = r.offset + i;
     }
     s.list.selected = s.list.selected.min(s.list.max_index());
     if s.list.selected < s.list.top {
         // The list shrank under the window: show the last rows.
         s.list.top = s.list.selected;
+        out.push(load_list(s, false));
     }
     s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
+}
+
+/// The next page of "mark all matching".
+fn marking_page(s: &State) -> Command {
+    let offset = s.list.marking.as_ref().map_or(0, |m| m.offset);
+    Command::LoadList {
+        filter: s.list.filter.clone(),
+        offset,
+        limit: MARK_PAGE,
+        count: false,
+        generation: s.list.generation | MARKING,
+    }
+}
+
+fn mark_matching(s: &mut State, out: &mut Vec<Command>) {
+    let l = &s.list;
+    let all_loaded = l.rows_top == 0 && l.total.is_some_and(|t| l.rows.len() as u64 >= t);
+    if all_loaded {
+        // Everything matching is on screen already.
+        let rows = s.list.rows.clone();
+        let n = rows.len();
+        for c in rows {
+            s.marked.insert(c.key.clone(), c);
+        }
+        let msg = format!("marked all {n} matching conversation(s)");
+        info(s, Level::Info, &msg);
+        return;
+    }
+    s.list.marking = Some(Marking {
+        generation: s.list.generation,
+        offset: 0,
+        seen: 0,
+    });
+    out.push(marking_page(s));
+    let msg = match s.list.total {
+        Some(n) => format!("marking all {n} matching conversations…"),
+        None => "marking all matching conversations…".to_string(),
+    };
+    info(s, Level::Info, &msg);
+}
+
+fn marking_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
+    let Some(m) = s.list.marking.as_mut() else {
+        return;
+    };
+    if r.generation != m.generation | MARKING || r.offset != m.offset {
+        return; // another filter, or a page already counted
+    }
+    let last = r.rows.len() < MARK_PAGE;
+    m.offset += r.rows.len();
+    m.seen += r.rows.len();
+    let seen = m.seen;
+    for c in r.rows {
+        s.marked.insert(c.key.clone(), c);
+    }
+    if last {
+        s.list.marking = None;
+        let msg = format!("marked all {seen} matching conversation(s)");
+        info(s, Level::Info, &msg);
+        // A window load may have given way to the pages: load it again.
+        out.push(load_list(s, false));
+    } else {
+        out.push(marking_page(s));
+    }
 }
 
 fn thread_loaded(s: &mut State, d: ThreadData) {
@@ -356,6 +490,12 @@ fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             set_unread(s, &c.key, c.unread);
             if let Some(m) = s.marked.get_mut(&c.key) {
                 *m = (*c).clone();
+            }
+            // The status menu shows its conversation's current status.
+            if let Some(Overlay::StatusMenu(m)) = &mut s.overlay {
+                if m.key == c.key {
+                    **m = (*c).clone();
+                }
             }
             if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == c.key) {
                 t.conv = (*c).clone();
@@ -701,6 +841,8 @@ const NORMAL: &[Action] = &[
     Action::Sync,
     Action::Mark,
     Action::MarkAll,
+    Action::MarkMatching,
+    Action::UnmarkAll,
     Action::Bulk,
     Action::PageUp,
     Action::PageDown,
@@ -772,11 +914,7 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }
         }
         Action::Compose => {
-            if s.thread.is_none() {
-                if let Some(c) = s.list.selected_row().cloned() {
-                    open_thread(s, c, out);
-                }
-            }
+            open_selected(s, out);
             if s.thread.is_some() {
                 s.focus = Focus::Composer;
             }
@@ -821,35 +959,84 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         }
         Action::MarkRead => {
             if let Some(c) = target(s) {
+                info(s, Level::Info, &format!("{}: marked read", c.name));
                 out.push(Command::MarkRead(c.key));
             }
         }
         Action::MarkUnread => {
             if let Some(c) = target(s) {
+                info(s, Level::Info, &format!("{}: marked unread", c.name));
                 out.push(Command::MarkUnread(c.key));
             }
         }
-        Action::Status if target(s).is_some() => s.overlay = Some(Overlay::StatusMenu),
-        Action::Editor if s.thread.is_some() => out.push(Command::OpenEditor {
-            text: s.composer.text(),
-        }),
+        Action::Status => {
+            if let Some(c) = target(s) {
+                s.overlay = Some(Overlay::StatusMenu(Box::new(c)));
+            }
+        }
+        Action::Editor => {
+            open_selected(s, out);
+            if s.thread.is_some() {
+                out.push(Command::OpenEditor {
+                    text: s.composer.text(),
+                });
+            }
+        }
         Action::Sync => {
             out.push(Command::Job(Job::Sync { account: None }));
             info(s, Level::Info, "sync requested");
         }
         Action::Mark => {
-            if let Some(c) = s.list.selected_row().cloned() {
-                if s.marked.remove(&c.key).is_none() {
+            if let Some(c) = target(s) {
+                let msg = if s.marked.remove(&c.key).is_none() {
+                    let msg = format!("marked {}", c.name);
                     s.marked.insert(c.key.clone(), c);
+                    msg
+                } else {
+                    format!("unmarked {}", c.name)
+                };
+                info(s, Level::Info, &msg);
+                if s.focus == Focus::List {
+                    move_selection(s, 1, out);
                 }
-                move_selection(s, 1, out);
             }
         }
         Action::MarkAll => {
-            for c in &s.list.rows {
-                s.marked.insert(c.key.clone(), c.clone());
+            let shown: Vec<Conversation> = s.list.shown().map(|(_, c)| c.clone()).collect();
+            let n = shown.len();
+            for c in shown {
+                s.marked.insert(c.key.clone(), c);
             }
+            let more = match s.list.total {
+                Some(t) if t as usize > n => format!(" of {t} matching"),
+                _ => String::new(),
+            };
+            let msg = format!(
+                "marked {n} shown{more} · {}: all matching",
+                s.opts.keymap.label(Action::MarkMatching)
+            );
+            info(s, Level::Info, &msg);
         }
+        Action::MarkMatching => mark_matching(s, out),
+        Action::UnmarkAll => {
+            let n = s.marked.len();
+            s.marked.clear();
+            let stopped = if s.list.marking.take().is_some() {
+                " (marking all matching stopped)"
+            } else {
+                ""
+            };
+            info(
+                s,
+                Level::Info,
+                &format!("unmarked {n} conversation(s){stopped}"),
+            );
+        }
+        Action::Bulk if s.list.marking.is_some() => info(
+            s,
+            Level::Error,
+            "still marking all matching conversations; press B when done",
+        ),
         Action::Bulk => {
             if s.marked.is_empty() {
                 info(
@@ -869,6 +1056,14 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 })));
             }
         }
+        Action::PageUp if s.focus == Focus::List => page_list(s, -1, out),
+        Action::PageDown if s.focus == Focus::List => page_list(s, 1, out),
+        Action::Top if s.focus == Focus::List => select_row(s, 0, Some(0), out),
+        Action::Bottom if s.focus == Focus::List => {
+            let max = s.list.max_index();
+            let top = (max + 1).saturating_sub(s.list.visible.max(1));
+            select_row(s, max, Some(top), out);
+        }
         Action::PageUp => scroll_view(s, page, out),
         Action::PageDown => scroll_view(s, -page, out),
         Action::Top => {
@@ -882,6 +1077,18 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             if let Some(t) = s.thread.as_mut() {
                 t.cursor = None; // the newest, also when more arrive
             }
+        }
+        Action::Retry | Action::Copy if !list_row_is_open(s) => {
+            // From the list they would act on another conversation's
+            // messages than the row the agent has selected.
+            let name = s.list.selected_row().map(|c| c.name.clone());
+            let msg = format!(
+                "{} acts on a message of the open conversation: open {} first ({})",
+                s.opts.keymap.label(action),
+                name.as_deref().unwrap_or("one"),
+                s.opts.keymap.label(Action::Open)
+            );
+            info(s, Level::Error, &msg);
         }
         Action::Retry => retry(s, out),
         Action::Urgent => out.push(Command::FindUrgent),
@@ -1036,6 +1243,14 @@ fn toggle_tag(s: &mut State) {
                 Some(_) => None,
                 None => Some(Tag::HumanAgent),
             };
+            // The refusal was about the reply without this choice: the
+            // composer's window line shows the new one at once.
+            s.composer.refusal = None;
+            let msg = match s.composer.tag {
+                Some(_) => "HUMAN_AGENT on: this reply goes out as a person's reply",
+                None => "HUMAN_AGENT off",
+            };
+            info(s, Level::Info, msg);
         }
     }
 }
@@ -1096,6 +1311,13 @@ fn dispatch_reply(
         text: String::new(),
     });
     s.composer = Composer::default();
+    // A success replaces an earlier refusal on the status bar.
+    let name = s.thread.as_ref().map(|t| t.conv.name.clone());
+    let msg = format!(
+        "reply to {} queued",
+        name.as_deref().unwrap_or("the customer")
+    );
+    info(s, Level::Info, &msg);
     if let Some(t) = s.thread.as_mut() {
         t.scroll = 0;
         t.new_below = 0;
@@ -1143,7 +1365,7 @@ fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }
             _ => Some(Overlay::Search { input }),
         },
-        Overlay::StatusMenu => {
+        Overlay::StatusMenu(c) => {
             let choice = match k.code {
                 KeyCode::Char('o') => Some((ConvStatus::Open, None)),
                 KeyCode::Char('p') => Some((ConvStatus::Pending, None)),
@@ -1161,26 +1383,27 @@ fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 )),
                 _ => None,
             };
-            match (choice, target(s)) {
-                (Some((status, snooze_until)), Some(c)) => {
+            match choice {
+                Some((status, snooze_until)) => {
+                    let msg = match snooze_until {
+                        Some(t) => format!(
+                            "{}: snoozed until {} {}",
+                            c.name,
+                            clock::day_label(t, s.now, s.opts.zone),
+                            clock::clock(t, s.opts.zone)
+                        ),
+                        None => format!("{}: status {}", c.name, status.as_str()),
+                    };
                     out.push(Command::SetStatus {
                         conv: c.key,
                         status,
                         snooze_until,
                     });
-                    let msg = match snooze_until {
-                        Some(t) => format!(
-                            "snoozed until {} {}",
-                            clock::day_label(t, s.now, s.opts.zone),
-                            clock::clock(t, s.opts.zone)
-                        ),
-                        None => format!("status: {}", status.as_str()),
-                    };
                     info(s, Level::Info, &msg);
                     None
                 }
-                _ if esc => None,
-                _ => Some(Overlay::StatusMenu),
+                None if esc => None,
+                None => Some(Overlay::StatusMenu(c)),
             }
         }
         Overlay::Canned(mut p) => {
@@ -1336,7 +1559,7 @@ fn mouse(s: &mut State, m: MouseEvent, out: &mut Vec<Command>) {
             if inside(p.list, &m) {
                 let y = m.row.saturating_sub(p.list.y + 1);
                 let idx = s.list.top + (y / super::layout::ROW_HEIGHT) as usize;
-                if m.row > p.list.y && idx < s.list.top + s.list.rows.len() {
+                if m.row > p.list.y && s.list.row(idx).is_some() {
                     s.list.selected = idx;
                     s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
                     if let Some(c) = s.list.selected_row().cloned() {

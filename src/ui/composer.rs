@@ -1,9 +1,10 @@
 //! The composer: window state, why sending is refused, the text, the counter.
 
+use super::text::line;
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Focus, State};
-use crate::send::window::{plan, text_usage, Purpose, Tag, Window};
+use crate::send::window::{plan, text_usage, Purpose, Tag, Window, STANDARD_MS};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
@@ -18,7 +19,7 @@ pub fn window_line(s: &State) -> Option<(String, bool)> {
         Window::Open { closes_at } => (
             format!(
                 "window open · closes in {} ({})",
-                clock::span(closes_at.0 - s.now.0),
+                clock::window_left(closes_at, s.now, STANDARD_MS),
                 clock::clock(closes_at, z)
             ),
             false,
@@ -55,13 +56,19 @@ pub fn window_line(s: &State) -> Option<(String, bool)> {
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let focused = s.focus == Focus::Composer;
+    // The title names who the reply goes to.
+    let to = s
+        .thread
+        .as_ref()
+        .map(|t| format!(" to {}", line(&t.conv.name)))
+        .unwrap_or_default();
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(th.border(focused))
         .title(if focused {
-            " Reply (Enter send · Alt-Enter newline · ctrl-r canned) "
+            format!(" Reply{to} (Enter send · Alt-Enter newline · ctrl-r canned) ")
         } else {
-            " Reply (i) "
+            format!(" Reply{to} (i) ")
         });
     let Some(t) = &s.thread else {
         f.render_widget(block, area);

@@ -5,7 +5,7 @@ use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Focus, State};
 use crate::domain::{ConvStatus, Conversation, Platform};
-use crate::send::window::Window;
+use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -14,10 +14,17 @@ use ratatui::Frame;
 /// Short window state for a row: "⏱5h12m", "HA 3d4h", "closed", "no window".
 pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
     match s.window_of(c) {
-        Window::Open { closes_at } => (format!("⏱{}", clock::span(closes_at.0 - s.now.0)), true),
-        Window::HumanAgent { closes_at } => {
-            (format!("HA {}", clock::span(closes_at.0 - s.now.0)), false)
-        }
+        Window::Open { closes_at } => (
+            format!("⏱{}", clock::window_left(closes_at, s.now, STANDARD_MS)),
+            true,
+        ),
+        Window::HumanAgent { closes_at } => (
+            format!(
+                "HA {}",
+                clock::window_left(closes_at, s.now, HUMAN_AGENT_MS)
+            ),
+            false,
+        ),
         Window::Closed => ("closed".into(), false),
         Window::Never => ("no window".into(), false),
     }
@@ -53,10 +60,17 @@ fn title(s: &State) -> String {
 }
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(th.border(s.focus == Focus::List))
         .title(title(s));
+    let open = s.open_key();
+    let open_shown = s.list.shown().find(|(_, c)| Some(&c.key) == open);
+    if let (Some(t), None) = (&s.thread, open_shown) {
+        // The open conversation is always findable, even off-screen.
+        let name = truncate(&t.conv.name, (area.width as usize).saturating_sub(12));
+        block = block.title_bottom(Line::styled(format!(" ▐ open: {name} "), th.dim()));
+    }
     let inner = block.inner(area);
     f.render_widget(block, area);
     let w = inner.width as usize;
@@ -78,8 +92,14 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         return;
     }
     let mut lines = Vec::new();
-    for (i, c) in s.list.rows.iter().enumerate() {
-        let selected = s.list.top + i == s.list.selected;
+    let mut next = s.list.top;
+    for (i, c) in s.list.shown() {
+        // Rows of a moved window still on their way stay blank.
+        for _ in next..i {
+            lines.extend([Line::from(""), Line::from("")]);
+        }
+        next = i + 1;
+        let selected = i == s.list.selected;
         let marked = s.marked.contains_key(&c.key);
         let (plat, pstyle) = match c.key.platform {
             Platform::Messenger => ("FB", th.messenger()),
@@ -124,17 +144,26 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
             Span::styled(win, if open { th.ok() } else { th.warn() }),
             Span::styled(status, th.dim()),
         ]);
-        if selected {
-            let st = if s.focus == Focus::List {
-                th.selected()
-            } else {
-                th.bold()
-            };
-            l1 = l1.patch_style(st);
-            l2 = l2.patch_style(st);
+        // The cursor shows only while the list has focus (bold would read
+        // as unread); the open conversation has its own marker below.
+        if selected && s.focus == Focus::List {
+            l1 = l1.patch_style(th.selected());
+            l2 = l2.patch_style(th.selected());
         }
         lines.push(l1);
         lines.push(l2);
     }
     f.render_widget(Paragraph::new(lines), inner);
+    // The open conversation: a marker on the pane's left border, as the
+    // thread marks its selected message, so it never shifts the text.
+    if let Some((i, _)) = open_shown {
+        let y = inner.y + ((i - s.list.top) as u16) * crate::app::layout::ROW_HEIGHT;
+        for dy in 0..crate::app::layout::ROW_HEIGHT {
+            if y + dy < inner.y + inner.height {
+                if let Some(cell) = f.buffer_mut().cell_mut((area.x, y + dy)) {
+                    cell.set_symbol("▐").set_style(th.border(true));
+                }
+            }
+        }
+    }
 }

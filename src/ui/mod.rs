@@ -25,7 +25,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Some(Overlay::Help) => popup::help(s, f, area, th),
         Some(Overlay::ConfirmSend(p)) => popup::confirm_send(p, f, area, th),
         Some(Overlay::Search { input }) => popup::search(input, f, p.list, th),
-        Some(Overlay::StatusMenu) => popup::status_menu(f, area, th),
+        Some(Overlay::StatusMenu(c)) => popup::status_menu(c, f, area, th),
         Some(Overlay::Bulk(b)) => popup::bulk(s, b, f, area, th),
         Some(Overlay::Canned(c)) => popup::canned_picker(s, c, f, area, th),
     }

@@ -6,6 +6,7 @@ use crate::app::canned;
 use crate::app::keymap::Action;
 use crate::app::state::{BulkStage, BulkState, CannedPicker, PendingSend, State};
 use crate::app::update::bulk_preview;
+use crate::domain::{Conversation, Platform};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -102,26 +103,49 @@ pub fn confirm_send(p: &PendingSend, f: &mut Frame, area: Rect, th: Theme) {
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
-pub fn status_menu(f: &mut Frame, area: Rect, th: Theme) {
-    let r = centered(area, 36, 9);
+/// The status menu names the conversation it will change.
+pub fn status_menu(c: &Conversation, f: &mut Frame, area: Rect, th: Theme) {
+    let r = centered(area, 44, 11);
     let inner = frame(f, r, "Set status", th);
-    let lines = [
-        ("o", "open"),
-        ("p", "pending"),
-        ("r", "resolved"),
-        ("1", "snooze 1 hour"),
-        ("t", "snooze until tomorrow 09:00"),
-        ("w", "snooze until next week"),
-        ("esc", "cancel"),
-    ]
-    .into_iter()
-    .map(|(k, h)| {
+    let w = inner.width as usize;
+    let mut lines = vec![
         Line::from(vec![
-            Span::styled(format!("{k:>4}  "), th.bold()),
-            Span::raw(h),
-        ])
-    })
-    .collect::<Vec<_>>();
+            Span::raw("for "),
+            Span::styled(truncate(&c.name, w.saturating_sub(4)), th.bold()),
+        ]),
+        Line::styled(
+            truncate(
+                &format!(
+                    "{} · now {}",
+                    match c.key.platform {
+                        Platform::Messenger => "Messenger",
+                        Platform::Instagram => "Instagram",
+                    },
+                    c.status.as_str()
+                ),
+                w,
+            ),
+            th.dim(),
+        ),
+    ];
+    lines.extend(
+        [
+            ("o", "open"),
+            ("p", "pending"),
+            ("r", "resolved"),
+            ("1", "snooze 1 hour"),
+            ("t", "snooze until tomorrow 09:00"),
+            ("w", "snooze until next week"),
+            ("esc", "cancel"),
+        ]
+        .into_iter()
+        .map(|(k, h)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>4}  "), th.bold()),
+                Span::raw(h),
+            ])
+        }),
+    );
     f.render_widget(Paragraph::new(lines), inner);
 }
 

@@ -1,7 +1,7 @@
 //! The status bar: listening address, events today, last sync, campaigns,
 //! the last error or notice; in demo mode a second line on how to connect.
 
-use super::text::truncate;
+use super::text::{line, truncate};
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Level, State};
@@ -66,8 +66,8 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     if let Some((level, msg)) = &s.status.message {
         spans.push(sep());
         let (txt, style) = match level {
-            Level::Error => (format!("! {msg}"), th.error()),
-            Level::Info => (msg.clone(), th.base()),
+            Level::Error => (format!("! {}", line(msg)), th.error()),
+            Level::Info => (line(msg), th.base()),
         };
         spans.push(Span::styled(txt, style));
     }

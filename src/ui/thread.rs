@@ -201,11 +201,12 @@ fn lay_out_from(
             &mut lines,
         );
     }
-    let name = t
-        .contact
-        .as_ref()
-        .map(|c| c.display_name())
-        .unwrap_or_else(|| t.conv.name.clone());
+    let name = super::text::line(
+        &t.contact
+            .as_ref()
+            .map(|c| c.display_name())
+            .unwrap_or_else(|| t.conv.name.clone()),
+    );
     let mut last_day = from
         .checked_sub(1)
         .and_then(|p| t.messages.get(p))
@@ -374,7 +375,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         Platform::Instagram => "Instagram",
     };
     block = block.title(Line::from(vec![
-        Span::styled(format!(" {} ", t.conv.name), th.bold()),
+        Span::styled(format!(" {} ", super::text::line(&t.conv.name)), th.bold()),
         Span::styled(
             format!("· {platform} · {} ", t.conv.status.as_str()),
             th.dim(),
