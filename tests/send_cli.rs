@@ -108,6 +108,62 @@ async fn bulk_refuses_human_agent_with_exit_2() {
 }
 
 #[tokio::test]
+async fn retired_tags_exit_2_before_any_call_saying_they_were_retired() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 20, 4);
+    Mock::given(method("POST"))
+        .respond_with(MetaFake::default())
+        .expect(0)
+        .mount(&server)
+        .await;
+    customer_wrote(&env.store, &messenger("late"), 2 * TimestampMs::DAY);
+    let cfg = config(&server.uri(), 20, 4);
+    for tag in [
+        "CONFIRMED_EVENT_UPDATE",
+        "POST_PURCHASE_UPDATE",
+        "account_update",
+    ] {
+        let args = SendArgs {
+            account: PAGE.into(),
+            user: "late".into(),
+            text: "hello".into(),
+            tag: Some(tag.into()),
+        };
+        let e = cli_send(&cfg, env.store.clone(), &args, &Console::local())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, 2, "{tag}: {}", e.message);
+        assert!(e.message.contains("retired"), "{}", e.message);
+        assert!(e.message.contains("HUMAN_AGENT"), "{}", e.message);
+        assert!(!e.message.contains('\n'), "one line: {}", e.message);
+        let bulk = BulkRequest {
+            all: true,
+            tag: Some(tag.into()),
+            ..bulk_args()
+        };
+        let e = cli_bulk(&cfg, env.store.clone(), &bulk, &Console::local(), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, 2, "{tag}: {}", e.message);
+        assert!(e.message.contains("retired"), "{}", e.message);
+        assert!(!e.message.contains('\n'), "one line: {}", e.message);
+    }
+    // CUSTOMER_FEEDBACK needs a feedback template dmdesk does not send.
+    let args = SendArgs {
+        account: PAGE.into(),
+        user: "late".into(),
+        text: "hello".into(),
+        tag: Some("CUSTOMER_FEEDBACK".into()),
+    };
+    let e = cli_send(&cfg, env.store.clone(), &args, &Console::local())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 2, "{}", e.message);
+    assert!(env.store.campaigns_list().unwrap().is_empty());
+    assert!(env.store.outbox_pending().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn bulk_from_a_users_file_runs_to_the_end() {
     let server = MockServer::start().await;
     let env = env(&server.uri(), 50, 4);
@@ -147,7 +203,7 @@ async fn bulk_from_a_users_file_runs_to_the_end() {
     assert!(line["recipients"][3]["reason"]
         .as_str()
         .unwrap()
-        .contains("Instagram"));
+        .contains("outside the 24-hour window"));
     // Resuming a finished campaign sends nothing more (expect(3) above).
     let resume = BulkRequest {
         text: None,

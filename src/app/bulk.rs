@@ -88,20 +88,14 @@ mod tests {
             conv(Platform::Instagram, "e", Some(2)),
         ];
         let p = preview(&convs, |_| true, NOW, None);
+        // No tag is left for campaigns: outside the window is unreachable.
         assert_eq!(p.inside, 2);
-        assert_eq!(p.needs_tag, 1);
-        assert_eq!(p.unreachable.len(), 2);
-        assert_eq!(p.recipients.len(), 2);
-
-        let p = preview(&convs, |_| true, NOW, Some(Tag::PostPurchaseUpdate));
-        assert_eq!(p.inside, 2);
-        assert_eq!(p.tagged, 1);
         assert_eq!(p.needs_tag, 0);
-        assert_eq!(p.unreachable.len(), 2);
-        assert_eq!(p.recipients.len(), 3);
+        assert_eq!(p.unreachable.len(), 3);
+        assert_eq!(p.recipients.len(), 2);
         assert!(p
             .unreachable
             .iter()
-            .any(|(n, why)| n == "c" && why.contains("Instagram")));
+            .any(|(n, why)| n == "b" && why.contains("retired")));
     }
 }

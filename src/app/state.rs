@@ -218,7 +218,8 @@ pub enum BulkStage {
 #[derive(Debug, Clone)]
 pub struct BulkState {
     pub text: TextArea<'static>,
-    /// 0 = no tag, i = Tag::CAMPAIGN_TAGS[i-1].
+    /// 0 = no tag, i = Tag::CAMPAIGN_TAGS[i-1] (empty since Meta retired the
+    /// update tags: always 0).
     pub tag_index: usize,
     pub stage: BulkStage,
 }

@@ -1242,7 +1242,12 @@ fn bulk_key(
         BulkStage::Edit => match k.code {
             KeyCode::Esc => None,
             KeyCode::Tab => {
+                // No tag is left for campaigns (Meta retired the update tags
+                // in 2026; HUMAN_AGENT is for a person): say so.
                 b.tag_index = (b.tag_index + 1) % (Tag::CAMPAIGN_TAGS.len() + 1);
+                if Tag::CAMPAIGN_TAGS.is_empty() {
+                    info(s, Level::Info, crate::send::window::CAMPAIGN_OUTSIDE_WINDOW);
+                }
                 Some(Overlay::Bulk(b))
             }
             KeyCode::Enter if !k.modifiers.contains(KeyModifiers::ALT) => {

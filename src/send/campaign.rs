@@ -85,7 +85,7 @@ impl Preview {
 pub fn check_campaign_tag(tag: Option<Tag>) -> Result<(), Refusal> {
     match tag {
         Some(Tag::HumanAgent) => Err(Refusal(
-            "HUMAN_AGENT is for a person answering a customer; it is never allowed on a campaign (use CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE or ACCOUNT_UPDATE)".into(),
+            "HUMAN_AGENT is for a person answering a customer; it is never allowed on a campaign (campaigns go only to customers inside the 24-hour window)".into(),
         )),
         _ => Ok(()),
     }
@@ -136,12 +136,6 @@ pub fn campaign_plan(
     }
     match window::window(&facts, now) {
         window::Window::Never => Err(Refusal("the customer never wrote to this account".into())),
-        _ if key.platform == crate::domain::Platform::Instagram => Err(Refusal(
-            "Instagram, outside the 24-hour window (no campaign tag exists there)".into(),
-        )),
-        _ if tag.is_none() => Err(Refusal(
-            "outside the 24-hour window and no tag chosen".into(),
-        )),
         _ => window::plan(&facts, now, tag, Purpose::Campaign),
     }
 }
@@ -390,7 +384,9 @@ pub async fn run(
         }
         CampaignStatus::Running => {}
     }
-    let tag = camp.tag.as_deref().and_then(Tag::parse);
+    // A campaign stored with a tag Meta has since retired: its recipients
+    // outside the window are skipped (the tag would fail with error 100).
+    let tag = camp.tag.as_deref().and_then(|t| Tag::parse(t).ok());
     let now = TimestampMs::now();
     let grace_ms = i64::try_from(tuning.unknown_grace.as_millis()).unwrap_or(i64::MAX);
 

@@ -14,14 +14,14 @@ use crate::store::{CampaignStatus, Store, Update};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// `--tag` as typed: only tags Meta still accepts; a retired one is refused
+/// here, before any call, with what to do instead (exit 2).
 fn parse_tag(s: Option<&str>) -> Result<Option<Tag>, CliError> {
     match s {
         None => Ok(None),
-        Some(s) => Tag::parse(s).map(Some).ok_or_else(|| {
-            CliError::usage(format!(
-                "--tag: unknown tag `{s}` (HUMAN_AGENT, CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE, ACCOUNT_UPDATE)"
-            ))
-        }),
+        Some(s) => Tag::parse(s)
+            .map(Some)
+            .map_err(|e| CliError::usage(format!("--tag: {e}"))),
     }
 }
 
@@ -240,7 +240,12 @@ async fn create_from_args(
     let Some(text) = args.text.as_deref() else {
         return Err(CliError::usage("--text is required (or --resume ID)"));
     };
-    let tag = parse_tag(args.tag.as_deref())?;
+    let tag = parse_tag(args.tag.as_deref()).map_err(|e| {
+        CliError::usage(format!(
+            "{}; a campaign needs no tag: without --tag it goes to everyone inside the 24-hour window",
+            e.message
+        ))
+    })?;
     campaign::check_campaign_tag(tag).map_err(|r| CliError::usage(format!("--tag: {r}")))?;
     let recipients = match (&args.users, args.all) {
         (Some(users), false) => read_users(config, users)?,
@@ -365,5 +370,8 @@ mod tests {
             Some(Tag::HumanAgent)
         );
         assert_eq!(parse_tag(Some("nope")).unwrap_err().code, 2);
+        let e = parse_tag(Some("POST_PURCHASE_UPDATE")).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.message.contains("retired"), "{}", e.message);
     }
 }
