@@ -38,6 +38,7 @@ fn invalid_configs_exit_2_naming_the_key() {
         ("bad_interval.toml", "sync.interval"),
         ("unknown_key.toml", "listen_port"),
         ("syntax.toml", "syntax.toml"),
+        ("unknown_variable.toml", "canned[0].text"),
     ];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid_configs");
     for (file, key) in cases {

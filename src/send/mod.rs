@@ -5,5 +5,6 @@ pub mod campaign;
 pub mod cli;
 pub mod ratelimit;
 pub mod reply;
+pub mod template;
 pub mod window;
 pub mod worker;
