@@ -36,6 +36,9 @@ pub struct Options {
     pub me: Option<String>,
     /// This UI's presence session at the owner (0: the owner's own UI).
     pub session: u64,
+    /// The configured pages, no tokens (the bulk preview's eligibility rule
+    /// and `{page_name}`).
+    pub pages: Vec<crate::control::protocol::PageInfo>,
 }
 
 impl Options {
@@ -63,6 +66,7 @@ impl Options {
             configured,
             me: None,
             session: 0,
+            pages: crate::control::protocol::PageInfo::of(cfg),
         }
     }
 }

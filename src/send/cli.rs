@@ -104,12 +104,9 @@ pub fn parse_users(config: &Config, text: &str) -> Result<Vec<ConvKey>, CliError
     Ok(out)
 }
 
-fn print_preview(p: &Preview, tag: Option<Tag>, console: &Console) {
-    for l in p.lines(tag) {
+fn print_preview(p: &Preview, console: &Console) {
+    for l in p.lines() {
         console.err(&l);
-    }
-    if let Some(t) = tag.filter(|_| p.tagged > 0) {
-        console.err(&format!("{t} allows: {}", t.allows()));
     }
 }
 
@@ -257,7 +254,7 @@ async fn create_from_args(
     };
     let now = TimestampMs::now();
     let preview = campaign::preview_from_store(store, config, &recipients, text, tag, now)?;
-    print_preview(&preview, tag, console);
+    print_preview(&preview, console);
     if !args.yes {
         if !console.can_ask() {
             return Err(CliError::usage(

@@ -3,6 +3,7 @@
 
 pub mod campaign;
 pub mod cli;
+pub mod eligibility;
 pub mod ratelimit;
 pub mod reply;
 pub mod template;
