@@ -564,3 +564,89 @@ async fn the_terminal_preview_counts_what_the_campaign_sends() {
         );
     }
 }
+
+/// Answers 503 to the first call after renaming the customer in the store,
+/// then like Meta: the retry must carry the text the first attempt rendered.
+struct RenameThenFail {
+    store: Arc<dmdesk::store::Store>,
+    conv: ConvKey,
+    fake: MetaFake,
+}
+
+impl wiremock::Respond for RenameThenFail {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let first = self.fake.calls.lock().unwrap().is_empty();
+        let answer = self.fake.respond(req);
+        if first {
+            let mut c = dmdesk::domain::Contact::new(self.conv.clone(), "profile");
+            c.name = Some("Zed Other".into());
+            c.first_name = Some("Zed".into());
+            self.store.put_contact(&c).unwrap();
+            return meta_error(503, 2, None);
+        }
+        answer
+    }
+}
+
+#[tokio::test]
+async fn a_retried_recipient_gets_the_text_its_first_attempt_rendered() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 50, 1);
+    let ann = messenger("ann");
+    customer_wrote(&env.store, &ann, MIN);
+    let mut c = dmdesk::domain::Contact::new(ann.clone(), "profile");
+    c.name = Some("Ann Lee".into());
+    c.first_name = Some("Ann".into());
+    env.store.put_contact(&c).unwrap();
+    let fake = MetaFake::default();
+    Mock::given(method("POST"))
+        .respond_with(RenameThenFail {
+            store: env.store.clone(),
+            conv: ann.clone(),
+            fake: fake.clone(),
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let now = TimestampMs::now();
+    let text = "Hi {first_name}";
+    let p =
+        campaign::preview_from_store(&env.store, &env.ctx.config, &[ann], text, None, now).unwrap();
+    assert_eq!(p.example.as_ref().unwrap().text, "Hi Ann");
+    let c = campaign::create(&env.store, "t", text, None, None, &p, now)
+        .await
+        .unwrap();
+    let rep = campaign::run(
+        &env.ctx,
+        &c.id,
+        &fast_tuning(&env.ctx),
+        &CancellationToken::new(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.counts.sent, 1, "{rep}");
+    let texts: Vec<String> = fake
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| b["message"]["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["Hi Ann", "Hi Ann"],
+        "the name changed in between"
+    );
+    // A new campaign renders with what the store knows now.
+    let p = campaign::preview_from_store(
+        &env.store,
+        &env.ctx.config,
+        &[messenger("ann")],
+        text,
+        None,
+        TimestampMs::now(),
+    )
+    .unwrap();
+    assert_eq!(p.example.unwrap().text, "Hi Zed");
+}

@@ -214,3 +214,68 @@ async fn bulk_from_a_users_file_runs_to_the_end() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn bulk_text_variables_are_filled_per_recipient_and_unknown_ones_exit_2() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 50, 4);
+    let fake = MetaFake::default();
+    Mock::given(method("POST"))
+        .respond_with(fake.clone())
+        .expect(2)
+        .mount(&server)
+        .await;
+    let ann = messenger("ann");
+    customer_wrote(&env.store, &ann, 60_000);
+    let mut c = dmdesk::domain::Contact::new(ann.clone(), "profile");
+    c.name = Some("Ann Lee".into());
+    c.first_name = Some("Ann".into());
+    env.store.put_contact(&c).unwrap();
+    customer_wrote(&env.store, &messenger("nameless"), 60_000);
+    let cfg = config(&server.uri(), 50, 4);
+
+    // An unknown variable: exit 2, nothing created, nothing sent.
+    let typo = BulkRequest {
+        all: true,
+        text: Some("Thanks {frist_name}!".into()),
+        ..bulk_args()
+    };
+    let e = cli_bulk(&cfg, env.store.clone(), &typo, &Console::local(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 2, "{}", e.message);
+    assert!(e.message.contains("{frist_name}"), "{}", e.message);
+    assert!(env.store.campaigns_list().unwrap().is_empty());
+
+    let args = BulkRequest {
+        all: true,
+        text: Some("Thanks {first_name}! {page_name}".into()),
+        ..bulk_args()
+    };
+    cli_bulk(&cfg, env.store.clone(), &args, &Console::local(), None)
+        .await
+        .unwrap();
+    let mut texts: Vec<(String, String)> = fake
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| {
+            (
+                b["recipient"]["id"].as_str().unwrap().to_string(),
+                b["message"]["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        vec![
+            ("ann".to_string(), "Thanks Ann! Shop".to_string()),
+            ("nameless".to_string(), "Thanks there! Shop".to_string()),
+        ]
+    );
+    // The campaign keeps the template; each outbox record the rendered text.
+    let ex = env.store.campaigns_export().unwrap();
+    assert_eq!(ex[0].text, "Thanks {first_name}! {page_name}");
+}

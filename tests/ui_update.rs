@@ -322,6 +322,46 @@ fn bulk_preview_and_campaign() {
 }
 
 #[test]
+fn bulk_text_variables_show_an_example_and_unknown_ones_are_refused() {
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    key(&mut s, KeyCode::Char('a'));
+    key(&mut s, KeyCode::Char('B'));
+    typ(&mut s, "Thanks {frist_name}!");
+    let p = dmdesk::app::update::bulk_preview(&s, None);
+    assert_eq!(p.inside, 0, "nobody gets a literal {{variable}}");
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(jobs(&cmds).is_empty());
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Bulk(b)) if b.stage == dmdesk::app::state::BulkStage::Edit)
+    );
+    assert!(
+        matches!(&s.status.message, Some((_, m)) if m.contains("unknown variable {frist_name}")),
+        "{:?}",
+        s.status.message
+    );
+    // Fix the typo: the example is rendered for the first recipient.
+    for _ in 0.."frist_name}!".len() {
+        key(&mut s, KeyCode::Backspace);
+    }
+    typ(&mut s, "first_name} from {page_name}!");
+    let p = dmdesk::app::update::bulk_preview(&s, None);
+    assert_eq!(p.inside, 2);
+    key(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(&s.status.message, Some((_, m)) if m.contains("example: Thanks Ann from Demo Coffee Co.!")),
+        "{:?}",
+        s.status.message
+    );
+    let cmds = key(&mut s, KeyCode::Char('y'));
+    match jobs(&cmds).as_slice() {
+        // The template goes to the campaign; it renders per recipient.
+        [Job::Campaign { text, .. }] => assert_eq!(text, "Thanks {first_name} from {page_name}!"),
+        other => panic!("expected one campaign, got {other:?}"),
+    }
+}
+
+#[test]
 fn bulk_without_marks_is_refused() {
     let mut s = fx::state(100, 30);
     fx::load_rows(&mut s, three());

@@ -237,6 +237,9 @@ async fn create_from_args(
     let Some(text) = args.text.as_deref() else {
         return Err(CliError::usage("--text is required (or --resume ID)"));
     };
+    // A literal {variable} must never reach a customer: refuse before anything.
+    crate::send::template::Template::parse(text)
+        .map_err(|e| CliError::usage(format!("--text: {e}; nothing was sent")))?;
     let tag = parse_tag(args.tag.as_deref()).map_err(|e| {
         CliError::usage(format!(
             "{}; a campaign needs no tag: without --tag it goes to everyone inside the 24-hour window",
