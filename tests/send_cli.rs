@@ -279,3 +279,43 @@ async fn bulk_text_variables_are_filled_per_recipient_and_unknown_ones_exit_2() 
     let ex = env.store.campaigns_export().unwrap();
     assert_eq!(ex[0].text, "Thanks {first_name}! {page_name}");
 }
+
+#[tokio::test]
+async fn a_malformed_users_line_exits_2_naming_it_and_creates_nothing() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 20, 4);
+    Mock::given(method("POST"))
+        .respond_with(MetaFake::default())
+        .expect(0)
+        .mount(&server)
+        .await;
+    customer_wrote(&env.store, &messenger("a"), 60_000);
+    let cfg = config(&server.uri(), 20, 4);
+    let cases = [
+        // The reported case: read as an account named "bad".
+        ("bad line\n", "line 1"),
+        (&*format!("# ok\n{PAGE} a\n\n{PAGE} a b\n"), "line 4"),
+        (&*format!("{PAGE} a\n{PAGE} a;rm\n"), "line 2"),
+        ("", "no `account_id user_id` line"),
+    ];
+    for (text, names) in cases {
+        let args = BulkRequest {
+            users: Some(UsersFile {
+                path: "users.txt".into(),
+                text: text.to_string(),
+            }),
+            ..bulk_args()
+        };
+        let e = cli_bulk(&cfg, env.store.clone(), &args, &Console::local(), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, 2, "{text:?}: {}", e.message);
+        assert!(
+            e.message.contains("--users users.txt") && e.message.contains(names),
+            "{text:?}: {}",
+            e.message
+        );
+    }
+    assert!(env.store.campaigns_list().unwrap().is_empty());
+    assert!(env.store.outbox_pending().unwrap().is_empty());
+}
