@@ -8,7 +8,7 @@ use crate::cli::{CliError, CliResult, SendArgs};
 use crate::config::Config;
 use crate::console::Console;
 use crate::control::oneshot::{BulkRequest, UsersFile};
-use crate::domain::{AccountId, ConvKey, Platform, TimestampMs, UserId};
+use crate::domain::{AccountId, ConvKey, TimestampMs, UserId};
 use crate::meta::graph::GraphClient;
 use crate::store::{CampaignStatus, Store, Update};
 use std::sync::Arc;
@@ -372,6 +372,7 @@ fn spawn_progress(store: &Store, id: &str, console: &Console) -> tokio::task::Jo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Platform;
 
     fn cfg() -> Config {
         Config::from_toml(
