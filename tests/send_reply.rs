@@ -178,6 +178,30 @@ async fn tags_per_platform() {
     );
 }
 
+/// Meta answers a tag it no longer accepts with a bare "(#100) Invalid
+/// parameter": the failure names the tag rather than "Meta refused".
+#[tokio::test]
+async fn error_100_on_a_tagged_send_is_reported_as_the_tag() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 50, 4);
+    let m = messenger("u9");
+    customer_wrote(&env.store, &m, 2 * TimestampMs::DAY);
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#100) Invalid parameter", "type": "OAuthException", "code": 100, "fbtrace_id": "x"
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    match reply::reply(&env.ctx, &m, "x", Some(Tag::HumanAgent), None).await {
+        Err(SendError::Failed { reason, class, .. }) => {
+            assert_eq!(class, ErrorClass::TagRejected);
+            assert!(reason.contains("tag HUMAN_AGENT"), "{reason}");
+        }
+        other => panic!("expected a failed send, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn an_unconfigured_account_is_refused_before_any_call() {
     let server = MockServer::start().await;

@@ -1,9 +1,11 @@
 //! Campaigns: one message to many conversations, in the background.
 //!
-//! - `preview` (pure) says, per recipient, whether it is inside the window,
-//!   needs the chosen tag, or is skipped and why. HUMAN_AGENT never goes on
-//!   a campaign; outside the window only the Messenger update tags apply and
-//!   Instagram recipients are skipped.
+//! - `preview` (pure) says, per recipient, whether it is sent or skipped and
+//!   why, by the one rule in `eligibility.rs` the runner also applies before
+//!   each send. Campaigns go only to customers inside the 24-hour window (no
+//!   tag is left for them: HUMAN_AGENT is for a person, the update tags were
+//!   retired). The text is a template rendered per recipient at its first
+//!   attempt and kept in the outbox record, which retries and resumes send.
 //! - `run` sends with bounded concurrency, paced by the shared token bucket.
 //!   Each recipient goes queued → in_flight (durable before the call) →
 //!   sent | failed | skipped | unknown. Meta's rate-limit errors pause the
@@ -421,6 +423,7 @@ pub async fn run(
         ctx,
         camp: &camp,
         template: Template::parse(&camp.text),
+        pages: Pages::from_config(&ctx.config),
         tag,
         tuning,
         halt: cancel.child_token(),
@@ -562,6 +565,8 @@ struct Runner<'a> {
     camp: &'a CampaignRecord,
     /// The campaign's text, rendered per recipient at its first attempt.
     template: Result<Template, UnknownVariable>,
+    /// The configured pages (their token state is read per send).
+    pages: Pages,
     tag: Option<Tag>,
     tuning: &'a Tuning,
     /// Stop starting sends (cancel, stop, shutdown).
@@ -655,12 +660,21 @@ impl Runner<'_> {
             conv: conv.as_ref(),
             contact: contact.as_ref(),
         };
-        let pages = pages_now(store, &self.ctx.config);
-        let verdict = match (&first_text, &self.template) {
-            (Some(t), _) => eligibility::check(&pages, recipient, Body::Rendered(t), self.tag, now),
-            (None, Ok(t)) => {
-                eligibility::check(&pages, recipient, Body::Template(t), self.tag, now)
+        // Only this recipient's page matters: read its token state alone
+        // (Meta may have refused it since the campaign started).
+        let with_dead;
+        let pages = match route(&self.ctx.config, &r.conv) {
+            Ok(page) if crate::sync::dead_token(store, page).is_some() => {
+                let mut p = self.pages.clone();
+                p.dead.insert(page.id.clone());
+                with_dead = p;
+                &with_dead
             }
+            _ => &self.pages,
+        };
+        let verdict = match (&first_text, &self.template) {
+            (Some(t), _) => eligibility::check(pages, recipient, Body::Rendered(t), self.tag, now),
+            (None, Ok(t)) => eligibility::check(pages, recipient, Body::Template(t), self.tag, now),
             // Stored with an unknown variable (before they were refused): never sent.
             (None, Err(e)) => Verdict::Skip(eligibility::Skip::UnknownVariable(e.clone())),
         };

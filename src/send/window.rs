@@ -10,6 +10,10 @@
 //! HUMAN_AGENT: a person may answer up to 7 days after the customer's last
 //! message, only on pages with the permission (`human_agent = true`); it is
 //! the only tag Instagram accepts. It is never used for campaigns.
+//!
+//! Meta retired CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE and
+//! ACCOUNT_UPDATE in 2026 (sends carrying them fail with error 100), so
+//! outside the windows above nothing may be sent; `Tag::parse` names them.
 
 use crate::domain::{Platform, TimestampMs};
 use std::fmt;
