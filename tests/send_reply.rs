@@ -202,6 +202,39 @@ async fn error_100_on_a_tagged_send_is_reported_as_the_tag() {
     }
 }
 
+/// A message recorded before the update tags were retired is not sent again
+/// with one: the retry is refused before any call, saying why.
+#[tokio::test]
+async fn a_retry_carrying_a_retired_tag_is_refused_before_any_call() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 50, 4);
+    Mock::given(method("POST"))
+        .respond_with(MetaFake::default())
+        .expect(0)
+        .mount(&server)
+        .await;
+    let m = messenger("u10");
+    customer_wrote(&env.store, &m, 10 * TimestampMs::DAY);
+    let rec = env
+        .store
+        .create_outbound(
+            &m,
+            "x",
+            Some("ACCOUNT_UPDATE"),
+            None,
+            None,
+            TimestampMs::now(),
+        )
+        .unwrap();
+    env.store
+        .outbound_failed(&rec.id, "earlier failure")
+        .unwrap();
+    match reply::retry(&env.ctx, &rec.id).await {
+        Err(SendError::Refused(r)) => assert!(r.0.contains("retired"), "{r}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn an_unconfigured_account_is_refused_before_any_call() {
     let server = MockServer::start().await;
