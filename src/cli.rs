@@ -87,7 +87,10 @@ pub struct SendArgs {
     pub user: String,
     #[arg(long)]
     pub text: String,
-    /// Message tag for a send outside the 24-hour window (HUMAN_AGENT: a person's reply, 7 days)
+    /// Message tag for a send outside the 24-hour window. Only HUMAN_AGENT (a
+    /// person's reply, up to 7 days, pages with the permission); Meta retired
+    /// CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE and ACCOUNT_UPDATE in 2026
+    /// and they are refused (exit 2)
     #[arg(long)]
     pub tag: Option<String>,
 }
@@ -102,7 +105,9 @@ pub struct BulkArgs {
     /// Every conversation in the store
     #[arg(long)]
     pub all: bool,
-    /// CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE or ACCOUNT_UPDATE (never HUMAN_AGENT)
+    /// No tag applies to a campaign: it goes only to customers inside the
+    /// 24-hour window. HUMAN_AGENT is for a person's reply and Meta retired the
+    /// update tags in 2026, so any --tag is refused (exit 2)
     #[arg(long)]
     pub tag: Option<String>,
     /// Campaign title

@@ -550,6 +550,10 @@ impl Config {
                     "must not be empty",
                 ));
             }
+            // The same variables as campaigns; a typo would reach customers.
+            if let Err(e) = crate::send::template::Template::parse(&c.text) {
+                return Err(ConfigError::key(format!("canned[{i}].text"), e.to_string()));
+            }
         }
 
         Ok(Config {

@@ -83,19 +83,12 @@ async fn preview_sorts_recipients_by_what_may_be_sent() {
     let all = vec![inside, old.clone(), ig_old, ig_in, never, unconfigured];
     let cfg = env.ctx.config.clone();
     let now = TimestampMs::now();
-    let p = campaign::preview_from_store(
-        &env.store,
-        &cfg,
-        &all,
-        "hi",
-        Some(Tag::PostPurchaseUpdate),
-        now,
-    )
-    .unwrap();
+    let p = campaign::preview_from_store(&env.store, &cfg, &all, "hi", None, now).unwrap();
     let e: Vec<&Eligibility> = p.rows.iter().map(|r| &r.eligibility).collect();
     assert_eq!(e[0], &Eligibility::Inside);
-    assert_eq!(e[1], &Eligibility::Tagged(Tag::PostPurchaseUpdate));
-    assert!(matches!(e[2], Eligibility::Skip(r) if r.contains("Instagram")));
+    // Outside the window nothing is left for a campaign (the update tags were retired).
+    assert!(matches!(e[1], Eligibility::Skip(r) if r.contains("retired")));
+    assert!(matches!(e[2], Eligibility::Skip(r) if r.contains("outside the 24-hour window")));
     assert_eq!(
         e[3],
         &Eligibility::Inside,
@@ -103,11 +96,7 @@ async fn preview_sorts_recipients_by_what_may_be_sent() {
     );
     assert!(matches!(e[4], Eligibility::Skip(r) if r.contains("never wrote")));
     assert!(matches!(e[5], Eligibility::Skip(r) if r.contains("not in the config")));
-    assert_eq!((p.inside, p.tagged, p.skipped), (2, 1, 3));
-    // Without a tag the Messenger recipient outside the window is skipped too.
-    let p = campaign::preview_from_store(&env.store, &cfg, &all, "hi", None, now).unwrap();
-    assert_eq!((p.inside, p.tagged, p.skipped), (2, 0, 4));
-    assert!(p.skip_reasons.keys().any(|r| r.contains("no tag chosen")));
+    assert_eq!((p.inside, p.skipped), (2, 4));
     // HUMAN_AGENT never goes on a campaign.
     assert!(campaign::check_campaign_tag(Some(Tag::HumanAgent)).is_err());
     let p =
@@ -460,4 +449,204 @@ async fn the_worker_resumes_running_campaigns_at_start() {
     for i in 0..20 {
         assert_eq!(fake.count_for(&format!("s{i}")), 1, "s{i}");
     }
+}
+
+/// The terminal's bulk preview and the campaign apply one rule: with the same
+/// recipients and text, the preview's counts are the campaign's, and the
+/// campaign sends exactly the recipients the preview promised, each its own
+/// rendered text.
+#[tokio::test]
+async fn the_terminal_preview_counts_what_the_campaign_sends() {
+    use dmdesk::app::keymap::Keymap;
+    use dmdesk::app::state::{text_area, BulkStage, BulkState, Options, Overlay, State};
+    use dmdesk::change::Change;
+
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 50, 4);
+    let fake = MetaFake::default();
+    Mock::given(method("POST"))
+        .respond_with(fake.clone())
+        .expect(3)
+        .mount(&server)
+        .await;
+    let inside = [messenger("a"), messenger("b"), instagram("c")];
+    for k in &inside {
+        customer_wrote(&env.store, k, MIN);
+    }
+    let outside = [messenger("old"), instagram("igold")];
+    for k in &outside {
+        customer_wrote(&env.store, k, 2 * TimestampMs::DAY);
+    }
+    // Standby and an unconfigured account: only the campaign checked these before.
+    let standby = messenger("sb");
+    customer_wrote(&env.store, &standby, MIN);
+    env.store
+        .apply(&[Change::Handover {
+            conv: standby.clone(),
+            standby: true,
+            at: TimestampMs::now(),
+        }])
+        .unwrap();
+    let unconfigured = ConvKey::new(Platform::Messenger, "zz", "u");
+    customer_wrote(&env.store, &unconfigured, MIN);
+    let mut all: Vec<ConvKey> = inside.to_vec();
+    all.extend(outside.iter().cloned());
+    all.push(standby);
+    all.push(unconfigured);
+
+    let text = "Thanks {first_name}, from {page_name}!";
+    let now = TimestampMs::now();
+    let cfg = env.ctx.config.clone();
+    let mut s = State::new(
+        Options::from_config(&cfg, Keymap::default()),
+        now,
+        (100, 30),
+    );
+    for k in &all {
+        let c = env.store.conversation(k).unwrap().unwrap();
+        s.marked.insert(k.clone(), c);
+    }
+    s.overlay = Some(Overlay::Bulk(Box::new(BulkState {
+        text: text_area(vec![text.to_string()], ""),
+        tag_index: 0,
+        stage: BulkStage::Edit,
+    })));
+    let tui = dmdesk::app::update::bulk_preview(&s, None);
+    let camp = campaign::preview_from_store(&env.store, &cfg, &all, text, None, now).unwrap();
+    assert_eq!((tui.inside, tui.unreachable.len()), (3, 4));
+    assert_eq!(
+        (tui.inside, tui.unreachable.len()),
+        (camp.inside, camp.skipped)
+    );
+    let promised: std::collections::BTreeSet<_> = tui.recipients.iter().cloned().collect();
+    let planned: std::collections::BTreeSet<_> = camp
+        .rows
+        .iter()
+        .filter(|r| r.eligibility == Eligibility::Inside)
+        .map(|r| r.conv.clone())
+        .collect();
+    assert_eq!(promised, planned);
+    assert_eq!(tui.outside_window, 2);
+    assert_eq!(
+        tui.example.as_ref().map(|(_, t)| t.as_str()),
+        camp.example.as_ref().map(|e| e.text.as_str())
+    );
+
+    let c = campaign::create(&env.store, "t", text, None, None, &camp, now)
+        .await
+        .unwrap();
+    let rep = campaign::run(
+        &env.ctx,
+        &c.id,
+        &fast_tuning(&env.ctx),
+        &CancellationToken::new(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.counts.sent as usize, tui.inside, "{rep}");
+    assert_eq!(rep.counts.skipped as usize, tui.unreachable.len(), "{rep}");
+    let sent: std::collections::BTreeSet<String> = fake
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| b["recipient"]["id"].as_str().unwrap().to_string())
+        .collect();
+    let promised_users: std::collections::BTreeSet<String> =
+        promised.iter().map(|k| k.user.to_string()).collect();
+    assert_eq!(sent, promised_users);
+    // No profile was fetched: every name is unknown, so the fallback.
+    for (_, body) in fake.calls.lock().unwrap().iter() {
+        assert_eq!(
+            body["message"]["text"], "Thanks there, from Shop!",
+            "{body}"
+        );
+    }
+}
+
+/// Answers 503 to the first call after renaming the customer in the store,
+/// then like Meta: the retry must carry the text the first attempt rendered.
+struct RenameThenFail {
+    store: dmdesk::db::Db,
+    conv: ConvKey,
+    fake: MetaFake,
+}
+
+impl wiremock::Respond for RenameThenFail {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let first = self.fake.calls.lock().unwrap().is_empty();
+        let answer = self.fake.respond(req);
+        if first {
+            let mut c = dmdesk::domain::Contact::new(self.conv.clone(), "profile");
+            c.name = Some("Zed Other".into());
+            c.first_name = Some("Zed".into());
+            self.store.put_contact(&c).unwrap();
+            return meta_error(503, 2, None);
+        }
+        answer
+    }
+}
+
+#[tokio::test]
+async fn a_retried_recipient_gets_the_text_its_first_attempt_rendered() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 50, 1);
+    let ann = messenger("ann");
+    customer_wrote(&env.store, &ann, MIN);
+    let mut c = dmdesk::domain::Contact::new(ann.clone(), "profile");
+    c.name = Some("Ann Lee".into());
+    c.first_name = Some("Ann".into());
+    env.store.put_contact(&c).unwrap();
+    let fake = MetaFake::default();
+    Mock::given(method("POST"))
+        .respond_with(RenameThenFail {
+            store: env.store.clone(),
+            conv: ann.clone(),
+            fake: fake.clone(),
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let now = TimestampMs::now();
+    let text = "Hi {first_name}";
+    let p =
+        campaign::preview_from_store(&env.store, &env.ctx.config, &[ann], text, None, now).unwrap();
+    assert_eq!(p.example.as_ref().unwrap().text, "Hi Ann");
+    let c = campaign::create(&env.store, "t", text, None, None, &p, now)
+        .await
+        .unwrap();
+    let rep = campaign::run(
+        &env.ctx,
+        &c.id,
+        &fast_tuning(&env.ctx),
+        &CancellationToken::new(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.counts.sent, 1, "{rep}");
+    let texts: Vec<String> = fake
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| b["message"]["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["Hi Ann", "Hi Ann"],
+        "the name changed in between"
+    );
+    // A new campaign renders with what the store knows now.
+    let p = campaign::preview_from_store(
+        &env.store,
+        &env.ctx.config,
+        &[messenger("ann")],
+        text,
+        None,
+        TimestampMs::now(),
+    )
+    .unwrap();
+    assert_eq!(p.example.unwrap().text, "Hi Zed");
 }

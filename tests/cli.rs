@@ -41,6 +41,7 @@ fn invalid_configs_exit_2_naming_the_key() {
         ("zero_interval.toml", "sync.interval"),
         ("path_healthz.toml", "server.path"),
         ("blank_secret.toml", "server.app_secret"),
+        ("unknown_variable.toml", "canned[0].text"),
     ];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid_configs");
     for (file, key) in cases {
@@ -307,4 +308,60 @@ fn a_named_socket_with_no_owner_is_one_clear_line() {
             "{args:?}: {err}"
         );
     }
+}
+
+#[test]
+fn bulk_with_a_malformed_users_line_or_a_retired_tag_exits_2_and_creates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\npath = {:?}\n[graph]\nbase_url = \"http://127.0.0.1:9\"\n[[pages]]\nid = \"p1\"\nname = \"Shop\"\naccess_token = \"t\"\n",
+            tmp.path().join("s")
+        ),
+    )
+    .unwrap();
+    let users = tmp.path().join("users.txt");
+    std::fs::write(&users, "p1 u1\nbad line\n").unwrap();
+    dmdesk()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["bulk", "--text", "hi", "--yes", "--users"])
+        .arg(&users)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 2"));
+    std::fs::write(&users, "p1 u1\n").unwrap();
+    dmdesk()
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "bulk",
+            "--text",
+            "hi",
+            "--yes",
+            "--tag",
+            "ACCOUNT_UPDATE",
+            "--users",
+        ])
+        .arg(&users)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("retired"));
+    dmdesk()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["bulk", "--text", "Hi {firstname}", "--yes", "--users"])
+        .arg(&users)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("{firstname}"));
+    dmdesk()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["export", "--what", "campaigns"])
+        .assert()
+        .success()
+        .stdout("");
 }

@@ -154,29 +154,21 @@ async fn tags_per_platform() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = reply::reply(&env.ctx, &ig, "x", Some(Tag::PostPurchaseUpdate), None)
+    let e = reply::reply(&env.ctx, &ig, "x", None, None)
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("Instagram"), "{e}");
+    assert!(e.to_string().contains("HUMAN_AGENT"), "{e}");
     reply::reply(&env.ctx, &ig, "x", Some(Tag::HumanAgent), None)
         .await
         .unwrap();
-    // Messenger, 10 days out: an update tag goes.
+    // Messenger, 10 days out: nothing is left (the update tags were retired),
+    // refused before any call (the mock above matches only i1).
     let m = messenger("u4");
     customer_wrote(&env.store, &m, 10 * TimestampMs::DAY);
-    Mock::given(method("POST"))
-        .and(path(send_path()))
-        .and(body_partial_json(json!({"recipient": {"id": "u4"}, "messaging_type": "MESSAGE_TAG", "tag": "ACCOUNT_UPDATE"})))
-        .respond_with(MetaFake::default())
-        .expect(1)
-        .mount(&server)
-        .await;
     assert!(reply::reply(&env.ctx, &m, "x", Some(Tag::HumanAgent), None)
         .await
         .is_err());
-    reply::reply(&env.ctx, &m, "x", Some(Tag::AccountUpdate), None)
-        .await
-        .unwrap();
+    assert!(reply::reply(&env.ctx, &m, "x", None, None).await.is_err());
     // Instagram text limit is bytes, checked before any call.
     let long = "é".repeat(501);
     assert!(
@@ -184,6 +176,63 @@ async fn tags_per_platform() {
             .await
             .is_err()
     );
+}
+
+/// Meta answers a tag it no longer accepts with a bare "(#100) Invalid
+/// parameter": the failure names the tag rather than "Meta refused".
+#[tokio::test]
+async fn error_100_on_a_tagged_send_is_reported_as_the_tag() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 50, 4);
+    let m = messenger("u9");
+    customer_wrote(&env.store, &m, 2 * TimestampMs::DAY);
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#100) Invalid parameter", "type": "OAuthException", "code": 100, "fbtrace_id": "x"
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    match reply::reply(&env.ctx, &m, "x", Some(Tag::HumanAgent), None).await {
+        Err(SendError::Failed { reason, class, .. }) => {
+            assert_eq!(class, ErrorClass::TagRejected);
+            assert!(reason.contains("tag HUMAN_AGENT"), "{reason}");
+        }
+        other => panic!("expected a failed send, got {other:?}"),
+    }
+}
+
+/// A message recorded before the update tags were retired is not sent again
+/// with one: the retry is refused before any call, saying why.
+#[tokio::test]
+async fn a_retry_carrying_a_retired_tag_is_refused_before_any_call() {
+    let server = MockServer::start().await;
+    let env = env(&server.uri(), 50, 4);
+    Mock::given(method("POST"))
+        .respond_with(MetaFake::default())
+        .expect(0)
+        .mount(&server)
+        .await;
+    let m = messenger("u10");
+    customer_wrote(&env.store, &m, 10 * TimestampMs::DAY);
+    let rec = env
+        .store
+        .create_outbound(
+            &m,
+            "x",
+            Some("ACCOUNT_UPDATE"),
+            None,
+            None,
+            TimestampMs::now(),
+        )
+        .unwrap();
+    env.store
+        .outbound_failed(&rec.id, "earlier failure")
+        .unwrap();
+    match reply::retry(&env.ctx, &rec.id).await {
+        Err(SendError::Refused(r)) => assert!(r.0.contains("retired"), "{r}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -97,6 +97,9 @@ async fn window_rule_answers_like_meta() {
     )
     .await;
     assert_eq!(err(&v).0, 100);
+    // Retired tags fail like at Meta (2026): error 100, even on Messenger.
+    let (s, v, _) = send(&sim, &page, text_to(&week.user_id, Some("ACCOUNT_UPDATE"))).await;
+    assert_eq!((s, err(&v)), (400, (100, None)), "{v}");
     let (s, v, _) = send(
         &sim,
         &sim.ids().ig_id.clone(),
@@ -113,7 +116,7 @@ async fn window_rule_answers_like_meta() {
     );
 
     let stats = sim.stats();
-    assert_eq!(stats.calls_to("send"), 9);
+    assert_eq!(stats.calls_to("send"), 10);
     assert_eq!(stats.sends_ok, 4);
     assert!(stats.max_sends_in_one_second >= 1);
 }

@@ -286,12 +286,19 @@ fn bulk_preview_and_campaign() {
     assert_eq!(s.marked.len(), 4);
     key(&mut s, KeyCode::Char('B'));
     let p = dmdesk::app::update::bulk_preview(&s, None);
-    assert_eq!((p.inside, p.needs_tag, p.unreachable.len()), (2, 1, 1));
+    // Outside the window no tag is left for a campaign: unreachable, not "needs a tag".
+    assert_eq!((p.inside, p.needs_tag, p.unreachable.len()), (2, 0, 2));
     typ(&mut s, "We moved!");
-    key(&mut s, KeyCode::Tab); // CONFIRMED_EVENT_UPDATE
-    key(&mut s, KeyCode::Tab); // POST_PURCHASE_UPDATE
-    let p = dmdesk::app::update::bulk_preview(&s, Some(Tag::PostPurchaseUpdate));
-    assert_eq!((p.inside, p.tagged, p.unreachable.len()), (2, 1, 1));
+    key(&mut s, KeyCode::Tab); // no campaign tag exists: the status bar says why
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Bulk(b)) if b.tag().is_none()),
+        "Tab chose no tag"
+    );
+    assert!(
+        matches!(&s.status.message, Some((_, m)) if m.contains("retired")),
+        "{:?}",
+        s.status.message
+    );
     key(&mut s, KeyCode::Enter);
     assert!(
         matches!(&s.overlay, Some(Overlay::Bulk(b)) if b.stage == dmdesk::app::state::BulkStage::Confirm)
@@ -305,13 +312,53 @@ fn bulk_preview_and_campaign() {
             ..
         }] => {
             assert_eq!(text, "We moved!");
-            assert_eq!(*tag, Some(Tag::PostPurchaseUpdate));
-            assert_eq!(recipients.len(), 3);
+            assert_eq!(*tag, None);
+            assert_eq!(recipients.len(), 2);
         }
         other => panic!("expected one campaign, got {other:?}"),
     }
     assert!(s.marked.is_empty());
     assert!(s.overlay.is_none());
+}
+
+#[test]
+fn bulk_text_variables_show_an_example_and_unknown_ones_are_refused() {
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    key(&mut s, KeyCode::Char('a'));
+    key(&mut s, KeyCode::Char('B'));
+    typ(&mut s, "Thanks {frist_name}!");
+    let p = dmdesk::app::update::bulk_preview(&s, None);
+    assert_eq!(p.inside, 0, "nobody gets a literal {{variable}}");
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(jobs(&cmds).is_empty());
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Bulk(b)) if b.stage == dmdesk::app::state::BulkStage::Edit)
+    );
+    assert!(
+        matches!(&s.status.message, Some((_, m)) if m.contains("unknown variable {frist_name}")),
+        "{:?}",
+        s.status.message
+    );
+    // Fix the typo: the example is rendered for the first recipient.
+    for _ in 0.."frist_name}!".len() {
+        key(&mut s, KeyCode::Backspace);
+    }
+    typ(&mut s, "first_name} from {page_name}!");
+    let p = dmdesk::app::update::bulk_preview(&s, None);
+    assert_eq!(p.inside, 2);
+    key(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(&s.status.message, Some((_, m)) if m.contains("example: Thanks Ann from Demo Coffee Co.!")),
+        "{:?}",
+        s.status.message
+    );
+    let cmds = key(&mut s, KeyCode::Char('y'));
+    match jobs(&cmds).as_slice() {
+        // The template goes to the campaign; it renders per recipient.
+        [Job::Campaign { text, .. }] => assert_eq!(text, "Thanks {first_name} from {page_name}!"),
+        other => panic!("expected one campaign, got {other:?}"),
+    }
 }
 
 #[test]

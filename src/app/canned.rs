@@ -2,6 +2,7 @@
 
 use crate::config::CannedReply;
 use crate::domain::Contact;
+use crate::send::template::{Template, Vars};
 
 /// Subsequence match score (higher is better), None when `query` is not a
 /// subsequence of `text`. Consecutive and word-start hits score more.
@@ -43,26 +44,27 @@ pub fn matches(canned: &[CannedReply], query: &str) -> Vec<usize> {
     v.into_iter().map(|(_, i)| i).collect()
 }
 
-/// Fill `{first_name}` and `{name}`.
+/// Fill `{first_name}` and `{name}` (the same rule as campaigns:
+/// src/send/template.rs). `{page_name}` and unknown `{words}` stay as
+/// written: the agent sees them in the composer before sending (and the
+/// config refuses canned replies with unknown variables at load).
 pub fn fill(text: &str, contact: Option<&Contact>, fallback_name: &str) -> String {
-    let name = contact
-        .map(Contact::display_name)
-        .unwrap_or_else(|| fallback_name.to_string());
-    let first = contact
-        .and_then(|c| c.first_name.clone())
-        .filter(|f| !f.is_empty())
-        .unwrap_or_else(|| {
-            if name.starts_with("Unknown (") {
-                "there".to_string()
-            } else {
-                name.split_whitespace()
-                    .next()
-                    .unwrap_or("there")
-                    .to_string()
-            }
-        });
-    text.replace("{first_name}", &first)
-        .replace("{name}", &name)
+    fill_for_page(text, contact, fallback_name, None)
+}
+
+/// `fill` with the page's name for `{page_name}`.
+pub fn fill_for_page(
+    text: &str,
+    contact: Option<&Contact>,
+    fallback_name: &str,
+    page_name: Option<&str>,
+) -> String {
+    let vars = Vars::of(contact, fallback_name, page_name);
+    match Template::parse(text) {
+        Ok(t) => t.render(&vars),
+        // Not reachable from a loaded config; keep the text as written.
+        Err(_) => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -102,5 +104,10 @@ mod tests {
         c.first_name = Some("Annie".into());
         assert_eq!(fill("Hi {first_name}", Some(&c), "x"), "Hi Annie");
         assert_eq!(fill("Hi {first_name}", None, "Unknown (1)"), "Hi there");
+        assert_eq!(fill("Hi {name}", None, "Unknown (1)"), "Hi there");
+        assert_eq!(
+            fill_for_page("{page_name}: {first_name}", None, "Bo", Some("Shop")),
+            "Shop: Bo"
+        );
     }
 }

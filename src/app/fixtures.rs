@@ -40,6 +40,12 @@ pub fn options() -> Options {
         configured: ids,
         me: Some("alice".into()),
         session: 1,
+        pages: vec![crate::control::protocol::PageInfo {
+            id: AccountId::new(PAGE),
+            name: "Demo Coffee Co.".into(),
+            instagram_id: Some(AccountId::new(IG)),
+            human_agent: true,
+        }],
     }
 }
 

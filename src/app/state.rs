@@ -37,6 +37,9 @@ pub struct Options {
     pub me: Option<String>,
     /// This UI's presence session at the owner (0: the owner's own UI).
     pub session: u64,
+    /// The configured pages, no tokens (the bulk preview's eligibility rule
+    /// and `{page_name}`).
+    pub pages: Vec<crate::control::protocol::PageInfo>,
 }
 
 impl Options {
@@ -64,6 +67,7 @@ impl Options {
             configured,
             me: None,
             session: 0,
+            pages: crate::control::protocol::PageInfo::of(cfg),
         }
     }
 }
@@ -266,7 +270,8 @@ pub enum BulkStage {
 #[derive(Debug, Clone)]
 pub struct BulkState {
     pub text: TextArea<'static>,
-    /// 0 = no tag, i = Tag::CAMPAIGN_TAGS[i-1].
+    /// 0 = no tag, i = Tag::CAMPAIGN_TAGS[i-1] (empty since Meta retired the
+    /// update tags: always 0).
     pub tag_index: usize,
     pub stage: BulkStage,
 }

@@ -1451,8 +1451,21 @@ fn set_search(s: &mut State, input: &str, out: &mut Vec<Command>) {
     filter_changed(s, out);
 }
 
+/// The preview of the open bulk popup's text (the campaign's own rule).
 pub fn bulk_preview(s: &State, tag: Option<Tag>) -> bulk::Preview {
-    bulk::preview(s.marked.values(), |c| s.human_agent_allowed(c), s.now, tag)
+    let text = match &s.overlay {
+        Some(Overlay::Bulk(b)) => b.text.lines().join("\n"),
+        _ => String::new(),
+    };
+    bulk_preview_of(s, &text, tag)
+}
+
+fn bulk_preview_of(s: &State, text: &str, tag: Option<Tag>) -> bulk::Preview {
+    // Before anything is typed, show who a short message would reach
+    // (sending an empty text is refused on Enter).
+    let text = if text.trim().is_empty() { "…" } else { text };
+    let pages = crate::send::eligibility::Pages::new(s.opts.pages.clone());
+    bulk::preview(&pages, s.marked.values(), text, tag, s.now)
 }
 
 fn bulk_key(
@@ -1465,14 +1478,23 @@ fn bulk_key(
         BulkStage::Edit => match k.code {
             KeyCode::Esc => None,
             KeyCode::Tab => {
+                // No tag is left for campaigns (Meta retired the update tags
+                // in 2026; HUMAN_AGENT is for a person): say so.
                 b.tag_index = (b.tag_index + 1) % (Tag::CAMPAIGN_TAGS.len() + 1);
+                if Tag::CAMPAIGN_TAGS.is_empty() {
+                    info(s, Level::Info, crate::send::window::CAMPAIGN_OUTSIDE_WINDOW);
+                }
                 Some(Overlay::Bulk(b))
             }
             KeyCode::Enter if !k.modifiers.contains(KeyModifiers::ALT) => {
                 let text = b.text.lines().join("\n");
+                let p = bulk_preview_of(s, &text, b.tag());
                 if text.trim().is_empty() {
                     info(s, Level::Error, "write the message first");
-                } else if bulk_preview(s, b.tag()).recipients.is_empty() {
+                } else if let Err(e) = crate::send::template::Template::parse(&text) {
+                    // Nothing goes out with a literal {variable} in it.
+                    info(s, Level::Error, &format!("not sent: {e}"));
+                } else if p.recipients.is_empty() {
                     info(
                         s,
                         Level::Error,
@@ -1480,6 +1502,11 @@ fn bulk_key(
                     );
                 } else {
                     b.stage = BulkStage::Confirm;
+                    // One rendered example (the popup shows the template).
+                    if let Some((_, example)) = &p.example {
+                        let one_line = example.replace('\n', " ");
+                        info(s, Level::Info, &format!("example: {one_line}"));
+                    }
                 }
                 Some(Overlay::Bulk(b))
             }
@@ -1496,7 +1523,7 @@ fn bulk_key(
             KeyCode::Char('y') | KeyCode::Enter => {
                 let text = b.text.lines().join("\n");
                 let tag = b.tag();
-                let p = bulk_preview(s, tag);
+                let p = bulk_preview_of(s, &text, tag);
                 let title: String = text.chars().take(40).collect();
                 let n = p.recipients.len();
                 out.push(Command::Job(Job::Campaign {

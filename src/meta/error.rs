@@ -20,6 +20,10 @@ pub enum ErrorClass {
     Permission,
     /// Temporary trouble on Meta's side (1, 2, 1200, 5xx, timeouts).
     Transient,
+    /// Error 100 on a tagged send, or one whose message names the tag: the
+    /// tag is not (or no longer) accepted — Meta retired the update tags in
+    /// 2026 and answers them with a bare "(#100) Invalid parameter".
+    TagRejected,
     /// Anything else (bad parameter...): not retried.
     Unknown,
 }
@@ -37,6 +41,7 @@ impl ErrorClass {
             ErrorClass::NoMatchingUser => "no_matching_user",
             ErrorClass::Permission => "permission",
             ErrorClass::Transient => "transient",
+            ErrorClass::TagRejected => "tag_rejected",
             ErrorClass::Unknown => "unknown",
         }
     }
@@ -66,6 +71,17 @@ impl GraphError {
         }
     }
 
+    /// The answer to a send that carried `tag`: a plain error 100 ("Invalid
+    /// parameter", no subcode) is how Meta rejects a retired tag, so it is
+    /// reported as the tag's fault, naming it.
+    pub fn on_tagged_send(mut self, tag: &str) -> GraphError {
+        if self.code == Some(100) && self.subcode.is_none() && self.class == ErrorClass::Unknown {
+            self.class = ErrorClass::TagRejected;
+            self.message = format!("tag {tag}: {}", self.message.trim());
+        }
+        self
+    }
+
     /// One line for the status bar and the thread: what happened and what to do.
     pub fn describe(&self) -> String {
         let code = match (self.code, self.subcode) {
@@ -83,6 +99,7 @@ impl GraphError {
             ErrorClass::NoMatchingUser => "no matching user (wrong id for this page)",
             ErrorClass::Permission => "the app lacks a permission for this",
             ErrorClass::Transient => "temporary error at Meta",
+            ErrorClass::TagRejected => "Meta refused the message tag (a retired tag fails like this); send inside the 24-hour window, or use HUMAN_AGENT for a person's reply",
             ErrorClass::Unknown => "Meta refused the request",
         };
         let msg = self.message.trim();
@@ -181,19 +198,34 @@ pub fn parse_error(body: &Value, http_status: Option<u16>) -> Option<GraphError>
         .filter(|_| code != Some(190))
         .or_else(|| lenient::string(e.get("message")))
         .unwrap_or_default();
+    let class = match classify(
+        code,
+        subcode,
+        http_status,
+        lenient::boolean(e.get("is_transient")),
+    ) {
+        // "(#100) Param tag must be one of ..." and the like.
+        ErrorClass::Unknown if code == Some(100) && names_a_tag(&message) => {
+            ErrorClass::TagRejected
+        }
+        c => c,
+    };
     Some(GraphError {
-        class: classify(
-            code,
-            subcode,
-            http_status,
-            lenient::boolean(e.get("is_transient")),
-        ),
+        class,
         code,
         subcode,
         http_status,
         message,
         retry_after: None,
     })
+}
+
+/// Whether Meta's message is about the `tag` parameter (a word, not "tagged"
+/// inside another word).
+fn names_a_tag(message: &str) -> bool {
+    message
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|w| w.eq_ignore_ascii_case("tag") || w.ends_with("_UPDATE") || w == "HUMAN_AGENT")
 }
 
 #[cfg(test)]
@@ -222,6 +254,45 @@ mod tests {
             classify(Some(1), Some(1965014), Some(400), true),
             ErrorClass::Transient
         );
+    }
+
+    #[test]
+    fn error_100_about_a_tag_is_reported_as_the_tag() {
+        let named = parse_error(
+            &json!({"error":{"message":"(#100) Param tag must be one of {HUMAN_AGENT}","type":"OAuthException","code":100}}),
+            Some(400),
+        )
+        .unwrap();
+        assert_eq!(named.class, ErrorClass::TagRejected);
+        assert!(named.describe().contains("tag"));
+        // Meta's bare answer to a retired tag: only the send knows the tag.
+        let bare = parse_error(
+            &json!({"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100}}),
+            Some(400),
+        )
+        .unwrap();
+        assert_eq!(bare.class, ErrorClass::Unknown);
+        let tagged = bare.clone().on_tagged_send("ACCOUNT_UPDATE");
+        assert_eq!(tagged.class, ErrorClass::TagRejected);
+        assert!(
+            tagged.describe().contains("ACCOUNT_UPDATE"),
+            "{}",
+            tagged.describe()
+        );
+        // Other errors 100 keep their meaning.
+        let user = parse_error(
+            &json!({"error":{"message":"(#100) No matching user found","code":100,"error_subcode":2018001}}),
+            Some(400),
+        )
+        .unwrap()
+        .on_tagged_send("HUMAN_AGENT");
+        assert_eq!(user.class, ErrorClass::NoMatchingUser);
+        let text = parse_error(
+            &json!({"error":{"message":"(#100) Length of param message[text] must be less than 2000","code":100}}),
+            Some(400),
+        )
+        .unwrap();
+        assert_eq!(text.class, ErrorClass::Unknown);
     }
 
     #[test]

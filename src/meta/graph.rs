@@ -308,6 +308,10 @@ impl GraphClient {
             }
             Err(_) => {}
         }
+        let result = match plan.tag() {
+            Some(t) => result.map_err(|e| e.on_tagged_send(t.as_str())),
+            None => result,
+        };
         parse_send_response(&result?)
     }
 

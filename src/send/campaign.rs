@@ -1,9 +1,11 @@
 //! Campaigns: one message to many conversations, in the background.
 //!
-//! - `preview` (pure) says, per recipient, whether it is inside the window,
-//!   needs the chosen tag, or is skipped and why. HUMAN_AGENT never goes on
-//!   a campaign; outside the window only the Messenger update tags apply and
-//!   Instagram recipients are skipped.
+//! - `preview` (pure) says, per recipient, whether it is sent or skipped and
+//!   why, by the one rule in `eligibility.rs` the runner also applies before
+//!   each send. Campaigns go only to customers inside the 24-hour window (no
+//!   tag is left for them: HUMAN_AGENT is for a person, the update tags were
+//!   retired). The text is a template rendered per recipient at its first
+//!   attempt and kept in the outbox record, which retries and resumes send.
 //! - `run` sends with bounded concurrency, paced by the shared token bucket.
 //!   Each recipient goes queued → in_flight (durable before the call) →
 //!   sent | failed | skipped | unknown. Meta's rate-limit errors pause the
@@ -13,11 +15,13 @@
 //!   its outbox record (bound by the echo's metadata) says whether it was
 //!   sent, otherwise it becomes `unknown` after a grace period.
 
+use super::eligibility::{self, Body, Pages, Recipient, Verdict};
 use super::reply::{certainly_not_sent, failure_reason, route, SendCtx};
-use super::window::{self, Plan, Purpose, Refusal, Tag, WindowFacts};
+use super::template::{Template, UnknownVariable};
+use super::window::{Refusal, Tag};
 use crate::config::Config;
 use crate::db::Db;
-use crate::domain::{ConvKey, Conversation, TimestampMs};
+use crate::domain::{Contact, ConvKey, Conversation, TimestampMs};
 use crate::meta::error::ErrorClass;
 use crate::store::{
     CampaignCounts, CampaignRecord, CampaignStatus, NewRecipient, RecipientRecord, RecipientState,
@@ -37,8 +41,6 @@ use tokio_util::sync::CancellationToken;
 pub enum Eligibility {
     /// Inside the 24-hour window: a standard message.
     Inside,
-    /// Outside the window; goes out with this tag.
-    Tagged(Tag),
     /// Not sent, with the reason the agent reads.
     Skip(String),
 }
@@ -49,133 +51,126 @@ pub struct PreviewRow {
     pub eligibility: Eligibility,
 }
 
+/// One recipient's rendered message, shown before the agent confirms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    pub to: String,
+    pub text: String,
+}
+
 /// What the agent confirms: counts and the reasons for skips.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Preview {
     pub rows: Vec<PreviewRow>,
     pub inside: usize,
-    pub tagged: usize,
     pub skipped: usize,
     pub skip_reasons: BTreeMap<String, usize>,
+    /// The message as the first recipient who gets it will read it.
+    pub example: Option<Example>,
 }
 
 impl Preview {
     pub fn sendable(&self) -> usize {
-        self.inside + self.tagged
+        self.inside
     }
 
     /// Lines for a terminal or a popup.
-    pub fn lines(&self, tag: Option<Tag>) -> Vec<String> {
+    pub fn lines(&self) -> Vec<String> {
         let mut v = vec![format!("{} recipient(s):", self.rows.len())];
         v.push(format!("  {:>6}  inside the 24-hour window", self.inside));
-        if let Some(t) = tag {
-            v.push(format!(
-                "  {:>6}  outside the window, sent with {t}",
-                self.tagged
-            ));
-        }
         v.push(format!("  {:>6}  will not be sent:", self.skipped));
         for (reason, n) in &self.skip_reasons {
             v.push(format!("  {n:>10}  {reason}"));
+        }
+        if let Some(e) = &self.example {
+            v.push(format!("example, to {}: {}", e.to, e.text));
         }
         v
     }
 }
 
-/// HUMAN_AGENT is for a person answering; a campaign may only carry the
-/// Messenger update tags.
+/// HUMAN_AGENT is for a person answering, and no other tag is left for
+/// campaigns (Meta retired the update tags in 2026).
 pub fn check_campaign_tag(tag: Option<Tag>) -> Result<(), Refusal> {
     match tag {
         Some(Tag::HumanAgent) => Err(Refusal(
-            "HUMAN_AGENT is for a person answering a customer; it is never allowed on a campaign (use CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE or ACCOUNT_UPDATE)".into(),
+            "HUMAN_AGENT is for a person answering a customer; it is never allowed on a campaign (campaigns go only to customers inside the 24-hour window)".into(),
         )),
-        _ => Ok(()),
+        None => Ok(()),
     }
 }
 
-/// One recipient's eligibility at `now` (pure).
-pub fn eligibility(
-    config: &Config,
-    key: &ConvKey,
-    conv: Option<&Conversation>,
-    text: &str,
-    tag: Option<Tag>,
-    now: TimestampMs,
-) -> Eligibility {
-    match campaign_plan(config, key, conv, text, tag, now) {
-        Ok(Plan::Response) => Eligibility::Inside,
-        Ok(Plan::Tagged(t)) => Eligibility::Tagged(t),
-        Err(r) => Eligibility::Skip(r.0),
+/// What the store knows of one recipient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Known {
+    pub key: ConvKey,
+    pub conv: Option<Conversation>,
+    pub contact: Option<Contact>,
+}
+
+impl Known {
+    fn recipient(&self) -> Recipient<'_> {
+        Recipient {
+            key: &self.key,
+            conv: self.conv.as_ref(),
+            contact: self.contact.as_ref(),
+        }
     }
 }
 
-/// How a campaign message goes to this recipient, or why it does not.
-pub fn campaign_plan(
-    config: &Config,
-    key: &ConvKey,
-    conv: Option<&Conversation>,
-    text: &str,
-    tag: Option<Tag>,
-    now: TimestampMs,
-) -> Result<Plan, Refusal> {
-    check_campaign_tag(tag)?;
-    let page = route(config, key)?;
-    window::check_text(key.platform, text)?;
-    let Some(conv) = conv else {
-        return Err(Refusal(
-            "no conversation with this customer in the store (they never wrote)".into(),
-        ));
-    };
-    if conv.standby {
-        return Err(Refusal(
-            "another app controls this conversation (standby)".into(),
-        ));
-    }
-    let facts = WindowFacts::of(conv, page.human_agent);
-    // The tag is only for recipients outside the window.
-    if let Ok(p) = window::plan(&facts, now, None, Purpose::Campaign) {
-        return Ok(p);
-    }
-    match window::window(&facts, now) {
-        window::Window::Never => Err(Refusal("the customer never wrote to this account".into())),
-        _ if key.platform == crate::domain::Platform::Instagram => Err(Refusal(
-            "Instagram, outside the 24-hour window (no campaign tag exists there)".into(),
-        )),
-        _ if tag.is_none() => Err(Refusal(
-            "outside the 24-hour window and no tag chosen".into(),
-        )),
-        _ => window::plan(&facts, now, tag, Purpose::Campaign),
-    }
-}
-
-/// Preview for recipients given with what the store knows of them (pure).
+/// Preview for recipients given with what the store knows of them (pure):
+/// the same rule the runner applies to each (send/eligibility.rs).
 pub fn preview(
-    config: &Config,
-    recipients: &[(ConvKey, Option<Conversation>)],
+    pages: &Pages,
+    recipients: &[Known],
     text: &str,
     tag: Option<Tag>,
     now: TimestampMs,
 ) -> Preview {
     let mut p = Preview::default();
-    for (key, conv) in recipients {
-        let e = eligibility(config, key, conv.as_ref(), text, tag, now);
-        match &e {
-            Eligibility::Inside => p.inside += 1,
-            Eligibility::Tagged(_) => p.tagged += 1,
-            Eligibility::Skip(r) => {
+    for k in recipients {
+        let e = match eligibility::check_text(pages, k.recipient(), text, tag, now) {
+            Verdict::Send { text, .. } => {
+                p.inside += 1;
+                if p.example.is_none() {
+                    p.example = Some(Example {
+                        to: k
+                            .conv
+                            .as_ref()
+                            .map_or_else(|| k.key.to_string(), |c| c.name.clone()),
+                        text,
+                    });
+                }
+                Eligibility::Inside
+            }
+            Verdict::Skip(s) => {
+                let r = s.to_string();
                 p.skipped += 1;
                 *p.skip_reasons.entry(r.clone()).or_default() += 1;
+                Eligibility::Skip(r)
             }
-        }
+        };
         p.rows.push(PreviewRow {
-            conv: key.clone(),
+            conv: k.key.clone(),
             eligibility: e,
         });
     }
     p
 }
 
-/// Read the recipients' conversations and preview them.
+/// The configured pages as the rule sees them, with the tokens Meta has
+/// refused (read from the store).
+pub fn pages_now(store: &Db, config: &Config) -> Pages {
+    let mut pages = Pages::from_config(config);
+    for page in &config.pages {
+        if crate::tokens::dead_token(store, page).is_some() {
+            pages.dead.insert(page.id.clone());
+        }
+    }
+    pages
+}
+
+/// Read the recipients' conversations and contacts, and preview them.
 pub fn preview_from_store(
     store: &Db,
     config: &Config,
@@ -184,15 +179,19 @@ pub fn preview_from_store(
     tag: Option<Tag>,
     now: TimestampMs,
 ) -> Result<Preview, StoreError> {
-    let mut with = Vec::with_capacity(recipients.len());
+    let mut known = Vec::with_capacity(recipients.len());
     let mut seen = std::collections::HashSet::new();
     for k in recipients {
         // One message per conversation, even if it was listed twice.
         if seen.insert(k.clone()) {
-            with.push((k.clone(), store.conversation(k)?));
+            known.push(Known {
+                key: k.clone(),
+                conv: store.conversation(k)?,
+                contact: store.contact(k)?,
+            });
         }
     }
-    Ok(preview(config, &with, text, tag, now))
+    Ok(preview(&pages_now(store, config), &known, text, tag, now))
 }
 
 /// Write a campaign from a preview (skipped recipients recorded with their
@@ -392,7 +391,9 @@ pub async fn run(
         }
         CampaignStatus::Running => {}
     }
-    let tag = camp.tag.as_deref().and_then(Tag::parse);
+    // A campaign stored with a tag Meta has since retired: its recipients
+    // outside the window are skipped (the tag would fail with error 100).
+    let tag = camp.tag.as_deref().and_then(|t| Tag::parse(t).ok());
     let now = TimestampMs::now();
     let grace_ms = i64::try_from(tuning.unknown_grace.as_millis()).unwrap_or(i64::MAX);
 
@@ -423,6 +424,8 @@ pub async fn run(
     let runner = Runner {
         ctx,
         camp: &camp,
+        template: Template::parse(&camp.text),
+        pages: Pages::from_config(&ctx.config),
         tag,
         tuning,
         halt: cancel.child_token(),
@@ -562,6 +565,10 @@ fn mark_unknown(store: &Db, r: &mut RecipientRecord) -> Result<(), StoreError> {
 struct Runner<'a> {
     ctx: &'a SendCtx,
     camp: &'a CampaignRecord,
+    /// The campaign's text, rendered per recipient at its first attempt.
+    template: Result<Template, UnknownVariable>,
+    /// The configured pages (their token state is read per send).
+    pages: Pages,
     tag: Option<Tag>,
     tuning: &'a Tuning,
     /// Stop starting sends (cancel, stop, shutdown).
@@ -643,18 +650,54 @@ impl Runner<'_> {
         }
         let now = TimestampMs::now();
         let conv = store.conversation(&r.conv)?;
-        let plan = match campaign_plan(
-            &self.ctx.config,
-            &r.conv,
-            conv.as_ref(),
-            &self.camp.text,
-            self.tag,
-            now,
-        ) {
-            Ok(p) => p,
-            Err(reason) => {
+        let contact = store.contact(&r.conv)?;
+        // A first attempt rendered the text into the outbox record: a retry
+        // or a resume sends exactly that text again.
+        let first_text = match &r.outbox_id {
+            Some(o) => store.outbox_get(o)?.map(|o| o.text),
+            None => None,
+        };
+        let recipient = Recipient {
+            key: &r.conv,
+            conv: conv.as_ref(),
+            contact: contact.as_ref(),
+        };
+        // Only this recipient's page matters: read its token state alone
+        // (Meta may have refused it since the campaign started).
+        let with_dead;
+        let pages = match route(&self.ctx.config, &r.conv) {
+            Ok(page) if crate::tokens::dead_token(store, page).is_some() => {
+                let mut p = self.pages.clone();
+                p.dead.insert(page.id.clone());
+                with_dead = p;
+                &with_dead
+            }
+            _ => &self.pages,
+        };
+        let verdict = match (&first_text, &self.template) {
+            (Some(t), _) => eligibility::check(pages, recipient, Body::Rendered(t), self.tag, now),
+            (None, Ok(t)) => eligibility::check(pages, recipient, Body::Template(t), self.tag, now),
+            // Stored with an unknown variable (before they were refused): never sent.
+            (None, Err(e)) => Verdict::Skip(eligibility::Skip::UnknownVariable(e.clone())),
+        };
+        let (plan, text) = match verdict {
+            Verdict::Send { plan, text } => (plan, text),
+            Verdict::Skip(skip) if skip.stops_campaign() => {
+                // Meta refused this page's token before (190): stop, nothing
+                // is sent; a new token and a resume continue the campaign.
+                let page = route(&self.ctx.config, &r.conv).ok();
+                match page.and_then(|p| crate::tokens::dead_token(store, p).map(|d| (p, d))) {
+                    Some((page, dead)) => self.stop(format!(
+                        "page {} ({}): the token is invalid ({}); put a new one in the config, then resume",
+                        page.name, page.id, dead.reason
+                    )),
+                    None => self.stop(format!("{skip}, then resume")),
+                }
+                return Ok(Next::Done);
+            }
+            Verdict::Skip(skip) => {
                 r.state = RecipientState::Skipped;
-                r.reason = Some(reason.0);
+                r.reason = Some(skip.to_string());
                 r.updated_at = now;
                 store.put_recipient(r)?;
                 self.finished(RecipientState::Skipped);
@@ -671,21 +714,13 @@ impl Runner<'_> {
                 return Ok(Next::Done);
             }
         };
-        if let Some(dead) = crate::tokens::dead_token(store, page) {
-            // Meta refused this token before (190): stop, nothing is sent.
-            self.stop(format!(
-                "page {} ({}): the token is invalid ({}); put a new one in the config, then resume",
-                page.name, page.id, dead.reason
-            ));
-            return Ok(Next::Done);
-        }
         // The outbox record first (its metadata binds the echo), then
         // in_flight made durable, then the call.
         let outbox = match &r.outbox_id {
             Some(o) => store.outbound_retry(o)?,
             None => store.create_outbound(
                 &r.conv,
-                &self.camp.text,
+                &text,
                 plan.tag().map(Tag::as_str),
                 self.camp.created_by.as_deref(),
                 Some(&self.camp.id),
@@ -717,7 +752,7 @@ impl Runner<'_> {
                 &page.id,
                 &page.access_token,
                 &r.conv.user,
-                &self.camp.text,
+                &outbox.text,
                 plan,
                 &outbox.metadata(),
             )

@@ -9,21 +9,21 @@ use crate::config::Config;
 use crate::console::Console;
 use crate::control::oneshot::{BulkRequest, UsersFile};
 use crate::db::Db;
-use crate::domain::{AccountId, ConvKey, Platform, TimestampMs, UserId};
+use crate::domain::{AccountId, ConvKey, TimestampMs, UserId};
 use crate::meta::graph::GraphClient;
 use crate::store::CampaignStatus;
 use crate::update::Update;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// `--tag` as typed: only tags Meta still accepts; a retired one is refused
+/// here, before any call, with what to do instead (exit 2).
 fn parse_tag(s: Option<&str>) -> Result<Option<Tag>, CliError> {
     match s {
         None => Ok(None),
-        Some(s) => Tag::parse(s).map(Some).ok_or_else(|| {
-            CliError::usage(format!(
-                "--tag: unknown tag `{s}` (HUMAN_AGENT, CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE, ACCOUNT_UPDATE)"
-            ))
-        }),
+        Some(s) => Tag::parse(s)
+            .map(Some)
+            .map_err(|e| CliError::usage(format!("--tag: {e}"))),
     }
 }
 
@@ -70,43 +70,69 @@ fn read_users(config: &Config, users: &UsersFile) -> Result<Vec<ConvKey>, CliErr
         .map_err(|e| CliError::usage(format!("--users {}: {}", users.path, e.message)))
 }
 
-/// The `--users` format. An account not in the config still becomes a
-/// recipient (Messenger by default) so the preview lists it as unconfigured.
+/// Longest id accepted in a `--users` line (Meta's ids are far shorter).
+const MAX_ID: usize = 64;
+
+/// Whether `s` has the shape of a Meta id: 1–64 ASCII letters, digits,
+/// `_`, `-` or `.`.
+fn is_id(s: &str) -> bool {
+    (1..=MAX_ID).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// The `--users` format: `account_id user_id` a line, separated by spaces
+/// or tabs; blank lines and lines starting with `#` are skipped. Any other
+/// line is refused naming its number, before anything is created: a
+/// mistyped file must not become a campaign that quietly sends nothing.
 pub fn parse_users(config: &Config, text: &str) -> Result<Vec<ConvKey>, CliError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let mut parts = line
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|s| !s.is_empty());
+        let bad = |why: &str| {
+            // Show what was found, escaped and short: it may be anything.
+            let shown: String = line.chars().take(60).collect();
+            CliError::usage(format!("line {}: {why}, found {shown:?}", n + 1))
+        };
+        let mut parts = line.split([' ', '\t']).filter(|s| !s.is_empty());
         let (Some(account), Some(user), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(CliError::usage(format!(
-                "line {}: expected `account_id user_id`, found `{line}`",
-                n + 1
+            return Err(bad("expected `account_id user_id`"));
+        };
+        for id in [account, user] {
+            if !is_id(id) {
+                return Err(bad(&format!(
+                    "`{}` is not an id (1-{MAX_ID} ASCII letters, digits, `_`, `-` or `.`)",
+                    id.chars().take(MAX_ID + 1).collect::<String>()
+                )));
+            }
+        }
+        let account = AccountId::new(account);
+        let Some((_, platform)) = config.page_for(&account) else {
+            return Err(bad(&format!(
+                "account {account} is not a configured page or Instagram account"
             )));
         };
-        let account = AccountId::new(account);
-        let platform = config
-            .page_for(&account)
-            .map_or(Platform::Messenger, |(_, p)| p);
         out.push(ConvKey {
             platform,
             account,
             user: UserId::new(user),
         });
     }
+    if out.is_empty() {
+        return Err(CliError::usage(
+            "no `account_id user_id` line: nothing to send",
+        ));
+    }
     Ok(out)
 }
 
-fn print_preview(p: &Preview, tag: Option<Tag>, console: &Console) {
-    for l in p.lines(tag) {
+fn print_preview(p: &Preview, console: &Console) {
+    for l in p.lines() {
         console.err(&l);
-    }
-    if let Some(t) = tag.filter(|_| p.tagged > 0) {
-        console.err(&format!("{t} allows: {}", t.allows()));
     }
 }
 
@@ -237,7 +263,15 @@ async fn create_from_args(
     let Some(text) = args.text.as_deref() else {
         return Err(CliError::usage("--text is required (or --resume ID)"));
     };
-    let tag = parse_tag(args.tag.as_deref())?;
+    // A literal {variable} must never reach a customer: refuse before anything.
+    crate::send::template::Template::parse(text)
+        .map_err(|e| CliError::usage(format!("--text: {e}; nothing was sent")))?;
+    let tag = parse_tag(args.tag.as_deref()).map_err(|e| {
+        CliError::usage(format!(
+            "{}; a campaign needs no tag: without --tag it goes to everyone inside the 24-hour window",
+            e.message
+        ))
+    })?;
     campaign::check_campaign_tag(tag).map_err(|r| CliError::usage(format!("--tag: {r}")))?;
     let recipients = match (&args.users, args.all) {
         (Some(users), false) => read_users(config, users)?,
@@ -249,7 +283,7 @@ async fn create_from_args(
     };
     let now = TimestampMs::now();
     let preview = campaign::preview_from_store(store, config, &recipients, text, tag, now)?;
-    print_preview(&preview, tag, console);
+    print_preview(&preview, console);
     if !args.yes {
         if !console.can_ask() {
             return Err(CliError::usage(
@@ -337,6 +371,7 @@ fn spawn_progress(store: &Db, id: &str, console: &Console) -> tokio::task::JoinH
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Platform;
 
     fn cfg() -> Config {
         Config::from_toml(
@@ -348,13 +383,44 @@ mod tests {
 
     #[test]
     fn users_file_platform_follows_the_account() {
-        let v = parse_users(&cfg(), "# comment\np1 u1\n\nig1\tu2\nzz u3\n").unwrap();
+        let v = parse_users(
+            &cfg(),
+            "\u{feff}# comment\np1 u1\n\n  ig1\tu2\r\np1  u.3-x_Y\n",
+        )
+        .unwrap();
         assert_eq!(v[0], ConvKey::new(Platform::Messenger, "p1", "u1"));
         assert_eq!(v[1], ConvKey::new(Platform::Instagram, "ig1", "u2"));
-        assert_eq!(v[2].account.as_str(), "zz");
-        let e = parse_users(&cfg(), "p1\n").unwrap_err();
+        assert_eq!(v[2], ConvKey::new(Platform::Messenger, "p1", "u.3-x_Y"));
+    }
+
+    #[test]
+    fn users_file_refuses_any_other_line_naming_its_number() {
+        let long = "u".repeat(65);
+        let cases = [
+            ("bad line", 1, "not a configured page"),
+            ("p1 u1\nbad\n", 2, "expected"),
+            ("p1 u1\n\n# c\np1 u2 extra\n", 4, "expected"),
+            ("p1,u1\n", 1, "expected"),
+            ("p1 u/1\n", 1, "not an id"),
+            ("p1 ü\n", 1, "not an id"),
+            ("zz u1\n", 1, "not a configured page"),
+            ("p1 u1 # trailing comment\n", 1, "expected"),
+        ];
+        for (text, line, why) in cases {
+            let e = parse_users(&cfg(), text).unwrap_err();
+            assert_eq!(e.code, 2, "{text:?}");
+            assert!(
+                e.message.starts_with(&format!("line {line}: ")) && e.message.contains(why),
+                "{text:?}: {}",
+                e.message
+            );
+            assert!(!e.message.contains('\n'));
+        }
+        let e = parse_users(&cfg(), &format!("p1 {long}\n")).unwrap_err();
+        assert!(e.message.contains("line 1") && e.message.contains("not an id"));
+        assert!(parse_users(&cfg(), &format!("p1 {}\n", "u".repeat(64))).is_ok());
+        let e = parse_users(&cfg(), "# only comments\n\n").unwrap_err();
         assert_eq!(e.code, 2);
-        assert!(e.message.contains("line 1"));
     }
 
     #[test]
@@ -364,5 +430,8 @@ mod tests {
             Some(Tag::HumanAgent)
         );
         assert_eq!(parse_tag(Some("nope")).unwrap_err().code, 2);
+        let e = parse_tag(Some("POST_PURCHASE_UPDATE")).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.message.contains("retired"), "{}", e.message);
     }
 }

@@ -3,7 +3,9 @@
 
 pub mod campaign;
 pub mod cli;
+pub mod eligibility;
 pub mod ratelimit;
 pub mod reply;
+pub mod template;
 pub mod window;
 pub mod worker;

@@ -219,7 +219,16 @@ pub async fn retry(ctx: &SendCtx, outbox_id: &str) -> Result<Mid, SendError> {
             "campaign messages are not retried one by one; send a new message instead".into(),
         )));
     }
-    let tag = rec.tag.as_deref().and_then(Tag::parse);
+    // A message recorded with a tag Meta has since retired is not sent again
+    // with it (error 100); the agent reads why.
+    let tag = match rec.tag.as_deref().map(Tag::parse).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            let r = Refusal(e.to_string());
+            ctx.store.outbound_failed(&rec.id, &r.0)?;
+            return Err(SendError::Refused(r));
+        }
+    };
     let prep = match prepare_reply(ctx, &rec.conv, &rec.text, tag, TimestampMs::now()) {
         Ok(p) => p,
         Err(SendError::Refused(r)) => {

@@ -10,6 +10,10 @@
 //! HUMAN_AGENT: a person may answer up to 7 days after the customer's last
 //! message, only on pages with the permission (`human_agent = true`); it is
 //! the only tag Instagram accepts. It is never used for campaigns.
+//!
+//! Meta retired CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE and
+//! ACCOUNT_UPDATE in 2026 (sends carrying them fail with error 100), so
+//! outside the windows above nothing may be sent; `Tag::parse` names them.
 
 use crate::domain::{Platform, TimestampMs};
 use std::fmt;
@@ -17,48 +21,97 @@ use std::fmt;
 pub const STANDARD_MS: i64 = 24 * TimestampMs::HOUR;
 pub const HUMAN_AGENT_MS: i64 = 7 * TimestampMs::DAY;
 
-/// Message tags dmdesk knows.
+/// Message tags Meta still accepts from this app. Only HUMAN_AGENT is left:
+/// Meta retired the update tags in 2026 (see `RetiredTag`), and
+/// CUSTOMER_FEEDBACK carries only Meta's feedback template, which dmdesk
+/// does not send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Tag {
     HumanAgent,
+}
+
+/// Tags Meta retired in 2026: a send carrying one fails with error 100
+/// "Invalid parameter", so dmdesk refuses them before any call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RetiredTag {
     ConfirmedEventUpdate,
     PostPurchaseUpdate,
     AccountUpdate,
+}
+
+impl RetiredTag {
+    pub const ALL: [RetiredTag; 3] = [
+        RetiredTag::ConfirmedEventUpdate,
+        RetiredTag::PostPurchaseUpdate,
+        RetiredTag::AccountUpdate,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetiredTag::ConfirmedEventUpdate => "CONFIRMED_EVENT_UPDATE",
+            RetiredTag::PostPurchaseUpdate => "POST_PURCHASE_UPDATE",
+            RetiredTag::AccountUpdate => "ACCOUNT_UPDATE",
+        }
+    }
+}
+
+/// Why a tag name is not accepted; one sentence with what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagError {
+    Retired(RetiredTag),
+    /// CUSTOMER_FEEDBACK: only for Meta's customer feedback template.
+    FeedbackTemplateOnly,
+    Unknown(String),
+}
+
+impl fmt::Display for TagError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TagError::Retired(t) => write!(
+                f,
+                "{t} was retired by Meta in 2026 (sends carrying it fail with error 100); send inside the 24-hour window instead, or use HUMAN_AGENT for a person's reply within 7 days",
+                t = t.as_str()
+            ),
+            TagError::FeedbackTemplateOnly => f.write_str(
+                "CUSTOMER_FEEDBACK only carries Meta's customer feedback template, which dmdesk does not send; send inside the 24-hour window, or use HUMAN_AGENT for a person's reply within 7 days",
+            ),
+            TagError::Unknown(s) => write!(
+                f,
+                "unknown tag `{s}`: the only tag Meta still accepts here is HUMAN_AGENT (a person's reply within 7 days)"
+            ),
+        }
+    }
 }
 
 impl Tag {
     pub fn as_str(self) -> &'static str {
         match self {
             Tag::HumanAgent => "HUMAN_AGENT",
-            Tag::ConfirmedEventUpdate => "CONFIRMED_EVENT_UPDATE",
-            Tag::PostPurchaseUpdate => "POST_PURCHASE_UPDATE",
-            Tag::AccountUpdate => "ACCOUNT_UPDATE",
         }
     }
-    pub fn parse(s: &str) -> Option<Tag> {
-        match s.to_ascii_uppercase().as_str() {
-            "HUMAN_AGENT" => Some(Tag::HumanAgent),
-            "CONFIRMED_EVENT_UPDATE" => Some(Tag::ConfirmedEventUpdate),
-            "POST_PURCHASE_UPDATE" => Some(Tag::PostPurchaseUpdate),
-            "ACCOUNT_UPDATE" => Some(Tag::AccountUpdate),
-            _ => None,
+    /// A tag name as typed (any case). Retired and unusable tags say why.
+    pub fn parse(s: &str) -> Result<Tag, TagError> {
+        let up = s.trim().to_ascii_uppercase();
+        if up == "HUMAN_AGENT" {
+            return Ok(Tag::HumanAgent);
         }
+        if let Some(r) = RetiredTag::ALL.into_iter().find(|r| r.as_str() == up) {
+            return Err(TagError::Retired(r));
+        }
+        if up == "CUSTOMER_FEEDBACK" {
+            return Err(TagError::FeedbackTemplateOnly);
+        }
+        Err(TagError::Unknown(s.to_string()))
     }
     /// What the tag allows, for the confirmation an agent reads.
     pub fn allows(self) -> &'static str {
         match self {
             Tag::HumanAgent => "a person answering this customer's question, up to 7 days after their last message; no automation",
-            Tag::ConfirmedEventUpdate => "reminders or updates about an event the customer has registered for; no promotions",
-            Tag::PostPurchaseUpdate => "updates about a purchase the customer made (shipping, order status); no promotions",
-            Tag::AccountUpdate => "a non-recurring change to the customer's account or application; no promotions",
         }
     }
-    /// Tags a campaign may carry (never HUMAN_AGENT: it is for a person).
-    pub const CAMPAIGN_TAGS: [Tag; 3] = [
-        Tag::ConfirmedEventUpdate,
-        Tag::PostPurchaseUpdate,
-        Tag::AccountUpdate,
-    ];
+    /// Tags a campaign may carry: none. HUMAN_AGENT is for a person, and the
+    /// update tags campaigns used were retired, so campaigns go only to
+    /// customers inside the 24-hour window. (The bulk popup cycles over it.)
+    pub const CAMPAIGN_TAGS: [Tag; 0] = [];
 }
 
 impl fmt::Display for Tag {
@@ -74,7 +127,8 @@ pub enum Window {
     Open { closes_at: TimestampMs },
     /// Only a person's reply with HUMAN_AGENT, until `closes_at`.
     HumanAgent { closes_at: TimestampMs },
-    /// Nothing standard; Messenger tags other than HUMAN_AGENT may still apply.
+    /// Nothing may be sent (the update tags that once applied here were
+    /// retired by Meta in 2026).
     Closed,
     /// The customer never wrote: nothing may be sent first.
     Never,
@@ -158,6 +212,10 @@ impl fmt::Display for Refusal {
     }
 }
 
+/// Outside the 24-hour window a campaign has nothing left: the update tags
+/// were retired and HUMAN_AGENT is for a person.
+pub const CAMPAIGN_OUTSIDE_WINDOW: &str = "outside the 24-hour window: campaigns go only to customers inside it (Meta retired the update tags in 2026; HUMAN_AGENT is only for a person's reply)";
+
 /// Decide whether and how a message may go out. `tag` is what the agent chose.
 pub fn plan(
     f: &WindowFacts,
@@ -166,16 +224,11 @@ pub fn plan(
     purpose: Purpose,
 ) -> Result<Plan, Refusal> {
     let w = window(f, now);
-    if let Some(t) = tag {
-        if t == Tag::HumanAgent && purpose == Purpose::Campaign {
+    if tag == Some(Tag::HumanAgent) {
+        if purpose == Purpose::Campaign {
             return Err(Refusal("HUMAN_AGENT is for a person answering a customer; it is never allowed on a campaign".into()));
         }
-        if f.platform == Platform::Instagram && t != Tag::HumanAgent {
-            return Err(Refusal(format!(
-                "{t} does not exist on Instagram; only HUMAN_AGENT does"
-            )));
-        }
-        if t == Tag::HumanAgent && !f.human_agent_allowed {
+        if !f.human_agent_allowed {
             return Err(Refusal("this page has no HUMAN_AGENT permission (set human_agent = true once Meta granted it)".into()));
         }
     }
@@ -183,17 +236,17 @@ pub fn plan(
         (Window::Open { .. }, _) => Ok(Plan::Response),
         (Window::Never, _) => Err(Refusal("the customer has never written to this account; Meta allows no first message".into())),
         (Window::HumanAgent { .. }, Some(Tag::HumanAgent)) => Ok(Plan::Tagged(Tag::HumanAgent)),
-        (Window::HumanAgent { closes_at }, _) if purpose == Purpose::Reply && tag.is_none() => Err(Refusal(format!(
+        (Window::Closed, Some(Tag::HumanAgent)) => Err(Refusal("outside the 7-day HUMAN_AGENT window: the customer must write first".into())),
+        (_, None) if purpose == Purpose::Campaign => Err(Refusal(CAMPAIGN_OUTSIDE_WINDOW.into())),
+        (Window::HumanAgent { closes_at }, None) => Err(Refusal(format!(
             "the 24-hour window closed; a person may still reply with the HUMAN_AGENT tag until {}",
             crate::send::window::describe_time(closes_at)
         ))),
-        (Window::Closed, Some(Tag::HumanAgent)) => Err(Refusal("outside the 7-day HUMAN_AGENT window: the customer must write first".into())),
-        (Window::Closed | Window::HumanAgent { .. }, Some(t)) if f.platform == Platform::Messenger => Ok(Plan::Tagged(t)),
-        (_, None) if f.platform == Platform::Instagram => Err(Refusal(
+        (Window::Closed, None) if f.platform == Platform::Instagram => Err(Refusal(
             "outside Instagram's 24-hour window; only a person's HUMAN_AGENT reply within 7 days is allowed".into(),
         )),
-        _ => Err(Refusal(
-            "outside the 24-hour window; a non-promotional tag (CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE, ACCOUNT_UPDATE) is needed".into(),
+        (Window::Closed, None) => Err(Refusal(
+            "outside the 24-hour window; Meta allows nothing more until the customer writes again (HUMAN_AGENT: a person's reply within 7 days, on pages with the permission)".into(),
         )),
     }
 }
@@ -287,10 +340,10 @@ mod tests {
     }
 
     #[test]
-    fn instagram_accepts_only_human_agent() {
+    fn instagram_outside_the_window_only_human_agent() {
         let f = facts(Platform::Instagram, true);
         let at = T0.plus_ms(2 * TimestampMs::DAY);
-        assert!(plan(&f, at, Some(Tag::PostPurchaseUpdate), Purpose::Reply).is_err());
+        assert!(plan(&f, at, None, Purpose::Reply).is_err());
         assert_eq!(
             plan(&f, at, Some(Tag::HumanAgent), Purpose::Reply),
             Ok(Plan::Tagged(Tag::HumanAgent))
@@ -299,16 +352,42 @@ mod tests {
     }
 
     #[test]
-    fn campaigns_never_use_human_agent_but_may_use_update_tags() {
+    fn campaigns_never_use_a_tag_and_stay_inside_the_window() {
         let f = facts(Platform::Messenger, true);
         let at = T0.plus_ms(3 * TimestampMs::DAY);
         assert!(plan(&f, at, Some(Tag::HumanAgent), Purpose::Campaign).is_err());
         assert!(plan(&f, T0, Some(Tag::HumanAgent), Purpose::Campaign).is_err());
         assert_eq!(
-            plan(&f, at, Some(Tag::PostPurchaseUpdate), Purpose::Campaign),
-            Ok(Plan::Tagged(Tag::PostPurchaseUpdate))
+            plan(&f, at, None, Purpose::Campaign),
+            Err(Refusal(CAMPAIGN_OUTSIDE_WINDOW.into()))
         );
         assert_eq!(plan(&f, T0, None, Purpose::Campaign), Ok(Plan::Response));
+        // A Messenger reply 10 days out has no tag left either.
+        let late = T0.plus_ms(10 * TimestampMs::DAY);
+        assert!(plan(&f, late, None, Purpose::Reply).is_err());
+        assert!(plan(&f, late, Some(Tag::HumanAgent), Purpose::Reply).is_err());
+    }
+
+    #[test]
+    fn retired_tags_are_named_as_retired() {
+        for name in [
+            "CONFIRMED_EVENT_UPDATE",
+            "post_purchase_update",
+            "ACCOUNT_UPDATE",
+        ] {
+            let e = Tag::parse(name).unwrap_err();
+            assert!(matches!(e, TagError::Retired(_)), "{name}");
+            let line = e.to_string();
+            assert!(line.contains("retired"), "{line}");
+            assert!(line.contains("HUMAN_AGENT") && line.contains("inside the 24-hour window"));
+            assert!(!line.contains('\n'));
+        }
+        assert_eq!(
+            Tag::parse("CUSTOMER_FEEDBACK"),
+            Err(TagError::FeedbackTemplateOnly)
+        );
+        assert!(matches!(Tag::parse("NOPE"), Err(TagError::Unknown(_))));
+        assert_eq!(Tag::parse("human_agent"), Ok(Tag::HumanAgent));
     }
 
     #[test]
@@ -317,7 +396,7 @@ mod tests {
         f.last_inbound = None;
         f.last_user_message = None;
         assert_eq!(window(&f, T0), Window::Never);
-        assert!(plan(&f, T0, Some(Tag::AccountUpdate), Purpose::Reply).is_err());
+        assert!(plan(&f, T0, Some(Tag::HumanAgent), Purpose::Reply).is_err());
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub async fn run_worker_with(
                     ctx.store.report_error(format!("campaign refused: {r}"));
                     continue;
                 }
+                if let Err(e) = crate::send::template::Template::parse(&text) {
+                    ctx.store.report_error(format!("campaign refused: {e}"));
+                    continue;
+                }
                 let created = match campaign::preview_from_store(
                     &ctx.store,
                     &ctx.config,

@@ -29,13 +29,16 @@ pub fn window_check(
             ))
         }
         ("MESSAGE_TAG", Some(t)) => {
-            let known = [
-                "HUMAN_AGENT",
+            // Retired in 2026: Meta answers a bare "(#100) Invalid parameter".
+            let retired = [
                 "CONFIRMED_EVENT_UPDATE",
                 "POST_PURCHASE_UPDATE",
                 "ACCOUNT_UPDATE",
-                "CUSTOMER_FEEDBACK",
             ];
+            if retired.contains(&t) {
+                return Err(GraphError::from_code(100, None));
+            }
+            let known = ["HUMAN_AGENT", "CUSTOMER_FEEDBACK"];
             if !known.contains(&t) {
                 return Err(GraphError::invalid(format!(
                     "(#100) Param tag must be one of {known:?}"
@@ -67,8 +70,12 @@ pub fn window_check(
                     return Ok(());
                 }
             }
-            // Messenger's other tags are not bounded by the window (only by policy).
-            Some(_) if !instagram && last_message_ms.is_some() => return Ok(()),
+            // CUSTOMER_FEEDBACK (Messenger, feedback template only): 7 days.
+            Some("CUSTOMER_FEEDBACK")
+                if !instagram && last_message_ms.is_some_and(|m| now - m <= 7 * DAY_MS) =>
+            {
+                return Ok(())
+            }
             _ => {}
         }
     }
@@ -303,13 +310,22 @@ mod tests {
             ),
             Err((10, Some(2018278)))
         );
-        assert!(check(
-            Platform::Messenger,
-            30 * 24,
-            "MESSAGE_TAG",
-            Some("POST_PURCHASE_UPDATE")
-        )
-        .is_ok());
+        for retired in [
+            "CONFIRMED_EVENT_UPDATE",
+            "POST_PURCHASE_UPDATE",
+            "ACCOUNT_UPDATE",
+        ] {
+            assert_eq!(
+                check(Platform::Messenger, 30 * 24, "MESSAGE_TAG", Some(retired)),
+                Err((100, None)),
+                "{retired}"
+            );
+            assert_eq!(
+                check(Platform::Messenger, 2, "MESSAGE_TAG", Some(retired)),
+                Err((100, None)),
+                "{retired} is refused inside the window too"
+            );
+        }
         assert_eq!(
             check(Platform::Instagram, 25, "RESPONSE", None),
             Err((10, Some(2534022)))
