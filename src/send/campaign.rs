@@ -25,7 +25,7 @@ use crate::domain::{Contact, ConvKey, Conversation, TimestampMs};
 use crate::meta::error::ErrorClass;
 use crate::store::{
     CampaignCounts, CampaignRecord, CampaignStatus, NewRecipient, RecipientRecord, RecipientState,
-    StoreError,
+    StoreError, Swap,
 };
 use crate::update::{CampaignProgress, Update};
 use futures::StreamExt;
@@ -727,11 +727,19 @@ impl Runner<'_> {
                 now,
             )?,
         };
+        let from = r.state;
         r.outbox_id = Some(outbox.id.clone());
         r.state = RecipientState::InFlight;
         r.attempts += 1;
         r.updated_at = now;
-        store.put_recipient(r)?;
+        // Claim it: with several runners on one store only one sends.
+        if let Swap::Lost(cur) = store.swap_recipient(r, from)? {
+            store.outbound_failed(&outbox.id, "another runner took this recipient")?;
+            if let Some(cur) = cur {
+                *r = cur;
+            }
+            return Ok(Next::Done);
+        }
         store.durable().await;
 
         let acquired = tokio::select! {
