@@ -18,12 +18,12 @@ fn config(base: &str, extra: &str) -> Config {
 }
 
 async fn good_page(server: &MockServer, id: &str) {
-    Mock::given(path("/v23.0/me"))
+    Mock::given(path("/v25.0/me"))
         .and(header("authorization", format!("Bearer tok-{id}").as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": id, "name": "Shop"})))
         .mount(server)
         .await;
-    Mock::given(path(format!("/v23.0/{id}/subscribed_apps")))
+    Mock::given(path(format!("/v25.0/{id}/subscribed_apps")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
             {"id": "42", "name": "dmdesk", "subscribed_fields": NEEDED_FIELDS}
         ]})))
@@ -59,26 +59,26 @@ async fn healthy_setup_passes() {
 async fn problems_are_named_with_what_to_fix() {
     let server = MockServer::start().await;
     // Page A: token fine, subscription missing fields. Page B: dead token.
-    Mock::given(path("/v23.0/me"))
+    Mock::given(path("/v25.0/me"))
         .and(header("authorization", "Bearer tok-A"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "A"})))
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/A/subscribed_apps"))
+    Mock::given(path("/v25.0/A/subscribed_apps"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
             {"id": "42", "subscribed_fields": ["messages", "message_echoes"]},
             {"id": "99", "subscribed_fields": ["messages"]}
         ]})))
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/me"))
+    Mock::given(path("/v25.0/me"))
         .and(header("authorization", "Bearer tok-B"))
         .respond_with(ResponseTemplate::new(400).set_body_json(
             json!({"error": {"message": "Invalid OAuth access token.", "code": 190}}),
         ))
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/B/subscribed_apps"))
+    Mock::given(path("/v25.0/B/subscribed_apps"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&server)
