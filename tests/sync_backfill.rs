@@ -247,8 +247,23 @@ async fn instagram_is_synced_with_its_own_account_and_a_notice() {
         .expect(1)
         .mount(&server)
         .await;
-    // Instagram history beyond the recent messages is not readable: not followed.
+    // Pages smaller than Instagram's 20 readable messages are followed up
+    // to 20 (1 + 19 here)...
+    let rest: Vec<Value> = (2..=20)
+        .map(|i| msg(&format!("ig_m{i}"), now - i, "IGU", "older"))
+        .collect();
     Mock::given(path("/v25.0/t_ig/messages"))
+        .and(query_param("after", "z"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": rest,
+            "paging": {"next": format!("{base}/v25.0/t_ig/messages?after=y")}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // ...but history beyond the 20 most recent is not readable: not followed.
+    Mock::given(path("/v25.0/t_ig/messages"))
+        .and(query_param("after", "y"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&server)
@@ -265,7 +280,7 @@ async fn instagram_is_synced_with_its_own_account_and_a_notice() {
         store.contact(&conv).unwrap().unwrap().username.as_deref(),
         Some("ann_ig")
     );
-    assert_eq!(store.messages_latest(&conv, 5).unwrap().len(), 1);
+    assert_eq!(store.messages_latest(&conv, 50).unwrap().len(), 20);
     assert!(store.last_sync("IG").unwrap().is_some());
     let mut notices = 0;
     while let Some(Ok(u)) = updates.try_recv() {
