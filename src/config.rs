@@ -440,9 +440,7 @@ impl Config {
                 format!("`{base_url}` is not a URL"),
             ));
         }
-        let version = g
-            .version
-            .unwrap_or_else(|| DEFAULT_GRAPH_VERSION.into());
+        let version = g.version.unwrap_or_else(|| DEFAULT_GRAPH_VERSION.into());
         if !version.starts_with('v') {
             return Err(ConfigError::key(
                 "graph.version",
@@ -523,13 +521,15 @@ impl Config {
                 )
             })?),
         };
-        let page_size = |key: &str, v: Option<u32>| match v {
+        let page_size = |key: &str, v: Option<u32>| {
+            match v {
             None => Ok(DEFAULT_PAGE_SIZE),
             Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
             Some(n) => Err(ConfigError::key(
                 key,
                 format!("{n} is out of range: 1 to {MAX_PAGE_SIZE} (dmdesk halves it by itself when Meta asks for less data)"),
             )),
+        }
         };
         let sync = SyncConfig {
             interval,
