@@ -521,15 +521,16 @@ impl Config {
                 )
             })?),
         };
-        let page_size = |key: &str, v: Option<u32>| {
-            match v {
+        let page_size = |key: &str, v: Option<u32>| match v {
             None => Ok(DEFAULT_PAGE_SIZE),
             Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
             Some(n) => Err(ConfigError::key(
                 key,
-                format!("{n} is out of range: 1 to {MAX_PAGE_SIZE} (dmdesk halves it by itself when Meta asks for less data)"),
+                format!(
+                    "{n} is out of range: 1 to {MAX_PAGE_SIZE} \
+                     (sync halves it by itself when Meta asks for less data)"
+                ),
             )),
-        }
         };
         let sync = SyncConfig {
             interval,
