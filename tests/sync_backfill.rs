@@ -17,8 +17,11 @@ use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// Instagram's expansion; Messenger's also asks for each message's `sticker`.
 const FIELDS: &str =
     "participants,updated_time,messages.limit(3){id,created_time,from,to,message,attachments}";
+const FIELDS_MESSENGER: &str =
+    "participants,updated_time,messages.limit(3){id,created_time,from,to,message,attachments,sticker}";
 
 fn config(base: &str, pages: &str) -> Config {
     let text = format!(
@@ -97,7 +100,7 @@ async fn backfill_pages_both_levels_with_field_expansion() {
     Mock::given(method("GET"))
         .and(path("/v25.0/P/conversations"))
         .and(query_param("platform", "messenger"))
-        .and(query_param("fields", FIELDS))
+        .and(query_param("fields", FIELDS_MESSENGER))
         .and(query_param("limit", "2"))
         .and(header("authorization", "Bearer tok-P"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

@@ -214,7 +214,7 @@ async fn a_refused_later_page_is_asked_again_smaller_at_the_same_cursor() {
     };
     let fields = |m: u32| {
         format!(
-            "participants,updated_time,messages.limit({m}){{id,created_time,from,to,message,attachments}}"
+            "participants,updated_time,messages.limit({m}){{id,created_time,from,to,message,attachments,sticker}}"
         )
     };
     // First page at the configured 4 × 4, with Meta's kind of next link.

@@ -120,10 +120,15 @@ impl PageSizes {
         }
     }
 
-    /// The `fields` expansion asking for `messages` per thread.
-    pub fn fields(self) -> String {
+    /// The `fields` expansion asking for `messages` per thread (Messenger
+    /// messages also with their `sticker`, a field Instagram's lack).
+    pub fn fields(self, platform: Platform) -> String {
+        let sticker = match platform {
+            Platform::Messenger => ",sticker",
+            Platform::Instagram => "",
+        };
         format!(
-            "participants,updated_time,messages.limit({}){{id,created_time,from,to,message,attachments}}",
+            "participants,updated_time,messages.limit({}){{id,created_time,from,to,message,attachments{sticker}}}",
             self.messages
         )
     }
@@ -390,7 +395,7 @@ impl Syncer {
             }
             let result = match &next {
                 None => {
-                    let fields = sizes.fields();
+                    let fields = sizes.fields(platform);
                     let limit = sizes.conversations.to_string();
                     let query = [
                         ("platform", platform.as_str()),
