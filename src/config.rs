@@ -116,6 +116,15 @@ pub struct PageConfig {
     pub human_agent: bool,
 }
 
+/// Default of `[sync] messages_per_conversation` and `conversations_per_page`:
+/// large first pages (Meta's maxima are not documented); sync halves them
+/// when Meta answers that too much data was asked for.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Largest accepted `[sync]` page size.
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// Default `[graph] version`.
+pub const DEFAULT_GRAPH_VERSION: &str = "v25.0";
+
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
     /// None disables scheduled syncs.
@@ -431,9 +440,12 @@ impl Config {
                 format!("`{base_url}` is not a URL"),
             ));
         }
-        let version = g.version.unwrap_or_else(|| "v23.0".into());
+        let version = g.version.unwrap_or_else(|| DEFAULT_GRAPH_VERSION.into());
         if !version.starts_with('v') {
-            return Err(ConfigError::key("graph.version", "must look like v23.0"));
+            return Err(ConfigError::key(
+                "graph.version",
+                format!("must look like {DEFAULT_GRAPH_VERSION}"),
+            ));
         }
         let timeout = match g.timeout {
             Some(t) => parse_duration(&t).ok_or_else(|| {
@@ -509,14 +521,27 @@ impl Config {
                 )
             })?),
         };
+        let page_size = |key: &str, v: Option<u32>| match v {
+            None => Ok(DEFAULT_PAGE_SIZE),
+            Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+            Some(n) => Err(ConfigError::key(
+                key,
+                format!(
+                    "{n} is out of range: 1 to {MAX_PAGE_SIZE} \
+                     (sync halves it by itself when Meta asks for less data)"
+                ),
+            )),
+        };
         let sync = SyncConfig {
             interval,
-            messages_per_conversation: raw
-                .sync
-                .messages_per_conversation
-                .unwrap_or(20)
-                .clamp(1, 100),
-            conversations_per_page: raw.sync.conversations_per_page.unwrap_or(25).clamp(1, 100),
+            messages_per_conversation: page_size(
+                "sync.messages_per_conversation",
+                raw.sync.messages_per_conversation,
+            )?,
+            conversations_per_page: page_size(
+                "sync.conversations_per_page",
+                raw.sync.conversations_per_page,
+            )?,
         };
 
         let max_per_second = raw.send.max_per_second.unwrap_or(20);
@@ -676,11 +701,25 @@ mod tests {
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.server.path, "/webhook");
         assert_eq!(c.graph.base_url, "https://graph.facebook.com");
-        assert_eq!(c.graph.version, "v23.0");
+        assert_eq!(c.graph.version, "v25.0");
+        assert_eq!(c.sync.messages_per_conversation, 100);
+        assert_eq!(c.sync.conversations_per_page, 100);
         assert_eq!(c.send.max_per_second, 20);
         assert_eq!(c.send.concurrency, 8);
         assert_eq!(c.graph.conversations_per_second, 2);
         assert_eq!(c.sync.interval, Some(Duration::from_secs(86400)));
+    }
+
+    #[test]
+    fn sync_page_sizes_and_version_are_configurable() {
+        let c = Config::from_toml(
+            "[graph]\nversion = \"v24.0\"\n[sync]\nmessages_per_conversation = 500\nconversations_per_page = 1\n",
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(c.graph.version, "v24.0");
+        assert_eq!(c.sync.messages_per_conversation, 500);
+        assert_eq!(c.sync.conversations_per_page, 1);
     }
 
     #[test]
@@ -734,6 +773,22 @@ access_token_env = "PAGE1"
             ("[server]\npath = \"/hook/*rest\"", "server.path"),
             ("[server]\napp_secret = \"  \"", "server.app_secret"),
             ("[server]\nverify_token = \"\\n\"", "server.verify_token"),
+            (
+                "[sync]\nmessages_per_conversation = 0",
+                "sync.messages_per_conversation",
+            ),
+            (
+                "[sync]\nmessages_per_conversation = 501",
+                "sync.messages_per_conversation",
+            ),
+            (
+                "[sync]\nconversations_per_page = 0",
+                "sync.conversations_per_page",
+            ),
+            (
+                "[sync]\nconversations_per_page = 1000",
+                "sync.conversations_per_page",
+            ),
         ];
         for (text, key) in cases {
             let err = Config::from_toml(text, &no_env).unwrap_err().to_string();

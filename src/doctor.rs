@@ -1,4 +1,5 @@
-//! `dmdesk doctor`: the answer to "no messages arrive". Checks the config,
+//! `dmdesk doctor`: the answer to "no messages arrive". Checks the config
+//! (including how long Meta still serves the configured Graph API version),
 //! each page token, each page's webhook subscription, threads owned by
 //! another app, and explains the HUMAN_AGENT setting. One line per finding,
 //! each saying what to fix.
@@ -9,6 +10,7 @@ use crate::db::Db;
 use crate::meta::error::ErrorClass;
 use crate::meta::graph::GraphClient;
 use crate::tokens::dead_token;
+use chrono::NaiveDate;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -72,8 +74,90 @@ fn fix(text: impl Into<String>) -> Finding {
     }
 }
 
-/// Configuration checks that need no network.
+/// Graph API versions: (version, release date, the "available until" date
+/// Meta published, if it did), oldest first. Source:
+/// https://developers.facebook.com/docs/graph-api/changelog/versions/
+/// (read 2026-11-29; v27.0 is not listed there yet). Meta's rule, for the
+/// versions without a published date
+/// (https://developers.facebook.com/docs/apps/versions): "A version will no
+/// longer be usable two years after the date that the subsequent version is
+/// released", and each is guaranteed at least two years from its own
+/// release. Add a row when Meta releases a version.
+pub const GRAPH_VERSIONS: &[(&str, &str, Option<&str>)] = &[
+    ("v19.0", "2024-01-23", Some("2026-05-21")),
+    ("v20.0", "2024-05-21", Some("2026-09-24")),
+    ("v21.0", "2024-10-02", Some("2027-01-21")),
+    ("v22.0", "2025-01-21", Some("2027-05-20")),
+    ("v23.0", "2025-05-29", Some("2027-10-08")),
+    ("v24.0", "2025-10-08", Some("2028-02-18")),
+    ("v25.0", "2026-02-18", Some("2028-07-29")),
+    ("v26.0", "2026-07-29", None),
+];
+
+/// Warn this many days before a version's end of life.
+pub const VERSION_WARNING_DAYS: i64 = 90;
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("GRAPH_VERSIONS dates are valid")
+}
+
+fn plus_two_years(d: NaiveDate) -> NaiveDate {
+    d.checked_add_months(chrono::Months::new(24)).unwrap_or(d)
+}
+
+/// A version's end of life from [`GRAPH_VERSIONS`]: Meta's published date,
+/// else two years after its successor's release, else (the newest) two
+/// years after its own. The flag says whether the date is Meta's own.
+/// None for a version not in the table.
+pub fn graph_version_end(version: &str) -> Option<(NaiveDate, bool)> {
+    let i = GRAPH_VERSIONS.iter().position(|(v, _, _)| *v == version)?;
+    let (_, released, until) = GRAPH_VERSIONS[i];
+    Some(match (until, GRAPH_VERSIONS.get(i + 1)) {
+        (Some(u), _) => (date(u), true),
+        (None, Some((_, next, _))) => (plus_two_years(date(next)), false),
+        (None, None) => (plus_two_years(date(released)), false),
+    })
+}
+
+/// The finding about `[graph] version` on `today`: fix when its end of life
+/// is past or within [`VERSION_WARNING_DAYS`], a note when dmdesk does not
+/// know the version.
+pub fn check_graph_version(version: &str, today: NaiveDate) -> Finding {
+    let newest = GRAPH_VERSIONS.last().map_or("", |(v, _, _)| *v);
+    let oldest = GRAPH_VERSIONS.first().map_or("", |(v, _, _)| *v);
+    let default = crate::config::DEFAULT_GRAPH_VERSION;
+    let Some((end, published)) = graph_version_end(version) else {
+        return note(format!(
+            "graph.version = {version} is not in dmdesk's table of Graph API versions ({oldest} to {newest}): its end of life is unknown; see https://developers.facebook.com/docs/graph-api/changelog/versions/"
+        ));
+    };
+    let when = if published {
+        format!("{end}")
+    } else {
+        format!("about {end} (two years after the next version's release; Meta has not published the date)")
+    };
+    let days = (end - today).num_days();
+    let set = format!("set [graph] version = \"{default}\" (or newer) and check Meta's changelog for what changed");
+    if days < 0 {
+        fix(format!(
+            "graph.version = {version} reached its end of life on {when}: Meta answers calls to it with the oldest version it still serves; {set}"
+        ))
+    } else if days <= VERSION_WARNING_DAYS {
+        fix(format!(
+            "graph.version = {version} reaches its end of life on {when}, in {days} day(s): {set}"
+        ))
+    } else {
+        ok(format!("graph.version = {version} is served until {when}"))
+    }
+}
+
+/// Configuration checks that need no network, as of today.
 pub fn check_config(config: &Config) -> Vec<Finding> {
+    check_config_at(config, chrono::Utc::now().date_naive())
+}
+
+/// Configuration checks that need no network, as of `today`.
+pub fn check_config_at(config: &Config, today: NaiveDate) -> Vec<Finding> {
     let mut out = Vec::new();
     if config.server.app_secret.is_empty() {
         out.push(fix("server.app_secret is not set (or DMDESK_APP_SECRET): webhooks cannot be verified and every POST gets 401; copy the App Secret from the App Dashboard → Settings → Basic"));
@@ -105,6 +189,7 @@ pub fn check_config(config: &Config) -> Vec<Finding> {
     } else {
         out.push(ok(format!("{} page(s) configured", config.pages.len())));
     }
+    out.push(check_graph_version(&config.graph.version, today));
     out
 }
 
@@ -260,7 +345,17 @@ async fn check_page(
 
 /// Every check, in order. `store` is None when another process holds it.
 pub async fn check(config: &Config, store: Option<&Db>, graph: &GraphClient) -> Vec<Finding> {
-    let mut out = check_config(config);
+    check_at(config, store, graph, chrono::Utc::now().date_naive()).await
+}
+
+/// [`check`] as of `today` (the Graph version's end of life).
+pub async fn check_at(
+    config: &Config,
+    store: Option<&Db>,
+    graph: &GraphClient,
+    today: NaiveDate,
+) -> Vec<Finding> {
+    let mut out = check_config_at(config, today);
     if store.is_none() {
         out.push(note("the store is held by another dmdesk process: dead-token marks and standby threads were not checked"));
     }
@@ -276,8 +371,18 @@ pub async fn cli_doctor(
     store: Option<Db>,
     console: &crate::console::Console,
 ) -> CliResult {
+    cli_doctor_at(config, store, console, chrono::Utc::now().date_naive()).await
+}
+
+/// [`cli_doctor`] as of `today`.
+pub async fn cli_doctor_at(
+    config: &Config,
+    store: Option<Db>,
+    console: &crate::console::Console,
+    today: NaiveDate,
+) -> CliResult {
     let graph = GraphClient::new(&config.graph);
-    let findings = check(config, store.as_ref(), &graph).await;
+    let findings = check_at(config, store.as_ref(), &graph, today).await;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &findings {
         console.out(&f.to_string());
@@ -294,5 +399,89 @@ pub async fn cli_doctor(
         n => Err(CliError::runtime(format!(
             "doctor found {n} thing(s) to fix"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        date(s)
+    }
+
+    #[test]
+    fn version_table_is_ordered_and_matches_metas_rule() {
+        for w in GRAPH_VERSIONS.windows(2) {
+            assert!(date(w[0].1) < date(w[1].1), "{:?} before {:?}", w[0], w[1]);
+        }
+        for (v, released, until) in GRAPH_VERSIONS {
+            let (end, published) = graph_version_end(v).unwrap();
+            assert_eq!(published, until.is_some(), "{v}");
+            // Each version lives at least about two years after its release.
+            assert!((end - date(released)).num_days() >= 2 * 365 - 30, "{v}");
+        }
+        // Meta's published dates.
+        assert_eq!(graph_version_end("v23.0"), Some((day("2027-10-08"), true)));
+        assert_eq!(graph_version_end("v25.0"), Some((day("2028-07-29"), true)));
+        // v26.0 has no published date and no successor in the table yet.
+        assert_eq!(graph_version_end("v26.0"), Some((day("2028-07-29"), false)));
+        assert_eq!(graph_version_end("v99.0"), None);
+        assert_eq!(graph_version_end("v25"), None);
+        // The default is in the table.
+        assert!(graph_version_end(crate::config::DEFAULT_GRAPH_VERSION).is_some());
+    }
+
+    #[test]
+    fn version_findings_by_date() {
+        // v21.0 ends on 2027-01-21.
+        let far = check_graph_version("v21.0", day("2026-10-22"));
+        assert_eq!(far.level, Level::Ok, "{far}");
+        assert!(far.text.contains("2027-01-21"));
+        let near = check_graph_version("v21.0", day("2026-10-23"));
+        assert_eq!(near.level, Level::Fix, "{near}");
+        assert!(
+            near.text.contains("in 90 day(s)") && near.text.contains("version = \"v25.0\""),
+            "{near}"
+        );
+        let last = check_graph_version("v21.0", day("2027-01-21"));
+        assert!(
+            last.level == Level::Fix && last.text.contains("in 0 day(s)"),
+            "{last}"
+        );
+        let past = check_graph_version("v21.0", day("2027-01-22"));
+        assert!(
+            past.level == Level::Fix && past.text.contains("reached its end of life"),
+            "{past}"
+        );
+        // Without a published date the estimate says so.
+        let est = check_graph_version("v26.0", day("2028-06-01"));
+        assert!(
+            est.level == Level::Fix && est.text.contains("about 2028-07-29"),
+            "{est}"
+        );
+        // Unknown versions: a note, not a failure.
+        let unknown = check_graph_version("v27.0", day("2026-11-29"));
+        assert_eq!(unknown.level, Level::Note, "{unknown}");
+        assert!(unknown.text.contains("not in dmdesk's table"));
+    }
+
+    #[test]
+    fn config_check_includes_the_version() {
+        let mut c = Config::from_toml("", &|_| None).unwrap();
+        let today = day("2026-11-29");
+        let f = check_config_at(&c, today);
+        assert!(
+            f.iter()
+                .any(|f| f.level == Level::Ok && f.text.starts_with("graph.version = v25.0")),
+            "{f:#?}"
+        );
+        c.graph.version = "v20.0".into();
+        let f = check_config_at(&c, today);
+        assert!(
+            f.iter()
+                .any(|f| f.level == Level::Fix && f.text.contains("2026-09-24")),
+            "{f:#?}"
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! `dmdesk doctor` against a local fake Graph API.
 
+use chrono::NaiveDate;
 use dmdesk::change::Change;
 use dmdesk::config::Config;
 use dmdesk::db::Db;
-use dmdesk::doctor::{check, cli_doctor, Level, NEEDED_FIELDS};
+use dmdesk::doctor::{check_at, cli_doctor, cli_doctor_at, Level, NEEDED_FIELDS};
 use dmdesk::domain::{ConvKey, Platform, TimestampMs};
 use dmdesk::meta::graph::{token_fingerprint, GraphClient};
 use serde_json::json;
@@ -18,12 +19,12 @@ fn config(base: &str, extra: &str) -> Config {
 }
 
 async fn good_page(server: &MockServer, id: &str) {
-    Mock::given(path("/v23.0/me"))
+    Mock::given(path("/v25.0/me"))
         .and(header("authorization", format!("Bearer tok-{id}").as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": id, "name": "Shop"})))
         .mount(server)
         .await;
-    Mock::given(path(format!("/v23.0/{id}/subscribed_apps")))
+    Mock::given(path(format!("/v25.0/{id}/subscribed_apps")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
             {"id": "42", "name": "dmdesk", "subscribed_fields": NEEDED_FIELDS}
         ]})))
@@ -39,46 +40,111 @@ async fn healthy_setup_passes() {
         &server.uri(),
         "[[pages]]\nid = \"P\"\naccess_token = \"tok-P\"\n",
     );
-    let findings = check(&cfg, None, &GraphClient::new(&cfg.graph)).await;
+    let findings = check_at(&cfg, None, &GraphClient::new(&cfg.graph), today()).await;
     assert!(
         findings.iter().all(|f| f.level != Level::Fix),
         "{findings:#?}"
     );
     assert!(findings
         .iter()
+        .any(|f| f.to_string() == "ok: graph.version = v25.0 is served until 2028-07-29"));
+    assert!(findings
+        .iter()
         .any(|f| f.to_string() == "ok: page P (P): token works"));
     assert!(findings
         .iter()
         .any(|f| f.text.contains("HUMAN_AGENT") || f.text.contains("human_agent")));
-    assert!(cli_doctor(&cfg, None, &dmdesk::console::Console::local())
+    assert!(
+        cli_doctor_at(&cfg, None, &dmdesk::console::Console::local(), today())
+            .await
+            .is_ok()
+    );
+}
+
+/// The day these tests pretend it is.
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()
+}
+
+#[tokio::test]
+async fn a_graph_version_near_its_end_of_life_is_something_to_fix() {
+    let server = MockServer::start().await;
+    // The page checks go to the configured version.
+    Mock::given(path("/v24.0/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "P", "name": "Shop"})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v24.0/P/subscribed_apps"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "42", "name": "dmdesk", "subscribed_fields": NEEDED_FIELDS}
+        ]})))
+        .mount(&server)
+        .await;
+    let cfg = config(
+        &server.uri(),
+        "version = \"v24.0\"\n[[pages]]\nid = \"P\"\naccess_token = \"tok-P\"\n",
+    );
+    let graph = GraphClient::new(&cfg.graph);
+    let console = dmdesk::console::Console::local();
+    // v24.0 is served until 2028-02-18 (Meta's changelog).
+    let fine = NaiveDate::from_ymd_opt(2027, 11, 19).unwrap();
+    let findings = check_at(&cfg, None, &graph, fine).await;
+    assert!(
+        findings.iter().all(|f| f.level != Level::Fix),
+        "{findings:#?}"
+    );
+    assert!(cli_doctor_at(&cfg, None, &console, fine).await.is_ok());
+    let near = NaiveDate::from_ymd_opt(2027, 11, 20).unwrap();
+    let fixes: Vec<String> = check_at(&cfg, None, &graph, near)
         .await
-        .is_ok());
+        .iter()
+        .filter(|f| f.level == Level::Fix)
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(
+        fixes,
+        vec!["fix: graph.version = v24.0 reaches its end of life on 2028-02-18, in 90 day(s): set [graph] version = \"v25.0\" (or newer) and check Meta's changelog for what changed".to_string()]
+    );
+    assert_eq!(
+        cli_doctor_at(&cfg, None, &console, near)
+            .await
+            .unwrap_err()
+            .code,
+        1
+    );
+    // A version dmdesk does not know: a note, and doctor still passes.
+    let mut unknown = cfg.clone();
+    unknown.graph.version = "v27.0".into();
+    let findings = check_at(&unknown, None, &graph, near).await;
+    assert!(findings
+        .iter()
+        .any(|f| f.level == Level::Note && f.text.starts_with("graph.version = v27.0 is not in")));
 }
 
 #[tokio::test]
 async fn problems_are_named_with_what_to_fix() {
     let server = MockServer::start().await;
     // Page A: token fine, subscription missing fields. Page B: dead token.
-    Mock::given(path("/v23.0/me"))
+    Mock::given(path("/v25.0/me"))
         .and(header("authorization", "Bearer tok-A"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "A"})))
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/A/subscribed_apps"))
+    Mock::given(path("/v25.0/A/subscribed_apps"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
             {"id": "42", "subscribed_fields": ["messages", "message_echoes"]},
             {"id": "99", "subscribed_fields": ["messages"]}
         ]})))
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/me"))
+    Mock::given(path("/v25.0/me"))
         .and(header("authorization", "Bearer tok-B"))
         .respond_with(ResponseTemplate::new(400).set_body_json(
             json!({"error": {"message": "Invalid OAuth access token.", "code": 190}}),
         ))
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/B/subscribed_apps"))
+    Mock::given(path("/v25.0/B/subscribed_apps"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&server)
@@ -111,7 +177,7 @@ async fn problems_are_named_with_what_to_fix() {
         )
         .unwrap();
 
-    let findings = check(&cfg, Some(&store), &GraphClient::new(&cfg.graph)).await;
+    let findings = check_at(&cfg, Some(&store), &GraphClient::new(&cfg.graph), today()).await;
     let fixes: Vec<String> = findings
         .iter()
         .filter(|f| f.level == Level::Fix)

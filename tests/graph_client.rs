@@ -70,7 +70,7 @@ async fn every_error_class_over_http() {
         } else {
             ResponseTemplate::new(*status).set_body_json(body)
         };
-        Mock::given(path(format!("/v23.0/{name}")))
+        Mock::given(path(format!("/v25.0/{name}")))
             .respond_with(t)
             .expect(1)
             .mount(&server)
@@ -89,13 +89,13 @@ async fn every_error_class_over_http() {
 #[tokio::test]
 async fn transient_errors_are_retried_then_succeed() {
     let server = MockServer::start().await;
-    Mock::given(path("/v23.0/flaky"))
+    Mock::given(path("/v25.0/flaky"))
         .respond_with(ResponseTemplate::new(500).set_body_json(err(2, None)))
         .up_to_n_times(2)
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/flaky"))
+    Mock::given(path("/v25.0/flaky"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
         .expect(1)
         .mount(&server)
@@ -109,7 +109,7 @@ async fn transient_errors_are_retried_then_succeed() {
 #[tokio::test]
 async fn permanent_errors_are_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(path("/v23.0/bad"))
+    Mock::given(path("/v25.0/bad"))
         .respond_with(ResponseTemplate::new(400).set_body_json(err(100, None)))
         .expect(1)
         .mount(&server)
@@ -121,7 +121,7 @@ async fn permanent_errors_are_not_retried() {
 #[tokio::test]
 async fn token_goes_in_the_header_not_the_url() {
     let server = MockServer::start().await;
-    Mock::given(path("/v23.0/me"))
+    Mock::given(path("/v25.0/me"))
         .and(header("authorization", "Bearer s3cret"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
         .expect(2)
@@ -131,7 +131,7 @@ async fn token_goes_in_the_header_not_the_url() {
     let tok = Secret::new("s3cret");
     g.get("me", &tok, &[]).await.unwrap();
     // A paging link carrying access_token is followed without it.
-    let link = format!("{}/v23.0/me?access_token=OTHER&after=x", server.uri());
+    let link = format!("{}/v25.0/me?access_token=OTHER&after=x", server.uri());
     g.get(&link, &tok, &[]).await.unwrap();
     for r in server.received_requests().await.unwrap() {
         assert!(!r.url.as_str().contains("access_token"), "{}", r.url);
@@ -143,7 +143,7 @@ async fn paging_links_to_other_hosts_are_refused() {
     let server = MockServer::start().await;
     let g = client(&server.uri());
     let e = g
-        .get("http://127.0.0.1:9/v23.0/x?after=1", &Secret::new("t"), &[])
+        .get("http://127.0.0.1:9/v25.0/x?after=1", &Secret::new("t"), &[])
         .await
         .unwrap_err();
     assert_eq!(e.class, ErrorClass::Unknown);
@@ -154,7 +154,7 @@ async fn paging_links_to_other_hosts_are_refused() {
 async fn usage_headers_pause_the_account() {
     let server = MockServer::start().await;
     let buc = r#"{"P1":[{"type":"pages","call_count":100,"total_cputime":10,"total_time":10,"estimated_time_to_regain_access":3}]}"#;
-    Mock::given(path("/v23.0/P1/conversations"))
+    Mock::given(path("/v25.0/P1/conversations"))
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("x-business-use-case-usage", buc)
@@ -162,7 +162,7 @@ async fn usage_headers_pause_the_account() {
         )
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/P2/conversations"))
+    Mock::given(path("/v25.0/P2/conversations"))
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header(
@@ -196,7 +196,7 @@ async fn usage_headers_pause_the_account() {
 #[tokio::test]
 async fn rate_limit_error_carries_the_regain_time() {
     let server = MockServer::start().await;
-    Mock::given(path("/v23.0/x"))
+    Mock::given(path("/v25.0/x"))
         .respond_with(
             ResponseTemplate::new(400)
                 .insert_header("x-business-use-case-usage", r#"{"1":[{"type":"messenger","call_count":100,"estimated_time_to_regain_access":2}]}"#)
@@ -247,7 +247,7 @@ async fn batch_get_splits_into_fifty_and_keeps_order() {
     let server = MockServer::start().await;
     let sizes = Arc::new(Mutex::new(Vec::new()));
     Mock::given(method("POST"))
-        .and(path("/v23.0/"))
+        .and(path("/v25.0/"))
         .respond_with(BatchResponder(sizes.clone()))
         .expect(3)
         .mount(&server)

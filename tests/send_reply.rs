@@ -18,7 +18,7 @@ const MIN: i64 = 60_000;
 const HOUR: i64 = TimestampMs::HOUR;
 
 fn send_path() -> String {
-    format!("/v23.0/{PAGE}/messages")
+    format!("/v25.0/{PAGE}/messages")
 }
 
 async fn ok_for(server: &MockServer, user: &str, expect: u64) {

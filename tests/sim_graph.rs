@@ -246,3 +246,54 @@ async fn profiles_batch_and_doctor_endpoints() {
         "batch entries count separately: {s:?}"
     );
 }
+
+#[tokio::test]
+async fn reads_above_the_configured_size_get_code_1() {
+    let mut cfg = SimConfig::demo(None);
+    cfg.customers = 12;
+    cfg.history = (30, 30);
+    cfg.faults.max_items_per_read = Some(60);
+    let sim = Simulator::start(cfg).await.unwrap();
+    let base = &sim.graph_base_url;
+    let list = |limit: usize, per_thread: usize| {
+        format!("{base}/v25.0/100200300/conversations?platform=messenger&fields=participants,messages.limit({per_thread}){{id}}&limit={limit}&access_token={TOKEN}")
+    };
+    // 3 threads × 30 messages = 90 > 60: Meta's "reduce the amount of data".
+    let (status, v) = get(&list(3, 30)).await;
+    assert_eq!(status, 500, "{v}");
+    assert_eq!(v["error"]["code"], 1);
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Please reduce the amount of data you're asking for"));
+    // 2 × 30 = 60: served, 30-message threads whole.
+    let (status, v) = get(&list(2, 30)).await;
+    assert_eq!(status, 200, "{v}");
+    for t in v["data"].as_array().unwrap() {
+        assert_eq!(t["messages"]["data"].as_array().unwrap().len(), 30);
+        assert!(t["messages"]["paging"].get("next").is_none());
+    }
+    // Without a nested expansion a thread counts once.
+    let (status, _) = get(&format!(
+        "{base}/v25.0/100200300/conversations?platform=messenger&limit=60&access_token={TOKEN}"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    // A thread's own messages edge and a single thread count the same way.
+    let conv = &sim.customers()[0].conv_id;
+    let (status, _) = get(&format!(
+        "{base}/v25.0/{conv}/messages?limit=61&access_token={TOKEN}"
+    ))
+    .await;
+    assert_eq!(status, 500);
+    let (status, _) = get(&format!(
+        "{base}/v25.0/{conv}?fields=messages.limit(61){{id}}&access_token={TOKEN}"
+    ))
+    .await;
+    assert_eq!(status, 500);
+    let (status, _) = get(&format!(
+        "{base}/v25.0/{conv}/messages?limit=60&access_token={TOKEN}"
+    ))
+    .await;
+    assert_eq!(status, 200);
+}

@@ -17,8 +17,11 @@ use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// Instagram's expansion; Messenger's also asks for each message's `sticker`.
 const FIELDS: &str =
     "participants,updated_time,messages.limit(3){id,created_time,from,to,message,attachments}";
+const FIELDS_MESSENGER: &str =
+    "participants,updated_time,messages.limit(3){id,created_time,from,to,message,attachments,sticker}";
 
 fn config(base: &str, pages: &str) -> Config {
     let text = format!(
@@ -74,7 +77,7 @@ fn thread(
 async fn no_profiles(server: &MockServer) {
     // Profiles come back empty-handed here; the profile tests cover them.
     Mock::given(method("POST"))
-        .and(path("/v23.0/"))
+        .and(path("/v25.0/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(server)
         .await;
@@ -95,9 +98,9 @@ async fn backfill_pages_both_levels_with_field_expansion() {
     let now = chrono::Utc::now().timestamp();
     // Page 1 of threads: two threads, the first with more messages behind a nested link.
     Mock::given(method("GET"))
-        .and(path("/v23.0/P/conversations"))
+        .and(path("/v25.0/P/conversations"))
         .and(query_param("platform", "messenger"))
-        .and(query_param("fields", FIELDS))
+        .and(query_param("fields", FIELDS_MESSENGER))
         .and(query_param("limit", "2"))
         .and(header("authorization", "Bearer tok-P"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -106,17 +109,17 @@ async fn backfill_pages_both_levels_with_field_expansion() {
                     msg("m_1c", now - 10, "U1", "third"),
                     msg("m_1b", now - 20, "P", "second (ours)"),
                     msg("m_1a", now - 30, "U1", "first"),
-                ], Some(format!("{base}/v23.0/t_U1/messages?after=m&access_token=LEAK"))),
+                ], Some(format!("{base}/v25.0/t_U1/messages?after=m&access_token=LEAK"))),
                 thread("P", "U2", "Bo", now - 40, vec![msg("m_2a", now - 40, "U2", "hello")], None),
             ],
-            "paging": {"cursors": {"after": "c2"}, "next": format!("{base}/v23.0/P/conversations?after=c2")}
+            "paging": {"cursors": {"after": "c2"}, "next": format!("{base}/v25.0/P/conversations?after=c2")}
         })))
         .expect(2) // second run below
         .mount(&server)
         .await;
     // Nested messages: one more page, short, then the end.
     Mock::given(method("GET"))
-        .and(path("/v23.0/t_U1/messages"))
+        .and(path("/v25.0/t_U1/messages"))
         .and(query_param("after", "m"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "data": [msg("m_1z", now - 100, "U1", "oldest")],
@@ -127,7 +130,7 @@ async fn backfill_pages_both_levels_with_field_expansion() {
         .await;
     // Page 2 of threads: short (one thread) and no next link.
     Mock::given(method("GET"))
-        .and(path("/v23.0/P/conversations"))
+        .and(path("/v25.0/P/conversations"))
         .and(query_param("after", "c2"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "data": [thread("P", "U3", "Cy", now - 50, vec![msg("m_3a", now - 50, "P", "we wrote first")], None)],
@@ -191,19 +194,19 @@ async fn incremental_run_stops_at_threads_not_updated_since_last_sync() {
     let base = server.uri();
     let now = chrono::Utc::now().timestamp();
     let last = now - 3600;
-    Mock::given(path("/v23.0/P/conversations"))
+    Mock::given(path("/v25.0/P/conversations"))
         .and(query_param("platform", "messenger"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "data": [
                 thread("P", "NEW", "New", now - 60, vec![msg("m_new", now - 60, "NEW", "new")], None),
                 thread("P", "OLD", "Old", last - 7200, vec![msg("m_old", last - 7200, "OLD", "old")], None),
             ],
-            "paging": {"next": format!("{base}/v23.0/P/conversations?after=older")}
+            "paging": {"next": format!("{base}/v25.0/P/conversations?after=older")}
         })))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/P/conversations"))
+    Mock::given(path("/v25.0/P/conversations"))
         .and(query_param("after", "older"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
         .expect(0)
@@ -229,26 +232,41 @@ async fn instagram_is_synced_with_its_own_account_and_a_notice() {
     let server = MockServer::start().await;
     let base = server.uri();
     let now = chrono::Utc::now().timestamp();
-    Mock::given(path("/v23.0/P/conversations"))
+    Mock::given(path("/v25.0/P/conversations"))
         .and(query_param("platform", "messenger"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/P/conversations"))
+    Mock::given(path("/v25.0/P/conversations"))
         .and(query_param("platform", "instagram"))
         .and(query_param("fields", FIELDS))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
             "id": "t_ig", "updated_time": iso(now),
             "participants": {"data": [{"id": "IG", "username": "shop"}, {"id": "IGU", "username": "ann_ig"}]},
             "messages": {"data": [msg("ig_m1", now, "IGU", "hi from ig")],
-                         "paging": {"next": format!("{base}/v23.0/t_ig/messages?after=z")}}
+                         "paging": {"next": format!("{base}/v25.0/t_ig/messages?after=z")}}
         }]})))
         .expect(1)
         .mount(&server)
         .await;
-    // Instagram history beyond the recent messages is not readable: not followed.
-    Mock::given(path("/v23.0/t_ig/messages"))
+    // Pages smaller than Instagram's 20 readable messages are followed up
+    // to 20 (1 + 19 here)...
+    let rest: Vec<Value> = (2..=20)
+        .map(|i| msg(&format!("ig_m{i}"), now - i, "IGU", "older"))
+        .collect();
+    Mock::given(path("/v25.0/t_ig/messages"))
+        .and(query_param("after", "z"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": rest,
+            "paging": {"next": format!("{base}/v25.0/t_ig/messages?after=y")}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // ...but history beyond the 20 most recent is not readable: not followed.
+    Mock::given(path("/v25.0/t_ig/messages"))
+        .and(query_param("after", "y"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&server)
@@ -265,7 +283,7 @@ async fn instagram_is_synced_with_its_own_account_and_a_notice() {
         store.contact(&conv).unwrap().unwrap().username.as_deref(),
         Some("ann_ig")
     );
-    assert_eq!(store.messages_latest(&conv, 5).unwrap().len(), 1);
+    assert_eq!(store.messages_latest(&conv, 50).unwrap().len(), 20);
     assert!(store.last_sync("IG").unwrap().is_some());
     let mut notices = 0;
     while let Some(Ok(u)) = updates.try_recv() {
@@ -280,7 +298,7 @@ async fn instagram_is_synced_with_its_own_account_and_a_notice() {
 #[tokio::test]
 async fn dead_token_marks_the_page_and_stops_calls() {
     let server = MockServer::start().await;
-    Mock::given(path("/v23.0/P/conversations"))
+    Mock::given(path("/v25.0/P/conversations"))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "Error validating access token: Session has expired", "type": "OAuthException", "code": 190, "error_subcode": 463}})))
         .expect(1) // Messenger once; not Instagram, not the second run
         .mount(&server)
@@ -323,11 +341,11 @@ async fn dead_token_marks_the_page_and_stops_calls() {
 async fn a_failing_page_does_not_stop_the_others_and_cli_exits_1() {
     let server = MockServer::start().await;
     let now = chrono::Utc::now().timestamp();
-    Mock::given(path("/v23.0/BAD/conversations"))
+    Mock::given(path("/v25.0/BAD/conversations"))
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {"message": "(#230) Requires pages_messaging permission", "code": 230}})))
         .mount(&server)
         .await;
-    Mock::given(path("/v23.0/GOOD/conversations"))
+    Mock::given(path("/v25.0/GOOD/conversations"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
             thread("GOOD", "U", "U", now, vec![msg("m_good", now, "U", "hi")], None)
         ]})))
@@ -432,12 +450,12 @@ async fn sync_fetches_missing_profiles_in_batches() {
             )
         })
         .collect();
-    Mock::given(path("/v23.0/P/conversations"))
+    Mock::given(path("/v25.0/P/conversations"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": threads})))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .and(path("/v23.0/"))
+        .and(path("/v25.0/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
             {"code": 200, "body": json!({"first_name": "Ann", "last_name": "Zero", "profile_pic": "https://p/0"}).to_string()},
             {"code": 400, "body": json!({"error": {"message": "No profile available for this user", "code": 2018218}}).to_string()},

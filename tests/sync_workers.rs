@@ -36,7 +36,7 @@ async fn wait_sync_done(rx: &mut dmdesk::bus::Subscription) -> dmdesk::update::S
 #[tokio::test]
 async fn sync_worker_runs_at_first_start_and_on_demand() {
     let server = MockServer::start().await;
-    Mock::given(path("/v23.0/P/conversations"))
+    Mock::given(path("/v25.0/P/conversations"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
             "id": "t", "updated_time": "2025-01-01T12:00:00+0000",
             "participants": {"data": [{"id": "P"}, {"id": "U", "name": "Una"}]},
@@ -46,7 +46,7 @@ async fn sync_worker_runs_at_first_start_and_on_demand() {
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .and(path("/v23.0/"))
+        .and(path("/v25.0/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([null])))
         .mount(&server)
         .await;
@@ -110,7 +110,7 @@ async fn profile_worker_batches_new_contacts_and_skips_unconfigured_accounts() {
     let server = MockServer::start().await;
     let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
     Mock::given(method("POST"))
-        .and(path("/v23.0/"))
+        .and(path("/v25.0/"))
         .respond_with(Profiles(sizes.clone()))
         .mount(&server)
         .await;

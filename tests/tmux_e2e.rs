@@ -92,7 +92,7 @@ fn free_port() -> u16 {
 async fn receive_show_reply_quit_restored() {
     let graph = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v23.0/P1/messages"))
+        .and(path("/v25.0/P1/messages"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(serde_json::json!({"recipient_id":"U1","message_id":"m_reply_1"})),
@@ -149,7 +149,7 @@ async fn receive_show_reply_quit_restored() {
         .await
         .unwrap()
         .iter()
-        .all(|r| r.url.path() != "/v23.0/P1/messages")
+        .all(|r| r.url.path() != "/v25.0/P1/messages")
     {
         assert!(Instant::now() < deadline, "the Send API was never called");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -157,7 +157,7 @@ async fn receive_show_reply_quit_restored() {
     let sent = graph.received_requests().await.unwrap();
     let call = sent
         .iter()
-        .find(|r| r.url.path() == "/v23.0/P1/messages")
+        .find(|r| r.url.path() == "/v25.0/P1/messages")
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
     assert_eq!(json["recipient"]["id"], "U1");
@@ -278,7 +278,7 @@ fn stop(mut child: std::process::Child) {
 async fn a_second_agent_attaches_to_serve_and_survives_its_restart() {
     let graph = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v23.0/P1/messages"))
+        .and(path("/v25.0/P1/messages"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(serde_json::json!({"recipient_id":"U7","message_id":"m_reply_7"})),
@@ -331,7 +331,7 @@ async fn a_second_agent_attaches_to_serve_and_survives_its_restart() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let calls = graph.received_requests().await.unwrap();
-        if let Some(c) = calls.iter().find(|r| r.url.path() == "/v23.0/P1/messages") {
+        if let Some(c) = calls.iter().find(|r| r.url.path() == "/v25.0/P1/messages") {
             let json: serde_json::Value = serde_json::from_slice(&c.body).unwrap();
             assert_eq!(json["message"]["text"], "Sent through the owner");
             break;

@@ -24,6 +24,10 @@ pub enum ErrorClass {
     /// tag is not (or no longer) accepted — Meta retired the update tags in
     /// 2026 and answers them with a bare "(#100) Invalid parameter".
     TagRejected,
+    /// Code 1 "Please reduce the amount of data you're asking for, then
+    /// retry your request": the same request fails again; ask for smaller
+    /// pages instead (sync halves its page sizes).
+    TooMuchData,
     /// Anything else (bad parameter...): not retried.
     Unknown,
 }
@@ -42,6 +46,7 @@ impl ErrorClass {
             ErrorClass::Permission => "permission",
             ErrorClass::Transient => "transient",
             ErrorClass::TagRejected => "tag_rejected",
+            ErrorClass::TooMuchData => "too_much_data",
             ErrorClass::Unknown => "unknown",
         }
     }
@@ -100,6 +105,9 @@ impl GraphError {
             ErrorClass::Permission => "the app lacks a permission for this",
             ErrorClass::Transient => "temporary error at Meta",
             ErrorClass::TagRejected => "Meta refused the message tag (a retired tag fails like this); send inside the 24-hour window, or use HUMAN_AGENT for a person's reply",
+            ErrorClass::TooMuchData => {
+                "Meta asked for less data per request (smaller pages)"
+            }
             ErrorClass::Unknown => "Meta refused the request",
         };
         let msg = self.message.trim();
@@ -208,6 +216,9 @@ pub fn parse_error(body: &Value, http_status: Option<u16>) -> Option<GraphError>
         ErrorClass::Unknown if code == Some(100) && names_a_tag(&message) => {
             ErrorClass::TagRejected
         }
+        // Code 1 is otherwise "unknown error, retry"; this one is not worth
+        // retrying as it was asked.
+        _ if code == Some(1) && asks_for_less_data(&message) => ErrorClass::TooMuchData,
         c => c,
     };
     Some(GraphError {
@@ -218,6 +229,16 @@ pub fn parse_error(body: &Value, http_status: Option<u16>) -> Option<GraphError>
         message,
         retry_after: None,
     })
+}
+
+/// Meta's answer to a read whose answer would be too large: code 1 with
+/// "Please reduce the amount of data you're asking for, then retry your
+/// request" (seen in 2026, e.g. macbre/farerskie-kadry-feed#10; not in
+/// meta-api.md's table, which lists code 1 only as "unknown, retry").
+pub fn asks_for_less_data(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("reduce the amount of data")
 }
 
 /// Whether Meta's message is about the `tag` parameter (a word, not "tagged"
@@ -293,6 +314,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(text.class, ErrorClass::Unknown);
+    }
+
+    #[test]
+    fn code_1_asking_for_less_data_is_not_a_plain_retry() {
+        let less = parse_error(
+            &json!({"error":{"code":1,"message":"Please reduce the amount of data you're asking for, then retry your request"}}),
+            Some(500),
+        )
+        .unwrap();
+        assert_eq!(less.class, ErrorClass::TooMuchData);
+        assert!(!less.class.retryable());
+        assert!(less.describe().contains("less data"), "{}", less.describe());
+        // Marked transient by Meta or not, the message decides.
+        let flagged = parse_error(
+            &json!({"error":{"code":1,"is_transient":true,"message":"Please reduce the amount of data you're asking for, then retry your request","type":"OAuthException"}}),
+            Some(500),
+        )
+        .unwrap();
+        assert_eq!(flagged.class, ErrorClass::TooMuchData);
+        // Other code-1 errors stay transient (retried with back-off).
+        let unknown = parse_error(
+            &json!({"error":{"code":1,"message":"An unknown error occurred"}}),
+            Some(500),
+        )
+        .unwrap();
+        assert_eq!(unknown.class, ErrorClass::Transient);
+        // The wording alone, under another code, is not this error.
+        let other = parse_error(
+            &json!({"error":{"code":100,"message":"Please reduce the amount of data you're asking for"}}),
+            Some(400),
+        )
+        .unwrap();
+        assert_eq!(other.class, ErrorClass::Unknown);
     }
 
     #[test]

@@ -518,7 +518,7 @@ mod tests {
     #[test]
     fn tokens_are_stripped_from_urls() {
         let u = strip_token(
-            "https://graph.facebook.com/v23.0/1/conversations?access_token=SECRET&after=abc",
+            "https://graph.facebook.com/v25.0/1/conversations?access_token=SECRET&after=abc",
         );
         assert!(!u.contains("SECRET"));
         assert!(u.contains("after=abc"));

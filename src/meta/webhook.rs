@@ -502,11 +502,20 @@ fn attachments(v: Option<&Value>) -> Vec<Attachment> {
     let Some(list) = v.and_then(Value::as_array) else {
         return vec![];
     };
-    list.iter()
+    let parsed = list
+        .iter()
         .filter_map(|a| {
             let a = a.as_object()?;
-            let kind = lenient::string(a.get("type")).unwrap_or_else(|| "unknown".into());
+            let mut kind = lenient::string(a.get("type")).unwrap_or_else(|| "unknown".into());
             let payload = a.get("payload").filter(|p| !p.is_null());
+            // A sticker: `type: "sticker"` (2026), or the older `image`
+            // carrying `sticker_id`.
+            let sticker = payload
+                .and_then(|p| lenient::id(p.get("sticker_id")))
+                .or_else(|| lenient::id(a.get("sticker_id")));
+            if kind == "sticker" || (kind == "image" && sticker.is_some()) {
+                kind = "sticker".into();
+            }
             let url = payload
                 .and_then(|p| {
                     lenient::string(p.get("url"))
@@ -527,9 +536,42 @@ fn attachments(v: Option<&Value>) -> Vec<Attachment> {
                     })
                 })
             });
-            Some(Attachment { kind, url, title })
+            Some((Attachment { kind, url, title }, sticker))
         })
-        .collect()
+        .collect();
+    one_per_sticker(parsed)
+}
+
+/// During Meta's sticker transition (until 2026-08-30) a sticker arrives
+/// as both a `sticker` and an `image` attachment: one attachment per
+/// sticker (the first, with the other's url if it had none).
+fn one_per_sticker(parsed: Vec<(Attachment, Option<String>)>) -> Vec<Attachment> {
+    let mut out: Vec<(Attachment, Option<String>)> = Vec::with_capacity(parsed.len());
+    for (a, id) in parsed {
+        let twin = out.iter_mut().find(|(b, bid)| {
+            a.kind == "sticker"
+                && b.kind == "sticker"
+                && match (&id, bid) {
+                    (Some(x), Some(y)) => x == y,
+                    // The new form may lack the id or the url: an id-less
+                    // sticker is the other one's twin when the urls agree
+                    // or one of them has none.
+                    _ => a.url.is_none() || b.url.is_none() || a.url == b.url,
+                }
+        });
+        match twin {
+            Some((b, bid)) => {
+                if b.url.is_none() {
+                    b.url = a.url;
+                }
+                if bid.is_none() {
+                    *bid = id;
+                }
+            }
+            None => out.push((a, id)),
+        }
+    }
+    out.into_iter().map(|(a, _)| a).collect()
 }
 
 /// Wrap a single `messaging[]` item into a full body (for fixtures and tests).

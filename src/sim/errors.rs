@@ -60,6 +60,17 @@ impl GraphError {
         e
     }
 
+    /// Meta's answer to a read that would return too much (code 1, HTTP
+    /// 500, not marked transient: the same request fails again).
+    pub fn too_much_data() -> GraphError {
+        GraphError::new(
+            500,
+            1,
+            None,
+            "Please reduce the amount of data you're asking for, then retry your request",
+        )
+    }
+
     pub fn invalid(message: impl Into<String>) -> GraphError {
         GraphError::new(400, 100, None, message)
     }

@@ -229,6 +229,7 @@ fn dispatch(inner: &Arc<Inner>, req: &Req) -> (String, Result<Value, GraphError>
                 let t = w.thread_by_conv(id).ok_or_else(|| no_node(id))?;
                 let sub = req.params.get("fields").map(|f| fields::parse(f)).unwrap_or_default();
                 let limit = limit_param(&req.params, 25)?;
+                check_size(inner, limit)?;
                 let offset = after_param(&req.params)?;
                 Ok(messages_page(&w, &w.threads[t], &sub, limit, offset, &ctx))
             }
@@ -280,6 +281,20 @@ fn limit_param(p: &HashMap<String, String>, default: usize) -> Result<usize, Gra
             .parse::<usize>()
             .map(|n| n.clamp(1, 500))
             .map_err(|_| GraphError::invalid("(#100) Param limit must be a number")),
+    }
+}
+
+/// Nested messages asked for per conversation by a `fields=` list (`messages`
+/// without `.limit()` means Meta's default, 25 here); 1 when none.
+fn nested_messages(fs: &[Field]) -> usize {
+    fields::find(fs, "messages").map_or(1, |m| m.limit.unwrap_or(25).max(1))
+}
+
+/// Code 1 when one read asks for more items than the configured maximum.
+fn check_size(inner: &Inner, items: usize) -> Result<(), GraphError> {
+    match inner.faults().max_items_per_read {
+        Some(max) if items > max => Err(GraphError::too_much_data()),
+        _ => Ok(()),
     }
 }
 
@@ -479,6 +494,7 @@ fn conversations(
         .map(|f| fields::parse(f))
         .unwrap_or_default();
     let limit = limit_param(p, 25)?;
+    check_size(inner, limit.saturating_mul(nested_messages(&fs)))?;
     let offset = after_param(p)?;
     let w = inner.world();
     let mut threads: Vec<&Thread> = w
@@ -542,6 +558,7 @@ fn node(
         return profile(&w.customers[i], &fs);
     }
     if let Some(t) = w.thread_by_conv(id) {
+        check_size(inner, nested_messages(&fs))?;
         return Ok(render_conv(&w, &w.threads[t], &fs, ctx));
     }
     if let Some((t, m)) = w.message_by_mid(id) {

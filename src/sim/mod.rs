@@ -62,6 +62,11 @@ pub struct Faults {
     pub latency: Duration,
     /// Above this many Send API calls in a trailing second: 613.
     pub send_limit_per_second: Option<u32>,
+    /// A Graph read asking for more than this many items (conversations ×
+    /// nested messages per conversation, or messages of one page) gets
+    /// Meta's code 1 "Please reduce the amount of data you're asking for".
+    /// Meta does not document its limit; None: no limit.
+    pub max_items_per_read: Option<usize>,
 }
 
 /// How to run the simulator.

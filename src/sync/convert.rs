@@ -135,13 +135,26 @@ pub fn message(m: &Value, conv: &ConvKey, account: &AccountId) -> Option<Change>
     msg.text = lenient::string(m.get("message")).filter(|t| !t.is_empty());
     msg.attachments = attachments(m.get("attachments"));
     msg.unsupported = lenient::boolean(m.get("is_unsupported"));
+    // The message's `sticker` field (a URL): the same sticker as a sticker
+    // attachment, or an image attachment with its URL, is not added twice.
     if let Some(s) = lenient::string(m.get("sticker")) {
-        msg.attachments.push(Attachment {
-            kind: "sticker".into(),
-            url: Some(s),
-            title: None,
-        });
+        match msg
+            .attachments
+            .iter_mut()
+            .find(|a| a.kind == "sticker" || a.url.as_deref() == Some(s.as_str()))
+        {
+            Some(a) => {
+                a.kind = "sticker".into();
+                a.url.get_or_insert(s);
+            }
+            None => msg.attachments.push(Attachment {
+                kind: "sticker".into(),
+                url: Some(s),
+                title: None,
+            }),
+        }
     }
+    one_sticker(&mut msg.attachments);
     if outbound {
         msg.direction = Direction::Out;
         msg.status = MsgStatus::Sent;
@@ -156,6 +169,32 @@ pub fn message(m: &Value, conv: &ConvKey, account: &AccountId) -> Option<Change>
     })
 }
 
+/// A message carries one sticker; during Meta's transition (until
+/// 2026-08-30) it may come as both the new `sticker` and the older image
+/// form: kept once, with a URL if either had one.
+fn one_sticker(atts: &mut Vec<Attachment>) {
+    let mut first: Option<usize> = None;
+    let mut i = 0;
+    while i < atts.len() {
+        if atts[i].kind != "sticker" {
+            i += 1;
+            continue;
+        }
+        match first {
+            None => {
+                first = Some(i);
+                i += 1;
+            }
+            Some(f) => {
+                let twin = atts.remove(i);
+                if atts[f].url.is_none() {
+                    atts[f].url = twin.url;
+                }
+            }
+        }
+    }
+}
+
 fn attachments(v: Option<&Value>) -> Vec<Attachment> {
     let Some(v) = v else { return vec![] };
     data(v)
@@ -163,7 +202,23 @@ fn attachments(v: Option<&Value>) -> Vec<Attachment> {
         .map(|a| {
             let url_of = |k: &str| a.get(k).and_then(|d| lenient::string(d.get("url")));
             let mime = a.get("mime_type").and_then(Value::as_str).unwrap_or("");
-            let (kind, url) = if let Some(u) = url_of("image_data") {
+            // A sticker: `type: "sticker"` with `sticker_id` (2026, the
+            // webhook's new form), or an image Meta renders as a sticker.
+            let sticker = lenient::string(a.get("type")).as_deref() == Some("sticker")
+                || lenient::id(a.get("sticker_id")).is_some()
+                || a.get("payload")
+                    .is_some_and(|p| lenient::id(p.get("sticker_id")).is_some())
+                || a.get("image_data")
+                    .is_some_and(|d| lenient::boolean(d.get("render_as_sticker")));
+            let (kind, url) = if sticker {
+                (
+                    "sticker",
+                    url_of("image_data")
+                        .or_else(|| url_of("payload"))
+                        .or_else(|| lenient::string(a.get("url")))
+                        .or_else(|| lenient::string(a.get("file_url"))),
+                )
+            } else if let Some(u) = url_of("image_data") {
                 ("image", Some(u))
             } else if let Some(u) = url_of("video_data") {
                 ("video", Some(u))

@@ -7,6 +7,17 @@
 //! successful run only threads updated since the last sync are read
 //! (`last_sync` advances only on success, so an interrupted run is simply
 //! done again). Paging cursors are never persisted: they expire.
+//!
+//! Page sizes: reads start large (`[sync] conversations_per_page` and
+//! `messages_per_conversation`, 100 each by default), so that ordinary
+//! threads come whole with their page — one call per page of threads, not
+//! one more per long thread. Meta's maxima are not documented; when it
+//! answers code 1 "Please reduce the amount of data you're asking for"
+//! ([`ErrorClass::TooMuchData`]) the larger of the two is halved and the
+//! same page asked again (same cursor). The sizes that worked are kept per
+//! account for the rest of the process (later scheduled or on-demand syncs
+//! start there); they are not persisted, since the `Store` trait has no
+//! per-account key for them.
 
 mod cli;
 pub mod convert;
@@ -25,7 +36,7 @@ use crate::profiles;
 use crate::store::StoreError;
 use crate::tokens::{dead_token, token_died};
 use crate::update::{SyncProgress, Update};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -77,12 +88,119 @@ impl SyncReport {
     }
 }
 
+/// How much one Conversations API read asks for: threads per page and
+/// messages per thread (field expansion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSizes {
+    pub conversations: u32,
+    pub messages: u32,
+}
+
+impl PageSizes {
+    /// Smaller pages after Meta answered "reduce the amount of data": the
+    /// larger of the two halved (threads per page on a tie, so that whole
+    /// threads keep coming in one answer); None when both are already 1.
+    pub fn halved(self) -> Option<PageSizes> {
+        let PageSizes {
+            conversations,
+            messages,
+        } = self;
+        if conversations <= 1 && messages <= 1 {
+            None
+        } else if conversations >= messages {
+            Some(PageSizes {
+                conversations: (conversations / 2).max(1),
+                messages,
+            })
+        } else {
+            Some(PageSizes {
+                conversations,
+                messages: (messages / 2).max(1),
+            })
+        }
+    }
+
+    /// The `fields` expansion asking for `messages` per thread (Messenger
+    /// messages also with their `sticker`, a field Instagram's lack).
+    pub fn fields(self, platform: Platform) -> String {
+        let sticker = match platform {
+            Platform::Messenger => ",sticker",
+            Platform::Instagram => "",
+        };
+        format!(
+            "participants,updated_time,messages.limit({}){{id,created_time,from,to,message,attachments{sticker}}}",
+            self.messages
+        )
+    }
+}
+
+/// A paging link rewritten to ask for `limit` items, and (when given)
+/// `messages` nested messages per thread in its `fields` expansion. Cursors
+/// and every other parameter stay.
+pub fn resize_link(link: &str, limit: u32, messages: Option<u32>) -> String {
+    let Ok(mut u) = url::Url::parse(link) else {
+        return link.to_string();
+    };
+    let mut pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut has_limit = false;
+    for (k, v) in &mut pairs {
+        match k.as_str() {
+            "limit" => {
+                *v = limit.to_string();
+                has_limit = true;
+            }
+            "fields" => {
+                if let Some(m) = messages {
+                    *v = with_messages_limit(v, m);
+                }
+            }
+            _ => {}
+        }
+    }
+    if !has_limit {
+        pairs.push(("limit".into(), limit.to_string()));
+    }
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    u.to_string()
+}
+
+/// `messages.limit(N)` in a `fields` expression set to `m`.
+fn with_messages_limit(fields: &str, m: u32) -> String {
+    const KEY: &str = "messages.limit(";
+    match fields.find(KEY) {
+        Some(at) => {
+            let start = at + KEY.len();
+            let end = fields[start..]
+                .find(')')
+                .map_or(fields.len(), |e| start + e);
+            format!("{}{m}{}", &fields[..start], &fields[end..])
+        }
+        None => fields.to_string(),
+    }
+}
+
+/// The `limit` parameter of a paging link, if any.
+fn link_limit(link: &str) -> Option<u32> {
+    url::Url::parse(link)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == "limit")
+        .and_then(|(_, v)| v.parse().ok())
+}
+
 pub struct Syncer {
     store: Db,
     config: Arc<Config>,
     graph: GraphClient,
     progress: watch::Sender<SyncProgress>,
     ig_notice_given: Mutex<HashSet<AccountId>>,
+    /// Page sizes Meta accepted per account, after it asked for less data:
+    /// later runs of this process start there. (Not persisted: the Store
+    /// trait has no per-account key for it.)
+    sizes: Mutex<HashMap<AccountId, PageSizes>>,
 }
 
 impl Syncer {
@@ -93,7 +211,42 @@ impl Syncer {
             graph,
             progress: watch::channel(SyncProgress::default()).0,
             ig_notice_given: Mutex::new(HashSet::new()),
+            sizes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The page sizes the next read for `account` starts with: the
+    /// configured ones (at most [`INSTAGRAM_HISTORY`] messages on
+    /// Instagram), or the smaller ones Meta accepted earlier in this process.
+    pub fn page_sizes(&self, platform: Platform, account: &AccountId) -> PageSizes {
+        let mut messages = self.config.sync.messages_per_conversation.max(1);
+        if platform == Platform::Instagram {
+            messages = messages.min(INSTAGRAM_HISTORY);
+        }
+        let configured = PageSizes {
+            conversations: self.config.sync.conversations_per_page.max(1),
+            messages,
+        };
+        let remembered = self
+            .sizes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(account)
+            .copied();
+        match remembered {
+            Some(r) => PageSizes {
+                conversations: r.conversations.min(configured.conversations),
+                messages: r.messages.min(configured.messages),
+            },
+            None => configured,
+        }
+    }
+
+    fn remember_sizes(&self, account: &AccountId, sizes: PageSizes) {
+        self.sizes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account.clone(), sizes);
     }
 
     /// Progress as it changes (the CLI's bar). The store gets every change too.
@@ -228,21 +381,11 @@ impl Syncer {
             .store
             .last_sync(account.as_str())?
             .map(|t| t.plus_ms(-SLACK_MS));
-        let mut per_thread = self.config.sync.messages_per_conversation.max(1);
         if platform == Platform::Instagram {
-            per_thread = per_thread.min(INSTAGRAM_HISTORY);
             self.instagram_notice(account);
         }
-        let fields = format!(
-            "participants,updated_time,messages.limit({per_thread}){{id,created_time,from,to,message,attachments}}"
-        );
-        let limit = self.config.sync.conversations_per_page.max(1).to_string();
+        let mut sizes = self.page_sizes(platform, account);
         let path = format!("{}/conversations", page.id);
-        let first_query = [
-            ("platform", platform.as_str()),
-            ("fields", fields.as_str()),
-            ("limit", limit.as_str()),
-        ];
         let token = &page.access_token;
         let mut next: Option<String> = None;
         let mut seen_links = HashSet::new();
@@ -250,12 +393,39 @@ impl Syncer {
             if cancel.is_cancelled() {
                 return Err(SyncError::Cancelled);
             }
-            let answer = match &next {
+            let result = match &next {
                 None => {
-                    self.get(account, &path, token, &first_query, cancel)
-                        .await?
+                    let fields = sizes.fields(platform);
+                    let limit = sizes.conversations.to_string();
+                    let query = [
+                        ("platform", platform.as_str()),
+                        ("fields", fields.as_str()),
+                        ("limit", limit.as_str()),
+                    ];
+                    self.get(account, &path, token, &query, cancel).await
                 }
-                Some(url) => self.get(account, url, token, &[], cancel).await?,
+                Some(url) => self.get(account, url, token, &[], cancel).await,
+            };
+            let answer = match result {
+                Err(SyncError::Graph(e)) if e.class == ErrorClass::TooMuchData => {
+                    // Ask again for less: the same page (same cursor), smaller.
+                    let Some(smaller) = sizes.halved() else {
+                        return Err(SyncError::Graph(e));
+                    };
+                    tracing::info!(
+                        %account,
+                        conversations = smaller.conversations,
+                        messages = smaller.messages,
+                        "Meta asked for less data; smaller pages from now on"
+                    );
+                    sizes = smaller;
+                    self.remember_sizes(account, sizes);
+                    if let Some(url) = next.take() {
+                        next = Some(resize_link(&url, sizes.conversations, Some(sizes.messages)));
+                    }
+                    continue;
+                }
+                r => r?,
             };
             let mut changes: Vec<Change> = Vec::new();
             let mut convs: Vec<ConvKey> = Vec::new();
@@ -276,19 +446,33 @@ impl Syncer {
                 }
                 convs.push(conv.clone());
                 changes.extend(thread.changes);
-                // Long threads: follow the nested paging (not on Instagram,
-                // whose older messages cannot be read).
+                // Long threads: follow the nested paging (on Instagram only
+                // up to its 20 newest: older messages cannot be read, but
+                // pages smaller than 20 must not lose the rest of those).
                 let mut more = thread.messages_next;
                 let mut oldest = thread.oldest;
+                let mut read = thread.messages;
                 while let Some(url) = more.take() {
-                    if platform == Platform::Instagram
+                    if (platform == Platform::Instagram && read >= INSTAGRAM_HISTORY as usize)
                         || cancel.is_cancelled()
                         || since.is_some_and(|s| oldest.is_some_and(|o| o < s))
                     {
                         break;
                     }
-                    let page_v = self.get(account, &url, token, &[], cancel).await?;
+                    let page_v = match self.get(account, &url, token, &[], cancel).await {
+                        Err(SyncError::Graph(e)) if e.class == ErrorClass::TooMuchData => {
+                            // This thread's next page, asked for in halves.
+                            let limit = link_limit(&url).unwrap_or(sizes.messages);
+                            if limit <= 1 {
+                                return Err(SyncError::Graph(e));
+                            }
+                            more = Some(resize_link(&url, limit / 2, None));
+                            continue;
+                        }
+                        r => r?,
+                    };
                     let (mut ch, o, n) = convert::messages(&page_v, &conv, account);
+                    read += n;
                     changes.append(&mut ch);
                     oldest = match (oldest, o) {
                         (Some(a), Some(b)) => Some(a.min(b)),
@@ -382,5 +566,51 @@ impl Syncer {
                 "Instagram {account}: Meta lets apps read only the {INSTAGRAM_HISTORY} most recent messages of each thread; older Instagram history cannot be backfilled"
             )));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halving_takes_the_larger_size_threads_first_on_a_tie() {
+        let s = |conversations, messages| PageSizes {
+            conversations,
+            messages,
+        };
+        assert_eq!(s(100, 100).halved(), Some(s(50, 100)));
+        assert_eq!(s(50, 100).halved(), Some(s(50, 50)));
+        assert_eq!(s(100, 20).halved(), Some(s(50, 20)));
+        assert_eq!(s(3, 1).halved(), Some(s(1, 1)));
+        assert_eq!(s(1, 3).halved(), Some(s(1, 1)));
+        assert_eq!(s(1, 1).halved(), None);
+        let mut steps = 0;
+        let mut x = s(500, 500);
+        while let Some(y) = x.halved() {
+            x = y;
+            steps += 1;
+        }
+        assert_eq!((x, steps), (s(1, 1), 16));
+    }
+
+    #[test]
+    fn resized_links_keep_cursor_and_other_parameters() {
+        let link = "https://graph.facebook.com/v25.0/P/conversations?platform=instagram&fields=participants%2Cmessages.limit(100)%7Bid%2Cfrom%7D&limit=100&after=QVFI&access_token=T";
+        let r = resize_link(link, 50, Some(40));
+        let u = url::Url::parse(&r).unwrap();
+        let q: HashMap<String, String> = u.query_pairs().into_owned().collect();
+        assert_eq!(q["limit"], "50");
+        assert_eq!(q["fields"], "participants,messages.limit(40){id,from}");
+        assert_eq!(q["after"], "QVFI");
+        assert_eq!(q["platform"], "instagram");
+        assert_eq!(u.path(), "/v25.0/P/conversations");
+        // A nested messages link: only its limit; one without gets one.
+        let n = resize_link("http://h/v25.0/t_1/messages?after=x&limit=25", 12, None);
+        assert!(n.ends_with("after=x&limit=12"), "{n}");
+        assert_eq!(link_limit(&n), Some(12));
+        let bare = resize_link("http://h/v25.0/t_1/messages?after=x", 7, None);
+        assert_eq!(link_limit(&bare), Some(7));
+        assert_eq!(resize_link("not a url", 3, None), "not a url");
     }
 }
