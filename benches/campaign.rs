@@ -108,7 +108,7 @@ fn main() {
 async fn bench() {
     let fake = Fake::default();
     let app = Router::new()
-        .route("/v23.0/{page}/messages", post(send))
+        .route("/{v}/{page}/messages", post(send))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
