@@ -62,7 +62,9 @@ fn warn_if_config_readable(explicit: Option<&std::path::Path>) {
         return;
     };
     let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o044 == 0 {
+    // Only a regular file of a config's size (the loader refuses the rest,
+    // e.g. /dev/zero, without reading it to the end).
+    if mode & 0o044 == 0 || !meta.is_file() || meta.len() > 1024 * 1024 {
         return;
     }
     let Ok(text) = std::fs::read_to_string(&path) else {
