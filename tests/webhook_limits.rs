@@ -242,41 +242,38 @@ async fn excess_large_unsigned_bodies_get_503_before_being_read() {
     assert_eq!(signed_post(srv.addr, "m_with_large_held").await.0, 200);
 }
 
-fn vm_rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/PID/status")
-}
-
-/// A real `dmdesk serve`, default limits: 400 clients each send an unsigned
-/// (missing or wrong signature) POST declaring 1 MiB minus one byte and
-/// send all but the last byte, then hold the connection. The server's RSS
-/// grows by less than 64 MB, and a signed request is answered within 1 s.
-#[test]
-fn unsigned_partial_bodies_do_not_grow_memory() {
+/// A `dmdesk serve` child on a loopback port, optionally under a descriptor
+/// limit (soft and hard) set by the shell before exec. Its address is read
+/// from its log.
+fn spawn_serve(dir: &std::path::Path, nofile: Option<u32>) -> (std::process::Child, SocketAddr) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("c.toml");
+    let cfg = dir.join("c.toml");
     std::fs::write(
         &cfg,
         format!(
             "[server]\nlisten = \"127.0.0.1:0\"\napp_secret = \"s3\"\nverify_token = \"v\"\n[store]\npath = {:?}\n[sync]\ninterval = \"off\"\n",
-            tmp.path().join("store")
+            dir.join("store")
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dmdesk"))
-        .args(["--config", cfg.to_str().unwrap(), "serve"])
+    let bin = env!("CARGO_BIN_EXE_dmdesk");
+    let args = ["--config", cfg.to_str().unwrap(), "serve"];
+    let mut cmd = match nofile {
+        None => Command::new(bin),
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), bin]);
+            c
+        }
+    };
+    let mut child = cmd
+        .args(args)
         .env("DMDESK_LOG", "info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let pid = child.id();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(20);
     let addr: SocketAddr = loop {
@@ -292,6 +289,89 @@ fn unsigned_partial_bodies_do_not_grow_memory() {
         }
     };
     std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+    (child, addr)
+}
+
+/// The descriptor exhaustion: `serve` under a 1024-descriptor limit
+/// and 1,100 idle connections. The webhook still answers a signed request
+/// and `dmdesk export` still reaches the owner through the control socket.
+#[test]
+fn idle_connections_beyond_the_descriptor_limit_starve_nothing() {
+    use std::process::Command;
+    // This process needs more than 1,100 descriptors itself.
+    let (_, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    if hard < 2048 {
+        eprintln!("skipped: this process may not open 1,100 connections (hard limit {hard})");
+        return;
+    }
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, hard, hard).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, addr) = spawn_serve(tmp.path(), Some(1024));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async {
+            let mut idle = Vec::new();
+            for _ in 0..1100 {
+                let s = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr))
+                    .await
+                    .expect("awaited a connect within 10 s")
+                    .expect("connect");
+                idle.push(s);
+            }
+            let body = text_body("P1", "U1", "m_fd", 1_700_000_000_000, "hi");
+            let res = reqwest::Client::new()
+                .post(format!("http://{addr}/webhook"))
+                .header("x-hub-signature-256", sign(b"s3", &body))
+                .body(body)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .expect("awaited the signed request's answer within 5 s");
+            assert_eq!(res.status(), 200);
+            let out = Command::new(env!("CARGO_BIN_EXE_dmdesk"))
+                .args(["--config", tmp.path().join("c.toml").to_str().unwrap()])
+                .args(["export", "--what", "events"])
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && stdout.contains("m_fd"),
+                "export: {:?} {stdout} {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            drop(idle);
+        })
+    }));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    if let Err(p) = outcome {
+        std::panic::resume_unwind(p);
+    }
+}
+
+fn vm_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+/// A real `dmdesk serve`, default limits: 400 clients each send an unsigned
+/// (missing or wrong signature) POST declaring 1 MiB minus one byte and
+/// send all but the last byte, then hold the connection. The server's RSS
+/// grows by less than 64 MB, and a signed request is answered within 1 s.
+#[test]
+fn unsigned_partial_bodies_do_not_grow_memory() {
+    use std::process::Command;
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, addr) = spawn_serve(tmp.path(), None);
+    let pid = child.id();
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
