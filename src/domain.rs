@@ -420,6 +420,179 @@ impl Conversation {
     }
 }
 
+/// What Meta's ids and timestamps may look like before they become store
+/// keys (keys separate ids with NUL; list replies carry them). Checked in one
+/// place, [`check_change`], by both the webhook parser and the sync
+/// converter; what fails is dropped from the event with a reason (the event
+/// is then quarantined), never a panic. The bounds accept every payload in
+/// shared/conformance/meta: ids there are at most 47 characters and
+/// message ids 164, all printable ASCII.
+pub mod bounds {
+    /// Page, Instagram account and user ids (PSID, IGSID, `user_ref:…`).
+    pub const MAX_ID_LEN: usize = 64;
+    /// Message ids (Instagram's are base64 of a long triple).
+    pub const MAX_MID_LEN: usize = 512;
+    /// The earliest timestamp taken: the Unix epoch.
+    pub const MIN_TIMESTAMP_MS: i64 = 0;
+    /// The latest timestamp taken: 2100-01-01T00:00:00Z.
+    pub const MAX_TIMESTAMP_MS: i64 = 4_102_444_800_000;
+}
+
+/// A short, printable rendering of a rejected value for a reason text (an
+/// id may be a megabyte long or hold control characters).
+fn shown(s: &str) -> String {
+    let head: String = s.chars().take(24).collect();
+    let head = format!("{head:?}");
+    if s.chars().count() > 24 {
+        format!("{head}… ({} bytes)", s.len())
+    } else {
+        head
+    }
+}
+
+fn check_text_id(what: &str, s: &str, max: usize) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    if s.len() > max {
+        return Err(format!(
+            "{what} {} is longer than {max} characters",
+            shown(s)
+        ));
+    }
+    // Printable ASCII only: no NUL (the key separator), no control
+    // characters, nothing a terminal would interpret.
+    if let Some(c) = s.chars().find(|c| !(' '..='~').contains(c)) {
+        return Err(format!(
+            "{what} {} holds the character {:?}, not printable ASCII",
+            shown(s),
+            c
+        ));
+    }
+    Ok(())
+}
+
+/// An account, user or reacting party's id from Meta.
+pub fn check_id(what: &str, s: &str) -> Result<(), String> {
+    check_text_id(what, s, bounds::MAX_ID_LEN)
+}
+
+/// A message id from Meta.
+pub fn check_mid(mid: &Mid) -> Result<(), String> {
+    check_text_id("message id", mid.as_str(), bounds::MAX_MID_LEN)
+}
+
+/// A timestamp within [`bounds::MIN_TIMESTAMP_MS`, `bounds::MAX_TIMESTAMP_MS`].
+pub fn check_timestamp(what: &str, t: TimestampMs) -> Result<(), String> {
+    if (bounds::MIN_TIMESTAMP_MS..=bounds::MAX_TIMESTAMP_MS).contains(&t.0) {
+        Ok(())
+    } else {
+        Err(format!("{what} {} ms is outside 1970..2100", t.0))
+    }
+}
+
+pub fn check_conv(conv: &ConvKey) -> Result<(), String> {
+    check_id("account id", conv.account.as_str())?;
+    check_id("user id", conv.user.as_str())
+}
+
+impl AccountId {
+    /// An account id checked against [`bounds`].
+    pub fn checked(s: impl Into<String>) -> Result<AccountId, String> {
+        let s = s.into();
+        check_id("account id", &s).map(|_| AccountId(s))
+    }
+}
+
+impl UserId {
+    /// A user id checked against [`bounds`].
+    pub fn checked(s: impl Into<String>) -> Result<UserId, String> {
+        let s = s.into();
+        check_id("user id", &s).map(|_| UserId(s))
+    }
+}
+
+impl Mid {
+    /// A message id checked against [`bounds`].
+    pub fn checked(s: impl Into<String>) -> Result<Mid, String> {
+        let m = Mid(s.into());
+        check_mid(&m).map(|_| m)
+    }
+}
+
+/// Every id and timestamp a change carries, checked against [`bounds`].
+pub fn check_change(c: &crate::change::Change) -> Result<(), String> {
+    use crate::change::Change;
+    if let Some(conv) = c.conv() {
+        check_conv(conv)?;
+    }
+    let ts = |what: &str, t: &Option<TimestampMs>| t.map_or(Ok(()), |t| check_timestamp(what, t));
+    match c {
+        Change::Message { msg, .. } => {
+            check_mid(&msg.mid)?;
+            check_timestamp("timestamp", msg.timestamp)?;
+            if let Some(r) = &msg.reply_to {
+                check_mid(r)?;
+            }
+            for r in &msg.reactions {
+                check_id("reacting id", &r.by)?;
+            }
+            Ok(())
+        }
+        Change::Delivery {
+            mids, watermark, ..
+        } => {
+            mids.iter().try_for_each(check_mid)?;
+            ts("watermark", watermark)
+        }
+        Change::Read { watermark, mid, .. } => {
+            if let Some(m) = mid {
+                check_mid(m)?;
+            }
+            ts("watermark", watermark)
+        }
+        Change::Reaction { target, by, at, .. } => {
+            check_mid(target)?;
+            check_id("reacting id", by)?;
+            check_timestamp("timestamp", *at)
+        }
+        Change::Edit { mid, at, .. } | Change::Delete { mid, at, .. } => {
+            check_mid(mid)?;
+            check_timestamp("timestamp", *at)
+        }
+        Change::Handover { at, .. }
+        | Change::OutboundQueued { at, .. }
+        | Change::Profile { at, .. } => check_timestamp("timestamp", *at),
+        Change::OutboundSent { mid, .. } => check_mid(mid),
+        Change::Status { snooze_until, .. } => ts("snooze time", snooze_until),
+        Change::ContactSeen { .. }
+        | Change::Contact(_)
+        | Change::OutboundFailed { .. }
+        | Change::OutboundRetry { .. }
+        | Change::MarkRead { .. }
+        | Change::Notice { .. }
+        | Change::Ignored { .. } => Ok(()),
+    }
+}
+
+/// Keep the changes that pass [`check_change`]; each one dropped adds its
+/// reason to `problems`.
+pub fn keep_valid(
+    changes: Vec<crate::change::Change>,
+    problems: &mut Vec<String>,
+) -> Vec<crate::change::Change> {
+    changes
+        .into_iter()
+        .filter(|c| match check_change(c) {
+            Ok(()) => true,
+            Err(r) => {
+                problems.push(r);
+                false
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

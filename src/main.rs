@@ -10,6 +10,13 @@ use std::sync::Arc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Every descriptor the system allows this process: the webhook server's
+    // connection cap is derived from it, far below it (see webhook::serve).
+    let _ = dmdesk::webhook::serve::raise_nofile_limit();
+    // Files this process creates (store, logs, drafts) are its user's alone;
+    // where a group shares the store, start-up widens the store's modes.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    warn_if_config_readable(cli.config.as_deref());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -41,9 +48,92 @@ fn log_to_stderr(default: &str) {
         .try_init();
 }
 
+/// A config file that holds secrets and that other users can read gets a
+/// warning, as ssh gives for keys.
+fn warn_if_config_readable(explicit: Option<&std::path::Path>) {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = explicit
+        .map(std::path::Path::to_path_buf)
+        .or_else(dmdesk::config::default_config_path)
+    else {
+        return;
+    };
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return;
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    // Only a regular file of a config's size (the loader refuses the rest,
+    // e.g. /dev/zero, without reading it to the end).
+    if mode & 0o044 == 0 || !meta.is_file() || meta.len() > 1024 * 1024 {
+        return;
+    }
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    if let Some(key) = secret_in_file(&text) {
+        eprintln!(
+            "dmdesk: warning: {} holds a secret ({key}) and other users can read it (mode {mode:o}); run `chmod 600 {}` or move the secret to the environment",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+/// The first secret written in a config file's text, by key name.
+fn secret_in_file(text: &str) -> Option<String> {
+    let v: toml::Value = toml::from_str(text).ok()?;
+    let set = |v: Option<&toml::Value>| {
+        v.and_then(|v| v.as_str())
+            .is_some_and(|s| !s.trim().is_empty())
+    };
+    for key in ["app_secret", "verify_token"] {
+        if set(v.get("server").and_then(|s| s.get(key))) {
+            return Some(format!("server.{key}"));
+        }
+    }
+    for table in ["pages", "instagram"] {
+        let blocks = v.get(table).and_then(|p| p.as_array());
+        if blocks.is_some_and(|b| b.iter().any(|p| set(p.get("access_token")))) {
+            return Some(format!("{table}.access_token"));
+        }
+    }
+    // A database URL with a password in it.
+    let url = v
+        .get("store")
+        .and_then(|s| s.get("url"))
+        .and_then(|u| u.as_str());
+    if url
+        .and_then(|u| url::Url::parse(u).ok())
+        .is_some_and(|u| u.password().is_some())
+    {
+        return Some("store.url".into());
+    }
+    None
+}
+
+/// The data directory above the default store and the state directory are
+/// private (0700); an existing one that is more open is fixed, with a notice.
+fn fix_dir_mode(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return;
+    };
+    let have = meta.permissions().mode() & 0o7777;
+    if meta.is_dir() && have & 0o077 != 0 {
+        match std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+            Ok(()) => {
+                tracing::warn!(path = %dir.display(), from = format!("{have:o}"), "directory was readable by others; now 700")
+            }
+            Err(e) => {
+                tracing::warn!(path = %dir.display(), error = %e, "directory is readable by others and cannot be fixed")
+            }
+        }
+    }
+}
+
 fn log_to_file() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let dir = dmdesk::config::state_dir();
-    std::fs::create_dir_all(&dir).ok()?;
+    dmdesk::store::embedded::private_dir_all(&dir).ok()?;
     let appender = tracing_appender::rolling::daily(&dir, "dmdesk.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("DMDESK_LOG")
@@ -54,6 +144,7 @@ fn log_to_file() -> Option<tracing_appender::non_blocking::WorkerGuard> {
         .with_writer(writer)
         .try_init()
         .ok()?;
+    fix_dir_mode(&dir);
     Some(guard)
 }
 
@@ -87,6 +178,17 @@ fn check_control_group(cfg: &Config) -> Result<(), CliError> {
 }
 
 fn open_store(cfg: &Config, mode: &str) -> Result<Db, CliError> {
+    // With `[control] group` the store is shared with that group (0750/0640).
+    if let Some(g) = &cfg.control.group {
+        if let Ok(g) = dmdesk::control::peer::lookup_group(g) {
+            dmdesk::store::embedded::share_with_group(g.gid);
+        }
+    }
+    if cfg.store.path == dmdesk::config::default_store_path() {
+        if let Some(data) = cfg.store.path.parent() {
+            fix_dir_mode(data);
+        }
+    }
     Ok(Db::open(&cfg.store.path, cfg.store.cache_mb, mode)?)
 }
 

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
-use crate::webhook::{router, WebhookState};
+use crate::webhook::{router_with, serve, WebhookState};
 use crate::workers::{Job, JobSender};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -146,7 +146,15 @@ pub async fn start_with(
             addr: config.server.listen,
             source,
         })?;
-        let app = router(
+        let limits = serve::Limits::for_this_process();
+        tracing::info!(
+            max_connections = limits.max_connections,
+            header_timeout_s = limits.header_timeout.as_secs(),
+            body_timeout_s = limits.body_timeout.as_secs(),
+            large_bodies = limits.large_bodies,
+            "webhook limits"
+        );
+        let app = router_with(
             WebhookState {
                 store: store.clone(),
                 app_secret: config.server.app_secret.clone(),
@@ -155,16 +163,9 @@ pub async fn start_with(
                 ingest: wake,
             },
             &config.server.path,
+            &limits,
         );
-        let stop = cancel.clone();
-        let handle = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "webhook server stopped");
-            }
-        });
+        let handle = tokio::spawn(serve::serve(listener, app, limits, cancel.clone()));
         tracing::info!(%addr, path = %config.server.path, "webhook server listening");
         (Some(addr), Some(handle))
     } else {

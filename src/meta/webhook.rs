@@ -72,6 +72,9 @@ pub fn parse_body(body: &[u8], ctx: &ParseCtx) -> Result<Parsed, ParseError> {
     for entry in entries {
         parse_entry(entry, default_platform, ctx, &mut out);
     }
+    // Ids and timestamps are checked before they become keys; what fails
+    // is dropped with its reason, and the event is then quarantined.
+    out.changes = crate::domain::keep_valid(std::mem::take(&mut out.changes), &mut out.problems);
     Ok(out)
 }
 

@@ -76,6 +76,17 @@ pub fn thread(v: &Value, platform: Platform, account: &AccountId) -> Thread {
         };
     };
     let conv = ConvKey::new(platform, account.as_str(), user.clone());
+    if let Err(reason) = crate::domain::check_conv(&conv) {
+        tracing::warn!(%reason, "sync: conversation skipped");
+        return Thread {
+            conv: None,
+            updated,
+            changes: vec![],
+            messages_next: None,
+            oldest: None,
+            messages: 0,
+        };
+    }
     let mut changes = Vec::new();
     for p in participant_ids(v) {
         if lenient::id(p.get("id")).as_deref() == Some(user.as_str()) {
@@ -113,15 +124,22 @@ pub fn messages(
 ) -> (Vec<Change>, Option<TimestampMs>, usize) {
     let mut out = Vec::new();
     let mut oldest: Option<TimestampMs> = None;
+    let mut n = 0;
     for m in data(page) {
         if let Some(ch) = message(m, conv, account) {
+            // Counted even when skipped: paging goes on past a bad message.
+            n += 1;
+            // Ids and timestamps are checked before they become keys.
+            if let Err(reason) = crate::domain::check_change(&ch) {
+                tracing::warn!(%reason, "sync: message skipped");
+                continue;
+            }
             if let Change::Message { msg, .. } = &ch {
                 oldest = Some(oldest.map_or(msg.timestamp, |o| o.min(msg.timestamp)));
             }
             out.push(ch);
         }
     }
-    let n = out.len();
     (out, oldest, n)
 }
 

@@ -254,38 +254,53 @@ async fn drive(
     Ok(result?)
 }
 
-/// Leave the terminal to $EDITOR on a temp file, then take it back. The
-/// event stream is dropped meanwhile so it does not steal the editor's input.
+/// The editor command for `$VISUAL`/`$EDITOR` (`vi` when unset) and the
+/// file: the variable is split with shell-word rules, so quoted paths and
+/// arguments (`code -w`, `"/opt/my editor/bin/ed" --wait`) work. None when
+/// the variable cannot be split (an unclosed quote) or is blank.
+pub fn editor_command(var: Option<&str>, file: &std::path::Path) -> Option<std::process::Command> {
+    let var = var.filter(|v| !v.trim().is_empty()).unwrap_or("vi");
+    let words = shell_words::split(var).ok()?;
+    let (prog, args) = words.split_first()?;
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args).arg(file);
+    Some(cmd)
+}
+
+/// Leave the terminal to $EDITOR on a private temp file (created anew, 0600,
+/// never a path an attacker can predict or plant a symlink at), then take the
+/// terminal back. The event stream is dropped meanwhile so it does not steal
+/// the editor's input.
 async fn edit_externally(tty: &mut Tty, text: String) -> Option<String> {
-    let dir = std::env::temp_dir();
-    let path = dir.join(format!("dmdesk-draft-{}.txt", std::process::id()));
-    if std::fs::write(&path, &text).is_err() {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .prefix("dmdesk-draft-")
+        .suffix(".txt")
+        .tempfile()
+        .ok()?;
+    file.write_all(text.as_bytes()).ok()?;
+    file.flush().ok()?;
+    let path = file.path().to_path_buf();
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| std::env::var("EDITOR").ok());
+    let Some(mut cmd) = editor_command(editor.as_deref(), &path) else {
+        tracing::warn!("$VISUAL/$EDITOR cannot be split into a command (unclosed quote?)");
         return None;
-    }
+    };
     tty.events = EventStream::new(); // drops the old stream's reader thread
     restore_terminal();
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".to_string());
-    let p = path.clone();
-    let status = tokio::task::spawn_blocking(move || {
-        // The editor string may carry arguments ("code -w").
-        let mut parts = editor.split_whitespace();
-        let prog = parts.next().unwrap_or("vi").to_string();
-        std::process::Command::new(prog)
-            .args(parts)
-            .arg(&p)
-            .status()
-    })
-    .await;
+    let status = tokio::task::spawn_blocking(move || cmd.status()).await;
     let _ = enter_terminal();
     let _ = tty.terminal.clear();
     tty.events = EventStream::new();
+    // Read by path: editors may replace the file rather than write into it.
     let result = match status {
         Ok(Ok(s)) if s.success() => std::fs::read_to_string(&path).ok(),
         _ => None,
     };
-    let _ = std::fs::remove_file(&path);
+    drop(file); // removes it
     result
 }
 
@@ -311,6 +326,32 @@ fn osc52(text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn argv(var: Option<&str>) -> Option<Vec<String>> {
+        let cmd = editor_command(var, std::path::Path::new("/tmp/d x.txt"))?;
+        let mut v = vec![cmd.get_program().to_string_lossy().into_owned()];
+        v.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+        Some(v)
+    }
+
+    #[test]
+    fn editor_is_split_with_shell_word_rules() {
+        assert_eq!(
+            argv(Some("code -w")).unwrap(),
+            ["code", "-w", "/tmp/d x.txt"]
+        );
+        assert_eq!(
+            argv(Some(r#""/opt/my editor/bin/ed" --wait"#)).unwrap(),
+            ["/opt/my editor/bin/ed", "--wait", "/tmp/d x.txt"]
+        );
+        assert_eq!(
+            argv(Some("emacsclient -a '' -c")).unwrap(),
+            ["emacsclient", "-a", "", "-c", "/tmp/d x.txt"]
+        );
+        assert_eq!(argv(None).unwrap(), ["vi", "/tmp/d x.txt"]);
+        assert_eq!(argv(Some("   ")).unwrap(), ["vi", "/tmp/d x.txt"]);
+        assert!(argv(Some("vim 'unclosed")).is_none());
+    }
 
     #[test]
     fn osc52_plain_and_tmux() {

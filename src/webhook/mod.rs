@@ -1,19 +1,20 @@
 //! The embedded webhook server: Meta's verification handshake, signed event
 //! delivery into the durable log, health and metrics.
 
+pub mod serve;
 pub mod signature;
 
 use crate::config::Secret;
 use crate::db::Db;
 use crate::domain::TimestampMs;
 use crate::metrics::{Metrics, Rejection};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Extension, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,12 +38,19 @@ pub struct WebhookState {
     pub ingest: Arc<Notify>,
 }
 
+/// The router with the default limits (see [`serve::Limits`]).
 pub fn router(state: WebhookState, path: &str) -> Router {
+    router_with(state, path, &serve::Limits::for_this_process())
+}
+
+/// The router with the body limits of `limits` (timeout, large bodies at once).
+pub fn router_with(state: WebhookState, path: &str, limits: &serve::Limits) -> Router {
     Router::new()
         .route(path, get(verify).post(receive))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(Extension(serve::BodyLimits::new(limits)))
         .with_state(state)
 }
 
@@ -70,32 +78,72 @@ async fn verify(
     }
 }
 
-/// `POST /webhook`: 401 unless signed, 413 over 1 MiB, 200 once durable.
+/// A refusal that also closes the connection (the rest of the body, if
+/// any, is never read).
+fn refuse(status: StatusCode, text: &'static str) -> Response {
+    (status, [(header::CONNECTION, "close")], text).into_response()
+}
+
+/// `POST /webhook`: 413 over 1 MiB, 401 unless signed, 503 when too many
+/// large bodies are being read, 408 when the body is slow; 200 once durable.
+/// Unsigned requests are refused before their body is read when they carry
+/// no signature at all, and bodies are read under a deadline.
 async fn receive(
     State(st): State<WebhookState>,
+    Extension(limits): Extension<Arc<serve::BodyLimits>>,
+    conn: Option<Extension<serve::ConnSlot>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> impl IntoResponse {
-    let body = match body {
-        Ok(b) => b,
-        Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            st.metrics.rejected(Rejection::TooLarge);
-            return (StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB").into_response();
-        }
-        Err(rej) => return rej.into_response(),
-    };
+    body: Body,
+) -> Response {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        st.metrics.rejected(Rejection::TooLarge);
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB");
+    }
     let Some(sig) = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok())
     else {
         st.metrics.rejected(Rejection::MissingSignature);
-        return (StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256").into_response();
+        return refuse(StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256");
     };
+    // Only a few large bodies are buffered at once; small ones (all of
+    // Meta's ordinary events) are bounded by the connection cap.
+    let large = if declared.is_none_or(|n| n > serve::SMALL_BODY as u64) {
+        match limits.large.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                tracing::debug!("large webhook body refused: too many being read");
+                return refuse(StatusCode::SERVICE_UNAVAILABLE, "busy: retry later");
+            }
+        }
+    } else {
+        None
+    };
+    let read = tokio::time::timeout(limits.timeout, Limited::new(body, MAX_BODY).collect()).await;
+    let body = match read {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            st.metrics.rejected(Rejection::TooLarge);
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB");
+        }
+        Ok(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "body could not be read"),
+        Err(_) => {
+            tracing::debug!("webhook body not received in time");
+            return refuse(StatusCode::REQUEST_TIMEOUT, "body not received in time");
+        }
+    };
+    drop(large);
     if !signature::verify(st.app_secret.expose().as_bytes(), &body, sig) {
         st.metrics.rejected(Rejection::BadSignature);
         tracing::warn!(len = body.len(), "webhook with a bad signature refused");
-        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+        return refuse(StatusCode::UNAUTHORIZED, "bad signature");
     }
+    // A signed request: its connection is not closed to make room.
+    let _busy = conn.map(|Extension(c)| c.busy());
     let appended = tokio::time::timeout(
         DURABLE_TIMEOUT,
         st.store.append_event(&body, TimestampMs::now()),

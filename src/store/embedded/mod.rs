@@ -70,10 +70,85 @@ pub struct SledStore {
 /// Written beside the store so a second process can say who holds it.
 const HOLDER_FILE: &str = "dmdesk.holder";
 
+/// The group the store is shared with (`[control] group`), set once at
+/// start before the store is opened; None: owner only.
+static SHARE_GROUP: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// Share the store with a group: directories 0750 and files 0640, owned by
+/// that group (agents in it reach the control socket inside the store
+/// directory). Without it: 0700 and 0600. Call before opening the store.
+pub fn share_with_group(gid: u32) {
+    let _ = SHARE_GROUP.set(gid);
+}
+
+fn share_group() -> Option<u32> {
+    SHARE_GROUP.get().copied()
+}
+
+/// The modes for a directory and a file.
+fn modes(group: Option<u32>) -> (u32, u32) {
+    match group {
+        Some(_) => (0o750, 0o640),
+        None => (0o700, 0o600),
+    }
+}
+
+/// `create_dir_all` that creates every missing directory 0700 (the data
+/// directory above the store included).
+pub fn private_dir_all(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+}
+
+/// Give the store directory and everything in it the private modes (see
+/// [`share_with_group`]); each path that was more open is logged. Sockets
+/// and other special files are left to their owners (the control socket
+/// sets its own mode). Returns the paths that were changed.
+pub fn fix_modes(dir: &Path, group: Option<u32>) -> std::io::Result<Vec<std::path::PathBuf>> {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir_mode, file_mode) = modes(group);
+    let mut fixed = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        // Never follow a symlink out of the store.
+        let meta = std::fs::symlink_metadata(&p)?;
+        let want = if meta.is_dir() {
+            for e in std::fs::read_dir(&p)? {
+                todo.push(e?.path());
+            }
+            dir_mode
+        } else if meta.is_file() {
+            file_mode
+        } else {
+            continue;
+        };
+        if let Some(gid) = group {
+            std::os::unix::fs::lchown(&p, None, Some(gid))?;
+        }
+        let have = meta.permissions().mode() & 0o7777;
+        if have != want {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(want))?;
+            if have & !want != 0 {
+                tracing::warn!(
+                    path = %p.display(),
+                    from = format!("{have:o}"),
+                    to = format!("{want:o}"),
+                    "store permissions were too open; fixed"
+                );
+            }
+            fixed.push(p);
+        }
+    }
+    Ok(fixed)
+}
+
 impl SledStore {
     /// Open (or create) the store. `mode` names this process in the holder file.
     pub fn open(path: &Path, cache_mb: u64, mode: &str) -> Result<Arc<SledStore>> {
-        std::fs::create_dir_all(path).map_err(|source| StoreError::Dir {
+        private_dir_all(path).map_err(|source| StoreError::Dir {
             path: path.to_path_buf(),
             source,
         })?;
@@ -93,6 +168,10 @@ impl SledStore {
             path.join(HOLDER_FILE),
             format!("pid={} mode={}\n", std::process::id(), mode),
         );
+        // Messages are private: the directory and every file sled made.
+        if let Err(e) = fix_modes(path, share_group()) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot set the store's permissions");
+        }
         let t = |n: &str| db.open_tree(n);
         let events = t("events")?;
         let next_seq = events
