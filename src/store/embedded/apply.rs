@@ -131,17 +131,17 @@ fn apply_one(txn: &mut Txn, ch: &Change) -> Result<()> {
             agent,
             campaign,
             at,
-        } => super::outbox::queued(txn, id, conv, text, tag, agent, campaign, *at),
+        } => super::outbound::queued(txn, id, conv, text, tag, agent, campaign, *at),
         Change::OutboundSent { id, mid } => {
-            if !super::outbox::resolve(txn, id, mid, MsgStatus::Sent)? {
+            if !super::outbound::resolve(txn, id, mid, MsgStatus::Sent)? {
                 return Err(crate::store::StoreError::NotFound(format!(
                     "no outbox record {id}"
                 )));
             }
             Ok(())
         }
-        Change::OutboundFailed { id, reason } => super::outbox::failed(txn, id, reason),
-        Change::OutboundRetry { id } => super::outbox::retry(txn, id),
+        Change::OutboundFailed { id, reason } => super::outbound::failed(txn, id, reason),
+        Change::OutboundRetry { id } => super::outbound::retry(txn, id),
         Change::MarkRead { conv, read } => {
             if let Some(c) = txn.existing_conv(conv)? {
                 c.unread = if *read { 0 } else { c.unread.max(1) };
@@ -221,7 +221,7 @@ fn apply_message(
 ) -> Result<()> {
     // Our own send coming back: bind the outbox record to Meta's mid.
     if let Some(id) = metadata.and_then(|m| m.strip_prefix(METADATA_PREFIX)) {
-        if super::outbox::resolve(txn, id, &msg.mid, MsgStatus::Sent)? {
+        if super::outbound::resolve(txn, id, &msg.mid, MsgStatus::Sent)? {
             return Ok(());
         }
     }

@@ -7,6 +7,7 @@ mod campaign;
 mod events;
 pub mod keys;
 pub mod log;
+mod outbound;
 mod outbox;
 mod query;
 mod txn;
