@@ -3,7 +3,10 @@
 //! and the agents' actions are `Change`s too, so one atomic `apply` writes
 //! every conversation, message, contact and outbox record.
 
-use crate::domain::{Contact, ConvKey, ConvStatus, Message, Mid, TimestampMs};
+use crate::domain::{
+    check_conv, check_id, check_mid, check_timestamp, Contact, ConvKey, ConvStatus, Message, Mid,
+    TimestampMs,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -124,4 +127,73 @@ impl Change {
             | Change::Ignored { .. } => None,
         }
     }
+}
+
+/// Every id and timestamp a change carries, checked against `domain::bounds`.
+pub fn check_change(c: &Change) -> Result<(), String> {
+    if let Some(conv) = c.conv() {
+        check_conv(conv)?;
+    }
+    let ts = |what: &str, t: &Option<TimestampMs>| t.map_or(Ok(()), |t| check_timestamp(what, t));
+    match c {
+        Change::Message { msg, .. } => {
+            check_mid(&msg.mid)?;
+            check_timestamp("timestamp", msg.timestamp)?;
+            if let Some(r) = &msg.reply_to {
+                check_mid(r)?;
+            }
+            for r in &msg.reactions {
+                check_id("reacting id", &r.by)?;
+            }
+            Ok(())
+        }
+        Change::Delivery {
+            mids, watermark, ..
+        } => {
+            mids.iter().try_for_each(check_mid)?;
+            ts("watermark", watermark)
+        }
+        Change::Read { watermark, mid, .. } => {
+            if let Some(m) = mid {
+                check_mid(m)?;
+            }
+            ts("watermark", watermark)
+        }
+        Change::Reaction { target, by, at, .. } => {
+            check_mid(target)?;
+            check_id("reacting id", by)?;
+            check_timestamp("timestamp", *at)
+        }
+        Change::Edit { mid, at, .. } | Change::Delete { mid, at, .. } => {
+            check_mid(mid)?;
+            check_timestamp("timestamp", *at)
+        }
+        Change::Handover { at, .. }
+        | Change::OutboundQueued { at, .. }
+        | Change::Profile { at, .. } => check_timestamp("timestamp", *at),
+        Change::OutboundSent { mid, .. } => check_mid(mid),
+        Change::Status { snooze_until, .. } => ts("snooze time", snooze_until),
+        Change::ContactSeen { .. }
+        | Change::Contact(_)
+        | Change::OutboundFailed { .. }
+        | Change::OutboundRetry { .. }
+        | Change::MarkRead { .. }
+        | Change::Notice { .. }
+        | Change::Ignored { .. } => Ok(()),
+    }
+}
+
+/// Keep the changes that pass [`check_change`]; each one dropped adds its
+/// reason to `problems`.
+pub fn keep_valid(changes: Vec<Change>, problems: &mut Vec<String>) -> Vec<Change> {
+    changes
+        .into_iter()
+        .filter(|c| match check_change(c) {
+            Ok(()) => true,
+            Err(r) => {
+                problems.push(r);
+                false
+            }
+        })
+        .collect()
 }

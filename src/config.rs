@@ -335,6 +335,19 @@ fn id_value(key: &str, v: &toml::Value) -> Result<String, ConfigError> {
 }
 
 impl Config {
+    /// The configured pages as front ends see them (no tokens).
+    pub fn page_infos(&self) -> Vec<crate::domain::PageInfo> {
+        self.pages
+            .iter()
+            .map(|p| crate::domain::PageInfo {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                instagram_id: p.instagram_id.clone(),
+                human_agent: p.human_agent,
+            })
+            .collect()
+    }
+
     /// Load from `path`, or from the default location. `Ok(None)` when no
     /// file was given and none exists at the default location (demo mode).
     pub fn load(path: Option<&Path>) -> Result<Option<Config>, ConfigError> {

@@ -520,77 +520,14 @@ impl Mid {
     }
 }
 
-/// Every id and timestamp a change carries, checked against [`bounds`].
-pub fn check_change(c: &crate::change::Change) -> Result<(), String> {
-    use crate::change::Change;
-    if let Some(conv) = c.conv() {
-        check_conv(conv)?;
-    }
-    let ts = |what: &str, t: &Option<TimestampMs>| t.map_or(Ok(()), |t| check_timestamp(what, t));
-    match c {
-        Change::Message { msg, .. } => {
-            check_mid(&msg.mid)?;
-            check_timestamp("timestamp", msg.timestamp)?;
-            if let Some(r) = &msg.reply_to {
-                check_mid(r)?;
-            }
-            for r in &msg.reactions {
-                check_id("reacting id", &r.by)?;
-            }
-            Ok(())
-        }
-        Change::Delivery {
-            mids, watermark, ..
-        } => {
-            mids.iter().try_for_each(check_mid)?;
-            ts("watermark", watermark)
-        }
-        Change::Read { watermark, mid, .. } => {
-            if let Some(m) = mid {
-                check_mid(m)?;
-            }
-            ts("watermark", watermark)
-        }
-        Change::Reaction { target, by, at, .. } => {
-            check_mid(target)?;
-            check_id("reacting id", by)?;
-            check_timestamp("timestamp", *at)
-        }
-        Change::Edit { mid, at, .. } | Change::Delete { mid, at, .. } => {
-            check_mid(mid)?;
-            check_timestamp("timestamp", *at)
-        }
-        Change::Handover { at, .. }
-        | Change::OutboundQueued { at, .. }
-        | Change::Profile { at, .. } => check_timestamp("timestamp", *at),
-        Change::OutboundSent { mid, .. } => check_mid(mid),
-        Change::Status { snooze_until, .. } => ts("snooze time", snooze_until),
-        Change::ContactSeen { .. }
-        | Change::Contact(_)
-        | Change::OutboundFailed { .. }
-        | Change::OutboundRetry { .. }
-        | Change::MarkRead { .. }
-        | Change::Notice { .. }
-        | Change::Ignored { .. } => Ok(()),
-    }
-}
-
-/// Keep the changes that pass [`check_change`]; each one dropped adds its
-/// reason to `problems`.
-pub fn keep_valid(
-    changes: Vec<crate::change::Change>,
-    problems: &mut Vec<String>,
-) -> Vec<crate::change::Change> {
-    changes
-        .into_iter()
-        .filter(|c| match check_change(c) {
-            Ok(()) => true,
-            Err(r) => {
-                problems.push(r);
-                false
-            }
-        })
-        .collect()
+/// A configured page as every front end may see it: no token (an attached
+/// UI gets these in `hello`; the eligibility rule works from them).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct PageInfo {
+    pub id: AccountId,
+    pub name: String,
+    pub instagram_id: Option<AccountId>,
+    pub human_agent: bool,
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ pub fn preview<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::protocol::PageInfo;
+    use crate::domain::PageInfo;
     use crate::domain::{AccountId, Platform};
 
     const NOW: TimestampMs = TimestampMs(1_700_000_000_000);

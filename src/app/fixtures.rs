@@ -40,7 +40,7 @@ pub fn options() -> Options {
         configured: ids,
         me: Some("alice".into()),
         session: 1,
-        pages: vec![crate::control::protocol::PageInfo {
+        pages: vec![crate::domain::PageInfo {
             id: AccountId::new(PAGE),
             name: "Demo Coffee Co.".into(),
             instagram_id: Some(AccountId::new(IG)),

@@ -39,7 +39,7 @@ pub struct Options {
     pub session: u64,
     /// The configured pages, no tokens (the bulk preview's eligibility rule
     /// and `{page_name}`).
-    pub pages: Vec<crate::control::protocol::PageInfo>,
+    pub pages: Vec<crate::domain::PageInfo>,
 }
 
 impl Options {
@@ -67,7 +67,7 @@ impl Options {
             configured,
             me: None,
             session: 0,
-            pages: crate::control::protocol::PageInfo::of(cfg),
+            pages: cfg.page_infos(),
         }
     }
 }

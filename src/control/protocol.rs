@@ -150,28 +150,7 @@ pub enum Reply {
     Done,
 }
 
-/// A configured page as an attached UI sees it: no token.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PageInfo {
-    pub id: crate::domain::AccountId,
-    pub name: String,
-    pub instagram_id: Option<crate::domain::AccountId>,
-    pub human_agent: bool,
-}
-
-impl PageInfo {
-    pub fn of(cfg: &crate::config::Config) -> Vec<PageInfo> {
-        cfg.pages
-            .iter()
-            .map(|p| PageInfo {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                instagram_id: p.instagram_id.clone(),
-                human_agent: p.human_agent,
-            })
-            .collect()
-    }
-}
+pub use crate::domain::PageInfo;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ThreadReply {

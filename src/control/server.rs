@@ -539,7 +539,7 @@ fn answer(ctx: &ControlCtx, peer: &Peer, session: u64, r: Request) -> Result<Rep
                 owner_mode: ctx.mode.clone(),
                 listen: ctx.listen.clone(),
                 demo: ctx.demo,
-                pages: super::protocol::PageInfo::of(&ctx.config),
+                pages: ctx.config.page_infos(),
                 canned: ctx.config.canned.clone(),
             }
         }

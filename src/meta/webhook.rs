@@ -74,7 +74,7 @@ pub fn parse_body(body: &[u8], ctx: &ParseCtx) -> Result<Parsed, ParseError> {
     }
     // Ids and timestamps are checked before they become keys; what fails
     // is dropped with its reason, and the event is then quarantined.
-    out.changes = crate::domain::keep_valid(std::mem::take(&mut out.changes), &mut out.problems);
+    out.changes = crate::change::keep_valid(std::mem::take(&mut out.changes), &mut out.problems);
     Ok(out)
 }
 

@@ -15,7 +15,7 @@
 
 use super::template::{Template, UnknownVariable, Vars};
 use super::window::{self, Plan, Purpose, Tag, WindowFacts};
-use crate::control::protocol::PageInfo;
+use crate::domain::PageInfo;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Platform, TimestampMs};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -38,7 +38,7 @@ impl Pages {
     }
 
     pub fn from_config(cfg: &crate::config::Config) -> Pages {
-        Pages::new(PageInfo::of(cfg))
+        Pages::new(cfg.page_infos())
     }
 
     /// The page answering for `account` (a page's Instagram account is

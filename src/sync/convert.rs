@@ -130,7 +130,7 @@ pub fn messages(
             // Counted even when skipped: paging goes on past a bad message.
             n += 1;
             // Ids and timestamps are checked before they become keys.
-            if let Err(reason) = crate::domain::check_change(&ch) {
+            if let Err(reason) = crate::change::check_change(&ch) {
                 tracing::warn!(%reason, "sync: message skipped");
                 continue;
             }
