@@ -80,6 +80,11 @@ pub struct Config {
     /// True when no config file existed and demo defaults are in use.
     pub demo: bool,
     pub source: Option<PathBuf>,
+    /// Secrets named in the file but missing from the environment, as
+    /// (key, message). Commands that go through a running owner need no
+    /// secrets, so a lenient load keeps these here and only the commands
+    /// that use tokens themselves call `require_secrets`.
+    pub unresolved: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -351,6 +356,16 @@ impl Config {
     /// Load from `path`, or from the default location. `Ok(None)` when no
     /// file was given and none exists at the default location (demo mode).
     pub fn load(path: Option<&Path>) -> Result<Option<Config>, ConfigError> {
+        let cfg = Config::load_lenient(path)?;
+        if let Some(c) = &cfg {
+            c.require_secrets()?;
+        }
+        Ok(cfg)
+    }
+
+    /// Like `load`, but a token variable that is unset is not an error yet:
+    /// it is kept in `unresolved` for `require_secrets`.
+    pub fn load_lenient(path: Option<&Path>) -> Result<Option<Config>, ConfigError> {
         let (path, explicit) = match path {
             Some(p) => (p.to_path_buf(), true),
             None => match default_config_path() {
@@ -363,14 +378,15 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        let mut cfg =
-            Config::from_toml(&text, &|k| std::env::var(k).ok()).map_err(|e| match e {
+        let mut cfg = Config::from_toml_lenient(&text, &|k| std::env::var(k).ok()).map_err(
+            |e| match e {
                 ConfigError::Syntax { message, .. } => ConfigError::Syntax {
                     path: path.clone(),
                     message,
                 },
                 other => other,
-            })?;
+            },
+        )?;
         cfg.source = Some(path);
         Ok(Some(cfg))
     }
@@ -380,6 +396,26 @@ impl Config {
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        let cfg = Config::from_toml_lenient(text, env)?;
+        cfg.require_secrets()?;
+        Ok(cfg)
+    }
+
+    /// The first secret the file names but the environment lacks, as the
+    /// error a command that needs tokens exits with (2, naming the key).
+    pub fn require_secrets(&self) -> Result<(), ConfigError> {
+        match self.unresolved.first() {
+            Some((key, message)) => Err(ConfigError::key(key.clone(), message.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// `from_toml` that keeps unset token variables in `unresolved`.
+    pub fn from_toml_lenient(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut unresolved = Vec::new();
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             // toml's message names the key and the line; keep it whole.
             ConfigError::Syntax {
@@ -486,12 +522,13 @@ impl Config {
             let access_token = match (&p.access_token_env, p.access_token) {
                 (Some(var), tok) => match env(var) {
                     Some(v) if !v.is_empty() => Secret(v),
-                    _ => tok.ok_or_else(|| {
-                        ConfigError::key(
+                    _ => tok.unwrap_or_else(|| {
+                        unresolved.push((
                             k("access_token_env"),
                             format!("environment variable `{var}` is not set"),
-                        )
-                    })?,
+                        ));
+                        Secret::default()
+                    }),
                 },
                 (None, Some(tok)) => tok,
                 (None, None) => {
@@ -622,6 +659,7 @@ impl Config {
             },
             demo: false,
             source: None,
+            unresolved,
         })
     }
 

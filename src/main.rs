@@ -149,15 +149,18 @@ fn log_to_file() -> Option<tracing_appender::non_blocking::WorkerGuard> {
 }
 
 /// The config for one-shot commands: the file if there is one, else defaults.
+/// Lenient about unset token variables: a command that may go through a
+/// running owner needs no secrets; `require_secrets` before using them.
 fn config_or_defaults(cli: &Cli) -> Result<Config, CliError> {
-    Ok(match Config::load(cli.config.as_deref())? {
+    Ok(match Config::load_lenient(cli.config.as_deref())? {
         Some(c) => c,
         None => Config::from_toml("", &|k| std::env::var(k).ok())?,
     })
 }
 
+/// Lenient like `config_or_defaults`.
 fn config_required(cli: &Cli, what: &str) -> Result<Config, CliError> {
-    Config::load(cli.config.as_deref())?.ok_or_else(|| {
+    Config::load_lenient(cli.config.as_deref())?.ok_or_else(|| {
         let at = dmdesk::config::default_config_path()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "$XDG_CONFIG_HOME/dmdesk/config.toml".into());
@@ -197,6 +200,7 @@ async fn run(cli: Cli) -> CliResult {
         Some(Command::Serve) => {
             log_to_stderr("info");
             let cfg = config_required(&cli, "serve")?;
+            cfg.require_secrets()?;
             cfg.check_server()?;
             check_control_group(&cfg)?;
             let store = open_store(&cfg, "serve")?;
@@ -269,6 +273,8 @@ async fn run(cli: Cli) -> CliResult {
             if let Some(stream) = dmdesk::control::client::connect(&socket).await {
                 return dmdesk::control::client::run_oneshot(stream, shot).await;
             }
+            // No owner: this process opens the store and uses the tokens.
+            cfg.require_secrets()?;
             let store = match shot {
                 // The store is optional for doctor: it reports what it could not check.
                 OneShot::Doctor => Db::open(&cfg.store.path, cfg.store.cache_mb, "doctor").ok(),
@@ -291,7 +297,7 @@ async fn run(cli: Cli) -> CliResult {
                 .unwrap_or_else(|| dmdesk::control::socket_path(&cfg.store.path));
             run_attached(cfg, &socket).await
         }
-        None => match (Config::load(cli.config.as_deref())?, &cli.socket) {
+        None => match (Config::load_lenient(cli.config.as_deref())?, &cli.socket) {
             // A named socket: attach to that owner (no config needed).
             (cfg, Some(socket)) => {
                 let cfg = match cfg {
@@ -309,9 +315,6 @@ async fn run(cli: Cli) -> CliResult {
 
 /// The inbox: TUI with the webhook server, ingest and workers in this process.
 async fn run_inbox(cfg: Config) -> CliResult {
-    if cfg.server.enabled {
-        cfg.check_server()?;
-    }
     check_control_group(&cfg)?;
     // A bad key binding is a configuration error (exit 2), found before the
     // terminal changes.
@@ -322,6 +325,11 @@ async fn run_inbox(cfg: Config) -> CliResult {
     let socket = dmdesk::control::socket_path(&cfg.store.path);
     if dmdesk::control::client::connect(&socket).await.is_some() {
         return run_attached(cfg, &socket).await;
+    }
+    // The owner resolves the tokens; an attached UI needs none.
+    cfg.require_secrets()?;
+    if cfg.server.enabled {
+        cfg.check_server()?;
     }
     let store = open_store(&cfg, "inbox")?;
     let serve = cfg.server.enabled;

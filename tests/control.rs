@@ -722,3 +722,83 @@ fn connect_helper() {
         }
     }
 }
+
+/// An agent's config names the page token by variable, and the agent does
+/// not have it: commands that go through the owner still work, and only a
+/// command that would use the token itself asks for it (issue 12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commands_through_the_owner_need_no_secrets() {
+    const VAR: &str = "DMDESK_TEST_UX_PAGE_TOKEN_UNSET";
+    let dir = tempfile::tempdir().unwrap();
+    let g = graph().await;
+    let owner = start_owner(dir.path(), &g.uri()).await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        post(&http, owner.addr, body("U1", "m_in_1", "hi")).await,
+        200
+    );
+    let store = owner.running.store.clone();
+    for _ in 0..100 {
+        if store.message(&"m_in_1".into()).unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The agent's copy: same store, the token only named, no app secret.
+    let agent = dir.path().join("agent.toml");
+    std::fs::write(
+        &agent,
+        format!(
+            "[store]\npath = \"{}\"\n[[pages]]\nid = \"P1\"\naccess_token_env = \"{VAR}\"\n",
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dmdesk"));
+        cmd.arg("--config")
+            .arg(&agent)
+            .args(args)
+            .env_remove(VAR)
+            .env_remove("DMDESK_APP_SECRET")
+            .env_remove("DMDESK_VERIFY_TOKEN")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    let text = |o: &std::process::Output| {
+        format!(
+            "exit {:?}\nstdout: {}\nstderr: {}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+
+    let out = run(&["export"]).await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("m_in_1"));
+    let out = run(&["send", "--account", "P1", "--user", "U1", "--text", "hello"])
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "m_reply_1\n");
+    // attach gets as far as the terminal (none here: exit 1), never the
+    // config error it used to stop at.
+    let out = run(&["attach"]).await.unwrap();
+    assert_ne!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(VAR), "{}", text(&out));
+
+    owner.running.shutdown().await;
+    // No owner: export would open the store itself, serve needs the token.
+    for args in [&["export"][..], &["serve"][..]] {
+        let out = run(args).await.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("pages[0].access_token_env") && err.contains(VAR),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+}
