@@ -104,7 +104,9 @@ fn install_panic_hook() {
 /// unwinding) by Drop.
 struct Tty {
     terminal: Terminal<CrosstermBackend<Stdout>>,
-    events: EventStream,
+    /// None while $EDITOR has the terminal: the stream must be dropped
+    /// before a new one is made (see `edit_externally`).
+    events: Option<EventStream>,
 }
 
 impl Tty {
@@ -119,7 +121,7 @@ impl Tty {
         };
         Ok(Tty {
             terminal,
-            events: EventStream::new(),
+            events: Some(EventStream::new()),
         })
     }
 }
@@ -139,7 +141,7 @@ impl Host for Tty {
     }
 
     fn input(&mut self) -> &mut EventStream {
-        &mut self.events
+        self.events.get_or_insert_with(EventStream::new)
     }
 
     fn bell(&mut self) {
@@ -289,12 +291,17 @@ async fn edit_externally(tty: &mut Tty, text: String) -> Option<String> {
         tracing::warn!("$VISUAL/$EDITOR cannot be split into a command (unclosed quote?)");
         return None;
     };
-    tty.events = EventStream::new(); // drops the old stream's reader thread
+    // Drop the old stream first: its reader thread holds crossterm's event
+    // reader lock while it waits for input, and `EventStream::new` takes
+    // that lock, so making the new one first (`events = new()`) blocked
+    // until the next key press, which then landed in the draft. Dropping
+    // wakes that thread and it lets go.
+    tty.events = None;
     restore_terminal();
     let status = tokio::task::spawn_blocking(move || cmd.status()).await;
     let _ = enter_terminal();
     let _ = tty.terminal.clear();
-    tty.events = EventStream::new();
+    tty.events = Some(EventStream::new());
     // Read by path: editors may replace the file rather than write into it.
     let result = match status {
         Ok(Ok(s)) if s.success() => std::fs::read_to_string(&path).ok(),

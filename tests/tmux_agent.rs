@@ -1,0 +1,187 @@
+//! An agent's day in tmux (issue 12): `$EDITOR` opens at once and no key is
+//! lost or added, and `y` reaches tmux's paste buffer with `set-clipboard
+//! on`. Each test runs its own tmux server on a private socket (`-L`) with
+//! no user config, and kills only the session it started.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    /// A detached 120x35 session running `shell_cmd` in a plain bash, on a
+    /// private tmux server.
+    fn start(tag: &str, shell_cmd: &str) -> Tmux {
+        let t = Tmux {
+            socket: format!("dmdesk-agent-{tag}-{}", std::process::id()),
+            session: format!("agent-{tag}"),
+        };
+        let status = Command::new("tmux")
+            .args(["-L", &t.socket, "-f", "/dev/null"])
+            .args(["new-session", "-d", "-s", &t.session, "-x", "120", "-y", "35"])
+            .args(["bash", "--norc", "--noprofile", "-c", shell_cmd])
+            .status()
+            .expect("tmux available");
+        assert!(status.success(), "tmux new-session failed");
+        t
+    }
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+    fn capture(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", &self.session]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session.as_str()];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+    /// Poll the screen until `pred` holds (bounded; the failure names what
+    /// was awaited and shows the screen).
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // Only our session; the private server exits with its last session.
+        let _ = self.tmux(&["kill-session", "-t", &self.session]);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A config with the webhook server on `port` and one page; Graph points at
+/// a closed loopback port (nothing here calls it).
+fn write_config(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let cfg = dir.join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\napp_secret = \"agent-secret\"\nverify_token = \"v\"\n\
+             [store]\npath = {:?}\n[graph]\nbase_url = \"http://127.0.0.1:9\"\n[sync]\ninterval = \"off\"\n\
+             [ui]\nbell = false\n[[pages]]\nid = \"P1\"\nname = \"Shop\"\naccess_token = \"t\"\n",
+            dir.join("store"),
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// A customer writes: a signed webhook to the embedded server.
+async fn customer_writes(port: u16, text: &str) {
+    let body = serde_json::json!({"object":"page","entry":[{"id":"P1","time":1,"messaging":[
+        {"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":now_ms(),
+         "message":{"mid":"m_agent_1","text":text}}]}]})
+    .to_string();
+    let sig = dmdesk::webhook::signature::sign(b"agent-secret", body.as_bytes());
+    let resp = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/webhook"))
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+/// dmdesk in a tmux session with `env` before it, a customer message in the
+/// list.
+async fn inbox_with_a_message(tag: &str, env: &str, dir: &std::path::Path) -> Tmux {
+    let port = free_port();
+    let cfg = write_config(dir, port);
+    let shell_cmd = format!(
+        "{env} XDG_STATE_HOME={state} {bin} --config {cfg}; echo DMDESK-EXITED:$?; sleep 30",
+        state = dir.join("state").display(),
+        bin = env!("CARGO_BIN_EXE_dmdesk"),
+        cfg = cfg.display()
+    );
+    let t = Tmux::start(tag, &shell_cmd);
+    t.wait_for("the inbox", |s| s.contains("Inbox"));
+    customer_writes(port, "Where is my parcel?").await;
+    t.wait_for("the message in the list", |s| s.contains("Where is my parcel?"));
+    t
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_opens_at_once_and_no_key_is_lost_or_added() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A fake editor that writes a known text into the draft file (the
+    // variable is split like a shell would: sh -c SCRIPT sh FILE).
+    let env = r#"VISUAL= EDITOR="sh -c 'printf hello > \"\$1\"' sh""#;
+    let t = inbox_with_a_message("editor", env, tmp.path()).await;
+
+    // `e` on the selected row: the editor runs and its text is in the
+    // composer without any further key press.
+    t.keys(&["e"]);
+    let screen = t.wait_for("the editor's text in the composer (no further key)", |s| {
+        s.contains("hello")
+    });
+    // Nothing was added: the draft is exactly the editor's five characters.
+    assert!(screen.contains(" 5/"), "the composer counts 5 characters:\n{screen}");
+    assert!(!screen.contains("helloe"), "{screen}");
+    // Nothing is lost afterwards: the next key lands once, in the composer.
+    t.keys(&["-l", "X"]);
+    let screen = t.wait_for("the next key in the draft", |s| s.contains("helloX"));
+    assert!(screen.contains(" 6/"), "the composer counts 6 characters:\n{screen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_reaches_the_tmux_buffer_with_set_clipboard_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = inbox_with_a_message("copy", "", tmp.path()).await;
+    let set = t.tmux(&["set-option", "-s", "set-clipboard", "on"]);
+    assert!(set.status.success(), "{set:?}");
+    // Open the conversation, copy its (only) message.
+    t.keys(&["Enter"]);
+    t.wait_for("the thread", |s| s.contains("◀"));
+    t.keys(&["y"]);
+    t.wait_for("the copy notice", |s| s.contains("handed to the terminal"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = t.tmux(&["show-buffer"]);
+        let buf = String::from_utf8_lossy(&out.stdout).into_owned();
+        if buf == "Where is my parcel?" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the copy in tmux's buffer; show-buffer: {buf:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
