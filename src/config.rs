@@ -149,6 +149,12 @@ pub struct UiConfig {
     pub bell: bool,
     pub title: bool,
     pub keys: BTreeMap<String, Vec<String>>,
+    /// Wrap the OSC 52 copy in tmux's DCS passthrough (needs tmux's
+    /// `allow-passthrough on`). Off: plain OSC 52, which tmux takes into its
+    /// paste buffer with `set-clipboard on`.
+    pub osc52_passthrough: bool,
+    /// ASCII borders and symbols: Some(true|false) forced, None from the locale.
+    pub ascii: Option<bool>,
 }
 
 /// The control socket (teams): where other agents' UIs and commands attach.
@@ -253,6 +259,8 @@ struct RawSend {
 struct RawUi {
     bell: Option<bool>,
     title: Option<bool>,
+    osc52_passthrough: Option<bool>,
+    ascii: Option<toml::Value>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
 }
@@ -378,15 +386,14 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        let mut cfg = Config::from_toml_lenient(&text, &|k| std::env::var(k).ok()).map_err(
-            |e| match e {
+        let mut cfg =
+            Config::from_toml_lenient(&text, &|k| std::env::var(k).ok()).map_err(|e| match e {
                 ConfigError::Syntax { message, .. } => ConfigError::Syntax {
                     path: path.clone(),
                     message,
                 },
                 other => other,
-            },
-        )?;
+            })?;
         cfg.source = Some(path);
         Ok(Some(cfg))
     }
@@ -606,6 +613,17 @@ impl Config {
             return Err(ConfigError::key("send.concurrency", "must be at least 1"));
         }
 
+        let ascii = match &raw.ui.ascii {
+            None => None,
+            Some(toml::Value::Boolean(b)) => Some(*b),
+            Some(toml::Value::String(v)) if v == "auto" => None,
+            Some(_) => {
+                return Err(ConfigError::key(
+                    "ui.ascii",
+                    "must be true, false or \"auto\"",
+                ))
+            }
+        };
         let keys = raw
             .ui
             .keys
@@ -652,6 +670,8 @@ impl Config {
                 bell: raw.ui.bell.unwrap_or(true),
                 title: raw.ui.title.unwrap_or(true),
                 keys,
+                osc52_passthrough: raw.ui.osc52_passthrough.unwrap_or(false),
+                ascii,
             },
             canned: raw.canned,
             control: ControlConfig {

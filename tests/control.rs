@@ -787,7 +787,11 @@ async fn commands_through_the_owner_need_no_secrets() {
     // config error it used to stop at.
     let out = run(&["attach"]).await.unwrap();
     assert_ne!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(!String::from_utf8_lossy(&out.stderr).contains(VAR), "{}", text(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(VAR),
+        "{}",
+        text(&out)
+    );
 
     owner.running.shutdown().await;
     // No owner: export would open the store itself, serve needs the token.

@@ -21,7 +21,16 @@ impl Tmux {
         };
         let status = Command::new("tmux")
             .args(["-L", &t.socket, "-f", "/dev/null"])
-            .args(["new-session", "-d", "-s", &t.session, "-x", "120", "-y", "35"])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &t.session,
+                "-x",
+                "120",
+                "-y",
+                "35",
+            ])
             .args(["bash", "--norc", "--noprofile", "-c", shell_cmd])
             .status()
             .expect("tmux available");
@@ -132,7 +141,9 @@ async fn inbox_with_a_message(tag: &str, env: &str, dir: &std::path::Path) -> Tm
     let t = Tmux::start(tag, &shell_cmd);
     t.wait_for("the inbox", |s| s.contains("Inbox"));
     customer_writes(port, "Where is my parcel?").await;
-    t.wait_for("the message in the list", |s| s.contains("Where is my parcel?"));
+    t.wait_for("the message in the list", |s| {
+        s.contains("Where is my parcel?")
+    });
     t
 }
 
@@ -151,12 +162,18 @@ async fn the_editor_opens_at_once_and_no_key_is_lost_or_added() {
         s.contains("hello")
     });
     // Nothing was added: the draft is exactly the editor's five characters.
-    assert!(screen.contains(" 5/"), "the composer counts 5 characters:\n{screen}");
+    assert!(
+        screen.contains(" 5/"),
+        "the composer counts 5 characters:\n{screen}"
+    );
     assert!(!screen.contains("helloe"), "{screen}");
     // Nothing is lost afterwards: the next key lands once, in the composer.
     t.keys(&["-l", "X"]);
     let screen = t.wait_for("the next key in the draft", |s| s.contains("helloX"));
-    assert!(screen.contains(" 6/"), "the composer counts 6 characters:\n{screen}");
+    assert!(
+        screen.contains(" 6/"),
+        "the composer counts 6 characters:\n{screen}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -411,3 +411,40 @@ fn the_list_marks_the_open_conversation_apart_from_the_cursor() {
     );
     assert_eq!(buf[(p.list.x, 3)].symbol(), "▐");
 }
+
+/// `LANG=C` (or `[ui] ascii = true`): borders, ⏱, ✓, ▶/◀ and emoji in ASCII.
+#[test]
+fn ascii_thread_80x24() {
+    let mut o = fx::options();
+    o.ascii = true;
+    let mut s = State::new(o, NOW, (80, 24));
+    long_thread(&mut s);
+    let t = draw(&s);
+    assert!(
+        t.backend()
+            .buffer()
+            .content
+            .iter()
+            .all(|c| c.symbol().is_ascii()),
+        "every cell is ASCII"
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
+/// The notices log: status-bar notices whole, with their times.
+#[test]
+fn notices_log_100x30() {
+    let mut s = fx::state(100, 30);
+    inbox(&mut s);
+    key(&mut s, KeyCode::Char('S')); // "sync requested"
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(65_000),
+        },
+    );
+    // A long error the status bar has to cut.
+    key(&mut s, KeyCode::Char('y'));
+    key(&mut s, KeyCode::Char('L'));
+    insta::assert_snapshot!(draw(&s).backend());
+}

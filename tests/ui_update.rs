@@ -1857,3 +1857,68 @@ fn after_a_filter_change_the_old_rows_are_no_target() {
     serve(&mut s, cmds, &rows);
     assert_eq!(selected_user(&s).as_deref(), Some("u1"), "Ann Lee, unread");
 }
+
+fn notices_log(s: &State) -> Vec<(TimestampMs, Level, String)> {
+    s.status
+        .log
+        .iter()
+        .map(|n| (n.at, n.level, n.text.clone()))
+        .collect()
+}
+
+#[test]
+fn notices_log_keeps_the_last_200_whole_with_times() {
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    key(&mut s, KeyCode::Char('S'));
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(5_000),
+        },
+    );
+    // From the list, y names what to do (an error notice).
+    key(&mut s, KeyCode::Char('y'));
+    let log = notices_log(&s);
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0], (NOW, Level::Info, "sync requested".to_string()));
+    assert_eq!(log[1].0, NOW.plus_ms(5_000));
+    assert_eq!(log[1].1, Level::Error);
+    assert!(log[1].2.starts_with("y acts on a message"), "{:?}", log[1]);
+
+    // The key opens it; j/k scroll within it; esc closes it.
+    key(&mut s, KeyCode::Char('L'));
+    assert!(matches!(s.overlay, Some(Overlay::Notices { scroll: 0 })));
+    key(&mut s, KeyCode::Char('k'));
+    assert!(matches!(s.overlay, Some(Overlay::Notices { scroll: 1 })));
+    key(&mut s, KeyCode::Char('k'));
+    assert!(
+        matches!(s.overlay, Some(Overlay::Notices { scroll: 1 })),
+        "never past the oldest"
+    );
+    key(&mut s, KeyCode::Char('j'));
+    assert!(matches!(s.overlay, Some(Overlay::Notices { scroll: 0 })));
+    key(&mut s, KeyCode::Esc);
+    assert!(s.overlay.is_none());
+
+    // At most 200: the oldest go first.
+    for _ in 0..250 {
+        key(&mut s, KeyCode::Char('S'));
+    }
+    let log = notices_log(&s);
+    assert_eq!(log.len(), dmdesk::app::state::NOTICE_LOG);
+    assert!(log.iter().all(|n| n.2 == "sync requested"));
+}
+
+#[test]
+fn copy_says_it_was_handed_to_the_terminal() {
+    let mut s = fx::state(100, 30);
+    let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+    let msgs = vec![fx::inbound(&c.key, "m1", 9, "first")];
+    fx::open_with(&mut s, c, msgs);
+    assert_eq!(copied(&key(&mut s, KeyCode::Char('y'))), Some("first"));
+    let (level, text) = s.status.message.clone().unwrap();
+    assert_eq!(level, Level::Info);
+    assert_eq!(text, "copy handed to the terminal (OSC 52, 5 characters)");
+    assert!(!text.contains("clipboard"));
+}

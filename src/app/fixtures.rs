@@ -46,6 +46,7 @@ pub fn options() -> Options {
             instagram_id: Some(AccountId::new(IG)),
             human_agent: true,
         }],
+        ascii: false,
     }
 }
 

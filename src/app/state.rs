@@ -40,6 +40,8 @@ pub struct Options {
     /// The configured pages, no tokens (the bulk preview's eligibility rule
     /// and `{page_name}`).
     pub pages: Vec<crate::domain::PageInfo>,
+    /// Draw borders and symbols in ASCII (a terminal without UTF-8).
+    pub ascii: bool,
 }
 
 impl Options {
@@ -68,6 +70,8 @@ impl Options {
             me: None,
             session: 0,
             pages: cfg.page_infos(),
+            // `[ui] ascii = "auto"` is settled from the locale by the terminal side.
+            ascii: cfg.ui.ascii.unwrap_or(false),
         }
     }
 }
@@ -255,7 +259,21 @@ pub struct StatusInfo {
     pub message: Option<(Level, String)>,
     /// When `message` was set (the clock of the last tick).
     pub message_at: TimestampMs,
+    /// The last `NOTICE_LOG` notices, oldest first: the status bar cuts
+    /// long ones and clears them, the notices overlay shows them whole.
+    pub log: std::collections::VecDeque<Notice>,
 }
+
+/// One status-bar notice as the log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub at: TimestampMs,
+    pub level: Level,
+    pub text: String,
+}
+
+/// How many notices the log keeps.
+pub const NOTICE_LOG: usize = 200;
 
 /// How long a notice stays on the status bar; the clock tick clears it.
 /// Errors stay until something replaces them or the agent presses esc.
@@ -303,6 +321,10 @@ pub enum Overlay {
     StatusMenu(Box<Conversation>),
     Bulk(Box<BulkState>),
     Canned(CannedPicker),
+    /// The notices log; `scroll` hides that many of the newest notices.
+    Notices {
+        scroll: usize,
+    },
 }
 
 /// A reply held back until the agent confirms it (collision notice).

@@ -148,6 +148,14 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
 fn info(s: &mut State, level: Level, text: &str) {
     s.status.message = Some((level, text.to_string()));
     s.status.message_at = s.now;
+    if s.status.log.len() >= NOTICE_LOG {
+        s.status.log.pop_front();
+    }
+    s.status.log.push_back(Notice {
+        at: s.now,
+        level,
+        text: text.to_string(),
+    });
 }
 
 fn load_list(s: &State, count: bool) -> Command {
@@ -851,6 +859,7 @@ const NORMAL: &[Action] = &[
     Action::Retry,
     Action::Urgent,
     Action::Copy,
+    Action::Notices,
 ];
 
 const COMPOSER: &[Action] = &[
@@ -920,6 +929,7 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }
         }
         Action::Help => s.overlay = Some(Overlay::Help),
+        Action::Notices => s.overlay = Some(Overlay::Notices { scroll: 0 }),
         Action::Search => {
             let input = s.list.filter.text.clone().unwrap_or_default();
             s.overlay = Some(Overlay::Search { input });
@@ -1103,8 +1113,14 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                         text.push_str(u);
                     }
                 }
+                // OSC 52 has no answer: the terminal (or tmux) may drop it,
+                // so say what was done, not that it reached the clipboard.
+                let msg = format!(
+                    "copy handed to the terminal (OSC 52, {} characters)",
+                    text.chars().count()
+                );
                 out.push(Command::Copy(text));
-                info(s, Level::Info, "message copied to the clipboard (OSC 52)");
+                info(s, Level::Info, &msg);
             }
         }
         _ => {}
@@ -1331,6 +1347,18 @@ fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     let esc = k.code == KeyCode::Esc;
     s.overlay = match overlay {
         Overlay::Help => None,
+        // j/k (or the arrows) scroll through older notices; any other key closes.
+        Overlay::Notices { scroll } => {
+            match s.opts.keymap.action(&k, &[Action::Down, Action::Up]) {
+                Some(Action::Down) => Some(Overlay::Notices {
+                    scroll: scroll.saturating_sub(1),
+                }),
+                Some(Action::Up) => Some(Overlay::Notices {
+                    scroll: (scroll + 1).min(s.status.log.len().saturating_sub(1)),
+                }),
+                _ => None,
+            }
+        }
         Overlay::ConfirmSend(p) => {
             // Only y sends; anything else keeps the text in the composer.
             if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {

@@ -107,6 +107,8 @@ struct Tty {
     /// None while $EDITOR has the terminal: the stream must be dropped
     /// before a new one is made (see `edit_externally`).
     events: Option<EventStream>,
+    /// `[ui] osc52_passthrough`: wrap copies for tmux's passthrough.
+    passthrough: bool,
 }
 
 impl Tty {
@@ -122,6 +124,7 @@ impl Tty {
         Ok(Tty {
             terminal,
             events: Some(EventStream::new()),
+            passthrough: false,
         })
     }
 }
@@ -155,7 +158,7 @@ impl Host for Tty {
     }
 
     fn copy(&mut self, text: &str) {
-        osc52(text);
+        osc52(text, self.passthrough);
     }
 
     async fn edit(&mut self, text: String) -> Option<String> {
@@ -185,7 +188,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             };
             // Subscribe before the first read so no change falls between them.
             let updates = store.subscribe();
-            drive(opts, Arc::new(data), updates).await
+            drive(opts, &ctx.config.ui, Arc::new(data), updates).await
         }
         Source::Attached {
             remote,
@@ -230,20 +233,30 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
                 remote,
                 handle: tokio::runtime::Handle::current(),
             };
-            drive(opts, Arc::new(data), attached::pump(pushed)).await
+            drive(opts, &ctx.config.ui, Arc::new(data), attached::pump(pushed)).await
         }
     }
 }
 
 async fn drive(
     mut opts: Options,
+    ui: &crate::config::UiConfig,
     data: Arc<dyn data::UiData>,
     updates: impl event_loop::Updates,
 ) -> anyhow::Result<()> {
     opts.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if ui.ascii.is_none() {
+        let var = |k| std::env::var(k).ok();
+        opts.ascii = !crate::ui::symbols::locale_is_utf8(
+            var("LC_ALL").as_deref(),
+            var("LC_CTYPE").as_deref(),
+            var("LANG").as_deref(),
+        );
+    }
     let mut data = DataWorker::start(data)?;
     install_panic_hook();
     let mut tty = Tty::init()?;
+    tty.passthrough = ui.osc52_passthrough;
     let size = tty.terminal.size()?;
     let mut state = State::new(opts, TimestampMs::now(), (size.width, size.height));
     if state.opts.title {
@@ -323,8 +336,11 @@ pub fn osc52_sequence(text: &str, tmux: bool) -> String {
     }
 }
 
-fn osc52(text: &str) {
-    let seq = osc52_sequence(text, std::env::var_os("TMUX").is_some());
+/// Plain OSC 52 by default, also inside tmux: tmux drops DCS passthrough
+/// unless `allow-passthrough` is on (off by default), while it takes a
+/// plain OSC 52 into its buffer with `set-clipboard on`.
+fn osc52(text: &str, passthrough: bool) {
+    let seq = osc52_sequence(text, passthrough && std::env::var_os("TMUX").is_some());
     let mut out = io::stdout();
     let _ = out.write_all(seq.as_bytes());
     let _ = out.flush();

@@ -4,6 +4,7 @@ pub mod composer;
 pub mod list;
 pub mod popup;
 pub mod status;
+pub mod symbols;
 pub mod text;
 pub mod theme;
 pub mod thread;
@@ -28,5 +29,9 @@ pub fn render(s: &State, f: &mut Frame) {
         Some(Overlay::StatusMenu(c)) => popup::status_menu(c, f, area, th),
         Some(Overlay::Bulk(b)) => popup::bulk(s, b, f, area, th),
         Some(Overlay::Canned(c)) => popup::canned_picker(s, c, f, area, th),
+        Some(Overlay::Notices { scroll }) => popup::notices(s, *scroll, f, area, th),
+    }
+    if s.opts.ascii {
+        symbols::to_ascii(f.buffer_mut());
     }
 }

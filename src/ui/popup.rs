@@ -282,3 +282,54 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
         }
     }
 }
+
+/// The notices log (`Overlay::Notices`): every status-bar notice of this session (the last
+/// `NOTICE_LOG`), whole and with its time, newest at the bottom.
+pub fn notices(s: &State, scroll: usize, f: &mut Frame, area: Rect, th: Theme) {
+    let r = centered(
+        area,
+        area.width.saturating_sub(4).min(110),
+        area.height.saturating_sub(4),
+    );
+    let inner = frame(
+        f,
+        r,
+        &format!(
+            "Notices {} (j/k scroll · any other key closes)",
+            s.status.log.len()
+        ),
+        th,
+    );
+    let stamp_w = 10; // "HH:MM:SS  "
+    let text_w = (inner.width as usize).saturating_sub(stamp_w).max(1);
+    let mut lines: Vec<Line> = Vec::new();
+    // `scroll` hides that many of the newest notices, so j/k step a notice.
+    let shown_n = s.status.log.len().saturating_sub(scroll);
+    for n in s.status.log.iter().take(shown_n) {
+        let style = match n.level {
+            crate::app::state::Level::Error => th.error(),
+            crate::app::state::Level::Info => th.base(),
+        };
+        let stamp = s.opts.zone.at(n.at).format("%H:%M:%S").to_string();
+        for (i, part) in super::text::wrap(&super::text::clean(&n.text), text_w)
+            .into_iter()
+            .enumerate()
+        {
+            let head = if i == 0 {
+                format!("{stamp:<stamp_w$}")
+            } else {
+                " ".repeat(stamp_w)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(head, th.dim()),
+                Span::styled(part, style),
+            ]));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("no notices yet", th.dim()));
+    }
+    // Newest at the bottom, like a log.
+    let start = lines.len().saturating_sub(inner.height as usize);
+    f.render_widget(Paragraph::new(lines.split_off(start)), inner);
+}
