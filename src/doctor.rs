@@ -226,6 +226,16 @@ async fn check_page(
     }
     // 1. The token.
     match graph.get("me", tok, &[("fields", "id,name")]).await {
+        // Nothing can be checked without an answer from Meta; the token,
+        // subscription and Instagram checks would each blame the page.
+        Err(e) if e.is_network() => {
+            out.push(fix(format!(
+                "{who}: cannot reach the Graph API at {} ({}): check this machine's network, proxy and graph.base_url; the token, webhook subscription and Instagram access were not checked",
+                config.graph.base_url,
+                e.describe()
+            )));
+            return out;
+        }
         Ok(v) => {
             let id = crate::meta::lenient::id(v.get("id")).unwrap_or_default();
             if id == page.id.as_str() {

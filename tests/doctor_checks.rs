@@ -200,3 +200,34 @@ async fn problems_are_named_with_what_to_fix() {
         .unwrap_err();
     assert_eq!(err.code, 1);
 }
+
+/// Graph unreachable (a closed loopback port): one finding per page saying
+/// it is the network, no advice about tokens, permissions or linking.
+#[tokio::test]
+async fn unreachable_graph_is_reported_as_a_network_problem() {
+    let cfg = config(
+        "http://127.0.0.1:9",
+        "[[pages]]\nid = \"P\"\naccess_token = \"tok-P\"\ninstagram_id = \"IG\"\n",
+    );
+    let findings = check_at(&cfg, None, &GraphClient::new(&cfg.graph), today()).await;
+    let page: Vec<String> = findings
+        .iter()
+        .filter(|f| f.text.starts_with("page P (P)"))
+        .map(|f| f.to_string())
+        .collect();
+    let fixes: Vec<&String> = page.iter().filter(|f| f.starts_with("fix:")).collect();
+    assert_eq!(fixes.len(), 1, "{page:#?}");
+    assert!(
+        fixes[0].contains("cannot reach the Graph API at http://127.0.0.1:9")
+            && fixes[0].contains("network problem"),
+        "{page:#?}"
+    );
+    for f in &page {
+        assert!(
+            !f.contains("permission")
+                && !f.contains("grant")
+                && !f.contains("new Page access token"),
+            "{f}"
+        );
+    }
+}

@@ -366,6 +366,10 @@ async fn a_failing_page_does_not_stop_the_others_and_cli_exits_1() {
     .await;
     let err = res.expect_err("one page failed");
     assert_eq!(err.code, 1);
+    assert_eq!(
+        err.message,
+        "sync failed for 1 of 2 accounts; the others were synced"
+    );
     assert!(
         store.message(&"m_good".into()).unwrap().is_some(),
         "the good page was synced"
@@ -500,4 +504,38 @@ async fn sync_fetches_missing_profiles_in_batches() {
         reqs[0]["relative_url"],
         "U0?fields=first_name,last_name,profile_pic"
     );
+}
+
+/// Graph unreachable (a closed loopback port): every account fails, as a
+/// network problem, and nobody claims "the others were synced".
+#[tokio::test]
+async fn unreachable_graph_is_a_network_problem_and_no_others_are_claimed() {
+    for (pages, expected) in [
+        (page_block("P", None), "sync failed"),
+        (
+            page_block("P", Some("IG")),
+            "sync failed for all 2 accounts",
+        ),
+    ] {
+        let cfg = config("http://127.0.0.1:9", &pages);
+        let (_d, store) = store();
+        let syncer = Syncer::new(
+            store.clone(),
+            Arc::new(cfg.clone()),
+            GraphClient::new(&cfg.graph),
+        );
+        let report = syncer.run(None, &CancellationToken::new()).await;
+        for a in &report.accounts {
+            let e = a.error.as_deref().unwrap_or_default();
+            assert!(e.starts_with("network problem"), "{e}");
+            assert!(!e.contains("permission"), "{e}");
+        }
+        drop(syncer);
+        let err = cli_sync(&cfg, store, &SyncArgs { account: None }, &Console::local())
+            .await
+            .expect_err("nothing was reachable");
+        assert_eq!(err.code, 1);
+        assert_eq!(err.message, expected);
+        assert!(!err.message.contains("others"), "{}", err.message);
+    }
 }

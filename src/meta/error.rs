@@ -87,6 +87,18 @@ impl GraphError {
         self
     }
 
+    /// The request got no answer from Meta at all (no connection, a
+    /// timeout, a broken transfer): a network problem on the way to Meta,
+    /// not something Meta said about the token or its permissions.
+    pub fn is_network(&self) -> bool {
+        self.class == ErrorClass::Transient
+            && self.code.is_none()
+            && self.http_status.is_none()
+            && ["could not connect", "timed out", "request failed"]
+                .iter()
+                .any(|p| self.message.starts_with(p))
+    }
+
     /// One line for the status bar and the thread: what happened and what to do.
     pub fn describe(&self) -> String {
         let code = match (self.code, self.subcode) {
@@ -103,6 +115,9 @@ impl GraphError {
             ErrorClass::UserUnreachable => "this person isn't available right now",
             ErrorClass::NoMatchingUser => "no matching user (wrong id for this page)",
             ErrorClass::Permission => "the app lacks a permission for this",
+            ErrorClass::Transient if self.is_network() => {
+                "network problem: the Graph API did not answer"
+            }
             ErrorClass::Transient => "temporary error at Meta",
             ErrorClass::TagRejected => "Meta refused the message tag (a retired tag fails like this); send inside the 24-hour window, or use HUMAN_AGENT for a person's reply",
             ErrorClass::TooMuchData => {

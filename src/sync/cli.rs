@@ -87,10 +87,16 @@ pub async fn cli_sync(config: &Config, store: Db, args: &SyncArgs, console: &Con
             "sync interrupted; run it again to resume",
         ));
     }
-    match report.failed() {
-        0 => Ok(()),
-        n => Err(CliError::runtime(format!(
-            "sync failed for {n} account(s); the others were synced"
+    // "The others" only when there were others that did not fail.
+    match (report.failed(), report.accounts.len()) {
+        (0, _) => Ok(()),
+        (n, total) if n >= total => Err(CliError::runtime(if n == 1 {
+            "sync failed".to_string()
+        } else {
+            format!("sync failed for all {n} accounts")
+        })),
+        (n, total) => Err(CliError::runtime(format!(
+            "sync failed for {n} of {total} accounts; the others were synced"
         ))),
     }
 }
