@@ -767,6 +767,43 @@ mod tests {
     }
 
     #[test]
+    fn ui_ascii_and_passthrough_keys() {
+        let ui = |t: &str| Config::from_toml(t, &no_env).map(|c| c.ui);
+        let d = ui("").unwrap();
+        assert_eq!((d.ascii, d.osc52_passthrough), (None, false));
+        assert_eq!(ui("[ui]\nascii = true").unwrap().ascii, Some(true));
+        assert_eq!(ui("[ui]\nascii = false").unwrap().ascii, Some(false));
+        assert_eq!(ui("[ui]\nascii = \"auto\"").unwrap().ascii, None);
+        assert!(
+            ui("[ui]\nosc52_passthrough = true")
+                .unwrap()
+                .osc52_passthrough
+        );
+        let err = ui("[ui]\nascii = \"yes\"").unwrap_err().to_string();
+        assert!(err.contains("ui.ascii"), "{err}");
+    }
+
+    #[test]
+    fn unset_token_variables_wait_for_require_secrets() {
+        let text = "[[pages]]\nid = \"1\"\naccess_token_env = \"NOPE\"";
+        let cfg = Config::from_toml_lenient(text, &no_env).unwrap();
+        assert!(cfg.pages[0].access_token.is_empty());
+        let err = cfg.require_secrets().unwrap_err().to_string();
+        assert!(
+            err.contains("pages[0].access_token_env") && err.contains("`NOPE` is not set"),
+            "{err}"
+        );
+        // With the variable set there is nothing to require.
+        let env = |k: &str| (k == "NOPE").then(|| "tok".to_string());
+        let cfg = Config::from_toml_lenient(text, &env).unwrap();
+        assert!(cfg.require_secrets().is_ok());
+        assert!(
+            Config::from_toml(text, &no_env).is_err(),
+            "strict stays strict"
+        );
+    }
+
+    #[test]
     fn defaults_match_design() {
         let c = Config::from_toml("", &no_env).unwrap();
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");

@@ -783,6 +783,11 @@ async fn commands_through_the_owner_need_no_secrets() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "m_reply_1\n");
+    let out = run(&["bulk", "--text", "sale", "--all", "--yes"])
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(store.campaigns_list().unwrap().len(), 1);
     // attach gets as far as the terminal (none here: exit 1), never the
     // config error it used to stop at.
     let out = run(&["attach"]).await.unwrap();
