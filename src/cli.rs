@@ -44,6 +44,83 @@ pub enum Command {
     Sim(SimArgs),
     /// Open the inbox attached to the running dmdesk that owns the store
     Attach(AttachArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the man page, or write every page into a folder
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (default: dmdesk's own)
+    pub subcommand: Option<String>,
+    /// Write dmdesk.1 and one dmdesk-SUBCOMMAND.1 per subcommand here
+    #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Shell completions generated from these definitions.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "dmdesk", out);
+}
+
+/// Man pages generated from these definitions: dmdesk's own, or one
+/// subcommand's (`sim-populate` for a nested one), named `dmdesk-SUB`.
+pub fn man_page(subcommand: Option<&str>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut page = <Cli as clap::CommandFactory>::command();
+    if let Some(path) = subcommand {
+        for part in path.split('-') {
+            page = page.find_subcommand(part).cloned().ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no subcommand `{path}`"),
+                )
+            })?;
+        }
+        page = page.name(format!("dmdesk-{path}"));
+    }
+    clap_mangen::Man::new(page).render(out)
+}
+
+/// Every subcommand's page name (`serve`, `sim`, `sim-populate`, ...).
+pub fn man_page_names() -> Vec<String> {
+    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for c in cmd.get_subcommands().filter(|c| c.get_name() != "help") {
+            let name = format!("{prefix}{}", c.get_name());
+            out.push(name.clone());
+            walk(c, &format!("{name}-"), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&<Cli as clap::CommandFactory>::command(), "", &mut out);
+    out
+}
+
+/// Every page into `dir` (dmdesk.1, dmdesk-serve.1, ...); returns the files.
+pub fn man_pages_into(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut names: Vec<Option<String>> = vec![None];
+    names.extend(man_page_names().into_iter().map(Some));
+    let mut files = Vec::new();
+    for n in names {
+        let file = dir.join(match &n {
+            None => "dmdesk.1".to_string(),
+            Some(s) => format!("dmdesk-{s}.1"),
+        });
+        let mut buf = Vec::new();
+        man_page(n.as_deref(), &mut buf)?;
+        std::fs::write(&file, buf)?;
+        files.push(file);
+    }
+    Ok(files)
 }
 
 #[derive(Debug, Args)]

@@ -285,6 +285,24 @@ async fn run(cli: Cli) -> CliResult {
             dmdesk::control::oneshot::run(shot, &cfg, store, &console, None).await
         }
         Some(Command::Demo) => run_demo().await,
+        Some(Command::Completions(a)) => {
+            dmdesk::cli::completions(a.shell, &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Command::Man(a)) => match &a.dir {
+            Some(dir) => {
+                for f in dmdesk::cli::man_pages_into(dir)? {
+                    println!("{}", f.display());
+                }
+                Ok(())
+            }
+            None => dmdesk::cli::man_page(a.subcommand.as_deref(), &mut std::io::stdout()).map_err(
+                |e| match e.kind() {
+                    std::io::ErrorKind::NotFound => CliError::usage(e.to_string()),
+                    _ => CliError::runtime(e.to_string()),
+                },
+            ),
+        },
         Some(Command::Attach(args)) => {
             // The config is optional: agents may not be allowed to read it.
             let cfg = config_or_defaults(&cli)?;

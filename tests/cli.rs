@@ -365,3 +365,89 @@ fn bulk_with_a_malformed_users_line_or_a_retired_tag_exits_2_and_creates_nothing
         .success()
         .stdout("");
 }
+
+/// Every subcommand (nested ones too) with its long flags.
+fn subcommands_and_flags() -> Vec<(String, Vec<String>)> {
+    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, Vec<String>)>) {
+        for c in cmd.get_subcommands() {
+            let name = format!("{prefix}{}", c.get_name());
+            let flags = c
+                .get_arguments()
+                .filter(|a| !a.is_hide_set())
+                .filter_map(|a| a.get_long().map(str::to_string))
+                .collect();
+            out.push((name.clone(), flags));
+            walk(c, &format!("{name}-"), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &<dmdesk::cli::Cli as clap::CommandFactory>::command(),
+        "",
+        &mut out,
+    );
+    out
+}
+
+#[test]
+fn completions_name_every_subcommand_and_flag() {
+    let all = subcommands_and_flags();
+    assert!(all
+        .iter()
+        .any(|(n, f)| n == "bulk" && f.contains(&"users".to_string())));
+    for shell in ["bash", "zsh", "fish"] {
+        let out = dmdesk().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for (name, flags) in &all {
+            let leaf = name.rsplit('-').next().unwrap();
+            assert!(text.contains(leaf), "{shell}: no subcommand {name}");
+            for f in flags {
+                let shown = if shell == "fish" {
+                    format!("-l {f}")
+                } else {
+                    format!("--{f}")
+                };
+                assert!(text.contains(&shown), "{shell}: no {shown} for {name}");
+            }
+        }
+        for global in ["config", "socket"] {
+            assert!(text.contains(global), "{shell}: no --{global}");
+        }
+    }
+}
+
+#[test]
+fn man_pages_name_every_subcommand_and_flag() {
+    let top = dmdesk().args(["man"]).output().unwrap();
+    assert!(top.status.success());
+    let top = String::from_utf8(top.stdout).unwrap();
+    assert!(top.contains(".TH dmdesk"), "a roff page");
+    let all = subcommands_and_flags();
+    for (name, flags) in &all {
+        if !name.contains('-') {
+            assert!(top.contains(name.as_str()), "dmdesk.1 lists {name}");
+        }
+        let page = dmdesk().args(["man", name]).output().unwrap();
+        assert!(page.status.success(), "dmdesk man {name}");
+        let page = String::from_utf8(page.stdout).unwrap();
+        for f in flags {
+            // roff escapes the dashes.
+            let roff = format!("\\-\\-{}", f.replace('-', "\\-"));
+            assert!(page.contains(&roff), "dmdesk-{name}.1: no --{f}");
+        }
+    }
+    dmdesk()
+        .args(["man", "nonsense"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nonsense"));
+    let dir = tempfile::tempdir().unwrap();
+    dmdesk()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    assert!(dir.path().join("dmdesk.1").exists());
+    assert!(dir.path().join("dmdesk-sim-populate.1").exists());
+}

@@ -51,9 +51,12 @@ impl OneShot {
             Command::Export(a) => OneShot::Export { what: a.what },
             Command::Replay => OneShot::Replay,
             Command::Doctor => OneShot::Doctor,
-            Command::Demo | Command::Serve | Command::Sim(_) | Command::Attach(_) => {
-                return Ok(None)
-            }
+            Command::Demo
+            | Command::Serve
+            | Command::Sim(_)
+            | Command::Attach(_)
+            | Command::Completions(_)
+            | Command::Man(_) => return Ok(None),
         }))
     }
 
