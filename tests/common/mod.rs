@@ -1,6 +1,8 @@
 //! Fixtures shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use dmdesk::config::{Config, Secret};
