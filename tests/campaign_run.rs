@@ -2,15 +2,15 @@
 //! recipient states and retries, rate limit measured at the fake, stop on a
 //! dead token and resume.
 
-mod send_common;
+mod common;
 
+use common::send::*;
 use dmdesk::domain::{ConvKey, Platform, TimestampMs};
 use dmdesk::meta::graph::GraphClient;
 use dmdesk::send::campaign::{self, Eligibility, Tuning};
 use dmdesk::send::reply::SendCtx;
 use dmdesk::send::window::Tag;
 use dmdesk::store::{CampaignStatus, RecipientState};
-use send_common::*;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The fake Send API: window rule, Meta's error envelopes, faults, usage
 //! headers, and the echo / delivery / read that follow a send.
 
-mod sim_support;
+mod common;
 
 use dmdesk::change::Change;
 use dmdesk::domain::{Direction, Origin, Platform};
@@ -199,7 +199,7 @@ async fn errors_tokens_faults_and_usage_headers() {
 
 #[tokio::test]
 async fn echo_delivery_and_read_follow_a_send() {
-    let mut recv = sim_support::receiver().await;
+    let mut recv = common::sim::receiver().await;
     let sim = sim(Some(recv.url.clone())).await;
     let open = pick(&sim, Platform::Messenger, WindowClass::Open);
     let (s, v, _) = send(
@@ -219,7 +219,7 @@ async fn echo_delivery_and_read_follow_a_send() {
             &r.body,
             r.signature.as_deref().unwrap()
         ));
-        let parsed = parse_body(&r.body, &sim_support::parse_ctx()).unwrap();
+        let parsed = parse_body(&r.body, &common::sim::parse_ctx()).unwrap();
         assert!(parsed.problems.is_empty());
         match parsed.changes.into_iter().next().unwrap() {
             Change::Message {
@@ -257,7 +257,7 @@ async fn echo_delivery_and_read_follow_a_send() {
     let mid = v["message_id"].as_str().unwrap().to_string();
     let _echo = recv.next(5).await.expect("echo");
     let seen = recv.next(5).await.expect("seen");
-    let parsed = parse_body(&seen.body, &sim_support::parse_ctx()).unwrap();
+    let parsed = parse_body(&seen.body, &common::sim::parse_ctx()).unwrap();
     match &parsed.changes[0] {
         Change::Read {
             mid: Some(m), conv, ..

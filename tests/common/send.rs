@@ -2,7 +2,6 @@
 //! a wiremock fake, conversations with a chosen last inbound time, and a
 //! responder that answers the Send API like Meta (mid derived from the
 //! recipient) while recording when each call arrived.
-#![allow(dead_code)]
 
 use dmdesk::change::Change;
 use dmdesk::config::Config;
