@@ -167,6 +167,9 @@ pub async fn start(
     let task = tokio::spawn(async move {
         let slots = Arc::new(Semaphore::new(limits.max_connections));
         let per_user = UserSlots::new(limits.per_user);
+        // Refusals in progress (each holds its socket up to ~2 s): beyond
+        // this many, a refused connection is just closed.
+        let refusing = Arc::new(Semaphore::new(REFUSALS));
         let sessions = AtomicU64::new(1);
         loop {
             let (stream, _) = tokio::select! {
@@ -191,7 +194,8 @@ pub async fn start(
             // lock the others out.
             let Some(user_slot) = per_user.acquire(peer.uid) else {
                 tracing::warn!(user = %peer.name, limit = limits.per_user, "control socket: too many connections from one user; refused");
-                tokio::spawn(refuse(
+                spawn_refusal(
+                    &refusing,
                     stream,
                     format!(
                         "too many connections to this dmdesk from user {} (at most {}); close some (idle ones close after {} s)",
@@ -199,7 +203,7 @@ pub async fn start(
                         limits.per_user,
                         limits.idle.as_secs()
                     ),
-                ));
+                );
                 continue;
             };
             let Ok(slot) = slots.clone().try_acquire_owned() else {
@@ -207,13 +211,14 @@ pub async fn start(
                     limit = limits.max_connections,
                     "control socket: too many connections; refused"
                 );
-                tokio::spawn(refuse(
+                spawn_refusal(
+                    &refusing,
                     stream,
                     format!(
                         "too many connections to this dmdesk (at most {} from all users)",
                         limits.max_connections
                     ),
-                ));
+                );
                 continue;
             };
             let session = sessions.fetch_add(1, Ordering::Relaxed);
@@ -248,6 +253,19 @@ fn set_mode(path: &Path, group: Option<&super::peer::AllowedGroup>) -> std::io::
         None => 0o600,
     };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+/// Refused connections being told why at once (see `spawn_refusal`).
+const REFUSALS: usize = 64;
+
+fn spawn_refusal(refusing: &Arc<Semaphore>, stream: UnixStream, message: String) {
+    let Ok(permit) = refusing.clone().try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        refuse(stream, message).await;
+        drop(permit);
+    });
 }
 
 /// Connections per Unix user.
