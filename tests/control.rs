@@ -835,17 +835,18 @@ async fn idle_connections_are_closed_and_quiet_attached_uis_are_kept() {
     let (remote, _, mut pushed) = Remote::attach_with(&path, quiet).await.unwrap();
 
     // A connection that never sends a request is closed after the first bound.
+    // (Clocks start before the owner's do, so the lower bounds are exact.)
+    let started = std::time::Instant::now();
     let (read, _silent_write) = UnixStream::connect(&path).await.unwrap().into_split();
     let mut silent = BufReader::new(read);
-    let started = std::time::Instant::now();
     let why = next_line(&mut silent).await.expect("a closing frame");
     assert!(why.contains("closing: no request"), "{why}");
     assert_eq!(next_line(&mut silent).await, None);
     assert!(started.elapsed() >= limits.first_request);
 
     // One that asked once and went silent, after the idle bound.
-    let (mut idle, _idle_write) = hello_and_hold(&path).await;
     let started = std::time::Instant::now();
+    let (mut idle, _idle_write) = hello_and_hold(&path).await;
     let why = next_line(&mut idle).await.expect("a closing frame");
     assert!(why.contains("closing: no request"), "{why}");
     assert_eq!(next_line(&mut idle).await, None);
