@@ -279,7 +279,7 @@ impl Remote {
             let mut w = self.inner.writer.lock().await;
             let Some(w) = w.as_mut() else {
                 self.forget(id);
-                return Err(not_connected());
+                return Err(self.refusal().unwrap_or_else(not_connected));
             };
             if w.write_all(&line(&Envelope { id, request })).await.is_err() {
                 self.forget(id);
