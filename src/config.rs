@@ -162,6 +162,8 @@ pub struct UiConfig {
 pub struct ControlConfig {
     /// Unix group whose members may attach besides the owner's user.
     pub group: Option<String>,
+    /// Connection limits and idle bounds (not in the file; tests shorten them).
+    pub limits: crate::control::ControlLimits,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
@@ -676,6 +678,7 @@ impl Config {
             canned: raw.canned,
             control: ControlConfig {
                 group: raw.control.group.filter(|g| !g.trim().is_empty()),
+                limits: Default::default(),
             },
             demo: false,
             source: None,

@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod job;
 pub mod meta;
 pub mod metrics;
+pub mod pace;
 pub mod profiles;
 pub mod runtime;
 pub mod send;

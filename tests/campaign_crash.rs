@@ -7,13 +7,13 @@
 //! twice: in-flight recipients are resolved from their echo, or become
 //! `unknown`; they are never re-sent.
 
-mod send_common;
+mod common;
 
+use common::send::*;
 use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, TimestampMs};
 use dmdesk::send::campaign::{self, Tuning};
 use dmdesk::store::{CampaignStatus, RecipientState};
-use send_common::*;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

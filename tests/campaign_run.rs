@@ -2,15 +2,15 @@
 //! recipient states and retries, rate limit measured at the fake, stop on a
 //! dead token and resume.
 
-mod send_common;
+mod common;
 
+use common::send::*;
 use dmdesk::domain::{ConvKey, Platform, TimestampMs};
 use dmdesk::meta::graph::GraphClient;
 use dmdesk::send::campaign::{self, Eligibility, Tuning};
 use dmdesk::send::reply::SendCtx;
 use dmdesk::send::window::Tag;
 use dmdesk::store::{CampaignStatus, RecipientState};
-use send_common::*;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -239,8 +239,12 @@ async fn rate_never_exceeds_max_per_second_at_the_fake() {
     let ts = fake.times();
     let peak = max_per_trailing_second(&ts);
     assert!(peak <= 20, "peak {peak} calls in one second");
-    assert!(peak >= 17, "the limit should be nearly used: peak {peak}");
-    assert!(took >= Duration::from_millis(3300), "{took:?}");
+    // Spacing is the limiter's: 70 calls at least 1.1/20 s apart take at
+    // least 69 × 55 ms ≈ 3.8 s, however fast the machine. (That the limit is
+    // nearly used is a property of the limiter, checked on the paused
+    // clock in send::ratelimit's tests; measured here it would depend on
+    // how loaded the machine is.)
+    assert!(took >= Duration::from_millis(3700), "{took:?}");
     for i in 0..70 {
         assert_eq!(fake.count_for(&format!("r{i}")), 1);
     }
@@ -348,7 +352,12 @@ async fn a_dead_token_stops_and_resume_continues() {
 async fn cancel_skips_the_rest() {
     let server = MockServer::start().await;
     let env = env(&server.uri(), 10, 1);
-    let fake = MetaFake::default();
+    // Cancelled as the third call arrives at the fake.
+    let cancel = CancellationToken::new();
+    let fake = MetaFake {
+        cancel_at: Some((3, cancel.clone())),
+        ..MetaFake::default()
+    };
     Mock::given(method("POST"))
         .respond_with(fake.clone())
         .mount(&server)
@@ -358,12 +367,6 @@ async fn cancel_skips_the_rest() {
         customer_wrote(&env.store, r, MIN);
     }
     let id = start(&env, &recipients, None).await;
-    let cancel = CancellationToken::new();
-    let c2 = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(450)).await;
-        c2.cancel();
-    });
     let rep = campaign::run(
         &env.ctx,
         &id,
@@ -374,7 +377,9 @@ async fn cancel_skips_the_rest() {
     .await
     .unwrap();
     assert_eq!(rep.status, CampaignStatus::Cancelled);
-    assert!(rep.counts.sent >= 3 && rep.counts.sent < 10, "{rep}");
+    // One at a time: the call in flight when cancelled completes (sent), and
+    // no further call starts.
+    assert_eq!(rep.counts.sent, 3, "{rep}");
     assert_eq!(rep.counts.sent + rep.counts.skipped, 30);
     assert_eq!(fake.calls.lock().unwrap().len() as u64, rep.counts.sent);
     // A cancelled campaign does not resume.
@@ -394,7 +399,12 @@ async fn cancel_skips_the_rest() {
 async fn the_worker_resumes_running_campaigns_at_start() {
     let server = MockServer::start().await;
     let env = env(&server.uri(), 20, 2);
-    let fake = MetaFake::default();
+    // Shut down as the fifth call arrives at the fake.
+    let shutdown = CancellationToken::new();
+    let fake = MetaFake {
+        cancel_at: Some((5, shutdown.clone())),
+        ..MetaFake::default()
+    };
     Mock::given(method("POST"))
         .respond_with(fake.clone())
         .mount(&server)
@@ -404,12 +414,6 @@ async fn the_worker_resumes_running_campaigns_at_start() {
         customer_wrote(&env.store, r, MIN);
     }
     let id = start(&env, &recipients, None).await;
-    let shutdown = CancellationToken::new();
-    let s2 = shutdown.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        s2.cancel();
-    });
     let rep = campaign::run(
         &env.ctx,
         &id,
@@ -420,7 +424,8 @@ async fn the_worker_resumes_running_campaigns_at_start() {
     .await
     .unwrap();
     assert_eq!(rep.status, CampaignStatus::Running);
-    assert!(rep.counts.sent < 20);
+    // Two at a time: the fifth call and at most one beside it finish.
+    assert!((5..=6).contains(&rep.counts.sent), "{rep}");
     assert_eq!(
         rep.counts.in_flight, 0,
         "nothing left in flight after a clean shutdown"
@@ -434,12 +439,12 @@ async fn the_worker_resumes_running_campaigns_at_start() {
     let worker = tokio::spawn(async move {
         dmdesk::send::worker::run_worker_with(ctx, tuning, &mut rx, c2).await
     });
-    for _ in 0..200 {
-        if env.store.campaign(&id).unwrap().unwrap().status == CampaignStatus::Done {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    common::wait::until(
+        "the worker to finish the resumed campaign",
+        Duration::from_secs(20),
+        || async { env.store.campaign(&id).unwrap().unwrap().status == CampaignStatus::Done },
+    )
+    .await;
     cancel.cancel();
     worker.await.unwrap();
     assert_eq!(

@@ -2,9 +2,13 @@
 //! owner, restarts, bad requests, slow clients and permissions. The owner
 //! runs in this process (the real runtime); one-shots are the real binary.
 
+mod common;
+
+use common::wait;
 use dmdesk::config::Config;
 use dmdesk::control::client::{Pushed, Remote};
 use dmdesk::control::protocol::{Reply, Request};
+use dmdesk::control::{ClientTimeouts, ControlLimits};
 use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, Direction, Platform};
 use dmdesk::runtime::Running;
@@ -53,9 +57,15 @@ struct Owner {
 }
 
 async fn start_owner(dir: &Path, graph: &str) -> Owner {
+    start_owner_with(dir, graph, ControlLimits::default()).await
+}
+
+/// An owner with its control socket's limits set (shortened) by the test.
+async fn start_owner_with(dir: &Path, graph: &str, limits: ControlLimits) -> Owner {
     let text = config_text(dir, graph);
     std::fs::write(dir.join("config.toml"), &text).unwrap();
-    let cfg = Config::from_toml(&text, &|_| None).unwrap();
+    let mut cfg = Config::from_toml(&text, &|_| None).unwrap();
+    cfg.control.limits = limits;
     let store = Db::open(&cfg.store.path, 8, "serve").unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -286,12 +296,12 @@ async fn oneshots_through_the_socket_keep_their_output_and_exit_codes() {
     );
     // Wait for ingest to apply it.
     let store = owner.running.store.clone();
-    for _ in 0..100 {
-        if store.message(&"m_in_1".into()).unwrap().is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait::until(
+        "ingest to apply m_in_1",
+        Duration::from_secs(10),
+        || async { store.message(&"m_in_1".into()).unwrap().is_some() },
+    )
+    .await;
 
     // send: the mid alone on stdout, exit 0.
     let out = dmdesk(
@@ -393,7 +403,14 @@ async fn oneshots_through_the_socket_keep_their_output_and_exit_codes() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("replayed:"));
     let out = dmdesk(dir.path(), &["doctor"]).await;
-    assert!(matches!(out.status.code(), Some(0 | 1)));
+    // The Graph fake answers POSTs only, so doctor's token check fails:
+    // exit 1, the same as run locally.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("fix: page Shop (P1): cannot check the token"),
+        "{stdout}"
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).is_empty());
     assert!(!String::from_utf8_lossy(&out.stdout).contains(TOKEN));
 
@@ -498,9 +515,11 @@ async fn malformed_and_oversized_requests_get_errors_and_the_owner_goes_on() {
     );
     assert!(f["message"].as_str().unwrap().contains("version"));
     // The same connection still works.
-    w.write_all(b"{\"id\":9,\"op\":\"hello\",\"version\":1}\n")
-        .await
-        .unwrap();
+    let hello = format!(
+        "{{\"id\":9,\"op\":\"hello\",\"version\":{}}}\n",
+        dmdesk::control::protocol::VERSION
+    );
+    w.write_all(hello.as_bytes()).await.unwrap();
     let f = read_frame(&mut r).await;
     assert_eq!(
         (f["type"].as_str(), f["id"].as_u64()),
@@ -600,16 +619,13 @@ async fn a_slow_client_is_told_to_resync_and_never_slows_ingest() {
         started.elapsed()
     );
     let store = owner.running.store.clone();
-    for _ in 0..200 {
-        if store
-            .message(&format!("m_{}", N - 1).as_str().into())
-            .unwrap()
-            .is_some()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let last = format!("m_{}", N - 1);
+    wait::until(
+        &format!("ingest to apply {last}"),
+        Duration::from_secs(10),
+        || async { store.message(&last.as_str().into()).unwrap().is_some() },
+    )
+    .await;
     // The fast client got the last message (directly or after a resync).
     until(&mut fast_rx, "the fast client keeps up", |p| {
         is_digest_for(p, "U0") || *p == Pushed::Lagged
@@ -673,7 +689,7 @@ async fn the_socket_is_for_its_owner_only() {
         }
         // The file's mode keeps `nobody` out...
         let out = as_nobody(&path).await;
-        assert!(out.contains("connect refused"), "{out}");
+        assert!(out.contains("no dmdesk answers on"), "{out}");
         // ...and with the mode loosened by hand, the owner's check still does.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
         let out = as_nobody(&path).await;
@@ -684,43 +700,220 @@ async fn the_socket_is_for_its_owner_only() {
     owner.running.shutdown().await;
 }
 
-/// Connect to `path` as uid 65534 in a child process (this test binary,
-/// re-run in its helper mode) and report what happened.
+/// Run `dmdesk --socket path doctor` as uid 65534 (the real binary; no
+/// config needed with an explicit socket) and report what it said.
 async fn as_nobody(path: &Path) -> String {
     use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = std::process::Command::new(exe);
-    cmd.args([
-        "--exact",
-        "connect_helper",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("DMDESK_TEST_CONNECT", path)
-    .uid(65534)
-    .gid(65534);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dmdesk"));
+    cmd.arg("--socket")
+        .arg(path)
+        .arg("doctor")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .uid(65534)
+        .gid(65534);
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
+    assert_eq!(out.status.code(), Some(1), "refused is a runtime failure");
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-/// Helper mode for `as_nobody`; does nothing in a normal run.
-#[test]
-fn connect_helper() {
-    let Some(path) = std::env::var_os("DMDESK_TEST_CONNECT") else {
-        return;
+/// A raw connection that has said hello (so the owner has accepted it and
+/// counts it), then stays silent.
+async fn hello_and_hold(
+    path: &Path,
+) -> (
+    BufReader<tokio::net::unix::OwnedReadHalf>,
+    tokio::net::unix::OwnedWriteHalf,
+) {
+    let (read, mut write) = UnixStream::connect(path).await.unwrap().into_split();
+    let hello = format!(
+        "{{\"id\":1,\"op\":\"hello\",\"version\":{}}}\n",
+        dmdesk::control::protocol::VERSION
+    );
+    write.write_all(hello.as_bytes()).await.unwrap();
+    let mut r = BufReader::new(read);
+    let f = read_frame(&mut r).await;
+    assert_eq!(f["type"], "reply", "{f}");
+    // The caller keeps the write half open: closing it would be an EOF,
+    // not silence.
+    (r, write)
+}
+
+/// The next line from the owner, or `None` at EOF, within 10 s.
+async fn next_line(r: &mut BufReader<tokio::net::unix::OwnedReadHalf>) -> Option<String> {
+    let mut line = String::new();
+    let n = tokio::time::timeout(Duration::from_secs(10), r.read_line(&mut line))
+        .await
+        .expect("the owner neither wrote nor closed within 10 s")
+        .unwrap();
+    (n > 0).then_some(line)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_user_cannot_hold_every_connection_and_the_refused_are_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = graph().await;
+    let limits = ControlLimits {
+        max_connections: 8,
+        per_user: 3,
+        ..ControlLimits::default()
     };
-    use std::io::{BufRead, Write};
-    match std::os::unix::net::UnixStream::connect(&path) {
-        Err(e) => println!("connect refused: {e}"),
-        Ok(mut s) => {
-            let _ = s.write_all(b"{\"id\":1,\"op\":\"hello\",\"version\":1}\n");
-            let mut line = String::new();
-            let _ = std::io::BufReader::new(s).read_line(&mut line);
-            println!("answer: {line}");
-        }
+    let owner = start_owner_with(dir.path(), &g.uri(), limits).await;
+    let path = socket(dir.path());
+
+    // This user's three idle connections fill its share (3 of 8)...
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(hello_and_hold(&path).await);
     }
+    // ...so a fourth from the same user is refused, with the reason...
+    let (read, _write) = UnixStream::connect(&path).await.unwrap().into_split();
+    let mut r = BufReader::new(read);
+    let refusal = next_line(&mut r).await.expect("a refusal frame");
+    assert!(
+        refusal.contains("too many connections") && refusal.contains(&me()),
+        "{refusal}"
+    );
+    assert_eq!(next_line(&mut r).await, None, "closed after the refusal");
+
+    // ...a one-shot command says so and fails as a runtime failure (1)...
+    let out = dmdesk(dir.path(), &["doctor"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("too many connections"), "{stderr}");
+    assert!(!stderr.contains("went away"), "{stderr}");
+    // ...and so does an attaching UI.
+    let err = Remote::attach(&path).await.err().expect("refused");
+    assert!(err.contains("too many connections"), "{err}");
+
+    // The global cap was never the limit: the user's share was.
+    assert!(limits.per_user < limits.max_connections);
+    // Closing one gives its place back.
+    drop(held.pop());
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok((r, _, _)) = Remote::attach(&path).await {
+                r.detach().await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(
+        found.is_ok(),
+        "waiting for a freed place to accept an attach"
+    );
+    owner.running.shutdown().await;
+}
+
+#[test]
+fn the_default_per_user_cap_leaves_room_for_others() {
+    let l = ControlLimits::default();
+    assert!(l.per_user * 2 <= l.max_connections, "{l:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idle_connections_are_closed_and_quiet_attached_uis_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = graph().await;
+    let limits = ControlLimits {
+        first_request: Duration::from_millis(300),
+        idle: Duration::from_millis(600),
+        ..ControlLimits::default()
+    };
+    let owner = start_owner_with(dir.path(), &g.uri(), limits).await;
+    let path = socket(dir.path());
+
+    // A UI that pings well within the idle bound and otherwise says nothing.
+    let quiet = ClientTimeouts {
+        ping: Duration::from_millis(100),
+        read: Duration::from_secs(5),
+    };
+    let (remote, _, mut pushed) = Remote::attach_with(&path, quiet).await.unwrap();
+
+    // A connection that never sends a request is closed after the first bound.
+    // (Clocks start before the owner's do, so the lower bounds are exact.)
+    let started = std::time::Instant::now();
+    let (read, _silent_write) = UnixStream::connect(&path).await.unwrap().into_split();
+    let mut silent = BufReader::new(read);
+    let why = next_line(&mut silent).await.expect("a closing frame");
+    assert!(why.contains("closing: no request"), "{why}");
+    assert_eq!(next_line(&mut silent).await, None);
+    assert!(started.elapsed() >= limits.first_request);
+
+    // One that asked once and went silent, after the idle bound.
+    let started = std::time::Instant::now();
+    let (mut idle, _idle_write) = hello_and_hold(&path).await;
+    let why = next_line(&mut idle).await.expect("a closing frame");
+    assert!(why.contains("closing: no request"), "{why}");
+    assert_eq!(next_line(&mut idle).await, None);
+    assert!(started.elapsed() >= limits.idle);
+
+    // The UI attached before both: it has been quiet longer than the idle
+    // bound, yet its connection was never lost and it still answers.
+    while let Ok(p) = pushed.try_recv() {
+        assert!(!matches!(p, Pushed::Lost | Pushed::Back { .. }), "{p:?}");
+    }
+    assert_eq!(
+        remote.request(Request::Unread).await,
+        Ok(Reply::Unread(vec![]))
+    );
+    remote.detach().await;
+    owner.running.shutdown().await;
+}
+
+/// A socket that accepts and never answers (a hung owner): clients give up
+/// within their read timeout and say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_owner_makes_clients_give_up_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("silent.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    let (held_tx, mut held_rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = tokio::spawn(async move {
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            // Hold it open, read nothing, write nothing.
+            held_tx.send(s).unwrap();
+        }
+    });
+    let short = ClientTimeouts {
+        ping: Duration::from_millis(100),
+        read: Duration::from_millis(500),
+    };
+
+    let stream = UnixStream::connect(&path).await.unwrap();
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(
+        Duration::from_secs(10),
+        dmdesk::control::client::run_oneshot_with(
+            stream,
+            dmdesk::control::oneshot::OneShot::Doctor,
+            short,
+        ),
+    )
+    .await
+    .expect("the one-shot client hung");
+    let e = r.expect_err("a silent owner is a failure");
+    assert_eq!(e.code, 1);
+    assert!(
+        e.message.contains("did not answer within 0.5 s"),
+        "{}",
+        e.message
+    );
+    assert!(started.elapsed() >= short.read);
+
+    let r = tokio::time::timeout(Duration::from_secs(10), Remote::attach_with(&path, short))
+        .await
+        .expect("attach hung");
+    let e = r.err().expect("a silent owner is a failure");
+    assert!(e.contains("did not answer within 0.5 s"), "{e}");
+
+    assert!(held_rx.recv().await.is_some());
+    server.abort();
 }
 
 /// An agent's config names the page token by variable, and the agent does

@@ -1,14 +1,14 @@
 //! `cli_send` and `cli_bulk` exit codes and effects (the lead wires main).
 
-mod send_common;
+mod common;
 
+use common::send::*;
 use dmdesk::cli::SendArgs;
 use dmdesk::console::Console;
 use dmdesk::control::oneshot::{BulkRequest, UsersFile};
 use dmdesk::domain::TimestampMs;
 use dmdesk::send::cli::{cli_bulk, cli_send};
 use dmdesk::store::CampaignStatus;
-use send_common::*;
 use std::io::Write;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer};

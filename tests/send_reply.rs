@@ -1,14 +1,14 @@
 //! The reply path against a local fake of the Send API: window edges, tags
 //! per platform, each error's mapping, retry, echo/answer races.
 
-mod send_common;
+mod common;
 
+use common::send::*;
 use dmdesk::domain::{Direction, MsgStatus, TimestampMs};
 use dmdesk::meta::error::ErrorClass;
 use dmdesk::send::reply::{self, SendError};
 use dmdesk::send::window::Tag;
 use dmdesk::store::OutboxState;
-use send_common::*;
 use serde_json::json;
 use std::time::Duration;
 use wiremock::matchers::{body_partial_json, header, method, path};
@@ -522,15 +522,16 @@ async fn the_worker_reports_refusals_and_sends_replies() {
         }
     }
     // Wait for the open one to be sent.
-    for _ in 0..100 {
-        if outbound(&env, &open)
-            .first()
-            .is_some_and(|m| m.status == MsgStatus::Sent)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::wait::until(
+        "the reply in the open window to be sent",
+        Duration::from_secs(10),
+        || async {
+            outbound(&env, &open)
+                .first()
+                .is_some_and(|m| m.status == MsgStatus::Sent)
+        },
+    )
+    .await;
     assert_eq!(outbound(&env, &open)[0].mid.as_str(), "m_w1");
     assert_eq!(outbound(&env, &closed)[0].status, MsgStatus::Failed);
     cancel.cancel();

@@ -1,7 +1,7 @@
 //! Simulated customers post signed, parseable webhooks that agree with the
 //! fake Graph API.
 
-mod sim_support;
+mod common;
 
 use dmdesk::change::Change;
 use dmdesk::meta::webhook::parse_body;
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
-    let mut recv = sim_support::receiver().await;
+    let mut recv = common::sim::receiver().await;
     let mut cfg = SimConfig::demo(Some(recv.url.clone()));
     cfg.customers = 12;
     cfg.rate = 100.0;
@@ -41,7 +41,7 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
         );
         assert!(!verify(b"wrong-secret", &r.body, &sig));
         assert!(r.body.is_ascii(), "Meta-style escaped serialisation");
-        let parsed = parse_body(&r.body, &sim_support::parse_ctx()).expect("parses");
+        let parsed = parse_body(&r.body, &common::sim::parse_ctx()).expect("parses");
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
         assert_eq!(parsed.changes.len(), 1);
         match &parsed.changes[0] {
@@ -100,7 +100,7 @@ async fn customers_post_signed_parseable_webhooks_consistent_with_graph() {
 
 #[tokio::test]
 async fn customer_says_posts_one_signed_message() {
-    let mut recv = sim_support::receiver().await;
+    let mut recv = common::sim::receiver().await;
     let sim = Simulator::start(SimConfig::demo(Some(recv.url.clone())))
         .await
         .unwrap();
@@ -115,7 +115,7 @@ async fn customer_says_posts_one_signed_message() {
         &r.body,
         r.signature.as_deref().unwrap()
     ));
-    let parsed = parse_body(&r.body, &sim_support::parse_ctx()).unwrap();
+    let parsed = parse_body(&r.body, &common::sim::parse_ctx()).unwrap();
     let Change::Message { msg, .. } = &parsed.changes[0] else {
         panic!("a message")
     };
@@ -128,7 +128,7 @@ async fn customer_says_posts_one_signed_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_stops_after_count_with_the_given_secret() {
-    let mut recv = sim_support::receiver().await;
+    let mut recv = common::sim::receiver().await;
     let args = dmdesk::cli::SimArgs {
         command: None,
         webhook: recv.url.clone(),

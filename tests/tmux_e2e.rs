@@ -2,6 +2,9 @@
 //! it, the agent replies with the keyboard (the Send API, played by
 //! wiremock, gets the call), and quitting leaves the terminal restored.
 
+mod common;
+
+use common::tmux;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
@@ -12,7 +15,7 @@ struct Session(String);
 impl Session {
     /// A detached 120x35 session running `shell_cmd` in a plain bash.
     fn start(&self, shell_cmd: &str) {
-        let status = Command::new("tmux")
+        let status = tmux::command()
             .args(["new-session", "-d", "-s", &self.0, "-x", "120", "-y", "35"])
             .args(["bash", "--norc", "--noprofile", "-c", shell_cmd])
             .status()
@@ -20,7 +23,7 @@ impl Session {
         assert!(status.success());
     }
     fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
+        let out = tmux::command()
             .args(args)
             .output()
             .expect("tmux runs (CI installs it)");
@@ -57,7 +60,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         // Kill only the session this test started.
-        let _ = Command::new("tmux")
+        let _ = tmux::command()
             .args(["kill-session", "-t", &self.0])
             .status();
     }
@@ -90,6 +93,9 @@ fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receive_show_reply_quit_restored() {
+    if !tmux::ready("receive_show_reply_quit_restored") {
+        return;
+    }
     let graph = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v25.0/P1/messages"))
@@ -203,6 +209,9 @@ fn chrono_now_ms() -> i64 {
 /// synced in and its customers' signed webhooks arrive live.
 #[test]
 fn demo_mode_starts_and_shows_simulated_customers() {
+    if !tmux::ready("demo_mode_starts_and_shows_simulated_customers") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let name = format!("dmdesk-demo-{}", std::process::id());
     let s = Session(name.clone());
@@ -276,6 +285,9 @@ fn stop(mut child: std::process::Child) {
 /// restarts and reconnects by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_agent_attaches_to_serve_and_survives_its_restart() {
+    if !tmux::ready("a_second_agent_attaches_to_serve_and_survives_its_restart") {
+        return;
+    }
     let graph = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v25.0/P1/messages"))

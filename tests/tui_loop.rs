@@ -8,10 +8,76 @@ use dmdesk::domain::*;
 use dmdesk::tui::data::{DataWorker, StoreData};
 use dmdesk::tui::{run_loop, Headless};
 use ratatui::backend::TestBackend;
+use ratatui::backend::{Backend, WindowSize};
+use ratatui::buffer::Cell;
 use ratatui::crossterm::event::{Event as CtEvent, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Position, Size};
 use ratatui::Terminal;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// A TestBackend the test can read while the loop owns the terminal, so
+/// keys are sent once the screen shows what they act on.
+#[derive(Clone)]
+struct Shared(Arc<Mutex<TestBackend>>);
+
+impl Shared {
+    fn screen(&self) -> String {
+        let b = self.0.lock().unwrap();
+        let w = b.buffer().area.width as usize;
+        let cells: Vec<&str> = b.buffer().content.iter().map(|c| c.symbol()).collect();
+        cells.chunks(w).map(|r| r.concat() + "\n").collect()
+    }
+
+    /// Wait (bounded) until the drawn screen satisfies `pred`.
+    async fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Backend for Shared {
+    fn draw<'a, I>(&mut self, content: I) -> std::io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.0.lock().unwrap().draw(content)
+    }
+    fn hide_cursor(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap().hide_cursor()
+    }
+    fn show_cursor(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap().show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> std::io::Result<Position> {
+        self.0.lock().unwrap().get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> std::io::Result<()> {
+        self.0.lock().unwrap().set_cursor_position(position)
+    }
+    fn clear(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap().clear()
+    }
+    fn size(&self) -> std::io::Result<Size> {
+        self.0.lock().unwrap().size()
+    }
+    fn window_size(&mut self) -> std::io::Result<WindowSize> {
+        self.0.lock().unwrap().window_size()
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Backend::flush(&mut *self.0.lock().unwrap())
+    }
+}
 
 fn key(code: KeyCode) -> std::io::Result<CtEvent> {
     Ok(CtEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -37,26 +103,34 @@ async fn loop_draws_loaded_rows_and_quits_with_draft_saved() {
     let mut data =
         DataWorker::start(Arc::new(StoreData::new(store.clone(), jobs))).expect("worker");
     let (tx, rx) = futures::channel::mpsc::unbounded();
+    let screen = Shared(Arc::new(Mutex::new(TestBackend::new(100, 30))));
+    let seen = screen.clone();
     let mut host = Headless {
-        terminal: Terminal::new(TestBackend::new(100, 30)).expect("terminal"),
+        terminal: Terminal::new(screen.clone()).expect("terminal"),
         input: rx,
     };
     let mut state = State::new(fixtures::options(), fixtures::NOW, (100, 30));
     let updates = store.subscribe();
     let typist = tokio::spawn(async move {
-        // Open the thread, write a draft, leave the composer, quit.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        for k in [KeyCode::Enter, KeyCode::Char('i')] {
-            tx.unbounded_send(key(k)).expect("send");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        // Each key once the screen shows what it acts on: the row loaded,
+        // the thread open, the composer open, the draft typed.
+        seen.wait_for("the loaded row", |s| s.contains("hello from the loop te"))
+            .await;
+        tx.unbounded_send(key(KeyCode::Enter)).expect("send");
+        seen.wait_for("the thread open", |s| {
+            !s.contains("Select a conversation") && s.contains("hello from the loop test")
+        })
+        .await;
+        tx.unbounded_send(key(KeyCode::Char('i'))).expect("send");
+        seen.wait_for("the composer open", |s| s.contains("Reply to Unknown (u1)"))
+            .await;
         for c in "draft!".chars() {
             tx.unbounded_send(key(KeyCode::Char(c))).expect("send");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen.wait_for("the draft typed", |s| s.contains("draft!"))
+            .await;
         for k in [KeyCode::Esc, KeyCode::Esc, KeyCode::Char('q')] {
             tx.unbounded_send(key(k)).expect("send");
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         tx
     });
@@ -70,14 +144,7 @@ async fn loop_draws_loaded_rows_and_quits_with_draft_saved() {
     let _tx = typist.await.expect("typist");
     data.finish().await;
 
-    let screen: String = host
-        .terminal
-        .backend()
-        .buffer()
-        .content
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let screen = screen.screen();
     assert!(screen.contains("hello from the loop test"), "{screen}");
     assert_eq!(
         store.draft(&conv).expect("draft").as_deref(),

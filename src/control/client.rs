@@ -4,6 +4,7 @@
 
 use super::oneshot::OneShot;
 use super::protocol::{Envelope, Frame, Reply, Request, VERSION};
+use super::ClientTimeouts;
 use crate::cli::{CliError, CliResult};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -34,9 +35,23 @@ fn line(e: &Envelope) -> Vec<u8> {
     v
 }
 
+/// How often a client pings the owner while connected.
+pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Run `cmd` in the owner and relay its output here; the owner's exit code
 /// becomes ours.
 pub async fn run_oneshot(stream: UnixStream, cmd: OneShot) -> CliResult {
+    run_oneshot_with(stream, cmd, ClientTimeouts::default()).await
+}
+
+/// [`run_oneshot`] with explicit timeouts: pings go out every
+/// `timeouts.ping`, and an owner that sends nothing at all for
+/// `timeouts.read` (not even the answer to a ping) is given up on.
+pub async fn run_oneshot_with(
+    stream: UnixStream,
+    cmd: OneShot,
+    timeouts: ClientTimeouts,
+) -> CliResult {
     let (read, mut write) = stream.into_split();
     let mut frames = FramedRead::new(read, LinesCodec::new_with_max_length(MAX_FRAME));
     let stdin_tty = std::io::stdin().is_terminal();
@@ -52,11 +67,45 @@ pub async fn run_oneshot(stream: UnixStream, cmd: OneShot) -> CliResult {
             "the dmdesk process holding the store went away before the command finished",
         )
     };
-    write.write_all(&line(&req)).await.map_err(|_| lost())?;
+    let silent = || {
+        CliError::runtime(format!(
+            "the dmdesk process holding the store did not answer within {} s",
+            timeouts.read.as_secs_f64()
+        ))
+    };
+    // A refused connection may be closed before our request is written: the
+    // owner's reason is still there to read, so a failed write is only
+    // reported once reading found nothing.
+    let mut wrote = write.write_all(&line(&req)).await.is_ok();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    while let Some(l) = frames.next().await {
-        let l = l.map_err(|_| lost())?;
+    let (answer_tx, mut answer_rx) = mpsc::unbounded_channel::<bool>();
+    let mut ping =
+        tokio::time::interval_at(tokio::time::Instant::now() + timeouts.ping, timeouts.ping);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_id = 2u64;
+    let mut deadline = tokio::time::Instant::now() + timeouts.read;
+    loop {
+        let l = tokio::select! {
+            l = tokio::time::timeout_at(deadline, frames.next()) => match l {
+                Err(_) => return Err(silent()),
+                Ok(None) => break,
+                Ok(Some(l)) => l.map_err(|_| lost())?,
+            },
+            _ = ping.tick(), if wrote => {
+                let p = Envelope { id: next_id, request: Request::Ping };
+                next_id += 1;
+                wrote = write.write_all(&line(&p)).await.is_ok();
+                continue;
+            }
+            Some(yes) = answer_rx.recv() => {
+                let a = Envelope { id: next_id, request: Request::Answer { yes } };
+                next_id += 1;
+                write.write_all(&line(&a)).await.map_err(|_| lost())?;
+                continue;
+            }
+        };
+        deadline = tokio::time::Instant::now() + timeouts.read;
         let frame: Frame = serde_json::from_str(&l)
             .map_err(|e| CliError::runtime(format!("unreadable answer from the owner: {e}")))?;
         match frame {
@@ -77,20 +126,16 @@ pub async fn run_oneshot(stream: UnixStream, cmd: OneShot) -> CliResult {
                 let _ = out.flush();
                 eprint!("{question}");
                 let _ = std::io::stderr().flush();
-                let answer = tokio::task::spawn_blocking(|| {
+                // Read the answer beside the loop: pings and the owner's
+                // frames go on while the user thinks.
+                let tx = answer_tx.clone();
+                // A plain thread: if the owner goes away meanwhile, leaving
+                // must not wait for a line on stdin.
+                std::thread::spawn(move || {
                     let mut s = String::new();
-                    std::io::stdin().lock().read_line(&mut s).map(|_| s)
-                })
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-                .unwrap_or_default();
-                let yes = crate::console::is_yes(&answer);
-                let a = Envelope {
-                    id: 2,
-                    request: Request::Answer { yes },
-                };
-                write.write_all(&line(&a)).await.map_err(|_| lost())?;
+                    let answer = std::io::stdin().lock().read_line(&mut s).map(|_| s);
+                    let _ = tx.send(crate::console::is_yes(&answer.unwrap_or_default()));
+                });
             }
             Frame::Exit { code, message } => {
                 if let Err(e) = out.flush() {
@@ -146,6 +191,7 @@ struct Inner {
     refusal: Mutex<Option<String>>,
     /// Set by `detach`: do not reconnect.
     detached: std::sync::atomic::AtomicBool,
+    timeouts: ClientTimeouts,
 }
 
 impl Remote {
@@ -153,6 +199,16 @@ impl Remote {
     /// of pushed frames; the connection reconnects by itself.
     pub async fn attach(
         path: &Path,
+    ) -> Result<(Remote, Reply, mpsc::UnboundedReceiver<Pushed>), String> {
+        Remote::attach_with(path, ClientTimeouts::default()).await
+    }
+
+    /// [`Remote::attach`] with explicit timeouts: a ping every
+    /// `timeouts.ping`; nothing from the owner for `timeouts.read` counts as
+    /// a lost connection (reconnect).
+    pub async fn attach_with(
+        path: &Path,
+        timeouts: ClientTimeouts,
     ) -> Result<(Remote, Reply, mpsc::UnboundedReceiver<Pushed>), String> {
         let stream = UnixStream::connect(path)
             .await
@@ -166,11 +222,13 @@ impl Remote {
                 presence: Mutex::new(None),
                 refusal: Mutex::new(None),
                 detached: std::sync::atomic::AtomicBool::new(false),
+                timeouts,
             }),
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let read = remote.install(stream).await;
         tokio::spawn(remote.clone().keep_connected(read, tx));
+        tokio::spawn(keep_alive(Arc::downgrade(&remote.inner)));
         let hello = remote.handshake().await?;
         Ok((remote, hello, rx))
     }
@@ -191,9 +249,13 @@ impl Remote {
             s?;
             h
         };
-        tokio::time::timeout(Duration::from_secs(10), both)
-            .await
-            .unwrap_or_else(|_| Err("the owner did not answer within 10 s".into()))
+        let wait = self.inner.timeouts.read;
+        tokio::time::timeout(wait, both).await.unwrap_or_else(|_| {
+            Err(format!(
+                "the dmdesk owner did not answer within {} s",
+                wait.as_secs_f64()
+            ))
+        })
     }
 
     /// Send a request and wait for its reply.
@@ -217,22 +279,29 @@ impl Remote {
             let mut w = self.inner.writer.lock().await;
             let Some(w) = w.as_mut() else {
                 self.forget(id);
-                return Err(not_connected());
+                return Err(self.refusal().unwrap_or_else(not_connected));
             };
             if w.write_all(&line(&Envelope { id, request })).await.is_err() {
                 self.forget(id);
-                return Err(not_connected());
+                return Err(self.refusal().unwrap_or_else(not_connected));
             }
         }
-        rx.await.unwrap_or_else(|_| {
-            let refusal = self
-                .inner
-                .refusal
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            Err(refusal.unwrap_or_else(not_connected))
-        })
+        // Refused: the reader may have ended (and failed the waiting
+        // requests) before this one was registered.
+        if let Some(r) = self.refusal() {
+            self.forget(id);
+            return Err(r);
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(self.refusal().unwrap_or_else(not_connected)))
+    }
+
+    fn refusal(&self) -> Option<String> {
+        self.inner
+            .refusal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Close the connection for good (no reconnect).
@@ -281,6 +350,7 @@ impl Remote {
                 let Ok(stream) = UnixStream::connect(&self.inner.path).await else {
                     continue;
                 };
+                *self.inner.refusal.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 let read = self.install(stream).await;
                 // Replies arrive through the reader, so it runs during the greeting.
                 let me = self.clone();
@@ -337,7 +407,21 @@ impl Remote {
             }
         }
         let _fail = FailPending(self);
-        while let Some(Ok(l)) = frames.next().await {
+        let wait = self.inner.timeouts.read;
+        // Pings are answered: silence this long means the owner is stuck.
+        loop {
+            let l = match tokio::time::timeout(wait, frames.next()).await {
+                Ok(Some(Ok(l))) => l,
+                Ok(_) => break,
+                Err(_) => {
+                    tracing::warn!("the owner sent nothing for {wait:?}; reconnecting");
+                    *self.inner.refusal.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                        "the dmdesk owner did not answer within {} s",
+                        wait.as_secs_f64()
+                    ));
+                    break;
+                }
+            };
             let Ok(frame) = serde_json::from_str::<Frame>(&l) else {
                 tracing::warn!("unreadable frame from the owner");
                 continue;
@@ -373,5 +457,29 @@ impl Remote {
         if let Some(w) = waiter {
             let _ = w.send(r);
         }
+    }
+}
+
+/// Ping the owner every `timeouts.ping` while the connection is up, so it
+/// keeps a quiet UI's connection and its answer shows the owner is alive.
+async fn keep_alive(inner: std::sync::Weak<Inner>) {
+    let Some(every) = inner.upgrade().map(|i| i.timeouts.ping) else {
+        return;
+    };
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        if inner.detached.load(Ordering::Relaxed) {
+            return;
+        }
+        let remote = Remote { inner };
+        // Not connected: the reconnect loop is at work; nothing to keep.
+        tokio::spawn(async move {
+            let _ = remote.request(Request::Ping).await;
+        });
     }
 }

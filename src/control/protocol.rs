@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// with an error (the rest of the stream cannot be framed).
 pub const MAX_LINE: usize = 1024 * 1024;
 /// Protocol version, checked in `hello`.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Client → owner: `{"id": 3, "op": "list", ...}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,6 +86,10 @@ pub enum Request {
     Answer {
         yes: bool,
     },
+    /// Keep-alive: answered with `done`. Clients send one every 30 s; the
+    /// owner closes connections that send nothing for longer than its
+    /// idle bound.
+    Ping,
 }
 
 /// Owner → client.

@@ -8,6 +8,7 @@ use super::oneshot::{self, OneShot};
 use super::peer::{Peer, Policy};
 use super::presence::Presence;
 use super::protocol::{Envelope, Frame, Reply, Request, ThreadReply, MAX_LINE, VERSION};
+use super::ControlLimits;
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
@@ -15,10 +16,10 @@ use crate::domain::{AccountId, ConvKey, TimestampMs};
 use crate::tui::data::{StoreData, UiData};
 use crate::workers::{Job, JobSender};
 use futures::StreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
@@ -31,8 +32,6 @@ use tokio_util::task::TaskTracker;
 const CLIENT_BUFFER: usize = 1024;
 /// A client that accepts no bytes for this long is disconnected.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// At most this many connections at once; more are refused.
-const MAX_CONNECTIONS: usize = 256;
 /// Export chunks in flight per run (each up to 64 KiB).
 const RUN_CHUNKS: usize = 8;
 /// Store requests one client may have running at once.
@@ -164,8 +163,13 @@ pub async fn start(
     let ctx = Arc::new(ctx);
     let policy = Arc::new(policy);
     let stop = cancel.clone();
+    let limits = ctx.config.control.limits;
     let task = tokio::spawn(async move {
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let slots = Arc::new(Semaphore::new(limits.max_connections));
+        let per_user = UserSlots::new(limits.per_user);
+        // Refusals in progress (each holds its socket up to ~2 s): beyond
+        // this many, a refused connection is just closed.
+        let refusing = Arc::new(Semaphore::new(REFUSALS));
         let sessions = AtomicU64::new(1);
         loop {
             let (stream, _) = tokio::select! {
@@ -179,8 +183,42 @@ pub async fn start(
                 },
                 _ = stop.cancelled() => break,
             };
+            let peer = match peer_of(&stream) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "control socket: no peer credentials; refused");
+                    continue;
+                }
+            };
+            // The user's own cap first: one user filling the owner must not
+            // lock the others out.
+            let Some(user_slot) = per_user.acquire(peer.uid) else {
+                tracing::warn!(user = %peer.name, limit = limits.per_user, "control socket: too many connections from one user; refused");
+                spawn_refusal(
+                    &refusing,
+                    stream,
+                    format!(
+                        "too many connections to this dmdesk from user {} (at most {}); close some (idle ones close after {} s)",
+                        peer.name,
+                        limits.per_user,
+                        limits.idle.as_secs()
+                    ),
+                );
+                continue;
+            };
             let Ok(slot) = slots.clone().try_acquire_owned() else {
-                tokio::spawn(refuse(stream, "too many connections to this dmdesk".into()));
+                tracing::warn!(
+                    limit = limits.max_connections,
+                    "control socket: too many connections; refused"
+                );
+                spawn_refusal(
+                    &refusing,
+                    stream,
+                    format!(
+                        "too many connections to this dmdesk (at most {} from all users)",
+                        limits.max_connections
+                    ),
+                );
                 continue;
             };
             let session = sessions.fetch_add(1, Ordering::Relaxed);
@@ -190,8 +228,10 @@ pub async fn start(
             let runs = runs.clone();
             let stop = stop.child_token();
             tokio::spawn(async move {
-                serve_connection(ctx, &policy, stream, session, hub, runs, stop).await;
+                serve_connection(ctx, &policy, stream, peer, session, hub, runs, stop, limits)
+                    .await;
                 drop(slot);
+                drop(user_slot);
             });
         }
     });
@@ -215,9 +255,87 @@ fn set_mode(path: &Path, group: Option<&super::peer::AllowedGroup>) -> std::io::
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
-async fn refuse(mut stream: UnixStream, message: String) {
+/// Refused connections being told why at once (see `spawn_refusal`).
+const REFUSALS: usize = 64;
+
+fn spawn_refusal(refusing: &Arc<Semaphore>, stream: UnixStream, message: String) {
+    let Ok(permit) = refusing.clone().try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        refuse(stream, message).await;
+        drop(permit);
+    });
+}
+
+/// Connections per Unix user.
+struct UserSlots {
+    limit: usize,
+    held: Arc<Mutex<HashMap<u32, usize>>>,
+}
+
+/// One connection's place in its user's count; given back on drop.
+struct UserSlot {
+    uid: u32,
+    held: Arc<Mutex<HashMap<u32, usize>>>,
+}
+
+impl UserSlots {
+    fn new(limit: usize) -> UserSlots {
+        UserSlots {
+            limit,
+            held: Arc::default(),
+        }
+    }
+
+    fn acquire(&self, uid: u32) -> Option<UserSlot> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let n = held.entry(uid).or_insert(0);
+        if *n >= self.limit {
+            return None;
+        }
+        *n += 1;
+        Some(UserSlot {
+            uid,
+            held: self.held.clone(),
+        })
+    }
+}
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = held.get_mut(&self.uid) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.uid);
+            }
+        }
+    }
+}
+
+/// Tell a client why it is turned away. The client may already be writing
+/// its request: what it sends is read and dropped for a moment, so its
+/// write does not fail before it has read the reason.
+async fn refuse(stream: UnixStream, message: String) {
     let line = frame_line(&Frame::Error { id: None, message });
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&line)).await;
+    let (mut read, mut write) = stream.into_split();
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        write.write_all(&line).await?;
+        write.shutdown().await
+    })
+    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut sink = [0u8; 4096];
+        let mut left = MAX_LINE;
+        while left > 0 {
+            match tokio::io::AsyncReadExt::read(&mut read, &mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
 }
 
 fn frame_line(f: &Frame) -> Vec<u8> {
@@ -236,22 +354,18 @@ fn peer_of(stream: &UnixStream) -> std::io::Result<Peer> {
 
 /// One connection: a reader loop dispatching requests, a writer task
 /// draining this client's queues.
+#[allow(clippy::too_many_arguments)]
 async fn serve_connection(
     ctx: Arc<ControlCtx>,
     policy: &Policy,
     stream: UnixStream,
+    peer: Peer,
     session: u64,
     hub: Arc<Hub>,
     runs: TaskTracker,
     gone: CancellationToken,
+    limits: ControlLimits,
 ) {
-    let peer = match peer_of(&stream) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "control socket: no peer credentials; refused");
-            return;
-        }
-    };
     if !policy.allows(&peer) {
         tracing::warn!(user = %peer.name, uid = peer.uid, "control socket: user not allowed; refused");
         refuse(
@@ -285,11 +399,34 @@ async fn serve_connection(
         runs,
         in_flight: Arc::new(Semaphore::new(REQUESTS_IN_FLIGHT)),
     };
+    let mut first = true;
     loop {
+        // A client that never asks anything, or goes silent (clients ping
+        // every 30 s), gives its place back.
+        let bound = if first {
+            limits.first_request
+        } else {
+            limits.idle
+        };
         let line = tokio::select! {
-            l = lines.next() => l,
+            l = tokio::time::timeout(bound, lines.next()) => match l {
+                Ok(l) => l,
+                Err(_) => {
+                    tracing::info!(user = %conn.peer.name, session, "control client idle; closing");
+                    conn.send(Frame::Error {
+                        id: None,
+                        message: format!(
+                            "closing: no request for {} s",
+                            bound.as_secs_f64()
+                        ),
+                    })
+                    .await;
+                    break;
+                }
+            },
             _ = gone.cancelled() => break,
         };
+        first = false;
         match line {
             None => break,
             Some(Ok(line)) => {
@@ -429,6 +566,7 @@ impl Conn {
                 .await;
             }
             Request::Run { command, stdin_tty } => self.run(id, command, stdin_tty),
+            Request::Ping => self.reply(id, Ok(Reply::Done)).await,
             Request::Answer { yes } => {
                 if let Some(a) = &self.answers {
                     let _ = a.send(yes);
@@ -611,6 +749,7 @@ fn answer(ctx: &ControlCtx, peer: &Peer, session: u64, r: Request) -> Result<Rep
         Request::Subscribe
         | Request::Run { .. }
         | Request::Answer { .. }
+        | Request::Ping
         | Request::Presence { .. } => {
             return Err("request not valid here".into());
         }

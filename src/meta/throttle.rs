@@ -2,14 +2,12 @@
 //! Conversations API, a growing delay as Meta's usage headers approach 100%,
 //! and a full stop while Meta says the account is throttled.
 //!
-//! Everything runs on tokio's clock (governor gets a tokio-backed clock too),
-//! so tests drive it with a paused clock.
+//! Everything runs on tokio's clock (the pacing is `crate::pace`, governor
+//! on a tokio-backed clock, the same design sends use), so tests drive it
+//! with a paused clock.
 
 use super::usage::Usage;
-use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
+use crate::pace::{Pacer, TokioClock};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -25,30 +23,15 @@ pub const DEFAULT_PAUSE: Duration = Duration::from_secs(60);
 /// Longest pause for repeated rate-limit errors without a regain estimate.
 pub const MAX_PAUSE: Duration = Duration::from_secs(15 * 60);
 
-/// governor's clock, read from tokio's (pausable) clock.
-#[derive(Clone, Debug)]
-pub struct TokioClock {
-    origin: Instant,
-}
-
-impl Clock for TokioClock {
-    type Instant = Duration;
-    fn now(&self) -> Duration {
-        self.origin.elapsed()
-    }
-}
-
-type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
-
 struct Account {
     paused_until: Option<Instant>,
     delay: Duration,
     strikes: u32,
-    limiter: Arc<Limiter>,
+    limiter: Arc<Pacer>,
 }
 
 pub struct Throttle {
-    quota: Quota,
+    rate: NonZeroU32,
     clock: TokioClock,
     accounts: Mutex<HashMap<String, Account>>,
 }
@@ -56,7 +39,7 @@ pub struct Throttle {
 impl std::fmt::Debug for Throttle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Throttle")
-            .field("quota", &self.quota)
+            .field("rate", &self.rate)
             .finish()
     }
 }
@@ -68,10 +51,8 @@ impl Throttle {
         Throttle {
             // Burst 1: never two calls closer than 1/rate, so no trailing
             // one-second window sees more than `rate` calls.
-            quota: Quota::per_second(rate).allow_burst(NonZeroU32::MIN),
-            clock: TokioClock {
-                origin: Instant::now(),
-            },
+            rate,
+            clock: TokioClock::new(),
             accounts: Mutex::new(HashMap::new()),
         }
     }
@@ -82,10 +63,7 @@ impl Throttle {
             paused_until: None,
             delay: Duration::ZERO,
             strikes: 0,
-            limiter: Arc::new(RateLimiter::direct_with_clock(
-                self.quota,
-                self.clock.clone(),
-            )),
+            limiter: Arc::new(Pacer::per_second(self.rate, self.clock.clone())),
         });
         f(a)
     }
@@ -108,9 +86,7 @@ impl Throttle {
             tokio::time::sleep(delay).await;
         }
         if conversations {
-            while let Err(not_until) = limiter.check() {
-                tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
-            }
+            limiter.ready().await;
         }
     }
 

@@ -742,9 +742,12 @@ impl Runner<'_> {
         }
         store.durable().await;
 
+        // A halt already given wins over a permit that is also ready: no
+        // call starts after cancel or shutdown.
         let acquired = tokio::select! {
-            _ = self.ctx.limiter.acquire() => true,
+            biased;
             _ = self.halt.cancelled() => false,
+            _ = self.ctx.limiter.acquire() => true,
         };
         if !acquired {
             // No call was made: safe to put it back.

@@ -1,13 +1,16 @@
-//! Send API pacing: a token bucket with a burst of 1, so calls are at least
+//! Send API pacing: `crate::pace` (governor, burst 1, on tokio's clock,
+//! the same design as the Graph calls' throttle), so calls are at least
 //! `period` apart and any trailing one-second window holds at most
-//! `max_per_second` of them (design.md, Decisions).
+//! `max_per_second` of them (design.md, Decisions). A pause (Meta's
+//! rate-limit error) holds every caller until it ends.
 //!
-//! Each caller reserves the next free slot under a lock, then sleeps until
-//! it: callers are served in arrival order and a pause (Meta's rate-limit
-//! error) simply pushes the next slot out for everyone. It runs on tokio's
-//! clock so tests can drive it with a paused clock (governor's `until_ready`
-//! sleeps on its own timer, which a paused clock cannot move).
+//! The period is 10 % wider than `1 / max_per_second`: two calls sent
+//! exactly one period apart may arrive closer at Meta (network jitter).
+//! governor gives a permit only a full period after the previous one,
+//! measured when it is given, so a caller woken late cannot bunch up with
+//! the next one.
 
+use crate::pace::{Pacer, TokioClock};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -19,86 +22,50 @@ const JITTER_MARGIN: f64 = 1.10;
 
 #[derive(Debug)]
 pub struct RateLimiter {
-    period: Duration,
-    next: Mutex<Option<Instant>>,
-    /// Hard guard behind the bucket: the moments of the last `max` permits.
-    /// A caller woken late (a loaded machine) could otherwise bunch up with
-    /// the next one; a permit is only given when the permit `max` places
-    /// back is more than a (widened) second old, measured when it is given.
-    recent: Mutex<std::collections::VecDeque<Instant>>,
-    max: usize,
+    /// `None`: no limit (benchmarks only).
+    pacer: Option<Pacer>,
+    /// No permit before this (Meta said slow down).
+    paused_until: Mutex<Option<Instant>>,
 }
 
 impl RateLimiter {
     /// `max_per_second` = 0 means no limit (benchmarks only).
     pub fn per_second(max_per_second: u32) -> RateLimiter {
-        let period = if max_per_second == 0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(JITTER_MARGIN / f64::from(max_per_second))
-        };
+        let pacer = (max_per_second > 0).then(|| {
+            Pacer::every(
+                Duration::from_secs_f64(JITTER_MARGIN / f64::from(max_per_second)),
+                TokioClock::new(),
+            )
+        });
         RateLimiter {
-            period,
-            next: Mutex::new(None),
-            recent: Mutex::new(std::collections::VecDeque::new()),
-            max: max_per_second as usize,
+            pacer,
+            paused_until: Mutex::new(None),
         }
     }
 
     pub fn period(&self) -> Duration {
-        self.period
+        self.pacer.as_ref().map_or(Duration::ZERO, Pacer::period)
     }
 
-    /// Wait for this caller's slot.
+    /// Wait for this caller's permit.
     pub async fn acquire(&self) {
-        if self.period.is_zero() {
-            let until = *self.next.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(t) = until.filter(|t| *t > Instant::now()) {
-                tokio::time::sleep_until(t).await;
-            }
-            return;
-        }
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.period);
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-        self.guard().await;
-    }
-
-    async fn guard(&self) {
-        let window = Duration::from_secs_f64(JITTER_MARGIN);
         loop {
-            let wait_until = {
-                let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-                let now = Instant::now();
-                match recent.front() {
-                    Some(oldest)
-                        if recent.len() >= self.max && now.duration_since(*oldest) < window =>
-                    {
-                        *oldest + window
-                    }
-                    _ => {
-                        recent.push_back(now);
-                        while recent.len() > self.max {
-                            recent.pop_front();
-                        }
-                        return;
-                    }
-                }
-            };
-            tokio::time::sleep_until(wait_until).await;
+            let until = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                _ => break,
+            }
+        }
+        if let Some(p) = &self.pacer {
+            p.ready().await;
         }
     }
 
     /// No call before `now + d` (Meta said slow down).
     pub fn pause(&self, d: Duration) {
-        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        let until = Instant::now() + d;
-        *next = Some(next.map_or(until, |n| n.max(until)));
+        let mut until = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        let t = Instant::now() + d;
+        *until = Some(until.map_or(t, |u| u.max(t)));
     }
 }
 
@@ -145,19 +112,33 @@ mod tests {
         assert!(span < Duration::from_millis(5500), "{span:?}");
     }
 
-    /// Callers woken late (slots already past) must not bunch up: the guard
-    /// holds any window to `max` permits whatever the bucket's slots said.
+    /// Callers woken late (a stalled runtime) must not bunch up: permits
+    /// are a full period apart measured when they are given.
     #[tokio::test(start_paused = true)]
-    async fn the_guard_holds_late_wakers_to_the_limit() {
-        let rl = RateLimiter::per_second(5);
-        let t0 = Instant::now();
-        // Five permits at once, as if five slots were reached together.
-        for _ in 0..5 {
-            rl.guard().await;
+    async fn late_wakers_do_not_bunch_up() {
+        let rl = Arc::new(RateLimiter::per_second(5));
+        rl.acquire().await;
+        // Everyone arrives long after the last permit, all at once.
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let rl = rl.clone();
+            let times = times.clone();
+            tasks.push(tokio::spawn(async move {
+                rl.acquire().await;
+                times.lock().unwrap().push(Instant::now());
+            }));
         }
-        assert_eq!(Instant::now(), t0);
-        rl.guard().await;
-        assert!(Instant::now().duration_since(t0) >= Duration::from_secs(1));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut ts = times.lock().unwrap().clone();
+        ts.sort();
+        for w in ts.windows(2) {
+            assert!(w[1].duration_since(w[0]) >= rl.period(), "{ts:?}");
+        }
+        assert!(max_in_window(&ts, Duration::from_secs(1)) <= 5);
     }
 
     #[tokio::test(start_paused = true)]

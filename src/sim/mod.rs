@@ -255,6 +255,14 @@ impl SimHandle {
         self.inner.stats.snapshot()
     }
 
+    /// Send API calls within the trailing second, as the simulated send
+    /// limit counts them (rejected calls too).
+    pub fn sends_in_last_second(&self) -> usize {
+        self.inner
+            .stats
+            .sends_in_last_second(std::time::Instant::now())
+    }
+
     /// Every simulated customer with their window as of now.
     pub fn customers(&self) -> Vec<CustomerInfo> {
         let now = world::now_ms();

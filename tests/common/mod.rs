@@ -1,6 +1,11 @@
 //! Fixtures shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod send;
+pub mod sim;
+pub mod tmux;
+pub mod wait;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use dmdesk::config::{Config, Secret};

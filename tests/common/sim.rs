@@ -1,6 +1,5 @@
 //! Shared by the sim_* tests: a loopback webhook receiver that records
 //! every request's signature header and exact body bytes.
-#![allow(dead_code)]
 
 use axum::body::Bytes;
 use axum::extract::State;

@@ -2,7 +2,6 @@
 //! a wiremock fake, conversations with a chosen last inbound time, and a
 //! responder that answers the Send API like Meta (mid derived from the
 //! recipient) while recording when each call arrived.
-#![allow(dead_code)]
 
 use dmdesk::change::Change;
 use dmdesk::config::Config;
@@ -105,15 +104,24 @@ pub fn mid_for(user: &str) -> String {
 pub struct MetaFake {
     pub calls: Arc<Mutex<Vec<(Instant, Value)>>>,
     pub delay: Duration,
+    /// Cancel this token as the call with this number (1-based) arrives, so
+    /// a test stops a campaign at a known point instead of after a sleep.
+    pub cancel_at: Option<(usize, tokio_util::sync::CancellationToken)>,
 }
 
 impl Respond for MetaFake {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        self.calls
-            .lock()
-            .unwrap()
-            .push((Instant::now(), body.clone()));
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push((Instant::now(), body.clone()));
+            calls.len()
+        };
+        if let Some((at, token)) = &self.cancel_at {
+            if n == *at {
+                token.cancel();
+            }
+        }
         let user = body["recipient"]["id"].as_str().unwrap_or("").to_string();
         ResponseTemplate::new(200)
             .set_body_json(json!({"recipient_id": user, "message_id": mid_for(&user)}))
