@@ -3,6 +3,9 @@
 //! on`. Each test runs its own tmux server on a private socket (`-L`) with
 //! no user config, and kills only the session it started.
 
+mod common;
+
+use common::tmux;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -149,6 +152,9 @@ async fn inbox_with_a_message(tag: &str, env: &str, dir: &std::path::Path) -> Tm
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_editor_opens_at_once_and_no_key_is_lost_or_added() {
+    if !tmux::ready("the_editor_opens_at_once_and_no_key_is_lost_or_added") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     // A fake editor that writes a known text into the draft file (the
     // variable is split like a shell would: sh -c SCRIPT sh FILE).
@@ -178,6 +184,9 @@ async fn the_editor_opens_at_once_and_no_key_is_lost_or_added() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_reaches_the_tmux_buffer_with_set_clipboard_on() {
+    if !tmux::ready("copy_reaches_the_tmux_buffer_with_set_clipboard_on") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let t = inbox_with_a_message("copy", "", tmp.path()).await;
     let set = t.tmux(&["set-option", "-s", "set-clipboard", "on"]);
