@@ -70,7 +70,12 @@ mod tests {
     fn tiny_terminal_does_not_underflow() {
         let p = panes(Rect::new(0, 0, 10, 3), true);
         assert!(p.status.height <= 3);
-        let _ = list_rows(&p);
-        let _ = thread_inner(&p);
+        // Panes smaller than their borders hold no rows, not a wrapped-around count.
+        assert!(list_rows(&p) <= p.list.height as usize);
+        let (w, h) = thread_inner(&p);
+        assert!(w <= p.thread.width && h <= p.thread.height);
+        let none = panes(Rect::new(0, 0, 1, 1), true);
+        assert_eq!(list_rows(&none), 0);
+        assert_eq!(thread_inner(&none).1, 0);
     }
 }
