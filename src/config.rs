@@ -163,7 +163,7 @@ pub struct ControlConfig {
     /// Unix group whose members may attach besides the owner's user.
     pub group: Option<String>,
     /// Connection limits and idle bounds (not in the file; tests shorten them).
-    pub limits: crate::control::ControlLimits,
+    pub limits: ControlLimits,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
@@ -758,6 +758,35 @@ impl Config {
             },
         ];
         cfg
+    }
+}
+
+/// How much of the owner one client, and one Unix user, may hold, and how
+/// long an idle connection stays. Tests shorten these through
+/// `Config::control.limits`; the config file does not set them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlLimits {
+    /// Connections at once, all users together; more are refused.
+    pub max_connections: usize,
+    /// Connections at once from one Unix user (well below the total, so one
+    /// user cannot lock the others out).
+    pub per_user: usize,
+    /// A connection that sends no request within this is closed.
+    pub first_request: Duration,
+    /// A connection that sends nothing for this long is closed. Clients
+    /// send a `ping` every `control::client::PING_INTERVAL` (attached UIs and
+    /// one-shot commands alike), so only a dead or stuck client reaches it.
+    pub idle: Duration,
+}
+
+impl Default for ControlLimits {
+    fn default() -> Self {
+        ControlLimits {
+            max_connections: 256,
+            per_user: 64,
+            first_request: Duration::from_secs(10),
+            idle: Duration::from_secs(120),
+        }
     }
 }
 
