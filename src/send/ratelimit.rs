@@ -87,12 +87,11 @@ mod tests {
         best
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn never_more_than_the_limit_in_any_second() {
-        let rl = Arc::new(RateLimiter::per_second(10));
+    /// `n` callers acquire at once; when each got its permit, sorted.
+    async fn permit_times(rl: &Arc<RateLimiter>, n: usize) -> Vec<Instant> {
         let times = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
-        for _ in 0..50 {
+        for _ in 0..n {
             let rl = rl.clone();
             let times = times.clone();
             tasks.push(tokio::spawn(async move {
@@ -105,6 +104,13 @@ mod tests {
         }
         let mut ts = times.lock().unwrap().clone();
         ts.sort();
+        ts
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn never_more_than_the_limit_in_any_second() {
+        let rl = Arc::new(RateLimiter::per_second(10));
+        let ts = permit_times(&rl, 50).await;
         assert_eq!(ts.len(), 50);
         assert!(max_in_window(&ts, Duration::from_secs(1)) <= 10);
         // And it is not much slower than the limit: 50 calls in about 5 s.
@@ -120,21 +126,7 @@ mod tests {
         rl.acquire().await;
         // Everyone arrives long after the last permit, all at once.
         tokio::time::advance(Duration::from_secs(10)).await;
-        let times = Arc::new(Mutex::new(Vec::new()));
-        let mut tasks = Vec::new();
-        for _ in 0..6 {
-            let rl = rl.clone();
-            let times = times.clone();
-            tasks.push(tokio::spawn(async move {
-                rl.acquire().await;
-                times.lock().unwrap().push(Instant::now());
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        let mut ts = times.lock().unwrap().clone();
-        ts.sort();
+        let ts = permit_times(&rl, 6).await;
         for w in ts.windows(2) {
             assert!(w[1].duration_since(w[0]) >= rl.period(), "{ts:?}");
         }

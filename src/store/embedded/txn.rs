@@ -31,6 +31,18 @@ pub(super) enum T {
 
 const TREES: usize = 8;
 
+/// Every tree, in the order of `T` (index = `t as usize`).
+const ALL: [T; TREES] = [
+    T::Contacts,
+    T::Conversations,
+    T::ByActivity,
+    T::Messages,
+    T::MidIndex,
+    T::Deferred,
+    T::Outbox,
+    T::Meta,
+];
+
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 pub(super) struct Txn<'s> {
@@ -233,17 +245,7 @@ impl<'s> Txn<'s> {
         if used.is_empty() {
             return Ok(self.out);
         }
-        let all = [
-            T::Contacts,
-            T::Conversations,
-            T::ByActivity,
-            T::Messages,
-            T::MidIndex,
-            T::Deferred,
-            T::Outbox,
-            T::Meta,
-        ];
-        let trees: Vec<&sled::Tree> = used.iter().map(|&i| self.store.tree(all[i])).collect();
+        let trees: Vec<&sled::Tree> = used.iter().map(|&i| self.store.tree(ALL[i])).collect();
         let fail_after = self.store.fail_commit_after.swap(0, Ordering::AcqRel);
         let writes = &self.writes;
         let r = trees[..].transaction(|tx| {
