@@ -123,3 +123,57 @@ pub struct ThreadData {
     pub limit: usize,
     pub draft: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Platform;
+    use serde_json::json;
+
+    fn conv() -> ConvKey {
+        ConvKey::new(Platform::Messenger, "P1", "U1")
+    }
+
+    #[test]
+    fn requests_travel_as_tagged_objects_and_come_back_equal() {
+        let mark = Request::MarkRead { conv: conv() };
+        assert_eq!(
+            serde_json::to_value(&mark).unwrap(),
+            json!({"op": "mark_read", "conv": {"platform": "messenger", "account": "P1", "user": "U1"}})
+        );
+        let job = Request::Job {
+            job: Job::CancelSync,
+        };
+        for r in [mark, job, Request::Urgent] {
+            let text = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), r, "{text}");
+        }
+    }
+
+    #[test]
+    fn clamp_bounds_page_sizes_and_nothing_else() {
+        let thread = Request::Thread {
+            conv: conv(),
+            limit: 9_000,
+        };
+        assert_eq!(
+            thread.clamp(100),
+            Request::Thread {
+                conv: conv(),
+                limit: 100
+            }
+        );
+        let small = Request::Unread { request: 9_000 };
+        assert_eq!(small.clone().clamp(100), small);
+    }
+
+    #[test]
+    fn only_presence_is_restated_after_a_reconnect() {
+        let presence = Request::Presence {
+            conv: Some(conv()),
+            typing: false,
+        };
+        assert!(presence.is_standing());
+        assert!(!Request::MarkRead { conv: conv() }.is_standing());
+    }
+}

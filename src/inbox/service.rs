@@ -179,3 +179,115 @@ fn with_agent(job: Job, name: &str) -> Job {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::Change;
+    use crate::domain::{ConvKey, Message, Mid, Platform};
+
+    fn seeded() -> (tempfile::TempDir, Db, ConvKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Db::open(&dir.path().join("store"), 8, "test").unwrap();
+        let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
+        let m = Message::inbound(conv.clone(), Mid::new("m1"), TimestampMs(1_000));
+        store
+            .apply(&[Change::Message {
+                msg: m,
+                metadata: None,
+                qualifying: true,
+                from_sync: false,
+            }])
+            .unwrap();
+        (dir, store, conv)
+    }
+
+    fn caller(agent: Option<&str>) -> Caller {
+        Caller {
+            session: 0,
+            agent: agent.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_write_answers_done_and_the_next_read_sees_it() {
+        let (_dir, store, conv) = seeded();
+        let (jobs, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let inbox = Inbox::new(store, jobs);
+        let me = caller(None);
+        let save = Request::SaveDraft {
+            conv: conv.clone(),
+            text: "soon".into(),
+        };
+        assert_eq!(inbox.handle(&me, save), Ok(Reply::Done));
+        let Ok(Reply::Thread(Some(t))) = inbox.handle(
+            &me,
+            Request::Thread {
+                conv: conv.clone(),
+                limit: 10,
+            },
+        ) else {
+            panic!("no thread for a stored conversation");
+        };
+        assert_eq!((t.draft.as_deref(), t.messages.len()), (Some("soon"), 1));
+        assert_eq!(
+            inbox.handle(&me, Request::Unread { request: 7 }),
+            Ok(Reply::Unread {
+                request: 7,
+                counts: vec![(conv.clone(), 1)]
+            })
+        );
+        assert_eq!(
+            inbox.handle(&me, Request::MarkRead { conv }),
+            Ok(Reply::Done)
+        );
+        assert_eq!(
+            inbox.handle(&me, Request::Unread { request: 8 }),
+            Ok(Reply::Unread {
+                request: 8,
+                counts: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn a_job_carries_the_callers_agent_whatever_it_said() {
+        let (_dir, store, conv) = seeded();
+        let (jobs, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let inbox = Inbox::new(store, jobs);
+        let reply = |agent: &str| Request::Job {
+            job: Job::Reply {
+                conv: conv.clone(),
+                text: "hi".into(),
+                tag: None,
+                agent: Some(agent.into()),
+            },
+        };
+        let agent_of = |j: Option<Job>| match j {
+            Some(Job::Reply { agent, .. }) => agent,
+            other => panic!("expected a reply job, got {other:?}"),
+        };
+        inbox
+            .handle(&caller(Some("alice")), reply("mallory"))
+            .unwrap();
+        assert_eq!(agent_of(rx.try_recv().ok()).as_deref(), Some("alice"));
+        // No known caller: the job stays as the UI built it.
+        inbox.handle(&caller(None), reply("bob")).unwrap();
+        assert_eq!(agent_of(rx.try_recv().ok()).as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn a_stopped_job_queue_is_an_error_not_a_silent_drop() {
+        let (_dir, store, _) = seeded();
+        let (jobs, rx) = tokio::sync::mpsc::unbounded_channel();
+        drop(rx);
+        let inbox = Inbox::new(store, jobs);
+        let r = inbox.handle(
+            &caller(None),
+            Request::Job {
+                job: Job::CancelSync,
+            },
+        );
+        assert!(r.unwrap_err().contains("workers have stopped"));
+    }
+}
