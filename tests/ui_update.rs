@@ -771,7 +771,7 @@ fn cursor_stays_on_screen_when_scrolling_and_loading_older() {
             break;
         }
     }
-    let (before, limit) = asked.expect("LoadOlder near the top");
+    let (before, limit) = asked.expect("an older-page request near the top");
     assert_eq!(before, "m0");
     let selected = cursor_mid(&s);
     let older: Vec<Message> = (0..25)
@@ -957,7 +957,7 @@ fn unread_request(cmds: &[Command]) -> u64 {
             Command::Inbox(Request::Unread { request }) => Some(*request),
             _ => None,
         })
-        .expect("a LoadUnread command")
+        .expect("an unread request")
 }
 
 #[test]
