@@ -2,7 +2,7 @@
 //! conversations and messages.
 
 use super::clock::Zone;
-use super::event::{Event, ListRows, ThreadData};
+use super::event::{Event, ListRows, Reply, ThreadData};
 use super::keymap::Keymap;
 use super::state::{Options, State};
 use crate::config::CannedReply;
@@ -98,12 +98,12 @@ pub fn load_rows(s: &mut State, rows: Vec<Conversation>) {
     let shown = rows.iter().skip(top).take(visible).cloned().collect();
     super::update(
         s,
-        Event::ListLoaded(ListRows {
+        Event::Inbox(Reply::List(ListRows {
             offset: top,
             rows: shown,
             total,
             generation: s.list.generation,
-        }),
+        })),
     );
 }
 
@@ -131,12 +131,12 @@ pub fn open_with(s: &mut State, c: Conversation, messages: Vec<Message>) {
     let limit = messages.len() + 1;
     super::update(
         s,
-        Event::ThreadLoaded(Box::new(ThreadData {
+        Event::Inbox(Reply::Thread(Some(Box::new(ThreadData {
             conv: c,
             contact: None,
             messages,
             limit,
             draft: None,
-        })),
+        })))),
     );
 }

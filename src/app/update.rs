@@ -1,16 +1,17 @@
 //! `update(&mut State, Event) -> Vec<Command>`: the only place state changes.
-//! Pure: time comes from `Event::Tick`, data from `*Loaded` events.
+//! Pure: time comes from `Event::Tick`, data from `Event::Inbox` answers.
 
 use super::bulk;
 use super::canned;
 use super::clock;
 use super::command::Command;
-use super::event::{Event, ListRows, ThreadData};
+use super::event::{Event, ListRows, Reply, ThreadData};
 use super::keymap::Action;
 use super::state::*;
 use crate::domain::{
     ConvKey, ConvStatus, Conversation, Direction, Message, MsgStatus, Platform, TimestampMs,
 };
+use crate::inbox::Request;
 use crate::job::Job;
 use crate::send::window::{check_text, plan, Purpose, Tag, Window, HUMAN_AGENT_MS, STANDARD_MS};
 use crate::update::Update;
@@ -64,19 +65,21 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             // Conversation updates were dropped: count the unread again.
             out.push(load_unread(s));
             if let Some(k) = s.open_key() {
-                out.push(Command::LoadThread {
+                out.push(Command::Inbox(Request::Thread {
                     conv: k.clone(),
                     limit: THREAD_PAGE,
-                });
+                }));
             }
         }
-        Event::ListLoaded(rows) => list_loaded(s, rows, &mut out),
-        Event::ThreadLoaded(d) => thread_loaded(s, *d),
-        Event::OlderLoaded {
+        Event::Inbox(Reply::List(rows)) => list_loaded(s, rows, &mut out),
+        Event::Inbox(Reply::Thread(Some(d))) => thread_loaded(s, *d),
+        Event::Inbox(Reply::Unread { request, counts }) => unread_loaded(s, request, counts),
+        Event::Inbox(Reply::Thread(None) | Reply::Done) => {}
+        Event::Inbox(Reply::Older {
             conv,
             messages,
             limit,
-        } => {
+        }) => {
             if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == conv) {
                 t.loading_older = false;
                 t.reached_start = messages.len() < limit;
@@ -106,7 +109,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
                 "editor failed or was cancelled; the draft is unchanged",
             ),
         },
-        Event::UrgentFound(c) => match c {
+        Event::Inbox(Reply::Urgent(c)) => match c.map(|c| *c) {
             Some(c) => {
                 let closes = super::urgent::closes_at(&c, s.human_agent_allowed(&c), s.now);
                 let length = match s.window_of(&c) {
@@ -159,13 +162,13 @@ fn info(s: &mut State, level: Level, text: &str) {
 }
 
 fn load_list(s: &State, count: bool) -> Command {
-    Command::LoadList {
+    Command::Inbox(Request::List {
         filter: s.list.filter.clone(),
         offset: s.list.top,
         limit: s.list.visible.max(1),
         count,
         generation: s.list.generation,
-    }
+    })
 }
 
 fn title(s: &mut State, out: &mut Vec<Command>) {
@@ -192,9 +195,9 @@ fn load_unread(s: &mut State) -> Command {
         request: s.unread_requests,
         fresh: Default::default(),
     });
-    Command::LoadUnread {
+    Command::Inbox(Request::Unread {
         request: s.unread_requests,
-    }
+    })
 }
 
 /// Record a conversation's unread count as read now from the store.
@@ -313,10 +316,10 @@ fn filter_changed(s: &mut State, out: &mut Vec<Command>) {
 
 fn save_draft(s: &State, out: &mut Vec<Command>) {
     if let Some(t) = &s.thread {
-        out.push(Command::SaveDraft {
+        out.push(Command::Inbox(Request::SaveDraft {
             conv: t.conv.key.clone(),
             text: s.composer.text(),
-        });
+        }));
     }
 }
 
@@ -326,17 +329,19 @@ fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>) {
     }
     save_draft(s, out);
     s.composer = Composer::default();
-    out.push(Command::LoadThread {
+    out.push(Command::Inbox(Request::Thread {
         conv: c.key.clone(),
         limit: THREAD_PAGE,
-    });
+    }));
     if c.unread > 0 {
-        out.push(Command::MarkRead(c.key.clone()));
+        out.push(Command::Inbox(Request::MarkRead {
+            conv: c.key.clone(),
+        }));
     }
-    out.push(Command::Presence {
+    out.push(Command::Inbox(Request::Presence {
         conv: Some(c.key.clone()),
         typing: false,
-    });
+    }));
     s.typing_reported = None;
     s.thread = Some(ThreadPane {
         conv: c,
@@ -399,13 +404,13 @@ fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
 /// The next page of "mark all matching".
 fn marking_page(s: &State) -> Command {
     let offset = s.list.marking.as_ref().map_or(0, |m| m.offset);
-    Command::LoadList {
+    Command::Inbox(Request::List {
         filter: s.list.filter.clone(),
         offset,
         limit: MARK_PAGE,
         count: false,
         generation: s.list.generation | MARKING,
-    }
+    })
 }
 
 fn mark_matching(s: &mut State, out: &mut Vec<Command>) {
@@ -654,7 +659,9 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
         t.new_below += 1;
     }
     if appended && inbound && t.scroll == 0 && is_new_inbound {
-        out.push(Command::MarkRead(t.conv.key.clone()));
+        out.push(Command::Inbox(Request::MarkRead {
+            conv: t.conv.key.clone(),
+        }));
     }
 }
 
@@ -693,11 +700,11 @@ fn load_older_near_top(t: &mut ThreadPane, total: usize, h: usize, out: &mut Vec
     if !t.reached_start && !t.loading_older && t.scroll + 2 * h >= total {
         if let Some(first) = t.messages.first() {
             t.loading_older = true;
-            out.push(Command::LoadOlder {
+            out.push(Command::Inbox(Request::Older {
                 conv: t.conv.key.clone(),
                 before: Box::new(first.clone()),
                 limit: THREAD_PAGE,
-            });
+            }));
         }
     }
 }
@@ -970,13 +977,13 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         Action::MarkRead => {
             if let Some(c) = target(s) {
                 info(s, Level::Info, &format!("{}: marked read", c.name));
-                out.push(Command::MarkRead(c.key));
+                out.push(Command::Inbox(Request::MarkRead { conv: c.key }));
             }
         }
         Action::MarkUnread => {
             if let Some(c) = target(s) {
                 info(s, Level::Info, &format!("{}: marked unread", c.name));
-                out.push(Command::MarkUnread(c.key));
+                out.push(Command::Inbox(Request::MarkUnread { conv: c.key }));
             }
         }
         Action::Status => {
@@ -993,7 +1000,9 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }
         }
         Action::Sync => {
-            out.push(Command::Job(Job::Sync { account: None }));
+            out.push(Command::Inbox(Request::Job {
+                job: Job::Sync { account: None },
+            }));
             info(s, Level::Info, "sync requested");
         }
         Action::Mark => {
@@ -1101,7 +1110,7 @@ fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             info(s, Level::Error, &msg);
         }
         Action::Retry => retry(s, out),
-        Action::Urgent => out.push(Command::FindUrgent),
+        Action::Urgent => out.push(Command::Inbox(Request::Urgent)),
         Action::Copy => {
             if let Some(m) = selected_message(s) {
                 let mut text = m.text.clone().unwrap_or_default();
@@ -1153,7 +1162,9 @@ fn retry(s: &mut State, out: &mut Vec<Command>) {
     .map(|m| m.mid.as_str().trim_start_matches("local:").to_string());
     match pick {
         Some(outbox_id) => {
-            out.push(Command::Job(Job::Retry { outbox_id }));
+            out.push(Command::Inbox(Request::Job {
+                job: Job::Retry { outbox_id },
+            }));
             info(s, Level::Info, "retrying the failed message");
         }
         None if any_failed.is_some() => {
@@ -1221,10 +1232,10 @@ fn report_typing(s: &mut State, out: &mut Vec<Command>) {
         return;
     }
     s.typing_reported = Some(s.now);
-    out.push(Command::Presence {
+    out.push(Command::Inbox(Request::Presence {
         conv: Some(t.conv.key.clone()),
         typing: true,
-    });
+    }));
 }
 
 /// The latest reply in the thread by another agent within `COLLISION_MS`.
@@ -1316,16 +1327,18 @@ fn dispatch_reply(
     tag: Option<Tag>,
     out: &mut Vec<Command>,
 ) {
-    out.push(Command::Job(Job::Reply {
-        conv: conv.clone(),
-        text,
-        tag,
-        agent: s.opts.me.clone(),
+    out.push(Command::Inbox(Request::Job {
+        job: Job::Reply {
+            conv: conv.clone(),
+            text,
+            tag,
+            agent: s.opts.me.clone(),
+        },
     }));
-    out.push(Command::SaveDraft {
+    out.push(Command::Inbox(Request::SaveDraft {
         conv,
         text: String::new(),
-    });
+    }));
     s.composer = Composer::default();
     // A success replaces an earlier refusal on the status bar.
     let name = s.thread.as_ref().map(|t| t.conv.name.clone());
@@ -1422,11 +1435,11 @@ fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                         ),
                         None => format!("{}: status {}", c.name, status.as_str()),
                     };
-                    out.push(Command::SetStatus {
+                    out.push(Command::Inbox(Request::SetStatus {
                         conv: c.key,
                         status,
                         snooze_until,
-                    });
+                    }));
                     info(s, Level::Info, &msg);
                     None
                 }
@@ -1554,12 +1567,14 @@ fn bulk_key(
                 let p = bulk_preview_of(s, &text, tag);
                 let title: String = text.chars().take(40).collect();
                 let n = p.recipients.len();
-                out.push(Command::Job(Job::Campaign {
-                    title: title.replace('\n', " "),
-                    text,
-                    tag,
-                    recipients: p.recipients,
-                    agent: None,
+                out.push(Command::Inbox(Request::Job {
+                    job: Job::Campaign {
+                        title: title.replace('\n', " "),
+                        text,
+                        tag,
+                        recipients: p.recipients,
+                        agent: None,
+                    },
                 }));
                 s.marked.clear();
                 info(
