@@ -1,6 +1,11 @@
 //! Token health: a page token Meta declared invalid (190) is remembered by
 //! its fingerprint, so dmdesk stops calling Meta for that page until the
 //! token in the config changes. Shared by sync, profiles, sends and doctor.
+//! `life`: each token's expiry and scopes; `refresh`: keeping Instagram
+//! Login tokens alive.
+
+pub mod life;
+pub mod refresh;
 
 use crate::config::PageConfig;
 use crate::db::Db;
