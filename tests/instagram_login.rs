@@ -112,10 +112,7 @@ fn secrets_never_print() {
         Some(IG_SECRET)
     );
     let dbg = format!("{cfg:?} {:?}", cfg.graph);
-    assert!(
-        !dbg.contains(IG_TOKEN) && !dbg.contains(IG_SECRET),
-        "{dbg}"
-    );
+    assert!(!dbg.contains(IG_TOKEN) && !dbg.contains(IG_SECRET), "{dbg}");
     // The environment wins over the file, as for the other secrets.
     let env = |k: &str| (k == "DMDESK_INSTAGRAM_APP_SECRET").then(|| "from-env".to_string());
     let cfg = Config::from_toml(&text, &env).unwrap();
@@ -154,16 +151,28 @@ async fn conformance_fixtures_parse_and_apply_under_the_instagram_account() {
     }
     let report = h.ingest.apply_pending().unwrap();
     assert_eq!((report.applied, report.quarantined), (6, 0));
-    let conv = h.store.conversation(&key()).unwrap().expect("one conversation");
+    let conv = h
+        .store
+        .conversation(&key())
+        .unwrap()
+        .expect("one conversation");
     assert!(conv.last_inbound.is_some());
     let msgs = h.store.messages_latest(&key(), 50).unwrap();
     let mids: Vec<&str> = msgs.iter().map(|m| m.mid.as_str()).collect();
-    assert_eq!(msgs.len(), 4, "message, story reply, echo, postback: {mids:?}");
+    assert_eq!(
+        msgs.len(),
+        4,
+        "message, story reply, echo, postback: {mids:?}"
+    );
     let echo = msgs
         .iter()
         .find(|m| m.mid.as_str().ends_with("E3ODQz"))
         .expect("echo");
-    assert_eq!(echo.reactions.len(), 1, "the reaction lands on the echoed message");
+    assert_eq!(
+        echo.reactions.len(),
+        1,
+        "the reaction lands on the echoed message"
+    );
 }
 
 #[tokio::test]
@@ -284,9 +293,10 @@ async fn sync_and_reply_go_to_the_instagram_host_with_the_instagram_token() {
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{IGID}/messages")))
         .and(header("authorization", bearer.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"recipient_id": CUSTOMER, "message_id": "aWdfZAG1_reply"}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"recipient_id": CUSTOMER, "message_id": "aWdfZAG1_reply"})),
+        )
         .expect(1)
         .mount(&ig)
         .await;
@@ -324,7 +334,10 @@ async fn debug_token_gives_page_expiry_and_scopes_and_metrics_show_it() {
     Mock::given(method("GET"))
         .and(path("/v25.0/debug_token"))
         .and(query_param("input_token", "page-tok"))
-        .and(header("authorization", format!("Bearer 42|{SECRET}").as_str()))
+        .and(header(
+            "authorization",
+            format!("Bearer 42|{SECRET}").as_str(),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
             "app_id": "42", "type": "PAGE", "application": "dmdesk", "expires_at": expires,
             "is_valid": true, "scopes": ["pages_messaging", "pages_manage_metadata"]}})))
@@ -348,7 +361,10 @@ async fn debug_token_gives_page_expiry_and_scopes_and_metrics_show_it() {
     assert_eq!(page.problem, None);
     // An inline Instagram token: dmdesk can neither renew it nor tell its expiry.
     let ig = &lives[1];
-    assert_eq!((ig.kind, ig.refreshable), (TokenKind::InstagramLogin, false));
+    assert_eq!(
+        (ig.kind, ig.refreshable),
+        (TokenKind::InstagramLogin, false)
+    );
     let w = ig.warning(TimestampMs::now()).expect("a warning");
     assert!(w.contains("access_token_file"), "{w}");
 
@@ -416,9 +432,10 @@ async fn refresh_rewrites_the_file_atomically_and_the_new_token_is_used() {
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{IGID}/messages")))
         .and(header("authorization", format!("Bearer {NEW}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"recipient_id": CUSTOMER, "message_id": "aWdfZAG1_after"}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"recipient_id": CUSTOMER, "message_id": "aWdfZAG1_after"})),
+        )
         .expect(1)
         .mount(&ig)
         .await;
@@ -486,9 +503,9 @@ async fn refresh_rewrites_the_file_atomically_and_the_new_token_is_used() {
     let left_s = life.seconds_left(TimestampMs::now()).unwrap();
     assert!((5_184_000 - 60..=5_184_000).contains(&left_s), "{left_s}");
     assert_eq!(life.warning(TimestampMs::now()), None);
-    assert!(metrics
-        .render()
-        .contains(&format!("dmdesk_token_expiry_seconds{{account=\"{IGID}\",kind=\"instagram_login\",exact=\"true\"}}")));
+    assert!(metrics.render().contains(&format!(
+        "dmdesk_token_expiry_seconds{{account=\"{IGID}\",kind=\"instagram_login\",exact=\"true\"}}"
+    )));
 
     // The next call carries the new token (the mock only answers to it).
     let ctx = SendCtx::new(store.clone(), cfg.clone(), graph.clone());

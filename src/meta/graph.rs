@@ -456,7 +456,11 @@ impl GraphClient {
     /// `debug_token`: what Meta knows of `input` (validity, expiry, scopes),
     /// asked with the app token `{app-id}|{app-secret}`.
     /// <https://developers.facebook.com/docs/facebook-login/guides/access-tokens/debugging>
-    pub async fn debug_token(&self, input: &Secret, app_token: &Secret) -> Result<Value, GraphError> {
+    pub async fn debug_token(
+        &self,
+        input: &Secret,
+        app_token: &Secret,
+    ) -> Result<Value, GraphError> {
         self.call_inner(
             None,
             false,
@@ -474,7 +478,10 @@ impl GraphClient {
     /// exchanged for one valid 60 days from now. Unversioned, and the token
     /// goes in the query, as Meta's reference shows it.
     /// <https://developers.facebook.com/documentation/instagram-platform/reference/refresh_access_token>
-    pub async fn refresh_instagram_token(&self, token: &Secret) -> Result<RefreshedToken, GraphError> {
+    pub async fn refresh_instagram_token(
+        &self,
+        token: &Secret,
+    ) -> Result<RefreshedToken, GraphError> {
         let url = format!("{}/refresh_access_token", self.instagram.base);
         self.calls.fetch_add(1, Ordering::Relaxed);
         let resp = self

@@ -305,7 +305,10 @@ mod tests {
         let w = life(TokenKind::Page, soon, false).warning(now).unwrap();
         assert!(w.contains("expires in 3 day(s)"), "{w}");
         assert_eq!(life(TokenKind::Page, later, false).warning(now), None);
-        assert_eq!(life(TokenKind::Page, Expiry::Never, false).warning(now), None);
+        assert_eq!(
+            life(TokenKind::Page, Expiry::Never, false).warning(now),
+            None
+        );
         // A file token is refreshed before it gets there.
         assert_eq!(
             life(TokenKind::InstagramLogin, soon, true).warning(now),

@@ -204,9 +204,13 @@ impl Refresher {
         self.graph.use_token(&ft.page.id, answer.token.clone());
         ft.token = answer.token;
         ft.written = now;
-        ft.expires = answer
-            .expires_in
-            .map(|s| now.plus_ms(i64::try_from(s).unwrap_or(i64::MAX / 2).saturating_mul(1000)));
+        ft.expires = answer.expires_in.map(|s| {
+            now.plus_ms(
+                i64::try_from(s)
+                    .unwrap_or(i64::MAX / 2)
+                    .saturating_mul(1000),
+            )
+        });
         tracing::info!(
             account = %ft.page.id,
             file = %ft.path.display(),
@@ -264,10 +268,8 @@ impl Refresher {
                             }
                             Refreshed::Later(why) => {
                                 tracing::warn!(account = %ft.page.id, "{why}");
-                                l.expiry = self
-                                    .book
-                                    .get(&ft.page.id)
-                                    .map_or(l.expiry, |b| b.expiry);
+                                l.expiry =
+                                    self.book.get(&ft.page.id).map_or(l.expiry, |b| b.expiry);
                                 TimestampMs::now().plus_ms(RETRY_MS)
                             }
                         };
