@@ -542,3 +542,70 @@ async fn refresh_rewrites_the_file_atomically_and_the_new_token_is_used() {
     );
     assert!(!format!("{life:?} {:?}", book.all()).contains(NEW));
 }
+
+#[tokio::test]
+async fn campaigns_include_instagram_login_accounts() {
+    use dmdesk::send::campaign::{self, Tuning};
+    use dmdesk::store::RecipientState;
+    let fb = untouched_facebook().await;
+    let ig = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{IGID}/messages")))
+        .and(header(
+            "authorization",
+            format!("Bearer {IG_TOKEN}").as_str(),
+        ))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"recipient": {"id": CUSTOMER}, "message": {"text": "Thanks, Ann!"}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"recipient_id": CUSTOMER, "message_id": "aWdfZAG1_camp"})),
+        )
+        .expect(1)
+        .mount(&ig)
+        .await;
+    let cfg = Arc::new(config(
+        &fb.uri(),
+        &ig.uri(),
+        &ig_block(&format!("access_token = \"{IG_TOKEN}\"")),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Db::open(dir.path(), 16, "test").unwrap();
+    let mut m = dmdesk::domain::Message::inbound(
+        key(),
+        dmdesk::domain::Mid("aWdfZAG1_in".into()),
+        TimestampMs::now(),
+    );
+    m.text = Some("hi".into());
+    store
+        .apply(&[dmdesk::change::Change::Message {
+            msg: m,
+            metadata: None,
+            qualifying: true,
+            from_sync: false,
+        }])
+        .unwrap();
+    let now = TimestampMs::now();
+    let p =
+        campaign::preview_from_store(&store, &cfg, &[key()], "Thanks, Ann!", None, now).unwrap();
+    assert_eq!((p.inside, p.skipped), (1, 0), "{:?}", p.rows);
+    let id = campaign::create(&store, "t", "Thanks, Ann!", None, Some("ann"), &p, now)
+        .await
+        .unwrap()
+        .id;
+    let ctx = SendCtx::new(store.clone(), cfg.clone(), GraphClient::new(&cfg.graph));
+    campaign::run(
+        &ctx,
+        &id,
+        &Tuning::from_config(&cfg),
+        &CancellationToken::new(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let r = store.campaign_recipients(&id).unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].state, RecipientState::Sent);
+    assert_eq!(r[0].mid.as_ref().map(|m| m.as_str()), Some("aWdfZAG1_camp"));
+}
