@@ -609,3 +609,51 @@ async fn campaigns_include_instagram_login_accounts() {
     assert_eq!(r[0].state, RecipientState::Sent);
     assert_eq!(r[0].mid.as_ref().map(|m| m.as_str()), Some("aWdfZAG1_camp"));
 }
+
+#[tokio::test]
+async fn doctor_check_of_an_instagram_login_token_asks_the_instagram_host() {
+    use dmdesk::tokens::check::{instagram_login, LoginCheck};
+    let fb = untouched_facebook().await;
+    let ig = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me"))
+        .and(query_param("fields", "user_id,username"))
+        .and(header(
+            "authorization",
+            format!("Bearer {IG_TOKEN}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"id": "26000000000000001", "user_id": IGID, "username": "shop"}),
+            ),
+        )
+        .expect(1)
+        .mount(&ig)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me"))
+        .and(header("authorization", "Bearer someone-elses"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "26000000000000002", "user_id": "17841400000000111"})),
+        )
+        .expect(1)
+        .mount(&ig)
+        .await;
+    let cfg = config(
+        &fb.uri(),
+        &ig.uri(),
+        &ig_block(&format!("access_token = \"{IG_TOKEN}\"")),
+    );
+    let graph = GraphClient::new(&cfg.graph);
+    let mut page = cfg.pages[0].clone();
+    assert_eq!(
+        instagram_login(&graph, &page).await.unwrap(),
+        LoginCheck::Works(Some("shop".into()))
+    );
+    page.access_token = Secret::new("someone-elses");
+    assert_eq!(
+        instagram_login(&graph, &page).await.unwrap(),
+        LoginCheck::OtherAccount("17841400000000111".into())
+    );
+}
