@@ -657,3 +657,62 @@ async fn doctor_check_of_an_instagram_login_token_asks_the_instagram_host() {
         LoginCheck::OtherAccount("17841400000000111".into())
     );
 }
+
+#[tokio::test]
+async fn a_token_meta_refuses_at_refresh_marks_the_account_dead() {
+    let fb = untouched_facebook().await;
+    let ig = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/refresh_access_token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "Error validating access token: Session has expired",
+            "type": "IGApiException", "code": 190, "error_subcode": 463}})))
+        .expect(1)
+        .mount(&ig)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ig.token");
+    std::fs::write(&file, IG_TOKEN).unwrap();
+    let two_days = std::time::SystemTime::now() - Duration::from_secs(2 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(two_days)
+        .unwrap();
+    let cfg = Arc::new(config(
+        &fb.uri(),
+        &ig.uri(),
+        &ig_block(&format!("access_token_file = {file:?}")),
+    ));
+    let store = Db::open(&dir.path().join("store"), 16, "test").unwrap();
+    let book = TokenBook::default();
+    let cancel = CancellationToken::new();
+    let worker = tokio::spawn(
+        Refresher::new(
+            store.clone(),
+            cfg.clone(),
+            GraphClient::new(&cfg.graph),
+            Arc::new(Metrics::default()),
+            book.clone(),
+        )
+        .run(cancel.clone()),
+    );
+    let page = cfg.pages[0].clone();
+    common::wait::until(
+        "the account's token to be marked dead",
+        Duration::from_secs(10),
+        || async { dmdesk::tokens::dead_token(&store, &page).is_some() },
+    )
+    .await;
+    common::wait::until("the book to say why", Duration::from_secs(10), || async {
+        book.get(&AccountId::new(IGID))
+            .and_then(|l| l.problem)
+            .is_some_and(|p| p.contains("refused"))
+    })
+    .await;
+    cancel.cancel();
+    worker.await.unwrap();
+    // The file keeps what the operator put there.
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), IG_TOKEN);
+}
