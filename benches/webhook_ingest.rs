@@ -174,6 +174,7 @@ fn main() {
             WebhookState {
                 store: store.clone(),
                 app_secret: Secret::new(SECRET),
+                instagram_app_secret: None,
                 verify_token: Secret::new("v"),
                 metrics,
                 ingest: Arc::new(tokio::sync::Notify::new()),

@@ -71,7 +71,12 @@ pub struct Config {
     pub server: ServerConfig,
     pub store: StoreConfig,
     pub graph: GraphConfig,
+    /// Every account dmdesk answers for: Facebook Pages (with their
+    /// Instagram account) and `[[instagram]]` accounts (see
+    /// [`PageConfig::is_instagram_login`]).
     pub pages: Vec<PageConfig>,
+    /// The `[[instagram]]` blocks' token sources, by account.
+    pub instagram: Vec<InstagramLogin>,
     pub sync: SyncConfig,
     pub send: SendConfig,
     pub ui: UiConfig,
@@ -94,6 +99,9 @@ pub struct ServerConfig {
     pub verify_token: Secret,
     pub app_secret: Secret,
     pub app_id: Option<String>,
+    /// The Instagram app's secret, for webhooks of an app set up with
+    /// Instagram Login (signed with it instead of the Facebook app secret).
+    pub instagram_app_secret: Option<Secret>,
     /// Start the embedded webhook server in the TUI (default true).
     pub enabled: bool,
 }
@@ -110,6 +118,11 @@ pub struct GraphConfig {
     pub version: String,
     pub conversations_per_second: u32,
     pub timeout: Duration,
+    /// Host of accounts connected with Instagram Login.
+    pub instagram_base_url: String,
+    /// The accounts whose calls go to `instagram_base_url`: the ids of the
+    /// `[[instagram]]` blocks (filled from them, not a key of its own).
+    pub instagram_login_ids: Vec<AccountId>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +132,31 @@ pub struct PageConfig {
     pub access_token: Secret,
     pub instagram_id: Option<AccountId>,
     pub human_agent: bool,
+}
+
+impl PageConfig {
+    /// An `[[instagram]]` account (Instagram Login, no Page): it stands in
+    /// `pages` as a page whose only account is its Instagram one, so
+    /// `instagram_id == id` (a real Page's ids always differ).
+    pub fn is_instagram_login(&self) -> bool {
+        self.instagram_id.as_ref() == Some(&self.id)
+    }
+}
+
+/// Where an account's token came from: only a file can take a refreshed one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    Inline,
+    Env(String),
+    File(PathBuf),
+}
+
+/// An `[[instagram]]` block: an Instagram professional account connected
+/// with Instagram Login. Its token is in the matching `pages` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstagramLogin {
+    pub id: AccountId,
+    pub source: TokenSource,
 }
 
 /// Default of `[sync] messages_per_conversation` and `conversations_per_page`:
@@ -186,6 +224,8 @@ struct RawConfig {
     #[serde(default)]
     pages: Vec<RawPage>,
     #[serde(default)]
+    instagram: Vec<RawInstagram>,
+    #[serde(default)]
     sync: RawSync,
     #[serde(default)]
     send: RawSend,
@@ -211,6 +251,7 @@ struct RawServer {
     verify_token: Option<Secret>,
     app_secret: Option<Secret>,
     app_id: Option<toml::Value>,
+    instagram_app_secret_file: Option<PathBuf>,
     enabled: Option<bool>,
 }
 
@@ -228,6 +269,17 @@ struct RawGraph {
     version: Option<String>,
     conversations_per_second: Option<u32>,
     timeout: Option<String>,
+    instagram_base_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstagram {
+    id: Option<toml::Value>,
+    name: Option<String>,
+    access_token: Option<Secret>,
+    access_token_env: Option<String>,
+    access_token_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -487,17 +539,7 @@ impl Config {
         }
 
         let g = raw.graph;
-        let base_url = g
-            .base_url
-            .unwrap_or_else(|| "https://graph.facebook.com".into())
-            .trim_end_matches('/')
-            .to_string();
-        if url::Url::parse(&base_url).is_err() {
-            return Err(ConfigError::key(
-                "graph.base_url",
-                format!("`{base_url}` is not a URL"),
-            ));
-        }
+        let base_url = base_url_key("graph.base_url", g.base_url, "https://graph.facebook.com")?;
         let version = g.version.unwrap_or_else(|| DEFAULT_GRAPH_VERSION.into());
         if !version.starts_with('v') {
             return Err(ConfigError::key(
@@ -514,11 +556,18 @@ impl Config {
             })?,
             None => Duration::from_secs(30),
         };
-        let graph = GraphConfig {
+        let instagram_base_url = base_url_key(
+            "graph.instagram_base_url",
+            g.instagram_base_url,
+            "https://graph.instagram.com",
+        )?;
+        let mut graph = GraphConfig {
             base_url,
             version,
             conversations_per_second: g.conversations_per_second.unwrap_or(2).max(1),
             timeout,
+            instagram_base_url,
+            instagram_login_ids: Vec::new(),
         };
 
         let mut pages = Vec::new();
@@ -553,6 +602,12 @@ impl Config {
                 .map(|v| id_value(&k("instagram_id"), v))
                 .transpose()?
                 .map(AccountId);
+            if instagram_id.as_ref().is_some_and(|i| i.0 == id) {
+                return Err(ConfigError::key(
+                    k("instagram_id"),
+                    "is the page's own id: an Instagram account without a Page goes in an [[instagram]] block",
+                ));
+            }
             if pages.iter().any(|q: &PageConfig| q.id.0 == id) {
                 return Err(ConfigError::key(
                     k("id"),
@@ -567,6 +622,11 @@ impl Config {
                 human_agent: p.human_agent.unwrap_or(false),
             });
         }
+
+        let instagram = instagram_blocks(raw.instagram, env, &mut pages, &mut unresolved)?;
+        graph.instagram_login_ids = instagram.iter().map(|i| i.id.clone()).collect();
+        let instagram_app_secret =
+            instagram_app_secret(env, s.instagram_app_secret_file.as_deref(), &mut unresolved)?;
 
         let interval = match raw.sync.interval.as_deref() {
             None => Some(Duration::from_secs(24 * 3600)),
@@ -658,11 +718,13 @@ impl Config {
                 verify_token,
                 app_secret,
                 app_id,
+                instagram_app_secret,
                 enabled: s.enabled.unwrap_or(true),
             },
             store,
             graph,
             pages,
+            instagram,
             sync,
             send: SendConfig {
                 max_per_second,
@@ -704,7 +766,16 @@ impl Config {
     }
 
     /// The page that owns an account id (a page id or its Instagram id).
+    /// An Instagram account connected both ways answers through its
+    /// `[[instagram]]` block (its own host and token).
     pub fn page_for(&self, account: &AccountId) -> Option<(&PageConfig, Platform)> {
+        if let Some(p) = self
+            .pages
+            .iter()
+            .find(|p| p.is_instagram_login() && &p.id == account)
+        {
+            return Some((p, Platform::Instagram));
+        }
         self.pages.iter().find_map(|p| {
             if &p.id == account {
                 Some((p, Platform::Messenger))
@@ -758,6 +829,123 @@ impl Config {
             },
         ];
         cfg
+    }
+}
+
+// ---- Instagram Login accounts and the second app secret -------------------
+
+/// A base URL key: default, trailing `/` trimmed, must parse.
+fn base_url_key(key: &str, v: Option<String>, default: &str) -> Result<String, ConfigError> {
+    let url = v
+        .unwrap_or_else(|| default.into())
+        .trim_end_matches('/')
+        .to_string();
+    if url::Url::parse(&url).is_err() {
+        return Err(ConfigError::key(key, format!("`{url}` is not a URL")));
+    }
+    Ok(url)
+}
+
+/// A secret kept in a file (one line; surrounding whitespace dropped).
+/// The error names the file and the failure, never the content.
+pub fn read_secret_file(path: &Path) -> Result<Secret, String> {
+    let text = read_config(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(Secret(s.to_string()))
+}
+
+/// `[[instagram]]` blocks: each becomes a `pages` entry whose only account
+/// is its Instagram one, plus where its token came from.
+fn instagram_blocks(
+    raw: Vec<RawInstagram>,
+    env: &dyn Fn(&str) -> Option<String>,
+    pages: &mut Vec<PageConfig>,
+    unresolved: &mut Vec<(String, String)>,
+) -> Result<Vec<InstagramLogin>, ConfigError> {
+    let mut out: Vec<InstagramLogin> = Vec::new();
+    for (i, b) in raw.into_iter().enumerate() {
+        let k = |f: &str| format!("instagram[{i}].{f}");
+        let id =
+            b.id.as_ref()
+                .ok_or_else(|| ConfigError::key(k("id"), "is required"))
+                .and_then(|v| id_value(&k("id"), v))?;
+        let id = AccountId(id);
+        if out.iter().any(|o| o.id == id) || pages.iter().any(|p| p.id == id) {
+            return Err(ConfigError::key(
+                k("id"),
+                format!("account {id} is listed twice"),
+            ));
+        }
+        let given = [
+            b.access_token.is_some(),
+            b.access_token_env.is_some(),
+            b.access_token_file.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(ConfigError::key(
+                k("access_token"),
+                "give exactly one of access_token, access_token_env or access_token_file                  (a file lets dmdesk refresh the token)",
+            ));
+        }
+        let (source, access_token) = if let Some(path) = b.access_token_file {
+            let token = read_secret_file(&path).unwrap_or_else(|m| {
+                unresolved.push((k("access_token_file"), m));
+                Secret::default()
+            });
+            (TokenSource::File(path), token)
+        } else if let Some(var) = b.access_token_env {
+            let token = match env(&var) {
+                Some(v) if !v.trim().is_empty() => Secret(v.trim().to_string()),
+                _ => {
+                    unresolved.push((
+                        k("access_token_env"),
+                        format!("environment variable `{var}` is not set"),
+                    ));
+                    Secret::default()
+                }
+            };
+            (TokenSource::Env(var), token)
+        } else {
+            let token = b.access_token.unwrap_or_default();
+            check_secret(&k("access_token"), &token)?;
+            (TokenSource::Inline, token)
+        };
+        pages.push(PageConfig {
+            name: b.name.unwrap_or_else(|| id.0.clone()),
+            id: id.clone(),
+            access_token,
+            instagram_id: Some(id.clone()),
+            human_agent: false,
+        });
+        out.push(InstagramLogin { id, source });
+    }
+    Ok(out)
+}
+
+/// The optional second webhook secret: `DMDESK_INSTAGRAM_APP_SECRET`, or
+/// `[server] instagram_app_secret_file` (never inline: it would sit in the
+/// config beside everything else).
+fn instagram_app_secret(
+    env: &dyn Fn(&str) -> Option<String>,
+    file: Option<&Path>,
+    unresolved: &mut Vec<(String, String)>,
+) -> Result<Option<Secret>, ConfigError> {
+    const KEY: &str = "server.instagram_app_secret_file";
+    if let Some(v) = env("DMDESK_INSTAGRAM_APP_SECRET") {
+        let s = Secret(v);
+        check_secret("DMDESK_INSTAGRAM_APP_SECRET", &s)?;
+        return Ok((!s.is_empty()).then_some(s));
+    }
+    match file.map(read_secret_file) {
+        None => Ok(None),
+        Some(Ok(s)) => Ok(Some(s)),
+        Some(Err(m)) => {
+            unresolved.push((KEY.into(), m));
+            Ok(None)
+        }
     }
 }
 

@@ -530,6 +530,14 @@ pub struct PageInfo {
     pub human_agent: bool,
 }
 
+impl PageInfo {
+    /// An Instagram Login account (no Page): its only account is its
+    /// Instagram one, so `instagram_id == id` (see `config::PageConfig`).
+    pub fn is_instagram_login(&self) -> bool {
+        self.instagram_id.as_ref() == Some(&self.id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

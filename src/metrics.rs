@@ -1,7 +1,10 @@
 //! Counters for `GET /metrics` (Prometheus text format).
 
+use crate::tokens::life::{Expiry, TokenLife};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// Why a webhook request was turned away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +55,8 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; 10],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
+    /// Token expiry per account: (kind label, expiry).
+    token_expiry: Mutex<BTreeMap<String, (&'static str, Expiry)>>,
 }
 
 impl Metrics {
@@ -77,6 +82,14 @@ impl Metrics {
         self.latency_count.fetch_add(1, Ordering::Relaxed);
         self.latency_sum_us
             .fetch_add((latency_ms.max(0) as u64) * 1000, Ordering::Relaxed);
+    }
+
+    /// The account's token as last learned (the expiry gauge).
+    pub fn token_life(&self, life: &TokenLife) {
+        self.token_expiry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(life.account.0.clone(), (life.kind.label(), life.expiry));
     }
 
     pub fn received_count(&self) -> u64 {
@@ -144,7 +157,32 @@ impl Metrics {
             g(&self.latency_sum_us) as f64 / 1e6
         );
         let _ = writeln!(s, "dmdesk_apply_latency_seconds_count {count}");
+        self.render_token_expiry(&mut s, crate::domain::TimestampMs::now());
         s
+    }
+
+    /// Seconds until each account's token expires (`+Inf`: never; an
+    /// unknown expiry has no line); `exact="false"` is an upper bound.
+    fn render_token_expiry(&self, s: &mut String, now: crate::domain::TimestampMs) {
+        let _ = writeln!(
+            s,
+            "# HELP dmdesk_token_expiry_seconds Seconds until the account's access token expires."
+        );
+        let _ = writeln!(s, "# TYPE dmdesk_token_expiry_seconds gauge");
+        let tokens = self.token_expiry.lock().unwrap_or_else(|e| e.into_inner());
+        for (account, (kind, expiry)) in tokens.iter() {
+            let (value, exact) = match expiry {
+                Expiry::Never => ("+Inf".to_string(), true),
+                Expiry::At(t) => (((t.0 - now.0).div_euclid(1000)).to_string(), true),
+                Expiry::NoLaterThan(t) => (((t.0 - now.0).div_euclid(1000)).to_string(), false),
+                Expiry::Unknown => continue,
+            };
+            let account = account.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(
+                s,
+                "dmdesk_token_expiry_seconds{{account=\"{account}\",kind=\"{kind}\",exact=\"{exact}\"}} {value}"
+            );
+        }
     }
 }
 

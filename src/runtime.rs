@@ -133,6 +133,18 @@ pub async fn start_with(
         send_rx,
         cancel.child_token(),
     ));
+    // Token expiry and scopes (metrics, warnings); Instagram Login tokens
+    // in files refreshed before they expire. Not in demo mode: no real tokens.
+    if !config.demo {
+        let refresher = crate::tokens::refresh::Refresher::new(
+            store.clone(),
+            config.clone(),
+            graph.clone(),
+            metrics.clone(),
+            Default::default(),
+        );
+        workers.spawn(refresher.run(cancel.child_token()));
+    }
     workers.spawn(crate::sync::run_worker(
         store.clone(),
         config.clone(),
@@ -158,6 +170,7 @@ pub async fn start_with(
             WebhookState {
                 store: store.clone(),
                 app_secret: config.server.app_secret.clone(),
+                instagram_app_secret: config.server.instagram_app_secret.clone(),
                 verify_token: config.server.verify_token.clone(),
                 metrics: metrics.clone(),
                 ingest: wake,

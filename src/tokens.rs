@@ -1,6 +1,13 @@
 //! Token health: a page token Meta declared invalid (190) is remembered by
 //! its fingerprint, so dmdesk stops calling Meta for that page until the
 //! token in the config changes. Shared by sync, profiles, sends and doctor.
+//! `life`: each token's expiry and scopes; `refresh`: keeping Instagram
+//! Login tokens alive; `check`: whether an Instagram Login token is its
+//! account's.
+
+pub mod check;
+pub mod life;
+pub mod refresh;
 
 use crate::config::PageConfig;
 use crate::db::Db;

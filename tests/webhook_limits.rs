@@ -33,6 +33,7 @@ async fn start(limits: Limits) -> Server {
         WebhookState {
             store: h.store.clone(),
             app_secret: h.config.server.app_secret.clone(),
+            instagram_app_secret: h.config.server.instagram_app_secret.clone(),
             verify_token: h.config.server.verify_token.clone(),
             metrics: h.metrics.clone(),
             ingest: Arc::new(tokio::sync::Notify::new()),

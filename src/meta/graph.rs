@@ -1,7 +1,13 @@
 //! The one Graph API client used by everything that calls Meta.
 //!
 //! Tokens go in the `Authorization` header, never in URLs, and reqwest errors
-//! are stripped of their URL, so no token reaches a log line.
+//! are stripped of their URL, so no token reaches a log line. (Two calls
+//! must carry one in the query, as Meta defines them: `debug_token`'s
+//! `input_token` and `refresh_access_token`'s `access_token`.)
+//!
+//! Calls on behalf of an account connected with Instagram Login go to the
+//! Instagram host (`[graph] instagram_base_url`) with that account's current
+//! token, so callers name the account and never the host.
 
 use super::error::{parse_error, ErrorClass, GraphError};
 use super::throttle::{Throttle, DEFAULT_PAUSE, MAX_PAUSE};
@@ -10,8 +16,9 @@ use crate::config::{GraphConfig, Secret};
 use crate::domain::{AccountId, Contact, ConvKey, Mid, Platform, UserId};
 use crate::send::window::Plan;
 use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -24,6 +31,23 @@ pub struct GraphClient {
     max_rate_waits: u32,
     throttle: Arc<Throttle>,
     calls: Arc<AtomicU64>,
+    instagram: Arc<InstagramHost>,
+}
+
+/// The Instagram Login side: its host, its accounts, and the tokens that
+/// replaced the configured ones after a refresh (shared by every clone).
+struct InstagramHost {
+    base: String,
+    accounts: HashSet<String>,
+    refreshed: RwLock<HashMap<String, Secret>>,
+}
+
+/// `refresh_access_token`'s answer.
+#[derive(Debug, Clone)]
+pub struct RefreshedToken {
+    pub token: Secret,
+    /// Seconds until the new token expires (`expires_in`), when given.
+    pub expires_in: Option<u64>,
 }
 
 /// The Send API's answer.
@@ -61,6 +85,53 @@ impl GraphClient {
             max_rate_waits: 3,
             throttle: Arc::new(Throttle::new(cfg.conversations_per_second)),
             calls: Arc::new(AtomicU64::new(0)),
+            instagram: Arc::new(InstagramHost {
+                base: cfg.instagram_base_url.trim_end_matches('/').to_string(),
+                accounts: cfg
+                    .instagram_login_ids
+                    .iter()
+                    .map(|a| a.0.clone())
+                    .collect(),
+                refreshed: RwLock::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Whether `account` is connected with Instagram Login (its calls go
+    /// to the Instagram host).
+    pub fn is_instagram_login(&self, account: &str) -> bool {
+        self.instagram.accounts.contains(account)
+    }
+
+    /// From now on, calls for this Instagram Login account carry `token`
+    /// (it replaced the configured one in a refresh).
+    pub fn use_token(&self, account: &AccountId, token: Secret) {
+        self.instagram
+            .refreshed
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account.0.clone(), token);
+    }
+
+    /// The token a call for `account` carries: a refreshed one if any.
+    pub fn current_token(&self, account: Option<&str>, given: &Secret) -> Secret {
+        account
+            .and_then(|a| {
+                self.instagram
+                    .refreshed
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(a)
+                    .cloned()
+            })
+            .unwrap_or_else(|| given.clone())
+    }
+
+    /// The host serving `account`.
+    fn base_for(&self, account: Option<&str>) -> &str {
+        match account {
+            Some(a) if self.is_instagram_login(a) => &self.instagram.base,
+            _ => &self.base,
         }
     }
 
@@ -76,24 +147,20 @@ impl GraphClient {
 
     /// Full URL for a Graph path like `me` or `{page}/messages`.
     pub fn url(&self, path: &str) -> String {
+        self.url_on(&self.base, path)
+    }
+
+    fn url_on(&self, base: &str, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
             return path.to_string();
         }
-        format!(
-            "{}/{}/{}",
-            self.base,
-            self.version,
-            path.trim_start_matches('/')
-        )
+        format!("{}/{}/{}", base, self.version, path.trim_start_matches('/'))
     }
 
     /// Whether an absolute URL (a paging link) points at our Graph host:
     /// the token is only ever sent there.
     pub fn same_origin(&self, url: &str) -> bool {
-        match (url::Url::parse(url), url::Url::parse(&self.base)) {
-            (Ok(a), Ok(b)) => a.origin() == b.origin(),
-            _ => false,
-        }
+        same_origin(&self.base, url)
     }
 
     /// One request with retries for transient failures (jittered back-off, capped).
@@ -177,7 +244,7 @@ impl GraphClient {
                 self.throttle.before(a, conversations).await;
             }
             let (result, usage) = self
-                .request_once(method.clone(), path, token, query, body)
+                .request_once(account, method.clone(), path, token, query, body)
                 .await;
             match result {
                 Ok(v) => {
@@ -209,16 +276,21 @@ impl GraphClient {
         }
     }
 
+    /// One HTTP request to the host serving `account` (the Graph host
+    /// when None), with the account's current token.
     async fn request_once(
         &self,
+        account: Option<&str>,
         method: reqwest::Method,
         path: &str,
         token: &Secret,
         query: &[(&str, &str)],
         body: Body<'_>,
     ) -> (Result<Value, GraphError>, Option<Usage>) {
-        let url = self.url(path);
-        if !self.same_origin(&url) {
+        let base = self.base_for(account);
+        let url = self.url_on(base, path);
+        let token = self.current_token(account, token);
+        if !same_origin(base, &url) {
             return (
                 Err(GraphError {
                     class: ErrorClass::Unknown,
@@ -293,6 +365,7 @@ impl GraphClient {
         }
         let (result, usage) = self
             .request_once(
+                Some(account.as_str()),
                 reqwest::Method::POST,
                 &format!("{account}/messages"),
                 token,
@@ -325,6 +398,17 @@ impl GraphClient {
         relative_urls: &[String],
     ) -> Result<Vec<Result<Value, GraphError>>, GraphError> {
         let mut out = Vec::with_capacity(relative_urls.len());
+        if self.is_instagram_login(account) {
+            // graph.instagram.com documents no batch endpoint: one GET each.
+            for u in relative_urls {
+                let r = self.get_as(account, false, u, token, &[]).await;
+                match r {
+                    Err(e) if e.class == ErrorClass::TokenInvalid => return Err(e),
+                    r => out.push(r),
+                }
+            }
+            return Ok(out);
+        }
         for chunk in relative_urls.chunks(BATCH_MAX) {
             let reqs: Vec<Value> = chunk
                 .iter()
@@ -354,10 +438,90 @@ impl GraphClient {
     /// Instagram name, username and picture.
     pub async fn profile(&self, conv: &ConvKey, token: &Secret) -> Result<Contact, GraphError> {
         let fields = profile_fields(conv.platform);
+        let account = Some(conv.account.as_str());
         let v = self
-            .get(conv.user.as_str(), token, &[("fields", fields)])
+            .call_inner(
+                account,
+                false,
+                reqwest::Method::GET,
+                conv.user.as_str(),
+                token,
+                &[("fields", fields)],
+                Body::None,
+            )
             .await?;
         Ok(parse_profile(conv, &v))
+    }
+
+    /// `debug_token`: what Meta knows of `input` (validity, expiry, scopes),
+    /// asked with the app token `{app-id}|{app-secret}`.
+    /// <https://developers.facebook.com/docs/facebook-login/guides/access-tokens/debugging>
+    pub async fn debug_token(
+        &self,
+        input: &Secret,
+        app_token: &Secret,
+    ) -> Result<Value, GraphError> {
+        self.call_inner(
+            None,
+            false,
+            reqwest::Method::GET,
+            "debug_token",
+            app_token,
+            &[("input_token", input.expose())],
+            Body::None,
+        )
+        .await
+    }
+
+    /// `GET {instagram host}/refresh_access_token?grant_type=ig_refresh_token`:
+    /// a long-lived Instagram User token at least 24 h old and unexpired is
+    /// exchanged for one valid 60 days from now. Unversioned, and the token
+    /// goes in the query, as Meta's reference shows it.
+    /// <https://developers.facebook.com/documentation/instagram-platform/reference/refresh_access_token>
+    pub async fn refresh_instagram_token(
+        &self,
+        token: &Secret,
+    ) -> Result<RefreshedToken, GraphError> {
+        let url = format!("{}/refresh_access_token", self.instagram.base);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let resp = self
+            .http
+            .get(url)
+            .query(&[
+                ("grant_type", "ig_refresh_token"),
+                ("access_token", token.expose()),
+            ])
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(transport)?;
+        let v = parse_answer(status, &text, None)?;
+        match super::lenient::string(v.get("access_token")) {
+            Some(t) if !t.trim().is_empty() => Ok(RefreshedToken {
+                token: Secret::new(t.trim()),
+                expires_in: v.get("expires_in").and_then(|e| {
+                    e.as_u64()
+                        .or_else(|| e.as_str().and_then(|s| s.trim().parse().ok()))
+                }),
+            }),
+            _ => Err(GraphError {
+                class: ErrorClass::Unknown,
+                code: None,
+                subcode: None,
+                http_status: Some(status),
+                message: "refresh_access_token answer has no access_token".into(),
+                retry_after: None,
+            }),
+        }
+    }
+}
+
+/// Whether `url` has the origin of `base`.
+fn same_origin(base: &str, url: &str) -> bool {
+    match (url::Url::parse(url), url::Url::parse(base)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
     }
 }
 

@@ -43,7 +43,15 @@ impl Pages {
 
     /// The page answering for `account` (a page's Instagram account is
     /// answered with the page's token), and the account's platform.
+    /// An account connected both ways answers through Instagram Login.
     pub fn find(&self, account: &AccountId) -> Option<(&PageInfo, Platform)> {
+        if let Some(p) = self
+            .pages
+            .iter()
+            .find(|p| p.is_instagram_login() && &p.id == account)
+        {
+            return Some((p, Platform::Instagram));
+        }
         self.pages.iter().find_map(|p| {
             if &p.id == account {
                 Some((p, Platform::Messenger))
@@ -93,7 +101,7 @@ impl fmt::Display for Skip {
             Skip::Tag(r) | Skip::TextLength(r) | Skip::Window(r) => f.write_str(r),
             Skip::Unconfigured(a) => write!(
                 f,
-                "account {a} is not in the config: add a [[pages]] block with this id (or as its instagram_id) and a token"
+                "account {a} is not in the config: add a [[pages]] block with this id (or as its instagram_id), or an [[instagram]] block, and a token"
             ),
             Skip::WrongPlatform {
                 account,

@@ -62,7 +62,7 @@ pub struct Prepared {
 pub fn route<'a>(config: &'a Config, conv: &ConvKey) -> Result<&'a PageConfig, Refusal> {
     match config.page_for(&conv.account) {
         None => Err(Refusal(format!(
-            "account {} is not in the config: add a [[pages]] block with this id (or as its instagram_id) and a token",
+            "account {} is not in the config: add a [[pages]] block with this id (or as its instagram_id), or an [[instagram]] block, and a token",
             conv.account
         ))),
         Some((_, p)) if p != conv.platform => Err(Refusal(format!(

@@ -25,7 +25,7 @@ fn line(p: &SyncProgress, total_pages: usize) -> String {
 pub async fn cli_sync(config: &Config, store: Db, args: &SyncArgs, console: &Console) -> CliResult {
     if config.pages.is_empty() {
         return Err(CliError::usage(
-            "config key `pages`: no [[pages]] configured, nothing to sync",
+            "config key `pages`: no [[pages]] or [[instagram]] configured, nothing to sync",
         ));
     }
     let only = args.account.as_deref().map(AccountId::from);

@@ -291,14 +291,12 @@ impl Syncer {
                 report.cancelled = true;
                 break;
             }
-            let mut targets = vec![(Platform::Messenger, page.id.clone())];
-            if let Some(ig) = &page.instagram_id {
-                targets.push((Platform::Instagram, ig.clone()));
-            }
+            let mut targets = self.targets(page);
             // `--account IG_ID` syncs just that side of the page.
             if let Some(a) = only {
-                if targets.iter().any(|(_, id)| id == a) {
-                    targets.retain(|(_, id)| id == a);
+                targets.retain(|(_, id)| id == a);
+                if targets.is_empty() {
+                    continue;
                 }
             }
             for (platform, account) in targets {
@@ -364,6 +362,28 @@ impl Syncer {
         report
     }
 
+    /// The accounts one `pages` entry syncs: a Page's Messenger side and its
+    /// Instagram account, or an Instagram Login account alone. An Instagram
+    /// account connected both ways is synced once, through Instagram Login
+    /// (same conversations: the ids are the same, so this saves calls).
+    fn targets(&self, page: &PageConfig) -> Vec<(Platform, AccountId)> {
+        if page.is_instagram_login() {
+            return vec![(Platform::Instagram, page.id.clone())];
+        }
+        let mut targets = vec![(Platform::Messenger, page.id.clone())];
+        if let Some(ig) = &page.instagram_id {
+            let also_login = self
+                .config
+                .pages
+                .iter()
+                .any(|p| p.is_instagram_login() && &p.id == ig);
+            if !also_login {
+                targets.push((Platform::Instagram, ig.clone()));
+            }
+        }
+        targets
+    }
+
     /// One account (Messenger side of a page, or its Instagram account).
     pub async fn sync_account(
         &self,
@@ -385,7 +405,13 @@ impl Syncer {
             self.instagram_notice(account);
         }
         let mut sizes = self.page_sizes(platform, account);
-        let path = format!("{}/conversations", page.id);
+        // Instagram Login: `me` on the Instagram host (the client routes by
+        // account), `/me/conversations?platform=instagram`.
+        let path = if page.is_instagram_login() {
+            "me/conversations".to_string()
+        } else {
+            format!("{}/conversations", page.id)
+        };
         let token = &page.access_token;
         let mut next: Option<String> = None;
         let mut seen_links = HashSet::new();

@@ -32,6 +32,9 @@ const DURABLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct WebhookState {
     pub store: Db,
     pub app_secret: Secret,
+    /// The Instagram app's secret (apps set up with Instagram Login sign
+    /// with it): a body valid under either secret is accepted.
+    pub instagram_app_secret: Option<Secret>,
     pub verify_token: Secret,
     pub metrics: Arc<Metrics>,
     /// Poked after each durable append so ingest applies it at once.
@@ -139,7 +142,8 @@ async fn receive(
         }
     };
     drop(large);
-    if !signature::verify(st.app_secret.expose().as_bytes(), &body, sig) {
+    let secrets = std::iter::once(&st.app_secret).chain(st.instagram_app_secret.as_ref());
+    if !signature::verify_any(secrets, &body, sig) {
         st.metrics.rejected(Rejection::BadSignature);
         tracing::warn!(len = body.len(), "webhook with a bad signature refused");
         return refuse(StatusCode::UNAUTHORIZED, "bad signature");

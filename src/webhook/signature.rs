@@ -27,6 +27,18 @@ pub fn verify(secret: &[u8], body: &[u8], header: &str) -> bool {
     mac.verify_slice(&sig).is_ok()
 }
 
+/// `verify` under each non-empty secret in turn: true when one matches.
+pub fn verify_any<'a>(
+    secrets: impl IntoIterator<Item = &'a crate::config::Secret>,
+    body: &[u8],
+    header: &str,
+) -> bool {
+    secrets
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .any(|s| verify(s.expose().as_bytes(), body, header))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +57,17 @@ mod tests {
         assert!(!verify(b"s3cret", b"{\"a\":1}", "sha1=abc"));
         assert!(!verify(b"s3cret", b"{\"a\":1}", "sha256=zz"));
         assert!(!verify(b"s3cret", b"{\"a\":1}", ""));
+    }
+
+    #[test]
+    fn either_secret_and_never_an_empty_one() {
+        use crate::config::Secret;
+        let (fb, ig) = (Secret::new("fb"), Secret::new("ig"));
+        let body = b"{}";
+        assert!(verify_any([&fb, &ig], body, &sign(b"ig", body)));
+        assert!(verify_any([&fb, &ig], body, &sign(b"fb", body)));
+        assert!(!verify_any([&fb, &ig], body, &sign(b"other", body)));
+        // An unset secret verifies nothing, not everything.
+        assert!(!verify_any([&Secret::default()], body, &sign(b"", body)));
     }
 }

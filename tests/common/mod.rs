@@ -66,6 +66,7 @@ impl Harness {
             WebhookState {
                 store: store.clone(),
                 app_secret: config.server.app_secret.clone(),
+                instagram_app_secret: config.server.instagram_app_secret.clone(),
                 verify_token: config.server.verify_token.clone(),
                 metrics: metrics.clone(),
                 ingest: Arc::new(tokio::sync::Notify::new()),
