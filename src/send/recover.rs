@@ -46,7 +46,13 @@ pub async fn find_our_send(
         Platform::Instagram => "instagram",
     };
     let fields = format!("messages.limit({NEWEST}){{id,message,from,created_time}}");
-    let path = format!("{}/conversations", page.id);
+    // An Instagram Login account has no Page: its own threads are `me`'s
+    // on the Instagram host (the client picks the host by account).
+    let path = if page.is_instagram_login() {
+        "me/conversations".to_string()
+    } else {
+        format!("{}/conversations", page.id)
+    };
     let query = [
         ("platform", platform),
         ("user_id", conv.user.as_str()),

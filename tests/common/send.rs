@@ -145,6 +145,44 @@ impl MetaFake {
     }
 }
 
+/// Answers the Conversations API's thread lookup (`GET /{page}/conversations
+/// ?user_id=U`) from what a [`MetaFake`] received: each call to U appears in
+/// U's thread as the page's message, as Meta would list it.
+#[derive(Clone)]
+pub struct ThreadFake(pub MetaFake);
+
+impl Respond for ThreadFake {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let user = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "user_id")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S+0000").to_string();
+        let messages: Vec<Value> = self
+            .0
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b)| b["recipient"]["id"] == user.as_str())
+            .map(|(_, b)| {
+                json!({"id": mid_for(&user), "message": b["message"]["text"],
+                       "from": {"id": PAGE}, "created_time": now})
+            })
+            .collect();
+        let threads = if messages.is_empty() {
+            vec![]
+        } else {
+            vec![json!({"id": format!("t_{user}"),
+                "participants": {"data": [{"id": user}, {"id": PAGE}]},
+                "messages": {"data": messages}})]
+        };
+        ResponseTemplate::new(200).set_body_json(json!({ "data": threads }))
+    }
+}
+
 /// Largest number of calls inside any one-second window ending at a call.
 pub fn max_per_trailing_second(ts: &[Instant]) -> usize {
     let mut best = 0;

@@ -8,7 +8,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::domain::TimestampMs;
 use crate::send::eligibility::Pages;
-use crate::send::reply::SendCtx;
+use crate::send::recover::{self, Lookup};
+use crate::send::reply::{route, SendCtx};
 use crate::send::template::{Template, UnknownVariable};
 use crate::send::window::Tag;
 use crate::store::{
@@ -91,7 +92,8 @@ pub async fn run(
     let now = TimestampMs::now();
     let grace_ms = i64::try_from(tuning.unknown_grace.as_millis()).unwrap_or(i64::MAX);
 
-    // Recover what a previous run left: never call an in_flight recipient again.
+    // Recover what a previous run left. An in_flight recipient is never
+    // called again blindly: its echo, or else its thread at Meta, decides.
     let mut queued = Vec::new();
     let mut waiting = Vec::new();
     let mut counts = CampaignCounts::default();
@@ -103,11 +105,11 @@ pub async fn run(
             r.reason = None;
             store.put_recipient(&r)?;
         }
+        if r.state == RecipientState::InFlight && now.0 - r.updated_at.0 >= grace_ms {
+            settle_interrupted(ctx, &mut r).await?;
+        }
         match r.state {
             RecipientState::Queued => queued.push(r.clone()),
-            RecipientState::InFlight if now.0 - r.updated_at.0 >= grace_ms => {
-                mark_unknown(store, &mut r)?;
-            }
             RecipientState::InFlight => waiting.push(r.clone()),
             _ => {}
         }
@@ -167,6 +169,7 @@ pub async fn run(
             _ = halt.cancelled() => {}
         }
         if !shutdown.is_cancelled() {
+            let mut again = Vec::new();
             for r in waiting {
                 let Some(mut r) = store.campaign_recipient(id, r.index)? else {
                     continue;
@@ -176,9 +179,17 @@ pub async fn run(
                     r.state = RecipientState::Sent;
                     r.mid = mid;
                     store.put_recipient(&r)?;
+                    runner.finished(RecipientState::Sent);
                 } else if r.state == RecipientState::InFlight {
-                    mark_unknown(store, &mut r)?;
+                    settle_interrupted(ctx, &mut r).await?;
+                    match r.state {
+                        RecipientState::Queued => again.push(r),
+                        state => runner.finished(state),
+                    }
                 }
+            }
+            for r in again {
+                runner.send_one(r).await?;
             }
         }
     }
@@ -240,11 +251,44 @@ fn cancel_remaining(store: &Db, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn mark_unknown(store: &Db, r: &mut RecipientRecord) -> Result<(), StoreError> {
+/// A send interrupted by a crash whose echo never came (its grace period
+/// has passed): look in the recipient's thread at Meta (send/recover.rs).
+/// Found: sent, with Meta's mid. Absent: queued again, to be sent with the
+/// same text and outbox record. Graph cannot answer: `unknown`.
+async fn settle_interrupted(ctx: &SendCtx, r: &mut RecipientRecord) -> Result<(), StoreError> {
+    let store = &ctx.store;
+    let outbox = match &r.outbox_id {
+        Some(o) => store.outbox_get(o)?,
+        None => None,
+    };
+    let (Some(outbox), Ok(page)) = (outbox, route(&ctx.config, &r.conv)) else {
+        // Nothing was rendered (or the page left the config): nothing to find.
+        return mark_unknown(store, r, "its text or page is no longer known");
+    };
+    match recover::find_our_send(&ctx.graph, page, &r.conv, &outbox.text, r.updated_at).await {
+        Lookup::Sent(mid) => {
+            store.outbound_sent(&outbox.id, &mid)?;
+            r.state = RecipientState::Sent;
+            r.mid = Some(mid);
+            r.reason = None;
+        }
+        Lookup::Absent => {
+            r.state = RecipientState::Queued;
+            r.reason = None;
+        }
+        Lookup::Unresolved(why) => {
+            return mark_unknown(store, r, &format!("Meta's thread could not be read: {why}"));
+        }
+    }
+    r.updated_at = TimestampMs::now();
+    store.put_recipient(r)
+}
+
+fn mark_unknown(store: &Db, r: &mut RecipientRecord, why: &str) -> Result<(), StoreError> {
     r.state = RecipientState::Unknown;
-    r.reason = Some(
-        "the send was interrupted and no echo from Meta arrived: it may or may not have reached the customer".into(),
-    );
+    r.reason = Some(format!(
+        "the send was interrupted and no echo from Meta arrived ({why}): it may or may not have reached the customer"
+    ));
     r.updated_at = TimestampMs::now();
     store.put_recipient(r)?;
     if let Some(o) = &r.outbox_id {
