@@ -8,8 +8,8 @@ use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
 use crate::send::window::{window, Tag, Window, WindowFacts};
 use crate::update::{CampaignProgress, SyncProgress};
+use ratatui_textarea::TextArea;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use tui_textarea::TextArea;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -205,7 +205,7 @@ pub struct Composer {
 }
 
 /// Our text areas: no cursor-line underline, and a dim placeholder with no
-/// colour (tui-textarea's default is dark grey, which NO_COLOR forbids).
+/// colour (ratatui-textarea's default is dark grey, which NO_COLOR forbids).
 pub fn text_area(lines: Vec<String>, placeholder: &str) -> TextArea<'static> {
     let mut textarea = TextArea::new(lines);
     textarea.set_cursor_line_style(ratatui::style::Style::default());
@@ -234,8 +234,8 @@ impl Composer {
     pub fn set_text(&mut self, text: &str) {
         let lines = text.split('\n').map(str::to_string).collect();
         let mut textarea = text_area(lines, "Write a reply…");
-        textarea.move_cursor(tui_textarea::CursorMove::Bottom);
-        textarea.move_cursor(tui_textarea::CursorMove::End);
+        textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        textarea.move_cursor(ratatui_textarea::CursorMove::End);
         *self = Composer {
             textarea,
             tag: None,
