@@ -204,10 +204,13 @@ pub struct Composer {
     pub refusal: Option<String>,
 }
 
-/// Our text areas: no cursor-line underline, and a dim placeholder with no
-/// colour (ratatui-textarea's default is dark grey, which NO_COLOR forbids).
+/// Our text areas: no cursor-line underline, a dim placeholder with no
+/// colour (ratatui-textarea's default is dark grey, which NO_COLOR forbids),
+/// and long lines wrapped (at words, or anywhere in a word wider than the
+/// box) instead of scrolled sideways.
 pub fn text_area(lines: Vec<String>, placeholder: &str) -> TextArea<'static> {
     let mut textarea = TextArea::new(lines);
+    textarea.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
     textarea.set_cursor_line_style(ratatui::style::Style::default());
     textarea.set_placeholder_text(placeholder);
     textarea.set_placeholder_style(
