@@ -8,7 +8,7 @@ use dmdesk::domain::*;
 use dmdesk::tui::data::{DataWorker, Local};
 use dmdesk::tui::{run_loop, Headless};
 use ratatui::backend::TestBackend;
-use ratatui::backend::{Backend, WindowSize};
+use ratatui::backend::{Backend, ClearType, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::crossterm::event::{Event as CtEvent, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Position, Size};
@@ -47,34 +47,38 @@ impl Shared {
 }
 
 impl Backend for Shared {
-    fn draw<'a, I>(&mut self, content: I) -> std::io::Result<()>
+    type Error = <TestBackend as Backend>::Error;
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
     where
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
         self.0.lock().unwrap().draw(content)
     }
-    fn hide_cursor(&mut self) -> std::io::Result<()> {
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
         self.0.lock().unwrap().hide_cursor()
     }
-    fn show_cursor(&mut self) -> std::io::Result<()> {
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
         self.0.lock().unwrap().show_cursor()
     }
-    fn get_cursor_position(&mut self) -> std::io::Result<Position> {
+    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
         self.0.lock().unwrap().get_cursor_position()
     }
-    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> std::io::Result<()> {
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
         self.0.lock().unwrap().set_cursor_position(position)
     }
-    fn clear(&mut self) -> std::io::Result<()> {
+    fn clear(&mut self) -> Result<(), Self::Error> {
         self.0.lock().unwrap().clear()
     }
-    fn size(&self) -> std::io::Result<Size> {
+    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
+        self.0.lock().unwrap().clear_region(clear_type)
+    }
+    fn size(&self) -> Result<Size, Self::Error> {
         self.0.lock().unwrap().size()
     }
-    fn window_size(&mut self) -> std::io::Result<WindowSize> {
+    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
         self.0.lock().unwrap().window_size()
     }
-    fn flush(&mut self) -> std::io::Result<()> {
+    fn flush(&mut self) -> Result<(), Self::Error> {
         Backend::flush(&mut *self.0.lock().unwrap())
     }
 }

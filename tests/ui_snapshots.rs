@@ -451,3 +451,29 @@ fn notices_log_100x30() {
     key(&mut s, KeyCode::Char('L'));
     insta::assert_snapshot!(draw(&s).backend());
 }
+
+/// A reply longer than the composer is wide wraps onto the next row (at a
+/// word) instead of scrolling sideways: its first and last words are both
+/// on screen, and no row of the composer is cut inside a word.
+#[test]
+fn composer_wraps_a_long_reply_80x24() {
+    let mut s = fx::state(80, 24);
+    inbox(&mut s);
+    let c = s.list.rows[0].clone();
+    let k = c.key.clone();
+    fx::open_with(
+        &mut s,
+        c,
+        vec![fx::inbound(&k, "m1", 3, "Can I change the address?")],
+    );
+    key(&mut s, KeyCode::Char('i'));
+    let reply = "Opening: yes, we can change it 📦 before it ships, send the new one ending";
+    for ch in reply.chars() {
+        key(&mut s, KeyCode::Char(ch));
+    }
+    let t = draw(&s);
+    let text = screen_text(&t);
+    assert!(text.contains("Opening: yes"), "start of the reply:\n{text}");
+    assert!(text.contains("new one ending"), "end of the reply:\n{text}");
+    insta::assert_snapshot!(t.backend());
+}

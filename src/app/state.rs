@@ -8,8 +8,8 @@ use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
 use crate::send::window::{window, Tag, Window, WindowFacts};
 use crate::update::{CampaignProgress, SyncProgress};
+use ratatui_textarea::TextArea;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use tui_textarea::TextArea;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -204,10 +204,13 @@ pub struct Composer {
     pub refusal: Option<String>,
 }
 
-/// Our text areas: no cursor-line underline, and a dim placeholder with no
-/// colour (tui-textarea's default is dark grey, which NO_COLOR forbids).
+/// Our text areas: no cursor-line underline, a dim placeholder with no
+/// colour (ratatui-textarea's default is dark grey, which NO_COLOR forbids),
+/// and long lines wrapped (at words, or anywhere in a word wider than the
+/// box) instead of scrolled sideways.
 pub fn text_area(lines: Vec<String>, placeholder: &str) -> TextArea<'static> {
     let mut textarea = TextArea::new(lines);
+    textarea.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
     textarea.set_cursor_line_style(ratatui::style::Style::default());
     textarea.set_placeholder_text(placeholder);
     textarea.set_placeholder_style(
@@ -234,8 +237,8 @@ impl Composer {
     pub fn set_text(&mut self, text: &str) {
         let lines = text.split('\n').map(str::to_string).collect();
         let mut textarea = text_area(lines, "Write a reply…");
-        textarea.move_cursor(tui_textarea::CursorMove::Bottom);
-        textarea.move_cursor(tui_textarea::CursorMove::End);
+        textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        textarea.move_cursor(ratatui_textarea::CursorMove::End);
         *self = Composer {
             textarea,
             tag: None,

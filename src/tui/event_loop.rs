@@ -142,7 +142,11 @@ pub async fn run_loop<H: Host, U: Updates>(
             return Ok(());
         }
         if dirty {
-            host.terminal().draw(|f| crate::ui::render(state, f))?;
+            // ratatui 0.30: each backend has its own error type (TestBackend's is
+            // Infallible); the loop reports io::Error.
+            host.terminal()
+                .draw(|f| crate::ui::render(state, f))
+                .map_err(|e| io::Error::other(e.to_string()))?;
             dirty = false;
         }
 
