@@ -9,6 +9,7 @@ use crate::config::{Config, PageConfig};
 use crate::db::Db;
 use crate::meta::error::ErrorClass;
 use crate::meta::graph::GraphClient;
+use crate::tokens::check::LoginCheck;
 use crate::tokens::dead_token;
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -370,9 +371,85 @@ pub async fn check_at(
         out.push(note("the store is held by another dmdesk process: dead-token marks and standby threads were not checked"));
     }
     for (i, page) in config.pages.iter().enumerate() {
-        out.extend(check_page(config, store, graph, i, page).await);
+        if page.is_instagram_login() {
+            out.extend(check_instagram_login(store, graph, page).await);
+        } else {
+            out.extend(check_page(config, store, graph, i, page).await);
+        }
     }
+    out.extend(token_lives(config, graph).await);
     out
+}
+
+/// An `[[instagram]]` account: its token must be that account's, on the
+/// Instagram host (it has no Page, subscription or Page permissions).
+async fn check_instagram_login(
+    store: Option<&Db>,
+    graph: &GraphClient,
+    page: &PageConfig,
+) -> Vec<Finding> {
+    let who = format!("instagram {} ({})", page.name, page.id);
+    let mut out = Vec::new();
+    if let Some(d) = store.and_then(|s| dead_token(s, page)) {
+        out.push(fix(format!(
+            "{who}: Meta rejected this token ({}); dmdesk stopped calling Meta for the account — put a new Instagram token in its access_token_file",
+            d.reason
+        )));
+    }
+    out.push(match crate::tokens::check::instagram_login(graph, page).await {
+        Ok(LoginCheck::Works(user)) => ok(format!(
+            "{who}: the Instagram token works{}",
+            user.map(|u| format!(" (@{u})")).unwrap_or_default()
+        )),
+        Ok(LoginCheck::OtherAccount(other)) => fix(format!(
+            "{who}: the token belongs to Instagram account {other}, not {}: put this account's token in its block",
+            page.id
+        )),
+        Err(e) if e.is_network() => fix(format!(
+            "{who}: cannot reach the Instagram API ({}): check this machine's network, proxy and graph.instagram_base_url",
+            e.describe()
+        )),
+        Err(e) => fix(format!("{who}: the Instagram token does not work: {}", e.describe())),
+    });
+    out
+}
+
+/// Each token's lifetime (src/tokens/life.rs): a warning when the operator
+/// must act soon, else when it expires.
+async fn token_lives(config: &Config, graph: &GraphClient) -> Vec<Finding> {
+    let now = crate::domain::TimestampMs::now();
+    crate::tokens::life::inspect(config, graph)
+        .await
+        .into_iter()
+        .map(|life| {
+            let who = format!("token of {} ({})", life.name, life.account);
+            // Its expiry could not be checked: worth knowing, but whether
+            // the token works is the token check's finding.
+            if let Some(p) = &life.problem {
+                return note(format!("{who}: {p}"));
+            }
+            if let Some(w) = life.warning(now) {
+                return fix(w);
+            }
+            let scopes = if life.scopes.is_empty() {
+                String::new()
+            } else {
+                format!("; permissions: {}", life.scopes.join(", "))
+            };
+            let renew = if life.refreshable {
+                "; dmdesk renews it by itself"
+            } else {
+                ""
+            };
+            match life.seconds_left(now) {
+                Some(s) => ok(format!(
+                    "{who} expires in {} day(s){renew}{scopes}",
+                    s.div_euclid(86_400)
+                )),
+                None => ok(format!("{who} does not expire{scopes}")),
+            }
+        })
+        .collect()
 }
 
 /// `dmdesk doctor`: findings on stdout; exit 1 when something needs fixing.
