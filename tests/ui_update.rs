@@ -582,8 +582,8 @@ fn cursor_mid(s: &State) -> String {
 fn cursor_on_screen(s: &State) -> bool {
     let t = s.thread.as_ref().expect("a thread is open");
     let (w, h) = dmdesk::app::layout::thread_inner(&s.panes());
-    let owners = dmdesk::ui::thread::line_owners(t, w, s.opts.zone, s.now);
-    let (start, end) = dmdesk::ui::thread::view_range(owners.len(), h as usize, t.scroll);
+    let owners = t.line_owners(w, s.opts.zone, s.now);
+    let (start, end) = dmdesk::app::thread_layout::view_range(owners.len(), h as usize, t.scroll);
     let i = t.cursor_index().expect("a message is selected");
     owners[start..end].contains(&Some(i))
 }
@@ -856,9 +856,9 @@ fn click_selects_the_message_under_the_mouse() {
     let t = s.thread.as_ref().unwrap();
     let p = s.panes();
     let (w, h) = dmdesk::app::layout::thread_inner(&p);
-    let owners = dmdesk::ui::thread::line_owners(t, w, s.opts.zone, s.now);
-    let (start, _) = dmdesk::ui::thread::view_range(owners.len(), h as usize, t.scroll);
-    let (first, _) = dmdesk::ui::thread::message_lines(&owners, 0).unwrap();
+    let owners = t.line_owners(w, s.opts.zone, s.now);
+    let (start, _) = dmdesk::app::thread_layout::view_range(owners.len(), h as usize, t.scroll);
+    let (first, _) = dmdesk::app::thread_layout::message_lines(&owners, 0).unwrap();
     let row = p.thread.y + 1 + (first - start) as u16;
     update(
         &mut s,
@@ -1178,25 +1178,24 @@ fn the_thread_layout_follows_in_place_changes() {
     );
     let t = s.thread.as_ref().unwrap();
     let zone = s.opts.zone;
-    let before = dmdesk::ui::thread::line_count(t, 60, zone, s.now);
-    assert_eq!(before, dmdesk::ui::thread::line_count(t, 60, zone, s.now));
+    let before = t.line_count(60, zone, s.now);
+    assert_eq!(before, t.line_count(60, zone, s.now));
     let mut failed = sent;
     failed.status = MsgStatus::Failed;
     failed.error = Some("Meta refused it".into());
     update(&mut s, Event::Update(Update::Message(Box::new(failed))));
     let t = s.thread.as_ref().unwrap();
-    let after = dmdesk::ui::thread::line_count(t, 60, zone, s.now);
+    let after = t.line_count(60, zone, s.now);
     assert!(
         after > before,
         "the failure line is laid out: {before} → {after}"
     );
     // A narrower pane wraps differently: not the memoised layout.
-    assert!(dmdesk::ui::thread::line_count(t, 12, zone, s.now) > after);
+    assert!(t.line_count(12, zone, s.now) > after);
 }
 
 #[test]
 fn an_appended_message_extends_the_layout_like_a_full_one() {
-    use dmdesk::ui::theme::Theme;
     let mut s = fx::state(100, 30);
     let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
     // Two days, so the day separator logic is exercised at the seam.
@@ -1207,7 +1206,7 @@ fn an_appended_message_extends_the_layout_like_a_full_one() {
     fx::open_with(&mut s, c.clone(), msgs);
     let zone = s.opts.zone;
     let t = s.thread.as_ref().unwrap();
-    let _ = dmdesk::ui::thread::line_owners(t, 60, zone, s.now); // memoised
+    let _ = t.line_owners(60, zone, s.now); // memoised
     let mut m = fx::inbound(
         &c.key,
         "m3",
@@ -1217,13 +1216,10 @@ fn an_appended_message_extends_the_layout_like_a_full_one() {
     m.reactions.clear();
     update(&mut s, Event::Update(Update::Message(Box::new(m))));
     let t = s.thread.as_ref().unwrap();
-    let incremental = dmdesk::ui::thread::line_owners(t, 60, zone, s.now);
-    let full = dmdesk::ui::thread::lay_out(t, 60, zone, s.now, Theme::new(true), None);
+    let incremental = t.line_owners(60, zone, s.now);
+    let full = dmdesk::app::thread_layout::lay_out(&t.layout_source(), 60, zone, s.now, None);
     assert_eq!(incremental, full.owners);
-    assert_eq!(
-        dmdesk::ui::thread::line_count(t, 60, zone, s.now),
-        full.lines.len()
-    );
+    assert_eq!(t.line_count(60, zone, s.now), full.lines.len());
 }
 
 #[test]

@@ -610,7 +610,7 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
     if t.cursor.is_none() {
         t.cursor = t.messages.last().map(|x| x.mid.clone());
     }
-    let before = crate::ui::thread::line_count(t, width, zone, now);
+    let before = t.line_count(width, zone, now);
     let following = t.scroll == 0;
     let mut appended = false;
     t.rev += 1;
@@ -643,7 +643,7 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
     }
     if !following {
         // Keep the agent's place when lines were added below it.
-        let after = crate::ui::thread::line_count(t, width, zone, now);
+        let after = t.line_count(width, zone, now);
         t.scroll = (t.scroll + after).saturating_sub(before);
     } else if s.focus == Focus::Thread {
         // Follow the newest only while the selected message stays on screen.
@@ -678,7 +678,7 @@ fn scroll_thread(s: &mut State, delta: isize, out: &mut Vec<Command>) {
     let Some(t) = s.thread.as_mut() else {
         return;
     };
-    let total = crate::ui::thread::line_count(t, width, zone, now);
+    let total = t.line_count(width, zone, now);
     let max = total.saturating_sub(h);
     t.scroll = (t.scroll as isize + delta).clamp(0, max as isize) as usize;
     if t.scroll == 0 {
@@ -714,7 +714,7 @@ fn scroll_view(s: &mut State, delta: isize, out: &mut Vec<Command>) {
 /// The thread's line owners and the view height.
 fn thread_geometry(s: &State) -> Option<(Vec<Option<usize>>, usize)> {
     let t = s.thread.as_ref()?;
-    let owners = crate::ui::thread::line_owners(t, thread_width(s), s.opts.zone, s.now);
+    let owners = t.line_owners(thread_width(s), s.opts.zone, s.now);
     Some((owners, thread_height(s)))
 }
 
@@ -727,12 +727,12 @@ fn reveal_cursor(s: &mut State) {
     let Some(t) = s.thread.as_mut() else { return };
     let Some((a, b)) = t
         .cursor_index()
-        .and_then(|i| crate::ui::thread::message_lines(&owners, i))
+        .and_then(|i| super::thread_layout::message_lines(&owners, i))
     else {
         return;
     };
     let total = owners.len();
-    let (start, end) = crate::ui::thread::view_range(total, h, t.scroll);
+    let (start, end) = super::thread_layout::view_range(total, h, t.scroll);
     let new_end = if a < start {
         (a + h).min(total)
     } else if b > end {
@@ -753,7 +753,7 @@ fn cursor_into_view(s: &mut State, to_bottom: bool) {
         return;
     };
     let Some(t) = s.thread.as_mut() else { return };
-    let (start, end) = crate::ui::thread::view_range(owners.len(), h, t.scroll);
+    let (start, end) = super::thread_layout::view_range(owners.len(), h, t.scroll);
     let mut shown = owners[start..end].iter().flatten();
     let Some(&lo) = shown.next() else { return };
     let hi = shown.last().copied().unwrap_or(lo);
@@ -784,7 +784,7 @@ fn move_cursor(s: &mut State, delta: isize, out: &mut Vec<Command>) {
         let h = thread_height(s);
         let (zone, now) = (s.opts.zone, s.now);
         if let Some(t) = s.thread.as_mut() {
-            let total = crate::ui::thread::line_count(t, width, zone, now);
+            let total = t.line_count(width, zone, now);
             load_older_near_top(t, total, h, out);
         }
     }
@@ -802,7 +802,7 @@ fn select_at_row(s: &mut State, row: usize) {
         return;
     };
     let Some(t) = s.thread.as_mut() else { return };
-    let (start, end) = crate::ui::thread::view_range(owners.len(), h, t.scroll);
+    let (start, end) = super::thread_layout::view_range(owners.len(), h, t.scroll);
     if let Some(i) = owners[start..end].get(row).copied().flatten() {
         t.cursor = t.messages.get(i).map(|m| m.mid.clone());
     }
@@ -816,7 +816,7 @@ pub fn selected_message(s: &State) -> Option<&Message> {
         return t.cursor_index().and_then(|i| t.messages.get(i));
     }
     let width = thread_width(s);
-    let owners = crate::ui::thread::line_owners(t, width, s.opts.zone, s.now);
+    let owners = t.line_owners(width, s.opts.zone, s.now);
     let bottom = owners.len().checked_sub(1 + t.scroll)?;
     owners[..=bottom]
         .iter()
