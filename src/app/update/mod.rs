@@ -1,0 +1,69 @@
+//! `update(&mut State, Event) -> Vec<Command>`: the only place state changes.
+//! Pure: time comes from `Event::Tick`, data from `*Loaded` events. This
+//! file dispatches; each part below has one concern.
+
+mod bulk_popup;
+mod composer;
+mod keys;
+mod list;
+mod live;
+mod mouse;
+mod overlays;
+mod scroll;
+mod status;
+mod thread;
+
+pub use bulk_popup::bulk_preview;
+
+use super::command::Command;
+use super::event::Event;
+use super::state::*;
+use ratatui::crossterm::event::KeyEventKind;
+
+/// Commands to run once at start.
+pub fn init(s: &mut State) -> Vec<Command> {
+    vec![list::load_list(s, true), status::load_unread(s)]
+}
+
+pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
+    let mut out = Vec::new();
+    match ev {
+        Event::Key(k) => {
+            if k.kind == KeyEventKind::Press {
+                keys::key(s, k, &mut out);
+            }
+        }
+        Event::Mouse(m) => mouse::mouse(s, m, &mut out),
+        Event::Paste(text) => composer::paste(s, &text),
+        Event::Resize { width, height } => resize(s, width, height, &mut out),
+        Event::Tick { now } => status::tick(s, now),
+        Event::Update(u) => live::on_update(s, u, &mut out),
+        Event::Lagged => live::lagged(s, &mut out),
+        Event::ListLoaded(rows) => list::list_loaded(s, rows, &mut out),
+        Event::ThreadLoaded(d) => thread::thread_loaded(s, *d),
+        Event::OlderLoaded {
+            conv,
+            messages,
+            limit,
+        } => thread::older_loaded(s, conv, messages, limit),
+        Event::EditorDone { text } => composer::editor_done(s, text),
+        Event::UrgentFound(c) => thread::urgent_found(s, c, &mut out),
+    }
+    status::title(s, &mut out);
+    out
+}
+
+/// The terminal was resized: both panes fit themselves to it.
+fn resize(s: &mut State, width: u16, height: u16, out: &mut Vec<Command>) {
+    s.size = (width, height);
+    let v = super::layout::list_rows(&s.panes());
+    if v != s.list.visible {
+        s.list.visible = v;
+        list::keep_selection_visible(s);
+        out.push(list::load_list(s, false));
+    }
+    scroll::scroll_thread(s, 0, out);
+    if s.focus == Focus::Thread {
+        scroll::reveal_cursor(s);
+    }
+}
