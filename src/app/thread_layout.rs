@@ -369,3 +369,124 @@ fn lay_out_from(
     }
     Laid { lines, owners }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::event::Event;
+    use crate::app::fixtures as fx;
+    use crate::app::update;
+    use crate::domain::*;
+    use crate::update::Update;
+
+    #[test]
+    fn the_thread_layout_follows_in_place_changes() {
+        // The layout is memoised; a message changing in place must show.
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        let sent = fx::outbound(&c.key, "m2", 1, "On it", MsgStatus::Sent);
+        fx::open_with(
+            &mut s,
+            c.clone(),
+            vec![fx::inbound(&c.key, "m1", 5, "hello"), sent.clone()],
+        );
+        let t = s.thread.as_ref().unwrap();
+        let zone = s.opts.zone;
+        let before = t.line_count(60, zone, s.now);
+        assert_eq!(before, t.line_count(60, zone, s.now));
+        let mut failed = sent;
+        failed.status = MsgStatus::Failed;
+        failed.error = Some("Meta refused it".into());
+        update(&mut s, Event::Update(Update::Message(Box::new(failed))));
+        let t = s.thread.as_ref().unwrap();
+        let after = t.line_count(60, zone, s.now);
+        assert!(
+            after > before,
+            "the failure line is laid out: {before} → {after}"
+        );
+        // A narrower pane wraps differently: not the memoised layout.
+        assert!(t.line_count(12, zone, s.now) > after);
+    }
+
+    #[test]
+    fn an_appended_message_extends_the_layout_like_a_full_one() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        // Two days, so the day separator logic is exercised at the seam.
+        let msgs = vec![
+            fx::inbound(&c.key, "m1", 26 * 60, "yesterday's question"),
+            fx::inbound(&c.key, "m2", 20, "still waiting"),
+        ];
+        fx::open_with(&mut s, c.clone(), msgs);
+        let zone = s.opts.zone;
+        let t = s.thread.as_ref().unwrap();
+        let _ = t.line_owners(60, zone, s.now); // memoised
+        let mut m = fx::inbound(
+            &c.key,
+            "m3",
+            1,
+            "a new message that wraps over the line width of sixty columns",
+        );
+        m.reactions.clear();
+        update(&mut s, Event::Update(Update::Message(Box::new(m))));
+        let t = s.thread.as_ref().unwrap();
+        let incremental = t.line_owners(60, zone, s.now);
+        let full = crate::app::thread_layout::lay_out(&t.layout_source(), 60, zone, s.now, None);
+        assert_eq!(incremental, full.owners);
+        assert_eq!(t.line_count(60, zone, s.now), full.lines.len());
+    }
+
+    #[test]
+    fn the_view_shows_the_newest_lines_and_clamps_its_scroll() {
+        assert_eq!(view_range(100, 20, 0), (80, 100));
+        assert_eq!(view_range(100, 20, 30), (50, 70));
+        assert_eq!(view_range(100, 20, 500), (0, 20), "not above the top");
+        assert_eq!(view_range(5, 20, 3), (0, 5), "a short thread: all of it");
+        let owners = [None, Some(0), Some(0), None, Some(1), Some(1), Some(1)];
+        assert_eq!(message_lines(&owners, 0), Some((1, 3)));
+        assert_eq!(message_lines(&owners, 1), Some((4, 7)));
+        assert_eq!(message_lines(&owners, 2), None);
+    }
+
+    #[test]
+    fn lines_carry_tones_and_owners_not_styles() {
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        let mut failed = fx::outbound(&c.key, "local:o1", 1, "On it", MsgStatus::Failed);
+        failed.error = Some("Meta refused it".into());
+        failed.agent = Some("bob".into());
+        let messages = vec![fx::inbound(&c.key, "m1", 5, "hello"), failed];
+        let t = Source {
+            conv: &c,
+            contact: None,
+            messages: &messages,
+            reached_start: true,
+            loading_older: false,
+            rev: 0,
+        };
+        let l = lay_out(&t, 60, Zone::Fixed(0), fx::NOW, Some("alice"));
+        assert_eq!(l.lines.len(), l.owners.len());
+        let text = |l: &LaidLine| match l {
+            LaidLine::Whole(_, t) => t.clone(),
+            LaidLine::Pieces(p) => p.iter().map(|(_, t)| t.as_str()).collect(),
+        };
+        // The day separator, then each message's header and body.
+        assert!(matches!(&l.lines[0], LaidLine::Whole(Tone::Dim, t) if t.contains("Today")));
+        assert_eq!(l.owners[0], None);
+        let LaidLine::Pieces(head) = &l.lines[1] else {
+            panic!("a header is pieces: {:?}", l.lines[1]);
+        };
+        assert_eq!(head[1], (Tone::Inbound, "◀ Ann Lee".to_string()));
+        assert_eq!(l.lines[2], LaidLine::Whole(Tone::Plain, "  hello".into()));
+        assert_eq!(l.owners[1..3], [Some(0), Some(0)]);
+        // A colleague's failed reply: named, marked, indented, retry line.
+        let head = text(&l.lines[3]);
+        assert!(head.starts_with("      ▶ sent by bob"), "{head}");
+        assert!(head.contains("✗ failed"), "{head}");
+        let last = l.lines.last().unwrap();
+        assert!(matches!(last, LaidLine::Whole(Tone::Error, t) if t.contains("press t to retry")));
+        assert_eq!(l.owners.last(), Some(&Some(1)));
+        // This agent's own reply reads "You".
+        let l = lay_out(&t, 60, Zone::Fixed(0), fx::NOW, Some("bob"));
+        assert!(text(&l.lines[3]).starts_with("      ▶ You"));
+    }
+}

@@ -107,3 +107,18 @@ pub(super) fn bulk_key(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::fixtures as fx;
+    use ratatui::crossterm::event::KeyCode;
+
+    #[test]
+    fn bulk_without_marks_is_refused() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        let cmds = fx::press(&mut s, KeyCode::Char('B'));
+        assert!(cmds.is_empty() || fx::jobs(&cmds).is_empty());
+        assert!(s.overlay.is_none());
+    }
+}

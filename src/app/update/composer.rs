@@ -241,3 +241,115 @@ pub(super) fn editor_done(s: &mut State, text: Option<String>) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::command::Command;
+    use crate::app::fixtures as fx;
+    use crate::app::state::{Focus, Level};
+    use crate::domain::*;
+    use crate::send::window::Tag;
+    use ratatui::crossterm::event::KeyCode;
+
+    #[test]
+    fn reply_inside_window_emits_job() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        fx::open_with(
+            &mut s,
+            c.clone(),
+            vec![fx::inbound(&c.key, "m1", 5, "hello")],
+        );
+        fx::press(&mut s, KeyCode::Char('i'));
+        assert_eq!(s.focus, Focus::Composer);
+        fx::typ(&mut s, "hi there");
+        let cmds = fx::press(&mut s, KeyCode::Enter);
+        assert_eq!(
+            fx::jobs(&cmds),
+            vec![&crate::job::Job::Reply {
+                conv: c.key.clone(),
+                text: "hi there".into(),
+                tag: None,
+                agent: Some("alice".into())
+            }]
+        );
+        assert!(cmds.contains(&Command::SaveDraft {
+            conv: c.key,
+            text: String::new()
+        }));
+        assert_eq!(s.composer.text(), "");
+    }
+
+    #[test]
+    fn reply_outside_window_is_refused_until_human_agent_chosen() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u3", "Cy Diaz", 30 * 60, 0);
+        fx::open_with(
+            &mut s,
+            c.clone(),
+            vec![fx::inbound(&c.key, "m1", 30 * 60, "hello?")],
+        );
+        fx::press(&mut s, KeyCode::Tab);
+        fx::typ(&mut s, "sorry for the wait");
+        let cmds = fx::press(&mut s, KeyCode::Enter);
+        assert!(fx::jobs(&cmds).is_empty(), "refused sends emit no job");
+        assert!(s
+            .composer
+            .refusal
+            .as_deref()
+            .unwrap_or("")
+            .contains("HUMAN_AGENT"));
+        assert!(matches!(&s.status.message, Some((Level::Error, m)) if m.starts_with("not sent")));
+        assert_eq!(
+            s.composer.text(),
+            "sorry for the wait",
+            "text kept after a refusal"
+        );
+        fx::ctrl(&mut s, 't');
+        assert_eq!(s.composer.tag, Some(Tag::HumanAgent));
+        let cmds = fx::press(&mut s, KeyCode::Enter);
+        assert_eq!(
+            fx::jobs(&cmds),
+            vec![&crate::job::Job::Reply {
+                conv: c.key,
+                text: "sorry for the wait".into(),
+                tag: Some(Tag::HumanAgent),
+                agent: Some("alice".into())
+            }]
+        );
+    }
+
+    #[test]
+    fn closed_and_empty_and_unconfigured_are_refused() {
+        // Past 7 days: even HUMAN_AGENT is refused.
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Instagram, "u9", "Old", 8 * 24 * 60, 0);
+        fx::open_with(&mut s, c.clone(), vec![]);
+        fx::press(&mut s, KeyCode::Char('i'));
+        fx::typ(&mut s, "hello");
+        assert!(fx::jobs(&fx::press(&mut s, KeyCode::Enter)).is_empty());
+        fx::ctrl(&mut s, 't');
+        assert!(fx::jobs(&fx::press(&mut s, KeyCode::Enter)).is_empty());
+
+        // Empty text.
+        let c = fx::conv(Platform::Messenger, "u1", "Ann", 5, 0);
+        fx::open_with(&mut s, c, vec![]);
+        fx::press(&mut s, KeyCode::Char('i'));
+        assert!(fx::jobs(&fx::press(&mut s, KeyCode::Enter)).is_empty());
+        assert!(s.composer.refusal.is_some());
+
+        // An account with no configured page.
+        let mut c = fx::conv(Platform::Messenger, "u5", "Eve", 5, 0);
+        c.key.account = AccountId::new("999");
+        fx::open_with(&mut s, c, vec![]);
+        fx::press(&mut s, KeyCode::Char('i'));
+        fx::typ(&mut s, "hi");
+        assert!(fx::jobs(&fx::press(&mut s, KeyCode::Enter)).is_empty());
+        assert!(s
+            .composer
+            .refusal
+            .as_deref()
+            .unwrap_or("")
+            .contains("not configured"));
+    }
+}

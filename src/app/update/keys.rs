@@ -304,3 +304,32 @@ pub(super) fn quit(s: &mut State, out: &mut Vec<Command>) {
     s.quit = true;
     out.push(Command::Quit);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::command::Command;
+    use crate::app::fixtures as fx;
+    use crate::domain::*;
+    use ratatui::crossterm::event::KeyCode;
+
+    #[test]
+    fn quit_saves_draft() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann", 5, 0);
+        fx::open_with(&mut s, c.clone(), vec![]);
+        fx::press(&mut s, KeyCode::Char('i'));
+        fx::typ(&mut s, "half a thought");
+        let cmds = fx::ctrl(&mut s, 'c');
+        assert_eq!(
+            cmds,
+            vec![
+                Command::SaveDraft {
+                    conv: c.key,
+                    text: "half a thought".into()
+                },
+                Command::Quit
+            ]
+        );
+        assert!(s.quit);
+    }
+}

@@ -210,3 +210,48 @@ fn marking_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
         out.push(marking_page(s));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::command::Command;
+    use crate::app::fixtures as fx;
+    use crate::domain::Platform;
+    use ratatui::crossterm::event::KeyCode;
+
+    #[test]
+    fn selection_stays_in_bounds() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        fx::press(&mut s, KeyCode::Char('k'));
+        assert_eq!(s.list.selected, 0);
+        for _ in 0..5 {
+            fx::press(&mut s, KeyCode::Char('j'));
+        }
+        assert_eq!(s.list.selected, 2);
+        fx::press(&mut s, KeyCode::Up);
+        assert_eq!(s.list.selected, 1);
+        assert_eq!(
+            s.list.selected_key.as_ref().map(|k| k.user.as_str()),
+            Some("u2")
+        );
+    }
+
+    #[test]
+    fn a_filter_change_starts_a_new_generation_from_the_top() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        fx::press(&mut s, KeyCode::Char('j'));
+        let cmds = fx::press(&mut s, KeyCode::Char('p'));
+        assert_eq!(s.list.filter.platform, Some(Platform::Messenger));
+        assert_eq!((s.list.generation, s.list.selected, s.list.top), (1, 0, 0));
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::LoadList { offset: 0, count: true, generation: 1, filter, .. }
+                if filter.platform == Some(Platform::Messenger)
+        )));
+        fx::press(&mut s, KeyCode::Char('p'));
+        fx::press(&mut s, KeyCode::Char('p'));
+        assert_eq!(s.list.filter.platform, None, "the cycle ends at no filter");
+        assert_eq!(s.list.generation, 3);
+    }
+}

@@ -188,3 +188,113 @@ pub(super) fn lagged(s: &mut State, out: &mut Vec<Command>) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::command::Command;
+    use crate::app::event::Event;
+    use crate::app::fixtures::{self as fx, NOW};
+    use crate::app::update;
+    use crate::domain::*;
+    use crate::update::Update;
+    use ratatui::crossterm::event::KeyCode;
+
+    #[test]
+    fn live_message_follows_or_counts_new_when_scrolled_up() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        let msgs: Vec<Message> = (0..40)
+            .map(|i| fx::inbound(&c.key, &format!("m{i}"), 200 - i, "line"))
+            .collect();
+        fx::open_with(&mut s, c.clone(), msgs);
+        let mut m = fx::inbound(&c.key, "new1", 0, "are you there?");
+        m.timestamp = NOW;
+        let cmds = update(&mut s, Event::Update(Update::Message(Box::new(m))));
+        assert!(cmds.contains(&Command::Bell));
+        assert!(cmds.contains(&Command::MarkRead(c.key.clone())));
+        assert_eq!(s.thread.as_ref().map(|t| t.messages.len()), Some(41));
+        assert_eq!(s.thread.as_ref().map(|t| t.scroll), Some(0));
+
+        fx::press(&mut s, KeyCode::PageUp);
+        let before = s.thread.as_ref().map(|t| t.scroll).unwrap_or(0);
+        assert!(before > 0);
+        let mut m = fx::inbound(&c.key, "new2", 0, "hello??");
+        m.timestamp = NOW.plus_ms(1000);
+        let cmds = update(&mut s, Event::Update(Update::Message(Box::new(m))));
+        assert!(
+            !cmds.contains(&Command::MarkRead(c.key.clone())),
+            "scrolled up: not read yet"
+        );
+        let t = s.thread.as_ref().unwrap();
+        assert_eq!(t.new_below, 1);
+        assert!(t.scroll > before, "the view stays where the agent was");
+        fx::press(&mut s, KeyCode::Char('G'));
+        assert_eq!(
+            s.thread.as_ref().map(|t| (t.scroll, t.new_below)),
+            Some((0, 0))
+        );
+    }
+
+    #[test]
+    fn pending_copy_is_replaced_by_sent_message() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann", 5, 0);
+        let local = fx::outbound(&c.key, "local:o1", 1, "hi", MsgStatus::Pending);
+        fx::open_with(&mut s, c.clone(), vec![local.clone()]);
+        let mut sent = local.clone();
+        sent.mid = Mid::new("m_real");
+        sent.status = MsgStatus::Sent;
+        update(&mut s, Event::Update(Update::Message(Box::new(sent))));
+        let t = s.thread.as_ref().unwrap();
+        assert_eq!(t.messages.len(), 1);
+        assert_eq!(t.messages[0].mid.as_str(), "m_real");
+    }
+
+    #[test]
+    fn conversation_update_reloads_list_and_follows_selection() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        fx::press(&mut s, KeyCode::Char('j'));
+        fx::press(&mut s, KeyCode::Char('j')); // Cy Diaz selected
+        let mut cy = fx::three()[2].clone();
+        cy.last_activity = NOW;
+        cy.unread = 2;
+        let cmds = update(
+            &mut s,
+            Event::Update(Update::Conversation(Box::new(cy.clone()))),
+        );
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Command::LoadList { offset: 0, .. })));
+        // The store answers with Cy on top: the selection follows Cy.
+        let mut rows = fx::three();
+        rows.remove(2);
+        rows.insert(0, cy);
+        fx::load_rows(&mut s, rows);
+        assert_eq!(s.list.selected, 0);
+        assert_eq!(
+            s.list.selected_row().map(|c| c.name.as_str()),
+            Some("Cy Diaz")
+        );
+    }
+
+    #[test]
+    fn presence_updates_reach_the_state() {
+        let mut s = fx::state(100, 30);
+        let k = fx::key(Platform::Messenger, "u1");
+        let v = vec![crate::update::Viewer {
+            agent: "bob".into(),
+            session: 7,
+            conv: k.clone(),
+            typing_at: Some(NOW),
+        }];
+        update(&mut s, Event::Update(Update::Presence(v.clone())));
+        assert_eq!(s.presence, v);
+        let others = crate::update::others_in(&s.presence, &k, s.opts.session, s.now);
+        assert_eq!(others, vec![("bob".to_string(), true)]);
+        // Our own session is not a colleague; typing expires.
+        assert!(crate::update::others_in(&s.presence, &k, 7, s.now).is_empty());
+        let later = crate::update::others_in(&s.presence, &k, 1, NOW.plus_ms(60_000));
+        assert_eq!(later, vec![("bob".to_string(), false)]);
+    }
+}

@@ -67,3 +67,71 @@ fn resize(s: &mut State, width: u16, height: u16, out: &mut Vec<Command>) {
         scroll::reveal_cursor(s);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{init, update};
+    use crate::app::command::Command;
+    use crate::app::event::Event;
+    use crate::app::fixtures as fx;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+    #[test]
+    fn init_loads_the_first_window_with_a_count_and_scans_unread() {
+        let mut s = fx::state(100, 30);
+        let cmds = init(&mut s);
+        assert_eq!(
+            cmds,
+            vec![
+                Command::LoadList {
+                    filter: Default::default(),
+                    offset: 0,
+                    limit: s.list.visible,
+                    count: true,
+                    generation: 0,
+                },
+                Command::LoadUnread { request: 1 },
+            ]
+        );
+        assert_eq!(s.unread_load.as_ref().map(|l| l.request), Some(1));
+    }
+
+    #[test]
+    fn only_key_presses_act() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        let mut release = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert!(update(&mut s, Event::Key(release)).is_empty());
+        assert_eq!(s.list.selected, 0);
+        fx::press(&mut s, KeyCode::Char('j'));
+        assert_eq!(s.list.selected, 1);
+    }
+
+    #[test]
+    fn a_taller_terminal_shows_more_rows_and_reloads_the_window() {
+        let mut s = fx::state(100, 30);
+        let before = s.list.visible;
+        let cmds = update(
+            &mut s,
+            Event::Resize {
+                width: 100,
+                height: 50,
+            },
+        );
+        assert!(s.list.visible > before, "{} rows", s.list.visible);
+        assert_eq!(s.size, (100, 50));
+        assert!(cmds.iter().any(
+            |c| matches!(c, Command::LoadList { limit, count: false, .. } if *limit == s.list.visible)
+        ));
+        // The same size again changes nothing.
+        let again = update(
+            &mut s,
+            Event::Resize {
+                width: 100,
+                height: 50,
+            },
+        );
+        assert!(!again.iter().any(|c| matches!(c, Command::LoadList { .. })));
+    }
+}

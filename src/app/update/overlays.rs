@@ -152,3 +152,54 @@ fn set_search(s: &mut State, input: &str, out: &mut Vec<Command>) {
     s.list.filter.text = Some(input.to_string()).filter(|t| !t.is_empty());
     filter_changed(s, out);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::command::Command;
+    use crate::app::fixtures::{self as fx, NOW};
+    use crate::domain::*;
+    use ratatui::crossterm::event::KeyCode;
+
+    #[test]
+    fn set_status_snooze_tomorrow() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        fx::press(&mut s, KeyCode::Char('s'));
+        let cmds = fx::press(&mut s, KeyCode::Char('t'));
+        let expect = crate::app::clock::tomorrow_at(NOW, s.opts.zone, 9);
+        assert_eq!(
+            cmds.first(),
+            Some(&Command::SetStatus {
+                conv: fx::key(Platform::Messenger, "u1"),
+                status: ConvStatus::Snoozed,
+                snooze_until: Some(expect)
+            })
+        );
+    }
+
+    #[test]
+    fn canned_reply_fills_variables_into_composer() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        fx::open_with(&mut s, c, vec![]);
+        fx::press(&mut s, KeyCode::Char('i'));
+        fx::ctrl(&mut s, 'r');
+        fx::typ(&mut s, "gree");
+        fx::press(&mut s, KeyCode::Enter);
+        assert_eq!(s.composer.text(), "Hi Ann, how can I help?");
+        assert!(s.overlay.is_none());
+    }
+
+    #[test]
+    fn search_filters_and_esc_clears() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        fx::press(&mut s, KeyCode::Char('/'));
+        let cmds = fx::press(&mut s, KeyCode::Char('b'));
+        assert!(cmds.iter().any(|c| matches!(c, Command::LoadList { filter, count: true, .. } if filter.text.as_deref() == Some("b"))));
+        fx::press(&mut s, KeyCode::Esc);
+        assert!(s.list.filter.text.is_none());
+        fx::press(&mut s, KeyCode::Char('u'));
+        assert!(s.list.filter.unread_only);
+    }
+}

@@ -36,12 +36,7 @@ pub(super) fn scroll_thread(s: &mut State, delta: isize, out: &mut Vec<Command>)
     }
 }
 
-fn load_older_near_top(
-    t: &mut ThreadPane,
-    total: usize,
-    h: usize,
-    out: &mut Vec<Command>,
-) {
+fn load_older_near_top(t: &mut ThreadPane, total: usize, h: usize, out: &mut Vec<Command>) {
     if !t.reached_start && !t.loading_older && t.scroll + 2 * h >= total {
         if let Some(first) = t.messages.first() {
             t.loading_older = true;
@@ -173,4 +168,92 @@ pub(super) fn selected_message(s: &State) -> Option<&Message> {
         .flatten()
         .next()
         .and_then(|i| t.messages.get(*i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{selected_message, thread_height};
+    use crate::app::command::Command;
+    use crate::app::fixtures as fx;
+    use crate::app::state::{Focus, State};
+    use crate::domain::*;
+    use ratatui::crossterm::event::KeyCode;
+
+    /// A thread of `n` short messages whose start is not loaded yet.
+    fn open(s: &mut State, n: i64) -> Conversation {
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        let msgs = (0..n)
+            .map(|i| fx::inbound(&c.key, &format!("m{i}"), n - i, &format!("message {i}")))
+            .collect();
+        fx::open_with(s, c.clone(), msgs);
+        if let Some(t) = s.thread.as_mut() {
+            t.reached_start = false; // more history before these
+        }
+        c
+    }
+
+    fn scroll(s: &State) -> usize {
+        s.thread.as_ref().map_or(0, |t| t.scroll)
+    }
+
+    #[test]
+    fn page_keys_scroll_by_a_page_and_never_past_the_ends() {
+        let mut s = fx::state(100, 30);
+        open(&mut s, 60);
+        let page = thread_height(&s) - 2;
+        fx::press(&mut s, KeyCode::PageUp);
+        assert_eq!(scroll(&s), page);
+        fx::press(&mut s, KeyCode::PageDown);
+        fx::press(&mut s, KeyCode::PageDown);
+        assert_eq!(scroll(&s), 0, "not below the newest");
+        for _ in 0..100 {
+            fx::press(&mut s, KeyCode::PageUp);
+        }
+        let t = s.thread.as_ref().unwrap();
+        let (w, h) = crate::app::layout::thread_inner(&s.panes());
+        let most = t.line_count(w, s.opts.zone, s.now) - h as usize;
+        assert_eq!(scroll(&s), most, "not above the oldest loaded line");
+    }
+
+    #[test]
+    fn nearing_the_top_asks_once_for_the_older_page() {
+        let mut s = fx::state(100, 30);
+        let c = open(&mut s, 60);
+        let mut asked = Vec::new();
+        for _ in 0..10 {
+            asked.extend(fx::press(&mut s, KeyCode::PageUp));
+        }
+        let older: Vec<_> = asked
+            .iter()
+            .filter_map(|c| match c {
+                Command::LoadOlder { conv, before, .. } => Some((conv, before.mid.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            older,
+            vec![(&c.key, "m0")],
+            "one request, before the oldest"
+        );
+        assert!(s.thread.as_ref().is_some_and(|t| t.loading_older));
+    }
+
+    #[test]
+    fn the_selection_moves_by_message_and_g_and_shift_g_jump() {
+        let mut s = fx::state(100, 30);
+        open(&mut s, 5);
+        assert_eq!(s.focus, Focus::Thread);
+        let mid = |s: &State| selected_message(s).map(|m| m.mid.as_str().to_string());
+        assert_eq!(mid(&s).as_deref(), Some("m4"));
+        fx::press(&mut s, KeyCode::Char('k'));
+        fx::press(&mut s, KeyCode::Char('k'));
+        assert_eq!(mid(&s).as_deref(), Some("m2"));
+        fx::press(&mut s, KeyCode::Char('j'));
+        assert_eq!(mid(&s).as_deref(), Some("m3"));
+        fx::press(&mut s, KeyCode::Char('g'));
+        assert_eq!(mid(&s).as_deref(), Some("m0"));
+        fx::press(&mut s, KeyCode::Char('G'));
+        assert_eq!(mid(&s).as_deref(), Some("m4"));
+        assert_eq!(scroll(&s), 0);
+    }
 }

@@ -87,3 +87,111 @@ pub(super) fn unread_loaded(s: &mut State, request: u64, counts: Vec<(ConvKey, u
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::event::Event;
+    use crate::app::fixtures::{self as fx, NOW};
+    use crate::app::state::{Level, Overlay, State};
+    use crate::app::update;
+    use crate::domain::*;
+    use crate::update::{CampaignProgress, Update};
+    use ratatui::crossterm::event::KeyCode;
+
+    fn notices_log(s: &State) -> Vec<(TimestampMs, Level, String)> {
+        s.status
+            .log
+            .iter()
+            .map(|n| (n.at, n.level, n.text.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn status_bar_counters() {
+        let mut s = fx::state(100, 30);
+        update(&mut s, Event::Update(Update::EventReceived { at: NOW }));
+        update(
+            &mut s,
+            Event::Update(Update::EventReceived {
+                at: NOW.plus_ms(-2 * TimestampMs::DAY),
+            }),
+        );
+        assert_eq!(s.status.events_today.1, 1);
+        update(
+            &mut s,
+            Event::Tick {
+                now: NOW.plus_ms(TimestampMs::DAY),
+            },
+        );
+        assert_eq!(s.status.events_today.1, 0, "a new day starts at zero");
+        let p = CampaignProgress {
+            id: "c1".into(),
+            title: "Sale".into(),
+            total: 10,
+            done: 3,
+            running: true,
+            ..Default::default()
+        };
+        update(&mut s, Event::Update(Update::Campaign(p.clone())));
+        assert_eq!(s.status.campaigns.len(), 1);
+        update(
+            &mut s,
+            Event::Update(Update::Campaign(CampaignProgress {
+                running: false,
+                done: 10,
+                sent: 10,
+                ..p
+            })),
+        );
+        assert!(s.status.campaigns.is_empty());
+        update(&mut s, Event::Update(Update::Error("token expired".into())));
+        assert_eq!(
+            s.status.message,
+            Some((Level::Error, "token expired".into()))
+        );
+    }
+
+    #[test]
+    fn notices_log_keeps_the_last_200_whole_with_times() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        fx::press(&mut s, KeyCode::Char('S'));
+        update(
+            &mut s,
+            Event::Tick {
+                now: NOW.plus_ms(5_000),
+            },
+        );
+        // From the list, y names what to do (an error notice).
+        fx::press(&mut s, KeyCode::Char('y'));
+        let log = notices_log(&s);
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0], (NOW, Level::Info, "sync requested".to_string()));
+        assert_eq!(log[1].0, NOW.plus_ms(5_000));
+        assert_eq!(log[1].1, Level::Error);
+        assert!(log[1].2.starts_with("y acts on a message"), "{:?}", log[1]);
+
+        // The key opens it; j/k scroll within it; esc closes it.
+        fx::press(&mut s, KeyCode::Char('L'));
+        assert!(matches!(s.overlay, Some(Overlay::Notices { scroll: 0 })));
+        fx::press(&mut s, KeyCode::Char('k'));
+        assert!(matches!(s.overlay, Some(Overlay::Notices { scroll: 1 })));
+        fx::press(&mut s, KeyCode::Char('k'));
+        assert!(
+            matches!(s.overlay, Some(Overlay::Notices { scroll: 1 })),
+            "never past the oldest"
+        );
+        fx::press(&mut s, KeyCode::Char('j'));
+        assert!(matches!(s.overlay, Some(Overlay::Notices { scroll: 0 })));
+        fx::press(&mut s, KeyCode::Esc);
+        assert!(s.overlay.is_none());
+
+        // At most 200: the oldest go first.
+        for _ in 0..250 {
+            fx::press(&mut s, KeyCode::Char('S'));
+        }
+        let log = notices_log(&s);
+        assert_eq!(log.len(), crate::app::state::NOTICE_LOG);
+        assert!(log.iter().all(|n| n.2 == "sync requested"));
+    }
+}

@@ -166,3 +166,85 @@ pub(super) fn retry(s: &mut State, out: &mut Vec<Command>) {
         None => info(s, Level::Error, "no failed message to retry in this thread"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::command::Command;
+    use crate::app::fixtures as fx;
+    use crate::app::state::{Focus, Level};
+    use crate::domain::*;
+    use ratatui::crossterm::event::KeyCode;
+
+    #[test]
+    fn enter_opens_thread_and_marks_read() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        let cmds = fx::press(&mut s, KeyCode::Enter);
+        let k = fx::key(Platform::Messenger, "u1");
+        assert!(cmds.contains(&Command::LoadThread {
+            conv: k.clone(),
+            limit: 200
+        }));
+        assert!(cmds.contains(&Command::MarkRead(k.clone())));
+        assert_eq!(s.focus, Focus::Thread);
+        assert_eq!(s.open_key(), Some(&k));
+    }
+
+    #[test]
+    fn retry_sends_outbox_id_of_failed_message() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann", 5, 0);
+        let mut failed = fx::outbound(&c.key, "local:o42", 1, "hi", MsgStatus::Failed);
+        failed.error = Some("(#10) outside window".into());
+        fx::open_with(&mut s, c, vec![failed]);
+        let cmds = fx::press(&mut s, KeyCode::Char('t'));
+        assert_eq!(
+            fx::jobs(&cmds),
+            vec![&crate::job::Job::Retry {
+                outbox_id: "o42".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn retry_acts_on_the_selected_failed_message() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann", 5, 0);
+        let mut f1 = fx::outbound(&c.key, "local:o1", 9, "one", MsgStatus::Failed);
+        f1.error = Some("(#10) outside window".into());
+        let mut f2 = fx::outbound(&c.key, "local:o2", 8, "two", MsgStatus::Failed);
+        f2.error = Some("(#10) outside window".into());
+        let msgs = vec![f1, f2, fx::inbound(&c.key, "m3", 7, "still there?")];
+        fx::open_with(&mut s, c, msgs);
+        // The selected message (the newest) is not a failed send: nothing retried.
+        let cmds = fx::press(&mut s, KeyCode::Char('t'));
+        assert!(fx::jobs(&cmds).is_empty());
+        assert!(matches!(&s.status.message, Some((Level::Error, m)) if m.contains("k/↑")));
+        fx::press(&mut s, KeyCode::Char('k'));
+        let cmds = fx::press(&mut s, KeyCode::Char('t'));
+        assert_eq!(
+            fx::jobs(&cmds),
+            vec![&crate::job::Job::Retry {
+                outbox_id: "o2".into()
+            }]
+        );
+        fx::press(&mut s, KeyCode::Char('k'));
+        let cmds = fx::press(&mut s, KeyCode::Char('t'));
+        assert_eq!(
+            fx::jobs(&cmds),
+            vec![&crate::job::Job::Retry {
+                outbox_id: "o1".into()
+            }]
+        );
+        // From the list there is no visible selection: the newest failed send.
+        fx::press(&mut s, KeyCode::Esc);
+        assert_eq!(s.focus, Focus::List);
+        let cmds = fx::press(&mut s, KeyCode::Char('t'));
+        assert_eq!(
+            fx::jobs(&cmds),
+            vec![&crate::job::Job::Retry {
+                outbox_id: "o2".into()
+            }]
+        );
+    }
+}
