@@ -1,7 +1,6 @@
-//! The reply composer: its keys, typing presence, the HUMAN_AGENT choice,
+//! The reply composer: its keys, its draft, typing presence, the HUMAN_AGENT choice,
 //! and sending (with the ask-first when a colleague just replied).
 
-use super::keys::quit;
 use super::scroll::{focus_thread, scroll_view, thread_height};
 use super::status::info;
 use crate::app::command::Command;
@@ -19,6 +18,13 @@ pub(super) fn save_draft(s: &State, out: &mut Vec<Command>) {
             text: s.composer.text(),
         });
     }
+}
+
+/// Quit, keeping the draft.
+pub(super) fn quit(s: &mut State, out: &mut Vec<Command>) {
+    save_draft(s, out);
+    s.quit = true;
+    out.push(Command::Quit);
 }
 
 const COMPOSER: &[Action] = &[

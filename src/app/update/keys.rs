@@ -2,7 +2,7 @@
 //! action for the list or the thread (popups: overlays.rs; the composer:
 //! composer.rs).
 
-use super::composer::{composer_key, save_draft};
+use super::composer::{composer_key, quit};
 use super::list::{
     filter_changed, list_row_is_open, mark_matching, move_selection, open_selected, page_list,
     select_row, target,
@@ -297,12 +297,6 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         }
         _ => {}
     }
-}
-
-pub(super) fn quit(s: &mut State, out: &mut Vec<Command>) {
-    save_draft(s, out);
-    s.quit = true;
-    out.push(Command::Quit);
 }
 
 #[cfg(test)]
