@@ -25,7 +25,8 @@ use dmdesk::change::Change;
 use dmdesk::config::{Config, Secret};
 use dmdesk::db::Db;
 use dmdesk::domain::*;
-use dmdesk::tui::data::{serve, DataWorker, Request, StoreData, UiData};
+use dmdesk::inbox::Request;
+use dmdesk::tui::data::{serve, DataWorker, Local, Port};
 use dmdesk::tui::{run_loop, Headless};
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
 use ratatui::buffer::{Buffer, Cell};
@@ -212,7 +213,7 @@ async fn first_frame(path: &Path, cache_mb: u64) -> (Duration, Duration, String)
     let opened = t0.elapsed();
     let (jobs, _job_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut data =
-        DataWorker::start(Arc::new(StoreData::new(store.clone(), jobs))).expect("data worker");
+        DataWorker::start(Arc::new(Local::new(store.clone(), jobs))).expect("data worker");
     let shown: Arc<Mutex<Option<Instant>>> = Arc::default();
     let (tx_done, rx_done) = std::sync::mpsc::channel::<()>();
     let seen = shown.clone();
@@ -256,13 +257,14 @@ struct FrameFigures {
     loaded_all: usize,
 }
 
-fn feed(s: &mut State, data: &dyn UiData, cmds: Vec<Command>) {
+fn feed(s: &mut State, data: &dyn Port, cmds: Vec<Command>) {
     let mut queue = std::collections::VecDeque::from(cmds);
     while let Some(c) = queue.pop_front() {
-        if !dmdesk::tui::data::is_data(&c) || matches!(c, Command::FindUrgent) {
+        let Command::Inbox(r) = c else { continue };
+        if matches!(r, Request::Urgent) {
             continue;
         }
-        if let Some(ev) = serve(data, Request::Command(c)) {
+        if let Some(ev) = serve(data, r) {
             queue.extend(app::update(s, ev));
         }
     }
@@ -270,7 +272,7 @@ fn feed(s: &mut State, data: &dyn UiData, cmds: Vec<Command>) {
 
 fn one_frame(store: &Db, thread: usize) -> FrameFigures {
     let (jobs, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let data = StoreData::new(store.clone(), jobs);
+    let data = Local::new(store.clone(), jobs);
     let mut s = State::new(fixtures::options(), fixtures::NOW, (W, H));
     let cmds = app::init(&mut s);
     feed(&mut s, &data, cmds);
@@ -285,17 +287,17 @@ fn one_frame(store: &Db, thread: usize) -> FrameFigures {
     let t = Instant::now();
     fixtures::open_with(&mut s, big.clone(), vec![]);
     let cmds = vec![
-        Command::LoadThread {
+        Command::Inbox(Request::Thread {
             conv: big.key.clone(),
             limit: app::state::THREAD_PAGE,
-        },
-        Command::LoadList {
+        }),
+        Command::Inbox(Request::List {
             filter: Default::default(),
             offset: 0,
             limit: s.list.visible,
             count: true,
             generation: s.list.generation,
-        },
+        }),
     ];
     feed(&mut s, &data, cmds);
     let reads = t.elapsed();
@@ -390,11 +392,8 @@ async fn latency_run(path: &Path, cache_mb: u64, run: usize, n: usize, gap: Dura
         .await
         .expect("runtime");
     let addr = running.local_addr.expect("listening");
-    let mut data = DataWorker::start(Arc::new(StoreData::new(
-        store.clone(),
-        running.jobs.clone(),
-    )))
-    .expect("data worker");
+    let mut data = DataWorker::start(Arc::new(Local::new(store.clone(), running.jobs.clone())))
+        .expect("data worker");
     let probes: Arc<Mutex<Probes>> = Arc::default();
     let p = probes.clone();
     let (mut host, input) = headless(Box::new(move |b| {

@@ -2,14 +2,42 @@
 //! process's terminal, or a client attached over the control socket. The
 //! commands (`send`, `bulk`, `sync`, `export`, `replay`, `doctor`) write only
 //! through this, so they print the same lines whichever process runs them.
+//! For a client, the lines are [`Output`]s; the control socket frames them.
 
 use crate::cli::CliError;
-use crate::control::protocol::Frame;
-use crate::control::server::Outgoing;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
-use tokio::sync::{mpsc, Mutex, Semaphore};
+use tokio::sync::{mpsc, Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
+
+/// What a command running for a client says, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Result text (the client's stdout).
+    Out(String),
+    /// Progress and messages (the client's stderr).
+    Err(String),
+    /// A yes/no question; the answer comes back on the console's channel.
+    Ask(String),
+    /// The command ended with this exit code (and message, if failed).
+    Exit { code: u8, message: Option<String> },
+}
+
+/// An [`Output`] on its way to a client, holding a flow-control permit
+/// until written.
+pub struct Outgoing {
+    pub output: Output,
+    pub permit: Option<OwnedSemaphorePermit>,
+}
+
+impl From<Output> for Outgoing {
+    fn from(output: Output) -> Outgoing {
+        Outgoing {
+            output,
+            permit: None,
+        }
+    }
+}
 
 pub struct Console {
     /// The Unix user the command acts for ("sent by", "created by").
@@ -31,8 +59,8 @@ enum Sink {
 }
 
 impl Console {
-    /// This terminal; Ctrl-C cancels.
-    pub fn local() -> Console {
+    /// This terminal, acting for `agent` (this process's user); Ctrl-C cancels.
+    pub fn local(agent: Option<String>) -> Console {
         let cancel = CancellationToken::new();
         let c = cancel.clone();
         tokio::spawn(async move {
@@ -41,7 +69,7 @@ impl Console {
             }
         });
         Console {
-            agent: crate::control::peer::current_user(),
+            agent,
             cancel,
             sink: Sink::Local,
         }
@@ -133,12 +161,7 @@ impl Console {
             Sink::Remote {
                 frames, answers, ..
             } => {
-                let _ = frames.send(
-                    Frame::Ask {
-                        question: format!("{question} [y/N] "),
-                    }
-                    .into(),
-                );
+                let _ = frames.send(Output::Ask(format!("{question} [y/N] ")).into());
                 let mut rx = answers.lock().await;
                 tokio::select! {
                     a = rx.recv() => Ok(a.unwrap_or(false)),
@@ -162,12 +185,7 @@ impl Lines {
         match &self.0 {
             None => println!("{line}"),
             Some(tx) => {
-                let _ = tx.send(
-                    Frame::Out {
-                        text: format!("{line}\n"),
-                    }
-                    .into(),
-                );
+                let _ = tx.send(Output::Out(format!("{line}\n")).into());
             }
         }
     }
@@ -175,12 +193,7 @@ impl Lines {
         match &self.0 {
             None => eprintln!("{line}"),
             Some(tx) => {
-                let _ = tx.send(
-                    Frame::Err {
-                        text: format!("{line}\n"),
-                    }
-                    .into(),
-                );
+                let _ = tx.send(Output::Err(format!("{line}\n")).into());
             }
         }
     }
@@ -188,7 +201,7 @@ impl Lines {
 
 const CHUNK: usize = 64 * 1024;
 
-/// Bytes to `out` frames of up to 64 KiB; used from a blocking thread. A
+/// Bytes to `Out` pieces of up to 64 KiB; used from a blocking thread. A
 /// chunk waits for a permit, released when the client's writer wrote it.
 struct ChunkWriter {
     tx: mpsc::UnboundedSender<Outgoing>,
@@ -214,7 +227,7 @@ impl ChunkWriter {
             .map_err(|_| broken())?;
         self.tx
             .send(Outgoing {
-                frame: Frame::Out { text },
+                output: Output::Out(text),
                 permit: Some(permit),
             })
             .map_err(|_| broken())

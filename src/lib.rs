@@ -18,6 +18,7 @@ pub mod doctor;
 pub mod domain;
 pub mod export;
 pub mod filter;
+pub mod inbox;
 pub mod ingest;
 pub mod job;
 pub mod meta;

@@ -281,7 +281,7 @@ async fn run(cli: Cli) -> CliResult {
                 OneShot::Doctor => Db::open(&cfg.store.path, cfg.store.cache_mb, "doctor").ok(),
                 _ => Some(open_store(&cfg, shot.name())?),
             };
-            let console = dmdesk::console::Console::local();
+            let console = dmdesk::console::Console::local(dmdesk::control::peer::current_user());
             dmdesk::control::oneshot::run(shot, &cfg, store, &console, None).await
         }
         Some(Command::Demo) => run_demo().await,

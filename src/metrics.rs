@@ -11,15 +11,21 @@ pub enum Rejection {
     TooLarge,
     BadVerifyToken,
     StoreUnavailable,
+    /// 503: too many large bodies being read at once (Meta retries).
+    Busy,
+    /// 408: the body did not arrive within the body timeout.
+    SlowBody,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 5] = [
+    const ALL: [Rejection; 7] = [
         Rejection::MissingSignature,
         Rejection::BadSignature,
         Rejection::TooLarge,
         Rejection::BadVerifyToken,
         Rejection::StoreUnavailable,
+        Rejection::Busy,
+        Rejection::SlowBody,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -28,6 +34,8 @@ impl Rejection {
             Rejection::TooLarge => "too_large",
             Rejection::BadVerifyToken => "bad_verify_token",
             Rejection::StoreUnavailable => "store_unavailable",
+            Rejection::Busy => "busy",
+            Rejection::SlowBody => "slow_body",
         }
     }
 }
@@ -40,7 +48,7 @@ pub struct Metrics {
     received: AtomicU64,
     applied: AtomicU64,
     quarantined: AtomicU64,
-    rejected: [AtomicU64; 5],
+    rejected: [AtomicU64; Rejection::ALL.len()],
     latency_buckets: [AtomicU64; 10],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,

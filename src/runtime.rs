@@ -23,7 +23,7 @@ pub struct Running {
     pub local_addr: Option<SocketAddr>,
     pub jobs: JobSender,
     /// Who is viewing what, shared with attached UIs.
-    pub presence: Arc<crate::control::presence::Presence>,
+    pub presence: Arc<crate::inbox::presence::Presence>,
     /// The control socket, when it could be opened.
     pub control: Option<crate::control::server::ControlServer>,
     cancel: CancellationToken,
@@ -173,7 +173,7 @@ pub async fn start_with(
     };
 
     // Other agents' UIs and one-shot commands attach here.
-    let presence = crate::control::presence::Presence::new(store.clone());
+    let presence = crate::inbox::presence::Presence::new(store.clone());
     let control = match crate::control::server::start(
         crate::control::server::ControlCtx {
             store: store.clone(),

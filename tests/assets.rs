@@ -97,3 +97,16 @@ fn the_proxies_forward_the_webhook_path_to_the_default_listen_address() {
         "{nginx}"
     );
 }
+
+#[test]
+fn the_example_canned_replies_load_as_config() {
+    let text = read("assets/canned-replies.toml");
+    // The file is meant to be appended to a config: alone it is one.
+    let cfg = dmdesk::config::Config::from_toml(&text, &|_| None)
+        .unwrap_or_else(|e| panic!("assets/canned-replies.toml: {e}"));
+    assert!(cfg.canned.len() >= 6, "{} replies", cfg.canned.len());
+    let mut names: Vec<&str> = cfg.canned.iter().map(|c| c.name.as_str()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), cfg.canned.len(), "names are unique");
+}

@@ -7,10 +7,11 @@ mod common;
 use common::wait;
 use dmdesk::config::Config;
 use dmdesk::control::client::{Pushed, Remote};
-use dmdesk::control::protocol::{Reply, Request};
+use dmdesk::control::protocol::Reply;
 use dmdesk::control::{ClientTimeouts, ControlLimits};
 use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, Direction, Platform};
+use dmdesk::inbox::{ListRows, Reply as InboxReply, Request as Inbox};
 use dmdesk::runtime::Running;
 use dmdesk::update::Update;
 use dmdesk::webhook::signature;
@@ -184,7 +185,7 @@ async fn two_clients_and_a_oneshot_share_one_owner() {
 
     // A views U1's thread; B views the list.
     let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
-    a.request(Request::Presence {
+    a.inbox(Inbox::Presence {
         conv: Some(conv.clone()),
         typing: false,
     })
@@ -210,14 +211,14 @@ async fn two_clients_and_a_oneshot_share_one_owner() {
     until(&mut b_rx, "digest at B", |p| is_digest_for(p, "U1")).await;
 
     // A's draft is B's draft: drafts live in the owner's store.
-    a.request(Request::SaveDraft {
+    a.inbox(Inbox::SaveDraft {
         conv: conv.clone(),
         text: "Let me check".into(),
     })
     .await
     .unwrap();
-    let Reply::Thread(Some(t)) = b
-        .request(Request::Thread {
+    let InboxReply::Thread(Some(t)) = b
+        .inbox(Inbox::Thread {
             conv: conv.clone(),
             limit: 50,
         })
@@ -232,11 +233,12 @@ async fn two_clients_and_a_oneshot_share_one_owner() {
     // A one-shot at the same time: export through the socket.
     let (out, list) = tokio::join!(
         dmdesk(dir.path(), &["export", "--what", "conversations"]),
-        b.request(Request::List {
+        b.inbox(Inbox::List {
             filter: Default::default(),
             offset: 0,
             limit: 10,
-            count: true
+            count: true,
+            generation: 0,
         })
     );
     assert!(
@@ -248,13 +250,13 @@ async fn two_clients_and_a_oneshot_share_one_owner() {
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.contains(r#""user_id":"U1""#), "{stdout}");
     assert!(!stdout.contains(TOKEN) && !stdout.contains(SECRET));
-    let Reply::List { rows, total } = list.unwrap() else {
+    let InboxReply::List(ListRows { rows, total, .. }) = list.unwrap() else {
         panic!("list")
     };
     assert_eq!((rows.len(), total), (1, Some(1)));
 
     // The agent on a reply is the peer's Unix user, whatever the client claims.
-    a.request(Request::Job {
+    a.inbox(Inbox::Job {
         job: Job::Reply {
             conv: conv.clone(),
             text: "On its way".into(),
@@ -443,7 +445,7 @@ async fn attached_clients_reconnect_when_the_owner_restarts() {
     let (remote, _, mut rx) = Remote::attach(&socket(dir.path())).await.unwrap();
     owner.running.shutdown().await;
     until(&mut rx, "lost", |p| *p == Pushed::Lost).await;
-    assert!(remote.request(Request::Unread).await.is_err());
+    assert!(remote.inbox(Inbox::Unread { request: 1 }).await.is_err());
 
     // The store must be closed before a new owner opens it.
     let mut owner = None;
@@ -470,7 +472,7 @@ async fn attached_clients_reconnect_when_the_owner_restarts() {
         200
     );
     until(&mut rx, "update after restart", |p| is_digest_for(p, "U2")).await;
-    assert!(remote.request(Request::Unread).await.is_ok());
+    assert!(remote.inbox(Inbox::Unread { request: 1 }).await.is_ok());
     owner.running.shutdown().await;
 }
 
@@ -560,7 +562,7 @@ async fn malformed_and_oversized_requests_get_errors_and_the_owner_goes_on() {
 
     // Others are unaffected.
     let (remote, _, _rx) = Remote::attach(&path).await.unwrap();
-    assert!(remote.request(Request::Unread).await.is_ok());
+    assert!(remote.inbox(Inbox::Unread { request: 1 }).await.is_ok());
     let http = reqwest::Client::new();
     assert_eq!(
         post(&http, owner.addr, body("U1", "m1", "still fine")).await,
@@ -582,7 +584,7 @@ async fn a_slow_client_is_told_to_resync_and_never_slows_ingest() {
     let sub = concat!(
         r#"{"id":1,"op":"subscribe"}"#,
         "\n",
-        r#"{"id":2,"op":"presence","conv":{"platform":"messenger","account":"P1","user":"U0"},"typing":false}"#,
+        r#"{"id":2,"op":"inbox","request":{"op":"presence","conv":{"platform":"messenger","account":"P1","user":"U0"},"typing":false}}"#,
         "\n"
     );
     w.write_all(sub.as_bytes()).await.unwrap();
@@ -858,8 +860,11 @@ async fn idle_connections_are_closed_and_quiet_attached_uis_are_kept() {
         assert!(!matches!(p, Pushed::Lost | Pushed::Back { .. }), "{p:?}");
     }
     assert_eq!(
-        remote.request(Request::Unread).await,
-        Ok(Reply::Unread(vec![]))
+        remote.inbox(Inbox::Unread { request: 1 }).await,
+        Ok(InboxReply::Unread {
+            request: 1,
+            counts: vec![]
+        })
     );
     remote.detach().await;
     owner.running.shutdown().await;

@@ -55,7 +55,7 @@ async fn healthy_setup_passes() {
         .iter()
         .any(|f| f.text.contains("HUMAN_AGENT") || f.text.contains("human_agent")));
     assert!(
-        cli_doctor_at(&cfg, None, &dmdesk::console::Console::local(), today())
+        cli_doctor_at(&cfg, None, &dmdesk::console::Console::local(None), today())
             .await
             .is_ok()
     );
@@ -85,7 +85,7 @@ async fn a_graph_version_near_its_end_of_life_is_something_to_fix() {
         "version = \"v24.0\"\n[[pages]]\nid = \"P\"\naccess_token = \"tok-P\"\n",
     );
     let graph = GraphClient::new(&cfg.graph);
-    let console = dmdesk::console::Console::local();
+    let console = dmdesk::console::Console::local(None);
     // v24.0 is served until 2028-02-18 (Meta's changelog).
     let fine = NaiveDate::from_ymd_opt(2027, 11, 19).unwrap();
     let findings = check_at(&cfg, None, &graph, fine).await;
@@ -195,7 +195,7 @@ async fn problems_are_named_with_what_to_fix() {
     assert!(fixes
         .iter()
         .all(|f| f.starts_with("fix: ") && !f.contains("tok-")));
-    let err = cli_doctor(&cfg, Some(store), &dmdesk::console::Console::local())
+    let err = cli_doctor(&cfg, Some(store), &dmdesk::console::Console::local(None))
         .await
         .unwrap_err();
     assert_eq!(err.code, 1);

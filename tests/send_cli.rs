@@ -47,7 +47,7 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
         &cfg,
         env.store.clone(),
         &args("late", None),
-        &Console::local(),
+        &Console::local(None),
     )
     .await
     .unwrap_err();
@@ -57,7 +57,7 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
         &cfg,
         env.store.clone(),
         &args("late", Some("BOGUS")),
-        &Console::local(),
+        &Console::local(None),
     )
     .await
     .unwrap_err();
@@ -69,7 +69,7 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
             account: "unknown-page".into(),
             ..args("now", None)
         },
-        &Console::local(),
+        &Console::local(None),
     )
     .await
     .unwrap_err();
@@ -79,7 +79,7 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
         &cfg,
         env.store.clone(),
         &args("now", None),
-        &Console::local(),
+        &Console::local(None),
     )
     .await
     .unwrap();
@@ -100,7 +100,7 @@ async fn bulk_refuses_human_agent_with_exit_2() {
         tag: Some("HUMAN_AGENT".into()),
         ..bulk_args()
     };
-    let e = cli_bulk(&cfg, env.store.clone(), &args, &Console::local(), None)
+    let e = cli_bulk(&cfg, env.store.clone(), &args, &Console::local(None), None)
         .await
         .unwrap_err();
     assert_eq!(e.code, 2);
@@ -129,7 +129,7 @@ async fn retired_tags_exit_2_before_any_call_saying_they_were_retired() {
             text: "hello".into(),
             tag: Some(tag.into()),
         };
-        let e = cli_send(&cfg, env.store.clone(), &args, &Console::local())
+        let e = cli_send(&cfg, env.store.clone(), &args, &Console::local(None))
             .await
             .unwrap_err();
         assert_eq!(e.code, 2, "{tag}: {}", e.message);
@@ -141,7 +141,7 @@ async fn retired_tags_exit_2_before_any_call_saying_they_were_retired() {
             tag: Some(tag.into()),
             ..bulk_args()
         };
-        let e = cli_bulk(&cfg, env.store.clone(), &bulk, &Console::local(), None)
+        let e = cli_bulk(&cfg, env.store.clone(), &bulk, &Console::local(None), None)
             .await
             .unwrap_err();
         assert_eq!(e.code, 2, "{tag}: {}", e.message);
@@ -155,7 +155,7 @@ async fn retired_tags_exit_2_before_any_call_saying_they_were_retired() {
         text: "hello".into(),
         tag: Some("CUSTOMER_FEEDBACK".into()),
     };
-    let e = cli_send(&cfg, env.store.clone(), &args, &Console::local())
+    let e = cli_send(&cfg, env.store.clone(), &args, &Console::local(None))
         .await
         .unwrap_err();
     assert_eq!(e.code, 2, "{}", e.message);
@@ -191,7 +191,7 @@ async fn bulk_from_a_users_file_runs_to_the_end() {
         }),
         ..bulk_args()
     };
-    cli_bulk(&cfg, env.store.clone(), &args, &Console::local(), None)
+    cli_bulk(&cfg, env.store.clone(), &args, &Console::local(None), None)
         .await
         .unwrap();
     let ex = env.store.campaigns_export().unwrap();
@@ -210,9 +210,15 @@ async fn bulk_from_a_users_file_runs_to_the_end() {
         resume: Some(ex[0].id.clone()),
         ..bulk_args()
     };
-    cli_bulk(&cfg, env.store.clone(), &resume, &Console::local(), None)
-        .await
-        .unwrap();
+    cli_bulk(
+        &cfg,
+        env.store.clone(),
+        &resume,
+        &Console::local(None),
+        None,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -240,7 +246,7 @@ async fn bulk_text_variables_are_filled_per_recipient_and_unknown_ones_exit_2() 
         text: Some("Thanks {frist_name}!".into()),
         ..bulk_args()
     };
-    let e = cli_bulk(&cfg, env.store.clone(), &typo, &Console::local(), None)
+    let e = cli_bulk(&cfg, env.store.clone(), &typo, &Console::local(None), None)
         .await
         .unwrap_err();
     assert_eq!(e.code, 2, "{}", e.message);
@@ -252,7 +258,7 @@ async fn bulk_text_variables_are_filled_per_recipient_and_unknown_ones_exit_2() 
         text: Some("Thanks {first_name}! {page_name}".into()),
         ..bulk_args()
     };
-    cli_bulk(&cfg, env.store.clone(), &args, &Console::local(), None)
+    cli_bulk(&cfg, env.store.clone(), &args, &Console::local(None), None)
         .await
         .unwrap();
     let mut texts: Vec<(String, String)> = fake
@@ -306,7 +312,7 @@ async fn a_malformed_users_line_exits_2_naming_it_and_creates_nothing() {
             }),
             ..bulk_args()
         };
-        let e = cli_bulk(&cfg, env.store.clone(), &args, &Console::local(), None)
+        let e = cli_bulk(&cfg, env.store.clone(), &args, &Console::local(None), None)
             .await
             .unwrap_err();
         assert_eq!(e.code, 2, "{text:?}: {}", e.message);

@@ -389,6 +389,40 @@ pub fn presence_table(f: Fixture) {
     assert!(db.presence_list().is_empty());
 }
 
+/// An unsent message stays empty however often it is delivered again, and
+/// whether the unsend came before or after it (found by tests/fuzz_webhook.rs).
+pub fn an_unsent_message_stays_unsent(f: Fixture) {
+    let db = &f.db;
+    let mut with_picture = Message::inbound(conv("U1"), Mid::from("m1"), TimestampMs(1_000));
+    with_picture.attachments = vec![dmdesk::domain::Attachment {
+        kind: "image".into(),
+        url: Some("https://x.test/a.jpg".into()),
+        title: None,
+    }];
+    with_picture.text = Some("look".into());
+    let message = Change::Message {
+        msg: with_picture,
+        metadata: None,
+        qualifying: true,
+        from_sync: false,
+    };
+    let unsend = Change::Delete {
+        conv: conv("U1"),
+        mid: Mid::from("m1"),
+        at: TimestampMs(1_500),
+    };
+    for batch in [
+        vec![unsend.clone(), message.clone()],
+        vec![message.clone(), unsend.clone()],
+        vec![message.clone()],
+    ] {
+        db.apply(&batch).expect("apply");
+        let m = db.message(&Mid::from("m1")).unwrap().expect("m1");
+        assert!(m.deleted, "{batch:?}");
+        assert_eq!((m.text, m.attachments.len()), (None, 0), "{batch:?}");
+    }
+}
+
 macro_rules! contract {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -432,6 +466,10 @@ macro_rules! contract {
             #[test]
             fn presence_table() {
                 super::presence_table($open());
+            }
+            #[test]
+            fn an_unsent_message_stays_unsent() {
+                super::an_unsent_message_stays_unsent($open());
             }
         }
     };

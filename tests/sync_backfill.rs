@@ -361,7 +361,7 @@ async fn a_failing_page_does_not_stop_the_others_and_cli_exits_1() {
         &cfg,
         store.clone(),
         &SyncArgs { account: None },
-        &Console::local(),
+        &Console::local(None),
     )
     .await;
     let err = res.expect_err("one page failed");
@@ -386,7 +386,7 @@ async fn a_failing_page_does_not_stop_the_others_and_cli_exits_1() {
         &SyncArgs {
             account: Some("GOOD".into()),
         },
-        &Console::local(),
+        &Console::local(None),
     )
     .await;
     assert!(ok.is_ok());
@@ -396,7 +396,7 @@ async fn a_failing_page_does_not_stop_the_others_and_cli_exits_1() {
         &SyncArgs {
             account: Some("NOPE".into()),
         },
-        &Console::local(),
+        &Console::local(None),
     )
     .await;
     assert_eq!(unknown.unwrap_err().code, 2);
@@ -531,9 +531,14 @@ async fn unreachable_graph_is_a_network_problem_and_no_others_are_claimed() {
             assert!(!e.contains("permission"), "{e}");
         }
         drop(syncer);
-        let err = cli_sync(&cfg, store, &SyncArgs { account: None }, &Console::local())
-            .await
-            .expect_err("nothing was reachable");
+        let err = cli_sync(
+            &cfg,
+            store,
+            &SyncArgs { account: None },
+            &Console::local(None),
+        )
+        .await
+        .expect_err("nothing was reachable");
         assert_eq!(err.code, 1);
         assert_eq!(err.message, expected);
         assert!(!err.message.contains("others"), "{}", err.message);

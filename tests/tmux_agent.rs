@@ -5,81 +5,9 @@
 
 mod common;
 
-use common::tmux;
+use common::tmux::{self, Session};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    /// A detached 120x35 session running `shell_cmd` in a plain bash, on a
-    /// private tmux server.
-    fn start(tag: &str, shell_cmd: &str) -> Tmux {
-        let t = Tmux {
-            socket: format!("dmdesk-agent-{tag}-{}", std::process::id()),
-            session: format!("agent-{tag}"),
-        };
-        let status = Command::new("tmux")
-            .args(["-L", &t.socket, "-f", "/dev/null"])
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &t.session,
-                "-x",
-                "120",
-                "-y",
-                "35",
-            ])
-            .args(["bash", "--norc", "--noprofile", "-c", shell_cmd])
-            .status()
-            .expect("tmux available");
-        assert!(status.success(), "tmux new-session failed");
-        t
-    }
-    fn tmux(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-    fn capture(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-t", &self.session]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", self.session.as_str()];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-    /// Poll the screen until `pred` holds (bounded; the failure names what
-    /// was awaited and shows the screen).
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        // Only our session; the private server exits with its last session.
-        let _ = self.tmux(&["kill-session", "-t", &self.session]);
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -132,7 +60,7 @@ async fn customer_writes(port: u16, text: &str) {
 
 /// dmdesk in a tmux session with `env` before it, a customer message in the
 /// list.
-async fn inbox_with_a_message(tag: &str, env: &str, dir: &std::path::Path) -> Tmux {
+async fn inbox_with_a_message(tag: &str, env: &str, dir: &std::path::Path) -> Session {
     let port = free_port();
     let cfg = write_config(dir, port);
     let shell_cmd = format!(
@@ -141,7 +69,7 @@ async fn inbox_with_a_message(tag: &str, env: &str, dir: &std::path::Path) -> Tm
         bin = env!("CARGO_BIN_EXE_dmdesk"),
         cfg = cfg.display()
     );
-    let t = Tmux::start(tag, &shell_cmd);
+    let t = Session::start(tag, (120, 35), &shell_cmd);
     t.wait_for("the inbox", |s| s.contains("Inbox"));
     customer_writes(port, "Where is my parcel?").await;
     t.wait_for("the message in the list", |s| {

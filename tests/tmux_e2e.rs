@@ -4,67 +4,11 @@
 
 mod common;
 
-use common::tmux;
+use common::tmux::{self, Session};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-struct Session(String);
-
-impl Session {
-    /// A detached 120x35 session running `shell_cmd` in a plain bash.
-    fn start(&self, shell_cmd: &str) {
-        let status = tmux::command()
-            .args(["new-session", "-d", "-s", &self.0, "-x", "120", "-y", "35"])
-            .args(["bash", "--norc", "--noprofile", "-c", shell_cmd])
-            .status()
-            .expect("tmux available");
-        assert!(status.success());
-    }
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = tmux::command()
-            .args(args)
-            .output()
-            .expect("tmux runs (CI installs it)");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-    fn capture(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", &self.0])
-    }
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", self.0.as_str()];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-    fn text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", &self.0, "-l", text]);
-    }
-    /// Poll the screen until `pred` holds (bounded).
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        // Kill only the session this test started.
-        let _ = tmux::command()
-            .args(["kill-session", "-t", &self.0])
-            .status();
-    }
-}
 
 /// The config both tests run with: the webhook server on `port`, Graph at
 /// `graph`, one page.
@@ -110,15 +54,13 @@ async fn receive_show_reply_quit_restored() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let cfg = write_config(tmp.path(), port, &graph.uri());
-    let name = format!("dmdesk-e2e-{}", std::process::id());
-    let s = Session(name.clone());
     let shell_cmd = format!(
         "XDG_STATE_HOME={state} {bin} --config {cfg}; echo DMDESK-EXITED:$?; sleep 30",
         state = tmp.path().join("state").display(),
         bin = env!("CARGO_BIN_EXE_dmdesk"),
         cfg = cfg.display()
     );
-    s.start(&shell_cmd);
+    let s = Session::start("e2e", (120, 35), &shell_cmd);
     s.wait_for("the inbox", |scr| scr.contains("Inbox"));
 
     // A customer writes: a signed webhook to the embedded server.
@@ -141,9 +83,9 @@ async fn receive_show_reply_quit_restored() {
 
     // Open it, reply, send.
     s.keys(&["Enter"]);
-    std::thread::sleep(Duration::from_millis(500));
+    s.wait_for("the open thread's composer", |scr| scr.contains(" (i) "));
     s.keys(&["i"]);
-    std::thread::sleep(Duration::from_millis(300));
+    s.wait_for("the focused composer", |scr| scr.contains("Enter send"));
     s.text("Yes, it ships today!");
     s.keys(&["Enter"]);
     s.wait_for("the reply in the thread", |scr| {
@@ -174,23 +116,15 @@ async fn receive_show_reply_quit_restored() {
         .get("authorization")
         .is_some_and(|v| v.to_str().unwrap() == "Bearer e2e-token"));
 
-    // Leave the composer (tmux's escape-time needs a pause), then quit.
+    // Leave the composer, then quit.
     s.keys(&["Escape"]);
-    std::thread::sleep(Duration::from_millis(800));
+    s.wait_for("the composer left", |scr| !scr.contains("Enter send"));
     s.keys(&["q"]);
     let screen = s.wait_for("the process to exit", |scr| scr.contains("DMDESK-EXITED:"));
     assert!(screen.contains("DMDESK-EXITED:0"), "{screen}");
     // The alternate screen is gone and the cursor is visible again.
-    assert_eq!(
-        s.tmux(&["display-message", "-p", "-t", &name, "#{alternate_on}"])
-            .trim(),
-        "0"
-    );
-    assert_eq!(
-        s.tmux(&["display-message", "-p", "-t", &name, "#{cursor_flag}"])
-            .trim(),
-        "1"
-    );
+    assert_eq!(s.display("#{alternate_on}"), "0");
+    assert_eq!(s.display("#{cursor_flag}"), "1");
     assert!(
         !screen.contains("Inbox"),
         "the TUI is off the screen: {screen}"
@@ -213,15 +147,13 @@ fn demo_mode_starts_and_shows_simulated_customers() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let name = format!("dmdesk-demo-{}", std::process::id());
-    let s = Session(name.clone());
     let shell_cmd = format!(
         "XDG_CONFIG_HOME={cfg} XDG_STATE_HOME={state} {bin}; echo DMDESK-EXITED:$?; sleep 30",
         cfg = tmp.path().join("no-config-here").display(),
         state = tmp.path().join("state").display(),
         bin = env!("CARGO_BIN_EXE_dmdesk"),
     );
-    s.start(&shell_cmd);
+    let s = Session::start("demo", (120, 35), &shell_cmd);
     // The label, and the simulator's 20 customers synced into the list.
     s.wait_for("the demo inbox", |scr| {
         scr.contains("DEMO") && scr.contains("Inbox 20")
@@ -312,14 +244,16 @@ async fn a_second_agent_attaches_to_serve_and_survives_its_restart() {
     let owner = serve(&cfg, &state);
     wait_socket();
 
-    let name = format!("dmdesk-attach-{}", std::process::id());
-    let s = Session(name.clone());
-    s.start(&format!(
-        "XDG_STATE_HOME={state} {bin} --config {cfg}; echo DMDESK-EXITED:$?; sleep 30",
-        state = state.display(),
-        bin = env!("CARGO_BIN_EXE_dmdesk"),
-        cfg = cfg.display()
-    ));
+    let s = Session::start(
+        "attach",
+        (120, 35),
+        &format!(
+            "XDG_STATE_HOME={state} {bin} --config {cfg}; echo DMDESK-EXITED:$?; sleep 30",
+            state = state.display(),
+            bin = env!("CARGO_BIN_EXE_dmdesk"),
+            cfg = cfg.display()
+        ),
+    );
     s.wait_for("the attached inbox", |scr| {
         scr.contains("Inbox") && scr.contains("attached to pid")
     });
@@ -332,9 +266,9 @@ async fn a_second_agent_attaches_to_serve_and_survives_its_restart() {
 
     // Reply from the attached UI: the owner sends it.
     s.keys(&["Enter"]);
-    std::thread::sleep(Duration::from_millis(500));
+    s.wait_for("the open thread's composer", |scr| scr.contains(" (i) "));
     s.keys(&["i"]);
-    std::thread::sleep(Duration::from_millis(300));
+    s.wait_for("the focused composer", |scr| scr.contains("Enter send"));
     s.text("Sent through the owner");
     s.keys(&["Enter"]);
     s.wait_for("the reply in the thread", |scr| {
@@ -368,17 +302,13 @@ async fn a_second_agent_attaches_to_serve_and_survives_its_restart() {
     });
 
     s.keys(&["Escape"]);
-    std::thread::sleep(Duration::from_millis(800));
+    s.wait_for("the composer left", |scr| !scr.contains("Enter send"));
     s.keys(&["q"]);
     let screen = s.wait_for("the attached UI to exit", |scr| {
         scr.contains("DMDESK-EXITED:")
     });
     assert!(screen.contains("DMDESK-EXITED:0"), "{screen}");
-    assert_eq!(
-        s.tmux(&["display-message", "-p", "-t", &name, "#{alternate_on}"])
-            .trim(),
-        "0"
-    );
+    assert_eq!(s.display("#{alternate_on}"), "0");
     stop(owner);
     // The reply carries the attached agent's Unix user.
     let out = Command::new(env!("CARGO_BIN_EXE_dmdesk"))

@@ -5,7 +5,7 @@ use dmdesk::app::{fixtures, State};
 use dmdesk::change::Change;
 use dmdesk::db::Db;
 use dmdesk::domain::*;
-use dmdesk::tui::data::{DataWorker, StoreData};
+use dmdesk::tui::data::{DataWorker, Local};
 use dmdesk::tui::{run_loop, Headless};
 use ratatui::backend::TestBackend;
 use ratatui::backend::{Backend, WindowSize};
@@ -100,8 +100,7 @@ async fn loop_draws_loaded_rows_and_quits_with_draft_saved() {
         .expect("apply");
 
     let (jobs, _jobs_rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut data =
-        DataWorker::start(Arc::new(StoreData::new(store.clone(), jobs))).expect("worker");
+    let mut data = DataWorker::start(Arc::new(Local::new(store.clone(), jobs))).expect("worker");
     let (tx, rx) = futures::channel::mpsc::unbounded();
     let screen = Shared(Arc::new(Mutex::new(TestBackend::new(100, 30))));
     let seen = screen.clone();

@@ -1,6 +1,6 @@
 //! Whole-screen snapshots with TestBackend: fixed size, clock, zone (UTC) and data.
 
-use dmdesk::app::event::Event;
+use dmdesk::app::event::{Event, Reply};
 use dmdesk::app::fixtures::{self as fx, NOW};
 use dmdesk::app::{update, State};
 use dmdesk::domain::*;
@@ -367,7 +367,10 @@ fn status_menu_names_its_conversation_after_an_urgent_jump_80x24() {
     rows[13].last_inbound = Some(NOW.plus_ms(-23 * 3_600_000));
     rows[13].last_user_message = rows[13].last_inbound;
     fx::load_rows(&mut s, rows.clone());
-    update(&mut s, Event::UrgentFound(Some(rows[13].clone())));
+    update(
+        &mut s,
+        Event::Inbox(Reply::Urgent(Some(Box::new(rows[13].clone())))),
+    );
     key(&mut s, KeyCode::Char('s'));
     let t = draw(&s);
     let text = screen_text(&t);

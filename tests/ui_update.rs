@@ -1,11 +1,13 @@
 //! The pure update: keys, store updates, window rules, selection, bulk.
 
 use dmdesk::app::command::Command;
-use dmdesk::app::event::{Event, ListRows};
+use dmdesk::app::event::{Event, ListRows, Reply};
 use dmdesk::app::fixtures::{self as fx, ctrl, jobs, press as key, three, typ, NOW};
 use dmdesk::app::state::{Focus, Level, Overlay};
 use dmdesk::app::{update, State};
 use dmdesk::domain::*;
+use dmdesk::inbox::Request;
+
 use dmdesk::update::Update;
 use dmdesk::workers::Job;
 use proptest::prelude::*;
@@ -153,7 +155,7 @@ proptest! {
         for k in keys {
             let cmds = update(&mut s, Event::Key(k));
             // Answer list loads like the store would.
-            if cmds.iter().any(|c| matches!(c, Command::LoadList { .. })) {
+            if cmds.iter().any(|c| matches!(c, Command::Inbox(Request::List { .. }))) {
                 let answer = if s.list.filter.is_empty() { rows.clone() } else { vec![] };
                 fx::load_rows(&mut s, answer);
             }
@@ -163,16 +165,16 @@ proptest! {
             }
             for c in &cmds {
                 match c {
-                    Command::MarkRead(k) | Command::MarkUnread(k) | Command::LoadThread { conv: k, .. }
-                    | Command::SetStatus { conv: k, .. } | Command::SaveDraft { conv: k, .. } => {
+                    Command::Inbox(Request::MarkRead { conv: k }) | Command::Inbox(Request::MarkUnread { conv: k }) | Command::Inbox(Request::Thread { conv: k, .. })
+                    | Command::Inbox(Request::SetStatus { conv: k, .. }) | Command::Inbox(Request::SaveDraft { conv: k, .. }) => {
                         prop_assert!(known.contains(k), "command for an unknown conversation");
                     }
-                    Command::Job(Job::Reply { conv, text, .. }) => {
+                    Command::Inbox(Request::Job { job: Job::Reply { conv, text, .. } }) => {
                         prop_assert!(known.contains(conv));
                         prop_assert!(!text.trim().is_empty());
                         prop_assert_eq!(s.open_key(), Some(conv));
                     }
-                    Command::Job(Job::Campaign { recipients, .. }) => {
+                    Command::Inbox(Request::Job { job: Job::Campaign { recipients, .. } }) => {
                         prop_assert!(!recipients.is_empty());
                         prop_assert!(recipients.iter().all(|r| known.contains(r)));
                     }
@@ -230,13 +232,15 @@ fn long_open(s: &mut State, n: i64) -> Conversation {
     fx::open_with(s, c.clone(), vec![]);
     update(
         s,
-        Event::ThreadLoaded(Box::new(dmdesk::app::event::ThreadData {
-            conv: c.clone(),
-            contact: None,
-            limit: msgs.len(),
-            messages: msgs,
-            draft: None,
-        })),
+        Event::Inbox(Reply::Thread(Some(Box::new(
+            dmdesk::app::event::ThreadData {
+                conv: c.clone(),
+                contact: None,
+                limit: msgs.len(),
+                messages: msgs,
+                draft: None,
+            },
+        )))),
     );
     c
 }
@@ -261,7 +265,9 @@ fn cursor_moves_by_message_and_copy_acts_on_it() {
     let cmds = key(&mut s, KeyCode::Up); // already the first: stays
     assert_eq!(cursor_mid(&s), "m1");
     assert!(
-        !cmds.iter().any(|c| matches!(c, Command::LoadOlder { .. })),
+        !cmds
+            .iter()
+            .any(|c| matches!(c, Command::Inbox(Request::Older { .. }))),
         "the whole thread is loaded"
     );
     key(&mut s, KeyCode::Down);
@@ -310,7 +316,9 @@ fn arrivals_never_move_the_selection() {
     let cmds = arrive(&mut s, fx::inbound(&c.key, "m3", 0, "third"));
     assert_eq!(cursor_mid(&s), "m2");
     assert!(
-        cmds.contains(&Command::MarkRead(c.key.clone())),
+        cmds.contains(&Command::Inbox(Request::MarkRead {
+            conv: c.key.clone()
+        })),
         "still following"
     );
     assert_eq!(copied(&key(&mut s, KeyCode::Char('y'))), Some("second"));
@@ -372,14 +380,15 @@ fn cursor_stays_on_screen_when_scrolling_and_loading_older() {
     for _ in 0..40 {
         let cmds = key(&mut s, KeyCode::Char('k'));
         assert!(cursor_on_screen(&s));
-        if let Some(Command::LoadOlder { before, limit, .. }) =
-            cmds.iter().find(|c| matches!(c, Command::LoadOlder { .. }))
+        if let Some(Command::Inbox(Request::Older { before, limit, .. })) = cmds
+            .iter()
+            .find(|c| matches!(c, Command::Inbox(Request::Older { .. })))
         {
             asked = Some((before.mid.as_str().to_string(), *limit));
             break;
         }
     }
-    let (before, limit) = asked.expect("LoadOlder near the top");
+    let (before, limit) = asked.expect("an older-page request near the top");
     assert_eq!(before, "m0");
     let selected = cursor_mid(&s);
     let older: Vec<Message> = (0..25)
@@ -387,11 +396,11 @@ fn cursor_stays_on_screen_when_scrolling_and_loading_older() {
         .collect();
     update(
         &mut s,
-        Event::OlderLoaded {
+        Event::Inbox(Reply::Older {
             conv: c.key.clone(),
             messages: older,
             limit,
-        },
+        }),
     );
     assert_eq!(cursor_mid(&s), selected, "prepending keeps the selection");
     assert!(cursor_on_screen(&s));
@@ -466,13 +475,13 @@ proptest! {
                 }
             };
             // Answer older-page requests like the store would.
-            if let Some(Command::LoadOlder { limit, .. }) = cmds.iter().find(|c| matches!(c, Command::LoadOlder { .. })) {
+            if let Some(Command::Inbox(Request::Older { limit, .. })) = cmds.iter().find(|c| matches!(c, Command::Inbox(Request::Older { .. }))) {
                 let page: Vec<Message> = (0..10)
                     .map(|_| { older += 1; fx::inbound(&c.key, &format!("o{older}"), 10_000 - older, "older") })
                     .rev()
                     .collect();
                 let kept = cursor_mid(&s);
-                update(&mut s, Event::OlderLoaded { conv: c.key.clone(), messages: page, limit: *limit });
+                update(&mut s, Event::Inbox(Reply::Older { conv: c.key.clone(), messages: page, limit: *limit }));
                 prop_assert_eq!(cursor_mid(&s), kept);
             }
             prop_assert!(cursor_on_screen(&s));
@@ -489,10 +498,10 @@ fn conv_update(s: &mut State, c: &Conversation) -> Vec<Command> {
 fn unread_request(cmds: &[Command]) -> u64 {
     cmds.iter()
         .find_map(|c| match c {
-            Command::LoadUnread { request } => Some(*request),
+            Command::Inbox(Request::Unread { request }) => Some(*request),
             _ => None,
         })
-        .expect("a LoadUnread command")
+        .expect("an unread request")
 }
 
 #[test]
@@ -510,7 +519,7 @@ fn unread_total_covers_conversations_never_listed() {
     counts.push((three()[2].key.clone(), 1));
     let cmds = update(
         &mut s,
-        Event::Update(Update::Unread {
+        Event::Inbox(Reply::Unread {
             request,
             counts: counts.clone(),
         }),
@@ -522,7 +531,9 @@ fn unread_total_covers_conversations_never_listed() {
     assert_eq!(s.last_title, "dmdesk (8 unread)");
     // Marking read (the store then publishes the conversation) lowers it...
     let cmds = key(&mut s, KeyCode::Char('r'));
-    assert!(cmds.contains(&Command::MarkRead(three()[0].key.clone())));
+    assert!(cmds.contains(&Command::Inbox(Request::MarkRead {
+        conv: three()[0].key.clone()
+    })));
     let mut ann = three()[0].clone();
     ann.unread = 0;
     conv_update(&mut s, &ann);
@@ -532,7 +543,9 @@ fn unread_total_covers_conversations_never_listed() {
     assert_eq!(s.last_title, "dmdesk (6 unread)");
     // ...and marking unread raises it again, for a listed row or not.
     let cmds = key(&mut s, KeyCode::Char('R'));
-    assert!(cmds.contains(&Command::MarkUnread(three()[0].key.clone())));
+    assert!(cmds.contains(&Command::Inbox(Request::MarkUnread {
+        conv: three()[0].key.clone()
+    })));
     ann.unread = 1;
     conv_update(&mut s, &ann);
     stranger.unread = 1;
@@ -567,7 +580,7 @@ fn unread_scan_answer_does_not_undo_newer_updates() {
     let c_key = fx::key(Platform::Instagram, "c");
     let cmds = update(
         &mut s,
-        Event::Update(Update::Unread {
+        Event::Inbox(Reply::Unread {
             request: first,
             counts: vec![(a.key.clone(), 3), (c_key.clone(), 4)],
         }),
@@ -581,7 +594,7 @@ fn unread_scan_answer_does_not_undo_newer_updates() {
     assert!(second > first);
     update(
         &mut s,
-        Event::Update(Update::Unread {
+        Event::Inbox(Reply::Unread {
             request: first,
             counts: vec![],
         }),
@@ -589,7 +602,7 @@ fn unread_scan_answer_does_not_undo_newer_updates() {
     assert_eq!(s.unread_conversations(), 2, "stale answer ignored");
     update(
         &mut s,
-        Event::Update(Update::Unread {
+        Event::Inbox(Reply::Unread {
             request: second,
             counts: vec![(c_key.clone(), 4)],
         }),
@@ -603,7 +616,7 @@ fn unread_scan_answer_does_not_undo_newer_updates() {
 fn presence(cmds: &[Command]) -> Vec<(Option<ConvKey>, bool)> {
     cmds.iter()
         .filter_map(|c| match c {
-            Command::Presence { conv, typing } => Some((conv.clone(), *typing)),
+            Command::Inbox(Request::Presence { conv, typing }) => Some((conv.clone(), *typing)),
             _ => None,
         })
         .collect()
@@ -706,7 +719,9 @@ fn an_attached_ui_titles_with_the_owners_unread_total() {
         }),
     );
     assert!(cmds.contains(&Command::SetTitle("dmdesk (7 unread)".into())));
-    assert!(cmds.iter().any(|c| matches!(c, Command::LoadList { .. })));
+    assert!(cmds
+        .iter()
+        .any(|c| matches!(c, Command::Inbox(Request::List { .. }))));
     assert!(cmds.contains(&Command::Bell));
     assert_eq!(s.status.events_today.1, 3);
 }
@@ -731,16 +746,16 @@ fn many(n: usize) -> Vec<Conversation> {
 /// over together only the last runs. Until none is left.
 fn serve(s: &mut State, mut cmds: Vec<Command>, rows: &[Conversation]) {
     loop {
-        let Some(Command::LoadList {
+        let Some(Command::Inbox(Request::List {
             filter,
             offset,
             limit,
             generation,
             ..
-        }) = cmds
+        })) = cmds
             .iter()
             .rev()
-            .find(|c| matches!(c, Command::LoadList { .. }))
+            .find(|c| matches!(c, Command::Inbox(Request::List { .. })))
             .cloned()
         else {
             return;
@@ -749,12 +764,12 @@ fn serve(s: &mut State, mut cmds: Vec<Command>, rows: &[Conversation]) {
             rows.iter().filter(|c| filter.matches(c)).cloned().collect();
         cmds = update(
             s,
-            Event::ListLoaded(ListRows {
+            Event::Inbox(Reply::List(ListRows {
                 offset,
                 rows: matching.iter().skip(offset).take(limit).cloned().collect(),
                 total: Some(matching.len() as u64),
                 generation,
-            }),
+            })),
         );
     }
 }
@@ -804,7 +819,7 @@ fn before_a_moved_windows_rows_arrive_nothing_else_is_selected() {
     let cmds = key(&mut s, KeyCode::Char('j'));
     assert!(cmds
         .iter()
-        .any(|c| matches!(c, Command::LoadList { offset: 1, .. })));
+        .any(|c| matches!(c, Command::Inbox(Request::List { offset: 1, .. }))));
     assert_eq!(s.list.selected, 10);
     assert_eq!(s.list.selected_row(), None);
     assert!(key(&mut s, KeyCode::Enter).is_empty());
@@ -837,7 +852,9 @@ fn list_pages_with_pgdn_pgup_g_and_end() {
     fx::open_with(&mut s, rows[0].clone(), vec![]);
     assert_eq!(s.focus, Focus::Thread);
     let cmds = key(&mut s, KeyCode::PageDown);
-    assert!(!cmds.iter().any(|c| matches!(c, Command::LoadList { .. })));
+    assert!(!cmds
+        .iter()
+        .any(|c| matches!(c, Command::Inbox(Request::List { .. }))));
     assert_eq!(s.list.selected, 0);
 }
 
@@ -937,21 +954,28 @@ fn after_an_urgent_jump_to_an_off_screen_row_actions_act_on_the_shown_conversati
     let rows = fourteen();
     fx::load_rows(&mut s, rows.clone());
     let urgent = rows[13].clone(); // below the 10 rows on screen
-    update(&mut s, Event::UrgentFound(Some(urgent.clone())));
+    update(
+        &mut s,
+        Event::Inbox(Reply::Urgent(Some(Box::new(urgent.clone())))),
+    );
     assert_eq!(s.open_key(), Some(&urgent.key));
     assert_eq!(s.focus, Focus::Thread);
     key(&mut s, KeyCode::Char('s'));
     let cmds = key(&mut s, KeyCode::Char('r'));
     assert_eq!(
         cmds,
-        vec![Command::SetStatus {
+        vec![Command::Inbox(Request::SetStatus {
             conv: urgent.key.clone(),
             status: ConvStatus::Resolved,
             snooze_until: None
-        }]
+        })]
     );
     assert_eq!(status_text(&s), "Customer 13: status resolved");
-    assert!(key(&mut s, KeyCode::Char('R')).contains(&Command::MarkUnread(urgent.key.clone())));
+    assert!(
+        key(&mut s, KeyCode::Char('R')).contains(&Command::Inbox(Request::MarkUnread {
+            conv: urgent.key.clone()
+        }))
+    );
     assert_eq!(status_text(&s), "Customer 13: marked unread");
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.focus, Focus::Composer);
@@ -985,11 +1009,11 @@ fn the_status_menu_acts_on_the_conversation_it_named() {
     let cmds = key(&mut s, KeyCode::Char('p'));
     assert_eq!(
         cmds,
-        vec![Command::SetStatus {
+        vec![Command::Inbox(Request::SetStatus {
             conv: rows[1].key.clone(),
             status: ConvStatus::Pending,
             snooze_until: None
-        }]
+        })]
     );
 }
 
@@ -1008,14 +1032,14 @@ fn compose_after_moving_the_list_cursor_opens_the_selected_conversation() {
         let cmds = key(&mut s, k);
         assert_eq!(s.open_key(), Some(&rows[1].key), "{k:?}");
         assert_eq!(s.focus, Focus::Composer);
-        assert!(cmds.contains(&Command::SaveDraft {
+        assert!(cmds.contains(&Command::Inbox(Request::SaveDraft {
             conv: rows[0].key.clone(),
             text: "draft for Ann".into()
-        }));
-        assert!(cmds.contains(&Command::LoadThread {
+        })));
+        assert!(cmds.contains(&Command::Inbox(Request::Thread {
             conv: rows[1].key.clone(),
             limit: 200
-        }));
+        })));
         assert_eq!(s.composer.text(), "");
     }
     // The thread focused: the open conversation, whatever the list cursor.
@@ -1129,7 +1153,7 @@ proptest! {
                 Step::Key(k) => update(&mut s, Event::Key(*k)),
                 Step::Urgent(i) => {
                     let c = rows[i % n].clone();
-                    let cmds = update(&mut s, Event::UrgentFound(Some(c.clone())));
+                    let cmds = update(&mut s, Event::Inbox(Reply::Urgent(Some(Box::new(c.clone())))));
                     prop_assert_eq!(on_screen(&s), Some(c.key.clone()), "after the jump");
                     cmds
                 }
@@ -1142,21 +1166,21 @@ proptest! {
             let is_key = |code: KeyCode| matches!(&st, Step::Key(k) if k.code == code);
             for c in &cmds {
                 match c {
-                    Command::SetStatus { conv, .. } => {
+                    Command::Inbox(Request::SetStatus { conv, .. }) => {
                         let Some(Overlay::StatusMenu(named)) = &overlay_before else {
                             return Err(TestCaseError::fail("a status change without the menu"));
                         };
                         prop_assert_eq!(conv, &named.key, "the status menu's own conversation");
                     }
-                    Command::MarkUnread(k) => prop_assert_eq!(Some(k), before.as_ref()),
-                    Command::MarkRead(k) if is_key(KeyCode::Char('r')) && overlay_before.is_none() => {
+                    Command::Inbox(Request::MarkUnread { conv: k }) => prop_assert_eq!(Some(k), before.as_ref()),
+                    Command::Inbox(Request::MarkRead { conv: k }) if is_key(KeyCode::Char('r')) && overlay_before.is_none() => {
                         prop_assert_eq!(Some(k), before.as_ref())
                     }
                     // A campaign goes to the marked conversations, no other.
-                    Command::Job(Job::Campaign { recipients, .. }) => {
+                    Command::Inbox(Request::Job { job: Job::Campaign { recipients, .. } }) => {
                         prop_assert!(recipients.iter().all(|r| marked_before.contains(r)));
                     }
-                    Command::Job(Job::Reply { conv, .. }) => match &overlay_before {
+                    Command::Inbox(Request::Job { job: Job::Reply { conv, .. } }) => match &overlay_before {
                         Some(Overlay::ConfirmSend(p)) => prop_assert_eq!(conv, &p.conv),
                         _ => {
                             prop_assert_eq!(focus_before, Focus::Composer);
@@ -1189,12 +1213,12 @@ proptest! {
                 }
             }
             // Answer list loads like the edge and the store.
-            while cmds.iter().any(|c| matches!(c, Command::LoadList { .. })) {
+            while cmds.iter().any(|c| matches!(c, Command::Inbox(Request::List { .. }))) {
                 let pending = std::mem::take(&mut cmds);
-                let Some(Command::LoadList { filter, offset, limit, generation, .. }) = pending
+                let Some(Command::Inbox(Request::List { filter, offset, limit, generation, .. })) = pending
                     .iter()
                     .rev()
-                    .find(|c| matches!(c, Command::LoadList { .. }))
+                    .find(|c| matches!(c, Command::Inbox(Request::List { .. })))
                     .cloned()
                 else {
                     break;
@@ -1203,12 +1227,12 @@ proptest! {
                     rows.iter().filter(|c| filter.matches(c)).cloned().collect();
                 cmds = update(
                     &mut s,
-                    Event::ListLoaded(ListRows {
+                    Event::Inbox(Reply::List(ListRows {
                         offset,
                         rows: matching.iter().skip(offset).take(limit).cloned().collect(),
                         total: Some(matching.len() as u64),
                         generation,
-                    }),
+                    })),
                 );
             }
             prop_assert!(s.list.selected <= s.list.max_index());

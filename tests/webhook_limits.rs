@@ -171,6 +171,11 @@ async fn a_body_shorter_than_its_content_length_is_cut() {
         );
     }
     assert_eq!(signed_post(srv.addr, "m_after_short").await.0, 200);
+    let metrics = srv._h.metrics.render();
+    assert!(
+        metrics.contains("dmdesk_requests_rejected_total{reason=\"slow_body\"} 2"),
+        "both 408s counted on /metrics:\n{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -240,6 +245,11 @@ async fn excess_large_unsigned_bodies_get_503_before_being_read() {
     );
     // Small signed events are not held up by the large ones.
     assert_eq!(signed_post(srv.addr, "m_with_large_held").await.0, 200);
+    let metrics = srv._h.metrics.render();
+    assert!(
+        metrics.contains("dmdesk_requests_rejected_total{reason=\"busy\"} 1"),
+        "the 503 counted on /metrics:\n{metrics}"
+    );
 }
 
 /// A `dmdesk serve` child on a loopback port, optionally under a descriptor

@@ -3,11 +3,12 @@
 
 use super::clock::Zone;
 use super::command::Command;
-use super::event::{Event, ListRows, ThreadData};
+use super::event::{Event, ListRows, Reply, ThreadData};
 use super::keymap::Keymap;
 use super::state::{Options, State};
 use crate::config::CannedReply;
 use crate::domain::*;
+use crate::inbox::Request;
 use crate::job::Job;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::HashSet;
@@ -101,12 +102,12 @@ pub fn load_rows(s: &mut State, rows: Vec<Conversation>) {
     let shown = rows.iter().skip(top).take(visible).cloned().collect();
     super::update(
         s,
-        Event::ListLoaded(ListRows {
+        Event::Inbox(Reply::List(ListRows {
             offset: top,
             rows: shown,
             total,
             generation: s.list.generation,
-        }),
+        })),
     );
 }
 
@@ -131,13 +132,13 @@ pub fn open_with(s: &mut State, c: Conversation, messages: Vec<Message>) {
     let limit = messages.len() + 1;
     super::update(
         s,
-        Event::ThreadLoaded(Box::new(ThreadData {
+        Event::Inbox(Reply::Thread(Some(Box::new(ThreadData {
             conv: c,
             contact: None,
             messages,
             limit,
             draft: None,
-        })),
+        })))),
     );
 }
 
@@ -165,7 +166,7 @@ pub fn typ(s: &mut State, text: &str) {
 pub fn jobs(cmds: &[Command]) -> Vec<&Job> {
     cmds.iter()
         .filter_map(|c| match c {
-            Command::Job(j) => Some(j),
+            Command::Inbox(Request::Job { job: j }) => Some(j),
             _ => None,
         })
         .collect()

@@ -1,5 +1,5 @@
 //! The pure front end: state, events, commands, and `update`. No I/O here:
-//! no tokio, axum, sled or reqwest; the edge (src/tui.rs) does the rest.
+//! no tokio, axum, sled or reqwest; the edge (src/tui/) does the rest.
 
 pub mod bulk;
 pub mod canned;

@@ -431,7 +431,7 @@ mod tests {
         update(&mut s, Event::Update(Update::Message(Box::new(m))));
         let t = s.thread.as_ref().unwrap();
         let incremental = t.line_owners(60, zone, s.now);
-        let full = crate::app::thread_layout::lay_out(&t.layout_source(), 60, zone, s.now, None);
+        let full = lay_out(&t.layout_source(), 60, zone, s.now, None);
         assert_eq!(incremental, full.owners);
         assert_eq!(t.line_count(60, zone, s.now), full.lines.len());
     }

@@ -185,8 +185,9 @@ struct Inner {
     next_id: AtomicU64,
     pending: Pending,
     writer: tokio::sync::Mutex<Option<OwnedWriteHalf>>,
-    /// Re-sent after a reconnect so collision notices survive a restart.
-    presence: Mutex<Option<Request>>,
+    /// The latest standing inbox request (where this agent is), re-sent
+    /// after a reconnect so collision notices survive a restart.
+    standing: Mutex<Option<Request>>,
     /// What the owner last said outside a reply (a refusal), for errors.
     refusal: Mutex<Option<String>>,
     /// Set by `detach`: do not reconnect.
@@ -219,7 +220,7 @@ impl Remote {
                 next_id: AtomicU64::new(1),
                 pending: Arc::new(Mutex::new(HashMap::new())),
                 writer: tokio::sync::Mutex::new(None),
-                presence: Mutex::new(None),
+                standing: Mutex::new(None),
                 refusal: Mutex::new(None),
                 detached: std::sync::atomic::AtomicBool::new(false),
                 timeouts,
@@ -258,12 +259,23 @@ impl Remote {
         })
     }
 
+    /// Ask the owner's inbox; its reply, whatever the request was.
+    pub async fn inbox(
+        &self,
+        request: crate::inbox::Request,
+    ) -> Result<crate::inbox::Reply, String> {
+        match self.request(Request::Inbox { request }).await? {
+            Reply::Inbox(r) => Ok(r),
+            other => Err(format!("unexpected answer from the owner: {other:?}")),
+        }
+    }
+
     /// Send a request and wait for its reply.
     pub async fn request(&self, request: Request) -> Result<Reply, String> {
-        if let Request::Presence { .. } = &request {
+        if matches!(&request, Request::Inbox { request } if request.is_standing()) {
             *self
                 .inner
-                .presence
+                .standing
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = Some(request.clone());
         }
@@ -358,14 +370,14 @@ impl Remote {
                 let reader = tokio::spawn(async move { me.read_frames(read, &frames_tx).await });
                 match self.handshake().await {
                     Ok(hello) => {
-                        let presence = self
+                        let standing = self
                             .inner
-                            .presence
+                            .standing
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .clone();
-                        if let Some(p) = presence {
-                            let _ = self.request(p).await;
+                        if let Some(r) = standing {
+                            let _ = self.request(r).await;
                         }
                         if tx
                             .send(Pushed::Back {

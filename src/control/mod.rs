@@ -4,7 +4,8 @@
 //!
 //! Protocol (JSON Lines, one object a line, UTF-8, each line ≤ 1 MiB):
 //! the client sends `{"id": N, "op": ..., ...}` requests (see
-//! [`protocol::Request`]); the owner answers each with a `reply` or `error`
+//! [`protocol::Request`]; the inbox's own requests travel inside `inbox`,
+//! see src/inbox/); the owner answers each with a `reply` or `error`
 //! frame carrying the same id, and pushes `update`/`lagged` frames after a
 //! `subscribe`, and `out`/`err`/`ask`/`exit` frames for a `run`. No frame
 //! ever carries a secret: tokens stay in the owner's config.
@@ -13,12 +14,14 @@ pub mod client;
 pub mod fanout;
 pub mod oneshot;
 pub mod peer;
-pub mod presence;
 pub mod protocol;
 pub mod server;
 
 use std::path::{Path, PathBuf};
 
+/// Longest request line the owner reads; longer ones end the connection
+/// with an error (the rest of the stream cannot be framed).
+pub const MAX_LINE: usize = 1024 * 1024;
 /// The socket's file name inside the store directory, beside the holder file.
 pub const SOCKET_FILE: &str = "control.sock";
 

@@ -6,6 +6,7 @@ use crate::cli::{BulkArgs, CliError, CliResult, Command, ExportWhat, SendArgs, S
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
+pub use crate::send::cli::{BulkRequest, UsersFile};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -20,33 +21,13 @@ pub enum OneShot {
     Doctor,
 }
 
-/// `bulk`'s arguments with the `--users` file already read by the client:
-/// the owner never opens a path on a client's behalf.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BulkRequest {
-    pub text: Option<String>,
-    pub users: Option<UsersFile>,
-    pub all: bool,
-    pub tag: Option<String>,
-    pub title: Option<String>,
-    pub yes: bool,
-    pub resume: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UsersFile {
-    /// As given on the command line, for messages.
-    pub path: String,
-    pub text: String,
-}
-
 impl OneShot {
     /// The one-shot form of a command line; `None` for the modes that are
     /// not one-shots (TUI, serve, demo, sim).
     pub fn from_command(c: &Command) -> Result<Option<OneShot>, CliError> {
         Ok(Some(match c {
             Command::Send(a) => OneShot::Send(a.clone()),
-            Command::Bulk(a) => OneShot::Bulk(BulkRequest::read(a)?),
+            Command::Bulk(a) => OneShot::Bulk(read_bulk(a)?),
             Command::Sync(a) => OneShot::Sync(a.clone()),
             Command::Export(a) => OneShot::Export { what: a.what },
             Command::Replay => OneShot::Replay,
@@ -77,37 +58,36 @@ impl OneShot {
     }
 }
 
-impl BulkRequest {
-    fn read(a: &BulkArgs) -> Result<BulkRequest, CliError> {
-        let users = match &a.users {
-            None => None,
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| CliError::usage(format!("--users {}: {e}", p.display())))?;
-                // It travels in one request line when the store is held.
-                if text.len() > super::protocol::MAX_LINE - 64 * 1024 {
-                    return Err(CliError::usage(format!(
-                        "--users {}: larger than {} KiB; split it into several campaigns",
-                        p.display(),
-                        (super::protocol::MAX_LINE - 64 * 1024) / 1024
-                    )));
-                }
-                Some(UsersFile {
-                    path: p.display().to_string(),
-                    text,
-                })
+/// `bulk`'s arguments with its `--users` file read here, on the client.
+fn read_bulk(a: &BulkArgs) -> Result<BulkRequest, CliError> {
+    let users = match &a.users {
+        None => None,
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| CliError::usage(format!("--users {}: {e}", p.display())))?;
+            // It travels in one request line when the store is held.
+            if text.len() > super::MAX_LINE - 64 * 1024 {
+                return Err(CliError::usage(format!(
+                    "--users {}: larger than {} KiB; split it into several campaigns",
+                    p.display(),
+                    (super::MAX_LINE - 64 * 1024) / 1024
+                )));
             }
-        };
-        Ok(BulkRequest {
-            text: a.text.clone(),
-            users,
-            all: a.all,
-            tag: a.tag.clone(),
-            title: a.title.clone(),
-            yes: a.yes,
-            resume: a.resume.clone(),
-        })
-    }
+            Some(UsersFile {
+                path: p.display().to_string(),
+                text,
+            })
+        }
+    };
+    Ok(BulkRequest {
+        text: a.text.clone(),
+        users,
+        all: a.all,
+        tag: a.tag.clone(),
+        title: a.title.clone(),
+        yes: a.yes,
+        resume: a.resume.clone(),
+    })
 }
 
 /// Run a one-shot command against `store` (None only for `doctor` when the

@@ -2,19 +2,15 @@
 //! types are shared; the field names are the documented protocol.
 
 use crate::control::oneshot::OneShot;
-use crate::domain::{Contact, ConvKey, ConvStatus, Conversation, Message, TimestampMs};
-use crate::filter::ConvFilter;
 use crate::update::Update;
-use crate::workers::Job;
 use serde::{Deserialize, Serialize};
 
-/// Longest request line the owner reads; longer ones end the connection
-/// with an error (the rest of the stream cannot be framed).
-pub const MAX_LINE: usize = 1024 * 1024;
+pub use super::MAX_LINE;
 /// Protocol version, checked in `hello`.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
-/// Client → owner: `{"id": 3, "op": "list", ...}`.
+/// Client → owner: `{"id": 3, "op": "ping"}`, or for the inbox
+/// `{"id": 4, "op": "inbox", "request": {"op": "mark_read", "conv": {...}}}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Envelope {
     pub id: u64,
@@ -26,66 +22,16 @@ pub struct Envelope {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     /// Who am I to the owner, and who is the owner.
-    Hello {
-        version: u32,
-    },
-    /// Rows of the conversation list.
-    List {
-        filter: ConvFilter,
-        offset: usize,
-        limit: usize,
-        count: bool,
-    },
-    /// The newest `limit` messages of a conversation, with contact and draft.
-    Thread {
-        conv: ConvKey,
-        limit: usize,
-    },
-    /// Messages older than `before`.
-    Older {
-        conv: ConvKey,
-        before: Box<Message>,
-        limit: usize,
-    },
-    /// Conversations with unread messages and their counts.
-    Unread,
-    /// The most urgent conversation.
-    Urgent,
-    MarkRead {
-        conv: ConvKey,
-    },
-    MarkUnread {
-        conv: ConvKey,
-    },
-    SetStatus {
-        conv: ConvKey,
-        status: ConvStatus,
-        snooze_until: Option<TimestampMs>,
-    },
-    SaveDraft {
-        conv: ConvKey,
-        text: String,
-    },
-    /// A job for the owner's workers; its `agent` is replaced by the peer's.
-    Job {
-        job: Job,
-    },
-    /// Where this client is (for collision notices).
-    Presence {
-        conv: Option<ConvKey>,
-        typing: bool,
-    },
+    Hello { version: u32 },
+    /// A read or write of the inbox (src/inbox/), answered with
+    /// `Reply::Inbox`.
+    Inbox { request: crate::inbox::Request },
     /// Start receiving `update` frames.
     Subscribe,
     /// Run a one-shot command; frames `out`/`err`/`ask`, then `exit`.
-    Run {
-        command: OneShot,
-        stdin_tty: bool,
-    },
+    Run { command: OneShot, stdin_tty: bool },
     /// The answer to an `ask` frame.
-    Answer {
-        yes: bool,
-    },
+    Answer { yes: bool },
     /// Keep-alive: answered with `done`. Clients send one every 30 s; the
     /// owner closes connections that send nothing for longer than its
     /// idle bound.
@@ -143,23 +89,8 @@ pub enum Reply {
         pages: Vec<PageInfo>,
         canned: Vec<crate::config::CannedReply>,
     },
-    List {
-        rows: Vec<Conversation>,
-        total: Option<u64>,
-    },
-    Thread(Option<Box<ThreadReply>>),
-    Messages(Vec<Message>),
-    Unread(Vec<(ConvKey, u32)>),
-    Urgent(Option<Box<Conversation>>),
+    Inbox(crate::inbox::Reply),
     Done,
 }
 
 pub use crate::domain::PageInfo;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ThreadReply {
-    pub conv: Conversation,
-    pub contact: Option<Contact>,
-    pub messages: Vec<Message>,
-    pub draft: Option<String>,
-}

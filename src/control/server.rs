@@ -6,24 +6,24 @@
 use super::fanout::Hub;
 use super::oneshot::{self, OneShot};
 use super::peer::{Peer, Policy};
-use super::presence::Presence;
-use super::protocol::{Envelope, Frame, Reply, Request, ThreadReply, MAX_LINE, VERSION};
+use super::protocol::{Envelope, Frame, Reply, Request, MAX_LINE, VERSION};
 use super::ControlLimits;
 use crate::config::Config;
-use crate::console::Console;
+use crate::console::{Console, Outgoing, Output};
 use crate::db::Db;
-use crate::domain::{AccountId, ConvKey, TimestampMs};
-use crate::tui::data::{StoreData, UiData};
-use crate::workers::{Job, JobSender};
+use crate::domain::ConvKey;
+use crate::inbox::presence::Presence;
+use crate::inbox::{self, Caller, Inbox};
+use crate::workers::JobSender;
 use futures::StreamExt;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -39,37 +39,6 @@ const REQUESTS_IN_FLIGHT: usize = 8;
 /// Largest page of rows or messages one request may ask for.
 const MAX_ROWS: usize = 5_000;
 
-/// Keep a client's page sizes within what the owner serves.
-fn clamp(r: Request) -> Request {
-    match r {
-        Request::List {
-            filter,
-            offset,
-            limit,
-            count,
-        } => Request::List {
-            filter,
-            offset,
-            limit: limit.min(MAX_ROWS),
-            count,
-        },
-        Request::Thread { conv, limit } => Request::Thread {
-            conv,
-            limit: limit.min(MAX_ROWS),
-        },
-        Request::Older {
-            conv,
-            before,
-            limit,
-        } => Request::Older {
-            conv,
-            before,
-            limit: limit.min(MAX_ROWS),
-        },
-        other => other,
-    }
-}
-
 /// What the owner serves from.
 pub struct ControlCtx {
     pub store: Db,
@@ -79,21 +48,6 @@ pub struct ControlCtx {
     pub mode: String,
     pub listen: Option<String>,
     pub demo: bool,
-}
-
-/// A frame on its way to a client, holding a flow-control permit until written.
-pub struct Outgoing {
-    pub frame: Frame,
-    pub permit: Option<OwnedSemaphorePermit>,
-}
-
-impl From<Frame> for Outgoing {
-    fn from(frame: Frame) -> Outgoing {
-        Outgoing {
-            frame,
-            permit: None,
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +112,11 @@ pub async fn start(
     tracing::info!(path = %path.display(), "control socket listening");
 
     let hub = Hub::start(&ctx.store, cancel.child_token());
+    let inbox = Arc::new(
+        Inbox::new(ctx.store.clone(), ctx.jobs.clone())
+            .with_presence(Some(ctx.presence.clone()))
+            .with_human_agent(inbox::human_agent_accounts(&ctx.config)),
+    );
     let runs = TaskTracker::new();
     let tracked = runs.clone();
     let ctx = Arc::new(ctx);
@@ -223,13 +182,14 @@ pub async fn start(
             };
             let session = sessions.fetch_add(1, Ordering::Relaxed);
             let ctx = ctx.clone();
+            let inbox = inbox.clone();
             let policy = policy.clone();
             let hub = hub.clone();
             let runs = runs.clone();
             let stop = stop.child_token();
             tokio::spawn(async move {
-                serve_connection(ctx, &policy, stream, peer, session, hub, runs, stop, limits)
-                    .await;
+                let served = Served { ctx, inbox, hub };
+                serve_connection(served, &policy, stream, peer, session, runs, stop, limits).await;
                 drop(slot);
                 drop(user_slot);
             });
@@ -352,16 +312,22 @@ fn peer_of(stream: &UnixStream) -> std::io::Result<Peer> {
     Ok(Peer::from_ids(c.uid(), c.gid()))
 }
 
+/// What every connection serves from.
+struct Served {
+    ctx: Arc<ControlCtx>,
+    inbox: Arc<Inbox>,
+    hub: Arc<Hub>,
+}
+
 /// One connection: a reader loop dispatching requests, a writer task
 /// draining this client's queues.
 #[allow(clippy::too_many_arguments)]
 async fn serve_connection(
-    ctx: Arc<ControlCtx>,
+    served: Served,
     policy: &Policy,
     stream: UnixStream,
     peer: Peer,
     session: u64,
-    hub: Arc<Hub>,
     runs: TaskTracker,
     gone: CancellationToken,
     limits: ControlLimits,
@@ -385,10 +351,15 @@ async fn serve_connection(
     let writer = tokio::spawn(write_frames(write, rx, run_rx, gone.clone()));
 
     let mut lines = FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE));
+    let Served { ctx, inbox, hub } = served;
     let mut conn = Conn {
         ctx: ctx.clone(),
+        inbox,
+        caller: Caller {
+            session,
+            agent: Some(peer.name.clone()),
+        },
         peer,
-        session,
         tx,
         run_tx,
         gone: gone.clone(),
@@ -469,6 +440,16 @@ async fn serve_connection(
     tracing::info!(session, "control client disconnected");
 }
 
+/// A one-shot command's output as the frame the client reads.
+fn run_frame(o: Output) -> Frame {
+    match o {
+        Output::Out(text) => Frame::Out { text },
+        Output::Err(text) => Frame::Err { text },
+        Output::Ask(question) => Frame::Ask { question },
+        Output::Exit { code, message } => Frame::Exit { code, message },
+    }
+}
+
 async fn write_frames(
     write: tokio::net::unix::OwnedWriteHalf,
     mut rx: mpsc::Receiver<Frame>,
@@ -478,26 +459,26 @@ async fn write_frames(
     let mut out = tokio::io::BufWriter::new(write);
     let mut open = (true, true);
     while open.0 || open.1 {
-        let next = tokio::select! {
+        let (frame, permit) = tokio::select! {
             f = rx.recv(), if open.0 => match f {
-                Some(f) => Outgoing::from(f),
+                Some(f) => (f, None),
                 None => { open.0 = false; continue }
             },
             o = run_rx.recv(), if open.1 => match o {
-                Some(o) => o,
+                Some(o) => (run_frame(o.output), o.permit),
                 None => { open.1 = false; continue }
             },
             _ = gone.cancelled(), if open.0 && open.1 => {
                 // Reader gone: drain what is queued (bounded in time), then stop.
                 let _ = tokio::time::timeout(Duration::from_secs(1), async {
                     while let Ok(f) = rx.try_recv() { out.write_all(&frame_line(&f)).await?; }
-                    while let Ok(o) = run_rx.try_recv() { out.write_all(&frame_line(&o.frame)).await?; }
+                    while let Ok(o) = run_rx.try_recv() { out.write_all(&frame_line(&run_frame(o.output))).await?; }
                     Ok::<_, std::io::Error>(())
                 }).await;
                 break;
             }
         };
-        let line = frame_line(&next.frame);
+        let line = frame_line(&frame);
         let wrote = tokio::time::timeout(WRITE_TIMEOUT, async {
             out.write_all(&line).await?;
             if rx.is_empty() && run_rx.is_empty() {
@@ -506,7 +487,7 @@ async fn write_frames(
             Ok::<_, std::io::Error>(())
         })
         .await;
-        drop(next.permit);
+        drop(permit);
         match wrote {
             Ok(Ok(())) => {}
             Ok(Err(_)) | Err(_) => {
@@ -520,8 +501,10 @@ async fn write_frames(
 
 struct Conn {
     ctx: Arc<ControlCtx>,
+    inbox: Arc<Inbox>,
+    /// This connection to the inbox: its presence session and its user.
+    caller: Caller,
     peer: Peer,
-    session: u64,
     tx: mpsc::Sender<Frame>,
     run_tx: mpsc::UnboundedSender<Outgoing>,
     gone: CancellationToken,
@@ -549,7 +532,7 @@ impl Conn {
                 if !self.subscribed {
                     self.subscribed = true;
                     self.hub.subscribe(
-                        self.session,
+                        self.caller.session,
                         self.viewing.clone(),
                         self.tx.clone(),
                         self.gone.clone(),
@@ -572,34 +555,40 @@ impl Conn {
                     let _ = a.send(yes);
                 }
             }
-            Request::Presence { conv, typing } => {
-                self.viewing = conv.clone();
-                self.hub.set_viewing(self.session, conv.clone());
-                self.ctx
-                    .presence
-                    .set(self.session, &self.peer.name, conv, typing);
-                self.reply(id, Ok(Reply::Done)).await;
+            Request::Hello { version } => {
+                let r = self.hello(version);
+                self.reply(id, r).await;
             }
-            other => {
+            Request::Inbox {
+                request: request @ inbox::Request::Presence { .. },
+            } => {
+                // In order, here: the fan-out sends this client the thread it
+                // views in full, and a later view report must win.
+                if let inbox::Request::Presence { conv, .. } = &request {
+                    self.viewing = conv.clone();
+                    self.hub.set_viewing(self.caller.session, conv.clone());
+                }
+                let r = self.inbox.handle(&self.caller, request).map(Reply::Inbox);
+                self.reply(id, r).await;
+            }
+            Request::Inbox { request } => {
                 // Store reads may take a while: off this loop, answered in any
                 // order, at most REQUESTS_IN_FLIGHT at once per client (a client
                 // that pipelines without reading waits here, not in memory).
                 let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
                     return;
                 };
-                let other = clamp(other);
-                let ctx = self.ctx.clone();
+                let request = request.clamp(MAX_ROWS);
+                let inbox = self.inbox.clone();
+                let caller = self.caller.clone();
                 let tx = self.tx.clone();
-                let peer = self.peer.clone();
-                let session = self.session;
                 let gone = self.gone.clone();
                 tokio::spawn(async move {
                     let _permit = permit;
-                    let r =
-                        tokio::task::spawn_blocking(move || answer(&ctx, &peer, session, other))
-                            .await
-                            .unwrap_or_else(|e| Err(format!("request failed: {e}")));
-                    let f = reply_frame(id, r);
+                    let r = tokio::task::spawn_blocking(move || inbox.handle(&caller, request))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("request failed: {e}")));
+                    let f = reply_frame(id, r.map(Reply::Inbox));
                     tokio::select! {
                         _ = tx.send(f) => {}
                         _ = gone.cancelled() => {}
@@ -607,6 +596,26 @@ impl Conn {
                 });
             }
         }
+    }
+
+    /// Greet a client that speaks this protocol.
+    fn hello(&self, version: u32) -> Result<Reply, String> {
+        if version != VERSION {
+            return Err(format!(
+                "protocol version {version} is not supported (this dmdesk speaks {VERSION}); use the same dmdesk binary for both"
+            ));
+        }
+        let ctx = &self.ctx;
+        Ok(Reply::Hello {
+            agent: self.peer.name.clone(),
+            session: self.caller.session,
+            owner_pid: std::process::id(),
+            owner_mode: ctx.mode.clone(),
+            listen: ctx.listen.clone(),
+            demo: ctx.demo,
+            pages: ctx.config.page_infos(),
+            canned: ctx.config.canned.clone(),
+        })
     }
 
     async fn reply(&self, id: u64, r: Result<Reply, String>) {
@@ -641,7 +650,7 @@ impl Conn {
                 Ok(()) => (0, None),
                 Err(e) => (e.code, Some(e.message)),
             };
-            let _ = run_tx.send(Frame::Exit { code, message }.into());
+            let _ = run_tx.send(Output::Exit { code, message }.into());
         });
     }
 }
@@ -656,130 +665,5 @@ fn reply_frame(id: u64, r: Result<Reply, String>) -> Frame {
             id: Some(id),
             message,
         },
-    }
-}
-
-/// A request that reads or changes the store (runs on a blocking thread).
-/// Store requests go through the same `StoreData` the owner's own UI uses.
-fn answer(ctx: &ControlCtx, peer: &Peer, session: u64, r: Request) -> Result<Reply, String> {
-    let data = StoreData::new(ctx.store.clone(), ctx.jobs.clone());
-    Ok(match r {
-        Request::Hello { version } => {
-            if version != VERSION {
-                return Err(format!(
-                    "protocol version {version} is not supported (this dmdesk speaks {VERSION}); use the same dmdesk binary for both"
-                ));
-            }
-            Reply::Hello {
-                agent: peer.name.clone(),
-                session,
-                owner_pid: std::process::id(),
-                owner_mode: ctx.mode.clone(),
-                listen: ctx.listen.clone(),
-                demo: ctx.demo,
-                pages: ctx.config.page_infos(),
-                canned: ctx.config.canned.clone(),
-            }
-        }
-        Request::List {
-            filter,
-            offset,
-            limit,
-            count,
-        } => {
-            let (rows, total) = data.load_list(&filter, offset, limit, count)?;
-            Reply::List { rows, total }
-        }
-        Request::Thread { conv, limit } => {
-            Reply::Thread(data.load_thread(&conv, limit)?.map(|t| {
-                Box::new(ThreadReply {
-                    conv: t.conv,
-                    contact: t.contact,
-                    messages: t.messages,
-                    draft: t.draft,
-                })
-            }))
-        }
-        Request::Older {
-            conv,
-            before,
-            limit,
-        } => Reply::Messages(data.load_older(&conv, &before, limit)?),
-        Request::Unread => Reply::Unread(data.load_unread()?),
-        Request::Urgent => {
-            // The owner's pages decide where HUMAN_AGENT extends the window.
-            let human_agent: HashSet<AccountId> = ctx
-                .config
-                .pages
-                .iter()
-                .filter(|p| p.human_agent)
-                .flat_map(|p| std::iter::once(p.id.clone()).chain(p.instagram_id.clone()))
-                .collect();
-            Reply::Urgent(
-                data.find_urgent(&human_agent, TimestampMs::now())?
-                    .map(Box::new),
-            )
-        }
-        Request::MarkRead { conv } => {
-            data.mark_read(&conv)?;
-            Reply::Done
-        }
-        Request::MarkUnread { conv } => {
-            data.mark_unread(&conv)?;
-            Reply::Done
-        }
-        Request::SetStatus {
-            conv,
-            status,
-            snooze_until,
-        } => {
-            data.set_status(&conv, status, snooze_until)?;
-            Reply::Done
-        }
-        Request::SaveDraft { conv, text } => {
-            data.save_draft(&conv, &text)?;
-            Reply::Done
-        }
-        Request::Job { job } => {
-            ctx.jobs
-                .send(with_agent(job, &peer.name))
-                .map_err(|_| "the owner's workers have stopped".to_string())?;
-            Reply::Done
-        }
-        Request::Subscribe
-        | Request::Run { .. }
-        | Request::Answer { .. }
-        | Request::Ping
-        | Request::Presence { .. } => {
-            return Err("request not valid here".into());
-        }
-    })
-}
-
-/// The agent on a job is the connecting user, whatever the client said.
-fn with_agent(job: Job, name: &str) -> Job {
-    match job {
-        Job::Reply {
-            conv, text, tag, ..
-        } => Job::Reply {
-            conv,
-            text,
-            tag,
-            agent: Some(name.to_string()),
-        },
-        Job::Campaign {
-            title,
-            text,
-            tag,
-            recipients,
-            ..
-        } => Job::Campaign {
-            title,
-            text,
-            tag,
-            recipients,
-            agent: Some(name.to_string()),
-        },
-        other => other,
     }
 }

@@ -28,7 +28,9 @@ pub fn timestamp(v: Option<&Value>) -> Option<TimestampMs> {
         }
         _ => return None,
     };
-    Some(TimestampMs(if ms.abs() < 100_000_000_000 {
+    // unsigned_abs: i64::MIN has no absolute value (found by
+    // tests/fuzz_webhook.rs); the range check downstream refuses it.
+    Some(TimestampMs(if ms.unsigned_abs() < 100_000_000_000 {
         ms * 1000
     } else {
         ms
@@ -106,6 +108,18 @@ mod tests {
         );
         assert_eq!(id(Some(&json!(null))), None);
         assert_eq!(id(None), None);
+    }
+
+    #[test]
+    fn extreme_numbers_are_not_a_panic() {
+        assert_eq!(
+            timestamp(Some(&json!(i64::MIN))),
+            Some(TimestampMs(i64::MIN))
+        );
+        assert_eq!(
+            timestamp(Some(&json!(i64::MAX))),
+            Some(TimestampMs(i64::MAX))
+        );
     }
 
     #[test]

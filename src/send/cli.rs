@@ -7,14 +7,34 @@ use super::window::Tag;
 use crate::cli::{CliError, CliResult, SendArgs};
 use crate::config::Config;
 use crate::console::Console;
-use crate::control::oneshot::{BulkRequest, UsersFile};
 use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, TimestampMs, UserId};
 use crate::meta::graph::GraphClient;
 use crate::store::CampaignStatus;
 use crate::update::Update;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+
+/// `bulk`'s arguments with the `--users` file already read by the client:
+/// the owner never opens a path on a client's behalf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkRequest {
+    pub text: Option<String>,
+    pub users: Option<UsersFile>,
+    pub all: bool,
+    pub tag: Option<String>,
+    pub title: Option<String>,
+    pub yes: bool,
+    pub resume: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsersFile {
+    /// As given on the command line, for messages.
+    pub path: String,
+    pub text: String,
+}
 
 /// `--tag` as typed: only tags Meta still accepts; a retired one is refused
 /// here, before any call, with what to do instead (exit 2).

@@ -1,5 +1,5 @@
 //! Who a bulk message may go to: one pure rule for the terminal's bulk
-//! preview (app/bulk.rs) and the campaign (send/campaign.rs), so the screen
+//! preview (app/bulk.rs) and the campaign (send/campaign/), so the screen
 //! never promises a recipient the campaign then skips.
 //!
 //! Per recipient, in this order (the first that applies is the reason):

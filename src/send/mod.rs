@@ -5,6 +5,7 @@ pub mod campaign;
 pub mod cli;
 pub mod eligibility;
 pub mod ratelimit;
+pub mod recover;
 pub mod reply;
 pub mod template;
 pub mod window;

@@ -6,12 +6,13 @@
 //! run `app::update` on each, hand data commands to the data worker (never
 //! waiting for them), and draw once if anything changed.
 
-use super::data::{is_data, DataWorker, Request};
+use super::data::DataWorker;
 use crate::app::command::Command;
 use crate::app::event::Event;
 use crate::app::{self, State};
 use crate::bus::{RecvError, Subscription};
 use crate::domain::TimestampMs;
+use crate::inbox::Request;
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{Event as CtEvent, MouseEventKind};
@@ -203,30 +204,20 @@ async fn dispatch<H: Host>(
     cmds: Vec<Command>,
     fed: &mut Vec<Event>,
 ) {
-    let is_list = |c: &Command| matches!(c, Command::LoadList { .. });
+    let is_list = |c: &Command| matches!(c, Command::Inbox(Request::List { .. }));
     let last_list = cmds.iter().rposition(is_list);
     let any_count = cmds
         .iter()
-        .any(|c| matches!(c, Command::LoadList { count: true, .. }));
+        .any(|c| matches!(c, Command::Inbox(Request::List { count: true, .. })));
     for (i, mut c) in cmds.into_iter().enumerate() {
         if is_list(&c) && Some(i) != last_list {
             continue;
         }
-        if let Command::LoadList { count, .. } = &mut c {
+        if let Command::Inbox(Request::List { count, .. }) = &mut c {
             *count |= any_count;
         }
-        if is_data(&c) {
-            let r = match c {
-                Command::FindUrgent => Request::FindUrgent {
-                    human_agent: state.opts.human_agent.clone(),
-                    now: state.now,
-                },
-                c => Request::Command(c),
-            };
-            data.send(r);
-            continue;
-        }
         match c {
+            Command::Inbox(r) => data.send(r),
             Command::OpenEditor { text } => {
                 let text = host.edit(text).await;
                 fed.push(Event::EditorDone { text });
@@ -235,7 +226,6 @@ async fn dispatch<H: Host>(
             Command::Bell => host.bell(),
             Command::SetTitle(t) => host.set_title(&t),
             Command::Quit => state.quit = true,
-            other => tracing::error!(command = ?other, "unhandled UI command"),
         }
     }
 }

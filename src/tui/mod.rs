@@ -1,7 +1,7 @@
 //! The edge of the terminal UI: terminal setup and restore (Drop guard and a
 //! panic hook that restores and exits), the real terminal's [`Host`], and
 //! `run`, which wires the event loop (src/tui/event_loop.rs) to the data
-//! worker (src/tui/data.rs).
+//! worker (src/tui/data.rs) and through it to the inbox (src/inbox/).
 
 pub mod attached;
 pub mod data;
@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::domain::TimestampMs;
 use crate::workers::JobSender;
-use data::{DataWorker, StoreData};
+use data::DataWorker;
 pub use event_loop::{run_loop, Headless, Host};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
@@ -45,7 +45,7 @@ pub enum Source {
     Local {
         store: Db,
         jobs: JobSender,
-        presence: Option<Arc<crate::control::presence::Presence>>,
+        presence: Option<Arc<crate::inbox::presence::Presence>>,
     },
     /// Attached to the process that holds it (teams).
     Attached {
@@ -181,10 +181,14 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             opts.listen = ctx.listen.clone();
             opts.demo = ctx.demo || ctx.config.demo;
             opts.me = me.clone();
-            let data = StoreData {
-                store: store.clone(),
-                jobs,
-                presence: presence.zip(me),
+            let data = data::Local {
+                inbox: crate::inbox::Inbox::new(store.clone(), jobs)
+                    .with_presence(presence)
+                    .with_human_agent(crate::inbox::human_agent_accounts(&ctx.config)),
+                caller: crate::inbox::Caller {
+                    session: 0,
+                    agent: me,
+                },
             };
             // Subscribe before the first read so no change falls between them.
             let updates = store.subscribe();
@@ -229,7 +233,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             opts.demo = demo;
             opts.me = Some(agent);
             opts.session = session;
-            let data = attached::RemoteData {
+            let data = attached::RemotePort {
                 remote,
                 handle: tokio::runtime::Handle::current(),
             };
@@ -241,7 +245,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
 async fn drive(
     mut opts: Options,
     ui: &crate::config::UiConfig,
-    data: Arc<dyn data::UiData>,
+    data: Arc<dyn data::Port>,
     updates: impl event_loop::Updates,
 ) -> anyhow::Result<()> {
     opts.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

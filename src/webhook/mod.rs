@@ -117,6 +117,7 @@ async fn receive(
             Ok(p) => Some(p),
             Err(_) => {
                 tracing::debug!("large webhook body refused: too many being read");
+                st.metrics.rejected(Rejection::Busy);
                 return refuse(StatusCode::SERVICE_UNAVAILABLE, "busy: retry later");
             }
         }
@@ -133,6 +134,7 @@ async fn receive(
         Ok(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "body could not be read"),
         Err(_) => {
             tracing::debug!("webhook body not received in time");
+            st.metrics.rejected(Rejection::SlowBody);
             return refuse(StatusCode::REQUEST_TIMEOUT, "body not received in time");
         }
     };

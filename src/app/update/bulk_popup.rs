@@ -5,6 +5,7 @@ use super::status::info;
 use crate::app::bulk;
 use crate::app::command::Command;
 use crate::app::state::*;
+use crate::inbox::Request;
 use crate::job::Job;
 use crate::send::window::Tag;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -84,12 +85,14 @@ pub(super) fn bulk_key(
                 let p = bulk_preview_of(s, &text, tag);
                 let title: String = text.chars().take(40).collect();
                 let n = p.recipients.len();
-                out.push(Command::Job(Job::Campaign {
-                    title: title.replace('\n', " "),
-                    text,
-                    tag,
-                    recipients: p.recipients,
-                    agent: None,
+                out.push(Command::Inbox(Request::Job {
+                    job: Job::Campaign {
+                        title: title.replace('\n', " "),
+                        text,
+                        tag,
+                        recipients: p.recipients,
+                        agent: None,
+                    },
                 }));
                 s.marked.clear();
                 info(

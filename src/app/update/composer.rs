@@ -7,16 +7,17 @@ use crate::app::command::Command;
 use crate::app::keymap::Action;
 use crate::app::state::*;
 use crate::domain::{ConvKey, Direction};
+use crate::inbox::Request;
 use crate::job::Job;
 use crate::send::window::{check_text, plan, Purpose, Tag, Window};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn save_draft(s: &State, out: &mut Vec<Command>) {
     if let Some(t) = &s.thread {
-        out.push(Command::SaveDraft {
+        out.push(Command::Inbox(Request::SaveDraft {
             conv: t.conv.key.clone(),
             text: s.composer.text(),
-        });
+        }));
     }
 }
 
@@ -100,10 +101,10 @@ fn report_typing(s: &mut State, out: &mut Vec<Command>) {
         return;
     }
     s.typing_reported = Some(s.now);
-    out.push(Command::Presence {
+    out.push(Command::Inbox(Request::Presence {
         conv: Some(t.conv.key.clone()),
         typing: true,
-    });
+    }));
 }
 
 /// The latest reply in the thread by another agent within `COLLISION_MS`.
@@ -195,16 +196,18 @@ pub(super) fn dispatch_reply(
     tag: Option<Tag>,
     out: &mut Vec<Command>,
 ) {
-    out.push(Command::Job(Job::Reply {
-        conv: conv.clone(),
-        text,
-        tag,
-        agent: s.opts.me.clone(),
+    out.push(Command::Inbox(Request::Job {
+        job: Job::Reply {
+            conv: conv.clone(),
+            text,
+            tag,
+            agent: s.opts.me.clone(),
+        },
     }));
-    out.push(Command::SaveDraft {
+    out.push(Command::Inbox(Request::SaveDraft {
         conv,
         text: String::new(),
-    });
+    }));
     s.composer = Composer::default();
     // A success replaces an earlier refusal on the status bar.
     let name = s.thread.as_ref().map(|t| t.conv.name.clone());
@@ -254,6 +257,7 @@ mod tests {
     use crate::app::fixtures as fx;
     use crate::app::state::{Focus, Level};
     use crate::domain::*;
+    use crate::inbox::Request;
     use crate::send::window::Tag;
     use ratatui::crossterm::event::KeyCode;
 
@@ -279,10 +283,10 @@ mod tests {
                 agent: Some("alice".into())
             }]
         );
-        assert!(cmds.contains(&Command::SaveDraft {
+        assert!(cmds.contains(&Command::Inbox(Request::SaveDraft {
             conv: c.key,
             text: String::new()
-        }));
+        })));
         assert_eq!(s.composer.text(), "");
     }
 

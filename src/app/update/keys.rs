@@ -17,6 +17,7 @@ use crate::app::command::Command;
 use crate::app::keymap::Action;
 use crate::app::state::*;
 use crate::domain::{ConvStatus, Conversation, Platform};
+use crate::inbox::Request;
 use crate::job::Job;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -142,13 +143,13 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         Action::MarkRead => {
             if let Some(c) = target(s) {
                 info(s, Level::Info, &format!("{}: marked read", c.name));
-                out.push(Command::MarkRead(c.key));
+                out.push(Command::Inbox(Request::MarkRead { conv: c.key }));
             }
         }
         Action::MarkUnread => {
             if let Some(c) = target(s) {
                 info(s, Level::Info, &format!("{}: marked unread", c.name));
-                out.push(Command::MarkUnread(c.key));
+                out.push(Command::Inbox(Request::MarkUnread { conv: c.key }));
             }
         }
         Action::Status => {
@@ -165,7 +166,9 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }
         }
         Action::Sync => {
-            out.push(Command::Job(Job::Sync { account: None }));
+            out.push(Command::Inbox(Request::Job {
+                job: Job::Sync { account: None },
+            }));
             info(s, Level::Info, "sync requested");
         }
         Action::Mark => {
@@ -273,7 +276,7 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             info(s, Level::Error, &msg);
         }
         Action::Retry => retry(s, out),
-        Action::Urgent => out.push(Command::FindUrgent),
+        Action::Urgent => out.push(Command::Inbox(Request::Urgent)),
         Action::Copy => {
             if let Some(m) = selected_message(s) {
                 let mut text = m.text.clone().unwrap_or_default();
@@ -304,6 +307,7 @@ mod tests {
     use crate::app::command::Command;
     use crate::app::fixtures as fx;
     use crate::domain::*;
+    use crate::inbox::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]
@@ -317,10 +321,10 @@ mod tests {
         assert_eq!(
             cmds,
             vec![
-                Command::SaveDraft {
+                Command::Inbox(Request::SaveDraft {
                     conv: c.key,
                     text: "half a thought".into()
-                },
+                }),
                 Command::Quit
             ]
         );

@@ -7,15 +7,16 @@ use crate::app::command::Command;
 use crate::app::event::ListRows;
 use crate::app::state::*;
 use crate::domain::Conversation;
+use crate::inbox::Request;
 
 pub(super) fn load_list(s: &State, count: bool) -> Command {
-    Command::LoadList {
+    Command::Inbox(Request::List {
         filter: s.list.filter.clone(),
         offset: s.list.top,
         limit: s.list.visible.max(1),
         count,
         generation: s.list.generation,
-    }
+    })
 }
 
 /// The conversation an action applies to: the open one in the thread or
@@ -150,13 +151,13 @@ pub(super) fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
 /// The next page of "mark all matching".
 fn marking_page(s: &State) -> Command {
     let offset = s.list.marking.as_ref().map_or(0, |m| m.offset);
-    Command::LoadList {
+    Command::Inbox(Request::List {
         filter: s.list.filter.clone(),
         offset,
         limit: MARK_PAGE,
         count: false,
         generation: s.list.generation | MARKING,
-    }
+    })
 }
 
 pub(super) fn mark_matching(s: &mut State, out: &mut Vec<Command>) {
@@ -216,6 +217,7 @@ mod tests {
     use crate::app::command::Command;
     use crate::app::fixtures as fx;
     use crate::domain::Platform;
+    use crate::inbox::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]
@@ -246,7 +248,7 @@ mod tests {
         assert_eq!((s.list.generation, s.list.selected, s.list.top), (1, 0, 0));
         assert!(cmds.iter().any(|c| matches!(
             c,
-            Command::LoadList { offset: 0, count: true, generation: 1, filter, .. }
+            Command::Inbox(Request::List { offset: 0, count: true, generation: 1, filter, .. })
                 if filter.platform == Some(Platform::Messenger)
         )));
         fx::press(&mut s, KeyCode::Char('p'));

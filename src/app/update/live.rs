@@ -8,6 +8,7 @@ use crate::app::clock;
 use crate::app::command::Command;
 use crate::app::state::*;
 use crate::domain::{Direction, Message};
+use crate::inbox::Request;
 use crate::update::Update;
 
 pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
@@ -172,7 +173,9 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
         t.new_below += 1;
     }
     if appended && inbound && t.scroll == 0 && is_new_inbound {
-        out.push(Command::MarkRead(t.conv.key.clone()));
+        out.push(Command::Inbox(Request::MarkRead {
+            conv: t.conv.key.clone(),
+        }));
     }
 }
 
@@ -182,10 +185,10 @@ pub(super) fn lagged(s: &mut State, out: &mut Vec<Command>) {
     // Conversation updates were dropped: count the unread again.
     out.push(load_unread(s));
     if let Some(k) = s.open_key() {
-        out.push(Command::LoadThread {
+        out.push(Command::Inbox(Request::Thread {
             conv: k.clone(),
             limit: THREAD_PAGE,
-        });
+        }));
     }
 }
 
@@ -196,6 +199,7 @@ mod tests {
     use crate::app::fixtures::{self as fx, NOW};
     use crate::app::update;
     use crate::domain::*;
+    use crate::inbox::Request;
     use crate::update::Update;
     use ratatui::crossterm::event::KeyCode;
 
@@ -211,7 +215,9 @@ mod tests {
         m.timestamp = NOW;
         let cmds = update(&mut s, Event::Update(Update::Message(Box::new(m))));
         assert!(cmds.contains(&Command::Bell));
-        assert!(cmds.contains(&Command::MarkRead(c.key.clone())));
+        assert!(cmds.contains(&Command::Inbox(Request::MarkRead {
+            conv: c.key.clone()
+        })));
         assert_eq!(s.thread.as_ref().map(|t| t.messages.len()), Some(41));
         assert_eq!(s.thread.as_ref().map(|t| t.scroll), Some(0));
 
@@ -222,7 +228,9 @@ mod tests {
         m.timestamp = NOW.plus_ms(1000);
         let cmds = update(&mut s, Event::Update(Update::Message(Box::new(m))));
         assert!(
-            !cmds.contains(&Command::MarkRead(c.key.clone())),
+            !cmds.contains(&Command::Inbox(Request::MarkRead {
+                conv: c.key.clone()
+            })),
             "scrolled up: not read yet"
         );
         let t = s.thread.as_ref().unwrap();
@@ -265,7 +273,7 @@ mod tests {
         );
         assert!(cmds
             .iter()
-            .any(|c| matches!(c, Command::LoadList { offset: 0, .. })));
+            .any(|c| matches!(c, Command::Inbox(Request::List { offset: 0, .. }))));
         // The store answers with Cy on top: the selection follows Cy.
         let mut rows = fx::three();
         rows.remove(2);

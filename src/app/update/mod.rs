@@ -1,5 +1,5 @@
 //! `update(&mut State, Event) -> Vec<Command>`: the only place state changes.
-//! Pure: time comes from `Event::Tick`, data from `*Loaded` events. This
+//! Pure: time comes from `Event::Tick`, data from `Event::Inbox` answers. This
 //! file dispatches; each part below has one concern.
 
 mod bulk_popup;
@@ -16,7 +16,7 @@ mod thread;
 pub use bulk_popup::bulk_preview;
 
 use super::command::Command;
-use super::event::Event;
+use super::event::{Event, Reply};
 use super::state::*;
 use ratatui::crossterm::event::KeyEventKind;
 
@@ -39,15 +39,19 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Tick { now } => status::tick(s, now),
         Event::Update(u) => live::on_update(s, u, &mut out),
         Event::Lagged => live::lagged(s, &mut out),
-        Event::ListLoaded(rows) => list::list_loaded(s, rows, &mut out),
-        Event::ThreadLoaded(d) => thread::thread_loaded(s, *d),
-        Event::OlderLoaded {
+        Event::Inbox(Reply::List(rows)) => list::list_loaded(s, rows, &mut out),
+        Event::Inbox(Reply::Thread(Some(d))) => thread::thread_loaded(s, *d),
+        Event::Inbox(Reply::Unread { request, counts }) => {
+            status::unread_loaded(s, request, counts)
+        }
+        Event::Inbox(Reply::Thread(None) | Reply::Done) => {}
+        Event::Inbox(Reply::Older {
             conv,
             messages,
             limit,
-        } => thread::older_loaded(s, conv, messages, limit),
+        }) => thread::older_loaded(s, conv, messages, limit),
         Event::EditorDone { text } => composer::editor_done(s, text),
-        Event::UrgentFound(c) => thread::urgent_found(s, c, &mut out),
+        Event::Inbox(Reply::Urgent(c)) => thread::urgent_found(s, c, &mut out),
     }
     status::title(s, &mut out);
     out
@@ -74,6 +78,7 @@ mod tests {
     use crate::app::command::Command;
     use crate::app::event::Event;
     use crate::app::fixtures as fx;
+    use crate::inbox::Request;
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
     #[test]
@@ -83,14 +88,14 @@ mod tests {
         assert_eq!(
             cmds,
             vec![
-                Command::LoadList {
+                Command::Inbox(Request::List {
                     filter: Default::default(),
                     offset: 0,
                     limit: s.list.visible,
                     count: true,
                     generation: 0,
-                },
-                Command::LoadUnread { request: 1 },
+                }),
+                Command::Inbox(Request::Unread { request: 1 }),
             ]
         );
         assert_eq!(s.unread_load.as_ref().map(|l| l.request), Some(1));
@@ -122,7 +127,7 @@ mod tests {
         assert!(s.list.visible > before, "{} rows", s.list.visible);
         assert_eq!(s.size, (100, 50));
         assert!(cmds.iter().any(
-            |c| matches!(c, Command::LoadList { limit, count: false, .. } if *limit == s.list.visible)
+            |c| matches!(c, Command::Inbox(Request::List { limit, count: false, .. }) if *limit == s.list.visible)
         ));
         // The same size again changes nothing.
         let again = update(
@@ -132,6 +137,8 @@ mod tests {
                 height: 50,
             },
         );
-        assert!(!again.iter().any(|c| matches!(c, Command::LoadList { .. })));
+        assert!(!again
+            .iter()
+            .any(|c| matches!(c, Command::Inbox(Request::List { .. }))));
     }
 }

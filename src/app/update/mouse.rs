@@ -135,8 +135,9 @@ mod tests {
         assert_eq!(s.list.selected, 1);
         assert_eq!(s.focus, Focus::List);
         assert_eq!(s.open_key(), Some(&fx::three()[1].key));
-        assert!(cmds
-            .iter()
-            .any(|c| matches!(c, crate::app::command::Command::LoadThread { .. })));
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            crate::app::command::Command::Inbox(crate::inbox::Request::Thread { .. })
+        )));
     }
 }

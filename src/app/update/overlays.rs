@@ -12,6 +12,7 @@ use crate::app::command::Command;
 use crate::app::keymap::Action;
 use crate::app::state::*;
 use crate::domain::{ConvStatus, TimestampMs};
+use crate::inbox::Request;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
@@ -96,11 +97,11 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                         ),
                         None => format!("{}: status {}", c.name, status.as_str()),
                     };
-                    out.push(Command::SetStatus {
+                    out.push(Command::Inbox(Request::SetStatus {
                         conv: c.key,
                         status,
                         snooze_until,
-                    });
+                    }));
                     info(s, Level::Info, &msg);
                     None
                 }
@@ -158,6 +159,7 @@ mod tests {
     use crate::app::command::Command;
     use crate::app::fixtures::{self as fx, NOW};
     use crate::domain::*;
+    use crate::inbox::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]
@@ -169,11 +171,11 @@ mod tests {
         let expect = crate::app::clock::tomorrow_at(NOW, s.opts.zone, 9);
         assert_eq!(
             cmds.first(),
-            Some(&Command::SetStatus {
+            Some(&Command::Inbox(Request::SetStatus {
                 conv: fx::key(Platform::Messenger, "u1"),
                 status: ConvStatus::Snoozed,
                 snooze_until: Some(expect)
-            })
+            }))
         );
     }
 
@@ -196,7 +198,7 @@ mod tests {
         fx::load_rows(&mut s, fx::three());
         fx::press(&mut s, KeyCode::Char('/'));
         let cmds = fx::press(&mut s, KeyCode::Char('b'));
-        assert!(cmds.iter().any(|c| matches!(c, Command::LoadList { filter, count: true, .. } if filter.text.as_deref() == Some("b"))));
+        assert!(cmds.iter().any(|c| matches!(c, Command::Inbox(Request::List { filter, count: true, .. }) if filter.text.as_deref() == Some("b"))));
         fx::press(&mut s, KeyCode::Esc);
         assert!(s.list.filter.text.is_none());
         fx::press(&mut s, KeyCode::Char('u'));

@@ -6,6 +6,7 @@ use crate::app::layout;
 use crate::app::state::*;
 use crate::app::thread_layout::{message_lines, view_range};
 use crate::domain::Message;
+use crate::inbox::Request;
 
 pub(super) fn thread_width(s: &State) -> u16 {
     layout::thread_inner(&s.panes()).0
@@ -40,11 +41,11 @@ fn load_older_near_top(t: &mut ThreadPane, total: usize, h: usize, out: &mut Vec
     if !t.reached_start && !t.loading_older && t.scroll + 2 * h >= total {
         if let Some(first) = t.messages.first() {
             t.loading_older = true;
-            out.push(Command::LoadOlder {
+            out.push(Command::Inbox(Request::Older {
                 conv: t.conv.key.clone(),
                 before: Box::new(first.clone()),
                 limit: THREAD_PAGE,
-            });
+            }));
         }
     }
 }
@@ -177,6 +178,7 @@ mod tests {
     use crate::app::fixtures as fx;
     use crate::app::state::{Focus, State};
     use crate::domain::*;
+    use crate::inbox::Request;
     use ratatui::crossterm::event::KeyCode;
 
     /// A thread of `n` short messages whose start is not loaded yet.
@@ -226,7 +228,9 @@ mod tests {
         let older: Vec<_> = asked
             .iter()
             .filter_map(|c| match c {
-                Command::LoadOlder { conv, before, .. } => Some((conv, before.mid.as_str())),
+                Command::Inbox(Request::Older { conv, before, .. }) => {
+                    Some((conv, before.mid.as_str()))
+                }
                 _ => None,
             })
             .collect();

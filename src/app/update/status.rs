@@ -5,6 +5,7 @@ use crate::app::clock;
 use crate::app::command::Command;
 use crate::app::state::*;
 use crate::domain::{ConvKey, TimestampMs};
+use crate::inbox::Request;
 
 pub(super) fn info(s: &mut State, level: Level, text: &str) {
     s.status.message = Some((level, text.to_string()));
@@ -56,9 +57,9 @@ pub(super) fn load_unread(s: &mut State) -> Command {
         request: s.unread_requests,
         fresh: Default::default(),
     });
-    Command::LoadUnread {
+    Command::Inbox(Request::Unread {
         request: s.unread_requests,
-    }
+    })
 }
 
 /// Record a conversation's unread count as read now from the store.

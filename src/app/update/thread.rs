@@ -10,6 +10,7 @@ use crate::app::event::ThreadData;
 use crate::app::keymap::Action;
 use crate::app::state::*;
 use crate::domain::{ConvKey, Conversation, Message, MsgStatus};
+use crate::inbox::Request;
 use crate::job::Job;
 use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
 
@@ -19,17 +20,19 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
     }
     save_draft(s, out);
     s.composer = Composer::default();
-    out.push(Command::LoadThread {
+    out.push(Command::Inbox(Request::Thread {
         conv: c.key.clone(),
         limit: THREAD_PAGE,
-    });
+    }));
     if c.unread > 0 {
-        out.push(Command::MarkRead(c.key.clone()));
+        out.push(Command::Inbox(Request::MarkRead {
+            conv: c.key.clone(),
+        }));
     }
-    out.push(Command::Presence {
+    out.push(Command::Inbox(Request::Presence {
         conv: Some(c.key.clone()),
         typing: false,
-    });
+    }));
     s.typing_reported = None;
     s.thread = Some(ThreadPane {
         conv: c,
@@ -96,8 +99,8 @@ pub(super) fn older_loaded(s: &mut State, conv: ConvKey, messages: Vec<Message>,
 }
 
 /// The edge found the most urgent conversation (or none): open it.
-pub(super) fn urgent_found(s: &mut State, c: Option<Conversation>, out: &mut Vec<Command>) {
-    match c {
+pub(super) fn urgent_found(s: &mut State, c: Option<Box<Conversation>>, out: &mut Vec<Command>) {
+    match c.map(|c| *c) {
         Some(c) => {
             let closes = crate::app::urgent::closes_at(&c, s.human_agent_allowed(&c), s.now);
             let length = match s.window_of(&c) {
@@ -151,7 +154,9 @@ pub(super) fn retry(s: &mut State, out: &mut Vec<Command>) {
     .map(|m| m.mid.as_str().trim_start_matches("local:").to_string());
     match pick {
         Some(outbox_id) => {
-            out.push(Command::Job(Job::Retry { outbox_id }));
+            out.push(Command::Inbox(Request::Job {
+                job: Job::Retry { outbox_id },
+            }));
             info(s, Level::Info, "retrying the failed message");
         }
         None if any_failed.is_some() => {
@@ -173,6 +178,7 @@ mod tests {
     use crate::app::fixtures as fx;
     use crate::app::state::{Focus, Level};
     use crate::domain::*;
+    use crate::inbox::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]
@@ -181,11 +187,11 @@ mod tests {
         fx::load_rows(&mut s, fx::three());
         let cmds = fx::press(&mut s, KeyCode::Enter);
         let k = fx::key(Platform::Messenger, "u1");
-        assert!(cmds.contains(&Command::LoadThread {
+        assert!(cmds.contains(&Command::Inbox(Request::Thread {
             conv: k.clone(),
             limit: 200
-        }));
-        assert!(cmds.contains(&Command::MarkRead(k.clone())));
+        })));
+        assert!(cmds.contains(&Command::Inbox(Request::MarkRead { conv: k.clone() })));
         assert_eq!(s.focus, Focus::Thread);
         assert_eq!(s.open_key(), Some(&k));
     }

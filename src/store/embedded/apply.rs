@@ -232,7 +232,9 @@ fn apply_message(
             existing.text = msg.text.clone();
             changed = true;
         }
-        if existing.attachments.is_empty() && !msg.attachments.is_empty() {
+        // An unsent message stays empty: a redelivery must not bring back
+        // what the customer took away.
+        if existing.attachments.is_empty() && !msg.attachments.is_empty() && !existing.deleted {
             existing.attachments = msg.attachments.clone();
             changed = true;
         }

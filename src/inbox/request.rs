@@ -1,0 +1,179 @@
+//! What the inbox is asked and what it answers: plain data, the same in
+//! this process and on the control socket.
+
+use crate::domain::{Contact, ConvKey, ConvStatus, Conversation, Message, TimestampMs};
+use crate::filter::ConvFilter;
+use crate::job::Job;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// `limit` list rows from `offset`; `count` asks for the total too.
+    /// `generation` is the asker's and comes back unchanged.
+    List {
+        filter: ConvFilter,
+        offset: usize,
+        limit: usize,
+        count: bool,
+        generation: u64,
+    },
+    /// The newest `limit` messages of a conversation, its contact and draft.
+    Thread {
+        conv: ConvKey,
+        limit: usize,
+    },
+    /// Up to `limit` messages older than `before`.
+    Older {
+        conv: ConvKey,
+        before: Box<Message>,
+        limit: usize,
+    },
+    /// Every conversation with unread messages; `request` comes back unchanged.
+    Unread {
+        request: u64,
+    },
+    /// The most urgent conversation, by the serving process's pages and clock.
+    Urgent,
+    MarkRead {
+        conv: ConvKey,
+    },
+    MarkUnread {
+        conv: ConvKey,
+    },
+    SetStatus {
+        conv: ConvKey,
+        status: ConvStatus,
+        snooze_until: Option<TimestampMs>,
+    },
+    SaveDraft {
+        conv: ConvKey,
+        text: String,
+    },
+    /// A job for the background workers (reply, retry, sync, campaign);
+    /// its agent becomes the caller's.
+    Job {
+        job: Job,
+    },
+    /// Which conversation the caller views, and whether it is typing.
+    Presence {
+        conv: Option<ConvKey>,
+        typing: bool,
+    },
+}
+
+impl Request {
+    /// Whether this states where the caller stands (presence): a connection
+    /// that drops loses it, so a reconnecting client says its latest again.
+    pub fn is_standing(&self) -> bool {
+        matches!(self, Request::Presence { .. })
+    }
+
+    /// The request with its page size at most `max` (the owner's bound on
+    /// what one client may ask for).
+    pub fn clamp(mut self, max: usize) -> Request {
+        if let Request::List { limit, .. }
+        | Request::Thread { limit, .. }
+        | Request::Older { limit, .. } = &mut self
+        {
+            *limit = (*limit).min(max);
+        }
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    List(ListRows),
+    /// None when the conversation does not exist.
+    Thread(Option<Box<ThreadData>>),
+    /// Older messages of `conv`, oldest first.
+    Older {
+        conv: ConvKey,
+        messages: Vec<Message>,
+        limit: usize,
+    },
+    Unread {
+        request: u64,
+        counts: Vec<(ConvKey, u32)>,
+    },
+    Urgent(Option<Box<Conversation>>),
+    /// A write went through.
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListRows {
+    /// Index of `rows[0]` in the filtered list.
+    pub offset: usize,
+    pub rows: Vec<Conversation>,
+    /// Total matching rows, when counted.
+    pub total: Option<u64>,
+    /// The generation of the request (filter changes bump it).
+    pub generation: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadData {
+    pub conv: Conversation,
+    pub contact: Option<Contact>,
+    /// Newest `limit` messages, oldest first.
+    pub messages: Vec<Message>,
+    pub limit: usize,
+    pub draft: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Platform;
+    use serde_json::json;
+
+    fn conv() -> ConvKey {
+        ConvKey::new(Platform::Messenger, "P1", "U1")
+    }
+
+    #[test]
+    fn requests_travel_as_tagged_objects_and_come_back_equal() {
+        let mark = Request::MarkRead { conv: conv() };
+        assert_eq!(
+            serde_json::to_value(&mark).unwrap(),
+            json!({"op": "mark_read", "conv": {"platform": "messenger", "account": "P1", "user": "U1"}})
+        );
+        let job = Request::Job {
+            job: Job::CancelSync,
+        };
+        for r in [mark, job, Request::Urgent] {
+            let text = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), r, "{text}");
+        }
+    }
+
+    #[test]
+    fn clamp_bounds_page_sizes_and_nothing_else() {
+        let thread = Request::Thread {
+            conv: conv(),
+            limit: 9_000,
+        };
+        assert_eq!(
+            thread.clamp(100),
+            Request::Thread {
+                conv: conv(),
+                limit: 100
+            }
+        );
+        let small = Request::Unread { request: 9_000 };
+        assert_eq!(small.clone().clamp(100), small);
+    }
+
+    #[test]
+    fn only_presence_is_restated_after_a_reconnect() {
+        let presence = Request::Presence {
+            conv: Some(conv()),
+            typing: false,
+        };
+        assert!(presence.is_standing());
+        assert!(!Request::MarkRead { conv: conv() }.is_standing());
+    }
+}

@@ -1,0 +1,293 @@
+//! `handle`: one request against the store, the job queue and the presence
+//! table. Runs on a blocking thread (store reads may take a while).
+
+use super::presence::Presence;
+use super::request::{ListRows, Reply, Request, ThreadData};
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::{AccountId, TimestampMs};
+use crate::job::Job;
+use crate::workers::JobSender;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Who asks: the owner's own UI (session 0) or an attached client's
+/// connection, and the Unix user behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    pub session: u64,
+    pub agent: Option<String>,
+}
+
+/// The inbox over one store and its workers.
+pub struct Inbox {
+    store: Db,
+    jobs: JobSender,
+    /// The table attached UIs share (None: nobody can attach).
+    presence: Option<Arc<Presence>>,
+    /// Accounts whose pages may use HUMAN_AGENT (the urgent pick's window).
+    human_agent: HashSet<AccountId>,
+}
+
+/// The pages (and their Instagram accounts) allowed the HUMAN_AGENT tag.
+pub fn human_agent_accounts(config: &Config) -> HashSet<AccountId> {
+    config
+        .pages
+        .iter()
+        .filter(|p| p.human_agent)
+        .flat_map(|p| std::iter::once(p.id.clone()).chain(p.instagram_id.clone()))
+        .collect()
+}
+
+fn err(e: crate::store::StoreError) -> String {
+    e.to_string()
+}
+
+impl Inbox {
+    pub fn new(store: Db, jobs: JobSender) -> Inbox {
+        Inbox {
+            store,
+            jobs,
+            presence: None,
+            human_agent: HashSet::new(),
+        }
+    }
+
+    pub fn with_presence(mut self, presence: Option<Arc<Presence>>) -> Inbox {
+        self.presence = presence;
+        self
+    }
+
+    pub fn with_human_agent(mut self, accounts: HashSet<AccountId>) -> Inbox {
+        self.human_agent = accounts;
+        self
+    }
+
+    /// Run one request for `who`. Errors are sentences for the status bar.
+    pub fn handle(&self, who: &Caller, request: Request) -> Result<Reply, String> {
+        let st = &self.store;
+        Ok(match request {
+            Request::List {
+                filter,
+                offset,
+                limit,
+                count,
+                generation,
+            } => {
+                let rows = st.conversations(&filter, offset, limit).map_err(err)?;
+                let total = if filter.is_empty() {
+                    Some(st.conversation_count().map_err(err)?)
+                } else if count {
+                    Some(st.count_matching(&filter).map_err(err)?)
+                } else {
+                    None
+                };
+                Reply::List(ListRows {
+                    offset,
+                    rows,
+                    total,
+                    generation,
+                })
+            }
+            Request::Thread { conv, limit } => match st.conversation(&conv).map_err(err)? {
+                None => Reply::Thread(None),
+                Some(c) => Reply::Thread(Some(Box::new(ThreadData {
+                    contact: st.contact(&conv).map_err(err)?,
+                    messages: st.messages_latest(&conv, limit).map_err(err)?,
+                    draft: st.draft(&conv).map_err(err)?,
+                    conv: c,
+                    limit,
+                }))),
+            },
+            Request::Older {
+                conv,
+                before,
+                limit,
+            } => Reply::Older {
+                messages: st.messages_before(&conv, &before, limit).map_err(err)?,
+                conv,
+                limit,
+            },
+            Request::Unread { request } => Reply::Unread {
+                request,
+                counts: st.unread_counts().map_err(err)?,
+            },
+            Request::Urgent => Reply::Urgent(
+                crate::app::urgent::pick(
+                    st.all_conversations().filter_map(|c| c.ok()),
+                    |c| self.human_agent.contains(&c.key.account),
+                    TimestampMs::now(),
+                )
+                .map(Box::new),
+            ),
+            Request::MarkRead { conv } => done(st.mark_read(&conv))?,
+            Request::MarkUnread { conv } => done(st.mark_unread(&conv))?,
+            Request::SetStatus {
+                conv,
+                status,
+                snooze_until,
+            } => done(st.set_status(&conv, status, snooze_until))?,
+            Request::SaveDraft { conv, text } => done(st.set_draft(&conv, &text))?,
+            Request::Job { job } => {
+                let job = match &who.agent {
+                    Some(name) => with_agent(job, name),
+                    None => job,
+                };
+                self.jobs
+                    .send(job)
+                    .map_err(|_| "the background workers have stopped; restart dmdesk")?;
+                Reply::Done
+            }
+            Request::Presence { conv, typing } => {
+                if let (Some(p), Some(agent)) = (&self.presence, &who.agent) {
+                    p.set(who.session, agent, conv, typing);
+                }
+                Reply::Done
+            }
+        })
+    }
+}
+
+fn done(r: Result<(), crate::store::StoreError>) -> Result<Reply, String> {
+    r.map(|()| Reply::Done).map_err(err)
+}
+
+/// The agent on a job is the caller, whatever the job said.
+fn with_agent(job: Job, name: &str) -> Job {
+    match job {
+        Job::Reply {
+            conv, text, tag, ..
+        } => Job::Reply {
+            conv,
+            text,
+            tag,
+            agent: Some(name.to_string()),
+        },
+        Job::Campaign {
+            title,
+            text,
+            tag,
+            recipients,
+            ..
+        } => Job::Campaign {
+            title,
+            text,
+            tag,
+            recipients,
+            agent: Some(name.to_string()),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::Change;
+    use crate::domain::{ConvKey, Message, Mid, Platform};
+
+    fn seeded() -> (tempfile::TempDir, Db, ConvKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Db::open(&dir.path().join("store"), 8, "test").unwrap();
+        let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
+        let m = Message::inbound(conv.clone(), Mid::new("m1"), TimestampMs(1_000));
+        store
+            .apply(&[Change::Message {
+                msg: m,
+                metadata: None,
+                qualifying: true,
+                from_sync: false,
+            }])
+            .unwrap();
+        (dir, store, conv)
+    }
+
+    fn caller(agent: Option<&str>) -> Caller {
+        Caller {
+            session: 0,
+            agent: agent.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_write_answers_done_and_the_next_read_sees_it() {
+        let (_dir, store, conv) = seeded();
+        let (jobs, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let inbox = Inbox::new(store, jobs);
+        let me = caller(None);
+        let save = Request::SaveDraft {
+            conv: conv.clone(),
+            text: "soon".into(),
+        };
+        assert_eq!(inbox.handle(&me, save), Ok(Reply::Done));
+        let Ok(Reply::Thread(Some(t))) = inbox.handle(
+            &me,
+            Request::Thread {
+                conv: conv.clone(),
+                limit: 10,
+            },
+        ) else {
+            panic!("no thread for a stored conversation");
+        };
+        assert_eq!((t.draft.as_deref(), t.messages.len()), (Some("soon"), 1));
+        assert_eq!(
+            inbox.handle(&me, Request::Unread { request: 7 }),
+            Ok(Reply::Unread {
+                request: 7,
+                counts: vec![(conv.clone(), 1)]
+            })
+        );
+        assert_eq!(
+            inbox.handle(&me, Request::MarkRead { conv }),
+            Ok(Reply::Done)
+        );
+        assert_eq!(
+            inbox.handle(&me, Request::Unread { request: 8 }),
+            Ok(Reply::Unread {
+                request: 8,
+                counts: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn a_job_carries_the_callers_agent_whatever_it_said() {
+        let (_dir, store, conv) = seeded();
+        let (jobs, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let inbox = Inbox::new(store, jobs);
+        let reply = |agent: &str| Request::Job {
+            job: Job::Reply {
+                conv: conv.clone(),
+                text: "hi".into(),
+                tag: None,
+                agent: Some(agent.into()),
+            },
+        };
+        let agent_of = |j: Option<Job>| match j {
+            Some(Job::Reply { agent, .. }) => agent,
+            other => panic!("expected a reply job, got {other:?}"),
+        };
+        inbox
+            .handle(&caller(Some("alice")), reply("mallory"))
+            .unwrap();
+        assert_eq!(agent_of(rx.try_recv().ok()).as_deref(), Some("alice"));
+        // No known caller: the job stays as the UI built it.
+        inbox.handle(&caller(None), reply("bob")).unwrap();
+        assert_eq!(agent_of(rx.try_recv().ok()).as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn a_stopped_job_queue_is_an_error_not_a_silent_drop() {
+        let (_dir, store, _) = seeded();
+        let (jobs, rx) = tokio::sync::mpsc::unbounded_channel();
+        drop(rx);
+        let inbox = Inbox::new(store, jobs);
+        let r = inbox.handle(
+            &caller(None),
+            Request::Job {
+                job: Job::CancelSync,
+            },
+        );
+        assert!(r.unwrap_err().contains("workers have stopped"));
+    }
+}
