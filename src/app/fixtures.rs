@@ -2,11 +2,15 @@
 //! conversations and messages.
 
 use super::clock::Zone;
+use super::command::Command;
 use super::event::{Event, ListRows, Reply, ThreadData};
 use super::keymap::Keymap;
 use super::state::{Options, State};
 use crate::config::CannedReply;
 use crate::domain::*;
+use crate::inbox::Request;
+use crate::job::Job;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::HashSet;
 
 /// 2023-11-14 22:13:20 UTC.
@@ -123,10 +127,7 @@ pub fn open_with(s: &mut State, c: Conversation, messages: Vec<Message>) {
     }
     let _ = super::update(
         s,
-        Event::Key(ratatui::crossterm::event::KeyEvent::new(
-            ratatui::crossterm::event::KeyCode::Enter,
-            ratatui::crossterm::event::KeyModifiers::NONE,
-        )),
+        Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
     );
     let limit = messages.len() + 1;
     super::update(
@@ -139,4 +140,44 @@ pub fn open_with(s: &mut State, c: Conversation, messages: Vec<Message>) {
             draft: None,
         })))),
     );
+}
+
+/// Press a key with no modifiers.
+pub fn press(s: &mut State, code: KeyCode) -> Vec<Command> {
+    super::update(s, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+/// Press ctrl and a letter.
+pub fn ctrl(s: &mut State, c: char) -> Vec<Command> {
+    super::update(
+        s,
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    )
+}
+
+/// Type text one key at a time.
+pub fn typ(s: &mut State, text: &str) {
+    for c in text.chars() {
+        press(s, KeyCode::Char(c));
+    }
+}
+
+/// The jobs among the commands.
+pub fn jobs(cmds: &[Command]) -> Vec<&Job> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Inbox(Request::Job { job: j }) => Some(j),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Three conversations: Ann (unread, 5 min), Bo (Instagram, 1 h), Cy
+/// (unread, 30 h: outside the 24-hour window).
+pub fn three() -> Vec<Conversation> {
+    vec![
+        conv(Platform::Messenger, "u1", "Ann Lee", 5, 2),
+        conv(Platform::Instagram, "u2", "Bo Chen", 60, 0),
+        conv(Platform::Messenger, "u3", "Cy Diaz", 30 * 60, 1),
+    ]
 }

@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod keymap;
 pub mod layout;
 pub mod state;
+pub mod thread_layout;
 pub mod update;
 pub mod urgent;
 

@@ -2,6 +2,7 @@
 
 use super::clock::Zone;
 use super::keymap::Keymap;
+use super::thread_layout::{Memo, Source};
 use crate::config::{CannedReply, Config};
 use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
@@ -167,10 +168,10 @@ pub struct ThreadPane {
     /// Bumped when a loaded message changes in place (status, edit,
     /// reaction); with the counts and ends it keys the layout memo.
     pub rev: u64,
-    /// The last layout of this thread (src/ui/thread.rs), so frames and
-    /// scrolling that change nothing else do not lay out every loaded
+    /// The last layout of this thread (src/app/thread_layout.rs), so frames
+    /// and scrolling that change nothing else do not lay out every loaded
     /// message again.
-    pub memo: crate::ui::thread::Memo,
+    pub memo: Memo,
 }
 
 impl ThreadPane {
@@ -181,8 +182,30 @@ impl ThreadPane {
             .and_then(|c| self.messages.iter().rposition(|m| &m.mid == c))
             .or_else(|| self.messages.len().checked_sub(1))
     }
-    pub fn find(&self, mid: &Mid) -> Option<&Message> {
-        self.messages.iter().find(|m| &m.mid == mid)
+    /// The thread as its layout reads it.
+    pub fn layout_source(&self) -> Source<'_> {
+        Source {
+            conv: &self.conv,
+            contact: self.contact.as_ref(),
+            messages: &self.messages,
+            reached_start: self.reached_start,
+            loading_older: self.loading_older,
+            rev: self.rev,
+        }
+    }
+    /// Lines the thread takes at `width` (scrolling measures with it).
+    pub fn line_count(&self, width: u16, zone: Zone, now: TimestampMs) -> usize {
+        self.memo
+            .measure(&self.layout_source(), width, zone, now)
+            .lines
+            .len()
+    }
+    /// The message index of each line at `width` (None for separators).
+    pub fn line_owners(&self, width: u16, zone: Zone, now: TimestampMs) -> Vec<Option<usize>> {
+        self.memo
+            .measure(&self.layout_source(), width, zone, now)
+            .owners
+            .clone()
     }
 }
 

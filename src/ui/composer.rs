@@ -1,10 +1,10 @@
 //! The composer: window state, why sending is refused, the text, the counter.
 
-use super::text::line;
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Focus, State};
 use crate::send::window::{plan, text_usage, Purpose, Tag, Window, STANDARD_MS};
+use crate::text::line;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};

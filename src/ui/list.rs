@@ -1,11 +1,11 @@
 //! The conversations pane: two lines per conversation.
 
-use super::text::{fit, truncate, width};
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Focus, State};
 use crate::domain::{ConvStatus, Conversation, Platform};
 use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
+use crate::text::{fit, truncate, width};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};

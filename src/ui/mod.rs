@@ -5,7 +5,6 @@ pub mod list;
 pub mod popup;
 pub mod status;
 pub mod symbols;
-pub mod text;
 pub mod theme;
 pub mod thread;
 

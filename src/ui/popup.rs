@@ -1,12 +1,12 @@
 //! Popups drawn over the panes: help, search, status menu, bulk send, canned.
 
-use super::text::truncate;
 use super::theme::Theme;
 use crate::app::canned;
 use crate::app::keymap::Action;
 use crate::app::state::{BulkStage, BulkState, CannedPicker, PendingSend, State};
 use crate::app::update::bulk_preview;
 use crate::domain::{Conversation, Platform};
+use crate::text::truncate;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -51,10 +51,10 @@ pub fn help(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         let mut spans = Vec::new();
         for (k, h) in [rows.get(i), rows.get(i + half)].into_iter().flatten() {
             spans.push(Span::styled(
-                super::text::fit(k, key_w.saturating_sub(1)) + " ",
+                crate::text::fit(k, key_w.saturating_sub(1)) + " ",
                 th.bold(),
             ));
-            spans.push(Span::raw(super::text::fit(h, col_w.saturating_sub(key_w))));
+            spans.push(Span::raw(crate::text::fit(h, col_w.saturating_sub(key_w))));
         }
         lines.push(Line::from(spans));
     }
@@ -311,7 +311,7 @@ pub fn notices(s: &State, scroll: usize, f: &mut Frame, area: Rect, th: Theme) {
             crate::app::state::Level::Info => th.base(),
         };
         let stamp = s.opts.zone.at(n.at).format("%H:%M:%S").to_string();
-        for (i, part) in super::text::wrap(&super::text::clean(&n.text), text_w)
+        for (i, part) in crate::text::wrap(&crate::text::clean(&n.text), text_w)
             .into_iter()
             .enumerate()
         {

@@ -1,10 +1,10 @@
 //! The status bar: listening address, events today, last sync, campaigns,
 //! the last error or notice; in demo mode a second line on how to connect.
 
-use super::text::{line, truncate};
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Level, State};
+use crate::text::{line, truncate};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;

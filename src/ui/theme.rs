@@ -1,5 +1,6 @@
 //! Colours, or none: with NO_COLOR every style keeps only bold/reverse/dim.
 
+use crate::app::thread_layout::Tone;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +60,17 @@ impl Theme {
             self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
         } else {
             self.fg(Color::DarkGray)
+        }
+    }
+    /// The style of a thread layout's tone.
+    pub fn tone(&self, t: Tone) -> Style {
+        match t {
+            Tone::Plain => self.base(),
+            Tone::Dim => self.dim(),
+            Tone::Inbound => self.inbound(),
+            Tone::Outbound => self.outbound(),
+            Tone::Warn => self.warn(),
+            Tone::Error => self.error(),
         }
     }
     pub fn demo(&self) -> Style {

@@ -1,0 +1,492 @@
+//! A thread's messages laid out into lines, and the memo that keeps the
+//! last layout. Plain text and tones only: `update` measures with it to
+//! scroll, and `ui::thread` styles and draws the visible slice.
+
+use super::clock::{self, Zone};
+use crate::domain::{
+    Contact, ConvKey, Conversation, Direction, Message, Mid, MsgKind, MsgStatus, Origin, Platform,
+    TimestampMs,
+};
+use crate::text::{line, truncate, wrap};
+use std::sync::{Arc, Mutex};
+
+/// Columns outbound messages are shifted right, so they read apart from
+/// the customer's even without colour.
+const OUT_INDENT: usize = 6;
+
+/// What a piece of text is; the renderer picks its style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Plain,
+    Dim,
+    Inbound,
+    Outbound,
+    Warn,
+    Error,
+}
+
+/// One laid-out line: one text in one tone, or a run of pieces (a header).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LaidLine {
+    Whole(Tone, String),
+    Pieces(Vec<(Tone, String)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Laid {
+    pub lines: Vec<LaidLine>,
+    /// The message index each line belongs to (None for separators).
+    pub owners: Vec<Option<usize>>,
+}
+
+/// The thread as the layout reads it (borrowed from the thread pane).
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub conv: &'a Conversation,
+    pub contact: Option<&'a Contact>,
+    /// Loaded messages, oldest first.
+    pub messages: &'a [Message],
+    pub reached_start: bool,
+    pub loading_older: bool,
+    /// Bumped when a loaded message changes in place.
+    pub rev: u64,
+}
+
+/// What a layout depends on besides the messages' content (`rev`).
+#[derive(Debug, Clone, PartialEq)]
+struct MemoKey {
+    conv: ConvKey,
+    rev: u64,
+    len: usize,
+    ends: Option<(Mid, Mid)>,
+    top: (bool, bool),
+    width: u16,
+    zone: Zone,
+    day: i64,
+    me: Option<String>,
+}
+
+/// The last layouts of a thread: one for measuring (update's scrolling),
+/// one for drawing. Shared by clones of the pane; the key decides.
+#[derive(Clone, Default)]
+pub struct Memo(Arc<Mutex<[Option<Memoised>; 2]>>);
+
+type Memoised = (MemoKey, Arc<Laid>);
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
+}
+
+impl Memo {
+    /// The layout `update` measures scrolling with.
+    pub fn measure(&self, t: &Source, width: u16, zone: Zone, now: TimestampMs) -> Arc<Laid> {
+        self.laid(t, width, zone, now, None, 0)
+    }
+
+    /// The layout the thread pane draws; `me` as in [`lay_out`].
+    pub fn draw(
+        &self,
+        t: &Source,
+        width: u16,
+        zone: Zone,
+        now: TimestampMs,
+        me: Option<&str>,
+    ) -> Arc<Laid> {
+        self.laid(t, width, zone, now, me, 1)
+    }
+
+    /// `lay_out`, reusing the last result while nothing it depends on changed.
+    fn laid(
+        &self,
+        t: &Source,
+        width: u16,
+        zone: Zone,
+        now: TimestampMs,
+        me: Option<&str>,
+        slot: usize,
+    ) -> Arc<Laid> {
+        let key = MemoKey {
+            conv: t.conv.key.clone(),
+            rev: t.rev,
+            len: t.messages.len(),
+            ends: t
+                .messages
+                .first()
+                .zip(t.messages.last())
+                .map(|(a, b)| (a.mid.clone(), b.mid.clone())),
+            top: (t.reached_start, t.loading_older),
+            width,
+            zone,
+            day: clock::day_key(now, zone),
+            me: me.map(str::to_string),
+        };
+        let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, l)) = &mut memo[slot] {
+            if *k == key {
+                return l.clone();
+            }
+            // The common change while a long thread is open: one message
+            // appended at the end. Lay out only that one.
+            let n = key.len;
+            let appended = n >= 2
+                && k.len + 1 == n
+                && k.rev + 1 == key.rev
+                && k.ends.as_ref().map(|e| (&e.0, &e.1))
+                    == Some((&t.messages[0].mid, &t.messages[n - 2].mid))
+                && MemoKey {
+                    rev: key.rev,
+                    len: n,
+                    ends: key.ends.clone(),
+                    ..k.clone()
+                } == key;
+            if appended {
+                let tail = lay_out_from(t, n - 1, width, zone, now, me);
+                let laid = Arc::make_mut(l);
+                laid.lines.extend(tail.lines);
+                laid.owners.extend(tail.owners);
+                *k = key;
+                return l.clone();
+            }
+        }
+        let l = Arc::new(lay_out(t, width, zone, now, me));
+        memo[slot] = Some((key, l.clone()));
+        l
+    }
+}
+
+/// The lines [start, end) shown for a scroll (lines up from the newest),
+/// for the renderer and `update` alike.
+pub fn view_range(total: usize, height: usize, scroll: usize) -> (usize, usize) {
+    let scroll = scroll.min(total.saturating_sub(height));
+    let end = total - scroll;
+    (end.saturating_sub(height), end)
+}
+
+/// The lines [first, last + 1) of message `i`.
+pub fn message_lines(owners: &[Option<usize>], i: usize) -> Option<(usize, usize)> {
+    let first = owners.iter().position(|o| *o == Some(i))?;
+    let last = owners.iter().rposition(|o| *o == Some(i))?;
+    Some((first, last + 1))
+}
+
+fn status_mark(m: &Message) -> &'static str {
+    match m.status {
+        MsgStatus::Pending => "⏳ sending",
+        MsgStatus::Sent => "✓ sent",
+        MsgStatus::Delivered => "✓✓ delivered",
+        MsgStatus::Read => "✓✓ read",
+        MsgStatus::Failed => "✗ failed",
+        MsgStatus::Received => "",
+    }
+}
+
+/// `me`: this agent, whose replies read "You"; a colleague's read "sent by NAME".
+pub fn lay_out(t: &Source, width: u16, zone: Zone, now: TimestampMs, me: Option<&str>) -> Laid {
+    lay_out_from(t, 0, width, zone, now, me)
+}
+
+/// The lines of messages `from..` (with the thread's top line when `from`
+/// is 0), as they follow the lines of the messages before `from`.
+fn lay_out_from(
+    t: &Source,
+    from: usize,
+    width: u16,
+    zone: Zone,
+    now: TimestampMs,
+    me: Option<&str>,
+) -> Laid {
+    use LaidLine::Whole;
+    let w = width.max(8) as usize;
+    let mut lines: Vec<LaidLine> = Vec::new();
+    let mut owners = Vec::new();
+    let mut push = |l: LaidLine, o: Option<usize>, lines: &mut Vec<LaidLine>| {
+        lines.push(l);
+        owners.push(o);
+    };
+    if from > 0 {
+        // Continuing: no top line.
+    } else if !t.reached_start {
+        let txt = if t.loading_older {
+            "… loading"
+        } else {
+            "… older messages: PgUp / g"
+        };
+        push(Whole(Tone::Dim, txt.to_string()), None, &mut lines);
+    } else if t.conv.key.platform == Platform::Instagram && !t.messages.is_empty() {
+        push(
+            Whole(
+                Tone::Dim,
+                truncate(
+                    "Instagram lets apps read only the 20 most recent messages of older history",
+                    w,
+                ),
+            ),
+            None,
+            &mut lines,
+        );
+    }
+    let name = line(
+        &t.contact
+            .map(|c| c.display_name())
+            .unwrap_or_else(|| t.conv.name.clone()),
+    );
+    let mut last_day = from
+        .checked_sub(1)
+        .and_then(|p| t.messages.get(p))
+        .map(|m| clock::day_key(m.timestamp, zone));
+    for (i, m) in t.messages.iter().enumerate().skip(from) {
+        let day = clock::day_key(m.timestamp, zone);
+        if last_day != Some(day) {
+            last_day = Some(day);
+            let label = format!(" {} ", clock::day_label(m.timestamp, now, zone));
+            let side = w.saturating_sub(crate::text::width(&label)) / 2;
+            push(
+                Whole(
+                    Tone::Dim,
+                    format!("{}{label}{}", "─".repeat(side), "─".repeat(side)),
+                ),
+                None,
+                &mut lines,
+            );
+        }
+        let out = m.direction == Direction::Out;
+        let indent = if out {
+            " ".repeat(OUT_INDENT)
+        } else {
+            String::new()
+        };
+        let body_w = w.saturating_sub(indent.len() + 2).max(4);
+        // Header.
+        let mut head = vec![(Tone::Plain, indent.clone())];
+        if out {
+            let who = match m.origin {
+                Some(Origin::PageInbox) => "Page (via Page inbox)".to_string(),
+                Some(Origin::OtherApp) => "Page (via other app)".to_string(),
+                _ => match m.agent.as_deref() {
+                    Some(a) if Some(a) != me => format!("sent by {a}"),
+                    _ => "You".to_string(),
+                },
+            };
+            head.push((Tone::Outbound, format!("▶ {who}")));
+        } else {
+            head.push((Tone::Inbound, format!("◀ {name}")));
+        }
+        head.push((Tone::Dim, format!(" · {}", clock::clock(m.timestamp, zone))));
+        if out {
+            let mark = status_mark(m);
+            let tone = if m.status == MsgStatus::Failed {
+                Tone::Error
+            } else {
+                Tone::Dim
+            };
+            head.push((tone, format!(" · {mark}")));
+            if let Some(tag) = &m.tag {
+                head.push((Tone::Warn, format!(" · {tag}")));
+            }
+        }
+        if m.kind != MsgKind::Message {
+            head.push((
+                Tone::Warn,
+                format!(" [{}]", format!("{:?}", m.kind).to_lowercase()),
+            ));
+        }
+        if m.edited {
+            head.push((Tone::Dim, " (edited)".to_string()));
+        }
+        push(LaidLine::Pieces(head), Some(i), &mut lines);
+        let pad = format!("{indent}  ");
+        if let Some(target) = &m.reply_to {
+            let quoted = t
+                .messages
+                .iter()
+                .find(|q| &q.mid == target)
+                .map(|q| format!("↪ re: \"{}\"", q.preview()))
+                .unwrap_or_else(|| "↪ re: an earlier message".to_string());
+            push(
+                Whole(Tone::Dim, format!("{pad}{}", truncate(&quoted, body_w))),
+                Some(i),
+                &mut lines,
+            );
+        }
+        if m.deleted {
+            push(
+                Whole(Tone::Dim, format!("{pad}(unsent)")),
+                Some(i),
+                &mut lines,
+            );
+        } else if let Some(text) = m.text.as_deref().filter(|t| !t.is_empty()) {
+            for l in wrap(text, body_w) {
+                push(Whole(Tone::Plain, format!("{pad}{l}")), Some(i), &mut lines);
+            }
+        } else if m.unsupported {
+            push(
+                Whole(Tone::Dim, format!("{pad}(unsupported message)")),
+                Some(i),
+                &mut lines,
+            );
+        }
+        if !m.deleted {
+            for a in &m.attachments {
+                let label = match (&a.title, &a.url) {
+                    (Some(t), Some(u)) => format!("📎 {}: {t} {u}", a.kind),
+                    (None, Some(u)) => format!("📎 {}: {u}", a.kind),
+                    (Some(t), None) => format!("📎 {}: {t} (no url)", a.kind),
+                    (None, None) => format!("📎 {} (no url)", a.kind),
+                };
+                for l in wrap(&label, body_w) {
+                    push(Whole(Tone::Warn, format!("{pad}{l}")), Some(i), &mut lines);
+                }
+            }
+        }
+        if !m.reactions.is_empty() {
+            let r = m
+                .reactions
+                .iter()
+                .map(|r| {
+                    let by = if r.by == m.conv.account.as_str() {
+                        "you".to_string()
+                    } else {
+                        name.clone()
+                    };
+                    format!("{} {by}", r.emoji)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            push(
+                Whole(Tone::Dim, format!("{pad}{}", truncate(&r, body_w))),
+                Some(i),
+                &mut lines,
+            );
+        }
+        if m.status == MsgStatus::Failed {
+            let why = m.error.clone().unwrap_or_else(|| "unknown error".into());
+            for l in wrap(&format!("✗ {why} — press t to retry"), body_w) {
+                push(Whole(Tone::Error, format!("{pad}{l}")), Some(i), &mut lines);
+            }
+        }
+    }
+    Laid { lines, owners }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::event::Event;
+    use crate::app::fixtures as fx;
+    use crate::app::update;
+    use crate::domain::*;
+    use crate::update::Update;
+
+    #[test]
+    fn the_thread_layout_follows_in_place_changes() {
+        // The layout is memoised; a message changing in place must show.
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        let sent = fx::outbound(&c.key, "m2", 1, "On it", MsgStatus::Sent);
+        fx::open_with(
+            &mut s,
+            c.clone(),
+            vec![fx::inbound(&c.key, "m1", 5, "hello"), sent.clone()],
+        );
+        let t = s.thread.as_ref().unwrap();
+        let zone = s.opts.zone;
+        let before = t.line_count(60, zone, s.now);
+        assert_eq!(before, t.line_count(60, zone, s.now));
+        let mut failed = sent;
+        failed.status = MsgStatus::Failed;
+        failed.error = Some("Meta refused it".into());
+        update(&mut s, Event::Update(Update::Message(Box::new(failed))));
+        let t = s.thread.as_ref().unwrap();
+        let after = t.line_count(60, zone, s.now);
+        assert!(
+            after > before,
+            "the failure line is laid out: {before} → {after}"
+        );
+        // A narrower pane wraps differently: not the memoised layout.
+        assert!(t.line_count(12, zone, s.now) > after);
+    }
+
+    #[test]
+    fn an_appended_message_extends_the_layout_like_a_full_one() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        // Two days, so the day separator logic is exercised at the seam.
+        let msgs = vec![
+            fx::inbound(&c.key, "m1", 26 * 60, "yesterday's question"),
+            fx::inbound(&c.key, "m2", 20, "still waiting"),
+        ];
+        fx::open_with(&mut s, c.clone(), msgs);
+        let zone = s.opts.zone;
+        let t = s.thread.as_ref().unwrap();
+        let _ = t.line_owners(60, zone, s.now); // memoised
+        let mut m = fx::inbound(
+            &c.key,
+            "m3",
+            1,
+            "a new message that wraps over the line width of sixty columns",
+        );
+        m.reactions.clear();
+        update(&mut s, Event::Update(Update::Message(Box::new(m))));
+        let t = s.thread.as_ref().unwrap();
+        let incremental = t.line_owners(60, zone, s.now);
+        let full = lay_out(&t.layout_source(), 60, zone, s.now, None);
+        assert_eq!(incremental, full.owners);
+        assert_eq!(t.line_count(60, zone, s.now), full.lines.len());
+    }
+
+    #[test]
+    fn the_view_shows_the_newest_lines_and_clamps_its_scroll() {
+        assert_eq!(view_range(100, 20, 0), (80, 100));
+        assert_eq!(view_range(100, 20, 30), (50, 70));
+        assert_eq!(view_range(100, 20, 500), (0, 20), "not above the top");
+        assert_eq!(view_range(5, 20, 3), (0, 5), "a short thread: all of it");
+        let owners = [None, Some(0), Some(0), None, Some(1), Some(1), Some(1)];
+        assert_eq!(message_lines(&owners, 0), Some((1, 3)));
+        assert_eq!(message_lines(&owners, 1), Some((4, 7)));
+        assert_eq!(message_lines(&owners, 2), None);
+    }
+
+    #[test]
+    fn lines_carry_tones_and_owners_not_styles() {
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        let mut failed = fx::outbound(&c.key, "local:o1", 1, "On it", MsgStatus::Failed);
+        failed.error = Some("Meta refused it".into());
+        failed.agent = Some("bob".into());
+        let messages = vec![fx::inbound(&c.key, "m1", 5, "hello"), failed];
+        let t = Source {
+            conv: &c,
+            contact: None,
+            messages: &messages,
+            reached_start: true,
+            loading_older: false,
+            rev: 0,
+        };
+        let l = lay_out(&t, 60, Zone::Fixed(0), fx::NOW, Some("alice"));
+        assert_eq!(l.lines.len(), l.owners.len());
+        let text = |l: &LaidLine| match l {
+            LaidLine::Whole(_, t) => t.clone(),
+            LaidLine::Pieces(p) => p.iter().map(|(_, t)| t.as_str()).collect(),
+        };
+        // The day separator, then each message's header and body.
+        assert!(matches!(&l.lines[0], LaidLine::Whole(Tone::Dim, t) if t.contains("Today")));
+        assert_eq!(l.owners[0], None);
+        let LaidLine::Pieces(head) = &l.lines[1] else {
+            panic!("a header is pieces: {:?}", l.lines[1]);
+        };
+        assert_eq!(head[1], (Tone::Inbound, "◀ Ann Lee".to_string()));
+        assert_eq!(l.lines[2], LaidLine::Whole(Tone::Plain, "  hello".into()));
+        assert_eq!(l.owners[1..3], [Some(0), Some(0)]);
+        // A colleague's failed reply: named, marked, indented, retry line.
+        let head = text(&l.lines[3]);
+        assert!(head.starts_with("      ▶ sent by bob"), "{head}");
+        assert!(head.contains("✗ failed"), "{head}");
+        let last = l.lines.last().unwrap();
+        assert!(matches!(last, LaidLine::Whole(Tone::Error, t) if t.contains("press t to retry")));
+        assert_eq!(l.owners.last(), Some(&Some(1)));
+        // This agent's own reply reads "You".
+        let l = lay_out(&t, 60, Zone::Fixed(0), fx::NOW, Some("bob"));
+        assert!(text(&l.lines[3]).starts_with("      ▶ You"));
+    }
+}

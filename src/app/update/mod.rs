@@ -1,0 +1,144 @@
+//! `update(&mut State, Event) -> Vec<Command>`: the only place state changes.
+//! Pure: time comes from `Event::Tick`, data from `Event::Inbox` answers. This
+//! file dispatches; each part below has one concern.
+
+mod bulk_popup;
+mod composer;
+mod keys;
+mod list;
+mod live;
+mod mouse;
+mod overlays;
+mod scroll;
+mod status;
+mod thread;
+
+pub use bulk_popup::bulk_preview;
+
+use super::command::Command;
+use super::event::{Event, Reply};
+use super::state::*;
+use ratatui::crossterm::event::KeyEventKind;
+
+/// Commands to run once at start.
+pub fn init(s: &mut State) -> Vec<Command> {
+    vec![list::load_list(s, true), status::load_unread(s)]
+}
+
+pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
+    let mut out = Vec::new();
+    match ev {
+        Event::Key(k) => {
+            if k.kind == KeyEventKind::Press {
+                keys::key(s, k, &mut out);
+            }
+        }
+        Event::Mouse(m) => mouse::mouse(s, m, &mut out),
+        Event::Paste(text) => composer::paste(s, &text),
+        Event::Resize { width, height } => resize(s, width, height, &mut out),
+        Event::Tick { now } => status::tick(s, now),
+        Event::Update(u) => live::on_update(s, u, &mut out),
+        Event::Lagged => live::lagged(s, &mut out),
+        Event::Inbox(Reply::List(rows)) => list::list_loaded(s, rows, &mut out),
+        Event::Inbox(Reply::Thread(Some(d))) => thread::thread_loaded(s, *d),
+        Event::Inbox(Reply::Unread { request, counts }) => {
+            status::unread_loaded(s, request, counts)
+        }
+        Event::Inbox(Reply::Thread(None) | Reply::Done) => {}
+        Event::Inbox(Reply::Older {
+            conv,
+            messages,
+            limit,
+        }) => thread::older_loaded(s, conv, messages, limit),
+        Event::EditorDone { text } => composer::editor_done(s, text),
+        Event::Inbox(Reply::Urgent(c)) => thread::urgent_found(s, c, &mut out),
+    }
+    status::title(s, &mut out);
+    out
+}
+
+/// The terminal was resized: both panes fit themselves to it.
+fn resize(s: &mut State, width: u16, height: u16, out: &mut Vec<Command>) {
+    s.size = (width, height);
+    let v = super::layout::list_rows(&s.panes());
+    if v != s.list.visible {
+        s.list.visible = v;
+        list::keep_selection_visible(s);
+        out.push(list::load_list(s, false));
+    }
+    scroll::scroll_thread(s, 0, out);
+    if s.focus == Focus::Thread {
+        scroll::reveal_cursor(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{init, update};
+    use crate::app::command::Command;
+    use crate::app::event::Event;
+    use crate::app::fixtures as fx;
+    use crate::inbox::Request;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+    #[test]
+    fn init_loads_the_first_window_with_a_count_and_scans_unread() {
+        let mut s = fx::state(100, 30);
+        let cmds = init(&mut s);
+        assert_eq!(
+            cmds,
+            vec![
+                Command::Inbox(Request::List {
+                    filter: Default::default(),
+                    offset: 0,
+                    limit: s.list.visible,
+                    count: true,
+                    generation: 0,
+                }),
+                Command::Inbox(Request::Unread { request: 1 }),
+            ]
+        );
+        assert_eq!(s.unread_load.as_ref().map(|l| l.request), Some(1));
+    }
+
+    #[test]
+    fn only_key_presses_act() {
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, fx::three());
+        let mut release = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert!(update(&mut s, Event::Key(release)).is_empty());
+        assert_eq!(s.list.selected, 0);
+        fx::press(&mut s, KeyCode::Char('j'));
+        assert_eq!(s.list.selected, 1);
+    }
+
+    #[test]
+    fn a_taller_terminal_shows_more_rows_and_reloads_the_window() {
+        let mut s = fx::state(100, 30);
+        let before = s.list.visible;
+        let cmds = update(
+            &mut s,
+            Event::Resize {
+                width: 100,
+                height: 50,
+            },
+        );
+        assert!(s.list.visible > before, "{} rows", s.list.visible);
+        assert_eq!(s.size, (100, 50));
+        assert!(cmds.iter().any(
+            |c| matches!(c, Command::Inbox(Request::List { limit, count: false, .. }) if *limit == s.list.visible)
+        ));
+        // The same size again changes nothing.
+        let again = update(
+            &mut s,
+            Event::Resize {
+                width: 100,
+                height: 50,
+            },
+        );
+        assert!(!again
+            .iter()
+            .any(|c| matches!(c, Command::Inbox(Request::List { .. }))));
+    }
+}
