@@ -35,5 +35,6 @@ pub mod tokens;
 pub mod tui;
 pub mod ui;
 pub mod update;
+pub mod urgent;
 pub mod webhook;
 pub mod workers;

@@ -39,13 +39,6 @@ pub enum Update {
         #[serde(default)]
         unread_conversations: Option<u64>,
     },
-    /// Answer to a UI's `unread_counts` request (`request` is the UI's
-    /// number for it); sent on this channel so it stays in order with the
-    /// `Conversation` updates around it.
-    Unread {
-        request: u64,
-        counts: Vec<(ConvKey, u32)>,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -139,7 +139,9 @@ async fn a_killed_campaign_resumes_without_sending_twice() {
         .iter()
         .find(|r| r.state == RecipientState::InFlight && fake.count_for(r.conv.user.as_str()) == 1)
         .map(|r| r.conv.user.as_str().to_string())
-        .expect("a recipient in flight at the kill whose call Meta received (the fake waits 150 ms)");
+        .expect(
+            "a recipient in flight at the kill whose call Meta received (the fake waits 150 ms)",
+        );
     let received: Vec<serde_json::Value> = fake
         .calls
         .lock()

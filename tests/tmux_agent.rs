@@ -6,7 +6,6 @@
 mod common;
 
 use common::tmux::{self, Session};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {

@@ -12,7 +12,6 @@ pub mod layout;
 pub mod state;
 pub mod thread_layout;
 pub mod update;
-pub mod urgent;
 
 pub use command::Command;
 pub use event::Event;

@@ -93,8 +93,7 @@ impl FeedState {
     fn absorb(&mut self, u: &Update, key: Option<&Arc<ConvKey>>) -> bool {
         let viewed = |k: &ConvKey| self.viewing.as_ref() == Some(k);
         let full = match u {
-            // The owner's own UI asked for that; clients ask for theirs.
-            Update::Unread { .. } | Update::Digest { .. } => false,
+            Update::Digest { .. } => false,
             Update::EventReceived { .. } => {
                 self.digest.events += 1;
                 false

@@ -113,7 +113,7 @@ impl Inbox {
                 counts: st.unread_counts().map_err(err)?,
             },
             Request::Urgent => Reply::Urgent(
-                crate::app::urgent::pick(
+                crate::urgent::pick(
                     st.all_conversations().filter_map(|c| c.ok()),
                     |c| self.human_agent.contains(&c.key.account),
                     TimestampMs::now(),

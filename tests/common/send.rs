@@ -159,7 +159,9 @@ impl Respond for ThreadFake {
             .find(|(k, _)| k == "user_id")
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
-        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S+0000").to_string();
+        let now = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S+0000")
+            .to_string();
         let messages: Vec<Value> = self
             .0
             .calls

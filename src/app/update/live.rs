@@ -3,7 +3,7 @@
 
 use super::list::load_list;
 use super::scroll::{reveal_cursor, thread_width};
-use super::status::{info, load_unread, set_unread, unread_loaded};
+use super::status::{info, load_unread, set_unread};
 use crate::app::clock;
 use crate::app::command::Command;
 use crate::app::state::*;
@@ -88,7 +88,6 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             }
             s.status.sync = Some(p);
         }
-        Update::Unread { request, counts } => unread_loaded(s, request, counts),
         Update::Campaign(p) => {
             if p.running {
                 s.status.campaigns.insert(p.id.clone(), p);

@@ -115,11 +115,28 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 KeyCode::Esc => None,
                 KeyCode::Enter => {
                     if let Some(c) = found.get(p.selected).and_then(|i| s.opts.canned.get(*i)) {
-                        let (contact, name) = match &s.thread {
-                            Some(t) => (t.contact.clone(), t.conv.name.clone()),
-                            None => (None, String::new()),
+                        let (contact, name, account) = match &s.thread {
+                            Some(t) => (
+                                t.contact.clone(),
+                                t.conv.name.clone(),
+                                Some(t.conv.key.account.clone()),
+                            ),
+                            None => (None, String::new(), None),
                         };
-                        let text = canned::fill(&c.text, contact.as_ref(), &name);
+                        // The page the reply goes out from (an Instagram
+                        // account answers under its Page's name).
+                        let page = account.and_then(|a| {
+                            s.opts
+                                .pages
+                                .iter()
+                                .find(|p| p.id == a || p.instagram_id.as_ref() == Some(&a))
+                        });
+                        let text = canned::fill_for_page(
+                            &c.text,
+                            contact.as_ref(),
+                            &name,
+                            page.map(|p| p.name.as_str()),
+                        );
                         s.composer.textarea.insert_str(text);
                     }
                     None
@@ -158,6 +175,7 @@ fn set_search(s: &mut State, input: &str, out: &mut Vec<Command>) {
 mod tests {
     use crate::app::command::Command;
     use crate::app::fixtures::{self as fx, NOW};
+    use crate::config::CannedReply;
     use crate::domain::*;
     use crate::inbox::Request;
     use ratatui::crossterm::event::KeyCode;
@@ -190,6 +208,26 @@ mod tests {
         fx::press(&mut s, KeyCode::Enter);
         assert_eq!(s.composer.text(), "Hi Ann, how can I help?");
         assert!(s.overlay.is_none());
+    }
+
+    #[test]
+    fn canned_reply_names_the_page_of_the_open_conversation() {
+        let mut s = fx::state(100, 30);
+        s.opts.canned.push(CannedReply {
+            name: "closing".into(),
+            text: "Thanks for shopping with {page_name}!".into(),
+        });
+        // An Instagram conversation: its account is the Page's Instagram id.
+        let c = fx::conv(Platform::Instagram, "u9", "Bo", 5, 0);
+        fx::open_with(&mut s, c, vec![]);
+        fx::press(&mut s, KeyCode::Char('i'));
+        fx::ctrl(&mut s, 'r');
+        fx::typ(&mut s, "closing");
+        fx::press(&mut s, KeyCode::Enter);
+        assert_eq!(
+            s.composer.text(),
+            "Thanks for shopping with Demo Coffee Co.!"
+        );
     }
 
     #[test]

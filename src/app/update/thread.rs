@@ -102,7 +102,7 @@ pub(super) fn older_loaded(s: &mut State, conv: ConvKey, messages: Vec<Message>,
 pub(super) fn urgent_found(s: &mut State, c: Option<Box<Conversation>>, out: &mut Vec<Command>) {
     match c.map(|c| *c) {
         Some(c) => {
-            let closes = crate::app::urgent::closes_at(&c, s.human_agent_allowed(&c), s.now);
+            let closes = crate::urgent::closes_at(&c, s.human_agent_allowed(&c), s.now);
             let length = match s.window_of(&c) {
                 Window::Open { .. } => STANDARD_MS,
                 _ => HUMAN_AGENT_MS,
