@@ -111,6 +111,8 @@ mod tests {
             version: "v25.0".into(),
             conversations_per_second: 1000,
             timeout: Duration::from_secs(5),
+            instagram_base_url: "http://127.0.0.1:9".into(),
+            instagram_login_ids: vec![],
         })
     }
 
