@@ -3,8 +3,12 @@
 //! pools so events meet each other, and with fields swapped for wrong types
 //! — never panic, apply without error, apply idempotently, and every
 //! message they carry is in the store afterwards. Arbitrary bytes never
-//! panic the parser. 256 cases per property by default (what CI runs);
+//! panic the parser. The conformance corpus (../shared/conformance/meta),
+//! mutated — a value swapped for one of another type, a key dropped, the
+//! bytes cut short — must not panic either, and applies idempotently. 256 cases per property by default (what CI runs);
 //! `PROPTEST_CASES=N` for more.
+
+mod common;
 
 use dmdesk::change::Change;
 use dmdesk::db::Db;
@@ -146,6 +150,81 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// Every webhook-shaped body of the conformance corpus.
+fn corpus() -> Vec<Value> {
+    let root = common::shared("conformance/meta");
+    let mut out = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("conformance corpus (../shared)") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                let v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+                let body = if v.get("entry").is_some() {
+                    Some(v)
+                } else {
+                    v.get("body").filter(|b| b.get("entry").is_some()).cloned()
+                };
+                out.extend(body);
+            }
+        }
+    }
+    out.sort_by_key(|v| v.to_string());
+    assert!(
+        out.len() > 50,
+        "the corpus has webhook bodies: {}",
+        out.len()
+    );
+    out
+}
+
+/// How many nodes `v` has (itself included).
+fn nodes(v: &Value) -> usize {
+    1 + match v {
+        Value::Object(m) => m.values().map(nodes).sum(),
+        Value::Array(a) => a.iter().map(nodes).sum(),
+        _ => 0,
+    }
+}
+
+/// Apply `how` to the `n`-th node (depth first) of `v`.
+fn mutate(v: &mut Value, n: &mut usize, how: &Mutation) -> bool {
+    if *n == 0 {
+        match how {
+            Mutation::Replace(w) => *v = w.clone(),
+            Mutation::DropKey => {
+                if let Value::Object(m) = v {
+                    if let Some(k) = m.keys().next().cloned() {
+                        m.remove(&k);
+                    }
+                }
+            }
+        }
+        return true;
+    }
+    *n -= 1;
+    match v {
+        Value::Object(m) => m.values_mut().any(|c| mutate(c, n, how)),
+        Value::Array(a) => a.iter_mut().any(|c| mutate(c, n, how)),
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Replace(Value),
+    DropKey,
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        3 => weird().prop_map(Mutation::Replace),
+        1 => Just(Mutation::DropKey),
+    ]
+}
+
 /// Everything the apply path keeps, in a comparable form.
 fn snapshot(db: &Db) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
@@ -164,22 +243,62 @@ proptest! {
     }
 
     #[test]
-    fn generated_bodies_apply_idempotently_and_keep_every_message(body in body()) {
-        let Ok(parsed) = parse_body(&body, &ctx()) else {
-            // Refused as a whole (not JSON of Meta's shape): quarantined, fine.
-            return Ok(());
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("store"), 8, "test").unwrap();
-        db.apply(&parsed.changes).map_err(|e| TestCaseError::fail(format!("apply: {e}")))?;
-        for c in &parsed.changes {
-            if let Change::Message { msg, .. } = c {
-                prop_assert!(db.message(&msg.mid).unwrap().is_some(), "{:?} missing", msg.mid);
-            }
+    fn mutated_corpus_bodies_never_panic_and_apply_idempotently(
+        pick in any::<prop::sample::Index>(),
+        muts in prop::collection::vec((any::<prop::sample::Index>(), mutation()), 1..4),
+        cut in prop::option::weighted(0.2, any::<prop::sample::Index>()),
+    ) {
+        let corpus = CORPUS.get_or_init(corpus);
+        let mut v = corpus[pick.index(corpus.len())].clone();
+        for (at, how) in &muts {
+            let mut n = at.index(nodes(&v));
+            prop_assert!(mutate(&mut v, &mut n, how), "node {} exists", n);
         }
-        let once = snapshot(&db);
-        let again = db.apply(&parsed.changes).map_err(|e| TestCaseError::fail(format!("apply: {e}")))?;
-        prop_assert_eq!(again.new_messages, 0);
-        prop_assert_eq!(snapshot(&db), once, "a second apply changed the store; body: {}", String::from_utf8_lossy(&body));
+        let mut bytes = serde_json::to_vec(&v).unwrap();
+        if let Some(c) = cut {
+            bytes.truncate(c.index(bytes.len().max(1)));
+        }
+        check_body(&bytes)?;
     }
+
+    #[test]
+    fn generated_bodies_apply_idempotently_and_keep_every_message(body in body()) {
+        check_body(&body)?;
+    }
+}
+
+static CORPUS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+
+/// Parse and apply `body`: no panic, no apply error, every message kept,
+/// and a second apply changes nothing.
+fn check_body(body: &[u8]) -> Result<(), TestCaseError> {
+    let Ok(parsed) = parse_body(body, &ctx()) else {
+        // Refused as a whole (not JSON of Meta's shape): quarantined, fine.
+        return Ok(());
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("store"), 8, "test").unwrap();
+    let apply = |db: &Db| {
+        db.apply(&parsed.changes)
+            .map_err(|e| TestCaseError::fail(format!("apply: {e}")))
+    };
+    apply(&db)?;
+    for c in &parsed.changes {
+        if let Change::Message { msg, .. } = c {
+            prop_assert!(
+                db.message(&msg.mid).unwrap().is_some(),
+                "{:?} missing",
+                msg.mid
+            );
+        }
+    }
+    let once = snapshot(&db);
+    prop_assert_eq!(apply(&db)?.new_messages, 0);
+    prop_assert_eq!(
+        snapshot(&db),
+        once,
+        "a second apply changed the store; body: {}",
+        String::from_utf8_lossy(body)
+    );
+    Ok(())
 }
