@@ -66,6 +66,7 @@ pub struct Flusher {
     kick: Condvar,
     durable: watch::Sender<Durable>,
     syncs: std::sync::atomic::AtomicU64,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// Called with each new segment's first seq before anything is written to it.
@@ -96,9 +97,10 @@ impl Flusher {
             kick: Condvar::new(),
             durable: tx,
             syncs: Default::default(),
+            thread: Mutex::new(None),
         });
         let me = f.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("dmdesk-eventlog".into())
             .spawn(move || {
                 let mut active = active;
@@ -131,6 +133,7 @@ impl Flusher {
                 }
             })
             .expect("spawn event log thread");
+        *f.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
         f
     }
 
@@ -230,10 +233,16 @@ impl Flusher {
     }
 }
 
-impl Drop for Flusher {
-    fn drop(&mut self) {
+impl Flusher {
+    /// Let the thread write what is queued, and wait for it to end (so a
+    /// store reopened in this process never sees a write in progress).
+    pub fn stop(&self) {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
         self.kick.notify_one();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
     }
 }
 
