@@ -504,7 +504,10 @@ impl Config {
             max_apply_lag: raw.store.max_apply_lag.unwrap_or(DEFAULT_MAX_APPLY_LAG),
         };
         if store.max_apply_lag == 0 {
-            return Err(ConfigError::key("store.max_apply_lag", "must be at least 1"));
+            return Err(ConfigError::key(
+                "store.max_apply_lag",
+                "must be at least 1",
+            ));
         }
         if store.cache_mb == 0 {
             return Err(ConfigError::key("store.cache_mb", "must be at least 1"));

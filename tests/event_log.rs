@@ -20,8 +20,11 @@ fn open(dir: &Path, segment_bytes: u64) -> EventLog {
 }
 
 fn body(i: u64) -> Vec<u8> {
-    format!("{{\"object\":\"page\",\"n\":{i},\"pad\":\"{}\"}}", "x".repeat((i % 7) as usize * 10))
-        .into_bytes()
+    format!(
+        "{{\"object\":\"page\",\"n\":{i},\"pad\":\"{}\"}}",
+        "x".repeat((i % 7) as usize * 10)
+    )
+    .into_bytes()
 }
 
 /// Append `n` bodies and wait until they are durable.
@@ -41,7 +44,12 @@ fn all_seqs(log: &EventLog) -> Vec<u64> {
 }
 
 fn last_segment(dir: &Path) -> std::path::PathBuf {
-    segment::list(dir).unwrap().last().expect("a segment").path.clone()
+    segment::list(dir)
+        .unwrap()
+        .last()
+        .expect("a segment")
+        .path
+        .clone()
 }
 
 #[test]
@@ -74,7 +82,11 @@ fn a_torn_tail_is_cut_reported_and_the_log_goes_on() {
     assert_eq!(log.get(6).unwrap().unwrap().body, body(6));
     drop(log);
     let log = open(&dir, 1 << 20);
-    assert!(log.damage().is_empty(), "clean after the cut: {:?}", log.damage());
+    assert!(
+        log.damage().is_empty(),
+        "clean after the cut: {:?}",
+        log.damage()
+    );
     assert_eq!(all_seqs(&log), vec![1, 2, 3, 4, 5, 6]);
 }
 
@@ -141,7 +153,11 @@ fn records_roll_over_segments_and_read_back_in_order() {
     let mut want = Vec::new();
     for i in 1..=40u64 {
         // Every tenth record is larger than a whole segment.
-        let b = if i % 10 == 0 { vec![b'z'; 700] } else { body(i) };
+        let b = if i % 10 == 0 {
+            vec![b'z'; 700]
+        } else {
+            body(i)
+        };
         assert_eq!(log.append(i as i64, &b).unwrap(), i);
         want.push(b);
     }
@@ -153,8 +169,14 @@ fn records_roll_over_segments_and_read_back_in_order() {
         let Decoded::Record(first, n) = frame::decode(&std::fs::read(&s.path).unwrap()) else {
             panic!("{} starts with a record", s.path.display())
         };
-        assert_eq!(first.seq, s.first_seq, "a segment is named for its first seq");
-        assert!(size <= 300 || size == n as u64, "only a lone oversized record exceeds a segment");
+        assert_eq!(
+            first.seq, s.first_seq,
+            "a segment is named for its first seq"
+        );
+        assert!(
+            size <= 300 || size == n as u64,
+            "only a lone oversized record exceeds a segment"
+        );
     }
     // The applier's reads in small batches cross every boundary.
     let mut after = 0;
@@ -165,10 +187,20 @@ fn records_roll_over_segments_and_read_back_in_order() {
         after = last.seq;
         got.extend(batch);
     }
-    assert_eq!(got.iter().map(|r| r.seq).collect::<Vec<_>>(), (1..=40).collect::<Vec<_>>());
+    assert_eq!(
+        got.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
     assert_eq!(got.into_iter().map(|r| r.body).collect::<Vec<_>>(), want);
     // A read from the middle (no cursor) finds its segment.
-    assert_eq!(log.read_after(21, 2).unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), vec![22, 23]);
+    assert_eq!(
+        log.read_after(21, 2)
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect::<Vec<_>>(),
+        vec![22, 23]
+    );
     drop(log);
     let log = open(&dir, 300);
     assert!(log.damage().is_empty());
@@ -186,21 +218,39 @@ fn retirement_keeps_the_unapplied_the_recent_the_kept_and_the_active() {
     assert!(segs.len() >= 4);
     let now = SystemTime::now();
     // Within the retention nothing goes.
-    assert_eq!(log.retire(20, Duration::from_secs(3600), now, &|_, _| false).unwrap(), 0);
+    assert_eq!(
+        log.retire(20, Duration::from_secs(3600), now, &|_, _| false)
+            .unwrap(),
+        0
+    );
     // Past it: the segments wholly applied, except one kept (quarantine).
     let applied = segs[2].first_seq - 1; // the end of the second segment
     let kept = segs[1].first_seq;
     let gone = log
-        .retire(applied, Duration::ZERO, now + Duration::from_secs(1), &|first, _| first == kept)
+        .retire(
+            applied,
+            Duration::ZERO,
+            now + Duration::from_secs(1),
+            &|first, _| first == kept,
+        )
         .unwrap();
-    assert_eq!(gone, 1, "only the first segment is applied, old and not kept");
-    let left: Vec<u64> = segment::list(&dir).unwrap().iter().map(|s| s.first_seq).collect();
+    assert_eq!(
+        gone, 1,
+        "only the first segment is applied, old and not kept"
+    );
+    let left: Vec<u64> = segment::list(&dir)
+        .unwrap()
+        .iter()
+        .map(|s| s.first_seq)
+        .collect();
     assert_eq!(left[0], kept);
     assert_eq!(all_seqs(&log)[0], kept);
     assert!(log.get(1).unwrap().is_none());
     // Everything applied: all but the active segment go.
-    log.retire(20, Duration::ZERO, now + Duration::from_secs(1), &|_, _| false)
-        .unwrap();
+    log.retire(20, Duration::ZERO, now + Duration::from_secs(1), &|_, _| {
+        false
+    })
+    .unwrap();
     assert_eq!(segment::list(&dir).unwrap().len(), 1);
     drop(log);
     // Reopened with the applied mark, seqs continue (never reused).
@@ -274,7 +324,14 @@ fn recording(fail_sync: bool) -> (Arc<Flusher>, Ops, mpsc::Sender<()>, mpsc::Rec
         started: started_tx,
         fail_sync,
     };
-    let f = Flusher::start(1, 0, None, Box::new(RecFiles(Some(file))), 1 << 30, Box::new(|_| {}));
+    let f = Flusher::start(
+        1,
+        0,
+        None,
+        Box::new(RecFiles(Some(file))),
+        1 << 30,
+        Box::new(|_| {}),
+    );
     (f, ops, open_gate, started)
 }
 
@@ -289,7 +346,9 @@ async fn every_ack_follows_the_fdatasync_that_covers_it_and_writers_share_syncs(
     let mut tasks = vec![tokio::spawn(ack(f.clone(), ops.clone(), first))];
     // The first sync is in flight (and held): everything now queued must
     // wait for a second one, which starts only after the first returns.
-    started.recv_timeout(Duration::from_secs(10)).expect("awaited: the first sync to start");
+    started
+        .recv_timeout(Duration::from_secs(10))
+        .expect("awaited: the first sync to start");
     for i in 0..63 {
         let seq = f.append(i, format!("body {i}").as_bytes()).unwrap();
         tasks.push(tokio::spawn(ack(f.clone(), ops.clone(), seq)));
@@ -304,7 +363,11 @@ async fn every_ack_follows_the_fdatasync_that_covers_it_and_writers_share_syncs(
     }
     let ops = ops.lock().unwrap().clone();
     assert_eq!(ops[0], Op::Create(1));
-    assert_eq!(ops.iter().filter(|o| **o == Op::Sync).count(), 2, "64 writers, two syncs: {ops:?}");
+    assert_eq!(
+        ops.iter().filter(|o| **o == Op::Sync).count(),
+        2,
+        "64 writers, two syncs: {ops:?}"
+    );
     for (i, op) in ops.iter().enumerate() {
         let Op::Ack(seq) = op else { continue };
         let w = ops[..i]
@@ -355,7 +418,11 @@ async fn a_restart_applies_what_was_logged_and_not_applied() {
     assert_eq!(h.apply().applied, 3);
     assert_eq!(h.store.applied_seq().unwrap(), 3);
     for i in 0..3 {
-        assert!(h.store.message(&dmdesk::domain::Mid::from(format!("m_{i}").as_str())).unwrap().is_some());
+        assert!(h
+            .store
+            .message(&dmdesk::domain::Mid::from(format!("m_{i}").as_str()))
+            .unwrap()
+            .is_some());
     }
     let states: Vec<EventState> = h.store.all_events().map(|e| e.unwrap().state).collect();
     assert_eq!(states, vec![EventState::Applied; 3]);
@@ -374,7 +441,10 @@ async fn events_an_older_store_kept_in_sled_move_into_the_log() {
         for seq in [3u64, 4, 7] {
             let body = text_body("P1", "U1", &format!("m_{seq}"), 1_700_000_000_000, "old");
             events
-                .insert(seq.to_be_bytes(), dmdesk::store::embedded::log::encode_event(seq as i64 * 10, &body))
+                .insert(
+                    seq.to_be_bytes(),
+                    dmdesk::store::embedded::log::encode_event(seq as i64 * 10, &body),
+                )
                 .unwrap();
         }
         db.flush().unwrap();
@@ -384,7 +454,10 @@ async fn events_an_older_store_kept_in_sled_move_into_the_log() {
     assert_eq!(evs.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 7]);
     assert_eq!(evs[2].received_ms, 70);
     assert!(String::from_utf8_lossy(&evs[0].body).contains("m_3"));
-    let n = store.append_event(b"{}", dmdesk::domain::TimestampMs(1)).await.unwrap();
+    let n = store
+        .append_event(b"{}", dmdesk::domain::TimestampMs(1))
+        .await
+        .unwrap();
     assert_eq!(n, 8, "new events follow the imported ones");
     drop(store);
     let again = dmdesk::db::Db::open(&path, 16, "test").unwrap();

@@ -146,8 +146,15 @@ async fn receive(
     // Meta retries a 503, so a burst waits at Meta rather than in memory.
     if st.metrics.lagging() {
         st.metrics.rejected(Rejection::ApplyLag);
-        tracing::warn!(lag = st.metrics.lag(), "applier behind; webhook refused for now");
-        return (StatusCode::SERVICE_UNAVAILABLE, "busy applying: retry later").into_response();
+        tracing::warn!(
+            lag = st.metrics.lag(),
+            "applier behind; webhook refused for now"
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy applying: retry later",
+        )
+            .into_response();
     }
     // A signed request: its connection is not closed to make room.
     let _busy = conn.map(|Extension(c)| c.busy());

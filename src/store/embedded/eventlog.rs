@@ -181,7 +181,10 @@ impl EventLog {
             .rposition(|s| s.first_seq <= after + 1)
             .unwrap_or(0);
         let offset = match *lock(&self.cursor) {
-            Some(c) if c.next_seq == after + 1 && segs.get(start).is_some_and(|s| s.first_seq == c.seg_first) => {
+            Some(c)
+                if c.next_seq == after + 1
+                    && segs.get(start).is_some_and(|s| s.first_seq == c.seg_first) =>
+            {
                 c.offset
             }
             _ => 0,

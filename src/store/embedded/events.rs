@@ -22,7 +22,10 @@ static RETENTION_MS: AtomicU64 = AtomicU64::new(u64::MAX);
 /// the process that runs the applier (`serve`, the TUI) from `[store]
 /// event_retention`; one-shot commands leave segments alone.
 pub fn retain_events_for(d: Duration) {
-    RETENTION_MS.store(d.as_millis().min(u64::MAX as u128 - 1) as u64, Ordering::Relaxed);
+    RETENTION_MS.store(
+        d.as_millis().min(u64::MAX as u128 - 1) as u64,
+        Ordering::Relaxed,
+    );
 }
 
 fn retention() -> Option<Duration> {
@@ -66,7 +69,10 @@ impl SledStore {
         log.sync()?;
         events.clear()?;
         events.flush()?;
-        tracing::info!(events = n, "moved the webhook events out of sled into the event log");
+        tracing::info!(
+            events = n,
+            "moved the webhook events out of sled into the event log"
+        );
         Ok(())
     }
 

@@ -224,7 +224,10 @@ impl Flusher {
 
     /// The seq the next append gets.
     pub fn next_seq(&self) -> u64 {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).next_seq
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_seq
     }
 
     /// fdatasync calls so far (each covered one or more records).
@@ -264,7 +267,9 @@ fn write_batch(
         let roll = match active.as_ref() {
             None => true,
             // A record alone in a segment stays there however large it is.
-            Some(a) => a.len + pending > 0 && a.len + pending + (end - rec_start) as u64 > segment_bytes,
+            Some(a) => {
+                a.len + pending > 0 && a.len + pending + (end - rec_start) as u64 > segment_bytes
+            }
         };
         if roll {
             if let Some(a) = active.as_mut() {
@@ -284,7 +289,9 @@ fn write_batch(
         }
         rec_start = end;
     }
-    let a = active.as_mut().expect("a segment exists after the first record");
+    let a = active
+        .as_mut()
+        .expect("a segment exists after the first record");
     a.file.write_all(&bytes[written..])?;
     a.len += (bytes.len() - written) as u64;
     a.file.sync_data()

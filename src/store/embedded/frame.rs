@@ -109,7 +109,10 @@ mod tests {
         assert_eq!(buf.len(), encoded_len(5));
         match decode(&buf) {
             Decoded::Record(r, n) => {
-                assert_eq!((r.seq, r.received_ms, &r.body[..], n), (7, -3, &b"hello"[..], buf.len()))
+                assert_eq!(
+                    (r.seq, r.received_ms, &r.body[..], n),
+                    (7, -3, &b"hello"[..], buf.len())
+                )
             }
             other => panic!("expected a record, got {other:?}"),
         }

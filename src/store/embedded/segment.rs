@@ -186,7 +186,9 @@ impl Reader {
         let have = self.buf.len();
         let want = CHUNK.max(have * 2);
         self.buf.resize(want, 0);
-        let n = self.file.read_at(&mut self.buf[have..], self.offset + have as u64)?;
+        let n = self
+            .file
+            .read_at(&mut self.buf[have..], self.offset + have as u64)?;
         self.buf.truncate(have + n);
         Ok(n > 0)
     }
