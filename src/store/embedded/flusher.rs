@@ -51,6 +51,9 @@ pub struct Durable {
     pub failed: Option<String>,
 }
 
+/// Framed records and the (seq, end offset) of each, taken as one batch.
+type Batch = (Vec<u8>, Vec<(u64, usize)>);
+
 #[derive(Default)]
 struct Queue {
     /// Framed records, in seq order.
@@ -138,7 +141,7 @@ impl Flusher {
     }
 
     /// Wait for queued records; None once stopped and drained.
-    fn take_batch(&self, spare: Vec<u8>) -> Option<(Vec<u8>, Vec<(u64, usize)>)> {
+    fn take_batch(&self, spare: Vec<u8>) -> Option<Batch> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         while q.marks.is_empty() && !q.stop {
             q = self.kick.wait(q).unwrap_or_else(|e| e.into_inner());
