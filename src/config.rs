@@ -110,6 +110,10 @@ pub struct ServerConfig {
 pub struct StoreConfig {
     pub path: PathBuf,
     pub cache_mb: u64,
+    /// How long applied webhook bodies stay in the event log (sled backend).
+    pub event_retention: Duration,
+    /// Logged but unapplied events past which the webhook answers 503.
+    pub max_apply_lag: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -260,6 +264,8 @@ struct RawServer {
 struct RawStore {
     path: Option<PathBuf>,
     cache_mb: Option<u64>,
+    event_retention: Option<String>,
+    max_apply_lag: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -351,6 +357,11 @@ pub fn state_dir() -> PathBuf {
 fn dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "dmdesk")
 }
+
+/// `[store] event_retention` default: a week of bodies for `replay`/export.
+pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 86400);
+/// `[store] max_apply_lag` default: a few seconds of applying at full speed.
+pub const DEFAULT_MAX_APPLY_LAG: u64 = 100_000;
 
 /// The longest duration any setting takes: longer ones are typos, and they
 /// keep timer arithmetic far from overflow.
@@ -533,7 +544,23 @@ impl Config {
         let store = StoreConfig {
             path: raw.store.path.unwrap_or_else(default_store_path),
             cache_mb: raw.store.cache_mb.unwrap_or(32),
+            event_retention: match &raw.store.event_retention {
+                None => DEFAULT_EVENT_RETENTION,
+                Some(t) => parse_duration(t).ok_or_else(|| {
+                    ConfigError::key(
+                        "store.event_retention",
+                        format!("`{t}` is not a duration like 7d (more than 0, at most a year)"),
+                    )
+                })?,
+            },
+            max_apply_lag: raw.store.max_apply_lag.unwrap_or(DEFAULT_MAX_APPLY_LAG),
         };
+        if store.max_apply_lag == 0 {
+            return Err(ConfigError::key(
+                "store.max_apply_lag",
+                "must be at least 1",
+            ));
+        }
         if store.cache_mb == 0 {
             return Err(ConfigError::key("store.cache_mb", "must be at least 1"));
         }

@@ -51,6 +51,7 @@ impl Ingest {
         let mut report = IngestReport::default();
         loop {
             let after = self.store.applied_seq()?;
+            self.metrics.applied_up_to(after);
             let batch = self.store.events_after(after, 256)?;
             let Some(last) = batch.last().map(|e| e.seq) else {
                 return Ok(report);
@@ -63,6 +64,7 @@ impl Ingest {
                 }
             }
             self.store.set_applied_seq(last)?;
+            self.metrics.applied_up_to(last);
         }
     }
 

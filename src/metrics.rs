@@ -18,10 +18,12 @@ pub enum Rejection {
     Busy,
     /// 408: the body did not arrive within the body timeout.
     SlowBody,
+    /// The applier was more than `[store] max_apply_lag` events behind.
+    ApplyLag,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 7] = [
+    const ALL: [Rejection; 8] = [
         Rejection::MissingSignature,
         Rejection::BadSignature,
         Rejection::TooLarge,
@@ -29,6 +31,7 @@ impl Rejection {
         Rejection::StoreUnavailable,
         Rejection::Busy,
         Rejection::SlowBody,
+        Rejection::ApplyLag,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -39,6 +42,7 @@ impl Rejection {
             Rejection::StoreUnavailable => "store_unavailable",
             Rejection::Busy => "busy",
             Rejection::SlowBody => "slow_body",
+            Rejection::ApplyLag => "apply_lag",
         }
     }
 }
@@ -46,9 +50,14 @@ impl Rejection {
 /// Apply latency buckets, seconds (from the webhook's receipt to applied).
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
-#[derive(Default)]
 pub struct Metrics {
     received: AtomicU64,
+    /// Highest seq acknowledged to Meta, and highest applied: their
+    /// difference is the applier's lag.
+    logged_seq: AtomicU64,
+    applied_seq: AtomicU64,
+    /// Past this lag the webhook answers 503 (`[store] max_apply_lag`).
+    max_lag: AtomicU64,
     applied: AtomicU64,
     quarantined: AtomicU64,
     rejected: [AtomicU64; Rejection::ALL.len()],
@@ -59,7 +68,46 @@ pub struct Metrics {
     token_expiry: Mutex<BTreeMap<String, (&'static str, Expiry)>>,
 }
 
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            received: AtomicU64::new(0),
+            logged_seq: AtomicU64::new(0),
+            applied_seq: AtomicU64::new(0),
+            max_lag: AtomicU64::new(crate::config::DEFAULT_MAX_APPLY_LAG),
+            applied: AtomicU64::new(0),
+            quarantined: AtomicU64::new(0),
+            rejected: Default::default(),
+            latency_buckets: Default::default(),
+            latency_count: AtomicU64::new(0),
+            latency_sum_us: AtomicU64::new(0),
+            token_expiry: Mutex::default(),
+        }
+    }
+}
+
 impl Metrics {
+    /// Events logged and not yet applied.
+    pub fn lag(&self) -> u64 {
+        self.logged_seq
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.applied_seq.load(Ordering::Relaxed))
+    }
+    /// The applier is too far behind to take more (answer 503).
+    pub fn lagging(&self) -> bool {
+        self.lag() >= self.max_lag.load(Ordering::Relaxed)
+    }
+    pub fn set_max_lag(&self, events: u64) {
+        self.max_lag.store(events, Ordering::Relaxed);
+    }
+    /// Event `seq` is durable in the log.
+    pub fn logged(&self, seq: u64) {
+        self.logged_seq.fetch_max(seq, Ordering::Relaxed);
+    }
+    /// Everything up to `seq` is applied.
+    pub fn applied_up_to(&self, seq: u64) {
+        self.applied_seq.fetch_max(seq, Ordering::Relaxed);
+    }
     pub fn received(&self) {
         self.received.fetch_add(1, Ordering::Relaxed);
     }
@@ -121,6 +169,12 @@ impl Metrics {
             "dmdesk_events_quarantined_total {}",
             g(&self.quarantined)
         );
+        let _ = writeln!(
+            s,
+            "# HELP dmdesk_apply_lag_events Events logged and not yet applied."
+        );
+        let _ = writeln!(s, "# TYPE dmdesk_apply_lag_events gauge");
+        let _ = writeln!(s, "dmdesk_apply_lag_events {}", self.lag());
         let _ = writeln!(
             s,
             "# HELP dmdesk_requests_rejected_total Webhook requests turned away, by reason."
@@ -202,5 +256,21 @@ mod tests {
         assert!(t.contains("dmdesk_apply_latency_seconds_bucket{le=\"0.005\"} 1"));
         assert!(t.contains("dmdesk_apply_latency_seconds_bucket{le=\"0.001\"} 0"));
         assert!(t.contains("dmdesk_apply_latency_seconds_count 1"));
+    }
+
+    #[test]
+    fn lag_is_logged_minus_applied_and_bounded() {
+        let m = Metrics::default();
+        m.set_max_lag(3);
+        m.logged(5);
+        m.applied_up_to(3);
+        assert_eq!(m.lag(), 2);
+        assert!(!m.lagging());
+        m.logged(6);
+        assert!(m.lagging());
+        assert!(m.render().contains("dmdesk_apply_lag_events 3\n"));
+        m.applied_up_to(6);
+        assert_eq!(m.lag(), 0);
+        assert!(!m.lagging());
     }
 }

@@ -74,6 +74,9 @@ pub async fn start_with(
     listener: Option<tokio::net::TcpListener>,
 ) -> Result<Running, StartError> {
     let metrics = Arc::new(Metrics::default());
+    metrics.set_max_lag(config.store.max_apply_lag);
+    // This process applies events, so it also retires old ones.
+    crate::store::embedded::retain_events_for(config.store.event_retention);
     let cancel = CancellationToken::new();
     let mut workers = JoinSet::new();
     let graph = crate::meta::graph::GraphClient::new(&config.graph);

@@ -216,3 +216,32 @@ async fn a_1000_event_batch_is_accepted_whole() {
     assert_eq!(h.store.all_messages().count(), 1000);
     assert_eq!(h.store.conversation_count().unwrap(), 50);
 }
+
+#[tokio::test]
+async fn past_the_apply_lag_the_webhook_answers_503_until_the_applier_catches_up() {
+    let h = Harness::new();
+    h.metrics.set_max_lag(2);
+    let h = &h;
+    let post = |i: i64| {
+        let b = text_body("P1", "U1", &format!("m_{i}"), 1_700_000_000_000 + i, "x");
+        async move { h.post(&b).await }
+    };
+    assert_eq!(post(1).await, StatusCode::OK);
+    assert_eq!(post(2).await, StatusCode::OK);
+    // Two logged, none applied: the third is refused and not logged.
+    assert_eq!(post(3).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(h.event_count(), 2);
+    let (_, text) = h.get("/metrics").await;
+    assert!(text.contains("dmdesk_apply_lag_events 2\n"), "{text}");
+    assert!(
+        text.contains("dmdesk_requests_rejected_total{reason=\"apply_lag\"} 1"),
+        "{text}"
+    );
+    assert_eq!(h.apply().applied, 2);
+    let (_, text) = h.get("/metrics").await;
+    assert!(text.contains("dmdesk_apply_lag_events 0\n"), "{text}");
+    // Meta's retry of the refused body now lands.
+    assert_eq!(post(3).await, StatusCode::OK);
+    assert_eq!(h.apply().applied, 1);
+    assert_eq!(h.store.all_messages().count(), 3);
+}

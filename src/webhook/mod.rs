@@ -88,7 +88,8 @@ fn refuse(status: StatusCode, text: &'static str) -> Response {
 }
 
 /// `POST /webhook`: 413 over 1 MiB, 401 unless signed, 503 when too many
-/// large bodies are being read, 408 when the body is slow; 200 once durable.
+/// large bodies are being read or the applier lags too far behind, 408 when
+/// the body is slow; 200 once durable.
 /// Unsigned requests are refused before their body is read when they carry
 /// no signature at all, and bodies are read under a deadline.
 async fn receive(
@@ -148,6 +149,19 @@ async fn receive(
         tracing::warn!(len = body.len(), "webhook with a bad signature refused");
         return refuse(StatusCode::UNAUTHORIZED, "bad signature");
     }
+    // Meta retries a 503, so a burst waits at Meta rather than in memory.
+    if st.metrics.lagging() {
+        st.metrics.rejected(Rejection::ApplyLag);
+        tracing::warn!(
+            lag = st.metrics.lag(),
+            "applier behind; webhook refused for now"
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy applying: retry later",
+        )
+            .into_response();
+    }
     // A signed request: its connection is not closed to make room.
     let _busy = conn.map(|Extension(c)| c.busy());
     let appended = tokio::time::timeout(
@@ -156,7 +170,8 @@ async fn receive(
     )
     .await;
     match appended {
-        Ok(Ok(_seq)) => {
+        Ok(Ok(seq)) => {
+            st.metrics.logged(seq);
             st.metrics.received();
             st.ingest.notify_one();
             (StatusCode::OK, "EVENT_RECEIVED").into_response()

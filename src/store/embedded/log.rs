@@ -1,4 +1,5 @@
-//! The webhook event log and its group commit.
+//! sled's group commit (and the value layout of the old `events` tree,
+//! read once when a store is moved to the segment log).
 //!
 //! sled's `flush_async` deadlocks its IO pool under concurrency (sled #1308,
 //! see design.md "Durability facts"), so exactly one thread ever flushes: it
@@ -106,6 +107,18 @@ impl GroupFlush {
         let _ = rx.wait_for(|d| *d >= ticket).await;
     }
 
+    /// Register a write without waiting: its ticket is durable once
+    /// [`GroupFlush::durable_ticket`] reaches it (the periodic flush
+    /// covers it within `IDLE_FLUSH`).
+    pub fn register(&self) -> u64 {
+        self.written.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Highest ticket known durable.
+    pub fn durable_ticket(&self) -> u64 {
+        *self.durable.borrow()
+    }
+
     /// How many flushes ran (metrics; a benchmark shows requests per flush).
     pub fn flush_count(&self) -> u64 {
         self.flushes.load(Ordering::Relaxed)
@@ -119,7 +132,7 @@ impl Drop for GroupFlush {
     }
 }
 
-/// Value layout of the `events` tree: received ms (8 bytes BE) then the raw body.
+/// Value layout of the old `events` tree: received ms (8 bytes BE) then the raw body.
 pub fn encode_event(received_ms: i64, body: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + body.len());
     v.extend_from_slice(&received_ms.to_be_bytes());

@@ -4,13 +4,19 @@
 mod accounts;
 mod apply;
 mod campaign;
+pub mod eventlog;
 mod events;
+pub mod flusher;
+pub mod frame;
 pub mod keys;
 pub mod log;
 mod outbound;
 mod outbox;
 mod query;
+pub mod segment;
 mod txn;
+
+pub use events::retain_events_for;
 
 use super::{
     Applied, CampaignRecord, DeadToken, EventRecord, NewRecipient, OutboxRecord, RecipientRecord,
@@ -41,7 +47,6 @@ pub struct SledStore {
     path: PathBuf,
     /// The mode named in the holder file (`serve`, `inbox`, ...).
     mode: String,
-    events: sled::Tree,
     quarantine: sled::Tree,
     contacts: sled::Tree,
     conversations: sled::Tree,
@@ -57,8 +62,9 @@ pub struct SledStore {
     pub(crate) campaigns: sled::Tree,
     pub(crate) campaign_recipients: sled::Tree,
     flush: Arc<GroupFlush>,
-    /// Serialises appends so seq order equals insertion order.
-    append_lock: Mutex<u64>,
+    /// Raw webhook bodies, fdatasync'd before they are acknowledged.
+    log: eventlog::EventLog,
+    applied_marks: Mutex<events::AppliedMarks>,
     /// Serialises apply: a webhook and a sync delivering one mid at once
     /// must not both insert it, and apply's reads see no other writer.
     apply_lock: Mutex<()>,
@@ -67,6 +73,9 @@ pub struct SledStore {
     /// Failpoint for tests: the next commit aborts after this many writes.
     fail_commit_after: AtomicUsize,
 }
+
+/// The event log's segment files, inside the store directory.
+pub const EVENT_LOG_DIR: &str = "eventlog";
 
 /// Written beside the store so a second process can say who holds it.
 const HOLDER_FILE: &str = "dmdesk.holder";
@@ -174,11 +183,21 @@ impl SledStore {
             tracing::warn!(path = %path.display(), error = %e, "cannot set the store's permissions");
         }
         let t = |n: &str| db.open_tree(n);
+        // The old home of the events (moved into the log below).
         let events = t("events")?;
-        let next_seq = events
-            .last()?
-            .map(|(k, _)| keys::seq_from(&k) + 1)
-            .unwrap_or(1);
+        let meta = t("meta")?;
+        let applied: u64 = meta
+            .get("ingest_applied")?
+            .map(|v| decode(&v))
+            .transpose()?
+            .unwrap_or(0);
+        let log = eventlog::EventLog::open(
+            &path.join(EVENT_LOG_DIR),
+            modes(share_group()).1,
+            eventlog::SEGMENT_BYTES,
+            applied + 1,
+        )?;
+        Self::import_sled_events(&events, &log)?;
         let store = SledStore {
             quarantine: t("quarantine")?,
             contacts: t("contacts")?,
@@ -190,12 +209,12 @@ impl SledStore {
             deferred: t("deferred")?,
             outbox: t("outbox")?,
             drafts: t("drafts")?,
-            meta: t("meta")?,
+            meta,
             campaigns: t("campaigns")?,
             campaign_recipients: t("campaign_recipients")?,
-            events,
             flush: GroupFlush::start(db.clone()),
-            append_lock: Mutex::new(next_seq),
+            log,
+            applied_marks: Mutex::default(),
             apply_lock: Mutex::new(()),
             presence: Mutex::new(BTreeMap::new()),
             fail_commit_after: AtomicUsize::new(0),
@@ -261,11 +280,13 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<()> {
+        self.log.sync()?;
         self.db.flush()?;
         Ok(())
     }
+    /// fdatasync calls of the event log (the flushes acknowledgements wait on).
     fn flush_count(&self) -> u64 {
-        self.flush.flush_count()
+        self.log.sync_count()
     }
     fn durable(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.flush.durable())
@@ -276,11 +297,7 @@ impl Store for SledStore {
         body: &'a [u8],
         received: TimestampMs,
     ) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(async move {
-            let seq = self.append_event_nowait(body, received)?;
-            self.flush.durable().await;
-            Ok(seq)
-        })
+        Box::pin(SledStore::append_event(self, body, received))
     }
     fn append_event_nowait(&self, body: &[u8], received: TimestampMs) -> Result<u64> {
         SledStore::append_event_nowait(self, body, received)
