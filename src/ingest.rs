@@ -6,7 +6,7 @@ use crate::db::Db;
 use crate::domain::{ConvKey, TimestampMs};
 use crate::meta::webhook::{parse_body, ParseCtx};
 use crate::metrics::Metrics;
-use crate::store::EventRecord;
+use crate::store::{EventRecord, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
@@ -77,6 +77,9 @@ impl Ingest {
         let reason = match parse_body(&ev.body, &ctx) {
             Err(e) => Some(e.to_string()),
             Ok(parsed) => match self.store.apply(&parsed.changes) {
+                // A store that cannot write (a full disk): not the event's
+                // fault. Stop here; the applier retries it later.
+                Err(e @ StoreError::Backend(_)) => return Err(e),
                 Err(e) => Some(format!("apply failed: {e}")),
                 Ok(out) => {
                     if let Some(tx) = &self.profiles {
@@ -124,14 +127,30 @@ impl Ingest {
 
     /// Run until cancelled: apply whenever the webhook handler pokes `wake`.
     pub async fn run(self, wake: Arc<Notify>, cancel: CancellationToken) {
+        // Retries back off to 10 s and are logged once per failure.
+        let mut backoff = std::time::Duration::ZERO;
         loop {
             let me = self.clone();
             match tokio::task::spawn_blocking(move || me.apply_pending()).await {
-                Ok(Ok(_)) => {}
+                Ok(Ok(_)) => {
+                    if !backoff.is_zero() {
+                        tracing::info!("ingest works again");
+                        backoff = std::time::Duration::ZERO;
+                    }
+                }
                 Ok(Err(e)) => {
-                    tracing::error!(error = %e, "ingest failed; will retry");
-                    self.store.report_error(format!("ingest: {e}"));
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    if backoff.is_zero() {
+                        tracing::error!(error = %e, "ingest failed; retrying");
+                        self.store.report_error(format!("ingest: {e}; retrying"));
+                    }
+                    backoff = (backoff * 2).clamp(
+                        std::time::Duration::from_millis(250),
+                        std::time::Duration::from_secs(10),
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => continue,
+                        _ = cancel.cancelled() => return,
+                    }
                 }
                 Err(e) => tracing::error!(error = %e, "ingest task panicked"),
             }

@@ -204,14 +204,26 @@ async fn run(cli: Cli) -> CliResult {
             cfg.check_server()?;
             check_control_group(&cfg)?;
             let store = open_store(&cfg, "serve")?;
-            let running = dmdesk::runtime::start(Arc::new(cfg), store, true)
+            let running = dmdesk::runtime::start(Arc::new(cfg), store.clone(), true)
                 .await
                 .map_err(|e| CliError::runtime(e.to_string()))?;
-            dmdesk::runtime::shutdown_signal().await;
+            // A store that can no longer write (a full disk, a failed
+            // fdatasync) ends serve with exit 1, so the service manager
+            // restarts it: the event log is checked at start, and once the
+            // disk has room Meta's retries are acknowledged again.
+            let failed = tokio::select! {
+                _ = dmdesk::runtime::shutdown_signal() => None,
+                why = dmdesk::runtime::store_failure(&store) => Some(why),
+            };
             tracing::info!("shutting down: finishing in-flight requests");
             running.shutdown().await;
-            tracing::info!("stopped");
-            Ok(())
+            match failed {
+                None => {
+                    tracing::info!("stopped");
+                    Ok(())
+                }
+                Some(why) => Err(CliError::runtime(format!("store unavailable: {why}"))),
+            }
         }
         Some(Command::Sim(args)) => {
             log_to_stderr("info");

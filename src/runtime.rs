@@ -110,6 +110,7 @@ pub async fn start_with(
     }
     let wake = Arc::new(Notify::new());
     workers.spawn(ingest.run(wake.clone(), cancel.child_token()));
+    workers.spawn(watch_health(store.clone(), cancel.child_token()));
 
     // Jobs from the UI and commands go to the send and sync workers.
     let (jobs, mut job_rx) = mpsc::unbounded_channel::<Job>();
@@ -265,6 +266,47 @@ impl Running {
 }
 
 /// Wait for SIGTERM or SIGINT.
+/// Say on the status bar (once each way) when the store stops and starts
+/// writing again. The UI keeps running; the composer keeps its text.
+async fn watch_health(store: Db, stop: CancellationToken) {
+    let mut was_ok = true;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = stop.cancelled() => return,
+        }
+        let now = store.health();
+        match (&now, was_ok) {
+            (Err(why), true) => store.report_error(format!(
+                "store unavailable: {why}; webhooks get 503 (Meta retries them)"
+            )),
+            (Ok(()), false) => store.publish(crate::update::Update::Notice(
+                "the store writes again".into(),
+            )),
+            _ => {}
+        }
+        was_ok = now.is_ok();
+    }
+}
+
+/// Resolves with the reason once `store` has been unable to write for
+/// five checks in a row (a flush that fails once may succeed on retry).
+pub async fn store_failure(store: &Db) -> String {
+    let mut bad = 0;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        match store.health() {
+            Ok(()) => bad = 0,
+            Err(why) => {
+                bad += 1;
+                if bad >= 5 {
+                    return why;
+                }
+            }
+        }
+    }
+}
+
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {

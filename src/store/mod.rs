@@ -78,6 +78,11 @@ pub trait Store: Send + Sync {
     fn flush(&self) -> Result<()>;
     /// Flushes so far (metrics, benchmarks).
     fn flush_count(&self) -> u64;
+    /// Whether the store can write now; why not, in a sentence (`/healthz`,
+    /// the status bar, `serve`'s exit).
+    fn health(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
     /// Resolves once everything written before the call is durable.
     fn durable(&self) -> BoxFuture<'_, ()>;
 

@@ -189,8 +189,16 @@ async fn receive(
     }
 }
 
-async fn healthz() -> &'static str {
-    "ok"
+/// `GET /healthz`: `ok`, or 503 with the reason while the store cannot
+/// write (a load balancer or watchdog sees a full disk).
+async fn healthz(State(st): State<WebhookState>) -> impl IntoResponse {
+    match st.store.health() {
+        Ok(()) => (StatusCode::OK, "ok".to_string()),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store unavailable: {why}"),
+        ),
+    }
 }
 
 async fn metrics(State(st): State<WebhookState>) -> impl IntoResponse {

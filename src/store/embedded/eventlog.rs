@@ -148,6 +148,12 @@ impl EventLog {
     }
 
     /// Block until everything queued so far is durable.
+    /// Why the log stopped taking records (a failed write or fdatasync),
+    /// if it did: nothing more is acknowledged until a restart.
+    pub fn failed(&self) -> Option<String> {
+        self.flusher.failed()
+    }
+
     pub fn sync(&self) -> io::Result<()> {
         self.flusher.wait_blocking(self.flusher.next_seq() - 1)
     }

@@ -187,6 +187,11 @@ impl Flusher {
         self.kick.notify_one();
     }
 
+    /// Why the log stopped taking records, if it did.
+    pub fn failed(&self) -> Option<String> {
+        self.durable.borrow().failed.clone()
+    }
+
     /// Resolves once `seq` is durable (Err: the log failed before it was).
     pub async fn wait(&self, seq: u64) -> io::Result<()> {
         let mut rx = self.durable.subscribe();

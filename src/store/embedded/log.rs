@@ -28,6 +28,8 @@ pub struct GroupFlush {
     flushes: AtomicU64,
     /// Writes the last flush covered (1 when load is light).
     last_batch: AtomicU64,
+    /// Why the last flush failed (None once one succeeds): the store's health.
+    failing: Mutex<Option<String>>,
 }
 
 impl GroupFlush {
@@ -42,6 +44,7 @@ impl GroupFlush {
             stop: Arc::new(AtomicBool::new(false)),
             flushes: AtomicU64::new(0),
             last_batch: AtomicU64::new(0),
+            failing: Mutex::new(None),
         });
         let weak = Arc::downgrade(&gf);
         let kick = gf.kick.clone();
@@ -76,10 +79,17 @@ impl GroupFlush {
                         Ok(_) => {
                             gf.flushes.fetch_add(1, Ordering::Relaxed);
                             gf.durable.send_replace(target);
+                            if let Some(was) = gf.set_failing(None) {
+                                tracing::info!(error = %was, "store flush works again");
+                            }
                         }
                         Err(e) => {
-                            tracing::error!(error = %e, "store flush failed; retrying");
-                            std::thread::sleep(Duration::from_millis(100));
+                            // Once per failure, not per retry (a full disk
+                            // would fill the log ten times a second).
+                            if gf.set_failing(Some(e.to_string())).is_none() {
+                                tracing::error!(error = %e, "store flush failed; retrying every second");
+                            }
+                            std::thread::sleep(Duration::from_secs(1));
                             gf.kick();
                         }
                     }
@@ -90,6 +100,22 @@ impl GroupFlush {
             })
             .expect("spawn flush thread");
         gf
+    }
+
+    /// Why flushing fails now, if it does.
+    pub fn failing(&self) -> Option<String> {
+        self.failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Set the failure; the previous one.
+    fn set_failing(&self, why: Option<String>) -> Option<String> {
+        std::mem::replace(
+            &mut *self.failing.lock().unwrap_or_else(|e| e.into_inner()),
+            why,
+        )
     }
 
     fn kick(&self) {

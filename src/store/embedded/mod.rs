@@ -288,6 +288,15 @@ impl Store for SledStore {
     fn flush_count(&self) -> u64 {
         self.log.sync_count()
     }
+    fn health(&self) -> std::result::Result<(), String> {
+        if let Some(why) = self.log.failed() {
+            return Err(format!("{why}; restart dmdesk once the disk is writable"));
+        }
+        match self.flush.failing() {
+            Some(why) => Err(format!("the store cannot write: {why}")),
+            None => Ok(()),
+        }
+    }
     fn durable(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.flush.durable())
     }
