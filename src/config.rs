@@ -1001,17 +1001,24 @@ access_token_env = "PAGE1"
         use crate::store::Backend;
         let c = Config::from_toml("", &no_env).unwrap();
         assert_eq!(c.store.backend, Backend::Sled);
-        let text = "[store]\nbackend = \"postgres\"\nurl = \"postgres://ann:hunter2@db:5432/dmdesk\"";
+        let text =
+            "[store]\nbackend = \"postgres\"\nurl = \"postgres://ann:hunter2@db:5432/dmdesk\"";
         let c = Config::from_toml(text, &no_env).unwrap();
         let Backend::Postgres(url) = &c.store.backend else {
             panic!("postgres expected: {:?}", c.store.backend)
         };
         assert_eq!(url.expose(), "postgres://ann:hunter2@db:5432/dmdesk");
-        assert!(!format!("{c:?}").contains("hunter2"), "Debug redacts the password");
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "Debug redacts the password"
+        );
         let env = |k: &str| (k == "DB_URL").then(|| "postgres://bob:pw9@h/d".to_string());
         let text = "[store]\nbackend = \"postgres\"\nurl_env = \"DB_URL\"";
         let c = Config::from_toml(text, &env).unwrap();
-        assert_eq!(c.store.backend.clone(), Backend::Postgres(url_of("postgres://bob:pw9@h/d")));
+        assert_eq!(
+            c.store.backend.clone(),
+            Backend::Postgres(url_of("postgres://bob:pw9@h/d"))
+        );
     }
 
     fn url_of(s: &str) -> crate::store::postgres::PgUrl {

@@ -418,13 +418,19 @@ macro_rules! contract {
             }
             #[test]
             fn early_receipts_wait_for_their_message() {
-                if let Some(f) = $open(concat!(stringify!($backend), "::early_receipts_wait_for_their_message")) {
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::early_receipts_wait_for_their_message"
+                )) {
                     super::early_receipts_wait_for_their_message(f);
                 }
             }
             #[test]
             fn watermark_in_the_same_apply_as_its_messages() {
-                if let Some(f) = $open(concat!(stringify!($backend), "::watermark_in_the_same_apply_as_its_messages")) {
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::watermark_in_the_same_apply_as_its_messages"
+                )) {
                     super::watermark_in_the_same_apply_as_its_messages(f);
                 }
             }
@@ -436,31 +442,40 @@ macro_rules! contract {
             }
             #[test]
             fn echo_before_the_api_answer() {
-                if let Some(f) = $open(concat!(stringify!($backend), "::echo_before_the_api_answer")) {
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::echo_before_the_api_answer"
+                )) {
                     super::echo_before_the_api_answer(f);
                 }
             }
             #[test]
             fn campaign_state_and_claims() {
-                if let Some(f) = $open(concat!(stringify!($backend), "::campaign_state_and_claims")) {
+                if let Some(f) = $open(concat!(stringify!($backend), "::campaign_state_and_claims"))
+                {
                     super::campaign_state_and_claims(f);
                 }
             }
             #[test]
             fn drafts_statuses_and_reads() {
-                if let Some(f) = $open(concat!(stringify!($backend), "::drafts_statuses_and_reads")) {
+                if let Some(f) = $open(concat!(stringify!($backend), "::drafts_statuses_and_reads"))
+                {
                     super::drafts_statuses_and_reads(f);
                 }
             }
             #[test]
             fn unread_counts_cover_every_conversation() {
-                if let Some(f) = $open(concat!(stringify!($backend), "::unread_counts_cover_every_conversation")) {
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::unread_counts_cover_every_conversation"
+                )) {
                     super::unread_counts_cover_every_conversation(f);
                 }
             }
             #[test]
             fn updates_follow_the_commit() {
-                if let Some(f) = $open(concat!(stringify!($backend), "::updates_follow_the_commit")) {
+                if let Some(f) = $open(concat!(stringify!($backend), "::updates_follow_the_commit"))
+                {
                     super::updates_follow_the_commit(f);
                 }
             }
@@ -567,12 +582,19 @@ fn postgres_two_processes_applying_the_same_mids_make_one_message_each() {
         }
     });
     let n = n as u64;
-    assert_eq!(new_messages.into_inner(), 2 * n, "each mid is new exactly once");
+    assert_eq!(
+        new_messages.into_inner(),
+        2 * n,
+        "each mid is new exactly once"
+    );
     assert_eq!(new_contacts.into_inner(), 2, "each contact is created once");
     for (user, first) in [("U1", "a0"), ("U2", "b0")] {
         let c = a.conversation(&conv(user)).unwrap().expect("conversation");
         assert_eq!((c.message_count, c.unread as u64), (n, n), "{user}");
-        assert_eq!(b.messages_latest(&conv(user), 1000).unwrap().len() as u64, n);
+        assert_eq!(
+            b.messages_latest(&conv(user), 1000).unwrap().len() as u64,
+            n
+        );
         assert!(b.message(&Mid::from(first)).unwrap().is_some());
     }
     assert_eq!(b.conversation_count().unwrap(), 2);
@@ -605,7 +627,10 @@ fn postgres_two_processes_claim_each_recipient_once() {
                         let mut claim = r.clone();
                         claim.state = RecipientState::InFlight;
                         claim.attempts = t;
-                        match store.swap_recipient(&claim, RecipientState::Queued).unwrap() {
+                        match store
+                            .swap_recipient(&claim, RecipientState::Queued)
+                            .unwrap()
+                        {
                             Swap::Done => won.push(r.index),
                             Swap::Lost(cur) => {
                                 assert_eq!(cur.map(|c| c.state), Some(RecipientState::InFlight))
@@ -620,7 +645,11 @@ fn postgres_two_processes_claim_each_recipient_once() {
     });
     let mut all: Vec<u32> = wins.concat();
     all.sort();
-    assert_eq!(all, (0..30).collect::<Vec<u32>>(), "every recipient claimed exactly once");
+    assert_eq!(
+        all,
+        (0..30).collect::<Vec<u32>>(),
+        "every recipient claimed exactly once"
+    );
     assert_eq!(b.campaign_counts(&c.id).unwrap().in_flight, 30);
 }
 
@@ -637,13 +666,18 @@ fn postgres_event_seqs_from_two_processes_are_distinct_and_in_order() {
                     (0..25)
                         .map(|i| {
                             let body = format!("{{\"t\":{t},\"i\":{i}}}");
-                            store.append_event_nowait(body.as_bytes(), TimestampMs(i)).unwrap()
+                            store
+                                .append_event_nowait(body.as_bytes(), TimestampMs(i))
+                                .unwrap()
                         })
                         .collect::<Vec<u64>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let mut sorted = seqs.clone();
     sorted.sort();
@@ -660,13 +694,16 @@ fn postgres_event_seqs_from_two_processes_are_distinct_and_in_order() {
 }
 
 #[test]
-fn postgres_describe_reports_server_and_schema_and_reopen_migrates_nothing() {
+fn postgres_describe_reports_server_and_schema_after_two_opens() {
     let Some((_keep, a, _b)) = two_stores("postgres_describe_reports_server_and_schema") else {
         return;
     };
     let d = a.describe().expect("describe");
     assert!(
-        d.server_version.chars().next().is_some_and(|c| c.is_ascii_digit()),
+        d.server_version
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit()),
         "{d:?}"
     );
     assert!(d.database.starts_with("dmdesk_test_"), "{d:?}");
@@ -681,7 +718,10 @@ async fn postgres_calls_work_inside_a_runtime() {
     let Some(f) = open_postgres("postgres_calls_work_inside_a_runtime") else {
         return;
     };
-    let seq = f.db.append_event(b"{}", TimestampMs(5)).await.expect("append");
+    let seq =
+        f.db.append_event(b"{}", TimestampMs(5))
+            .await
+            .expect("append");
     assert_eq!(seq, 1);
     f.db.apply(&[inbound("U1", "m1", 10)]).expect("apply");
     assert_eq!(f.db.all_messages().count(), 1);
@@ -693,12 +733,16 @@ async fn postgres_calls_work_inside_a_runtime() {
 #[test]
 fn postgres_open_errors_never_show_the_password() {
     // Port 1 on loopback: nothing listens, the connection is refused.
-    let url = dmdesk::store::postgres::PgUrl::parse("postgres://ann:hunter2@127.0.0.1:1/x").unwrap();
+    let url =
+        dmdesk::store::postgres::PgUrl::parse("postgres://ann:hunter2@127.0.0.1:1/x").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let err = match PgStore::open(&url, dir.path(), "test") {
         Ok(_) => panic!("nothing listens on port 1"),
         Err(e) => e.to_string(),
     };
     assert!(!err.contains("hunter2"), "{err}");
-    assert!(err.contains("postgres://ann:***@127.0.0.1:1/x"), "names the database: {err}");
+    assert!(
+        err.contains("postgres://ann:***@127.0.0.1:1/x"),
+        "names the database: {err}"
+    );
 }

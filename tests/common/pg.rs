@@ -12,7 +12,9 @@ pub const URL_VAR: &str = "DMDESK_TEST_PG_URL";
 /// The admin URL, or None after saying why the test is skipped.
 pub fn admin_url(test: &str) -> Option<PgUrl> {
     match std::env::var(URL_VAR) {
-        Ok(u) if !u.is_empty() => Some(PgUrl::parse(&u).unwrap_or_else(|e| panic!("{URL_VAR}: {e}"))),
+        Ok(u) if !u.is_empty() => {
+            Some(PgUrl::parse(&u).unwrap_or_else(|e| panic!("{URL_VAR}: {e}")))
+        }
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("{test}: {URL_VAR} is not set (CI=true requires PostgreSQL; .ci/run starts one)")
         }

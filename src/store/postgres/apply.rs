@@ -32,7 +32,10 @@ pub(super) async fn apply(pool: &Pool, changes: &[Change]) -> PgResult<Applied> 
     loop {
         match apply_once(pool, changes).await {
             Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
-                tracing::debug!(attempt, "apply conflicted with another writer; running it again");
+                tracing::debug!(
+                    attempt,
+                    "apply conflicted with another writer; running it again"
+                );
                 attempt += 1;
             }
             other => return other,

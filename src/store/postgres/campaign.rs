@@ -5,8 +5,7 @@
 use super::{decode, encode, PgResult};
 use crate::domain::TimestampMs;
 use crate::store::{
-    CampaignRecord, CampaignStatus, NewRecipient, RecipientRecord, RecipientState, StoreError,
-    Swap,
+    CampaignRecord, CampaignStatus, NewRecipient, RecipientRecord, RecipientState, StoreError, Swap,
 };
 use deadpool_postgres::Pool;
 
@@ -49,7 +48,8 @@ pub(super) async fn create(pool: &Pool, new: NewCampaign) -> PgResult<CampaignRe
         )
         .await?;
     for (i, r) in new.recipients.into_iter().enumerate() {
-        let index = u32::try_from(i).map_err(|_| StoreError::Corrupt("too many recipients".into()))?;
+        let index =
+            u32::try_from(i).map_err(|_| StoreError::Corrupt("too many recipients".into()))?;
         let rr = RecipientRecord {
             campaign: id.clone(),
             index,
@@ -146,7 +146,12 @@ pub(super) async fn put_recipient(pool: &Pool, r: &RecipientRecord) -> PgResult<
         .execute(
             "INSERT INTO campaign_recipients (campaign, idx, state, doc) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (campaign, idx) DO UPDATE SET state = EXCLUDED.state, doc = EXCLUDED.doc",
-            &[&r.campaign, &(r.index as i32), &r.state.as_str(), &encode(r)],
+            &[
+                &r.campaign,
+                &(r.index as i32),
+                &r.state.as_str(),
+                &encode(r),
+            ],
         )
         .await?;
     Ok(())

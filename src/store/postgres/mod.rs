@@ -202,7 +202,10 @@ impl PgStore {
     }
 
     fn handle(&self) -> &tokio::runtime::Handle {
-        self.runtime.as_ref().expect("runtime lives until drop").handle()
+        self.runtime
+            .as_ref()
+            .expect("runtime lives until drop")
+            .handle()
     }
 
     fn presence_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Viewer>> {

@@ -32,7 +32,11 @@ where
                 Ok(rows) if rows.is_empty() => return None,
                 Ok(rows) => {
                     cursor = rows.last().map(|(c, _)| c.clone());
-                    page = rows.into_iter().map(|(_, t)| t).collect::<Vec<_>>().into_iter();
+                    page = rows
+                        .into_iter()
+                        .map(|(_, t)| t)
+                        .collect::<Vec<_>>()
+                        .into_iter();
                 }
                 Err(e) => return Some(Err(e)),
             }
@@ -51,8 +55,12 @@ pub(super) enum Table {
 impl Table {
     fn sql(self) -> &'static str {
         match self {
-            Table::Messages => "SELECT skey, doc FROM messages WHERE skey > $1 ORDER BY skey LIMIT $2",
-            Table::Contacts => "SELECT conv, doc FROM contacts WHERE conv > $1 ORDER BY conv LIMIT $2",
+            Table::Messages => {
+                "SELECT skey, doc FROM messages WHERE skey > $1 ORDER BY skey LIMIT $2"
+            }
+            Table::Contacts => {
+                "SELECT conv, doc FROM contacts WHERE conv > $1 ORDER BY conv LIMIT $2"
+            }
             Table::Conversations => {
                 "SELECT conv, doc FROM conversations WHERE conv > $1 ORDER BY conv LIMIT $2"
             }

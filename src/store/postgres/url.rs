@@ -15,8 +15,12 @@ impl PgUrl {
         if !matches!(parsed.scheme(), "postgres" | "postgresql") {
             return Err(format!("`{url}` is not a postgres:// URL"));
         }
-        s.parse::<tokio_postgres::Config>()
-            .map_err(|e| format!("`{url}` is not a PostgreSQL URL: {}", url.scrub(&e.to_string())))?;
+        s.parse::<tokio_postgres::Config>().map_err(|e| {
+            format!(
+                "`{url}` is not a PostgreSQL URL: {}",
+                url.scrub(&e.to_string())
+            )
+        })?;
         Ok(url)
     }
 
@@ -55,7 +59,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -101,13 +107,19 @@ mod tests {
         assert_eq!(u.to_string(), "postgres://ann:***@db.example:5432/dmdesk");
         assert!(!format!("{u:?}").contains("s3cr"));
         assert_eq!(u.scrub("auth failed for s3cr/et"), "auth failed for ***");
-        assert_eq!(u.expose(), "postgres://ann:s3cr%2Fet@db.example:5432/dmdesk");
+        assert_eq!(
+            u.expose(),
+            "postgres://ann:s3cr%2Fet@db.example:5432/dmdesk"
+        );
     }
 
     #[test]
     fn other_schemes_and_garbage_are_refused_without_echoing_a_password() {
         let e = PgUrl::parse("mysql://ann:hunter2@h/db").unwrap_err();
-        assert!(e.contains("not a postgres:// URL") && !e.contains("hunter2"), "{e}");
+        assert!(
+            e.contains("not a postgres:// URL") && !e.contains("hunter2"),
+            "{e}"
+        );
         let e = PgUrl::parse("not a url").unwrap_err();
         assert!(e.contains("is not a URL"), "{e}");
     }
