@@ -114,6 +114,8 @@ pub struct StoreConfig {
     pub event_retention: Duration,
     /// Logged but unapplied events past which the webhook answers 503.
     pub max_apply_lag: u64,
+    /// sled (default) or PostgreSQL with its URL (printed redacted).
+    pub backend: crate::store::Backend,
 }
 
 #[derive(Debug, Clone)]
@@ -266,6 +268,9 @@ struct RawStore {
     cache_mb: Option<u64>,
     event_retention: Option<String>,
     max_apply_lag: Option<u64>,
+    backend: Option<String>,
+    url: Option<Secret>,
+    url_env: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -394,6 +399,59 @@ fn read_config(path: &Path) -> std::io::Result<String> {
 
 /// A secret that is set must be more than whitespace (a stray newline in
 /// an environment file would otherwise verify nothing or everything).
+/// `[store] backend`, `url`, `url_env`. The URL may hold a password: it is
+/// read like a secret and errors show it redacted.
+fn store_backend(
+    raw: &RawStore,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::store::Backend, ConfigError> {
+    use crate::store::{postgres::PgUrl, Backend};
+    match raw.backend.as_deref().unwrap_or("sled") {
+        "sled" => {
+            if raw.url.is_some() || raw.url_env.is_some() {
+                return Err(ConfigError::key(
+                    "store.url",
+                    "is for backend = \"postgres\" (the sled store lives in store.path)",
+                ));
+            }
+            Ok(Backend::Sled)
+        }
+        "postgres" => {
+            let (key, text) = match (&raw.url_env, &raw.url) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::key(
+                        "store.url",
+                        "set either url or url_env, not both",
+                    ))
+                }
+                (Some(var), None) => match env(var).filter(|v| !v.is_empty()) {
+                    Some(v) => ("store.url_env", v),
+                    None => {
+                        return Err(ConfigError::key(
+                            "store.url_env",
+                            format!("environment variable `{var}` is not set"),
+                        ))
+                    }
+                },
+                (None, Some(u)) => ("store.url", u.expose().to_string()),
+                (None, None) => {
+                    return Err(ConfigError::key(
+                        "store.url",
+                        "is required with backend = \"postgres\" (or set url_env)",
+                    ))
+                }
+            };
+            PgUrl::parse(&text)
+                .map(Backend::Postgres)
+                .map_err(|m| ConfigError::key(key, m))
+        }
+        other => Err(ConfigError::key(
+            "store.backend",
+            format!("`{other}` is not a backend (use \"sled\" or \"postgres\")"),
+        )),
+    }
+}
+
 fn check_secret(key: &str, s: &Secret) -> Result<(), ConfigError> {
     if !s.0.is_empty() && s.0.trim().is_empty() {
         return Err(ConfigError::key(key, "is only whitespace"));
@@ -541,6 +599,7 @@ impl Config {
             .map(|v| id_value("server.app_id", v))
             .transpose()?;
 
+        let backend = store_backend(&raw.store, env)?;
         let store = StoreConfig {
             path: raw.store.path.unwrap_or_else(default_store_path),
             cache_mb: raw.store.cache_mb.unwrap_or(32),
@@ -554,6 +613,7 @@ impl Config {
                 })?,
             },
             max_apply_lag: raw.store.max_apply_lag.unwrap_or(DEFAULT_MAX_APPLY_LAG),
+            backend,
         };
         if store.max_apply_lag == 0 {
             return Err(ConfigError::key(
@@ -1148,6 +1208,62 @@ access_token_env = "PAGE1"
         for (text, key) in cases {
             let err = Config::from_toml(text, &no_env).unwrap_err().to_string();
             assert!(err.contains(key), "{text:?} gave {err:?}, expected {key}");
+        }
+    }
+
+    #[test]
+    fn store_backend_defaults_to_sled_and_takes_a_postgres_url() {
+        use crate::store::Backend;
+        let c = Config::from_toml("", &no_env).unwrap();
+        assert_eq!(c.store.backend, Backend::Sled);
+        let text =
+            "[store]\nbackend = \"postgres\"\nurl = \"postgres://ann:hunter2@db:5432/dmdesk\"";
+        let c = Config::from_toml(text, &no_env).unwrap();
+        let Backend::Postgres(url) = &c.store.backend else {
+            panic!("postgres expected: {:?}", c.store.backend)
+        };
+        assert_eq!(url.expose(), "postgres://ann:hunter2@db:5432/dmdesk");
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "Debug redacts the password"
+        );
+        let env = |k: &str| (k == "DB_URL").then(|| "postgres://bob:pw9@h/d".to_string());
+        let text = "[store]\nbackend = \"postgres\"\nurl_env = \"DB_URL\"";
+        let c = Config::from_toml(text, &env).unwrap();
+        assert_eq!(
+            c.store.backend.clone(),
+            Backend::Postgres(url_of("postgres://bob:pw9@h/d"))
+        );
+    }
+
+    fn url_of(s: &str) -> crate::store::postgres::PgUrl {
+        crate::store::postgres::PgUrl::parse(s).unwrap()
+    }
+
+    #[test]
+    fn store_errors_name_the_key_and_never_the_password() {
+        let cases = [
+            ("[store]\nbackend = \"mysql\"", "store.backend"),
+            ("[store]\nbackend = \"postgres\"", "store.url"),
+            (
+                "[store]\nbackend = \"postgres\"\nurl_env = \"NOPE\"",
+                "store.url_env",
+            ),
+            (
+                "[store]\nbackend = \"postgres\"\nurl = \"http://ann:hunter2@h/d\"",
+                "store.url",
+            ),
+            (
+                "[store]\nbackend = \"postgres\"\nurl = \"postgres://h/d\"\nurl_env = \"X\"",
+                "store.url",
+            ),
+            ("[store]\nurl = \"postgres://ann:hunter2@h/d\"", "store.url"),
+            ("[store]\ndatabase = \"x\"", "database"),
+        ];
+        for (text, key) in cases {
+            let err = Config::from_toml(text, &no_env).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err:?}, expected {key}");
+            assert!(!err.contains("hunter2"), "{err}");
         }
     }
 

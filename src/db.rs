@@ -33,6 +33,12 @@ impl Db {
         Ok(Db::new(store::open(path, cache_mb, mode)?, Bus::new()))
     }
 
+    /// Open the configured backend (`[store] backend`) with a bus of its own.
+    pub fn open_config(cfg: &crate::config::StoreConfig, mode: &str) -> Result<Db> {
+        let store = store::open_backend(&cfg.backend, &cfg.path, cfg.cache_mb, mode)?;
+        Ok(Db::new(store, Bus::new()))
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

@@ -367,8 +367,9 @@ pub async fn check_at(
     today: NaiveDate,
 ) -> Vec<Finding> {
     let mut out = check_config_at(config, today);
-    if store.is_none() {
-        out.push(note("the store is held by another dmdesk process: dead-token marks and standby threads were not checked"));
+    match store {
+        None => out.push(note("the store is held by another dmdesk process (or its database is unreachable): dead-token marks and standby threads were not checked")),
+        Some(db) => out.extend(check_database(db)),
     }
     for (i, page) in config.pages.iter().enumerate() {
         if page.is_instagram_login() {
@@ -379,6 +380,24 @@ pub async fn check_at(
     }
     out.extend(token_lives(config, graph).await);
     out
+}
+
+/// The PostgreSQL backend: which database, its server and schema versions
+/// (nothing for sled).
+fn check_database(db: &Db) -> Option<Finding> {
+    match db.database_info() {
+        Ok(None) => None,
+        Ok(Some(i)) if i.schema_version < i.schema_latest => Some(fix(format!(
+            "database {}: PostgreSQL {}, schema {} of {}: start `dmdesk serve` once to upgrade it",
+            i.database, i.server_version, i.schema_version, i.schema_latest
+        ))),
+        Ok(Some(i)) => Some(ok(format!(
+            "database {}: PostgreSQL {}, schema {} (current)",
+            i.database, i.server_version, i.schema_version
+        ))),
+        // The message names the database with its password redacted.
+        Err(e) => Some(fix(format!("database unreachable: {e}"))),
+    }
 }
 
 /// An `[[instagram]]` account: its token must be that account's, on the

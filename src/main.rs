@@ -192,7 +192,7 @@ fn open_store(cfg: &Config, mode: &str) -> Result<Db, CliError> {
             fix_dir_mode(data);
         }
     }
-    Ok(Db::open(&cfg.store.path, cfg.store.cache_mb, mode)?)
+    Ok(Db::open_config(&cfg.store, mode)?)
 }
 
 async fn run(cli: Cli) -> CliResult {
@@ -290,7 +290,7 @@ async fn run(cli: Cli) -> CliResult {
             cfg.require_secrets()?;
             let store = match shot {
                 // The store is optional for doctor: it reports what it could not check.
-                OneShot::Doctor => Db::open(&cfg.store.path, cfg.store.cache_mb, "doctor").ok(),
+                OneShot::Doctor => Db::open_config(&cfg.store, "doctor").ok(),
                 _ => Some(open_store(&cfg, shot.name())?),
             };
             let console = dmdesk::console::Console::local(dmdesk::control::peer::current_user());

@@ -2,7 +2,8 @@
 //!
 //! Each check is a function over a fresh, empty `Db`; `contract!` turns the
 //! list into tests for one backend. A second backend adds one line at the
-//! bottom: `contract!(name, opener);`.
+//! bottom: `contract!(name, opener);`. An opener returns None when its
+//! backend is not available here (it has said why).
 
 use dmdesk::bus::Bus;
 use dmdesk::change::Change;
@@ -11,7 +12,8 @@ use dmdesk::domain::{
     ConvKey, ConvStatus, Direction, Message, Mid, MsgStatus, Platform, TimestampMs,
 };
 use dmdesk::store::embedded::SledStore;
-use dmdesk::store::{NewRecipient, RecipientState, Swap};
+use dmdesk::store::postgres::PgStore;
+use dmdesk::store::{NewRecipient, RecipientState, Store, Swap};
 use dmdesk::update::{Update, Viewer};
 use std::sync::Arc;
 
@@ -21,13 +23,28 @@ pub struct Fixture {
     _keep: Box<dyn std::any::Any>,
 }
 
-fn open_sled() -> Fixture {
+#[path = "common/pg.rs"]
+mod pg;
+
+fn open_sled(_test: &str) -> Option<Fixture> {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(dir.path(), 16, "test").expect("open");
-    Fixture {
+    Some(Fixture {
         db,
         _keep: Box::new(dir),
-    }
+    })
+}
+
+/// A store on a fresh database of its own (dropped after the test).
+fn open_postgres(test: &str) -> Option<Fixture> {
+    let temp = pg::TempDb::create(test)?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = PgStore::open(&temp.url, dir.path(), "test").expect("open postgres");
+    Some(Fixture {
+        db: Db::new(store, Bus::new()),
+        // Fields drop in order: the store's pool before the database.
+        _keep: Box::new((dir, temp)),
+    })
 }
 
 fn conv(user: &str) -> ConvKey {
@@ -429,53 +446,94 @@ macro_rules! contract {
             use super::*;
             #[test]
             fn apply_is_idempotent() {
-                super::apply_is_idempotent($open());
+                if let Some(f) = $open(concat!(stringify!($backend), "::apply_is_idempotent")) {
+                    super::apply_is_idempotent(f);
+                }
             }
             #[test]
             fn early_receipts_wait_for_their_message() {
-                super::early_receipts_wait_for_their_message($open());
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::early_receipts_wait_for_their_message"
+                )) {
+                    super::early_receipts_wait_for_their_message(f);
+                }
             }
             #[test]
             fn watermark_in_the_same_apply_as_its_messages() {
-                super::watermark_in_the_same_apply_as_its_messages($open());
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::watermark_in_the_same_apply_as_its_messages"
+                )) {
+                    super::watermark_in_the_same_apply_as_its_messages(f);
+                }
             }
             #[test]
             fn outbound_lifecycle() {
-                super::outbound_lifecycle($open());
+                if let Some(f) = $open(concat!(stringify!($backend), "::outbound_lifecycle")) {
+                    super::outbound_lifecycle(f);
+                }
             }
             #[test]
             fn echo_before_the_api_answer() {
-                super::echo_before_the_api_answer($open());
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::echo_before_the_api_answer"
+                )) {
+                    super::echo_before_the_api_answer(f);
+                }
             }
             #[test]
             fn campaign_state_and_claims() {
-                super::campaign_state_and_claims($open());
+                if let Some(f) = $open(concat!(stringify!($backend), "::campaign_state_and_claims"))
+                {
+                    super::campaign_state_and_claims(f);
+                }
             }
             #[test]
             fn drafts_statuses_and_reads() {
-                super::drafts_statuses_and_reads($open());
+                if let Some(f) = $open(concat!(stringify!($backend), "::drafts_statuses_and_reads"))
+                {
+                    super::drafts_statuses_and_reads(f);
+                }
             }
             #[test]
             fn unread_counts_cover_every_conversation() {
-                super::unread_counts_cover_every_conversation($open());
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::unread_counts_cover_every_conversation"
+                )) {
+                    super::unread_counts_cover_every_conversation(f);
+                }
             }
             #[test]
             fn updates_follow_the_commit() {
-                super::updates_follow_the_commit($open());
+                if let Some(f) = $open(concat!(stringify!($backend), "::updates_follow_the_commit"))
+                {
+                    super::updates_follow_the_commit(f);
+                }
             }
             #[test]
             fn presence_table() {
-                super::presence_table($open());
+                if let Some(f) = $open(concat!(stringify!($backend), "::presence_table")) {
+                    super::presence_table(f);
+                }
             }
             #[test]
             fn an_unsent_message_stays_unsent() {
-                super::an_unsent_message_stays_unsent($open());
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::an_unsent_message_stays_unsent"
+                )) {
+                    super::an_unsent_message_stays_unsent(f);
+                }
             }
         }
     };
 }
 
 contract!(sled, open_sled);
+contract!(postgres, open_postgres);
 
 // ---- the embedded backend's atomicity, through its failpoint -------------
 
@@ -516,4 +574,218 @@ fn sled_apply_failing_between_writes_leaves_nothing_and_reapply_counts_right() {
     assert_eq!(db.conversation_count().unwrap(), 2);
     let listed = db.conversations(&Default::default(), 0, 10).unwrap();
     assert_eq!(listed.len(), 2, "the activity index agrees with the rows");
+}
+
+// ---- PostgreSQL: several processes on one database -------------------------
+// Each `PgStore` has its own pool and runtime, as each `dmdesk serve`
+// process would; they meet only in the database.
+
+/// Two stores opened on one fresh database (None: skipped, said why).
+type Keep = Box<dyn std::any::Any>;
+
+/// The guard comes first: bound first, it is dropped last.
+fn two_stores(test: &str) -> Option<(Keep, Arc<PgStore>, Arc<PgStore>)> {
+    let temp = pg::TempDb::create(test)?;
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = PgStore::open(&temp.url, da.path(), "serve").expect("open a");
+    let b = PgStore::open(&temp.url, db.path(), "serve").expect("open b");
+    Some((Box::new((da, db, temp)), a, b))
+}
+
+#[test]
+fn postgres_two_processes_applying_the_same_mids_make_one_message_each() {
+    let Some((_keep, a, b)) = two_stores("postgres_two_processes_applying_the_same_mids") else {
+        return;
+    };
+    let n = 40;
+    let barrier = std::sync::Barrier::new(4);
+    let new_messages = std::sync::atomic::AtomicU64::new(0);
+    let new_contacts = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let store: &PgStore = if t % 2 == 0 { &a } else { &b };
+            let (barrier, new_messages, new_contacts) = (&barrier, &new_messages, &new_contacts);
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..n {
+                    // Half the writers name the two conversations in the other order.
+                    let (x, y) = (
+                        inbound("U1", &format!("a{i}"), 1_000 + i),
+                        inbound("U2", &format!("b{i}"), 1_000 + i),
+                    );
+                    let batch = if t < 2 { [x, y] } else { [y, x] };
+                    let out = store.apply(&batch).expect("apply");
+                    new_messages.fetch_add(out.new_messages, std::sync::atomic::Ordering::Relaxed);
+                    new_contacts.fetch_add(
+                        out.new_contacts.len() as u64,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                }
+            });
+        }
+    });
+    let n = n as u64;
+    assert_eq!(
+        new_messages.into_inner(),
+        2 * n,
+        "each mid is new exactly once"
+    );
+    assert_eq!(new_contacts.into_inner(), 2, "each contact is created once");
+    for (user, first) in [("U1", "a0"), ("U2", "b0")] {
+        let c = a.conversation(&conv(user)).unwrap().expect("conversation");
+        assert_eq!((c.message_count, c.unread as u64), (n, n), "{user}");
+        assert_eq!(
+            b.messages_latest(&conv(user), 1000).unwrap().len() as u64,
+            n
+        );
+        assert!(b.message(&Mid::from(first)).unwrap().is_some());
+    }
+    assert_eq!(b.conversation_count().unwrap(), 2);
+}
+
+#[test]
+fn postgres_two_processes_claim_each_recipient_once() {
+    let Some((_keep, a, b)) = two_stores("postgres_two_processes_claim_each_recipient_once") else {
+        return;
+    };
+    let recipients: Vec<NewRecipient> = (0..30)
+        .map(|i| NewRecipient {
+            conv: conv(&format!("U{i}")),
+            skip: None,
+        })
+        .collect();
+    let c = a
+        .create_campaign("t", "hi", None, None, &recipients, TimestampMs(1))
+        .unwrap();
+    let barrier = std::sync::Barrier::new(4);
+    let wins: Vec<Vec<u32>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let store: &PgStore = if t % 2 == 0 { &a } else { &b };
+                let (barrier, id) = (&barrier, &c.id);
+                s.spawn(move || {
+                    barrier.wait();
+                    let mut won = Vec::new();
+                    for r in store.campaign_recipients(id).unwrap() {
+                        let mut claim = r.clone();
+                        claim.state = RecipientState::InFlight;
+                        claim.attempts = t;
+                        match store
+                            .swap_recipient(&claim, RecipientState::Queued)
+                            .unwrap()
+                        {
+                            Swap::Done => won.push(r.index),
+                            Swap::Lost(cur) => {
+                                assert_eq!(cur.map(|c| c.state), Some(RecipientState::InFlight))
+                            }
+                        }
+                    }
+                    won
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut all: Vec<u32> = wins.concat();
+    all.sort();
+    assert_eq!(
+        all,
+        (0..30).collect::<Vec<u32>>(),
+        "every recipient claimed exactly once"
+    );
+    assert_eq!(b.campaign_counts(&c.id).unwrap().in_flight, 30);
+}
+
+#[test]
+fn postgres_event_seqs_from_two_processes_are_distinct_and_in_order() {
+    let Some((_keep, a, b)) = two_stores("postgres_event_seqs_from_two_processes") else {
+        return;
+    };
+    let seqs: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let store: &PgStore = if t % 2 == 0 { &a } else { &b };
+                s.spawn(move || {
+                    (0..25)
+                        .map(|i| {
+                            let body = format!("{{\"t\":{t},\"i\":{i}}}");
+                            store
+                                .append_event_nowait(body.as_bytes(), TimestampMs(i))
+                                .unwrap()
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut sorted = seqs.clone();
+    sorted.sort();
+    assert_eq!(sorted, (1..=100).collect::<Vec<u64>>());
+    let logged = b.events_after(0, 1000).unwrap();
+    assert_eq!(logged.iter().map(|e| e.seq).collect::<Vec<_>>(), sorted);
+    b.set_applied_seq(60).unwrap();
+    b.quarantine_event(70, "bad").unwrap();
+    let e = a.get_event(70).unwrap().unwrap();
+    assert_eq!(e.state.reason(), Some("bad"));
+    assert_eq!(a.get_event(60).unwrap().unwrap().state.name(), "applied");
+    assert_eq!(a.get_event(61).unwrap().unwrap().state.name(), "pending");
+    assert_eq!(a.all_events().count(), 100);
+}
+
+#[test]
+fn postgres_describe_reports_server_and_schema_after_two_opens() {
+    let Some((_keep, a, _b)) = two_stores("postgres_describe_reports_server_and_schema") else {
+        return;
+    };
+    let d = a.describe().expect("describe");
+    assert!(
+        d.server_version
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit()),
+        "{d:?}"
+    );
+    assert!(d.database.starts_with("dmdesk_test_"), "{d:?}");
+    assert_eq!(d.schema_version, d.schema_latest, "{d:?}");
+    assert!(d.schema_version >= 1);
+}
+
+/// The sync calls run on the store's own threads: calling them (and
+/// dropping the store) from inside a tokio runtime must not panic.
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_calls_work_inside_a_runtime() {
+    let Some(f) = open_postgres("postgres_calls_work_inside_a_runtime") else {
+        return;
+    };
+    let seq =
+        f.db.append_event(b"{}", TimestampMs(5))
+            .await
+            .expect("append");
+    assert_eq!(seq, 1);
+    f.db.apply(&[inbound("U1", "m1", 10)]).expect("apply");
+    assert_eq!(f.db.all_messages().count(), 1);
+    assert_eq!(f.db.all_conversations().count(), 1);
+    assert_eq!(f.db.all_contacts().count(), 1);
+    drop(f);
+}
+
+#[test]
+fn postgres_open_errors_never_show_the_password() {
+    // Port 1 on loopback: nothing listens, the connection is refused.
+    let url =
+        dmdesk::store::postgres::PgUrl::parse("postgres://ann:hunter2@127.0.0.1:1/x").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let err = match PgStore::open(&url, dir.path(), "test") {
+        Ok(_) => panic!("nothing listens on port 1"),
+        Err(e) => e.to_string(),
+    };
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(
+        err.contains("postgres://ann:***@127.0.0.1:1/x"),
+        "names the database: {err}"
+    );
 }

@@ -12,6 +12,7 @@
 //! made; the caller publishes them (`crate::db::Db` does both).
 
 pub mod embedded;
+pub mod postgres;
 mod records;
 
 pub use records::*;
@@ -212,6 +213,12 @@ pub trait Store: Send + Sync {
     fn presence_put(&self, session: u64, viewer: Option<Viewer>);
     fn presence_list(&self) -> Vec<Viewer>;
 
+    /// The database server behind the store, for `dmdesk doctor` (None:
+    /// an embedded store, nothing to report beyond its path).
+    fn database_info(&self) -> Result<Option<postgres::DatabaseInfo>> {
+        Ok(None)
+    }
+
     // ---- derived, the same for every backend --------------------------------
 
     /// Campaigns that were running (to resume at start).
@@ -304,7 +311,31 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// Where the data lives (`[store] backend`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded store in `[store] path` (the default: no database needed).
+    #[default]
+    Sled,
+    /// A PostgreSQL database shared by several processes.
+    Postgres(postgres::PgUrl),
+}
+
 /// Open the embedded store at `path` (the default backend).
 pub fn open(path: &Path, cache_mb: u64, mode: &str) -> Result<Arc<dyn Store>> {
     Ok(embedded::SledStore::open(path, cache_mb, mode)?)
+}
+
+/// Open the configured backend. `path` is the local directory either way
+/// (the data itself with sled; the control socket and caches with both).
+pub fn open_backend(
+    backend: &Backend,
+    path: &Path,
+    cache_mb: u64,
+    mode: &str,
+) -> Result<Arc<dyn Store>> {
+    match backend {
+        Backend::Sled => open(path, cache_mb, mode),
+        Backend::Postgres(url) => Ok(postgres::PgStore::open(url, path, mode)?),
+    }
 }

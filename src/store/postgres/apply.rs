@@ -1,0 +1,841 @@
+//! The one apply path on PostgreSQL: every change of one call in one
+//! transaction, idempotent by mid, race-free across processes.
+//!
+//! Before it reads anything, an apply takes a transaction-level advisory
+//! lock per conversation it names (in one global order, so two applies
+//! cannot deadlock on them); a conversation reached only through an outbox
+//! record is locked when it is reached. Two receivers applying the same mid
+//! therefore run one after the other and the second finds the message. The
+//! conversation summary is read and written under that lock, and the unique
+//! mid is the last guard: a conflict, a deadlock or a serialisation failure
+//! rolls the transaction back and runs it again.
+
+use super::{decode, encode, keys, PgError, PgResult};
+use crate::change::Change;
+use crate::domain::{
+    Contact, ConvKey, ConvStatus, Conversation, Direction, Message, Mid, MsgKind, MsgStatus,
+    Origin, ProfileState, Reaction, TimestampMs,
+};
+use crate::meta::webhook::METADATA_PREFIX;
+use crate::store::{Applied, OutboxRecord, OutboxState, StoreError};
+use crate::update::Update;
+use deadpool_postgres::Pool;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use tokio_postgres::Transaction;
+
+/// Runs of one apply after a conflict with another writer.
+const ATTEMPTS: usize = 8;
+
+pub(super) async fn apply(pool: &Pool, changes: &[Change]) -> PgResult<Applied> {
+    let mut attempt = 1;
+    loop {
+        match apply_once(pool, changes).await {
+            Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
+                tracing::debug!(
+                    attempt,
+                    "apply conflicted with another writer; running it again"
+                );
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn apply_once(pool: &Pool, changes: &[Change]) -> PgResult<Applied> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let mut txn = Txn {
+        tx: &tx,
+        convs: HashMap::new(),
+        locked: HashSet::new(),
+        out: Applied::default(),
+    };
+    let mut named: Vec<&ConvKey> = changes.iter().filter_map(conv_of).collect();
+    named.sort_by_key(|k| keys::lock_id(&keys::conv(k)));
+    for k in named {
+        txn.lock(k).await?;
+    }
+    for ch in changes {
+        apply_one(&mut txn, ch).await?;
+    }
+    let out = txn.write_conversations().await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The conversation a change names up front (outbox changes name a record).
+fn conv_of(ch: &Change) -> Option<&ConvKey> {
+    match ch {
+        Change::Message { msg, .. } => Some(&msg.conv),
+        Change::Delivery { conv, .. }
+        | Change::Read { conv, .. }
+        | Change::Reaction { conv, .. }
+        | Change::Edit { conv, .. }
+        | Change::Delete { conv, .. }
+        | Change::Handover { conv, .. }
+        | Change::ContactSeen { conv, .. }
+        | Change::OutboundQueued { conv, .. }
+        | Change::MarkRead { conv, .. }
+        | Change::Status { conv, .. }
+        | Change::Profile { conv, .. } => Some(conv),
+        Change::Contact(c) => Some(&c.conv),
+        Change::OutboundSent { .. }
+        | Change::OutboundFailed { .. }
+        | Change::OutboundRetry { .. }
+        | Change::Notice { .. }
+        | Change::Ignored { .. } => None,
+    }
+}
+
+/// A receipt, reaction or edit kept until its message lands.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+enum Deferred {
+    Status(MsgStatus),
+    React { emoji: Option<String>, by: String },
+    Edit(String),
+    Delete,
+}
+
+struct Txn<'t> {
+    tx: &'t Transaction<'t>,
+    /// Summaries read under their lock, written once at the end.
+    convs: HashMap<ConvKey, Slot>,
+    locked: HashSet<ConvKey>,
+    out: Applied,
+}
+
+struct Slot {
+    conv: Conversation,
+    /// As stored before this apply (None: new); unchanged rows are not written.
+    before: Option<Conversation>,
+}
+
+impl Txn<'_> {
+    fn publish(&mut self, u: Update) {
+        self.out.updates.push(u);
+    }
+
+    async fn lock(&mut self, key: &ConvKey) -> PgResult<()> {
+        if self.locked.insert(key.clone()) {
+            let id = keys::lock_id(&keys::conv(key));
+            self.tx
+                .execute("SELECT pg_advisory_xact_lock($1)", &[&id])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The conversation inside this apply, created with its contact if new.
+    async fn conv(&mut self, key: &ConvKey) -> PgResult<&mut Conversation> {
+        if !self.convs.contains_key(key) {
+            let slot = match self.stored_conv(key).await? {
+                Some(c) => Slot {
+                    before: Some(c.clone()),
+                    conv: c,
+                },
+                None => Slot {
+                    conv: self.new_conv(key).await?,
+                    before: None,
+                },
+            };
+            self.convs.insert(key.clone(), slot);
+        }
+        Ok(&mut self.convs.get_mut(key).expect("inserted above").conv)
+    }
+
+    /// The conversation if it exists (agents' actions never create one).
+    async fn existing_conv(&mut self, key: &ConvKey) -> PgResult<Option<&mut Conversation>> {
+        if !self.convs.contains_key(key) {
+            match self.stored_conv(key).await? {
+                Some(c) => {
+                    self.convs.insert(
+                        key.clone(),
+                        Slot {
+                            before: Some(c.clone()),
+                            conv: c,
+                        },
+                    );
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.convs.get_mut(key).map(|s| &mut s.conv))
+    }
+
+    async fn stored_conv(&mut self, key: &ConvKey) -> PgResult<Option<Conversation>> {
+        self.lock(key).await?;
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT doc FROM conversations WHERE conv = $1",
+                &[&keys::conv(key)],
+            )
+            .await?;
+        row.map(|r| decode(r.get(0))).transpose()
+    }
+
+    /// A new conversation (and contact, if none), written at the end.
+    async fn new_conv(&mut self, key: &ConvKey) -> PgResult<Conversation> {
+        let contact = match self.contact(key).await? {
+            Some(c) => c,
+            None => {
+                let c = Contact::new(key.clone(), "webhook");
+                self.put_contact_row(&c).await?;
+                self.out.new_contacts.push(key.clone());
+                self.publish(Update::Contact(Box::new(c.clone())));
+                c
+            }
+        };
+        Ok(Conversation::new(key.clone(), contact.display_name()))
+    }
+
+    async fn contact(&mut self, key: &ConvKey) -> PgResult<Option<Contact>> {
+        self.lock(key).await?;
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT doc FROM contacts WHERE conv = $1",
+                &[&keys::conv(key)],
+            )
+            .await?;
+        row.map(|r| decode(r.get(0))).transpose()
+    }
+
+    async fn put_contact_row(&mut self, c: &Contact) -> PgResult<()> {
+        self.tx
+            .execute(
+                "INSERT INTO contacts (conv, doc) VALUES ($1, $2) \
+                 ON CONFLICT (conv) DO UPDATE SET doc = EXCLUDED.doc",
+                &[&keys::conv(&c.conv), &encode(c)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn message_by_mid(&mut self, mid: &Mid) -> PgResult<Option<Message>> {
+        let row = self
+            .tx
+            .query_opt("SELECT doc FROM messages WHERE mid = $1", &[&mid.as_str()])
+            .await?;
+        row.map(|r| decode(r.get(0))).transpose()
+    }
+
+    /// Insert a new message; a concurrent insert of the same mid is a
+    /// conflict that reruns the apply (which then finds it).
+    async fn insert_message(&mut self, m: &Message) -> PgResult<()> {
+        self.tx
+            .execute(
+                "INSERT INTO messages (mid, skey, doc) VALUES ($1, $2, $3)",
+                &[
+                    &m.mid.as_str(),
+                    &keys::message(&m.conv, m.timestamp, &m.mid),
+                    &encode(m),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn update_message(&mut self, m: &Message) -> PgResult<()> {
+        self.tx
+            .execute(
+                "UPDATE messages SET doc = $2 WHERE mid = $1",
+                &[&m.mid.as_str(), &encode(m)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_message(&mut self, mid: &Mid) -> PgResult<()> {
+        self.tx
+            .execute("DELETE FROM messages WHERE mid = $1", &[&mid.as_str()])
+            .await?;
+        Ok(())
+    }
+
+    /// The outbox record, locked: its conversation first (the global order),
+    /// then the row, read again under the lock.
+    async fn outbox(&mut self, id: &str) -> PgResult<Option<OutboxRecord>> {
+        let Some(row) = self
+            .tx
+            .query_opt("SELECT doc FROM outbox WHERE id = $1", &[&id])
+            .await?
+        else {
+            return Ok(None);
+        };
+        let rec: OutboxRecord = decode(row.get(0))?;
+        self.lock(&rec.conv).await?;
+        let row = self
+            .tx
+            .query_opt("SELECT doc FROM outbox WHERE id = $1 FOR UPDATE", &[&id])
+            .await?;
+        row.map(|r| decode(r.get(0))).transpose()
+    }
+
+    async fn put_outbox(&mut self, rec: &OutboxRecord) -> PgResult<()> {
+        let state = match rec.state {
+            OutboxState::Pending => "pending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+        };
+        self.tx
+            .execute(
+                "INSERT INTO outbox (id, state, doc) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, doc = EXCLUDED.doc",
+                &[&rec.id, &state, &encode(rec)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Write every changed summary; the updates are the caller's to publish
+    /// once the transaction committed.
+    async fn write_conversations(mut self) -> PgResult<Applied> {
+        let convs = std::mem::take(&mut self.convs);
+        for slot in convs.into_values() {
+            if slot.before.as_ref() == Some(&slot.conv) {
+                continue;
+            }
+            let c = &slot.conv;
+            self.tx
+                .execute(
+                    "INSERT INTO conversations (conv, last_activity, unread, doc) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (conv) DO UPDATE SET \
+                     last_activity = EXCLUDED.last_activity, unread = EXCLUDED.unread, \
+                     doc = EXCLUDED.doc",
+                    &[
+                        &keys::conv(&c.key),
+                        &c.last_activity.0,
+                        &(c.unread.min(i32::MAX as u32) as i32),
+                        &encode(c),
+                    ],
+                )
+                .await?;
+            self.publish(Update::Conversation(Box::new(slot.conv)));
+        }
+        Ok(self.out)
+    }
+}
+
+async fn apply_one(txn: &mut Txn<'_>, ch: &Change) -> PgResult<()> {
+    match ch {
+        Change::Message {
+            msg,
+            metadata,
+            qualifying,
+            from_sync,
+        } => apply_message(txn, msg, metadata.as_deref(), *qualifying, *from_sync).await,
+        Change::Delivery {
+            conv,
+            mids,
+            watermark,
+        } => {
+            for mid in mids {
+                update_or_defer(txn, mid, Deferred::Status(MsgStatus::Delivered)).await?;
+            }
+            if let Some(w) = watermark {
+                watermark_to(txn, conv, *w, MsgStatus::Delivered).await?;
+            }
+            Ok(())
+        }
+        Change::Read {
+            conv,
+            watermark,
+            mid,
+        } => {
+            if let Some(mid) = mid {
+                // Instagram: "seen" names one message; everything before it is seen too.
+                match txn.message_by_mid(mid).await? {
+                    Some(m) => watermark_to(txn, conv, m.timestamp, MsgStatus::Read).await?,
+                    None => defer(txn, mid, Deferred::Status(MsgStatus::Read)).await?,
+                }
+            }
+            if let Some(w) = watermark {
+                watermark_to(txn, conv, *w, MsgStatus::Read).await?;
+            }
+            Ok(())
+        }
+        Change::Reaction {
+            conv,
+            target,
+            emoji,
+            by,
+            at,
+        } => {
+            if by == conv.user.as_str() {
+                // A reaction is a qualifying customer action (see send::window).
+                let c = txn.conv(conv).await?;
+                if c.last_inbound.is_none_or(|t| t < *at) {
+                    c.last_inbound = Some(*at);
+                }
+            }
+            let d = Deferred::React {
+                emoji: emoji.clone(),
+                by: by.clone(),
+            };
+            update_or_defer(txn, target, d).await
+        }
+        Change::Edit { mid, text, .. } => {
+            update_or_defer(txn, mid, Deferred::Edit(text.clone())).await
+        }
+        Change::Delete { mid, .. } => update_or_defer(txn, mid, Deferred::Delete).await,
+        Change::Handover { conv, standby, .. } => {
+            txn.conv(conv).await?.standby = *standby;
+            Ok(())
+        }
+        Change::ContactSeen {
+            conv,
+            name,
+            username,
+        } => {
+            txn.conv(conv).await?;
+            let mut contact = txn
+                .contact(conv)
+                .await?
+                .unwrap_or_else(|| Contact::new(conv.clone(), "sync"));
+            let mut changed = false;
+            if contact.name.is_none() && name.is_some() {
+                contact.name = name.clone();
+                changed = true;
+            }
+            if contact.username.is_none() && username.is_some() {
+                contact.username = username.clone();
+                changed = true;
+            }
+            if changed {
+                put_contact(txn, &contact).await?;
+            }
+            Ok(())
+        }
+        Change::OutboundQueued {
+            id,
+            conv,
+            text,
+            tag,
+            agent,
+            campaign,
+            at,
+        } => {
+            let rec = OutboxRecord {
+                id: id.clone(),
+                conv: conv.clone(),
+                text: text.clone(),
+                tag: tag.clone(),
+                created: *at,
+                state: OutboxState::Pending,
+                mid: None,
+                error: None,
+                agent: agent.clone(),
+                campaign: campaign.clone(),
+            };
+            outbound_queued(txn, rec).await
+        }
+        Change::OutboundSent { id, mid } => {
+            if !resolve(txn, id, mid, MsgStatus::Sent).await? {
+                return Err(not_found(id));
+            }
+            Ok(())
+        }
+        Change::OutboundFailed { id, reason } => outbound_failed(txn, id, reason).await,
+        Change::OutboundRetry { id } => outbound_retry(txn, id).await,
+        Change::MarkRead { conv, read } => {
+            if let Some(c) = txn.existing_conv(conv).await? {
+                c.unread = if *read { 0 } else { c.unread.max(1) };
+            }
+            Ok(())
+        }
+        Change::Status {
+            conv,
+            status,
+            snooze_until,
+        } => {
+            if let Some(c) = txn.existing_conv(conv).await? {
+                c.status = *status;
+                c.snooze_until = if *status == ConvStatus::Snoozed {
+                    *snooze_until
+                } else {
+                    None
+                };
+            }
+            Ok(())
+        }
+        Change::Contact(c) => put_contact(txn, c).await,
+        Change::Profile { conv, profile, at } => {
+            let mut c = txn
+                .contact(conv)
+                .await?
+                .unwrap_or_else(|| Contact::new(conv.clone(), "profile"));
+            match profile {
+                Some(p) => {
+                    let p = (**p).clone();
+                    c.name = p.name.or(c.name);
+                    c.first_name = p.first_name.or(c.first_name);
+                    c.last_name = p.last_name.or(c.last_name);
+                    c.username = p.username.or(c.username);
+                    c.profile_pic = p.profile_pic.or(c.profile_pic);
+                    c.profile_state = ProfileState::Fetched;
+                    c.source = "profile".into();
+                }
+                None => {
+                    c.profile_state = ProfileState::Failed;
+                    c.fetch_attempts += 1;
+                }
+            }
+            c.fetched_at = Some(*at);
+            put_contact(txn, &c).await
+        }
+        Change::Notice { text } => {
+            tracing::warn!("{text}");
+            txn.publish(Update::Notice(text.clone()));
+            Ok(())
+        }
+        Change::Ignored { kind } => {
+            tracing::debug!(kind, "event kind kept in the log only");
+            Ok(())
+        }
+    }
+}
+
+fn not_found(id: &str) -> PgError {
+    PgError::Store(StoreError::NotFound(format!("no outbox record {id}")))
+}
+
+/// Save a contact and carry its name to the conversation row, if any.
+async fn put_contact(txn: &mut Txn<'_>, c: &Contact) -> PgResult<()> {
+    txn.put_contact_row(c).await?;
+    let name = c.display_name();
+    if let Some(conv) = txn.existing_conv(&c.conv).await? {
+        if conv.name != name {
+            conv.name = name;
+        }
+    }
+    txn.publish(Update::Contact(Box::new(c.clone())));
+    Ok(())
+}
+
+async fn apply_message(
+    txn: &mut Txn<'_>,
+    msg: &Message,
+    metadata: Option<&str>,
+    qualifying: bool,
+    from_sync: bool,
+) -> PgResult<()> {
+    // Our own send coming back: bind the outbox record to Meta's mid.
+    if let Some(id) = metadata.and_then(|m| m.strip_prefix(METADATA_PREFIX)) {
+        if resolve(txn, id, &msg.mid, MsgStatus::Sent).await? {
+            return Ok(());
+        }
+    }
+    if let Some(mut existing) = txn.message_by_mid(&msg.mid).await? {
+        // Duplicate delivery, replay, or sync overlap: merge, never duplicate.
+        let mut changed = false;
+        if existing.text.is_none() && msg.text.is_some() && !existing.deleted {
+            existing.text = msg.text.clone();
+            changed = true;
+        }
+        // An unsent message stays empty (as with sled).
+        if existing.attachments.is_empty() && !msg.attachments.is_empty() && !existing.deleted {
+            existing.attachments = msg.attachments.clone();
+            changed = true;
+        }
+        if existing.origin.is_none() && msg.origin.is_some() {
+            existing.origin = msg.origin;
+            changed = true;
+        }
+        if existing.direction == Direction::Out && existing.status < msg.status {
+            existing.status = msg.status;
+            changed = true;
+        }
+        if changed {
+            txn.update_message(&existing).await?;
+            txn.publish(Update::Message(Box::new(existing)));
+        }
+        return Ok(());
+    }
+
+    let conv = txn.conv(&msg.conv).await?;
+    let mut m = msg.clone();
+    if m.direction == Direction::Out && m.status >= MsgStatus::Sent {
+        if conv.read_watermark.is_some_and(|w| m.timestamp <= w) {
+            m.status = MsgStatus::Read;
+        } else if conv.delivered_watermark.is_some_and(|w| m.timestamp <= w) {
+            m.status = MsgStatus::Delivered;
+        }
+    }
+    for d in take_deferred(txn, &m.mid).await? {
+        apply_deferred(&mut m, d);
+    }
+    txn.insert_message(&m).await?;
+    txn.out.new_messages += 1;
+
+    let conv = txn.conv(&msg.conv).await?;
+    conv.message_count += 1;
+    if m.timestamp >= conv.last_activity {
+        conv.last_activity = m.timestamp;
+        conv.last_preview = m.preview();
+        conv.last_direction = Some(m.direction);
+    }
+    if m.direction == Direction::In {
+        if qualifying && conv.last_inbound.is_none_or(|t| t < m.timestamp) {
+            conv.last_inbound = Some(m.timestamp);
+        }
+        if m.kind == MsgKind::Message && conv.last_user_message.is_none_or(|t| t < m.timestamp) {
+            conv.last_user_message = Some(m.timestamp);
+        }
+        if !from_sync {
+            conv.unread += 1;
+            // A customer's new message reopens a snoozed or resolved thread.
+            if matches!(conv.status, ConvStatus::Snoozed | ConvStatus::Resolved) {
+                conv.status = ConvStatus::Open;
+                conv.snooze_until = None;
+            }
+        }
+    }
+    txn.publish(Update::Message(Box::new(m)));
+    Ok(())
+}
+
+/// Rows read per step of a watermark's walk back through a thread.
+const WALK: i64 = 256;
+
+/// Move outbound messages at or before `w` to `status`, newest first,
+/// stopping at the first one an earlier watermark already moved.
+async fn watermark_to(
+    txn: &mut Txn<'_>,
+    conv: &ConvKey,
+    w: TimestampMs,
+    status: MsgStatus,
+) -> PgResult<()> {
+    let c = txn.conv(conv).await?;
+    let slot = match status {
+        MsgStatus::Read => &mut c.read_watermark,
+        _ => &mut c.delivered_watermark,
+    };
+    if slot.is_some_and(|old| old >= w) {
+        return Ok(());
+    }
+    *slot = Some(w);
+    let start = keys::conv(conv);
+    let mut end = keys::message(conv, w.plus_ms(1), &Mid::default());
+    let mut moved = Vec::new();
+    'walk: loop {
+        let rows = txn
+            .tx
+            .query(
+                "SELECT skey, doc FROM messages WHERE skey >= $1 AND skey < $2 \
+                 ORDER BY skey DESC LIMIT $3",
+                &[&start, &end, &WALK],
+            )
+            .await?;
+        let full = rows.len() as i64 == WALK;
+        for r in rows {
+            end = r.get(0);
+            let mut m: Message = decode(r.get(1))?;
+            if m.direction != Direction::Out || m.status < MsgStatus::Sent {
+                continue;
+            }
+            if m.status >= status {
+                break 'walk; // everything older already moved with an earlier watermark
+            }
+            m.status = status;
+            moved.push(m);
+        }
+        if !full {
+            break;
+        }
+    }
+    for m in moved {
+        txn.update_message(&m).await?;
+        txn.publish(Update::Message(Box::new(m)));
+    }
+    Ok(())
+}
+
+async fn update_or_defer(txn: &mut Txn<'_>, mid: &Mid, d: Deferred) -> PgResult<()> {
+    match txn.message_by_mid(mid).await? {
+        Some(mut m) => {
+            let before = m.clone();
+            apply_deferred(&mut m, d);
+            if m != before {
+                txn.update_message(&m).await?;
+                refresh_preview(txn, &m).await?;
+                txn.publish(Update::Message(Box::new(m)));
+            }
+            Ok(())
+        }
+        None => defer(txn, mid, d).await,
+    }
+}
+
+/// Keep the list preview in step with an edited or unsent last message.
+async fn refresh_preview(txn: &mut Txn<'_>, m: &Message) -> PgResult<()> {
+    let preview = m.preview();
+    let c = txn.conv(&m.conv).await?;
+    if c.last_activity == m.timestamp && c.last_preview != preview {
+        c.last_preview = preview;
+    }
+    Ok(())
+}
+
+async fn defer(txn: &mut Txn<'_>, mid: &Mid, d: Deferred) -> PgResult<()> {
+    txn.tx
+        .execute(
+            "INSERT INTO deferred (mid, item) VALUES ($1, $2) ON CONFLICT (mid, item) DO NOTHING",
+            &[&mid.as_str(), &encode(&d)],
+        )
+        .await?;
+    Ok(())
+}
+
+async fn take_deferred(txn: &mut Txn<'_>, mid: &Mid) -> PgResult<Vec<Deferred>> {
+    let mut rows = txn
+        .tx
+        .query(
+            "DELETE FROM deferred WHERE mid = $1 RETURNING id, item",
+            &[&mid.as_str()],
+        )
+        .await?;
+    // In the order they arrived.
+    rows.sort_by_key(|r| r.get::<_, i64>(0));
+    rows.into_iter().map(|r| decode(r.get(1))).collect()
+}
+
+fn apply_deferred(m: &mut Message, d: Deferred) {
+    match d {
+        Deferred::Status(s) => {
+            if m.direction == Direction::Out && m.status >= MsgStatus::Sent && s > m.status {
+                m.status = s;
+            }
+        }
+        Deferred::React { emoji, by } => {
+            m.reactions.retain(|r| r.by != by);
+            if let Some(emoji) = emoji {
+                m.reactions.push(Reaction { emoji, by });
+            }
+        }
+        Deferred::Edit(text) => {
+            if !m.deleted && m.text.as_deref() != Some(text.as_str()) {
+                m.text = Some(text);
+                m.edited = true;
+            }
+        }
+        Deferred::Delete => {
+            // The customer unsent it: drop the content, keep the fact.
+            m.deleted = true;
+            m.text = None;
+            m.attachments.clear();
+        }
+    }
+}
+
+// ---- outbound messages written by dmdesk ------------------------------------
+// The outbox record comes first, then the Send API call. The echo (metadata
+// `dmdesk:<id>`) or the API answer, whichever comes first, binds the record
+// to Meta's mid; the other is a no-op.
+
+/// The outbox record and a pending message in the thread.
+async fn outbound_queued(txn: &mut Txn<'_>, rec: OutboxRecord) -> PgResult<()> {
+    if txn.outbox(&rec.id).await?.is_some() {
+        return Ok(()); // applied before
+    }
+    txn.put_outbox(&rec).await?;
+    let now = rec.created;
+    let mut m = Message::inbound(rec.conv.clone(), rec.local_mid(), now);
+    m.direction = Direction::Out;
+    m.status = MsgStatus::Pending;
+    m.origin = Some(Origin::Dmdesk);
+    m.text = Some(rec.text.clone());
+    m.agent = rec.agent.clone();
+    m.tag = rec.tag.clone();
+    txn.insert_message(&m).await?;
+    let c = txn.conv(&rec.conv).await?;
+    c.message_count += 1;
+    if now >= c.last_activity {
+        c.last_activity = now;
+        c.last_preview = m.preview();
+        c.last_direction = Some(Direction::Out);
+    }
+    txn.publish(Update::Message(Box::new(m)));
+    Ok(())
+}
+
+/// Bind an outbox record to Meta's mid. False when there is no such record.
+async fn resolve(txn: &mut Txn<'_>, id: &str, mid: &Mid, status: MsgStatus) -> PgResult<bool> {
+    let Some(mut rec) = txn.outbox(id).await? else {
+        return Ok(false);
+    };
+    if rec.mid.is_some() {
+        return Ok(true); // the echo or the answer already did it
+    }
+    rec.mid = Some(mid.clone());
+    rec.state = OutboxState::Sent;
+    rec.error = None;
+    txn.put_outbox(&rec).await?;
+    let local = rec.local_mid();
+    let mut m = match txn.message_by_mid(&local).await? {
+        Some(m) => {
+            txn.remove_message(&local).await?;
+            m
+        }
+        None => {
+            let mut m = Message::inbound(rec.conv.clone(), mid.clone(), rec.created);
+            m.direction = Direction::Out;
+            m.text = Some(rec.text.clone());
+            m.origin = Some(Origin::Dmdesk);
+            m
+        }
+    };
+    m.mid = mid.clone();
+    m.status = m.status.max(status);
+    m.error = None;
+    if txn.message_by_mid(mid).await?.is_none() {
+        txn.insert_message(&m).await?;
+    }
+    txn.publish(Update::Message(Box::new(m)));
+    Ok(true)
+}
+
+/// The send failed for good (or for now: it can be retried).
+async fn outbound_failed(txn: &mut Txn<'_>, id: &str, reason: &str) -> PgResult<()> {
+    let Some(mut rec) = txn.outbox(id).await? else {
+        return Err(not_found(id));
+    };
+    if rec.mid.is_some() {
+        return Ok(()); // an echo proved it was sent
+    }
+    rec.state = OutboxState::Failed;
+    rec.error = Some(reason.to_string());
+    txn.put_outbox(&rec).await?;
+    set_local_status(txn, &rec, MsgStatus::Failed, Some(reason)).await
+}
+
+/// Put a failed record back to pending for another attempt.
+async fn outbound_retry(txn: &mut Txn<'_>, id: &str) -> PgResult<()> {
+    let Some(mut rec) = txn.outbox(id).await? else {
+        return Err(not_found(id));
+    };
+    if rec.mid.is_some() {
+        return Ok(()); // sent after all: nothing to retry
+    }
+    rec.state = OutboxState::Pending;
+    rec.error = None;
+    txn.put_outbox(&rec).await?;
+    set_local_status(txn, &rec, MsgStatus::Pending, None).await
+}
+
+async fn set_local_status(
+    txn: &mut Txn<'_>,
+    rec: &OutboxRecord,
+    status: MsgStatus,
+    error: Option<&str>,
+) -> PgResult<()> {
+    if let Some(mut m) = txn.message_by_mid(&rec.local_mid()).await? {
+        m.status = status;
+        m.error = error.map(str::to_string);
+        txn.update_message(&m).await?;
+        txn.publish(Update::Message(Box::new(m)));
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! The webhook event log: raw bodies by seq, the applied mark, quarantine.
+//!
+//! Appends take a transaction-level advisory lock before picking the next
+//! seq, so seqs become visible in order across processes: a reader that has
+//! seen seq n never later finds a committed event below it.
+
+use super::{rows, to_i64, PgResult, PgStore};
+use crate::domain::TimestampMs;
+use crate::store::{EventRecord, EventState, Rows};
+use deadpool_postgres::Pool;
+
+const APPEND_LOCK: i64 = 0x646d_6465_736b_0002;
+
+pub(super) async fn append(pool: &Pool, body: &[u8], received: TimestampMs) -> PgResult<u64> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+        .await?;
+    let seq: i64 = tx
+        .query_one(
+            "INSERT INTO events (seq, received_ms, body) \
+             SELECT COALESCE(max(seq), 0) + 1, $1, $2 FROM events RETURNING seq",
+            &[&received.0, &body],
+        )
+        .await?
+        .get(0);
+    tx.commit().await?;
+    Ok(seq as u64)
+}
+
+pub(super) async fn applied_seq(pool: &Pool) -> PgResult<u64> {
+    Ok(super::query::meta_get(pool, "ingest_applied")
+        .await?
+        .unwrap_or(0))
+}
+
+const SELECT: &str = "SELECT e.seq, e.received_ms, e.body, q.reason \
+     FROM events e LEFT JOIN quarantine q ON q.seq = e.seq";
+
+fn record(r: &tokio_postgres::Row, applied: u64) -> EventRecord {
+    let seq = r.get::<_, i64>(0) as u64;
+    let state = match r.get::<_, Option<String>>(3) {
+        Some(reason) => EventState::Quarantined(reason),
+        None if seq <= applied => EventState::Applied,
+        None => EventState::Pending,
+    };
+    EventRecord {
+        seq,
+        received_ms: r.get(1),
+        state,
+        body: r.get(2),
+    }
+}
+
+/// Events after `after`, in order, at most `limit`.
+pub(super) async fn after(pool: &Pool, after: u64, limit: usize) -> PgResult<Vec<EventRecord>> {
+    let applied = applied_seq(pool).await?;
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            &format!("{SELECT} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2"),
+            &[&to_i64(after), &(limit as i64)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| record(r, applied)).collect())
+}
+
+pub(super) async fn get(pool: &Pool, seq: u64) -> PgResult<Option<EventRecord>> {
+    let applied = applied_seq(pool).await?;
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(&format!("{SELECT} WHERE e.seq = $1"), &[&to_i64(seq)])
+        .await?;
+    Ok(row.map(|r| record(&r, applied)))
+}
+
+pub(super) async fn quarantine(pool: &Pool, seq: u64, reason: &str) -> PgResult<()> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "INSERT INTO quarantine (seq, reason) VALUES ($1, $2) \
+             ON CONFLICT (seq) DO UPDATE SET reason = EXCLUDED.reason",
+            &[&to_i64(seq), &reason],
+        )
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn release(pool: &Pool, seq: u64) -> PgResult<()> {
+    let client = pool.get().await?;
+    client
+        .execute("DELETE FROM quarantine WHERE seq = $1", &[&to_i64(seq)])
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn quarantined(pool: &Pool) -> PgResult<Vec<u64>> {
+    let client = pool.get().await?;
+    let rows = client
+        .query("SELECT seq FROM quarantine ORDER BY seq", &[])
+        .await?;
+    Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
+}
+
+/// Every event in seq order, a page at a time.
+pub(super) fn all(store: &PgStore) -> Rows<'_, EventRecord> {
+    let applied = match store.run(|p| async move { applied_seq(&p).await }) {
+        Ok(a) => a,
+        Err(e) => return Box::new(std::iter::once(Err(e))),
+    };
+    rows::pages(store, 0i64, move |pool, after| async move {
+        let client = pool.get().await?;
+        let rows = client
+            .query(
+                &format!("{SELECT} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2"),
+                &[&after, &rows::PAGE],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<_, i64>(0), record(r, applied)))
+            .collect())
+    })
+}

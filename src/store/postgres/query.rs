@@ -1,0 +1,251 @@
+//! Reads and the small single-row writes outside `apply`: each one query on
+//! a pooled connection.
+
+use super::{decode, encode, PgResult};
+use crate::domain::{ConvKey, Conversation, Message};
+use crate::filter::ConvFilter;
+use crate::store::{DeadToken, OutboxRecord};
+use deadpool_postgres::Pool;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Tables whose rows are one JSON document under a conversation key.
+pub(super) const CONVERSATION: &str = "SELECT doc FROM conversations WHERE conv = $1";
+pub(super) const CONTACT: &str = "SELECT doc FROM contacts WHERE conv = $1";
+
+pub(super) async fn doc_by_key<T: DeserializeOwned>(
+    pool: &Pool,
+    sql: &str,
+    key: &[u8],
+) -> PgResult<Option<T>> {
+    let client = pool.get().await?;
+    match client.query_opt(sql, &[&key]).await? {
+        Some(row) => Ok(Some(decode(row.get(0))?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn conversation_count(pool: &Pool) -> PgResult<u64> {
+    let client = pool.get().await?;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM conversations", &[])
+        .await?
+        .get(0);
+    Ok(n as u64)
+}
+
+/// Newest activity first, ties by key: the embedded backend's order.
+pub(super) async fn conversations(
+    pool: &Pool,
+    filter: &ConvFilter,
+    offset: usize,
+    limit: usize,
+) -> PgResult<Vec<Conversation>> {
+    let client = pool.get().await?;
+    if filter.is_empty() {
+        let rows = client
+            .query(
+                "SELECT doc FROM conversations ORDER BY last_activity DESC, conv \
+                 OFFSET $1 LIMIT $2",
+                &[&(offset as i64), &(limit as i64)],
+            )
+            .await?;
+        return rows.into_iter().map(|r| decode(r.get(0))).collect();
+    }
+    // The filter is Rust (search text, labels, ...): stream and stop early.
+    let rows = client
+        .query(
+            "SELECT doc FROM conversations ORDER BY last_activity DESC, conv",
+            &[],
+        )
+        .await?;
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for r in rows {
+        let c: Conversation = decode(r.get(0))?;
+        if !filter.matches(&c) {
+            continue;
+        }
+        if skipped < offset {
+            skipped += 1;
+            continue;
+        }
+        out.push(c);
+        if out.len() >= limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn count_matching(pool: &Pool, filter: &ConvFilter) -> PgResult<u64> {
+    if filter.is_empty() {
+        return conversation_count(pool).await;
+    }
+    let client = pool.get().await?;
+    let mut n = 0;
+    for r in client.query("SELECT doc FROM conversations", &[]).await? {
+        let c: Conversation = decode(r.get(0))?;
+        n += u64::from(filter.matches(&c));
+    }
+    Ok(n)
+}
+
+pub(super) async fn unread_counts(pool: &Pool) -> PgResult<Vec<(ConvKey, u32)>> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT doc->'key', unread FROM conversations WHERE unread > 0",
+            &[],
+        )
+        .await?;
+    rows.into_iter()
+        .map(|r| Ok((decode(r.get(0))?, r.get::<_, i32>(1) as u32)))
+        .collect()
+}
+
+/// Up to `limit` messages with skeys in `start..end`, the newest ones, oldest first.
+pub(super) async fn messages_below(
+    pool: &Pool,
+    start: &[u8],
+    end: &[u8],
+    limit: usize,
+) -> PgResult<Vec<Message>> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT doc FROM messages WHERE skey >= $1 AND skey < $2 \
+             ORDER BY skey DESC LIMIT $3",
+            &[&start, &end, &(limit as i64)],
+        )
+        .await?;
+    let mut v = rows
+        .into_iter()
+        .map(|r| decode(r.get(0)))
+        .collect::<PgResult<Vec<Message>>>()?;
+    v.reverse();
+    Ok(v)
+}
+
+pub(super) async fn message(pool: &Pool, mid: &str) -> PgResult<Option<Message>> {
+    let client = pool.get().await?;
+    match client
+        .query_opt("SELECT doc FROM messages WHERE mid = $1", &[&mid])
+        .await?
+    {
+        Some(r) => Ok(Some(decode(r.get(0))?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn draft(pool: &Pool, conv: &[u8]) -> PgResult<Option<String>> {
+    let client = pool.get().await?;
+    Ok(client
+        .query_opt("SELECT text FROM drafts WHERE conv = $1", &[&conv])
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Save a draft; an empty one is removed.
+pub(super) async fn set_draft(pool: &Pool, conv: &[u8], text: &str) -> PgResult<()> {
+    let client = pool.get().await?;
+    if text.is_empty() {
+        client
+            .execute("DELETE FROM drafts WHERE conv = $1", &[&conv])
+            .await?;
+    } else {
+        client
+            .execute(
+                "INSERT INTO drafts (conv, text) VALUES ($1, $2) \
+                 ON CONFLICT (conv) DO UPDATE SET text = EXCLUDED.text",
+                &[&conv, &text],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn outbox_get(pool: &Pool, id: &str) -> PgResult<Option<OutboxRecord>> {
+    let client = pool.get().await?;
+    match client
+        .query_opt("SELECT doc FROM outbox WHERE id = $1", &[&id])
+        .await?
+    {
+        Some(r) => Ok(Some(decode(r.get(0))?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn outbox_pending(pool: &Pool) -> PgResult<Vec<OutboxRecord>> {
+    let client = pool.get().await?;
+    client
+        .query(
+            "SELECT doc FROM outbox WHERE state = 'pending' ORDER BY id",
+            &[],
+        )
+        .await?
+        .into_iter()
+        .map(|r| decode(r.get(0)))
+        .collect()
+}
+
+pub(super) async fn next_id(pool: &Pool) -> PgResult<u64> {
+    let client = pool.get().await?;
+    let n: i64 = client.query_one("SELECT nextval('ids')", &[]).await?.get(0);
+    Ok(n as u64)
+}
+
+// ---- meta: small named values -----------------------------------------------
+
+pub(super) async fn meta_get<T: DeserializeOwned>(pool: &Pool, key: &str) -> PgResult<Option<T>> {
+    let client = pool.get().await?;
+    match client
+        .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+        .await?
+    {
+        Some(r) => Ok(Some(decode(r.get(0))?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn meta_put<T: Serialize>(pool: &Pool, key: &str, v: &T) -> PgResult<()> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&key, &encode(v)],
+        )
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn meta_delete(pool: &Pool, key: &str) -> PgResult<()> {
+    let client = pool.get().await?;
+    client
+        .execute("DELETE FROM meta WHERE key = $1", &[&key])
+        .await?;
+    Ok(())
+}
+
+/// The dead mark if it was made for this token; a mark for another (older)
+/// token is removed, only if it is still that mark.
+pub(super) async fn token_dead(
+    pool: &Pool,
+    key: &str,
+    fingerprint: &str,
+) -> PgResult<Option<DeadToken>> {
+    let Some(d) = meta_get::<DeadToken>(pool, key).await? else {
+        return Ok(None);
+    };
+    if d.fingerprint == fingerprint {
+        return Ok(Some(d));
+    }
+    let client = pool.get().await?;
+    client
+        .execute(
+            "DELETE FROM meta WHERE key = $1 AND value->>'fingerprint' = $2",
+            &[&key, &d.fingerprint],
+        )
+        .await?;
+    Ok(None)
+}
