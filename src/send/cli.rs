@@ -1,14 +1,16 @@
 //! `dmdesk send` and `dmdesk bulk`: results on stdout, progress and
 //! messages on stderr (plain lines when stderr is not a terminal).
 
+use super::attach;
 use super::campaign::{self, CampaignError, Preview, Tuning};
+use super::media::Media;
 use super::reply::{self, SendCtx, SendError};
 use super::window::Tag;
-use crate::cli::{CliError, CliResult, SendArgs};
+use crate::cli::{CliError, CliResult, FileArg, SendArgs};
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
-use crate::domain::{AccountId, ConvKey, TimestampMs, UserId};
+use crate::domain::{AccountId, ConvKey, Mid, TimestampMs, UserId};
 use crate::meta::graph::GraphClient;
 use crate::store::CampaignStatus;
 use crate::update::Update;
@@ -61,24 +63,58 @@ fn conv_for(config: &Config, account: &str, user: &str) -> Result<ConvKey, CliEr
     })
 }
 
-/// `dmdesk send`: prints Meta's mid alone on stdout. It waits for the API
-/// answer (not the echo): the one-shot command must return the mid.
+/// `dmdesk send`: prints Meta's mid alone on stdout, one line per message
+/// (a text and a file are two messages, the text first). It waits for the
+/// API answer (not the echo): the one-shot command must return the mid.
 pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Console) -> CliResult {
     let tag = parse_tag(args.tag.as_deref())?;
     let key = conv_for(config, &args.account, &args.user)?;
+    // Every check on the file before any call, so nothing half-sends.
+    let media = match &args.file {
+        None => None,
+        Some(FileArg::Remote(p)) => {
+            return Err(CliError::runtime(format!(
+                "--file {p}: files do not go through a running dmdesk yet; run this where the store is not held, or send a link in --text"
+            )))
+        }
+        Some(FileArg::Local(p)) => {
+            attach::check_platform(key.platform)
+                .map_err(|r| CliError::usage(format!("--file: {r}")))?;
+            Some(Media::read(p).map_err(|e| CliError::usage(format!("--file {e}")))?)
+        }
+    };
+    if args.text.is_none() && media.is_none() {
+        return Err(CliError::usage("give --text, --file or both"));
+    }
     let ctx = SendCtx::new(
         store,
         Arc::new(config.clone()),
         GraphClient::new(&config.graph),
     );
-    match reply::reply(&ctx, &key, &args.text, tag, console.agent.as_deref()).await {
-        Ok(mid) => {
-            console.out(mid.as_str());
-            Ok(())
-        }
-        Err(SendError::Refused(r)) => Err(CliError::runtime(format!("not sent: {r}"))),
+    let agent = console.agent.as_deref();
+    if let Some(text) = &args.text {
+        let mid = reply::reply(&ctx, &key, text, tag, agent).await;
+        console.out(sent_or_fail(mid, "")?.as_str());
+    }
+    if let Some(media) = &media {
+        // After a text that went out, say the file is what failed.
+        let what = if args.text.is_some() {
+            "the text was sent; the file "
+        } else {
+            ""
+        };
+        let mid = attach::reply_file(&ctx, &key, media, tag, agent).await;
+        console.out(sent_or_fail(mid, what)?.as_str());
+    }
+    Ok(())
+}
+
+fn sent_or_fail(r: Result<Mid, SendError>, what: &str) -> Result<Mid, CliError> {
+    match r {
+        Ok(mid) => Ok(mid),
+        Err(SendError::Refused(r)) => Err(CliError::runtime(format!("{what}not sent: {r}"))),
         Err(SendError::Failed { reason, .. }) => {
-            Err(CliError::runtime(format!("send failed: {reason}")))
+            Err(CliError::runtime(format!("{what}send failed: {reason}")))
         }
         Err(SendError::Store(e)) => Err(e.into()),
     }
