@@ -35,7 +35,9 @@ fn setup(base: &str) -> Setup {
     )
     .unwrap();
     let db = Db::open(&store, 16, "test").unwrap();
-    customer_wrote(&db, &messenger("u1"), 60_000);
+    for u in ["u1", "u2", "u3"] {
+        customer_wrote(&db, &messenger(u), 60_000);
+    }
     customer_wrote(&db, &instagram("i1"), 60_000);
     db.flush().unwrap();
     Setup { dir, config, store }
@@ -252,4 +254,96 @@ async fn a_file_meta_would_refuse_exits_2_before_any_call() {
     let out = s.dmdesk(&["send", "--account", PAGE, "--user", "u1"]).await;
     assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(&out));
     assert!(s.outbound("u1").is_empty());
+}
+
+#[tokio::test]
+async fn bulk_uploads_once_and_sends_the_attachment_id_to_each() {
+    let server = MockServer::start().await;
+    let fake = UploadFake::default();
+    Mock::given(method("POST"))
+        .respond_with(fake.clone())
+        .expect(4)
+        .mount(&server)
+        .await;
+    let s = setup(&server.uri());
+    let f = s.file("sale.png", PNG);
+    let users = s.file(
+        "users.txt",
+        format!("{PAGE} u1\n{PAGE} u2\n{PAGE} u3\n{IG} i1\n").as_bytes(),
+    );
+    // Meta sends text and attachment as two messages: not in one campaign.
+    let out = s
+        .dmdesk(&[
+            "bulk",
+            "--yes",
+            "--text",
+            "hi",
+            "--file",
+            path_str(&f),
+            "--users",
+            path_str(&users),
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(&out));
+    assert!(fake.received().is_empty());
+
+    let out = s
+        .dmdesk(&[
+            "bulk",
+            "--yes",
+            "--file",
+            path_str(&f),
+            "--users",
+            path_str(&users),
+        ])
+        .await;
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Instagram takes media only by URL"), "{err}");
+
+    let calls = fake.received();
+    assert_eq!(calls.len(), 4, "one upload and three sends");
+    let up = &calls[0];
+    assert!(
+        up.path.ends_with(&format!("/{PAGE}/message_attachments")),
+        "{}",
+        up.path
+    );
+    assert!(up.is_multipart());
+    let message: Value = serde_json::from_str(&up.field("message").unwrap()).unwrap();
+    assert_eq!(message["attachment"]["type"], "image");
+    assert_eq!(message["attachment"]["payload"]["is_reusable"], true);
+    assert!(
+        up.body.windows(PNG.len()).any(|w| w == PNG),
+        "the file travels once"
+    );
+    let mut to = Vec::new();
+    for c in &calls[1..] {
+        assert!(c.path.ends_with(&format!("/{PAGE}/messages")), "{}", c.path);
+        assert!(
+            !c.is_multipart(),
+            "sends name the upload, they do not carry the file"
+        );
+        assert!(!c.body.windows(PNG.len()).any(|w| w == PNG));
+        let b = c.json();
+        assert_eq!(b["message"]["attachment"]["type"], "image");
+        assert_eq!(
+            b["message"]["attachment"]["payload"]["attachment_id"],
+            "a_1"
+        );
+        assert!(b["message"]["metadata"]
+            .as_str()
+            .unwrap()
+            .starts_with("dmdesk:"));
+        to.push(b["recipient"]["id"].as_str().unwrap().to_string());
+    }
+    to.sort();
+    assert_eq!(to, ["u1", "u2", "u3"]);
+    for u in ["u1", "u2", "u3"] {
+        let out = s.outbound(u);
+        assert_eq!(out.len(), 1, "{u}: {out:?}");
+        assert_eq!(out[0].attachments[0].kind, "image");
+        assert_eq!(out[0].attachments[0].title.as_deref(), Some("sale.png"));
+        assert!(out[0].mid.as_str().starts_with("m_"), "{:?}", out[0].mid);
+    }
 }

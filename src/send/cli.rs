@@ -231,18 +231,114 @@ pub async fn cli_bulk(
         }
         None => create_from_args(config, &store, args, console).await?,
     };
+    run_to_report(&ctx, &tuning, &id, console, workers).await
+}
 
+/// `dmdesk bulk --file PATH`: the file is checked and read once, uploaded
+/// once per page that has recipients (Attachment Upload API), and every
+/// recipient is sent its `attachment_id`. Runs in the process that opened
+/// the store (a file does not go through the control socket).
+pub async fn cli_bulk_file(
+    config: &Config,
+    store: Db,
+    args: &BulkRequest,
+    file: &std::path::Path,
+    console: &Console,
+) -> CliResult {
+    let media = Media::read(file).map_err(|e| CliError::usage(format!("--file {e}")))?;
+    let ctx = SendCtx::new(
+        store.clone(),
+        Arc::new(config.clone()),
+        GraphClient::new(&config.graph),
+    );
+    let mut tuning = Tuning::from_config(config);
+    tuning.unknown_grace = std::time::Duration::ZERO; // as in cli_bulk
+    campaign_tag(args)?;
+    let recipients = recipients(config, &store, args)?;
+    let about = format!("[{}] {}", media.kind.as_str(), media.name);
+    let now = TimestampMs::now();
+    let preview = campaign::preview_file_from_store(&store, config, &recipients, &about, now)?;
+    print_preview(&preview, console);
+    confirm(&preview, args, console).await?;
+    // An attachment_id belongs to the page that uploaded it.
+    let mut pages: Vec<&crate::config::PageConfig> = Vec::new();
+    for row in &preview.rows {
+        if row.eligibility == campaign::Eligibility::Inside {
+            if let Ok(page) = reply::route(config, &row.conv) {
+                if !pages.iter().any(|p| p.id == page.id) {
+                    pages.push(page);
+                }
+            }
+        }
+    }
+    let mut ids = std::collections::BTreeMap::new();
+    for page in pages {
+        let id = ctx
+            .graph
+            .upload_attachment(&page.id, &page.access_token, &media)
+            .await
+            .map_err(|e| {
+                CliError::runtime(format!(
+                    "uploading {} for page {} failed: {}; nothing was sent",
+                    media.name,
+                    page.name,
+                    e.describe()
+                ))
+            })?;
+        ids.insert(page.id.to_string(), id);
+    }
+    console.err(&format!("{about} uploaded ({} bytes)", media.bytes.len()));
+    let title = args.title.clone().unwrap_or_else(|| about.clone());
+    let c = campaign::create(
+        &store,
+        &title,
+        "",
+        None,
+        console.agent.as_deref(),
+        &preview,
+        now,
+    )
+    .await?;
+    campaign::CampaignFile {
+        kind: media.kind,
+        name: media.name.clone(),
+        attachment_ids: ids,
+    }
+    .save(store.path(), &c.id)
+    .map_err(|e| {
+        CliError::runtime(format!(
+            "campaign {}: cannot keep its file record: {e}",
+            c.id
+        ))
+    })?;
+    console.err(&format!(
+        "campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)",
+        c.id, c.id
+    ));
+    run_to_report(&ctx, &tuning, &c.id, console, None).await
+}
+
+/// Run (or follow) a created campaign and print its report.
+async fn run_to_report(
+    ctx: &SendCtx,
+    tuning: &Tuning,
+    id: &str,
+    console: &Console,
+    workers: Option<&crate::workers::JobSender>,
+) -> CliResult {
+    let store = &ctx.store;
+    let id = id.to_string();
     let rep = match workers {
         // In the process that holds the store (through the control socket):
         // its send worker runs the campaign, so there is one runner and one
         // rate limit however many agents start or resume it.
-        Some(jobs) => follow_in_owner(&store, &id, jobs, console).await?,
+        Some(jobs) => follow_in_owner(store, &id, jobs, console).await?,
         None => {
             let cancel = CancellationToken::new();
             // Ctrl-C: stop starting sends, leave the campaign resumable.
             let shutdown = console.cancel.clone();
-            let progress = spawn_progress(&store, &id, console);
-            let res = campaign::run(&ctx, &id, &tuning, &cancel, &shutdown).await;
+            let progress = spawn_progress(store, &id, console);
+            let res = campaign::run(ctx, &id, tuning, &cancel, &shutdown).await;
             progress.abort();
             let _ = progress.await;
             match res {
@@ -310,6 +406,50 @@ async fn follow_in_owner(
     Ok(campaign::report(store, id)?)
 }
 
+/// `--tag` on a campaign: only ever refused (exit 2), with why.
+fn campaign_tag(args: &BulkRequest) -> Result<Option<Tag>, CliError> {
+    let tag = parse_tag(args.tag.as_deref()).map_err(|e| {
+        CliError::usage(format!(
+            "{}; a campaign needs no tag: without --tag it goes to everyone inside the 24-hour window",
+            e.message
+        ))
+    })?;
+    campaign::check_campaign_tag(tag).map_err(|r| CliError::usage(format!("--tag: {r}")))?;
+    Ok(tag)
+}
+
+/// `--users FILE` or `--all`.
+fn recipients(config: &Config, store: &Db, args: &BulkRequest) -> Result<Vec<ConvKey>, CliError> {
+    Ok(match (&args.users, args.all) {
+        (Some(users), false) => read_users(config, users)?,
+        (None, true) => store
+            .all_conversations()
+            .map(|c| c.map(|c| c.key))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => return Err(CliError::usage("give --users FILE or --all")),
+    })
+}
+
+/// `--yes`, or the agent's answer on a terminal.
+async fn confirm(preview: &Preview, args: &BulkRequest, console: &Console) -> Result<(), CliError> {
+    if args.yes {
+        return Ok(());
+    }
+    if !console.can_ask() {
+        return Err(CliError::usage(
+            "bulk needs --yes when stdin is not a terminal (nothing was sent)",
+        ));
+    }
+    if console
+        .confirm(&format!("Send to {} recipient(s)?", preview.sendable()))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(CliError::runtime("cancelled; nothing was sent"))
+    }
+}
+
 async fn create_from_args(
     config: &Config,
     store: &Db,
@@ -322,37 +462,12 @@ async fn create_from_args(
     // A literal {variable} must never reach a customer: refuse before anything.
     crate::send::template::Template::parse(text)
         .map_err(|e| CliError::usage(format!("--text: {e}; nothing was sent")))?;
-    let tag = parse_tag(args.tag.as_deref()).map_err(|e| {
-        CliError::usage(format!(
-            "{}; a campaign needs no tag: without --tag it goes to everyone inside the 24-hour window",
-            e.message
-        ))
-    })?;
-    campaign::check_campaign_tag(tag).map_err(|r| CliError::usage(format!("--tag: {r}")))?;
-    let recipients = match (&args.users, args.all) {
-        (Some(users), false) => read_users(config, users)?,
-        (None, true) => store
-            .all_conversations()
-            .map(|c| c.map(|c| c.key))
-            .collect::<Result<Vec<_>, _>>()?,
-        _ => return Err(CliError::usage("give --users FILE or --all")),
-    };
+    let tag = campaign_tag(args)?;
+    let recipients = recipients(config, store, args)?;
     let now = TimestampMs::now();
     let preview = campaign::preview_from_store(store, config, &recipients, text, tag, now)?;
     print_preview(&preview, console);
-    if !args.yes {
-        if !console.can_ask() {
-            return Err(CliError::usage(
-                "bulk needs --yes when stdin is not a terminal (nothing was sent)",
-            ));
-        }
-        if !console
-            .confirm(&format!("Send to {} recipient(s)?", preview.sendable()))
-            .await?
-        {
-            return Err(CliError::runtime("cancelled; nothing was sent"));
-        }
-    }
+    confirm(&preview, args, console).await?;
     let title = args
         .title
         .clone()
