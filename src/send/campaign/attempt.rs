@@ -82,18 +82,16 @@ impl Runner<'_> {
             _ => &self.pages,
         };
         let about = file.map(|f| f.about());
-        let verdict = match (&first_text, &self.template) {
-            _ if about.is_some() => eligibility::check(
-                pages,
-                recipient,
-                Body::File(about.as_deref().unwrap_or_default()),
-                self.tag,
-                now,
-            ),
-            (Some(t), _) => eligibility::check(pages, recipient, Body::Rendered(t), self.tag, now),
-            (None, Ok(t)) => eligibility::check(pages, recipient, Body::Template(t), self.tag, now),
+        let verdict = match (&about, &first_text, &self.template) {
+            (Some(a), _, _) => eligibility::check(pages, recipient, Body::File(a), self.tag, now),
+            (None, Some(t), _) => {
+                eligibility::check(pages, recipient, Body::Rendered(t), self.tag, now)
+            }
+            (None, None, Ok(t)) => {
+                eligibility::check(pages, recipient, Body::Template(t), self.tag, now)
+            }
             // Stored with an unknown variable (before they were refused): never sent.
-            (None, Err(e)) => Verdict::Skip(eligibility::Skip::UnknownVariable(e.clone())),
+            (None, None, Err(e)) => Verdict::Skip(eligibility::Skip::UnknownVariable(e.clone())),
         };
         let (plan, text) = match verdict {
             Verdict::Send { plan, text } => (plan, text),
