@@ -347,3 +347,44 @@ async fn bulk_uploads_once_and_sends_the_attachment_id_to_each() {
         assert!(out[0].mid.as_str().starts_with("m_"), "{:?}", out[0].mid);
     }
 }
+
+#[tokio::test]
+async fn a_failed_file_send_is_not_retried_without_the_file() {
+    use dmdesk::send::attach::reply_file;
+    use dmdesk::send::media::{Media, MediaKind};
+    use dmdesk::send::reply::{retry, SendError};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(meta_error(400, 100, Some(2018047)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let env = env(&server.uri(), 20, 4);
+    let conv = messenger("u9");
+    customer_wrote(&env.store, &conv, 60_000);
+    let media = Media {
+        kind: MediaKind::Audio,
+        mime: "audio/mp4",
+        name: "note.m4a".into(),
+        bytes: b"voice".to_vec().into(),
+    };
+    let e = reply_file(&env.ctx, &conv, &media, None, Some("alice"))
+        .await
+        .expect_err("Meta refused the upload");
+    let SendError::Failed { outbox_id, .. } = e else {
+        panic!("expected a failed send, got {e:?}");
+    };
+    // The thread keeps it as a failed audio attachment.
+    let m = env.store.messages_latest(&conv, 10).unwrap();
+    let out: Vec<_> = m.iter().filter(|m| m.direction == Direction::Out).collect();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].status, MsgStatus::Failed);
+    assert_eq!(out[0].attachments[0].kind, "audio");
+    let e = retry(&env.ctx, &outbox_id)
+        .await
+        .expect_err("no file to send");
+    assert!(
+        matches!(&e, SendError::Refused(r) if r.0.contains("send it again")),
+        "{e:?}"
+    );
+}
