@@ -40,7 +40,8 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
     let args = |user: &str, tag: Option<&str>| SendArgs {
         account: PAGE.into(),
         user: user.into(),
-        text: "hello".into(),
+        text: Some("hello".into()),
+        file: None,
         tag: tag.map(str::to_string),
     };
     let e = cli_send(
@@ -126,7 +127,8 @@ async fn retired_tags_exit_2_before_any_call_saying_they_were_retired() {
         let args = SendArgs {
             account: PAGE.into(),
             user: "late".into(),
-            text: "hello".into(),
+            text: Some("hello".into()),
+            file: None,
             tag: Some(tag.into()),
         };
         let e = cli_send(&cfg, env.store.clone(), &args, &Console::local(None))
@@ -152,7 +154,8 @@ async fn retired_tags_exit_2_before_any_call_saying_they_were_retired() {
     let args = SendArgs {
         account: PAGE.into(),
         user: "late".into(),
-        text: "hello".into(),
+        text: Some("hello".into()),
+        file: None,
         tag: Some("CUSTOMER_FEEDBACK".into()),
     };
     let e = cli_send(&cfg, env.store.clone(), &args, &Console::local(None))

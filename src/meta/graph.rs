@@ -14,6 +14,7 @@ use super::throttle::{Throttle, DEFAULT_PAUSE, MAX_PAUSE};
 use super::usage::{self, Usage};
 use crate::config::{GraphConfig, Secret};
 use crate::domain::{AccountId, Contact, ConvKey, Mid, Platform, UserId};
+use crate::send::media::{Media, MediaKind};
 use crate::send::window::Plan;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -64,6 +65,68 @@ pub enum Body<'a> {
     Json(&'a Value),
     /// `application/x-www-form-urlencoded` (batch requests).
     Form(&'a [(&'a str, String)]),
+    /// `multipart/form-data` (attachment uploads).
+    Multipart(&'a Multipart),
+}
+
+/// A `multipart/form-data` body: text fields, then the file as `filedata`
+/// (the field name Meta reads the upload from).
+#[derive(Debug, Clone)]
+pub struct Multipart {
+    boundary: String,
+    body: bytes::Bytes,
+}
+
+impl Multipart {
+    pub fn new(fields: &[(&str, String)], file: &Media) -> Multipart {
+        // Random, so no file content can contain it by accident.
+        let boundary = format!("dmdesk-{:032x}", rand::random::<u128>());
+        let mut body = Vec::with_capacity(file.bytes.len() + 1024);
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        // Quotes and line breaks would end the header early.
+        let filename: String = file
+            .name
+            .chars()
+            .map(|c| if c == '"' || c.is_control() { '_' } else { c })
+            .collect();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"filedata\"; filename=\"{filename}\"\r\nContent-Type: {}\r\n\r\n",
+                file.mime
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&file.bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        Multipart {
+            boundary,
+            body: body.into(),
+        }
+    }
+
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+}
+
+/// What one Send API message carries: Meta takes text or an attachment.
+#[derive(Debug, Clone, Copy)]
+pub enum Outgoing<'a> {
+    Text(&'a str),
+    /// A file uploaded with the message itself (one multipart call).
+    Upload(&'a Media),
+    /// A file uploaded before (`upload_attachment`), named by its id.
+    Uploaded {
+        kind: MediaKind,
+        attachment_id: &'a str,
+    },
 }
 
 /// Most requests one batch may hold (Meta's limit).
@@ -313,6 +376,11 @@ impl GraphClient {
             Body::None => {}
             Body::Json(b) => req = req.json(b),
             Body::Form(f) => req = req.form(f),
+            Body::Multipart(m) => {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, m.content_type())
+                    .body(m.body.clone())
+            }
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
         let resp = match req.send().await {
@@ -343,9 +411,7 @@ impl GraphClient {
             .await
     }
 
-    /// Send API: one text message. Never retried here on anything but
-    /// transport-level trouble before Meta answered: a retried send could
-    /// reach the customer twice.
+    /// Send API: one text message (see [`GraphClient::send`]).
     pub async fn send_text(
         &self,
         account: &AccountId,
@@ -355,14 +421,69 @@ impl GraphClient {
         plan: Plan,
         metadata: &str,
     ) -> Result<SendResponse, GraphError> {
+        self.send(
+            account,
+            token,
+            recipient,
+            Outgoing::Text(text),
+            plan,
+            metadata,
+        )
+        .await
+    }
+
+    /// Send API: one message, text or attachment. Never retried here on
+    /// anything but transport-level trouble before Meta answered: a retried
+    /// send could reach the customer twice.
+    pub async fn send(
+        &self,
+        account: &AccountId,
+        token: &Secret,
+        recipient: &UserId,
+        what: Outgoing<'_>,
+        plan: Plan,
+        metadata: &str,
+    ) -> Result<SendResponse, GraphError> {
+        let message = match what {
+            Outgoing::Text(text) => json!({"text": text, "metadata": metadata}),
+            Outgoing::Upload(m) => json!({
+                "attachment": {"type": m.kind.as_str(), "payload": {"is_reusable": true}},
+                "metadata": metadata,
+            }),
+            Outgoing::Uploaded {
+                kind,
+                attachment_id,
+            } => json!({
+                "attachment": {"type": kind.as_str(), "payload": {"attachment_id": attachment_id}},
+                "metadata": metadata,
+            }),
+        };
         let mut body = json!({
             "recipient": {"id": recipient.as_str()},
             "messaging_type": plan.messaging_type(),
-            "message": {"text": text, "metadata": metadata},
+            "message": message,
         });
         if let Some(t) = plan.tag() {
             body["tag"] = json!(t.as_str());
         }
+        let form;
+        let body = match what {
+            Outgoing::Upload(m) => {
+                // Multipart fields are strings: the objects go as JSON text.
+                let fields: Vec<(&str, String)> = ["recipient", "messaging_type", "message", "tag"]
+                    .into_iter()
+                    .filter_map(|k| {
+                        body.get(k).map(|v| match v {
+                            Value::String(s) => (k, s.clone()),
+                            v => (k, v.to_string()),
+                        })
+                    })
+                    .collect();
+                form = Multipart::new(&fields, m);
+                Body::Multipart(&form)
+            }
+            _ => Body::Json(&body),
+        };
         let (result, usage) = self
             .request_once(
                 Some(account.as_str()),
@@ -370,22 +491,66 @@ impl GraphClient {
                 &format!("{account}/messages"),
                 token,
                 &[],
-                Body::Json(&body),
+                body,
             )
             .await;
-        // Sends share the account's usage picture with sync and profiles.
-        match &result {
+        self.observe_send(account, usage, &result);
+        let result = match plan.tag() {
+            Some(t) => result.map_err(|e| e.on_tagged_send(t.as_str())),
+            None => result,
+        };
+        parse_send_response(&result?)
+    }
+
+    /// Attachment Upload API: upload `media` once (reusable) and get the id
+    /// that every later send names instead of the file. Like a send, not
+    /// retried once Meta may have it (another upload is harmless but costly).
+    pub async fn upload_attachment(
+        &self,
+        account: &AccountId,
+        token: &Secret,
+        media: &Media,
+    ) -> Result<String, GraphError> {
+        let message = json!({
+            "attachment": {"type": media.kind.as_str(), "payload": {"is_reusable": true}},
+        });
+        let form = Multipart::new(&[("message", message.to_string())], media);
+        let (result, usage) = self
+            .request_once(
+                Some(account.as_str()),
+                reqwest::Method::POST,
+                &format!("{account}/message_attachments"),
+                token,
+                &[],
+                Body::Multipart(&form),
+            )
+            .await;
+        self.observe_send(account, usage, &result);
+        let v = result?;
+        super::lenient::id(v.get("attachment_id")).ok_or_else(|| GraphError {
+            class: ErrorClass::Unknown,
+            code: None,
+            subcode: None,
+            http_status: None,
+            message: "Attachment Upload API answer has no attachment_id".into(),
+            retry_after: None,
+        })
+    }
+
+    /// Sends share the account's usage picture with sync and profiles.
+    fn observe_send(
+        &self,
+        account: &AccountId,
+        usage: Option<Usage>,
+        result: &Result<Value, GraphError>,
+    ) {
+        match result {
             Ok(_) => self.throttle.observe(account.as_str(), usage),
             Err(e) if e.class == ErrorClass::RateLimited => {
                 self.throttle.rate_limited(account.as_str(), usage);
             }
             Err(_) => {}
         }
-        let result = match plan.tag() {
-            Some(t) => result.map_err(|e| e.on_tagged_send(t.as_str())),
-            None => result,
-        };
-        parse_send_response(&result?)
     }
 
     /// GET many relative URLs through batch requests of at most [`BATCH_MAX`].

@@ -1,14 +1,16 @@
 //! `dmdesk send` and `dmdesk bulk`: results on stdout, progress and
 //! messages on stderr (plain lines when stderr is not a terminal).
 
+use super::attach;
 use super::campaign::{self, CampaignError, Preview, Tuning};
+use super::media::Media;
 use super::reply::{self, SendCtx, SendError};
 use super::window::Tag;
-use crate::cli::{CliError, CliResult, SendArgs};
+use crate::cli::{CliError, CliResult, FileArg, SendArgs};
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
-use crate::domain::{AccountId, ConvKey, TimestampMs, UserId};
+use crate::domain::{AccountId, ConvKey, Mid, TimestampMs, UserId};
 use crate::meta::graph::GraphClient;
 use crate::store::CampaignStatus;
 use crate::update::Update;
@@ -61,24 +63,58 @@ fn conv_for(config: &Config, account: &str, user: &str) -> Result<ConvKey, CliEr
     })
 }
 
-/// `dmdesk send`: prints Meta's mid alone on stdout. It waits for the API
-/// answer (not the echo): the one-shot command must return the mid.
+/// `dmdesk send`: prints Meta's mid alone on stdout, one line per message
+/// (a text and a file are two messages, the text first). It waits for the
+/// API answer (not the echo): the one-shot command must return the mid.
 pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Console) -> CliResult {
     let tag = parse_tag(args.tag.as_deref())?;
     let key = conv_for(config, &args.account, &args.user)?;
+    // Every check on the file before any call, so nothing half-sends.
+    let media = match &args.file {
+        None => None,
+        Some(FileArg::Remote(p)) => {
+            return Err(CliError::runtime(format!(
+                "--file {p}: files do not go through a running dmdesk yet; run this where the store is not held, or send a link in --text"
+            )))
+        }
+        Some(FileArg::Local(p)) => {
+            attach::check_platform(key.platform)
+                .map_err(|r| CliError::usage(format!("--file: {r}")))?;
+            Some(Media::read(p).map_err(|e| CliError::usage(format!("--file {e}")))?)
+        }
+    };
+    if args.text.is_none() && media.is_none() {
+        return Err(CliError::usage("give --text, --file or both"));
+    }
     let ctx = SendCtx::new(
         store,
         Arc::new(config.clone()),
         GraphClient::new(&config.graph),
     );
-    match reply::reply(&ctx, &key, &args.text, tag, console.agent.as_deref()).await {
-        Ok(mid) => {
-            console.out(mid.as_str());
-            Ok(())
-        }
-        Err(SendError::Refused(r)) => Err(CliError::runtime(format!("not sent: {r}"))),
+    let agent = console.agent.as_deref();
+    if let Some(text) = &args.text {
+        let mid = reply::reply(&ctx, &key, text, tag, agent).await;
+        console.out(sent_or_fail(mid, "")?.as_str());
+    }
+    if let Some(media) = &media {
+        // After a text that went out, say the file is what failed.
+        let what = if args.text.is_some() {
+            "the text was sent; the file "
+        } else {
+            ""
+        };
+        let mid = attach::reply_file(&ctx, &key, media, tag, agent).await;
+        console.out(sent_or_fail(mid, what)?.as_str());
+    }
+    Ok(())
+}
+
+fn sent_or_fail(r: Result<Mid, SendError>, what: &str) -> Result<Mid, CliError> {
+    match r {
+        Ok(mid) => Ok(mid),
+        Err(SendError::Refused(r)) => Err(CliError::runtime(format!("{what}not sent: {r}"))),
         Err(SendError::Failed { reason, .. }) => {
-            Err(CliError::runtime(format!("send failed: {reason}")))
+            Err(CliError::runtime(format!("{what}send failed: {reason}")))
         }
         Err(SendError::Store(e)) => Err(e.into()),
     }
@@ -195,18 +231,114 @@ pub async fn cli_bulk(
         }
         None => create_from_args(config, &store, args, console).await?,
     };
+    run_to_report(&ctx, &tuning, &id, console, workers).await
+}
 
+/// `dmdesk bulk --file PATH`: the file is checked and read once, uploaded
+/// once per page that has recipients (Attachment Upload API), and every
+/// recipient is sent its `attachment_id`. Runs in the process that opened
+/// the store (a file does not go through the control socket).
+pub async fn cli_bulk_file(
+    config: &Config,
+    store: Db,
+    args: &BulkRequest,
+    file: &std::path::Path,
+    console: &Console,
+) -> CliResult {
+    let media = Media::read(file).map_err(|e| CliError::usage(format!("--file {e}")))?;
+    let ctx = SendCtx::new(
+        store.clone(),
+        Arc::new(config.clone()),
+        GraphClient::new(&config.graph),
+    );
+    let mut tuning = Tuning::from_config(config);
+    tuning.unknown_grace = std::time::Duration::ZERO; // as in cli_bulk
+    campaign_tag(args)?;
+    let recipients = recipients(config, &store, args)?;
+    let about = format!("[{}] {}", media.kind.as_str(), media.name);
+    let now = TimestampMs::now();
+    let preview = campaign::preview_file_from_store(&store, config, &recipients, &about, now)?;
+    print_preview(&preview, console);
+    confirm(&preview, args, console).await?;
+    // An attachment_id belongs to the page that uploaded it.
+    let mut pages: Vec<&crate::config::PageConfig> = Vec::new();
+    for row in &preview.rows {
+        if row.eligibility == campaign::Eligibility::Inside {
+            if let Ok(page) = reply::route(config, &row.conv) {
+                if !pages.iter().any(|p| p.id == page.id) {
+                    pages.push(page);
+                }
+            }
+        }
+    }
+    let mut ids = std::collections::BTreeMap::new();
+    for page in pages {
+        let id = ctx
+            .graph
+            .upload_attachment(&page.id, &page.access_token, &media)
+            .await
+            .map_err(|e| {
+                CliError::runtime(format!(
+                    "uploading {} for page {} failed: {}; nothing was sent",
+                    media.name,
+                    page.name,
+                    e.describe()
+                ))
+            })?;
+        ids.insert(page.id.to_string(), id);
+    }
+    console.err(&format!("{about} uploaded ({} bytes)", media.bytes.len()));
+    let title = args.title.clone().unwrap_or_else(|| about.clone());
+    let c = campaign::create(
+        &store,
+        &title,
+        "",
+        None,
+        console.agent.as_deref(),
+        &preview,
+        now,
+    )
+    .await?;
+    campaign::CampaignFile {
+        kind: media.kind,
+        name: media.name.clone(),
+        attachment_ids: ids,
+    }
+    .save(store.path(), &c.id)
+    .map_err(|e| {
+        CliError::runtime(format!(
+            "campaign {}: cannot keep its file record: {e}",
+            c.id
+        ))
+    })?;
+    console.err(&format!(
+        "campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)",
+        c.id, c.id
+    ));
+    run_to_report(&ctx, &tuning, &c.id, console, None).await
+}
+
+/// Run (or follow) a created campaign and print its report.
+async fn run_to_report(
+    ctx: &SendCtx,
+    tuning: &Tuning,
+    id: &str,
+    console: &Console,
+    workers: Option<&crate::workers::JobSender>,
+) -> CliResult {
+    let store = &ctx.store;
+    let id = id.to_string();
     let rep = match workers {
         // In the process that holds the store (through the control socket):
         // its send worker runs the campaign, so there is one runner and one
         // rate limit however many agents start or resume it.
-        Some(jobs) => follow_in_owner(&store, &id, jobs, console).await?,
+        Some(jobs) => follow_in_owner(store, &id, jobs, console).await?,
         None => {
             let cancel = CancellationToken::new();
             // Ctrl-C: stop starting sends, leave the campaign resumable.
             let shutdown = console.cancel.clone();
-            let progress = spawn_progress(&store, &id, console);
-            let res = campaign::run(&ctx, &id, &tuning, &cancel, &shutdown).await;
+            let progress = spawn_progress(store, &id, console);
+            let res = campaign::run(ctx, &id, tuning, &cancel, &shutdown).await;
             progress.abort();
             let _ = progress.await;
             match res {
@@ -274,6 +406,50 @@ async fn follow_in_owner(
     Ok(campaign::report(store, id)?)
 }
 
+/// `--tag` on a campaign: only ever refused (exit 2), with why.
+fn campaign_tag(args: &BulkRequest) -> Result<Option<Tag>, CliError> {
+    let tag = parse_tag(args.tag.as_deref()).map_err(|e| {
+        CliError::usage(format!(
+            "{}; a campaign needs no tag: without --tag it goes to everyone inside the 24-hour window",
+            e.message
+        ))
+    })?;
+    campaign::check_campaign_tag(tag).map_err(|r| CliError::usage(format!("--tag: {r}")))?;
+    Ok(tag)
+}
+
+/// `--users FILE` or `--all`.
+fn recipients(config: &Config, store: &Db, args: &BulkRequest) -> Result<Vec<ConvKey>, CliError> {
+    Ok(match (&args.users, args.all) {
+        (Some(users), false) => read_users(config, users)?,
+        (None, true) => store
+            .all_conversations()
+            .map(|c| c.map(|c| c.key))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => return Err(CliError::usage("give --users FILE or --all")),
+    })
+}
+
+/// `--yes`, or the agent's answer on a terminal.
+async fn confirm(preview: &Preview, args: &BulkRequest, console: &Console) -> Result<(), CliError> {
+    if args.yes {
+        return Ok(());
+    }
+    if !console.can_ask() {
+        return Err(CliError::usage(
+            "bulk needs --yes when stdin is not a terminal (nothing was sent)",
+        ));
+    }
+    if console
+        .confirm(&format!("Send to {} recipient(s)?", preview.sendable()))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(CliError::runtime("cancelled; nothing was sent"))
+    }
+}
+
 async fn create_from_args(
     config: &Config,
     store: &Db,
@@ -286,37 +462,12 @@ async fn create_from_args(
     // A literal {variable} must never reach a customer: refuse before anything.
     crate::send::template::Template::parse(text)
         .map_err(|e| CliError::usage(format!("--text: {e}; nothing was sent")))?;
-    let tag = parse_tag(args.tag.as_deref()).map_err(|e| {
-        CliError::usage(format!(
-            "{}; a campaign needs no tag: without --tag it goes to everyone inside the 24-hour window",
-            e.message
-        ))
-    })?;
-    campaign::check_campaign_tag(tag).map_err(|r| CliError::usage(format!("--tag: {r}")))?;
-    let recipients = match (&args.users, args.all) {
-        (Some(users), false) => read_users(config, users)?,
-        (None, true) => store
-            .all_conversations()
-            .map(|c| c.map(|c| c.key))
-            .collect::<Result<Vec<_>, _>>()?,
-        _ => return Err(CliError::usage("give --users FILE or --all")),
-    };
+    let tag = campaign_tag(args)?;
+    let recipients = recipients(config, store, args)?;
     let now = TimestampMs::now();
     let preview = campaign::preview_from_store(store, config, &recipients, text, tag, now)?;
     print_preview(&preview, console);
-    if !args.yes {
-        if !console.can_ask() {
-            return Err(CliError::usage(
-                "bulk needs --yes when stdin is not a terminal (nothing was sent)",
-            ));
-        }
-        if !console
-            .confirm(&format!("Send to {} recipient(s)?", preview.sendable()))
-            .await?
-        {
-            return Err(CliError::runtime("cancelled; nothing was sent"));
-        }
-    }
+    confirm(&preview, args, console).await?;
     let title = args
         .title
         .clone()

@@ -85,6 +85,8 @@ pub enum Skip {
     Standby,
     /// Outside the 24-hour window (or what `window::plan` said).
     Window(String),
+    /// A file to an Instagram customer: Instagram takes media only by URL.
+    MediaByUrl,
 }
 
 impl Skip {
@@ -120,6 +122,9 @@ impl fmt::Display for Skip {
                 "the customer never wrote to this account (no conversation in the store)",
             ),
             Skip::Standby => f.write_str("another app controls this conversation (standby)"),
+            Skip::MediaByUrl => f.write_str(
+                "Instagram takes media only by URL and dmdesk cannot serve files yet",
+            ),
         }
     }
 }
@@ -138,6 +143,9 @@ pub struct Recipient<'a> {
 pub enum Body<'a> {
     Template(&'a Template),
     Rendered(&'a str),
+    /// A file uploaded once for the campaign, described for the preview
+    /// (say "[image] parcel.png"); no text rule applies to it.
+    File(&'a str),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,8 +210,13 @@ fn decide(
             r.conv.map_or("", |c| c.name.as_str()),
             Some(&page.name),
         )),
+        Body::File(about) => about.to_string(),
     };
-    window::check_text(key.platform, &text).map_err(|e| Skip::TextLength(e.0))?;
+    match body {
+        Body::File(_) if key.platform == Platform::Instagram => return Err(Skip::MediaByUrl),
+        Body::File(_) => {}
+        _ => window::check_text(key.platform, &text).map_err(|e| Skip::TextLength(e.0))?,
+    }
     let conv = r.conv.ok_or(Skip::NeverWrote)?;
     if conv.standby {
         return Err(Skip::Standby);

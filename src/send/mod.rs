@@ -1,9 +1,11 @@
 //! Sending: the window rule, replies through the outbox, campaigns, the
 //! rate limit, the background worker and the one-shot commands.
 
+pub mod attach;
 pub mod campaign;
 pub mod cli;
 pub mod eligibility;
+pub mod media;
 pub mod ratelimit;
 pub mod recover;
 pub mod reply;

@@ -8,7 +8,7 @@ use crate::config::{Config, PageConfig};
 use crate::db::Db;
 use crate::domain::{ConvKey, Conversation, Mid, TimestampMs};
 use crate::meta::error::{ErrorClass, GraphError};
-use crate::meta::graph::GraphClient;
+use crate::meta::graph::{GraphClient, Outgoing};
 use crate::store::{OutboxRecord, OutboxState, StoreError};
 use std::sync::Arc;
 
@@ -73,18 +73,21 @@ pub fn route<'a>(config: &'a Config, conv: &ConvKey) -> Result<&'a PageConfig, R
     }
 }
 
-/// Every check made before a call: account, text, standby, window and tag.
+/// Every check made before a call: account, text (None: an attachment,
+/// checked by `send/media.rs`), standby, window and tag.
 pub fn prepare(
     config: &Config,
     key: &ConvKey,
     conv: Option<&Conversation>,
-    text: &str,
+    text: Option<&str>,
     tag: Option<Tag>,
     purpose: Purpose,
     now: TimestampMs,
 ) -> Result<Prepared, Refusal> {
     let page = route(config, key)?;
-    window::check_text(key.platform, text)?;
+    if let Some(text) = text {
+        window::check_text(key.platform, text)?;
+    }
     if conv.is_some_and(|c| c.standby) {
         return Err(Refusal(
             "another app controls this conversation (standby): take the thread back first".into(),
@@ -129,10 +132,10 @@ pub fn failure_reason(e: &GraphError) -> String {
 
 /// Every check before a person's reply is recorded or retried: `prepare`
 /// on the stored conversation, and no token Meta already refused (190).
-fn prepare_reply(
+pub(super) fn prepare_reply(
     ctx: &SendCtx,
     key: &ConvKey,
-    text: &str,
+    text: Option<&str>,
     tag: Option<Tag>,
     now: TimestampMs,
 ) -> Result<Prepared, SendError> {
@@ -165,7 +168,7 @@ pub async fn reply(
     agent: Option<&str>,
 ) -> Result<Mid, SendError> {
     let now = TimestampMs::now();
-    let prep = prepare_reply(ctx, key, text, tag, now)?;
+    let prep = prepare_reply(ctx, key, Some(text), tag, now)?;
     let rec = ctx
         .store
         .create_outbound(key, text, tag.map(Tag::as_str), agent, None, now)?;
@@ -219,6 +222,11 @@ pub async fn retry(ctx: &SendCtx, outbox_id: &str) -> Result<Mid, SendError> {
             "campaign messages are not retried one by one; send a new message instead".into(),
         )));
     }
+    if super::attach::is_file_record(&rec) {
+        return Err(SendError::Refused(Refusal(
+            "dmdesk does not keep a sent file: send it again with `dmdesk send --file`".into(),
+        )));
+    }
     // A message recorded with a tag Meta has since retired is not sent again
     // with it (error 100); the agent reads why.
     let tag = match rec.tag.as_deref().map(Tag::parse).transpose() {
@@ -229,7 +237,7 @@ pub async fn retry(ctx: &SendCtx, outbox_id: &str) -> Result<Mid, SendError> {
             return Err(SendError::Refused(r));
         }
     };
-    let prep = match prepare_reply(ctx, &rec.conv, &rec.text, tag, TimestampMs::now()) {
+    let prep = match prepare_reply(ctx, &rec.conv, Some(&rec.text), tag, TimestampMs::now()) {
         Ok(p) => p,
         Err(SendError::Refused(r)) => {
             ctx.store.outbound_failed(&rec.id, &r.0)?;
@@ -248,14 +256,25 @@ pub async fn send_record(
     rec: &OutboxRecord,
     prep: &Prepared,
 ) -> Result<Mid, SendError> {
+    send_record_as(ctx, rec, prep, Outgoing::Text(&rec.text)).await
+}
+
+/// [`send_record`] with what the record's message carries given (a file
+/// is not kept in the record).
+pub async fn send_record_as(
+    ctx: &SendCtx,
+    rec: &OutboxRecord,
+    prep: &Prepared,
+    what: Outgoing<'_>,
+) -> Result<Mid, SendError> {
     ctx.limiter.acquire().await;
     let res = ctx
         .graph
-        .send_text(
+        .send(
             &prep.page.id,
             &prep.page.access_token,
             &rec.conv.user,
-            &rec.text,
+            what,
             prep.plan,
             &rec.metadata(),
         )

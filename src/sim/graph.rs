@@ -5,6 +5,7 @@
 use super::errors::GraphError;
 use super::fields::{self, Field};
 use super::ids::{cursor, parse_cursor};
+use super::multipart::{self, Part};
 use super::world::{Customer, SimMessage, Thread, World};
 use super::{send, Inner};
 use crate::domain::Platform;
@@ -19,7 +20,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub fn router(inner: Arc<Inner>) -> Router {
-    Router::new().fallback(handle).with_state(inner)
+    Router::new()
+        .fallback(handle)
+        // Uploads reach Meta's 25 MB limit (axum's default is 2 MB); the
+        // fake answers a bigger one itself, like Meta.
+        .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
+        .with_state(inner)
 }
 
 /// One request, whether it came over HTTP or inside a batch.
@@ -29,6 +35,8 @@ struct Req {
     params: HashMap<String, String>,
     token: Option<String>,
     body: Value,
+    /// The `filedata` part of a multipart body (an upload).
+    file: Option<Part>,
 }
 
 fn pairs(s: &str) -> HashMap<String, String> {
@@ -53,8 +61,28 @@ async fn handle(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mut file = None;
     let body_value = if body.is_empty() {
         Value::Object(Map::new())
+    } else if let Some(b) = multipart::boundary(content_type) {
+        let Some(parts) = multipart::parse(&b, &body) else {
+            let e = GraphError::invalid("(#100) Malformed multipart body");
+            return reply(&inner, "invalid", Err(e));
+        };
+        let mut fields = Map::new();
+        for p in parts {
+            if p.name == "filedata" {
+                file = Some(p);
+            } else {
+                let v = String::from_utf8_lossy(&p.data).into_owned();
+                fields.insert(p.name, Value::String(v));
+            }
+        }
+        Value::Object(fields)
     } else if is_form {
         let form = pairs(&String::from_utf8_lossy(&body));
         Value::Object(
@@ -100,6 +128,7 @@ async fn handle(
         params,
         token,
         body: body_value,
+        file,
     };
     let (endpoint, result) = if req.method == Method::POST && req.segs.len() == 1 {
         ("batch".to_string(), batch(&inner, &req))
@@ -159,6 +188,7 @@ fn is_version(s: &str) -> bool {
 fn endpoint_name(inner: &Inner, method: &Method, rest: &[String]) -> String {
     match (method.as_str(), rest) {
         ("POST", [_, e]) if e == "messages" => "send".into(),
+        ("POST", [_, e]) if e == "message_attachments" => "upload".into(),
         ("GET", [_, e]) if e == "conversations" => "conversations".into(),
         ("GET", [_, e]) if e == "messages" => "messages".into(),
         (_, [_, e]) if e == "subscribed_apps" => "subscribed_apps".into(),
@@ -221,7 +251,10 @@ fn dispatch(inner: &Arc<Inner>, req: &Req) -> (String, Result<Value, GraphError>
                         }
                     }
                 }
-                send::send(inner, id, &body)
+                send::send(inner, id, &body, req.file.as_ref())
+            }
+            ("POST", [id, e]) if e == "message_attachments" => {
+                send::upload(inner, id, &req.body, req.file.as_ref())
             }
             ("GET", [id, e]) if e == "conversations" => conversations(inner, &ctx, id, &req.params),
             ("GET", [id, e]) if e == "messages" => {
@@ -750,6 +783,7 @@ fn batch(inner: &Arc<Inner>, req: &Req) -> Result<Value, GraphError> {
             segs,
             params,
             body,
+            file: None,
         };
         let (_, r) = dispatch(inner, &sub);
         let (code, body) = match r {

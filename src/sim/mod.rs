@@ -9,6 +9,7 @@ pub mod errors;
 pub mod fields;
 pub mod graph;
 pub mod ids;
+pub mod multipart;
 pub mod payload;
 pub mod populate;
 pub mod post;
@@ -157,6 +158,8 @@ pub struct Inner {
     pub poster: post::Poster,
     pub base_url: String,
     pub cancel: CancellationToken,
+    /// Reusable attachments uploaded so far: attachment_id → type.
+    pub uploads: Mutex<std::collections::HashMap<String, String>>,
 }
 
 use world::World;
@@ -209,6 +212,7 @@ impl Simulator {
             stats: stats::Stats::default(),
             base_url: base_url.clone(),
             cancel: cancel.clone(),
+            uploads: Mutex::default(),
             cfg,
         });
         let app = graph::router(inner.clone());

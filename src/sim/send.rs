@@ -2,6 +2,7 @@
 //! what Meta does after a successful send (echo, delivery, read, maybe a reply).
 
 use super::errors::GraphError;
+use super::multipart::Part;
 use super::world::{now_ms, SimAttachment, SimMessage, DAY_MS};
 use super::{customers, payload, Inner};
 use crate::domain::Platform;
@@ -92,7 +93,12 @@ fn field(body: &Value, key: &str) -> Option<Value> {
 }
 
 /// `POST /{page-id|me|ig-id}/messages`.
-pub fn send(inner: &Arc<Inner>, account: &str, body: &Value) -> Result<Value, GraphError> {
+pub fn send(
+    inner: &Arc<Inner>,
+    account: &str,
+    body: &Value,
+    file: Option<&Part>,
+) -> Result<Value, GraphError> {
     let ids = &inner.cfg.ids;
     inner.stats.send_call(Instant::now());
     let faults = inner.faults();
@@ -187,6 +193,9 @@ pub fn send(inner: &Arc<Inner>, account: &str, body: &Value) -> Result<Value, Gr
             return Err(GraphError::new(400, 100, Some(2018047), "(#100) Length of param message[text] must be less than 2000 characters (1000 bytes on Instagram)"));
         }
     }
+    let sent = attachment
+        .map(|a| attachment_of(inner, a, file))
+        .transpose()?;
     let th = &w.threads[idx];
     window_check(
         platform,
@@ -198,24 +207,10 @@ pub fn send(inner: &Arc<Inner>, account: &str, body: &Value) -> Result<Value, Gr
         inner.cfg.human_agent,
     )?;
     let mid = w.new_mid(idx);
-    let attachments = attachment
-        .map(|a| {
-            vec![SimAttachment {
-                kind: a
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("file")
-                    .to_string(),
-                url: a
-                    .get("payload")
-                    .and_then(|p| p.get("url"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("https://cdn.example.com/upload")
-                    .to_string(),
-                mime: "application/octet-stream".into(),
-            }]
-        })
-        .unwrap_or_default();
+    let (attachments, attachment_id) = match sent {
+        Some((a, id)) => (vec![a], id),
+        None => (Vec::new(), None),
+    };
     // Keep thread order strict even within one millisecond.
     let ts = now.max(w.threads[idx].updated_ms() + 1);
     let msg = SimMessage {
@@ -231,7 +226,135 @@ pub fn send(inner: &Arc<Inner>, account: &str, body: &Value) -> Result<Value, Gr
     inner.stats.sends_ok.fetch_add(1, Ordering::Relaxed);
     let task_inner = inner.clone();
     tokio::spawn(async move { after_send(task_inner, idx, msg).await });
-    Ok(json!({"recipient_id": recipient, "message_id": mid}))
+    let mut answer = json!({"recipient_id": recipient, "message_id": mid});
+    if let Some(id) = attachment_id {
+        answer["attachment_id"] = json!(id);
+    }
+    Ok(answer)
+}
+
+/// Meta's limit for an uploaded file.
+const MAX_UPLOAD: usize = 25 * 1024 * 1024;
+
+fn upload_failure(why: &str) -> GraphError {
+    GraphError::new(
+        400,
+        100,
+        Some(2018047),
+        format!("(#100) Upload attachment failure: {why}"),
+    )
+}
+
+/// What a send's attachment names: a URL, an earlier upload
+/// (`attachment_id`), or the file uploaded with it (`filedata`). Returns
+/// the attachment and, for a reusable upload, its new id.
+fn attachment_of(
+    inner: &Inner,
+    a: &Value,
+    file: Option<&Part>,
+) -> Result<(SimAttachment, Option<String>), GraphError> {
+    let kind = a.get("type").and_then(Value::as_str).unwrap_or_default();
+    let payload = a.get("payload").cloned().unwrap_or(Value::Null);
+    let attachment = |url: String, mime: &str| SimAttachment {
+        kind: kind.to_string(),
+        url,
+        mime: mime.to_string(),
+    };
+    if let Some(url) = payload.get("url").and_then(Value::as_str) {
+        return Ok((
+            attachment(url.to_string(), "application/octet-stream"),
+            None,
+        ));
+    }
+    if kind == "template" {
+        let url = "https://cdn.example.com/upload".to_string();
+        return Ok((attachment(url, "application/octet-stream"), None));
+    }
+    check_kind(kind)?;
+    if let Some(id) = crate::meta::lenient::id(payload.get("attachment_id")) {
+        let known = inner
+            .uploads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned();
+        return match known {
+            Some(k) if k == kind => {
+                Ok((attachment(cdn_url(&id), "application/octet-stream"), None))
+            }
+            Some(k) => Err(GraphError::invalid(format!(
+                "(#100) attachment {id} is of type {k}, not {kind}"
+            ))),
+            None => Err(upload_failure("unknown attachment_id")),
+        };
+    }
+    let Some(f) = file else {
+        return Err(upload_failure("no url, attachment_id or filedata"));
+    };
+    check_file(f)?;
+    let reusable = payload.get("is_reusable").and_then(Value::as_bool) == Some(true);
+    let id = reusable.then(|| store_upload(inner, kind));
+    let url = cdn_url(id.as_deref().unwrap_or("once"));
+    let mime = f
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    Ok((attachment(url, mime), id))
+}
+
+fn cdn_url(id: &str) -> String {
+    format!("https://cdn.example.com/attachments/{id}")
+}
+
+fn check_kind(kind: &str) -> Result<(), GraphError> {
+    if matches!(kind, "image" | "video" | "audio" | "file") {
+        Ok(())
+    } else {
+        Err(GraphError::invalid(format!(
+            "(#100) param message[attachment][type] must be one of image, video, audio, file, template; got {kind:?}"
+        )))
+    }
+}
+
+fn check_file(f: &Part) -> Result<(), GraphError> {
+    if f.data.is_empty() {
+        return Err(upload_failure("the file is empty"));
+    }
+    if f.data.len() > MAX_UPLOAD {
+        return Err(upload_failure("the file is larger than 25 MB"));
+    }
+    Ok(())
+}
+
+fn store_upload(inner: &Inner, kind: &str) -> String {
+    let mut uploads = inner.uploads.lock().unwrap_or_else(|e| e.into_inner());
+    let id = format!("{}", 7_100_000_000_000_000u64 + uploads.len() as u64 + 1);
+    uploads.insert(id.clone(), kind.to_string());
+    id
+}
+
+/// `POST /{page-id}/message_attachments`: the Attachment Upload API. A
+/// reusable file in, its `attachment_id` out, for later sends to name.
+pub fn upload(
+    inner: &Arc<Inner>,
+    account: &str,
+    body: &Value,
+    file: Option<&Part>,
+) -> Result<Value, GraphError> {
+    let ids = &inner.cfg.ids;
+    if account != "me" && account != ids.page_id {
+        return Err(GraphError::new(400, 100, Some(33), format!("Unsupported post request. Object with ID '{account}' does not exist, cannot be loaded due to missing permissions, or does not support this operation")));
+    }
+    let a = field(body, "message")
+        .and_then(|m| m.get("attachment").cloned())
+        .ok_or_else(|| {
+            GraphError::invalid("(#100) The parameter message[attachment] is required")
+        })?;
+    let kind = a.get("type").and_then(Value::as_str).unwrap_or_default();
+    check_kind(kind)?;
+    let f = file.ok_or_else(|| upload_failure("no filedata"))?;
+    check_file(f)?;
+    Ok(json!({"attachment_id": store_upload(inner, kind)}))
 }
 
 /// Echo now, then delivery and read a moment later, and sometimes a reply.

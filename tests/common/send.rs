@@ -205,3 +205,66 @@ pub fn meta_error(status: u16, code: i64, subcode: Option<i64>) -> ResponseTempl
     }
     ResponseTemplate::new(status).set_body_json(json!({ "error": e }))
 }
+
+/// One request an [`UploadFake`] received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn is_multipart(&self) -> bool {
+        self.content_type
+            .starts_with("multipart/form-data; boundary=")
+    }
+    /// A multipart text field, read from the raw body.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let body = String::from_utf8_lossy(&self.body);
+        let head = format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n");
+        let start = body.find(&head)? + head.len();
+        let end = body[start..].find("\r\n--")? + start;
+        Some(body[start..end].to_string())
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// Answers the Send API (`message_id` m_1, m_2, ... in arrival order) and
+/// the Attachment Upload API (`attachment_id` a_1, ...), keeping each request.
+#[derive(Clone, Default)]
+pub struct UploadFake {
+    pub calls: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Respond for UploadFake {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let r = Received {
+            path: req.url.path().to_string(),
+            content_type: req
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string(),
+            body: req.body.clone(),
+        };
+        let mut calls = self.calls.lock().unwrap();
+        calls.push(r.clone());
+        let n = calls.len();
+        if r.path.ends_with("/message_attachments") {
+            ResponseTemplate::new(200).set_body_json(json!({"attachment_id": format!("a_{n}")}))
+        } else {
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"recipient_id": "u", "message_id": format!("m_{n}")}))
+        }
+    }
+}
+
+impl UploadFake {
+    pub fn received(&self) -> Vec<Received> {
+        self.calls.lock().unwrap().clone()
+    }
+}

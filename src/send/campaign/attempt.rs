@@ -5,6 +5,8 @@
 use super::runner::Runner;
 use crate::domain::TimestampMs;
 use crate::meta::error::ErrorClass;
+use crate::meta::graph::Outgoing;
+use crate::send::attach::create_outbound_file;
 use crate::send::eligibility::{self, Body, Recipient, Verdict};
 use crate::send::reply::{certainly_not_sent, failure_reason, route};
 use crate::send::window::Tag;
@@ -38,6 +40,22 @@ impl Runner<'_> {
             return Ok(Next::Done); // stays queued
         }
         let now = TimestampMs::now();
+        let file = match &self.file {
+            Ok(f) => f.as_ref(),
+            Err(e) => {
+                self.stop(format!(
+                    "its file record cannot be read ({e}); fix it, then resume"
+                ));
+                return Ok(Next::Done);
+            }
+        };
+        if file.is_none() && self.camp.text.is_empty() {
+            self.stop(format!(
+                "it sends a file whose record (campaign-files/{}.json in the store directory) is missing; nothing more can be sent",
+                self.camp.id
+            ));
+            return Ok(Next::Done);
+        }
         let conv = store.conversation(&r.conv)?;
         let contact = store.contact(&r.conv)?;
         // A first attempt rendered the text into the outbox record: a retry
@@ -63,11 +81,17 @@ impl Runner<'_> {
             }
             _ => &self.pages,
         };
-        let verdict = match (&first_text, &self.template) {
-            (Some(t), _) => eligibility::check(pages, recipient, Body::Rendered(t), self.tag, now),
-            (None, Ok(t)) => eligibility::check(pages, recipient, Body::Template(t), self.tag, now),
+        let about = file.map(|f| f.about());
+        let verdict = match (&about, &first_text, &self.template) {
+            (Some(a), _, _) => eligibility::check(pages, recipient, Body::File(a), self.tag, now),
+            (None, Some(t), _) => {
+                eligibility::check(pages, recipient, Body::Rendered(t), self.tag, now)
+            }
+            (None, None, Ok(t)) => {
+                eligibility::check(pages, recipient, Body::Template(t), self.tag, now)
+            }
             // Stored with an unknown variable (before they were refused): never sent.
-            (None, Err(e)) => Verdict::Skip(eligibility::Skip::UnknownVariable(e.clone())),
+            (None, None, Err(e)) => Verdict::Skip(eligibility::Skip::UnknownVariable(e.clone())),
         };
         let (plan, text) = match verdict {
             Verdict::Send { plan, text } => (plan, text),
@@ -103,11 +127,34 @@ impl Runner<'_> {
                 return Ok(Next::Done);
             }
         };
+        let attachment_id = match file.map(|f| f.attachment_ids.get(page.id.as_str())) {
+            None => None,
+            Some(Some(id)) => Some(id.clone()),
+            Some(None) => {
+                // Its page joined after the upload (a resume with a new config).
+                r.state = RecipientState::Failed;
+                r.reason = Some(format!("the file was not uploaded for page {}", page.id));
+                r.updated_at = now;
+                store.put_recipient(r)?;
+                self.finished(RecipientState::Failed);
+                return Ok(Next::Done);
+            }
+        };
         // The outbox record first (its metadata binds the echo), then
         // in_flight made durable, then the call.
-        let outbox = match &r.outbox_id {
-            Some(o) => store.outbound_retry(o)?,
-            None => store.create_outbound(
+        let outbox = match (&r.outbox_id, file) {
+            (Some(o), _) => store.outbound_retry(o)?,
+            (None, Some(f)) => create_outbound_file(
+                store,
+                &r.conv,
+                f.kind,
+                &f.name,
+                plan.tag().map(Tag::as_str),
+                self.camp.created_by.as_deref(),
+                Some(&self.camp.id),
+                now,
+            )?,
+            (None, None) => store.create_outbound(
                 &r.conv,
                 &text,
                 plan.tag().map(Tag::as_str),
@@ -148,11 +195,17 @@ impl Runner<'_> {
         let res = self
             .ctx
             .graph
-            .send_text(
+            .send(
                 &page.id,
                 &page.access_token,
                 &r.conv.user,
-                &outbox.text,
+                match (file, &attachment_id) {
+                    (Some(f), Some(id)) => Outgoing::Uploaded {
+                        kind: f.kind,
+                        attachment_id: id,
+                    },
+                    _ => Outgoing::Text(&outbox.text),
+                },
                 plan,
                 &outbox.metadata(),
             )

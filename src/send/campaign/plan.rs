@@ -100,9 +100,22 @@ pub fn preview(
     tag: Option<Tag>,
     now: TimestampMs,
 ) -> Preview {
+    preview_with(recipients, |r| {
+        eligibility::check_text(pages, r, text, tag, now)
+    })
+}
+
+/// [`preview`] for a campaign sending one file (`about` describes it).
+pub fn preview_file(pages: &Pages, recipients: &[Known], about: &str, now: TimestampMs) -> Preview {
+    preview_with(recipients, |r| {
+        eligibility::check(pages, r, eligibility::Body::File(about), None, now)
+    })
+}
+
+fn preview_with(recipients: &[Known], verdict: impl Fn(Recipient<'_>) -> Verdict) -> Preview {
     let mut p = Preview::default();
     for k in recipients {
-        let e = match eligibility::check_text(pages, k.recipient(), text, tag, now) {
+        let e = match verdict(k.recipient()) {
             Verdict::Send { text, .. } => {
                 p.inside += 1;
                 if p.example.is_none() {
@@ -152,6 +165,23 @@ pub fn preview_from_store(
     tag: Option<Tag>,
     now: TimestampMs,
 ) -> Result<Preview, StoreError> {
+    let known = known(store, recipients)?;
+    Ok(preview(&pages_now(store, config), &known, text, tag, now))
+}
+
+/// [`preview_from_store`] for a campaign sending one file.
+pub fn preview_file_from_store(
+    store: &Db,
+    config: &Config,
+    recipients: &[ConvKey],
+    about: &str,
+    now: TimestampMs,
+) -> Result<Preview, StoreError> {
+    let known = known(store, recipients)?;
+    Ok(preview_file(&pages_now(store, config), &known, about, now))
+}
+
+fn known(store: &Db, recipients: &[ConvKey]) -> Result<Vec<Known>, StoreError> {
     let mut known = Vec::with_capacity(recipients.len());
     let mut seen = std::collections::HashSet::new();
     for k in recipients {
@@ -164,7 +194,7 @@ pub fn preview_from_store(
             });
         }
     }
-    Ok(preview(&pages_now(store, config), &known, text, tag, now))
+    Ok(known)
 }
 
 /// Write a campaign from a preview (skipped recipients recorded with their

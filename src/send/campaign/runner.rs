@@ -3,10 +3,12 @@
 //! grace period, and record how the run ended. Also cancelling a campaign
 //! that is not running here.
 
+use super::file::CampaignFile;
 use super::report::{report, CampaignReport};
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::TimestampMs;
+use crate::send::attach::is_file_record;
 use crate::send::eligibility::Pages;
 use crate::send::recover::{self, Lookup};
 use crate::send::reply::{route, SendCtx};
@@ -123,6 +125,7 @@ pub async fn run(
         template: Template::parse(&camp.text),
         pages: Pages::from_config(&ctx.config),
         tag,
+        file: CampaignFile::load(store.path(), id),
         tuning,
         halt: cancel.child_token(),
         stop_reason: Mutex::new(None),
@@ -265,6 +268,10 @@ async fn settle_interrupted(ctx: &SendCtx, r: &mut RecipientRecord) -> Result<()
         // Nothing was rendered (or the page left the config): nothing to find.
         return mark_unknown(store, r, "its text or page is no longer known");
     };
+    if is_file_record(&outbox) {
+        // Meta lists a file as an empty text: any file would match.
+        return mark_unknown(store, r, "a file cannot be told apart in the thread");
+    }
     match recover::find_our_send(&ctx.graph, page, &r.conv, &outbox.text, r.updated_at).await {
         Lookup::Sent(mid) => {
             store.outbound_sent(&outbox.id, &mid)?;
@@ -309,6 +316,8 @@ pub(super) struct Runner<'a> {
     /// The configured pages (their token state is read per send).
     pub(super) pages: Pages,
     pub(super) tag: Option<Tag>,
+    /// The file every recipient is sent, when the campaign sends one.
+    pub(super) file: std::io::Result<Option<CampaignFile>>,
     pub(super) tuning: &'a Tuning,
     /// Stop starting sends (cancel, stop, shutdown).
     pub(super) halt: CancellationToken,
