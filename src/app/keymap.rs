@@ -41,7 +41,7 @@ actions! {
     FilterUnread = "filter_unread", "filter: unread only", ["u"];
     FilterPlatform = "filter_platform", "filter: platform (cycle)", ["p"];
     FilterWindow = "filter_window", "filter: window open", ["w"];
-    FilterStatus = "filter_status", "filter: status (cycle)", ["f"];
+    View = "view", "view: open/resolved/snoozed/all", ["f"];
     ClearFilter = "clear_filter", "clear all filters", ["c"];
     MarkRead = "mark_read", "mark read", ["r"];
     MarkUnread = "mark_unread", "mark unread", ["R"];
@@ -65,6 +65,9 @@ actions! {
     Newline = "newline", "composer: new line", ["alt-enter"];
     Canned = "canned", "composer: canned reply", ["ctrl-r"];
     ToggleTag = "toggle_tag", "composer: HUMAN_AGENT tag", ["ctrl-t"];
+    Undo = "undo", "composer: undo", ["ctrl-z"];
+    Redo = "redo", "composer: redo", ["alt-z"];
+    ClearText = "clear_text", "composer: clear (undo restores)", ["ctrl-l"];
 }
 
 /// One key chord.
@@ -214,13 +217,23 @@ impl Default for Keymap {
     }
 }
 
+/// Action names older configs used, still read: `f` cycled a status filter
+/// before it switched views.
+fn renamed(name: &str) -> Option<Action> {
+    match name {
+        "filter_status" => Some(Action::View),
+        _ => None,
+    }
+}
+
 impl Keymap {
     /// Defaults with the user's entries replacing whole actions.
     pub fn with_overrides(user: &BTreeMap<String, Vec<String>>) -> Result<Keymap, KeymapError> {
         let mut km = Keymap::default();
         for (name, keys) in user {
-            let action =
-                Action::parse(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
+            let action = Action::parse(name)
+                .or_else(|| renamed(name))
+                .ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
             let specs = keys
                 .iter()
                 .map(|k| {

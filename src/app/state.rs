@@ -428,6 +428,8 @@ impl State {
             last_title: String::new(),
         };
         s.list.visible = super::layout::list_rows(&s.panes());
+        // Resolved and sleeping conversations are out of the way by default.
+        s.list.filter.view = crate::filter::View::Open { at: now };
         s.status.events_today.0 = super::clock::day_key(now, s.opts.zone);
         s
     }

@@ -3,7 +3,9 @@
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::state::{Focus, State};
+use crate::app::keymap::Action;
 use crate::domain::{ConvStatus, Conversation, Platform};
+use crate::filter::View;
 use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
 use crate::text::{fit, truncate, width};
 use ratatui::layout::Rect;
@@ -32,9 +34,10 @@ pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
 
 fn title(s: &State) -> String {
     let f = &s.list.filter;
+    // " Inbox 12 · open ": how many conversations the view holds, and which.
     let mut t = match s.list.total {
-        Some(n) => format!(" Inbox {n} "),
-        None => " Inbox ".to_string(),
+        Some(n) => format!(" Inbox {n} · {} ", f.view.name()),
+        None => format!(" Inbox · {} ", f.view.name()),
     };
     if f.unread_only {
         t.push_str("[unread]");
@@ -46,9 +49,6 @@ fn title(s: &State) -> String {
     }
     if f.window_open_at.is_some() {
         t.push_str("[window]");
-    }
-    if let Some(st) = f.status {
-        t.push_str(&format!("[{}]", st.as_str()));
     }
     if let Some(q) = &f.text {
         t.push_str(&format!("[/{q}]"));
@@ -75,11 +75,20 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     f.render_widget(block, area);
     let w = inner.width as usize;
     if s.list.rows.is_empty() {
-        let msg = if s.list.filter.is_empty() {
+        let view = s.list.filter.view;
+        let msg = if s.list.filter.has_only_view() {
+            let first = match view {
+                View::All => "No conversations yet.".to_string(),
+                v => format!("No {} conversations.", v.name()),
+            };
+            let second = match view {
+                View::All | View::Open { .. } => "Messages appear here live.".to_string(),
+                _ => format!("{} switches the view.", s.opts.keymap.label(Action::View)),
+            };
             vec![
                 Line::from(""),
-                Line::styled(truncate("No conversations yet.", w), th.dim()),
-                Line::styled(truncate("Messages appear here live.", w), th.dim()),
+                Line::styled(truncate(&first, w), th.dim()),
+                Line::styled(truncate(&second, w), th.dim()),
             ]
         } else {
             vec![

@@ -11,7 +11,7 @@ use crate::inbox::Request;
 
 pub(super) fn load_list(s: &State, count: bool) -> Command {
     Command::Inbox(Request::List {
-        filter: s.list.filter.clone(),
+        filter: s.list.filter.at(s.now),
         offset: s.list.top,
         limit: s.list.visible.max(1),
         count,
@@ -152,7 +152,7 @@ pub(super) fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
 fn marking_page(s: &State) -> Command {
     let offset = s.list.marking.as_ref().map_or(0, |m| m.offset);
     Command::Inbox(Request::List {
-        filter: s.list.filter.clone(),
+        filter: s.list.filter.at(s.now),
         offset,
         limit: MARK_PAGE,
         count: false,
