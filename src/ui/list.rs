@@ -12,6 +12,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
+use std::collections::HashSet;
 
 /// Short window state for a row: "⏱5h12m", "HA 3d4h", "closed", "no window".
 pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
@@ -59,6 +60,29 @@ fn title(s: &State) -> String {
     t
 }
 
+/// Names that more than one row on screen shows: those rows get a tag.
+fn same_names(s: &State) -> HashSet<&str> {
+    let mut seen = HashSet::new();
+    let mut twins = HashSet::new();
+    for (_, c) in s.list.shown() {
+        if !seen.insert(c.name.as_str()) {
+            twins.insert(c.name.as_str());
+        }
+    }
+    twins
+}
+
+/// What tells a customer apart from another of the same name: the end of
+/// the user id (the summary row carries no handle).
+fn name_tag(c: &Conversation, twin: bool) -> String {
+    if !twin {
+        return String::new();
+    }
+    let id = c.key.user.as_str();
+    let tail: String = id.chars().skip(id.chars().count().saturating_sub(4)).collect();
+    format!(" ·{tail}")
+}
+
 pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let mut block = Block::default()
         .borders(Borders::ALL)
@@ -100,6 +124,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         f.render_widget(Paragraph::new(msg), inner);
         return;
     }
+    let twins = same_names(s);
     let mut lines = Vec::new();
     let mut next = s.list.top;
     for (i, c) in s.list.shown() {
@@ -121,13 +146,20 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         } else {
             String::new()
         };
-        let name_w = w.saturating_sub(4 + width(&badge) + width(&ago));
+        let tag = name_tag(c, twins.contains(c.name.as_str()));
+        let draft = if c.has_draft { " ✎" } else { "" };
+        let name_w = w.saturating_sub(4 + width(&badge) + width(&ago) + width(&tag) + width(draft));
         let name_style = if c.unread > 0 { th.bold() } else { th.base() };
+        let name = truncate(&c.name, name_w);
+        let pad = " ".repeat(name_w.saturating_sub(width(&name)));
         let mut l1 = Line::from(vec![
             Span::styled(mark.to_string(), th.badge()),
             Span::styled(plat.to_string(), pstyle),
             Span::raw(" "),
-            Span::styled(fit(&c.name, name_w), name_style),
+            Span::styled(name, name_style),
+            Span::styled(tag, th.dim()),
+            Span::styled(draft, th.warn()),
+            Span::raw(pad),
             Span::styled(badge, th.badge()),
             Span::styled(ago, th.dim()),
         ]);

@@ -12,13 +12,23 @@ use crate::job::Job;
 use crate::send::window::{check_text, plan, Purpose, Tag, Window};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-pub(super) fn save_draft(s: &State, out: &mut Vec<Command>) {
-    if let Some(t) = &s.thread {
-        out.push(Command::Inbox(Request::SaveDraft {
-            conv: t.conv.key.clone(),
-            text: s.composer.text(),
-        }));
+pub(super) fn save_draft(s: &mut State, out: &mut Vec<Command>) {
+    if let Some(conv) = s.open_key().cloned() {
+        let text = s.composer.text();
+        draft_saved(s, conv, text, out);
     }
+}
+
+/// Save (or, empty, clear) a draft, and mark the row at once: the store
+/// keeps the flag too, but sends no update for it.
+fn draft_saved(s: &mut State, conv: ConvKey, text: String, out: &mut Vec<Command>) {
+    let has = !text.is_empty();
+    let rows = s.list.rows.iter_mut().filter(|c| c.key == conv);
+    let open = s.thread.iter_mut().map(|t| &mut t.conv).filter(|c| c.key == conv);
+    for c in rows.chain(open) {
+        c.has_draft = has;
+    }
+    out.push(Command::Inbox(Request::SaveDraft { conv, text }));
 }
 
 /// Quit, keeping the draft.
@@ -204,10 +214,7 @@ pub(super) fn dispatch_reply(
             agent: s.opts.me.clone(),
         },
     }));
-    out.push(Command::Inbox(Request::SaveDraft {
-        conv,
-        text: String::new(),
-    }));
+    draft_saved(s, conv, String::new(), out);
     s.composer = Composer::default();
     // A success replaces an earlier refusal on the status bar.
     let name = s.thread.as_ref().map(|t| t.conv.name.clone());
