@@ -70,6 +70,28 @@ actions! {
     ClearText = "clear_text", "composer: clear (undo restores)", ["ctrl-l"];
 }
 
+impl Action {
+    /// Actions only the composer takes (the help shows them on its page).
+    pub fn composer_only(self) -> bool {
+        use Action::*;
+        matches!(self, Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText)
+    }
+}
+
+/// The composer's own editing keys (ratatui-textarea's defaults that no
+/// action above takes from it), for the help overlay. Not configurable.
+pub const TEXT_KEYS: &[(&str, &str)] = &[
+    ("←/→, ↑/↓", "move by character / line"),
+    ("alt-b/f, ctrl-←/→", "move by word"),
+    ("home/ctrl-a, end", "start / end of line"),
+    ("alt-< / alt->", "first / last line"),
+    ("⌫/ctrl-h, del", "delete character"),
+    ("ctrl-w, alt-⌫", "delete word before"),
+    ("alt-d, alt-del", "delete word after"),
+    ("ctrl-k / ctrl-j", "delete to end / start"),
+    ("ctrl-y", "paste what was deleted"),
+];
+
 /// One key chord.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeySpec {

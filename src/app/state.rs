@@ -334,11 +334,20 @@ pub struct CannedPicker {
     pub selected: usize,
 }
 
+/// The help overlay's two pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpPage {
+    /// Every action and its keys.
+    Keys,
+    /// The composer's text-editing keys.
+    Composer,
+}
+
 #[derive(Debug, Clone)]
 pub enum Overlay {
     /// Another agent replied here moments ago: send anyway?
     ConfirmSend(Box<PendingSend>),
-    Help,
+    Help(HelpPage),
     Search {
         input: String,
     },

@@ -49,7 +49,17 @@ const COMPOSER: &[Action] = &[
     Action::Compose,
     Action::PageUp,
     Action::PageDown,
+    Action::Undo,
+    Action::Redo,
+    Action::ClearText,
 ];
+
+/// Keys that move or delete inside the text: the text area has them before
+/// any action (← would otherwise leave the composer as `back`).
+fn is_editing_key(k: &KeyEvent) -> bool {
+    use KeyCode::*;
+    matches!(k.code, Left | Right | Up | Down | Home | End | Backspace | Delete)
+}
 
 fn is_plain_char(k: &KeyEvent) -> bool {
     matches!(k.code, KeyCode::Char(_))
@@ -59,7 +69,7 @@ fn is_plain_char(k: &KeyEvent) -> bool {
 }
 
 pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
-    let action = if is_plain_char(&k) {
+    let action = if is_plain_char(&k) || is_editing_key(&k) {
         None
     } else {
         s.opts.keymap.action(&k, COMPOSER)
@@ -87,6 +97,18 @@ pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         Some(Action::Back) | Some(Action::Compose) => focus_thread(s),
         Some(Action::PageUp) => scroll_view(s, page, out),
         Some(Action::PageDown) => scroll_view(s, -page, out),
+        Some(Action::Undo) => {
+            s.composer.textarea.undo();
+        }
+        Some(Action::Redo) => {
+            s.composer.textarea.redo();
+        }
+        Some(Action::ClearText) => {
+            // Cut rather than replace, so undo brings the text back.
+            s.composer.textarea.select_all();
+            s.composer.textarea.cut();
+            s.composer.refusal = None;
+        }
         _ => {
             if s.composer.textarea.input(k) {
                 s.composer.refusal = None;

@@ -102,7 +102,7 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 s.focus = Focus::Composer;
             }
         }
-        Action::Help => s.overlay = Some(Overlay::Help),
+        Action::Help => s.overlay = Some(Overlay::Help(HelpPage::Keys)),
         Action::Notices => s.overlay = Some(Overlay::Notices { scroll: 0 }),
         Action::Search => {
             let input = s.list.filter.text.clone().unwrap_or_default();
