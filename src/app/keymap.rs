@@ -41,7 +41,7 @@ actions! {
     FilterUnread = "filter_unread", "filter: unread only", ["u"];
     FilterPlatform = "filter_platform", "filter: platform (cycle)", ["p"];
     FilterWindow = "filter_window", "filter: window open", ["w"];
-    View = "view", "view: open/resolved/snoozed/all", ["f"];
+    View = "view", "switch view (open, …)", ["f"];
     ClearFilter = "clear_filter", "clear all filters", ["c"];
     MarkRead = "mark_read", "mark read", ["r"];
     MarkUnread = "mark_unread", "mark unread", ["R"];

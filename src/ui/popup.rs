@@ -72,7 +72,8 @@ pub fn help(s: &State, page: HelpPage, f: &mut Frame, area: Rect, th: Theme) {
                 crate::text::fit(k, key_w.saturating_sub(1)) + " ",
                 th.bold(),
             ));
-            spans.push(Span::raw(crate::text::fit(h, col_w.saturating_sub(key_w))));
+            let h_w = col_w.saturating_sub(key_w + 1);
+            spans.push(Span::raw(crate::text::fit(h, h_w) + " "));
         }
         lines.push(Line::from(spans));
     }

@@ -89,7 +89,11 @@ mod tests {
             cmds,
             vec![
                 Command::Inbox(Request::List {
-                    filter: Default::default(),
+                    // The open view, judged now.
+                    filter: crate::filter::ConvFilter {
+                        view: crate::filter::View::Open { at: fx::NOW },
+                        ..Default::default()
+                    },
                     offset: 0,
                     limit: s.list.visible,
                     count: true,
