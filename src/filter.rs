@@ -13,10 +13,14 @@ pub enum View {
     All,
     /// Open and pending, and snoozed ones whose time has come by `at` (the
     /// list stamps `at` on every load, so a snooze wakes without a write).
-    Open { at: TimestampMs },
+    Open {
+        at: TimestampMs,
+    },
     Resolved,
     /// Snoozed and still asleep at `at`.
-    Snoozed { at: TimestampMs },
+    Snoozed {
+        at: TimestampMs,
+    },
 }
 
 impl View {

@@ -7,10 +7,10 @@
 use dmdesk::bus::Bus;
 use dmdesk::change::Change;
 use dmdesk::db::Db;
-use dmdesk::filter::{ConvFilter, View};
 use dmdesk::domain::{
     ConvKey, ConvStatus, Direction, Message, Mid, MsgStatus, Platform, TimestampMs,
 };
+use dmdesk::filter::{ConvFilter, View};
 use dmdesk::store::embedded::SledStore;
 use dmdesk::store::{NewRecipient, RecipientState, Swap};
 use dmdesk::update::{Update, Viewer};
@@ -432,10 +432,12 @@ pub fn views_and_draft_flag(f: Fixture) {
         db.apply(&[inbound(u, &format!("m{i}"), 1_000 + i as i64)])
             .expect("apply");
     }
-    db.set_status(&conv("U2"), ConvStatus::Resolved, None).unwrap();
+    db.set_status(&conv("U2"), ConvStatus::Resolved, None)
+        .unwrap();
     db.set_status(&conv("U3"), ConvStatus::Snoozed, Some(TimestampMs(9_000)))
         .unwrap();
-    db.set_status(&conv("U4"), ConvStatus::Pending, None).unwrap();
+    db.set_status(&conv("U4"), ConvStatus::Pending, None)
+        .unwrap();
     db.set_status(&conv("U5"), ConvStatus::Snoozed, Some(TimestampMs(5_000)))
         .unwrap();
     let users = |v: View| {
@@ -470,7 +472,10 @@ pub fn views_and_draft_flag(f: Fixture) {
     assert!(!has_draft("U1"));
     db.set_draft(&conv("U1"), "half a thought").unwrap();
     assert!(has_draft("U1"));
-    assert_eq!(db.draft(&conv("U1")).unwrap().as_deref(), Some("half a thought"));
+    assert_eq!(
+        db.draft(&conv("U1")).unwrap().as_deref(),
+        Some("half a thought")
+    );
     // A later message keeps the flag; clearing the draft drops it.
     db.apply(&[inbound("U1", "m9", 9_500)]).unwrap();
     assert!(has_draft("U1"));

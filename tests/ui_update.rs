@@ -1378,7 +1378,11 @@ fn f_cycles_the_views_and_the_store_judges_each() {
     use dmdesk::filter::View;
     let mut s = fx::state(100, 30);
     let (first, _) = list_load(&dmdesk::app::init(&mut s));
-    assert_eq!(first.view, View::Open { at: NOW }, "open is the default view");
+    assert_eq!(
+        first.view,
+        View::Open { at: NOW },
+        "open is the default view"
+    );
     let mut seen = vec![];
     for _ in 0..4 {
         let (f, count) = list_load(&key(&mut s, KeyCode::Char('f')));
@@ -1433,9 +1437,17 @@ fn a_row_leaving_the_view_recounts_and_a_snooze_wakes_into_the_open_view() {
     bo.snooze_until = Some(NOW.plus_ms(60_000));
     let (f, _) = list_load(&conv_update(&mut s, &bo));
     assert!(!f.matches(&bo), "asleep for another minute");
-    update(&mut s, Event::Tick { now: NOW.plus_ms(61_000) });
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(61_000),
+        },
+    );
     let (f, _) = list_load(&conv_update(&mut s, &three()[2]));
-    assert!(f.matches(&bo), "a load after the snooze ran out judges it awake");
+    assert!(
+        f.matches(&bo),
+        "a load after the snooze ran out judges it awake"
+    );
 }
 
 #[test]
@@ -1483,7 +1495,10 @@ fn composer_editing_keys_undo_and_clear() {
     // ← moves inside the text instead of leaving the composer.
     key(&mut s, KeyCode::Left);
     typ(&mut s, "X");
-    assert_eq!((text(&s).as_str(), s.focus), ("hello big worlXd", Focus::Composer));
+    assert_eq!(
+        (text(&s).as_str(), s.focus),
+        ("hello big worlXd", Focus::Composer)
+    );
     with(&mut s, KeyCode::End, KeyModifiers::NONE);
     with(&mut s, KeyCode::Char('b'), KeyModifiers::ALT);
     typ(&mut s, "_");
@@ -1496,7 +1511,11 @@ fn composer_editing_keys_undo_and_clear() {
     with(&mut s, KeyCode::Char('z'), KeyModifiers::ALT);
     assert_eq!(text(&s), "hello big ", "alt-z redoes");
     ctrl(&mut s, 'l');
-    assert_eq!((text(&s).as_str(), s.focus), ("", Focus::Composer), "ctrl-l clears");
+    assert_eq!(
+        (text(&s).as_str(), s.focus),
+        ("", Focus::Composer),
+        "ctrl-l clears"
+    );
     ctrl(&mut s, 'z');
     assert_eq!(text(&s), "hello big ", "a clear can be undone");
     with(&mut s, KeyCode::Home, KeyModifiers::NONE);

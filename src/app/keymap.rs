@@ -74,7 +74,10 @@ impl Action {
     /// Actions only the composer takes (the help shows them on its page).
     pub fn composer_only(self) -> bool {
         use Action::*;
-        matches!(self, Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText)
+        matches!(
+            self,
+            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText
+        )
     }
 }
 

@@ -2,8 +2,8 @@
 
 use super::theme::Theme;
 use crate::app::clock;
-use crate::app::state::{Focus, State};
 use crate::app::keymap::Action;
+use crate::app::state::{Focus, State};
 use crate::domain::{ConvStatus, Conversation, Platform};
 use crate::filter::View;
 use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
@@ -79,7 +79,10 @@ fn name_tag(c: &Conversation, twin: bool) -> String {
         return String::new();
     }
     let id = c.key.user.as_str();
-    let tail: String = id.chars().skip(id.chars().count().saturating_sub(4)).collect();
+    let tail: String = id
+        .chars()
+        .skip(id.chars().count().saturating_sub(4))
+        .collect();
     format!(" ·{tail}")
 }
 

@@ -60,10 +60,18 @@ pub fn help(s: &State, page: HelpPage, f: &mut Frame, area: Rect, th: Theme) {
     };
     let height = rows.len().div_ceil(columns);
     let width = if columns == 2 { 100 } else { 60 };
-    let r = centered(area, area.width.saturating_sub(2).min(width), height as u16 + 3);
+    let r = centered(
+        area,
+        area.width.saturating_sub(2).min(width),
+        height as u16 + 3,
+    );
     let inner = frame(f, r, &title, th);
     let col_w = inner.width as usize / columns;
-    let key_w = if columns == 2 { 16.min(col_w / 2) } else { 22.min(col_w / 2) };
+    let key_w = if columns == 2 {
+        16.min(col_w / 2)
+    } else {
+        22.min(col_w / 2)
+    };
     let mut lines = Vec::new();
     for i in 0..height {
         let mut spans = Vec::new();

@@ -24,7 +24,11 @@ pub(super) fn save_draft(s: &mut State, out: &mut Vec<Command>) {
 fn draft_saved(s: &mut State, conv: ConvKey, text: String, out: &mut Vec<Command>) {
     let has = !text.is_empty();
     let rows = s.list.rows.iter_mut().filter(|c| c.key == conv);
-    let open = s.thread.iter_mut().map(|t| &mut t.conv).filter(|c| c.key == conv);
+    let open = s
+        .thread
+        .iter_mut()
+        .map(|t| &mut t.conv)
+        .filter(|c| c.key == conv);
     for c in rows.chain(open) {
         c.has_draft = has;
     }
@@ -58,7 +62,10 @@ const COMPOSER: &[Action] = &[
 /// any action (← would otherwise leave the composer as `back`).
 fn is_editing_key(k: &KeyEvent) -> bool {
     use KeyCode::*;
-    matches!(k.code, Left | Right | Up | Down | Home | End | Backspace | Delete)
+    matches!(
+        k.code,
+        Left | Right | Up | Down | Home | End | Backspace | Delete
+    )
 }
 
 fn is_plain_char(k: &KeyEvent) -> bool {

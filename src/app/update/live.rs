@@ -33,7 +33,11 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             // loaded row shows it stayed where it was.
             let f = s.list.filter.at(s.now);
             let recount = !f.is_empty()
-                && s.list.rows.iter().find(|r| r.key == c.key).is_none_or(|old| f.matches(old) != f.matches(&c));
+                && s.list
+                    .rows
+                    .iter()
+                    .find(|r| r.key == c.key)
+                    .is_none_or(|old| f.matches(old) != f.matches(&c));
             if let Some(row) = s.list.rows.iter_mut().find(|r| r.key == c.key) {
                 *row = *c;
             }
