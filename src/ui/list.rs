@@ -55,7 +55,7 @@ fn title(s: &State) -> String {
         t.push_str(&format!("[/{q}]"));
     }
     if !s.marked.is_empty() {
-        t.push_str(&format!(" {} marked ", s.marked.len()));
+        t.push_str(&format!("· {} marked ", s.marked.len()));
     }
     t
 }
