@@ -1437,16 +1437,25 @@ fn a_row_leaving_the_view_recounts_and_a_snooze_wakes_into_the_open_view() {
     bo.snooze_until = Some(NOW.plus_ms(60_000));
     let (f, _) = list_load(&conv_update(&mut s, &bo));
     assert!(!f.matches(&bo), "asleep for another minute");
-    update(
-        &mut s,
-        Event::Tick {
-            now: NOW.plus_ms(61_000),
-        },
-    );
-    let (f, _) = list_load(&conv_update(&mut s, &three()[2]));
+    // NOW is 20 s into its minute: a tick in the same minute loads nothing,
+    // the first tick of a new minute loads the view again, counted.
+    let tick = |s: &mut State, ms| {
+        update(
+            s,
+            Event::Tick {
+                now: NOW.plus_ms(ms),
+            },
+        )
+    };
+    let same_minute = tick(&mut s, 30_000);
+    assert!(!same_minute
+        .iter()
+        .any(|c| matches!(c, Command::Inbox(Request::List { .. }))));
+    let (f, count) = list_load(&tick(&mut s, 61_000));
+    assert!(count, "the view is counted again");
     assert!(
         f.matches(&bo),
-        "a load after the snooze ran out judges it awake"
+        "the load after the snooze ran out judges it awake"
     );
 }
 

@@ -6,7 +6,8 @@ use super::thread::open_thread;
 use crate::app::command::Command;
 use crate::app::event::ListRows;
 use crate::app::state::*;
-use crate::domain::Conversation;
+use crate::domain::{Conversation, TimestampMs};
+use crate::filter::View;
 use crate::inbox::Request;
 
 pub(super) fn load_list(s: &State, count: bool) -> Command {
@@ -88,6 +89,15 @@ pub(super) fn page_list(s: &mut State, pages: isize, out: &mut Vec<Command>) {
     let top = (s.list.top as isize + pages * vis).clamp(0, (max + 1 - vis).max(0));
     let sel = (s.list.selected as isize + pages * vis).clamp(0, max);
     select_row(s, sel as usize, Some(top as usize), out);
+}
+
+/// Snoozes run out as time passes and nothing writes when they do: a view
+/// that judges them loads again (with its count) when the minute turns.
+pub(super) fn clock_moved(s: &State, before: TimestampMs, out: &mut Vec<Command>) {
+    let judges_snoozes = matches!(s.list.filter.view, View::Open { .. } | View::Snoozed { .. });
+    if judges_snoozes && s.now.0 / 60_000 != before.0 / 60_000 {
+        out.push(load_list(s, true));
+    }
 }
 
 pub(super) fn filter_changed(s: &mut State, out: &mut Vec<Command>) {
