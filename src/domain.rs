@@ -396,6 +396,9 @@ pub struct Conversation {
     pub standby: bool,
     #[serde(default)]
     pub labels: Vec<String>,
+    /// An agent saved a draft reply here (kept by the store with the draft).
+    #[serde(default)]
+    pub has_draft: bool,
 }
 
 impl Conversation {
@@ -416,6 +419,7 @@ impl Conversation {
             delivered_watermark: None,
             standby: false,
             labels: vec![],
+            has_draft: false,
         }
     }
 }

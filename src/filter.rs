@@ -3,6 +3,69 @@
 
 use crate::domain::{ConvStatus, Conversation, Platform, TimestampMs};
 
+/// A named slice of the inbox that the list switches between (`f`). Views
+/// by assignee or label are more variants here; `matches` is their one rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// Everything (export and the command line).
+    #[default]
+    All,
+    /// Open and pending, and snoozed ones whose time has come by `at` (the
+    /// list stamps `at` on every load, so a snooze wakes without a write).
+    Open {
+        at: TimestampMs,
+    },
+    Resolved,
+    /// Snoozed and still asleep at `at`.
+    Snoozed {
+        at: TimestampMs,
+    },
+}
+
+impl View {
+    pub fn name(self) -> &'static str {
+        match self {
+            View::All => "all",
+            View::Open { .. } => "open",
+            View::Resolved => "resolved",
+            View::Snoozed { .. } => "snoozed",
+        }
+    }
+
+    /// The view after this one in the list's cycle (open first).
+    pub fn next(self, now: TimestampMs) -> View {
+        match self {
+            View::Open { .. } => View::Resolved,
+            View::Resolved => View::Snoozed { at: now },
+            View::Snoozed { .. } => View::All,
+            View::All => View::Open { at: now },
+        }
+    }
+
+    /// The same view judged at `now`.
+    pub fn at(self, now: TimestampMs) -> View {
+        match self {
+            View::Open { .. } => View::Open { at: now },
+            View::Snoozed { .. } => View::Snoozed { at: now },
+            v => v,
+        }
+    }
+
+    pub fn matches(self, c: &Conversation) -> bool {
+        // A snooze without a time sleeps until someone reopens it.
+        let awake = |at: TimestampMs| c.snooze_until.is_some_and(|t| t <= at);
+        match (self, c.status) {
+            (View::All, _) => true,
+            (View::Open { .. }, ConvStatus::Open | ConvStatus::Pending) => true,
+            (View::Open { at }, ConvStatus::Snoozed) => awake(at),
+            (View::Resolved, ConvStatus::Resolved) => true,
+            (View::Snoozed { at }, ConvStatus::Snoozed) => !awake(at),
+            _ => false,
+        }
+    }
+}
+
 /// What the list pane shows (the `/` filter).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConvFilter {
@@ -13,6 +76,8 @@ pub struct ConvFilter {
     /// Only conversations whose 24 h window is open at this time.
     pub window_open_at: Option<TimestampMs>,
     pub status: Option<ConvStatus>,
+    #[serde(default)]
+    pub view: View,
 }
 
 impl ConvFilter {
@@ -20,7 +85,28 @@ impl ConvFilter {
         *self == ConvFilter::default()
     }
 
+    /// No filter besides the view.
+    pub fn has_only_view(&self) -> bool {
+        ConvFilter {
+            view: View::All,
+            ..self.clone()
+        }
+        .is_empty()
+    }
+
+    /// The same filter with its view judged at `now` (the list stamps every
+    /// load, so a snooze that has run out shows in the open view).
+    pub fn at(&self, now: TimestampMs) -> ConvFilter {
+        ConvFilter {
+            view: self.view.at(now),
+            ..self.clone()
+        }
+    }
+
     pub fn matches(&self, c: &Conversation) -> bool {
+        if !self.view.matches(c) {
+            return false;
+        }
         if self.unread_only && c.unread == 0 {
             return false;
         }

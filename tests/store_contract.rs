@@ -11,6 +11,7 @@ use dmdesk::db::Db;
 use dmdesk::domain::{
     ConvKey, ConvStatus, Direction, Message, Mid, MsgStatus, Platform, TimestampMs,
 };
+use dmdesk::filter::{ConvFilter, View};
 use dmdesk::store::embedded::SledStore;
 use dmdesk::store::postgres::PgStore;
 use dmdesk::store::{NewRecipient, RecipientState, Store, Swap};
@@ -440,6 +441,66 @@ pub fn an_unsent_message_stays_unsent(f: Fixture) {
     }
 }
 
+/// The list's views are judged by the store (rows, paging and counts
+/// agree), and a saved draft shows on its conversation's row.
+pub fn views_and_draft_flag(f: Fixture) {
+    let db = &f.db;
+    for (i, u) in ["U1", "U2", "U3", "U4", "U5"].iter().enumerate() {
+        db.apply(&[inbound(u, &format!("m{i}"), 1_000 + i as i64)])
+            .expect("apply");
+    }
+    db.set_status(&conv("U2"), ConvStatus::Resolved, None)
+        .unwrap();
+    db.set_status(&conv("U3"), ConvStatus::Snoozed, Some(TimestampMs(9_000)))
+        .unwrap();
+    db.set_status(&conv("U4"), ConvStatus::Pending, None)
+        .unwrap();
+    db.set_status(&conv("U5"), ConvStatus::Snoozed, Some(TimestampMs(5_000)))
+        .unwrap();
+    let users = |v: View| {
+        let f = ConvFilter {
+            view: v,
+            ..Default::default()
+        };
+        let rows: Vec<String> = db
+            .conversations(&f, 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.key.user.as_str().to_string())
+            .collect();
+        assert_eq!(db.count_matching(&f).unwrap(), rows.len() as u64, "{v:?}");
+        rows
+    };
+    // At 6 s U5's snooze has run out (it counts as open), U3's has not.
+    let at = TimestampMs(6_000);
+    assert_eq!(users(View::Open { at }), ["U5", "U4", "U1"]);
+    assert_eq!(users(View::Resolved), ["U2"]);
+    assert_eq!(users(View::Snoozed { at }), ["U3"]);
+    assert_eq!(users(View::All).len(), 5);
+    // Paging within a view skips only rows of that view.
+    let open = ConvFilter {
+        view: View::Open { at },
+        ..Default::default()
+    };
+    let page: Vec<_> = db.conversations(&open, 1, 1).unwrap();
+    assert_eq!(page[0].key.user.as_str(), "U4");
+
+    let has_draft = |u: &str| db.conversation(&conv(u)).unwrap().expect(u).has_draft;
+    assert!(!has_draft("U1"));
+    db.set_draft(&conv("U1"), "half a thought").unwrap();
+    assert!(has_draft("U1"));
+    assert_eq!(
+        db.draft(&conv("U1")).unwrap().as_deref(),
+        Some("half a thought")
+    );
+    // A later message keeps the flag; clearing the draft drops it.
+    db.apply(&[inbound("U1", "m9", 9_500)]).unwrap();
+    assert!(has_draft("U1"));
+    db.set_draft(&conv("U1"), "").unwrap();
+    assert!(!has_draft("U1"));
+    assert_eq!(db.draft(&conv("U1")).unwrap(), None);
+}
+
 macro_rules! contract {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -527,6 +588,10 @@ macro_rules! contract {
                 )) {
                     super::an_unsent_message_stays_unsent(f);
                 }
+            }
+            #[test]
+            fn views_and_draft_flag() {
+                super::views_and_draft_flag($open());
             }
         }
     };

@@ -477,3 +477,41 @@ fn composer_wraps_a_long_reply_80x24() {
     assert!(text.contains("new one ending"), "end of the reply:\n{text}");
     insta::assert_snapshot!(t.backend());
 }
+
+#[test]
+fn help_composer_page_80x24() {
+    let mut s = fx::state(80, 24);
+    inbox(&mut s);
+    key(&mut s, KeyCode::Char('?'));
+    key(&mut s, KeyCode::Tab);
+    let t = draw(&s);
+    let text = screen_text(&t);
+    for k in ["ctrl-z", "alt-z", "ctrl-l", "ctrl-w", "alt-b/f"] {
+        assert!(text.contains(k), "the composer page lists {k}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+/// Two customers named alike, one with a draft, in the resolved view.
+#[test]
+fn same_names_draft_marker_and_view_title_80x24() {
+    let mut s = fx::state(80, 24);
+    key(&mut s, KeyCode::Char('f'));
+    let mut rows = vec![
+        fx::conv(Platform::Messenger, "100200300400517", "Sam Park", 3, 1),
+        fx::conv(Platform::Instagram, "17841400009921", "Sam Park", 40, 0),
+        fx::conv(Platform::Messenger, "u3", "Cy Diaz", 90, 0),
+    ];
+    rows[1].has_draft = true;
+    rows[2].has_draft = true;
+    for r in &mut rows {
+        r.status = ConvStatus::Resolved;
+    }
+    fx::load_rows(&mut s, rows);
+    let t = draw(&s);
+    let text = screen_text(&t);
+    assert!(text.contains("Inbox 3 · resolved"), "{text}");
+    assert!(text.contains("Sam Park ·0517") && text.contains("Sam Park ·9921"));
+    assert!(!text.contains("Cy Diaz ·"), "a unique name has no tag");
+    insta::assert_snapshot!(t.backend());
+}

@@ -1360,3 +1360,176 @@ fn copy_says_it_was_handed_to_the_terminal() {
     assert_eq!(text, "copy handed to the terminal (OSC 52, 5 characters)");
     assert!(!text.contains("clipboard"));
 }
+
+// ---- views, draft marker, composer editing keys (issue 12) ---------------
+
+/// The filter of the list load among the commands, and whether it counts.
+fn list_load(cmds: &[Command]) -> (dmdesk::filter::ConvFilter, bool) {
+    cmds.iter()
+        .find_map(|c| match c {
+            Command::Inbox(Request::List { filter, count, .. }) => Some((filter.clone(), *count)),
+            _ => None,
+        })
+        .expect("a list load")
+}
+
+#[test]
+fn f_cycles_the_views_and_the_store_judges_each() {
+    use dmdesk::filter::View;
+    let mut s = fx::state(100, 30);
+    let (first, _) = list_load(&dmdesk::app::init(&mut s));
+    assert_eq!(
+        first.view,
+        View::Open { at: NOW },
+        "open is the default view"
+    );
+    let mut seen = vec![];
+    for _ in 0..4 {
+        let (f, count) = list_load(&key(&mut s, KeyCode::Char('f')));
+        assert!(count, "a new view is counted again");
+        seen.push(f.view);
+    }
+    assert_eq!(
+        seen,
+        [
+            View::Resolved,
+            View::Snoozed { at: NOW },
+            View::All,
+            View::Open { at: NOW }
+        ]
+    );
+    // `c` clears the filters but stays in the view.
+    key(&mut s, KeyCode::Char('f'));
+    key(&mut s, KeyCode::Char('u'));
+    let (f, _) = list_load(&key(&mut s, KeyCode::Char('c')));
+    assert_eq!((f.view, f.unread_only), (View::Resolved, false));
+}
+
+#[test]
+fn a_config_naming_the_old_status_filter_binds_the_view_key() {
+    use dmdesk::app::keymap::Keymap;
+    let user = [("filter_status".to_string(), vec!["v".to_string()])]
+        .into_iter()
+        .collect();
+    let mut opts = fx::options();
+    opts.keymap = Keymap::with_overrides(&user).expect("an old name still reads");
+    let mut s = State::new(opts, NOW, (100, 30));
+    key(&mut s, KeyCode::Char('f'));
+    assert_eq!(s.list.filter.view.name(), "open", "f is rebound");
+    let (f, _) = list_load(&key(&mut s, KeyCode::Char('v')));
+    assert_eq!(f.view, dmdesk::filter::View::Resolved);
+}
+
+#[test]
+fn a_row_leaving_the_view_recounts_and_a_snooze_wakes_into_the_open_view() {
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    let mut ann = three()[0].clone();
+    ann.unread = 0;
+    let (_, count) = list_load(&conv_update(&mut s, &ann));
+    assert!(!count, "still in the view: the count stands");
+    ann.status = ConvStatus::Resolved;
+    let (_, count) = list_load(&conv_update(&mut s, &ann));
+    assert!(count, "resolved leaves the open view: count again");
+    // A snooze that ran out is open at the next load's time.
+    let mut bo = three()[1].clone();
+    bo.status = ConvStatus::Snoozed;
+    bo.snooze_until = Some(NOW.plus_ms(60_000));
+    let (f, _) = list_load(&conv_update(&mut s, &bo));
+    assert!(!f.matches(&bo), "asleep for another minute");
+    // NOW is 20 s into its minute: a tick in the same minute loads nothing,
+    // the first tick of a new minute loads the view again, counted.
+    let tick = |s: &mut State, ms| {
+        update(
+            s,
+            Event::Tick {
+                now: NOW.plus_ms(ms),
+            },
+        )
+    };
+    let same_minute = tick(&mut s, 30_000);
+    assert!(!same_minute
+        .iter()
+        .any(|c| matches!(c, Command::Inbox(Request::List { .. }))));
+    let (f, count) = list_load(&tick(&mut s, 61_000));
+    assert!(count, "the view is counted again");
+    assert!(
+        f.matches(&bo),
+        "the load after the snooze ran out judges it awake"
+    );
+}
+
+#[test]
+fn a_saved_draft_marks_its_row_and_sending_clears_it() {
+    let mut s = fx::state(100, 30);
+    fx::load_rows(&mut s, three());
+    let ann = three()[0].clone();
+    fx::open_with(&mut s, ann.clone(), vec![]);
+    key(&mut s, KeyCode::Char('i'));
+    typ(&mut s, "half a thought");
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char('j'));
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(cmds.contains(&Command::Inbox(Request::SaveDraft {
+        conv: ann.key.clone(),
+        text: "half a thought".into()
+    })));
+    let row = |s: &State, k: &ConvKey| s.list.rows.iter().find(|r| &r.key == k).cloned();
+    assert!(row(&s, &ann.key).expect("Ann's row").has_draft);
+    assert!(!row(&s, &three()[1].key).expect("Bo's row").has_draft);
+    // Back to Ann: the draft is sent, and the row loses its marker.
+    fx::open_with(&mut s, ann.clone(), vec![]);
+    key(&mut s, KeyCode::Char('i'));
+    typ(&mut s, "done");
+    let cmds = key(&mut s, KeyCode::Enter);
+    assert!(cmds.contains(&Command::Inbox(Request::SaveDraft {
+        conv: ann.key.clone(),
+        text: String::new()
+    })));
+    assert!(!row(&s, &ann.key).expect("Ann's row").has_draft);
+}
+
+fn with(s: &mut State, code: KeyCode, m: KeyModifiers) -> Vec<Command> {
+    update(s, Event::Key(KeyEvent::new(code, m)))
+}
+
+#[test]
+fn composer_editing_keys_undo_and_clear() {
+    let mut s = fx::state(100, 30);
+    fx::open_with(&mut s, three()[0].clone(), vec![]);
+    key(&mut s, KeyCode::Char('i'));
+    typ(&mut s, "hello big world");
+    let text = |s: &State| s.composer.text();
+    // ← moves inside the text instead of leaving the composer.
+    key(&mut s, KeyCode::Left);
+    typ(&mut s, "X");
+    assert_eq!(
+        (text(&s).as_str(), s.focus),
+        ("hello big worlXd", Focus::Composer)
+    );
+    with(&mut s, KeyCode::End, KeyModifiers::NONE);
+    with(&mut s, KeyCode::Char('b'), KeyModifiers::ALT);
+    typ(&mut s, "_");
+    assert_eq!(text(&s), "hello big _worlXd", "alt-b: back a word");
+    with(&mut s, KeyCode::End, KeyModifiers::NONE);
+    ctrl(&mut s, 'w');
+    assert_eq!(text(&s), "hello big ", "ctrl-w deletes the word before");
+    ctrl(&mut s, 'z');
+    assert_eq!(text(&s), "hello big _worlXd", "ctrl-z undoes");
+    with(&mut s, KeyCode::Char('z'), KeyModifiers::ALT);
+    assert_eq!(text(&s), "hello big ", "alt-z redoes");
+    ctrl(&mut s, 'l');
+    assert_eq!(
+        (text(&s).as_str(), s.focus),
+        ("", Focus::Composer),
+        "ctrl-l clears"
+    );
+    ctrl(&mut s, 'z');
+    assert_eq!(text(&s), "hello big ", "a clear can be undone");
+    with(&mut s, KeyCode::Home, KeyModifiers::NONE);
+    ctrl(&mut s, 'k');
+    assert_eq!(text(&s), "", "ctrl-k deletes to the end of the line");
+    ctrl(&mut s, 'y');
+    assert_eq!(text(&s), "hello big ", "ctrl-y pastes what was deleted");
+}

@@ -41,7 +41,7 @@ actions! {
     FilterUnread = "filter_unread", "filter: unread only", ["u"];
     FilterPlatform = "filter_platform", "filter: platform (cycle)", ["p"];
     FilterWindow = "filter_window", "filter: window open", ["w"];
-    FilterStatus = "filter_status", "filter: status (cycle)", ["f"];
+    View = "view", "switch view (open, …)", ["f"];
     ClearFilter = "clear_filter", "clear all filters", ["c"];
     MarkRead = "mark_read", "mark read", ["r"];
     MarkUnread = "mark_unread", "mark unread", ["R"];
@@ -65,7 +65,35 @@ actions! {
     Newline = "newline", "composer: new line", ["alt-enter"];
     Canned = "canned", "composer: canned reply", ["ctrl-r"];
     ToggleTag = "toggle_tag", "composer: HUMAN_AGENT tag", ["ctrl-t"];
+    Undo = "undo", "composer: undo", ["ctrl-z"];
+    Redo = "redo", "composer: redo", ["alt-z"];
+    ClearText = "clear_text", "composer: clear (undo restores)", ["ctrl-l"];
 }
+
+impl Action {
+    /// Actions only the composer takes (the help shows them on its page).
+    pub fn composer_only(self) -> bool {
+        use Action::*;
+        matches!(
+            self,
+            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText
+        )
+    }
+}
+
+/// The composer's own editing keys (ratatui-textarea's defaults that no
+/// action above takes from it), for the help overlay. Not configurable.
+pub const TEXT_KEYS: &[(&str, &str)] = &[
+    ("←/→, ↑/↓", "move by character / line"),
+    ("alt-b/f, ctrl-←/→", "move by word"),
+    ("home/ctrl-a, end", "start / end of line"),
+    ("alt-< / alt->", "first / last line"),
+    ("⌫/ctrl-h, del", "delete character"),
+    ("ctrl-w, alt-⌫", "delete word before"),
+    ("alt-d, alt-del", "delete word after"),
+    ("ctrl-k / ctrl-j", "delete to end / start"),
+    ("ctrl-y", "paste what was deleted"),
+];
 
 /// One key chord.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -214,13 +242,23 @@ impl Default for Keymap {
     }
 }
 
+/// Action names older configs used, still read: `f` cycled a status filter
+/// before it switched views.
+fn renamed(name: &str) -> Option<Action> {
+    match name {
+        "filter_status" => Some(Action::View),
+        _ => None,
+    }
+}
+
 impl Keymap {
     /// Defaults with the user's entries replacing whole actions.
     pub fn with_overrides(user: &BTreeMap<String, Vec<String>>) -> Result<Keymap, KeymapError> {
         let mut km = Keymap::default();
         for (name, keys) in user {
-            let action =
-                Action::parse(name).ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
+            let action = Action::parse(name)
+                .or_else(|| renamed(name))
+                .ok_or_else(|| KeymapError::UnknownAction(name.clone()))?;
             let specs = keys
                 .iter()
                 .map(|k| {

@@ -334,11 +334,20 @@ pub struct CannedPicker {
     pub selected: usize,
 }
 
+/// The help overlay's two pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpPage {
+    /// Every action and its keys.
+    Keys,
+    /// The composer's text-editing keys.
+    Composer,
+}
+
 #[derive(Debug, Clone)]
 pub enum Overlay {
     /// Another agent replied here moments ago: send anyway?
     ConfirmSend(Box<PendingSend>),
-    Help,
+    Help(HelpPage),
     Search {
         input: String,
     },
@@ -428,6 +437,8 @@ impl State {
             last_title: String::new(),
         };
         s.list.visible = super::layout::list_rows(&s.panes());
+        // Resolved and sleeping conversations are out of the way by default.
+        s.list.filter.view = crate::filter::View::Open { at: now };
         s.status.events_today.0 = super::clock::day_key(now, s.opts.zone);
         s
     }

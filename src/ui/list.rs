@@ -2,14 +2,17 @@
 
 use super::theme::Theme;
 use crate::app::clock;
+use crate::app::keymap::Action;
 use crate::app::state::{Focus, State};
 use crate::domain::{ConvStatus, Conversation, Platform};
+use crate::filter::View;
 use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
 use crate::text::{fit, truncate, width};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
+use std::collections::HashSet;
 
 /// Short window state for a row: "⏱5h12m", "HA 3d4h", "closed", "no window".
 pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
@@ -32,9 +35,10 @@ pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
 
 fn title(s: &State) -> String {
     let f = &s.list.filter;
+    // " Inbox 12 · open ": how many conversations the view holds, and which.
     let mut t = match s.list.total {
-        Some(n) => format!(" Inbox {n} "),
-        None => " Inbox ".to_string(),
+        Some(n) => format!(" Inbox {n} · {} ", f.view.name()),
+        None => format!(" Inbox · {} ", f.view.name()),
     };
     if f.unread_only {
         t.push_str("[unread]");
@@ -47,16 +51,39 @@ fn title(s: &State) -> String {
     if f.window_open_at.is_some() {
         t.push_str("[window]");
     }
-    if let Some(st) = f.status {
-        t.push_str(&format!("[{}]", st.as_str()));
-    }
     if let Some(q) = &f.text {
         t.push_str(&format!("[/{q}]"));
     }
     if !s.marked.is_empty() {
-        t.push_str(&format!(" {} marked ", s.marked.len()));
+        t.push_str(&format!("· {} marked ", s.marked.len()));
     }
     t
+}
+
+/// Names that more than one row on screen shows: those rows get a tag.
+fn same_names(s: &State) -> HashSet<&str> {
+    let mut seen = HashSet::new();
+    let mut twins = HashSet::new();
+    for (_, c) in s.list.shown() {
+        if !seen.insert(c.name.as_str()) {
+            twins.insert(c.name.as_str());
+        }
+    }
+    twins
+}
+
+/// What tells a customer apart from another of the same name: the end of
+/// the user id (the summary row carries no handle).
+fn name_tag(c: &Conversation, twin: bool) -> String {
+    if !twin {
+        return String::new();
+    }
+    let id = c.key.user.as_str();
+    let tail: String = id
+        .chars()
+        .skip(id.chars().count().saturating_sub(4))
+        .collect();
+    format!(" ·{tail}")
 }
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
@@ -75,11 +102,20 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     f.render_widget(block, area);
     let w = inner.width as usize;
     if s.list.rows.is_empty() {
-        let msg = if s.list.filter.is_empty() {
+        let view = s.list.filter.view;
+        let msg = if s.list.filter.has_only_view() {
+            let first = match view {
+                View::All => "No conversations yet.".to_string(),
+                v => format!("No {} conversations.", v.name()),
+            };
+            let second = match view {
+                View::All | View::Open { .. } => "Messages appear here live.".to_string(),
+                _ => format!("{} switches the view.", s.opts.keymap.label(Action::View)),
+            };
             vec![
                 Line::from(""),
-                Line::styled(truncate("No conversations yet.", w), th.dim()),
-                Line::styled(truncate("Messages appear here live.", w), th.dim()),
+                Line::styled(truncate(&first, w), th.dim()),
+                Line::styled(truncate(&second, w), th.dim()),
             ]
         } else {
             vec![
@@ -91,6 +127,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         f.render_widget(Paragraph::new(msg), inner);
         return;
     }
+    let twins = same_names(s);
     let mut lines = Vec::new();
     let mut next = s.list.top;
     for (i, c) in s.list.shown() {
@@ -112,13 +149,20 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         } else {
             String::new()
         };
-        let name_w = w.saturating_sub(4 + width(&badge) + width(&ago));
+        let tag = name_tag(c, twins.contains(c.name.as_str()));
+        let draft = if c.has_draft { " ✎" } else { "" };
+        let name_w = w.saturating_sub(4 + width(&badge) + width(&ago) + width(&tag) + width(draft));
         let name_style = if c.unread > 0 { th.bold() } else { th.base() };
+        let name = truncate(&c.name, name_w);
+        let pad = " ".repeat(name_w.saturating_sub(width(&name)));
         let mut l1 = Line::from(vec![
             Span::styled(mark.to_string(), th.badge()),
             Span::styled(plat.to_string(), pstyle),
             Span::raw(" "),
-            Span::styled(fit(&c.name, name_w), name_style),
+            Span::styled(name, name_style),
+            Span::styled(tag, th.dim()),
+            Span::styled(draft, th.warn()),
+            Span::raw(pad),
             Span::styled(badge, th.badge()),
             Span::styled(ago, th.dim()),
         ]);

@@ -22,7 +22,7 @@ pub fn render(s: &State, f: &mut Frame) {
     status::render(s, f, p.status, th);
     match &s.overlay {
         None => {}
-        Some(Overlay::Help) => popup::help(s, f, area, th),
+        Some(Overlay::Help(page)) => popup::help(s, *page, f, area, th),
         Some(Overlay::ConfirmSend(p)) => popup::confirm_send(p, f, area, th),
         Some(Overlay::Search { input }) => popup::search(input, f, p.list, th),
         Some(Overlay::StatusMenu(c)) => popup::status_menu(c, f, area, th),

@@ -2,8 +2,8 @@
 
 use super::theme::Theme;
 use crate::app::canned;
-use crate::app::keymap::Action;
-use crate::app::state::{BulkStage, BulkState, CannedPicker, PendingSend, State};
+use crate::app::keymap::{Action, TEXT_KEYS};
+use crate::app::state::{BulkStage, BulkState, CannedPicker, HelpPage, PendingSend, State};
 use crate::app::update::bulk_preview;
 use crate::domain::{Conversation, Platform};
 use crate::text::truncate;
@@ -35,26 +35,53 @@ fn frame(f: &mut Frame, r: Rect, title: &str, th: Theme) -> Rect {
     inner
 }
 
-pub fn help(s: &State, f: &mut Frame, area: Rect, th: Theme) {
+pub fn help(s: &State, page: HelpPage, f: &mut Frame, area: Rect, th: Theme) {
     let km = &s.opts.keymap;
-    let rows: Vec<(String, &str)> = Action::ALL
+    let flip = km.label(Action::Compose);
+    // The composer's actions share its page with the text-editing keys,
+    // so each page fits 80×24.
+    let actions = Action::ALL
         .iter()
-        .map(|a| (km.label(*a), a.help()))
-        .collect();
-    let half = rows.len().div_ceil(2);
-    let r = centered(area, area.width.saturating_sub(2).min(100), half as u16 + 3);
-    let inner = frame(f, r, "Keys (any key closes)", th);
-    let col_w = (inner.width / 2) as usize;
-    let key_w = 16.min(col_w / 2);
+        .filter(|a| a.composer_only() == (page == HelpPage::Composer))
+        .map(|a| (km.label(*a), a.help().trim_start_matches("composer: ")));
+    let (rows, title, columns): (Vec<(String, &str)>, String, usize) = match page {
+        HelpPage::Keys => (
+            actions.collect(),
+            format!("Keys ({flip}: composer keys · any other key closes)"),
+            2,
+        ),
+        HelpPage::Composer => (
+            actions
+                .chain(TEXT_KEYS.iter().map(|(k, h)| (k.to_string(), *h)))
+                .collect(),
+            format!("Composer keys ({flip}: all keys · any other key closes)"),
+            1,
+        ),
+    };
+    let height = rows.len().div_ceil(columns);
+    let width = if columns == 2 { 100 } else { 60 };
+    let r = centered(
+        area,
+        area.width.saturating_sub(2).min(width),
+        height as u16 + 3,
+    );
+    let inner = frame(f, r, &title, th);
+    let col_w = inner.width as usize / columns;
+    let key_w = if columns == 2 {
+        16.min(col_w / 2)
+    } else {
+        22.min(col_w / 2)
+    };
     let mut lines = Vec::new();
-    for i in 0..half {
+    for i in 0..height {
         let mut spans = Vec::new();
-        for (k, h) in [rows.get(i), rows.get(i + half)].into_iter().flatten() {
+        for (k, h) in (0..columns).filter_map(|c| rows.get(i + c * height)) {
             spans.push(Span::styled(
                 crate::text::fit(k, key_w.saturating_sub(1)) + " ",
                 th.bold(),
             ));
-            spans.push(Span::raw(crate::text::fit(h, col_w.saturating_sub(key_w))));
+            let h_w = col_w.saturating_sub(key_w + 1);
+            spans.push(Span::raw(crate::text::fit(h, h_w) + " "));
         }
         lines.push(Line::from(spans));
     }

@@ -12,13 +12,27 @@ use crate::job::Job;
 use crate::send::window::{check_text, plan, Purpose, Tag, Window};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-pub(super) fn save_draft(s: &State, out: &mut Vec<Command>) {
-    if let Some(t) = &s.thread {
-        out.push(Command::Inbox(Request::SaveDraft {
-            conv: t.conv.key.clone(),
-            text: s.composer.text(),
-        }));
+pub(super) fn save_draft(s: &mut State, out: &mut Vec<Command>) {
+    if let Some(conv) = s.open_key().cloned() {
+        let text = s.composer.text();
+        draft_saved(s, conv, text, out);
     }
+}
+
+/// Save (or, empty, clear) a draft, and mark the row at once: the store
+/// keeps the flag too, but sends no update for it.
+fn draft_saved(s: &mut State, conv: ConvKey, text: String, out: &mut Vec<Command>) {
+    let has = !text.is_empty();
+    let rows = s.list.rows.iter_mut().filter(|c| c.key == conv);
+    let open = s
+        .thread
+        .iter_mut()
+        .map(|t| &mut t.conv)
+        .filter(|c| c.key == conv);
+    for c in rows.chain(open) {
+        c.has_draft = has;
+    }
+    out.push(Command::Inbox(Request::SaveDraft { conv, text }));
 }
 
 /// Quit, keeping the draft.
@@ -39,7 +53,20 @@ const COMPOSER: &[Action] = &[
     Action::Compose,
     Action::PageUp,
     Action::PageDown,
+    Action::Undo,
+    Action::Redo,
+    Action::ClearText,
 ];
+
+/// Keys that move or delete inside the text: the text area has them before
+/// any action (← would otherwise leave the composer as `back`).
+fn is_editing_key(k: &KeyEvent) -> bool {
+    use KeyCode::*;
+    matches!(
+        k.code,
+        Left | Right | Up | Down | Home | End | Backspace | Delete
+    )
+}
 
 fn is_plain_char(k: &KeyEvent) -> bool {
     matches!(k.code, KeyCode::Char(_))
@@ -49,7 +76,7 @@ fn is_plain_char(k: &KeyEvent) -> bool {
 }
 
 pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
-    let action = if is_plain_char(&k) {
+    let action = if is_plain_char(&k) || is_editing_key(&k) {
         None
     } else {
         s.opts.keymap.action(&k, COMPOSER)
@@ -77,6 +104,18 @@ pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         Some(Action::Back) | Some(Action::Compose) => focus_thread(s),
         Some(Action::PageUp) => scroll_view(s, page, out),
         Some(Action::PageDown) => scroll_view(s, -page, out),
+        Some(Action::Undo) => {
+            s.composer.textarea.undo();
+        }
+        Some(Action::Redo) => {
+            s.composer.textarea.redo();
+        }
+        Some(Action::ClearText) => {
+            // Cut rather than replace, so undo brings the text back.
+            s.composer.textarea.select_all();
+            s.composer.textarea.cut();
+            s.composer.refusal = None;
+        }
         _ => {
             if s.composer.textarea.input(k) {
                 s.composer.refusal = None;
@@ -204,10 +243,7 @@ pub(super) fn dispatch_reply(
             agent: s.opts.me.clone(),
         },
     }));
-    out.push(Command::Inbox(Request::SaveDraft {
-        conv,
-        text: String::new(),
-    }));
+    draft_saved(s, conv, String::new(), out);
     s.composer = Composer::default();
     // A success replaces an earlier refusal on the status bar.
     let name = s.thread.as_ref().map(|t| t.conv.name.clone());

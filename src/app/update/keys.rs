@@ -16,7 +16,8 @@ use super::thread::{open_thread, retry};
 use crate::app::command::Command;
 use crate::app::keymap::Action;
 use crate::app::state::*;
-use crate::domain::{ConvStatus, Conversation, Platform};
+use crate::domain::{Conversation, Platform};
+use crate::filter::ConvFilter;
 use crate::inbox::Request;
 use crate::job::Job;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -33,7 +34,7 @@ const NORMAL: &[Action] = &[
     Action::FilterUnread,
     Action::FilterPlatform,
     Action::FilterWindow,
-    Action::FilterStatus,
+    Action::View,
     Action::ClearFilter,
     Action::MarkRead,
     Action::MarkUnread,
@@ -101,7 +102,7 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 s.focus = Focus::Composer;
             }
         }
-        Action::Help => s.overlay = Some(Overlay::Help),
+        Action::Help => s.overlay = Some(Overlay::Help(HelpPage::Keys)),
         Action::Notices => s.overlay = Some(Overlay::Notices { scroll: 0 }),
         Action::Search => {
             let input = s.list.filter.text.clone().unwrap_or_default();
@@ -126,18 +127,16 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             };
             filter_changed(s, out);
         }
-        Action::FilterStatus => {
-            s.list.filter.status = match s.list.filter.status {
-                None => Some(ConvStatus::Open),
-                Some(ConvStatus::Open) => Some(ConvStatus::Pending),
-                Some(ConvStatus::Pending) => Some(ConvStatus::Resolved),
-                Some(ConvStatus::Resolved) => Some(ConvStatus::Snoozed),
-                Some(ConvStatus::Snoozed) => None,
-            };
+        Action::View => {
+            s.list.filter.view = s.list.filter.view.next(s.now);
             filter_changed(s, out);
         }
         Action::ClearFilter => {
-            s.list.filter = Default::default();
+            // The view is where the agent is, not a filter: it stays.
+            s.list.filter = ConvFilter {
+                view: s.list.filter.view,
+                ..Default::default()
+            };
             filter_changed(s, out);
         }
         Action::MarkRead => {

@@ -6,12 +6,13 @@ use super::thread::open_thread;
 use crate::app::command::Command;
 use crate::app::event::ListRows;
 use crate::app::state::*;
-use crate::domain::Conversation;
+use crate::domain::{Conversation, TimestampMs};
+use crate::filter::View;
 use crate::inbox::Request;
 
 pub(super) fn load_list(s: &State, count: bool) -> Command {
     Command::Inbox(Request::List {
-        filter: s.list.filter.clone(),
+        filter: s.list.filter.at(s.now),
         offset: s.list.top,
         limit: s.list.visible.max(1),
         count,
@@ -90,6 +91,15 @@ pub(super) fn page_list(s: &mut State, pages: isize, out: &mut Vec<Command>) {
     select_row(s, sel as usize, Some(top as usize), out);
 }
 
+/// Snoozes run out as time passes and nothing writes when they do: a view
+/// that judges them loads again (with its count) when the minute turns.
+pub(super) fn clock_moved(s: &State, before: TimestampMs, out: &mut Vec<Command>) {
+    let judges_snoozes = matches!(s.list.filter.view, View::Open { .. } | View::Snoozed { .. });
+    if judges_snoozes && s.now.0 / 60_000 != before.0 / 60_000 {
+        out.push(load_list(s, true));
+    }
+}
+
 pub(super) fn filter_changed(s: &mut State, out: &mut Vec<Command>) {
     if s.list.marking.take().is_some() {
         info(
@@ -152,7 +162,7 @@ pub(super) fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
 fn marking_page(s: &State) -> Command {
     let offset = s.list.marking.as_ref().map_or(0, |m| m.offset);
     Command::Inbox(Request::List {
-        filter: s.list.filter.clone(),
+        filter: s.list.filter.at(s.now),
         offset,
         limit: MARK_PAGE,
         count: false,

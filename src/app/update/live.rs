@@ -28,11 +28,21 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
                 t.conv = (*c).clone();
                 t.rev += 1;
             }
+            // A filtered count changes when a conversation enters or leaves
+            // the view (resolved, reopened, new): count again unless the
+            // loaded row shows it stayed where it was.
+            let f = s.list.filter.at(s.now);
+            let recount = !f.is_empty()
+                && s.list
+                    .rows
+                    .iter()
+                    .find(|r| r.key == c.key)
+                    .is_none_or(|old| f.matches(old) != f.matches(&c));
             if let Some(row) = s.list.rows.iter_mut().find(|r| r.key == c.key) {
                 *row = *c;
             }
             // Re-read the window so the list reorders (the edge coalesces bursts).
-            out.push(load_list(s, false));
+            out.push(load_list(s, recount));
         }
         Update::Message(m) => on_message(s, *m, out),
         Update::Contact(c) => {

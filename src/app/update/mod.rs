@@ -36,7 +36,11 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Mouse(m) => mouse::mouse(s, m, &mut out),
         Event::Paste(text) => composer::paste(s, &text),
         Event::Resize { width, height } => resize(s, width, height, &mut out),
-        Event::Tick { now } => status::tick(s, now),
+        Event::Tick { now } => {
+            let before = s.now;
+            status::tick(s, now);
+            list::clock_moved(s, before, &mut out);
+        }
         Event::Update(u) => live::on_update(s, u, &mut out),
         Event::Lagged => live::lagged(s, &mut out),
         Event::Inbox(Reply::List(rows)) => list::list_loaded(s, rows, &mut out),
@@ -89,7 +93,11 @@ mod tests {
             cmds,
             vec![
                 Command::Inbox(Request::List {
-                    filter: Default::default(),
+                    // The open view, judged now.
+                    filter: crate::filter::ConvFilter {
+                        view: crate::filter::View::Open { at: fx::NOW },
+                        ..Default::default()
+                    },
                     offset: 0,
                     limit: s.list.visible,
                     count: true,

@@ -121,7 +121,7 @@ mod tests {
         let l = s.panes().list;
         // Row 1 (Bo Chen) is drawn on the second pair of lines.
         let row = l.y + 1 + crate::app::layout::ROW_HEIGHT;
-        s.overlay = Some(Overlay::Help);
+        s.overlay = Some(Overlay::Help(crate::app::state::HelpPage::Keys));
         update(
             &mut s,
             at(MouseEventKind::Down(MouseButton::Left), l.x + 2, row),

@@ -21,7 +21,14 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     };
     let esc = k.code == KeyCode::Esc;
     s.overlay = match overlay {
-        Overlay::Help => None,
+        // The composer key flips between the pages; any other key closes.
+        Overlay::Help(page) if s.opts.keymap.is(Action::Compose, &k) => {
+            Some(Overlay::Help(match page {
+                HelpPage::Keys => HelpPage::Composer,
+                HelpPage::Composer => HelpPage::Keys,
+            }))
+        }
+        Overlay::Help(_) => None,
         // j/k (or the arrows) scroll through older notices; any other key closes.
         Overlay::Notices { scroll } => {
             match s.opts.keymap.action(&k, &[Action::Down, Action::Up]) {

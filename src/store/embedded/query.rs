@@ -1,10 +1,12 @@
 //! Reads for the UI, export and workers. The list and thread read only the
 //! rows they show.
 
-use super::{decode, keys, Result, SledStore};
+use super::{decode, encode, keys, Result, SledStore};
 use crate::domain::{Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
-use crate::store::Rows;
+use crate::store::{Rows, StoreError};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
 
 impl SledStore {
     pub fn conversation(&self, key: &ConvKey) -> Result<Option<Conversation>> {
@@ -161,13 +163,33 @@ impl SledStore {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Save a draft; an empty one is removed.
+    /// Save a draft; an empty one is removed. The conversation's
+    /// `has_draft` changes in the same transaction, under the apply lock so
+    /// that no apply writes the row back from an older read.
     pub fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
-        if text.is_empty() {
-            self.drafts.remove(keys::conv(conv))?;
-        } else {
-            self.drafts.insert(keys::conv(conv), text.as_bytes())?;
-        }
-        Ok(())
+        let _guard = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let k = keys::conv(conv);
+        let row = match self.conversation(conv)? {
+            Some(mut c) if c.has_draft == text.is_empty() => {
+                c.has_draft = !text.is_empty();
+                Some(encode(&c))
+            }
+            _ => None,
+        };
+        let r = (&self.drafts, &self.conversations).transaction(|(drafts, convs)| {
+            if text.is_empty() {
+                drafts.remove(k.as_slice())?;
+            } else {
+                drafts.insert(k.as_slice(), text.as_bytes())?;
+            }
+            if let Some(row) = &row {
+                convs.insert(k.as_slice(), row.as_slice())?;
+            }
+            Ok::<_, ConflictableTransactionError<()>>(())
+        });
+        r.map_err(|e| match e {
+            TransactionError::Abort(()) => StoreError::Backend("draft save aborted".into()),
+            TransactionError::Storage(e) => e.into(),
+        })
     }
 }
