@@ -32,7 +32,10 @@ fn serve_on_postgres_acknowledges_and_export_reads_it_back() {
     .unwrap();
     let dmdesk = |args: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_dmdesk"));
-        c.arg("--config").arg(&cfg).args(args).env("DMDESK_PG", db.url.expose());
+        c.arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .env("DMDESK_PG", db.url.expose());
         c
     };
     let mut child = dmdesk(&["serve"])
@@ -47,7 +50,12 @@ fn serve_on_postgres_acknowledges_and_export_reads_it_back() {
         assert!(Instant::now() < deadline, "awaited `serve` listening");
         let line = lines.next().expect("serve exited early").unwrap();
         if let Some(i) = line.find("addr=") {
-            break line[i + 5..].split_whitespace().next().unwrap().parse().unwrap();
+            break line[i + 5..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
         }
     };
     let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
@@ -57,17 +65,19 @@ fn serve_on_postgres_acknowledges_and_export_reads_it_back() {
          "message":{"mid":"m_pg_1","text":"stored in PostgreSQL"}}]}]})
     .to_string();
     let sig = sign(b"pg-secret", body.as_bytes());
-    let status = tokio::runtime::Runtime::new().unwrap().block_on(async move {
-        reqwest::Client::new()
-            .post(format!("http://{addr}/webhook"))
-            .header("x-hub-signature-256", sig)
-            .body(body)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let status = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            reqwest::Client::new()
+                .post(format!("http://{addr}/webhook"))
+                .header("x-hub-signature-256", sig)
+                .body(body)
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
     assert_eq!(status.as_u16(), 200);
 
     // Applied by serve's applier: poll the export (bounded).
@@ -89,14 +99,28 @@ fn serve_on_postgres_acknowledges_and_export_reads_it_back() {
     let out = dmdesk(&["doctor"]).output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        said.lines().any(|l| l.starts_with("ok: database ") && l.contains("PostgreSQL") && l.contains("(current)")),
+        said.lines().any(|l| l.starts_with("ok: database ")
+            && l.contains("PostgreSQL")
+            && l.contains("(current)")),
         "{said}"
     );
     let _ = Command::new("kill").arg(child.id().to_string()).status();
-    assert!(child.wait().unwrap().success(), "serve stops cleanly on SIGTERM");
+    assert!(
+        child.wait().unwrap().success(),
+        "serve stops cleanly on SIGTERM"
+    );
     let logged = log.join().unwrap().join("\n");
-    let password = db.url.expose().split(':').nth(2).and_then(|r| r.split('@').next()).unwrap_or("");
+    let password = db
+        .url
+        .expose()
+        .split(':')
+        .nth(2)
+        .and_then(|r| r.split('@').next())
+        .unwrap_or("");
     if !password.is_empty() {
-        assert!(!logged.contains(password), "the password stays out of the log");
+        assert!(
+            !logged.contains(password),
+            "the password stays out of the log"
+        );
     }
 }

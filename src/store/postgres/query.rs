@@ -146,21 +146,36 @@ pub(super) async fn draft(pool: &Pool, conv: &[u8]) -> PgResult<Option<String>> 
 }
 
 /// Save a draft; an empty one is removed.
+/// The draft and the row's `has_draft` in one transaction, under the
+/// conversation's apply lock (an apply rewrites the row's document, so it
+/// must not hold an older flag).
 pub(super) async fn set_draft(pool: &Pool, conv: &[u8], text: &str) -> PgResult<()> {
-    let client = pool.get().await?;
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&super::keys::lock_id(conv)],
+    )
+    .await?;
     if text.is_empty() {
-        client
-            .execute("DELETE FROM drafts WHERE conv = $1", &[&conv])
+        tx.execute("DELETE FROM drafts WHERE conv = $1", &[&conv])
             .await?;
     } else {
-        client
-            .execute(
-                "INSERT INTO drafts (conv, text) VALUES ($1, $2) \
-                 ON CONFLICT (conv) DO UPDATE SET text = EXCLUDED.text",
-                &[&conv, &text],
-            )
-            .await?;
+        tx.execute(
+            "INSERT INTO drafts (conv, text) VALUES ($1, $2) \
+             ON CONFLICT (conv) DO UPDATE SET text = EXCLUDED.text",
+            &[&conv, &text],
+        )
+        .await?;
     }
+    let has = !text.is_empty();
+    tx.execute(
+        "UPDATE conversations SET doc = jsonb_set(doc, '{has_draft}', to_jsonb($2::boolean)) \
+         WHERE conv = $1",
+        &[&conv, &has],
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
