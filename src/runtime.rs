@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::TimestampMs;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::webhook::{router_with, serve, WebhookState};
@@ -111,6 +112,7 @@ pub async fn start_with(
     let wake = Arc::new(Notify::new());
     workers.spawn(ingest.run(wake.clone(), cancel.child_token()));
     workers.spawn(watch_health(store.clone(), cancel.child_token()));
+    workers.spawn(wake_snoozed(store.clone(), cancel.child_token()));
 
     // Jobs from the UI and commands go to the send and sync workers.
     let (jobs, mut job_rx) = mpsc::unbounded_channel::<Job>();
@@ -266,6 +268,26 @@ impl Running {
 }
 
 /// Wait for SIGTERM or SIGINT.
+/// Reopen snoozed conversations whose time has come, every half minute
+/// (the list's open view already shows them from that minute on; this makes
+/// it true in the store, for every agent, the export and the CLI).
+async fn wake_snoozed(store: Db, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+            _ = stop.cancelled() => return,
+        }
+        let db = store.clone();
+        let woke = tokio::task::spawn_blocking(move || db.wake_snoozed(TimestampMs::now())).await;
+        match woke {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(conversations = n, "snoozed conversations woke"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "waking snoozed conversations failed"),
+            Err(e) => tracing::error!(error = %e, "snooze wake task panicked"),
+        }
+    }
+}
+
 /// Say on the status bar (once each way) when the store stops and starts
 /// writing again. The UI keeps running; the composer keeps its text.
 async fn watch_health(store: Db, stop: CancellationToken) {
