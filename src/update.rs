@@ -18,6 +18,9 @@ pub enum Update {
     Notice(String),
     /// The last error, for the status bar.
     Error(String),
+    /// Tokens the operator must renew soon (or whose life dmdesk cannot
+    /// tell), one sentence each; the whole list each time (status bar).
+    TokenWarnings(Vec<String>),
     /// Progress of a running sync.
     Sync(SyncProgress),
     /// Progress of a campaign.

@@ -515,3 +515,23 @@ fn same_names_draft_marker_and_view_title_80x24() {
     assert!(!text.contains("Cy Diaz ·"), "a unique name has no tag");
     insta::assert_snapshot!(t.backend());
 }
+
+#[test]
+fn status_bar_keeps_a_token_warning_in_view() {
+    let mut s = fx::state(120, 30);
+    inbox(&mut s);
+    update(
+        &mut s,
+        Event::Update(Update::TokenWarnings(vec![
+            "token of Shop (P1) expires in 3 day(s): generate a new Page access token and put it in the config".into(),
+            "token of Insta (IG9): dmdesk cannot tell when it expires nor renew it".into(),
+        ])),
+    );
+    let t = draw(&s);
+    let text = screen_text(&t);
+    let bar = text.lines().last().unwrap_or_default();
+    assert!(
+        bar.contains("! token of Shop (P1) expires in 3 day(s) (+1 more)"),
+        "status bar: {bar}"
+    );
+}

@@ -288,6 +288,8 @@ pub struct StatusInfo {
     /// The last `NOTICE_LOG` notices, oldest first: the status bar cuts
     /// long ones and clears them, the notices overlay shows them whole.
     pub log: std::collections::VecDeque<Notice>,
+    /// Tokens to renew soon, from the owner (stay until renewed).
+    pub tokens: Vec<String>,
 }
 
 /// One status-bar notice as the log keeps it.

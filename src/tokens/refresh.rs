@@ -152,6 +152,10 @@ impl Refresher {
             self.store.publish(Update::Notice(w));
         }
         self.book.set(life);
+        // What stays on every status bar until the token is renewed.
+        self.store.publish(Update::TokenWarnings(
+            self.book.warnings(TimestampMs::now()),
+        ));
     }
 
     fn file_tokens(&self) -> Vec<FileToken> {

@@ -41,6 +41,16 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         None => "not synced".into(),
     };
     spans.push(Span::raw(sync));
+    // A token about to expire stays in view (its fix is in the notices log).
+    if let Some(first) = s.status.tokens.first() {
+        spans.push(sep());
+        let what = first.split(": ").next().unwrap_or(first);
+        let more = match s.status.tokens.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        spans.push(Span::styled(format!("! {}{more}", line(what)), th.error()));
+    }
     for c in s.status.campaigns.values() {
         spans.push(sep());
         spans.push(Span::styled(

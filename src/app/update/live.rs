@@ -60,6 +60,7 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             }
         }
         Update::Notice(n) => info(s, Level::Info, &n),
+        Update::TokenWarnings(w) => s.status.tokens = w,
         Update::Error(e) => info(s, Level::Error, &e),
         Update::Presence(v) => s.presence = v,
         Update::Digest {
@@ -211,6 +212,19 @@ mod tests {
     use crate::inbox::Request;
     use crate::update::Update;
     use ratatui::crossterm::event::KeyCode;
+
+    #[test]
+    fn token_warnings_replace_the_last_list() {
+        let mut s = fx::state(100, 30);
+        let warn = "token of Shop (P1) expires in 3 day(s): generate a new Page access token";
+        update::update(
+            &mut s,
+            Event::Update(Update::TokenWarnings(vec![warn.into()])),
+        );
+        assert_eq!(s.status.tokens, vec![warn.to_string()]);
+        update::update(&mut s, Event::Update(Update::TokenWarnings(vec![])));
+        assert!(s.status.tokens.is_empty(), "renewed: the warning goes");
+    }
 
     #[test]
     fn live_message_follows_or_counts_new_when_scrolled_up() {
