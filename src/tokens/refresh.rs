@@ -29,6 +29,8 @@ const HOUR_MS: i64 = 3_600_000;
 pub const MIN_AGE_MS: i64 = 24 * HOUR_MS;
 /// Refresh when the token has this little left.
 pub const REFRESH_BEFORE_MS: i64 = 10 * 24 * HOUR_MS;
+/// Standing warnings reach newly attached agents within this long.
+const REPEAT_MS: i64 = 5 * 60_000;
 /// Page tokens are checked again (and warnings repeated) this often.
 const RECHECK_MS: i64 = 24 * HOUR_MS;
 /// A refresh that failed for a passing reason is tried again after this.
@@ -286,7 +288,13 @@ impl Refresher {
             for i in dead.into_iter().rev() {
                 files.remove(i);
             }
-            let wait = (wake.0 - TimestampMs::now().0).clamp(1000, RECHECK_MS) as u64;
+            // Agents who attached since are told too (the bus has no
+            // memory): warnings are repeated every few minutes.
+            let warnings = self.book.warnings(TimestampMs::now());
+            if !warnings.is_empty() {
+                self.store.publish(Update::TokenWarnings(warnings));
+            }
+            let wait = (wake.0 - TimestampMs::now().0).clamp(1000, REPEAT_MS) as u64;
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
