@@ -13,6 +13,7 @@ use crate::update::Update;
 use crate::workers::JobSender;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Where inbox requests are answered. May block (it runs on the data
@@ -60,6 +61,31 @@ pub fn serve(port: &dyn Port, request: Request) -> Option<Event> {
     }
 }
 
+/// Filtered counts run at most this often while the worker is idle...
+const COUNT_EVERY: Duration = Duration::from_secs(3);
+/// ...and at least this often under steady traffic.
+const STARVED: Duration = Duration::from_secs(15);
+
+enum Idle {
+    Request(Request),
+    Due,
+    Closed,
+}
+
+/// Wait for the next request, but no later than `due`.
+fn idle_until(rx: &mut mpsc::UnboundedReceiver<Request>, due: Instant) -> Idle {
+    use tokio::sync::mpsc::error::TryRecvError;
+    loop {
+        match rx.try_recv() {
+            Ok(r) => return Idle::Request(r),
+            Err(TryRecvError::Disconnected) => return Idle::Closed,
+            Err(TryRecvError::Empty) if Instant::now() >= due => return Idle::Due,
+            // A short poll: the UI's next request waits at most this long.
+            Err(TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+}
+
 fn is_list(r: &Request) -> bool {
     matches!(r, Request::List { .. })
 }
@@ -82,18 +108,43 @@ impl DataWorker {
             .spawn(move || {
                 // Requests run in order (a write before a read is seen by the
                 // read); of list loads waiting together only the last runs.
+                // Counting a filtered view reads every conversation, so a
+                // list load answers its rows at once and the count follows
+                // when the worker is idle, at most once per COUNT_EVERY
+                // (or after STARVED under steady traffic).
                 let mut queue: VecDeque<Request> = VecDeque::new();
+                let mut count_for: Option<Request> = None;
+                let mut last_count = Instant::now() - COUNT_EVERY;
                 loop {
                     if queue.is_empty() {
-                        match req_rx.blocking_recv() {
-                            Some(r) => queue.push_back(r),
-                            None => return,
+                        if let Some(list) = count_for.take() {
+                            match idle_until(&mut req_rx, last_count + COUNT_EVERY) {
+                                Idle::Request(r) => {
+                                    queue.push_back(r);
+                                    count_for = Some(list);
+                                }
+                                Idle::Due => {
+                                    last_count = Instant::now();
+                                    if let Some(ev) = serve(port.as_ref(), list) {
+                                        let _ = res_tx.send(ev);
+                                    }
+                                    continue;
+                                }
+                                Idle::Closed => return,
+                            }
+                        } else {
+                            match req_rx.blocking_recv() {
+                                Some(r) => queue.push_back(r),
+                                None => return,
+                            }
                         }
                     }
                     while let Ok(r) = req_rx.try_recv() {
                         queue.push_back(r);
                     }
-                    let Some(r) = queue.pop_front() else { continue };
+                    let Some(mut r) = queue.pop_front() else {
+                        continue;
+                    };
                     if let Request::List { count, .. } = &r {
                         let later = queue.iter_mut().rev().find(|q| is_list(q));
                         if let Some(Request::List { count: c, .. }) = later {
@@ -101,6 +152,24 @@ impl DataWorker {
                             // if this one was asked to.
                             *c |= *count;
                             continue;
+                        }
+                    }
+                    if let Request::List { count, filter, .. } = &mut r {
+                        let wanted = *count || count_for.is_some();
+                        if !filter.is_empty() {
+                            *count = false;
+                            if wanted {
+                                // Counted later over the newest window.
+                                let mut later = r.clone();
+                                if let Request::List { count, .. } = &mut later {
+                                    *count = true;
+                                }
+                                count_for = Some(later);
+                            }
+                            if count_for.is_some() && last_count.elapsed() >= STARVED {
+                                last_count = Instant::now();
+                                r = count_for.take().expect("just checked");
+                            }
                         }
                     }
                     if let Some(ev) = serve(port.as_ref(), r) {
@@ -132,5 +201,66 @@ impl DataWorker {
         if let Some(t) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::ConvFilter;
+    use crate::inbox::ListRows;
+
+    /// Answers list loads with no rows, counting 7, and records them.
+    struct Counting(std::sync::Mutex<Vec<bool>>);
+
+    impl Port for Counting {
+        fn call(&self, request: Request) -> Result<Reply, String> {
+            let Request::List {
+                count, generation, ..
+            } = request
+            else {
+                return Ok(Reply::Done);
+            };
+            self.0.lock().unwrap().push(count);
+            Ok(Reply::List(ListRows {
+                offset: 0,
+                rows: vec![],
+                total: count.then_some(7),
+                generation,
+            }))
+        }
+    }
+
+    fn list(count: bool) -> Request {
+        Request::List {
+            filter: ConvFilter {
+                unread_only: true,
+                ..ConvFilter::default()
+            },
+            offset: 0,
+            limit: 10,
+            count,
+            generation: 1,
+        }
+    }
+
+    fn total(ev: Event) -> Option<u64> {
+        match ev {
+            Event::Inbox(Reply::List(l)) => l.total,
+            other => panic!("a list reply, not {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_filtered_count_follows_the_rows_instead_of_holding_them() {
+        let port = Arc::new(Counting(Default::default()));
+        let mut w = DataWorker::start(port.clone()).unwrap();
+        w.send(list(true));
+        let first = w.results.recv().await.expect("the rows");
+        assert_eq!(total(first), None, "rows first, uncounted");
+        let second = w.results.recv().await.expect("the count");
+        assert_eq!(total(second), Some(7));
+        assert_eq!(*port.0.lock().unwrap(), vec![false, true]);
+        w.finish().await;
     }
 }
