@@ -6,13 +6,12 @@
 
 mod common;
 
+use common::serve::Serve;
 use common::text_body;
 use dmdesk::webhook::signature::sign;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "disk-secret";
@@ -47,42 +46,10 @@ impl Drop for Tmpfs {
     }
 }
 
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
 fn serve(cfg: &Path) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dmdesk"))
-        .args(["--config", cfg.to_str().unwrap(), "serve"])
-        .env("DMDESK_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let addr: SocketAddr = loop {
-        assert!(Instant::now() < deadline, "awaited `serve` listening");
-        let line = lines.next().expect("serve exited early").unwrap();
-        if let Some(i) = line.find("addr=") {
-            break line[i + 5..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let keep = log.clone();
-    std::thread::spawn(move || {
-        for l in lines.map_while(Result::ok) {
-            keep.lock().unwrap().push(l);
-        }
-    });
-    Serve { child, addr, log }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dmdesk"));
+    cmd.args(["--config", cfg.to_str().unwrap(), "serve"]);
+    common::serve::spawn(cmd)
 }
 
 async fn post(client: &reqwest::Client, addr: SocketAddr, mid: &str) -> Option<u16> {

@@ -4,13 +4,12 @@
 //! shows the message. Skipped without `DMDESK_TEST_PG_URL` (see
 //! tests/common/pg.rs); CI starts a server.
 
+mod common;
 #[path = "common/pg.rs"]
 mod pg;
 
 use dmdesk::webhook::signature::sign;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -38,27 +37,8 @@ fn serve_on_postgres_acknowledges_and_export_reads_it_back() {
             .env("DMDESK_PG", db.url.expose());
         c
     };
-    let mut child = dmdesk(&["serve"])
-        .env("DMDESK_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let addr: SocketAddr = loop {
-        assert!(Instant::now() < deadline, "awaited `serve` listening");
-        let line = lines.next().expect("serve exited early").unwrap();
-        if let Some(i) = line.find("addr=") {
-            break line[i + 5..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
-    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let serve = common::serve::spawn(dmdesk(&["serve"]));
+    let (mut child, addr, log) = (serve.child, serve.addr, serve.log);
 
     let body = serde_json::json!({"object":"page","entry":[{"id":"P1","time":1,"messaging":[
         {"sender":{"id":"U1"},"recipient":{"id":"P1"},"timestamp":1_700_000_000_000i64,
@@ -109,7 +89,7 @@ fn serve_on_postgres_acknowledges_and_export_reads_it_back() {
         child.wait().unwrap().success(),
         "serve stops cleanly on SIGTERM"
     );
-    let logged = log.join().unwrap().join("\n");
+    let logged = log.lock().unwrap().join("\n");
     let password = db
         .url
         .expose()

@@ -257,8 +257,7 @@ async fn excess_large_unsigned_bodies_get_503_before_being_read() {
 /// limit (soft and hard) set by the shell before exec. Its address is read
 /// from its log.
 fn spawn_serve(dir: &std::path::Path, nofile: Option<u32>) -> (std::process::Child, SocketAddr) {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let cfg = dir.join("c.toml");
     std::fs::write(
         &cfg,
@@ -278,29 +277,9 @@ fn spawn_serve(dir: &std::path::Path, nofile: Option<u32>) -> (std::process::Chi
             c
         }
     };
-    let mut child = cmd
-        .args(args)
-        .env("DMDESK_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let addr: SocketAddr = loop {
-        assert!(Instant::now() < deadline, "awaited `serve` listening");
-        let line = lines.next().expect("serve exited early").unwrap();
-        if let Some(i) = line.find("addr=") {
-            break line[i + 5..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    (child, addr)
+    cmd.args(args);
+    let s = common::serve::spawn(cmd);
+    (s.child, s.addr)
 }
 
 /// The descriptor exhaustion: `serve` under a 1024-descriptor limit

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod send;
+pub mod serve;
 pub mod sim;
 pub mod tmux;
 pub mod wait;
