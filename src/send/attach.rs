@@ -74,12 +74,6 @@ pub fn create_outbound_file(
         .ok_or_else(|| StoreError::NotFound(format!("outbox record {id} vanished")))
 }
 
-/// Whether an outbox record is a file's (text records are never empty:
-/// `window::check_text` refuses an empty text).
-pub fn is_file_record(rec: &OutboxRecord) -> bool {
-    rec.text.is_empty()
-}
-
 /// Send a file as a person's reply: the same checks as a text (window,
 /// tag, token) but the text rules, then one multipart Send API call.
 pub async fn reply_file(

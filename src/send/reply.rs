@@ -222,7 +222,7 @@ pub async fn retry(ctx: &SendCtx, outbox_id: &str) -> Result<Mid, SendError> {
             "campaign messages are not retried one by one; send a new message instead".into(),
         )));
     }
-    if super::attach::is_file_record(&rec) {
+    if rec.is_file() {
         return Err(SendError::Refused(Refusal(
             "dmdesk does not keep a sent file: send it again with `dmdesk send --file`".into(),
         )));

@@ -29,6 +29,12 @@ pub struct OutboxRecord {
 }
 
 impl OutboxRecord {
+    /// Whether this is a file's record (a text record is never empty:
+    /// `send::window::check_text` refuses an empty text).
+    pub fn is_file(&self) -> bool {
+        self.text.is_empty()
+    }
+
     /// The placeholder mid of the message until Meta names it.
     pub fn local_mid(&self) -> Mid {
         Mid(format!("local:{}", self.id))

@@ -8,7 +8,6 @@ use super::report::{report, CampaignReport};
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::TimestampMs;
-use crate::send::attach::is_file_record;
 use crate::send::eligibility::Pages;
 use crate::send::recover::{self, Lookup};
 use crate::send::reply::{route, SendCtx};
@@ -268,7 +267,7 @@ async fn settle_interrupted(ctx: &SendCtx, r: &mut RecipientRecord) -> Result<()
         // Nothing was rendered (or the page left the config): nothing to find.
         return mark_unknown(store, r, "its text or page is no longer known");
     };
-    if is_file_record(&outbox) {
+    if outbox.is_file() {
         // Meta lists a file as an empty text: any file would match.
         return mark_unknown(store, r, "a file cannot be told apart in the thread");
     }
