@@ -14,6 +14,7 @@
 pub mod embedded;
 pub mod postgres;
 mod records;
+pub(crate) mod rules;
 
 pub use records::*;
 

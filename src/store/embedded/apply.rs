@@ -7,21 +7,14 @@ use super::txn::{insert_message, message_by_mid, messages_through, Txn, T};
 use super::{decode, encode, keys, Result, SledStore};
 use crate::change::Change;
 use crate::domain::{
-    Contact, ConvKey, ConvStatus, Direction, Message, Mid, MsgKind, MsgStatus, ProfileState,
-    Reaction, TimestampMs,
+    Contact, ConvKey, ConvStatus, Direction, Message, Mid, MsgStatus, ProfileState, TimestampMs,
 };
 use crate::meta::webhook::METADATA_PREFIX;
+use crate::store::rules::{
+    apply_deferred, count_new_message, merge_redelivery, status_from_watermarks, Deferred,
+};
 use crate::store::Applied;
 use crate::update::Update;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-enum Deferred {
-    Status(MsgStatus),
-    React { emoji: Option<String>, by: String },
-    Edit(String),
-    Delete,
-}
 
 impl SledStore {
     /// Apply changes in order, in one transaction. Safe to call again with
@@ -227,25 +220,7 @@ fn apply_message(
     }
     if let Some((key, mut existing)) = message_by_mid(txn, &msg.mid)? {
         // Duplicate delivery, replay, or sync overlap: merge, never duplicate.
-        let mut changed = false;
-        if existing.text.is_none() && msg.text.is_some() && !existing.deleted {
-            existing.text = msg.text.clone();
-            changed = true;
-        }
-        // An unsent message stays empty: a redelivery must not bring back
-        // what the customer took away.
-        if existing.attachments.is_empty() && !msg.attachments.is_empty() && !existing.deleted {
-            existing.attachments = msg.attachments.clone();
-            changed = true;
-        }
-        if existing.origin.is_none() && msg.origin.is_some() {
-            existing.origin = msg.origin;
-            changed = true;
-        }
-        if existing.direction == Direction::Out && existing.status < msg.status {
-            existing.status = msg.status;
-            changed = true;
-        }
+        let changed = merge_redelivery(&mut existing, msg);
         if changed {
             txn.put(T::Messages, key, encode(&existing));
             txn.publish(Update::Message(Box::new(existing)));
@@ -255,13 +230,7 @@ fn apply_message(
 
     let conv = txn.conv(&msg.conv)?;
     let mut m = msg.clone();
-    if m.direction == Direction::Out && m.status >= MsgStatus::Sent {
-        if conv.read_watermark.is_some_and(|w| m.timestamp <= w) {
-            m.status = MsgStatus::Read;
-        } else if conv.delivered_watermark.is_some_and(|w| m.timestamp <= w) {
-            m.status = MsgStatus::Delivered;
-        }
-    }
+    status_from_watermarks(&mut m, conv);
     for d in take_deferred(txn, &m.mid)? {
         apply_deferred(&mut m, d);
     }
@@ -269,28 +238,7 @@ fn apply_message(
     txn.out.new_messages += 1;
 
     let conv = txn.conv(&msg.conv)?;
-    conv.message_count += 1;
-    if m.timestamp >= conv.last_activity {
-        conv.last_activity = m.timestamp;
-        conv.last_preview = m.preview();
-        conv.last_direction = Some(m.direction);
-    }
-    if m.direction == Direction::In {
-        if qualifying && conv.last_inbound.is_none_or(|t| t < m.timestamp) {
-            conv.last_inbound = Some(m.timestamp);
-        }
-        if m.kind == MsgKind::Message && conv.last_user_message.is_none_or(|t| t < m.timestamp) {
-            conv.last_user_message = Some(m.timestamp);
-        }
-        if !from_sync {
-            conv.unread += 1;
-            // A customer's new message reopens a snoozed or resolved thread.
-            if matches!(conv.status, ConvStatus::Snoozed | ConvStatus::Resolved) {
-                conv.status = ConvStatus::Open;
-                conv.snooze_until = None;
-            }
-        }
-    }
+    count_new_message(conv, &m, qualifying, from_sync);
     txn.publish(Update::Message(Box::new(m)));
     Ok(())
 }
@@ -376,33 +324,5 @@ fn take_deferred(txn: &mut Txn, mid: &Mid) -> Result<Vec<Deferred>> {
             decode(&v)
         }
         None => Ok(vec![]),
-    }
-}
-
-fn apply_deferred(m: &mut Message, d: Deferred) {
-    match d {
-        Deferred::Status(s) => {
-            if m.direction == Direction::Out && m.status >= MsgStatus::Sent && s > m.status {
-                m.status = s;
-            }
-        }
-        Deferred::React { emoji, by } => {
-            m.reactions.retain(|r| r.by != by);
-            if let Some(emoji) = emoji {
-                m.reactions.push(Reaction { emoji, by });
-            }
-        }
-        Deferred::Edit(text) => {
-            if !m.deleted && m.text.as_deref() != Some(text.as_str()) {
-                m.text = Some(text);
-                m.edited = true;
-            }
-        }
-        Deferred::Delete => {
-            // The customer unsent it: drop the content, keep the fact.
-            m.deleted = true;
-            m.text = None;
-            m.attachments.clear();
-        }
     }
 }

@@ -13,14 +13,16 @@
 use super::{decode, encode, keys, PgError, PgResult};
 use crate::change::Change;
 use crate::domain::{
-    Contact, ConvKey, ConvStatus, Conversation, Direction, Message, Mid, MsgKind, MsgStatus,
-    Origin, ProfileState, Reaction, TimestampMs,
+    Contact, ConvKey, ConvStatus, Conversation, Direction, Message, Mid, MsgStatus, Origin,
+    ProfileState, TimestampMs,
 };
 use crate::meta::webhook::METADATA_PREFIX;
+use crate::store::rules::{
+    apply_deferred, count_new_message, merge_redelivery, status_from_watermarks, Deferred,
+};
 use crate::store::{Applied, OutboxRecord, OutboxState, StoreError};
 use crate::update::Update;
 use deadpool_postgres::Pool;
-use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::Transaction;
 
@@ -87,15 +89,6 @@ fn conv_of(ch: &Change) -> Option<&ConvKey> {
         | Change::Notice { .. }
         | Change::Ignored { .. } => None,
     }
-}
-
-/// A receipt, reaction or edit kept until its message lands.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-enum Deferred {
-    Status(MsgStatus),
-    React { emoji: Option<String>, by: String },
-    Edit(String),
-    Delete,
 }
 
 struct Txn<'t> {
@@ -530,24 +523,7 @@ async fn apply_message(
     }
     if let Some(mut existing) = txn.message_by_mid(&msg.mid).await? {
         // Duplicate delivery, replay, or sync overlap: merge, never duplicate.
-        let mut changed = false;
-        if existing.text.is_none() && msg.text.is_some() && !existing.deleted {
-            existing.text = msg.text.clone();
-            changed = true;
-        }
-        // An unsent message stays empty (as with sled).
-        if existing.attachments.is_empty() && !msg.attachments.is_empty() && !existing.deleted {
-            existing.attachments = msg.attachments.clone();
-            changed = true;
-        }
-        if existing.origin.is_none() && msg.origin.is_some() {
-            existing.origin = msg.origin;
-            changed = true;
-        }
-        if existing.direction == Direction::Out && existing.status < msg.status {
-            existing.status = msg.status;
-            changed = true;
-        }
+        let changed = merge_redelivery(&mut existing, msg);
         if changed {
             txn.update_message(&existing).await?;
             txn.publish(Update::Message(Box::new(existing)));
@@ -557,13 +533,7 @@ async fn apply_message(
 
     let conv = txn.conv(&msg.conv).await?;
     let mut m = msg.clone();
-    if m.direction == Direction::Out && m.status >= MsgStatus::Sent {
-        if conv.read_watermark.is_some_and(|w| m.timestamp <= w) {
-            m.status = MsgStatus::Read;
-        } else if conv.delivered_watermark.is_some_and(|w| m.timestamp <= w) {
-            m.status = MsgStatus::Delivered;
-        }
-    }
+    status_from_watermarks(&mut m, conv);
     for d in take_deferred(txn, &m.mid).await? {
         apply_deferred(&mut m, d);
     }
@@ -571,28 +541,7 @@ async fn apply_message(
     txn.out.new_messages += 1;
 
     let conv = txn.conv(&msg.conv).await?;
-    conv.message_count += 1;
-    if m.timestamp >= conv.last_activity {
-        conv.last_activity = m.timestamp;
-        conv.last_preview = m.preview();
-        conv.last_direction = Some(m.direction);
-    }
-    if m.direction == Direction::In {
-        if qualifying && conv.last_inbound.is_none_or(|t| t < m.timestamp) {
-            conv.last_inbound = Some(m.timestamp);
-        }
-        if m.kind == MsgKind::Message && conv.last_user_message.is_none_or(|t| t < m.timestamp) {
-            conv.last_user_message = Some(m.timestamp);
-        }
-        if !from_sync {
-            conv.unread += 1;
-            // A customer's new message reopens a snoozed or resolved thread.
-            if matches!(conv.status, ConvStatus::Snoozed | ConvStatus::Resolved) {
-                conv.status = ConvStatus::Open;
-                conv.snooze_until = None;
-            }
-        }
-    }
+    count_new_message(conv, &m, qualifying, from_sync);
     txn.publish(Update::Message(Box::new(m)));
     Ok(())
 }
@@ -700,34 +649,6 @@ async fn take_deferred(txn: &mut Txn<'_>, mid: &Mid) -> PgResult<Vec<Deferred>> 
     // In the order they arrived.
     rows.sort_by_key(|r| r.get::<_, i64>(0));
     rows.into_iter().map(|r| decode(r.get(1))).collect()
-}
-
-fn apply_deferred(m: &mut Message, d: Deferred) {
-    match d {
-        Deferred::Status(s) => {
-            if m.direction == Direction::Out && m.status >= MsgStatus::Sent && s > m.status {
-                m.status = s;
-            }
-        }
-        Deferred::React { emoji, by } => {
-            m.reactions.retain(|r| r.by != by);
-            if let Some(emoji) = emoji {
-                m.reactions.push(Reaction { emoji, by });
-            }
-        }
-        Deferred::Edit(text) => {
-            if !m.deleted && m.text.as_deref() != Some(text.as_str()) {
-                m.text = Some(text);
-                m.edited = true;
-            }
-        }
-        Deferred::Delete => {
-            // The customer unsent it: drop the content, keep the fact.
-            m.deleted = true;
-            m.text = None;
-            m.attachments.clear();
-        }
-    }
 }
 
 // ---- outbound messages written by dmdesk ------------------------------------
