@@ -399,6 +399,15 @@ pub struct Conversation {
     /// An agent saved a draft reply here (kept by the store with the draft).
     #[serde(default)]
     pub has_draft: bool,
+    /// The agent the conversation belongs to (None: unassigned).
+    #[serde(default)]
+    pub assignee: Option<crate::team::AgentName>,
+    #[serde(default)]
+    pub priority: crate::team::Priority,
+    /// The customer's first message not answered yet by an agent (first
+    /// response time counts from it; None: nothing is waiting).
+    #[serde(default)]
+    pub awaiting_since: Option<TimestampMs>,
 }
 
 impl Conversation {
@@ -420,6 +429,9 @@ impl Conversation {
             standby: false,
             labels: vec![],
             has_draft: false,
+            assignee: None,
+            priority: crate::team::Priority::None,
+            awaiting_since: None,
         }
     }
 }

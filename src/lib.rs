@@ -30,6 +30,7 @@ pub mod send;
 pub mod sim;
 pub mod store;
 pub mod sync;
+pub mod team;
 pub mod text;
 pub mod tokens;
 pub mod tui;

@@ -1,0 +1,235 @@
+//! The team's workflow as data: who a conversation belongs to, its labels
+//! and priority, agents' private notes, and the history of those changes
+//! that reports are computed from. Plain types; the store keeps them and
+//! the apply path writes them.
+
+use crate::domain::{ConvKey, ConvStatus, TimestampMs};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An agent: a Unix user (peer credentials) or a name from `[team] agents`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct AgentName(pub String);
+
+impl AgentName {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AgentName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for AgentName {
+    fn from(s: &str) -> Self {
+        Self(s.to_string())
+    }
+}
+
+/// How soon a conversation needs an answer (a sort key and part of `!`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    None,
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 5] = [
+        Priority::None,
+        Priority::Low,
+        Priority::Medium,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::None => "none",
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A private note between agents: shown in the thread, never sent to Meta.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// Unique in the store (`Store::next_id`), so a note applied twice is one.
+    pub id: String,
+    pub conv: ConvKey,
+    pub author: AgentName,
+    pub text: String,
+    pub at: TimestampMs,
+    /// Agents named with `@name` in the text (they are notified).
+    #[serde(default)]
+    pub mentions: Vec<AgentName>,
+}
+
+/// One recorded change of a conversation's workflow state, or a moment the
+/// reports measure (opened, replied). Who did it: None is the customer or
+/// dmdesk itself (a snooze waking, a new conversation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    pub conv: ConvKey,
+    pub at: TimestampMs,
+    pub by: Option<AgentName>,
+    pub kind: HistoryKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HistoryKind {
+    /// A customer message opened the conversation: the first one, or the
+    /// first after it was resolved (the start of resolution time).
+    Opened,
+    Status {
+        from: ConvStatus,
+        to: ConvStatus,
+    },
+    Assigned {
+        from: Option<AgentName>,
+        to: Option<AgentName>,
+    },
+    Labels {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    Priority {
+        from: Priority,
+        to: Priority,
+    },
+    /// An agent's reply (not a campaign's message). `waited_ms`: from the
+    /// customer's first unanswered message to this reply (None: nothing was
+    /// waiting); `first`: the first reply since the conversation was opened;
+    /// `in_window`: sent inside the 24-hour window.
+    Replied {
+        waited_ms: Option<i64>,
+        first: bool,
+        in_window: bool,
+    },
+}
+
+impl HistoryEvent {
+    /// The one dim line the thread shows for it ("alice assigned bob").
+    pub fn describe(&self) -> String {
+        let who = self
+            .by
+            .as_ref()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_else(|| "customer".into());
+        let or_none = |a: &Option<AgentName>| {
+            a.as_ref()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_else(|| "nobody".into())
+        };
+        match &self.kind {
+            HistoryKind::Opened => "conversation opened".into(),
+            HistoryKind::Status { from, to } => {
+                let who = self.by.as_ref().map_or("dmdesk", |a| a.as_str());
+                format!("{who} changed status {} → {}", from.as_str(), to.as_str())
+            }
+            HistoryKind::Assigned { from, to } => {
+                format!("{who} assigned {} → {}", or_none(from), or_none(to))
+            }
+            HistoryKind::Labels { added, removed } => {
+                let mut parts = Vec::new();
+                if !added.is_empty() {
+                    parts.push(format!("+{}", added.join(" +")));
+                }
+                if !removed.is_empty() {
+                    parts.push(format!("-{}", removed.join(" -")));
+                }
+                format!("{who} labels {}", parts.join(" "))
+            }
+            HistoryKind::Priority { from, to } => {
+                format!("{who} priority {from} → {to}")
+            }
+            HistoryKind::Replied { .. } => format!("{who} replied"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Platform;
+
+    #[test]
+    fn priority_orders_from_none_to_urgent_and_round_trips_its_name() {
+        assert!(Priority::Urgent > Priority::High && Priority::Low > Priority::None);
+        for p in Priority::ALL {
+            assert_eq!(Priority::parse(p.as_str()), Some(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+        assert_eq!(Priority::parse("critical"), None);
+    }
+
+    #[test]
+    fn history_lines_name_who_and_from_to() {
+        let ev = |by: Option<&str>, kind| HistoryEvent {
+            conv: ConvKey::new(Platform::Messenger, "P", "U"),
+            at: TimestampMs(0),
+            by: by.map(AgentName::from),
+            kind,
+        };
+        assert_eq!(
+            ev(
+                Some("alice"),
+                HistoryKind::Assigned {
+                    from: None,
+                    to: Some("bob".into())
+                }
+            )
+            .describe(),
+            "alice assigned nobody → bob"
+        );
+        assert_eq!(
+            ev(
+                None,
+                HistoryKind::Status {
+                    from: ConvStatus::Snoozed,
+                    to: ConvStatus::Open
+                }
+            )
+            .describe(),
+            "dmdesk changed status snoozed → open"
+        );
+        assert_eq!(
+            ev(
+                Some("bob"),
+                HistoryKind::Labels {
+                    added: vec!["vip".into(), "refund".into()],
+                    removed: vec!["new".into()]
+                }
+            )
+            .describe(),
+            "bob labels +vip +refund -new"
+        );
+    }
+}
