@@ -38,7 +38,7 @@ pub(super) fn history_since(store: &PgStore, since: TimestampMs) -> Rows<'_, His
             .query(
                 "SELECT at, id, doc FROM history WHERE (at, id) >= ($1, $2) \
                  ORDER BY at, id LIMIT $3",
-                &[&at, &(id + 1).min(i64::MAX), &PAGE],
+                &[&at, &id.saturating_add(1), &PAGE],
             )
             .await?;
         rows.into_iter()
