@@ -408,6 +408,10 @@ pub struct Conversation {
     /// response time counts from it; None: nothing is waiting).
     #[serde(default)]
     pub awaiting_since: Option<TimestampMs>,
+    /// The thread's last message (thread order is time, then mid): the one
+    /// whose preview the row shows, also when two share a millisecond.
+    #[serde(default)]
+    pub last_mid: Option<Mid>,
     /// Opened and not answered yet: the next reply is its first response.
     #[serde(default)]
     pub first_reply_due: bool,
@@ -435,6 +439,7 @@ impl Conversation {
             assignee: None,
             priority: crate::team::Priority::None,
             awaiting_since: None,
+            last_mid: None,
             first_reply_due: false,
         }
     }

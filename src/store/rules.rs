@@ -83,6 +83,28 @@ pub(crate) fn status_from_watermarks(m: &mut Message, conv: &Conversation) {
     }
 }
 
+/// Show `m` as the row's last message if it is last in thread order (time,
+/// then mid): applied in any order, messages sharing a millisecond leave
+/// the same preview.
+pub(crate) fn take_preview(conv: &mut Conversation, m: &Message) {
+    let last = (conv.last_activity, conv.last_mid.as_ref());
+    if (m.timestamp, Some(&m.mid)) >= last {
+        conv.last_activity = m.timestamp;
+        conv.last_preview = m.preview();
+        conv.last_direction = Some(m.direction);
+        conv.last_mid = Some(m.mid.clone());
+    }
+}
+
+/// Whether `m` is the message the row previews (an edit or unsend of it
+/// changes the preview). Rows written before `last_mid` go by time.
+pub(crate) fn is_previewed(conv: &Conversation, m: &Message) -> bool {
+    match &conv.last_mid {
+        Some(last) => *last == m.mid,
+        None => conv.last_activity == m.timestamp,
+    }
+}
+
 /// A new message in the conversation's summary: count, preview, window
 /// times, unread, and a customer's message reopening the thread. A live
 /// customer message opens a new (or resolved) conversation and starts the
@@ -97,11 +119,7 @@ pub(crate) fn count_new_message(
     let mut history = Vec::new();
     let was_new = conv.message_count == 0;
     conv.message_count += 1;
-    if m.timestamp >= conv.last_activity {
-        conv.last_activity = m.timestamp;
-        conv.last_preview = m.preview();
-        conv.last_direction = Some(m.direction);
-    }
+    take_preview(conv, m);
     if m.direction == Direction::In {
         if qualifying && conv.last_inbound.is_none_or(|t| t < m.timestamp) {
             conv.last_inbound = Some(m.timestamp);

@@ -271,6 +271,8 @@ fn apply_message(
         let changed = merge_redelivery(&mut existing, msg);
         if changed {
             txn.put(T::Messages, key, encode(&existing));
+            // A redelivery may bring the content the row previews.
+            refresh_preview(txn, &existing)?;
             txn.publish(Update::Message(Box::new(existing)));
         }
         return Ok(());
@@ -343,7 +345,7 @@ fn update_or_defer(txn: &mut Txn, mid: &Mid, d: Deferred) -> Result<()> {
 fn refresh_preview(txn: &mut Txn, m: &Message) -> Result<()> {
     let preview = m.preview();
     let c = txn.conv(&m.conv)?;
-    if c.last_activity == m.timestamp && c.last_preview != preview {
+    if rules::is_previewed(c, m) && c.last_preview != preview {
         c.last_preview = preview;
     }
     Ok(())

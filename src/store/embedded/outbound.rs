@@ -58,11 +58,7 @@ pub(super) fn queued(
     insert_message(txn, &m);
     let c = txn.conv(conv)?;
     c.message_count += 1;
-    if now >= c.last_activity {
-        c.last_activity = now;
-        c.last_preview = m.preview();
-        c.last_direction = Some(Direction::Out);
-    }
+    crate::store::rules::take_preview(c, &m);
     // An agent's reply (a campaign's message answers nobody).
     let history = campaign
         .is_none()

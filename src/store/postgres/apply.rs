@@ -630,6 +630,8 @@ async fn apply_message(
         let changed = merge_redelivery(&mut existing, msg);
         if changed {
             txn.update_message(&existing).await?;
+            // A redelivery may bring the content the row previews.
+            refresh_preview(txn, &existing).await?;
             txn.publish(Update::Message(Box::new(existing)));
         }
         return Ok(());
@@ -726,7 +728,7 @@ async fn update_or_defer(txn: &mut Txn<'_>, mid: &Mid, d: Deferred) -> PgResult<
 async fn refresh_preview(txn: &mut Txn<'_>, m: &Message) -> PgResult<()> {
     let preview = m.preview();
     let c = txn.conv(&m.conv).await?;
-    if c.last_activity == m.timestamp && c.last_preview != preview {
+    if rules::is_previewed(c, m) && c.last_preview != preview {
         c.last_preview = preview;
     }
     Ok(())
@@ -777,11 +779,7 @@ async fn outbound_queued(txn: &mut Txn<'_>, rec: OutboxRecord) -> PgResult<()> {
     txn.insert_message(&m).await?;
     let c = txn.conv(&rec.conv).await?;
     c.message_count += 1;
-    if now >= c.last_activity {
-        c.last_activity = now;
-        c.last_preview = m.preview();
-        c.last_direction = Some(Direction::Out);
-    }
+    rules::take_preview(c, &m);
     // An agent's reply (a campaign's message answers nobody).
     let history = rec
         .campaign
