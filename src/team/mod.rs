@@ -3,6 +3,9 @@
 //! that reports are computed from. Plain types; the store keeps them and
 //! the apply path writes them.
 
+pub mod auto;
+pub mod cli;
+
 use crate::domain::{ConvKey, ConvStatus, TimestampMs};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -173,6 +176,15 @@ impl HistoryEvent {
             HistoryKind::Replied { .. } => format!("{who} replied"),
         }
     }
+}
+
+/// Whether `name` is an agent: in `[team] agents` or a Unix user here.
+pub fn is_known_agent(name: &AgentName, configured: &[AgentName]) -> bool {
+    configured.contains(name)
+        || nix::unistd::User::from_name(name.as_str())
+            .ok()
+            .flatten()
+            .is_some()
 }
 
 /// Agents named with `@name` in a note's text, in order, each once. A name
