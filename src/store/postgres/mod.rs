@@ -9,12 +9,14 @@
 mod apply;
 mod campaign;
 mod events;
+mod feed;
 mod keys;
 mod query;
 mod rows;
 mod schema;
 mod url;
 
+pub use feed::APPLICATION as FEED_APPLICATION;
 pub use schema::DatabaseInfo;
 pub use url::PgUrl;
 
@@ -108,6 +110,9 @@ pub struct PgStore {
     path: PathBuf,
     mode: String,
     url: PgUrl,
+    pg: tokio_postgres::Config,
+    /// Names this store's rows in the change feed (see `feed`).
+    origin: String,
     /// Who views what, in this process (not yet shared across processes).
     presence: Mutex<BTreeMap<u64, Viewer>>,
 }
@@ -148,12 +153,22 @@ impl PgStore {
             path: path.to_path_buf(),
             mode: mode.to_string(),
             url: url.clone(),
+            pg: pg.clone(),
+            origin: feed::origin_id(),
             presence: Mutex::new(BTreeMap::new()),
         };
         store
             .run(move |_| async move { schema::migrate(&pg).await })
             .map_err(|e| store.named(e))?;
         Ok(Arc::new(store))
+    }
+
+    /// Publish on `bus` what other processes commit, from now on, until
+    /// this store is dropped (a task on the store's runtime with its own
+    /// connection, reconnecting by itself).
+    pub fn follow(&self, bus: Arc<crate::bus::Bus>) {
+        self.handle()
+            .spawn(feed::follow(self.pg.clone(), self.origin.clone(), bus));
     }
 
     /// Database server version and schema version (`dmdesk doctor`).
@@ -292,8 +307,8 @@ impl Store for PgStore {
     }
 
     fn apply(&self, changes: &[Change]) -> Result<Applied> {
-        let changes = changes.to_vec();
-        self.run(|p| async move { apply::apply(&p, &changes).await })
+        let (changes, origin) = (changes.to_vec(), self.origin.clone());
+        self.run(|p| async move { apply::apply(&p, &changes, &origin).await })
     }
     fn next_id(&self) -> Result<u64> {
         self.run(|p| async move { query::next_id(&p).await })
