@@ -69,30 +69,32 @@ impl TempDb {
     /// End this database's connections named `application` and wait
     /// (bounded) until the server no longer lists them. Returns how many.
     pub fn terminate(&self, application: &str) -> i64 {
+        self.terminate_where(&format!("application_name = '{application}'"))
+    }
+
+    /// End every connection to this database (as a restart would).
+    pub fn terminate_all(&self) -> i64 {
+        self.terminate_where("pid <> pg_backend_pid()")
+    }
+
+    fn terminate_where(&self, cond: &str) -> i64 {
+        let which = format!(
+            "FROM pg_stat_activity WHERE datname = '{}' AND {cond}",
+            self.name
+        );
         let ended = admin_value(
             &self.admin,
-            &format!(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-                 WHERE datname = '{}' AND application_name = '{application}'",
-                self.name
-            ),
+            &format!("SELECT count(pg_terminate_backend(pid)) {which}"),
         );
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            let left = admin_value(
-                &self.admin,
-                &format!(
-                    "SELECT count(*) FROM pg_stat_activity \
-                     WHERE datname = '{}' AND application_name = '{application}'",
-                    self.name
-                ),
-            );
+            let left = admin_value(&self.admin, &format!("SELECT count(*) {which}"));
             if left == 0 {
                 return ended;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "awaited the end of {application}'s connections ({left} left)"
+                "awaited the end of connections where {cond} ({left} left)"
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }

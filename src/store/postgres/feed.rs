@@ -11,7 +11,7 @@
 use super::{decode, encode, PgResult};
 use crate::bus::Bus;
 use crate::update::Update;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_postgres::{AsyncMessage, Client, Transaction};
 
@@ -57,16 +57,22 @@ pub(super) async fn record(tx: &Transaction<'_>, origin: &str, updates: &[Update
 /// Follow the feed until the store's runtime stops: connect, LISTEN, catch
 /// up, wait for a wake-up (or the poll), catch up again; reconnect by
 /// itself when the connection fails.
-pub(super) async fn follow(mut pg: tokio_postgres::Config, origin: String, bus: Arc<Bus>) {
+pub(super) async fn follow(
+    mut pg: tokio_postgres::Config,
+    origin: String,
+    bus: Arc<Bus>,
+    down: Down,
+) {
     // Named, so an operator (or a test) can tell it in pg_stat_activity.
     pg.application_name(APPLICATION);
     let mut last: Option<i64> = None;
     let mut failures = 0usize;
     loop {
-        let e = match listen(&pg, &origin, &bus, &mut last, &mut failures).await {
+        let e = match listen(&pg, &origin, &bus, &mut last, &mut failures, &down).await {
             Ok(never) => match never {},
             Err(e) => e,
         };
+        down.set(Some(e.clone()));
         let wait = BACKOFF[failures.min(BACKOFF.len() - 1)];
         if failures == 0 {
             tracing::warn!("change feed connection lost ({e}); reconnecting");
@@ -83,6 +89,7 @@ async fn listen(
     bus: &Bus,
     last: &mut Option<i64>,
     failures: &mut usize,
+    down: &Down,
 ) -> Result<std::convert::Infallible, String> {
     let db = |e: tokio_postgres::Error| super::db_message(&e);
     let (client, mut conn) = pg.connect(tokio_postgres::NoTls).await.map_err(db)?;
@@ -116,6 +123,7 @@ async fn listen(
         tracing::info!("change feed connection is back; catching up");
     }
     *failures = 0;
+    down.set(None);
     catch_up(&client, origin, bus, last).await.map_err(db)?;
     let mut poll = tokio::time::interval(POLL);
     poll.tick().await;
@@ -135,6 +143,19 @@ async fn listen(
             }
         }
         catch_up(&client, origin, bus, last).await.map_err(db)?;
+    }
+}
+
+/// Whether the database answers, as the follower last found it.
+#[derive(Clone, Default)]
+pub(super) struct Down(Arc<Mutex<Option<String>>>);
+
+impl Down {
+    pub(super) fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn set(&self, why: Option<String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = why;
     }
 }
 

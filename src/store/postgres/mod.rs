@@ -113,6 +113,9 @@ pub struct PgStore {
     pg: tokio_postgres::Config,
     /// Names this store's rows in the change feed (see `feed`).
     origin: String,
+    /// Why the database is unreachable, while it is (set by the feed's
+    /// connection, which retries every few seconds; `health`).
+    down: feed::Down,
     /// Who views what, in this process (not yet shared across processes).
     presence: Mutex<BTreeMap<u64, Viewer>>,
 }
@@ -155,6 +158,7 @@ impl PgStore {
             url: url.clone(),
             pg: pg.clone(),
             origin: feed::origin_id(),
+            down: feed::Down::default(),
             presence: Mutex::new(BTreeMap::new()),
         };
         store
@@ -167,8 +171,12 @@ impl PgStore {
     /// this store is dropped (a task on the store's runtime with its own
     /// connection, reconnecting by itself).
     pub fn follow(&self, bus: Arc<crate::bus::Bus>) {
-        self.handle()
-            .spawn(feed::follow(self.pg.clone(), self.origin.clone(), bus));
+        self.handle().spawn(feed::follow(
+            self.pg.clone(),
+            self.origin.clone(),
+            bus,
+            self.down.clone(),
+        ));
     }
 
     /// Database server version and schema version (`dmdesk doctor`).
@@ -268,6 +276,12 @@ impl Store for PgStore {
     }
     fn durable(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
+    }
+    fn health(&self) -> std::result::Result<(), String> {
+        match self.down.get() {
+            Some(why) => Err(format!("database unavailable ({why})")),
+            None => Ok(()),
+        }
     }
 
     fn append_event<'a>(
