@@ -8,6 +8,7 @@
 
 mod apply;
 mod campaign;
+mod copy;
 mod events;
 mod feed;
 mod keys;
@@ -16,6 +17,7 @@ mod rows;
 mod schema;
 mod url;
 
+pub use copy::{CopyRows, TABLES};
 pub use feed::APPLICATION as FEED_APPLICATION;
 pub use schema::DatabaseInfo;
 pub use url::PgUrl;
