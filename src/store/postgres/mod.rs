@@ -12,6 +12,7 @@ mod copy;
 mod events;
 mod feed;
 mod keys;
+mod locks;
 mod query;
 mod rows;
 mod schema;
@@ -487,6 +488,15 @@ impl Store for PgStore {
     fn clear_token_dead(&self, page: &str) -> Result<()> {
         let key = format!("token_dead:{page}");
         self.run(|p| async move { query::meta_delete(&p, &key).await })
+    }
+
+    fn job_lock<'a>(
+        &'a self,
+        name: &'a str,
+        wait: bool,
+    ) -> BoxFuture<'a, Result<Option<crate::store::JobGuard>>> {
+        let (pg, name) = (self.pg.clone(), name.to_string());
+        Box::pin(self.run_async(locks::take(pg, name, wait)))
     }
 
     fn database_info(&self) -> Result<Option<DatabaseInfo>> {
