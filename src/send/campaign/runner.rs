@@ -243,10 +243,26 @@ async fn lock_pages(
         .map(|r| r.conv.account.as_str().to_string())
         .collect();
     let mut held = Vec::new();
+    let mut handover = false;
     for page in pages {
         let name = format!("campaign-page:{page}");
+        if let Some(g) = store.job_lock(&name, false).await? {
+            held.push(g);
+            continue;
+        }
+        // Another process sends for this page: wait for it to finish or die.
         tokio::select! {
             g = store.job_lock(&name, true) => held.extend(g?),
+            _ = cancel.cancelled() => return Ok(None),
+            _ = shutdown.cancelled() => return Ok(None),
+        }
+        handover = true;
+    }
+    if handover {
+        // The page's rate is per trailing second: let the previous runner's
+        // last second of sends pass before this one starts.
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = cancel.cancelled() => return Ok(None),
             _ = shutdown.cancelled() => return Ok(None),
         }
