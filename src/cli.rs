@@ -54,6 +54,26 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page, or write every page into a folder
     Man(ManArgs),
+    /// Copy the sled store (`[store] path`) into an empty PostgreSQL database
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The backend to copy into
+    #[arg(long, value_enum)]
+    pub to: MigrateTarget,
+    /// The database URL (default: `[store] url`/`url_env` of the config)
+    #[arg(long, value_name = "URL", conflicts_with = "url_env")]
+    pub url: Option<String>,
+    /// The environment variable holding the database URL
+    #[arg(long, value_name = "NAME")]
+    pub url_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MigrateTarget {
+    Postgres,
 }
 
 #[derive(Debug, Args)]

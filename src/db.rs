@@ -35,9 +35,18 @@ impl Db {
     }
 
     /// Open the configured backend (`[store] backend`) with a bus of its own.
+    /// On PostgreSQL the bus also carries what other processes commit.
     pub fn open_config(cfg: &crate::config::StoreConfig, mode: &str) -> Result<Db> {
-        let store = store::open_backend(&cfg.backend, &cfg.path, cfg.cache_mb, mode)?;
-        Ok(Db::new(store, Bus::new()))
+        let bus = Bus::new();
+        let store: Arc<dyn Store> = match &cfg.backend {
+            store::Backend::Postgres(url) => {
+                let pg = store::postgres::PgStore::open(url, &cfg.path, mode)?;
+                pg.follow(bus.clone());
+                pg
+            }
+            store::Backend::Sled => store::open(&cfg.path, cfg.cache_mb, mode)?,
+        };
+        Ok(Db::new(store, bus))
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod job;
 pub mod meta;
 pub mod metrics;
+pub mod migrate;
 pub mod pace;
 pub mod profiles;
 pub mod runtime;

@@ -322,6 +322,14 @@ async fn run(cli: Cli) -> CliResult {
             }
             dmdesk::control::oneshot::run(shot, &cfg, store, &console, None).await
         }
+        Some(Command::Migrate(args)) => {
+            log_to_stderr("warn");
+            let cfg = config_required(&cli, "migrate")?;
+            let args = args.clone();
+            tokio::task::spawn_blocking(move || dmdesk::migrate::cli::run(&cfg, &args))
+                .await
+                .map_err(|e| CliError::runtime(format!("migrate: {e}")))?
+        }
         Some(Command::Demo) => run_demo().await,
         Some(Command::Completions(a)) => {
             dmdesk::cli::completions(a.shell, &mut std::io::stdout());

@@ -314,6 +314,11 @@ async fn watch_health(store: Db, stop: CancellationToken) {
 /// Resolves with the reason once `store` has been unable to write for
 /// five checks in a row (a flush that fails once may succeed on retry).
 pub async fn store_failure(store: &Db) -> String {
+    // A database that went away comes back by itself (the store reconnects):
+    // serve stays up answering 503 meanwhile instead of exiting.
+    if store.backend() == "postgres" {
+        return std::future::pending().await;
+    }
     let mut bad = 0;
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;

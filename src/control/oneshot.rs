@@ -46,7 +46,8 @@ impl OneShot {
             | Command::Sim(_)
             | Command::Attach(_)
             | Command::Completions(_)
-            | Command::Man(_) => return Ok(None),
+            | Command::Man(_)
+            | Command::Migrate(_) => return Ok(None),
         }))
     }
 

@@ -68,6 +68,9 @@ pub enum Swap<T> {
     Lost(Option<T>),
 }
 
+/// A cluster-wide job lock (`Store::job_lock`), held until dropped.
+pub type JobGuard = Box<dyn std::any::Any + Send + Sync>;
+
 pub type Rows<'a, T> = Box<dyn Iterator<Item = Result<T>> + Send + 'a>;
 
 pub trait Store: Send + Sync {
@@ -234,6 +237,19 @@ pub trait Store: Send + Sync {
     /// Set (Some) or clear (None) one UI session's entry.
     fn presence_put(&self, session: u64, viewer: Option<Viewer>);
     fn presence_list(&self) -> Vec<Viewer>;
+
+    /// Hold the lock `name` across every process on this store until the
+    /// guard drops (or the process dies): one campaign runner per page, one
+    /// sync per account. `wait`: until it is free; otherwise None if another
+    /// process holds it. A store only one process opens has nothing to lock.
+    fn job_lock<'a>(
+        &'a self,
+        name: &'a str,
+        wait: bool,
+    ) -> BoxFuture<'a, Result<Option<JobGuard>>> {
+        let _ = (name, wait);
+        Box::pin(async { Ok(Some(Box::new(()) as JobGuard)) })
+    }
 
     /// The database server behind the store, for `dmdesk doctor` (None:
     /// an embedded store, nothing to report beyond its path).

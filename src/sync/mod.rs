@@ -300,6 +300,19 @@ impl Syncer {
                 }
             }
             for (platform, account) in targets {
+                // One sync of an account at a time across processes sharing
+                // a database: the one that has it does it, the others skip.
+                let _syncing = match self.store.job_lock(&format!("sync:{account}"), false).await {
+                    Ok(Some(g)) => g,
+                    Ok(None) => {
+                        tracing::info!(%account, "sync of this account runs in another process; skipped");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(%account, error = %e, "sync lock unavailable; skipped");
+                        continue;
+                    }
+                };
                 let calls_before = self.graph.calls_made();
                 let mut r = AccountReport {
                     page: page.id.clone(),

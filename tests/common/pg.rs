@@ -4,6 +4,8 @@
 //! skipped and how to run them; under `CI=true` (which starts a server, see
 //! .ci/run) a missing URL fails the test instead.
 
+#![allow(dead_code)] // each test binary uses some of these
+
 use dmdesk::store::postgres::PgUrl;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -54,6 +56,51 @@ impl TempDb {
     }
 }
 
+impl TempDb {
+    /// Refuse (false) or allow new connections to this database, superusers
+    /// included; connections already open stay.
+    pub fn allow_connections(&self, allow: bool) {
+        admin_sql(
+            &self.admin,
+            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS {allow}", self.name),
+        );
+    }
+
+    /// End this database's connections named `application` and wait
+    /// (bounded) until the server no longer lists them. Returns how many.
+    pub fn terminate(&self, application: &str) -> i64 {
+        self.terminate_where(&format!("application_name = '{application}'"))
+    }
+
+    /// End every connection to this database (as a restart would).
+    pub fn terminate_all(&self) -> i64 {
+        self.terminate_where("pid <> pg_backend_pid()")
+    }
+
+    fn terminate_where(&self, cond: &str) -> i64 {
+        let which = format!(
+            "FROM pg_stat_activity WHERE datname = '{}' AND {cond}",
+            self.name
+        );
+        let ended = admin_value(
+            &self.admin,
+            &format!("SELECT count(pg_terminate_backend(pid)) {which}"),
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = admin_value(&self.admin, &format!("SELECT count(*) {which}"));
+            if left == 0 {
+                return ended;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "awaited the end of connections where {cond} ({left} left)"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for TempDb {
     fn drop(&mut self) {
         admin_sql(
@@ -66,6 +113,15 @@ impl Drop for TempDb {
 /// One statement on the admin database, on a runtime of its own (tests
 /// call this from plain and from async tests alike).
 fn admin_sql(admin: &PgUrl, sql: &str) {
+    admin_run(admin, sql, false);
+}
+
+/// A query answering one bigint, on the admin database.
+fn admin_value(admin: &PgUrl, sql: &str) -> i64 {
+    admin_run(admin, sql, true)
+}
+
+fn admin_run(admin: &PgUrl, sql: &str, value: bool) -> i64 {
     let (admin, sql) = (admin.clone(), sql.to_string());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -77,12 +133,17 @@ fn admin_sql(admin: &PgUrl, sql: &str) {
                 .await
                 .unwrap_or_else(|e| panic!("connect to {admin}: {}", admin.scrub(&e.to_string())));
             tokio::spawn(conn);
-            client
-                .batch_execute(&sql)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {}", admin.scrub(&e.to_string())));
+            let done = if value {
+                client
+                    .query_one(&sql, &[])
+                    .await
+                    .map(|r| r.get::<_, i64>(0))
+            } else {
+                client.batch_execute(&sql).await.map(|()| 0)
+            };
+            done.unwrap_or_else(|e| panic!("{sql}: {}", admin.scrub(&e.to_string())))
         })
     })
     .join()
-    .expect("admin statement");
+    .expect("admin statement")
 }

@@ -14,7 +14,8 @@ use crate::send::reply::{route, SendCtx};
 use crate::send::template::{Template, UnknownVariable};
 use crate::send::window::Tag;
 use crate::store::{
-    CampaignCounts, CampaignRecord, CampaignStatus, RecipientRecord, RecipientState, StoreError,
+    CampaignCounts, CampaignRecord, CampaignStatus, JobGuard, RecipientRecord, RecipientState,
+    StoreError,
 };
 use crate::update::{CampaignProgress, Update};
 use futures::StreamExt;
@@ -75,6 +76,12 @@ pub async fn run(
     shutdown: &CancellationToken,
 ) -> Result<CampaignReport, CampaignError> {
     let store = &ctx.store;
+    // One runner per page across processes sharing a database: wait for
+    // the pages first, then read the state (another runner may have
+    // finished the campaign meanwhile).
+    let Some(_pages) = lock_pages(store, id, cancel, shutdown).await? else {
+        return Ok(report(store, id)?);
+    };
     let Some(mut camp) = store.campaign(id)? else {
         return Err(CampaignError::NotFound(id.to_string()));
     };
@@ -220,6 +227,47 @@ pub async fn run(
     store.durable().await;
     runner.progress(false);
     Ok(report(store, id)?)
+}
+
+/// Hold the lock of every page this campaign sends from (in one order, so
+/// two runners cannot each wait for the other). None: stopped while waiting.
+async fn lock_pages(
+    store: &Db,
+    id: &str,
+    cancel: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> Result<Option<Vec<JobGuard>>, CampaignError> {
+    let pages: std::collections::BTreeSet<String> = store
+        .campaign_recipients(id)?
+        .iter()
+        .map(|r| r.conv.account.as_str().to_string())
+        .collect();
+    let mut held = Vec::new();
+    let mut handover = false;
+    for page in pages {
+        let name = format!("campaign-page:{page}");
+        if let Some(g) = store.job_lock(&name, false).await? {
+            held.push(g);
+            continue;
+        }
+        // Another process sends for this page: wait for it to finish or die.
+        tokio::select! {
+            g = store.job_lock(&name, true) => held.extend(g?),
+            _ = cancel.cancelled() => return Ok(None),
+            _ = shutdown.cancelled() => return Ok(None),
+        }
+        handover = true;
+    }
+    if handover {
+        // The page's rate is per trailing second: let the previous runner's
+        // last second of sends pass before this one starts.
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = cancel.cancelled() => return Ok(None),
+            _ = shutdown.cancelled() => return Ok(None),
+        }
+    }
+    Ok(Some(held))
 }
 
 /// Cancel a campaign that is not running in this process.

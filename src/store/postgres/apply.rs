@@ -30,10 +30,10 @@ use tokio_postgres::Transaction;
 /// Runs of one apply after a conflict with another writer.
 const ATTEMPTS: usize = 8;
 
-pub(super) async fn apply(pool: &Pool, changes: &[Change]) -> PgResult<Applied> {
+pub(super) async fn apply(pool: &Pool, changes: &[Change], origin: &str) -> PgResult<Applied> {
     let mut attempt = 1;
     loop {
-        match apply_once(pool, changes).await {
+        match apply_once(pool, changes, origin).await {
             Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
                 tracing::debug!(
                     attempt,
@@ -46,7 +46,7 @@ pub(super) async fn apply(pool: &Pool, changes: &[Change]) -> PgResult<Applied> 
     }
 }
 
-async fn apply_once(pool: &Pool, changes: &[Change]) -> PgResult<Applied> {
+async fn apply_once(pool: &Pool, changes: &[Change], origin: &str) -> PgResult<Applied> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let mut txn = Txn {
@@ -64,6 +64,7 @@ async fn apply_once(pool: &Pool, changes: &[Change]) -> PgResult<Applied> {
         apply_one(&mut txn, ch).await?;
     }
     let out = txn.write_conversations().await?;
+    super::feed::record(&tx, origin, &out.updates).await?;
     tx.commit().await?;
     Ok(out)
 }

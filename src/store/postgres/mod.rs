@@ -8,14 +8,19 @@
 
 mod apply;
 mod campaign;
+mod copy;
 mod events;
+mod feed;
 mod keys;
+mod locks;
 mod query;
 mod rows;
 mod schema;
 mod team;
 mod url;
 
+pub use copy::{CopyRows, TABLES};
+pub use feed::APPLICATION as FEED_APPLICATION;
 pub use schema::DatabaseInfo;
 pub use url::PgUrl;
 
@@ -110,6 +115,12 @@ pub struct PgStore {
     path: PathBuf,
     mode: String,
     url: PgUrl,
+    pg: tokio_postgres::Config,
+    /// Names this store's rows in the change feed (see `feed`).
+    origin: String,
+    /// Why the database is unreachable, while it is (set by the feed's
+    /// connection, which retries every few seconds; `health`).
+    down: feed::Down,
     /// Who views what, in this process (not yet shared across processes).
     presence: Mutex<BTreeMap<u64, Viewer>>,
 }
@@ -150,6 +161,9 @@ impl PgStore {
             path: path.to_path_buf(),
             mode: mode.to_string(),
             url: url.clone(),
+            pg: pg.clone(),
+            origin: feed::origin_id(),
+            down: feed::Down::default(),
             presence: Mutex::new(BTreeMap::new()),
         };
         store
@@ -176,6 +190,18 @@ impl PgStore {
                 .map_err(|_| StoreError::Backend("migration thread panicked".into()))?
                 .map_err(StoreError::from)
         })
+    }
+
+    /// Publish on `bus` what other processes commit, from now on, until
+    /// this store is dropped (a task on the store's runtime with its own
+    /// connection, reconnecting by itself).
+    pub fn follow(&self, bus: Arc<crate::bus::Bus>) {
+        self.handle().spawn(feed::follow(
+            self.pg.clone(),
+            self.origin.clone(),
+            bus,
+            self.down.clone(),
+        ));
     }
 
     /// Database server version and schema version (`dmdesk doctor`).
@@ -276,6 +302,12 @@ impl Store for PgStore {
     fn durable(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+    fn health(&self) -> std::result::Result<(), String> {
+        match self.down.get() {
+            Some(why) => Err(format!("database unavailable ({why})")),
+            None => Ok(()),
+        }
+    }
 
     fn append_event<'a>(
         &'a self,
@@ -314,8 +346,8 @@ impl Store for PgStore {
     }
 
     fn apply(&self, changes: &[Change]) -> Result<Applied> {
-        let changes = changes.to_vec();
-        self.run(|p| async move { apply::apply(&p, &changes).await })
+        let (changes, origin) = (changes.to_vec(), self.origin.clone());
+        self.run(|p| async move { apply::apply(&p, &changes, &origin).await })
     }
     fn next_id(&self) -> Result<u64> {
         self.run(|p| async move { query::next_id(&p).await })
@@ -501,6 +533,15 @@ impl Store for PgStore {
     fn clear_token_dead(&self, page: &str) -> Result<()> {
         let key = format!("token_dead:{page}");
         self.run(|p| async move { query::meta_delete(&p, &key).await })
+    }
+
+    fn job_lock<'a>(
+        &'a self,
+        name: &'a str,
+        wait: bool,
+    ) -> BoxFuture<'a, Result<Option<crate::store::JobGuard>>> {
+        let (pg, name) = (self.pg.clone(), name.to_string());
+        Box::pin(self.run_async(locks::take(pg, name, wait)))
     }
 
     fn database_info(&self) -> Result<Option<DatabaseInfo>> {

@@ -1,0 +1,249 @@
+//! Live updates across processes: every apply writes what it published to
+//! `change_feed` in its own transaction and NOTIFYs the new seq; each
+//! process follows the feed on a connection of its own and publishes on its
+//! local bus what other processes committed.
+//!
+//! The notification is only a wake-up: the follower re-reads everything
+//! after the last seq it saw, so a notification lost while its connection
+//! was down loses nothing (it catches up when it is back). Its own rows are
+//! skipped: `Db::apply` already published them.
+
+use super::{decode, encode, PgResult};
+use crate::bus::Bus;
+use crate::update::Update;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_postgres::{AsyncMessage, Client, Transaction};
+
+/// The follower connection's `application_name`.
+pub const APPLICATION: &str = "dmdesk-feed";
+/// The NOTIFY channel.
+const CHANNEL: &str = "dmdesk_changes";
+/// Serialises feed appends so seqs become visible in order across processes
+/// (a reader that saw seq n never later finds a committed row below it).
+const FEED_LOCK: i64 = 0x646d_6465_736b_0004;
+/// Rows read per query while catching up.
+const PAGE: i64 = 500;
+/// Re-read even without a notification this often (a safety net) ...
+const POLL: Duration = Duration::from_secs(5);
+/// ... and drop rows older than this (a follower further behind reloads).
+const KEEP: &str = "1 hour";
+/// Waits between reconnect attempts, doubling up to the last.
+const BACKOFF: [Duration; 4] = [
+    Duration::from_millis(200),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+];
+
+/// Record what this apply publishes, at the end of its transaction (the
+/// lock is held only from here to the commit).
+pub(super) async fn record(tx: &Transaction<'_>, origin: &str, updates: &[Update]) -> PgResult<()> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK])
+        .await?;
+    tx.execute(
+        "WITH n AS (INSERT INTO change_feed (seq, origin, updates) \
+             SELECT COALESCE(max(seq), 0) + 1, $1, $2 FROM change_feed RETURNING seq) \
+         SELECT pg_notify($3, seq::text) FROM n",
+        &[&origin, &encode(&updates), &CHANNEL],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Follow the feed until the store's runtime stops: connect, LISTEN, catch
+/// up, wait for a wake-up (or the poll), catch up again; reconnect by
+/// itself when the connection fails.
+pub(super) async fn follow(
+    mut pg: tokio_postgres::Config,
+    origin: String,
+    bus: Arc<Bus>,
+    down: Down,
+) {
+    // Named, so an operator (or a test) can tell it in pg_stat_activity.
+    pg.application_name(APPLICATION);
+    let mut last: Option<i64> = None;
+    let mut failures = 0usize;
+    loop {
+        let e = match listen(&pg, &origin, &bus, &mut last, &mut failures, &down).await {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        down.set(Some(e.clone()));
+        let wait = BACKOFF[failures.min(BACKOFF.len() - 1)];
+        if failures == 0 {
+            tracing::warn!("change feed connection lost ({e}); reconnecting");
+        }
+        failures += 1;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// One connection's life: returns why it ended.
+async fn listen(
+    pg: &tokio_postgres::Config,
+    origin: &str,
+    bus: &Bus,
+    last: &mut Option<i64>,
+    failures: &mut usize,
+    down: &Down,
+) -> Result<std::convert::Infallible, String> {
+    let db = |e: tokio_postgres::Error| super::db_message(&e);
+    let (client, mut conn) = pg.connect(tokio_postgres::NoTls).await.map_err(db)?;
+    // The connection's driver: Ok for each notification, then the error
+    // (or nothing: closed) that ended it.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        while let Some(m) = futures::future::poll_fn(|cx| conn.poll_message(cx)).await {
+            match m {
+                Ok(AsyncMessage::Notification(_)) => {
+                    let _ = tx.send(Ok(()));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let _stop = AbortOnDrop(driver);
+    client
+        .batch_execute(&format!("LISTEN {CHANNEL}"))
+        .await
+        .map_err(db)?;
+    // Listening before reading: a commit after this read wakes us.
+    if last.is_none() {
+        *last = Some(newest(&client).await.map_err(db)?);
+    }
+    if *failures > 0 {
+        tracing::info!("change feed connection is back; catching up");
+    }
+    *failures = 0;
+    down.set(None);
+    catch_up(&client, origin, bus, last).await.map_err(db)?;
+    let mut poll = tokio::time::interval(POLL);
+    poll.tick().await;
+    let mut polls = 0u32;
+    loop {
+        tokio::select! {
+            w = rx.recv() => match w {
+                Some(Ok(())) => while let Ok(Ok(())) = rx.try_recv() {},
+                Some(Err(e)) => return Err(db(e)),
+                None => return Err("connection closed".into()),
+            },
+            _ = poll.tick() => {
+                polls += 1;
+                if polls.is_multiple_of(12) {
+                    prune(&client).await.map_err(db)?;
+                }
+            }
+        }
+        catch_up(&client, origin, bus, last).await.map_err(db)?;
+    }
+}
+
+/// Whether the database answers, as the follower last found it.
+#[derive(Clone, Default)]
+pub(super) struct Down(Arc<Mutex<Option<String>>>);
+
+impl Down {
+    pub(super) fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn set(&self, why: Option<String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = why;
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn newest(client: &Client) -> Result<i64, tokio_postgres::Error> {
+    Ok(client
+        .query_one("SELECT COALESCE(max(seq), 0) FROM change_feed", &[])
+        .await?
+        .get(0))
+}
+
+/// Publish every other process's rows after `last`, in order.
+async fn catch_up(
+    client: &Client,
+    origin: &str,
+    bus: &Bus,
+    last: &mut Option<i64>,
+) -> Result<(), tokio_postgres::Error> {
+    let Some(mut seen) = *last else {
+        return Ok(());
+    };
+    loop {
+        let rows = client
+            .query(
+                "SELECT seq, origin, updates FROM change_feed \
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&seen, &PAGE],
+            )
+            .await?;
+        for r in &rows {
+            let seq: i64 = r.get(0);
+            if seq > seen + 1 {
+                // Pruned before we read it: what is shown must reload.
+                tracing::info!(
+                    missed = seq - seen - 1,
+                    "change feed rows expired; reloading"
+                );
+                bus.publish(reload());
+            }
+            seen = seq;
+            *last = Some(seen);
+            if r.get::<_, &str>(1) == origin {
+                continue;
+            }
+            match decode::<Vec<Update>>(r.get(2)) {
+                Ok(updates) => bus.publish_all(updates),
+                Err(_) => {
+                    // A row from a newer build this one cannot read.
+                    tracing::warn!(seq, "change feed row not understood; reloading");
+                    bus.publish(reload());
+                }
+            }
+        }
+        if (rows.len() as i64) < PAGE {
+            return Ok(());
+        }
+    }
+}
+
+/// "Reload what is shown" (the UI reloads its list on a digest with more).
+fn reload() -> Update {
+    Update::Digest {
+        events: 0,
+        inbound: 0,
+        changed: Vec::new(),
+        more: true,
+        unread_conversations: None,
+    }
+}
+
+async fn prune(client: &Client) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            &format!("DELETE FROM change_feed WHERE created < now() - interval '{KEEP}'"),
+            &[],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A name for one open store, unique across processes (its feed rows).
+pub(super) fn origin_id() -> String {
+    format!("{}-{:016x}", std::process::id(), rand::random::<u64>())
+}
