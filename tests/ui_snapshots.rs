@@ -501,7 +501,9 @@ fn same_names_draft_marker_and_view_title_80x24() {
         fx::conv(Platform::Messenger, "100200300400517", "Sam Park", 3, 1),
         fx::conv(Platform::Instagram, "17841400009921", "Sam Park", 40, 0),
         fx::conv(Platform::Messenger, "u3", "Cy Diaz", 90, 0),
+        fx::conv(Platform::Instagram, "17841400007777", "Sam Park", 50, 0),
     ];
+    rows[3].handle = Some("sam.parks.coffee".into());
     rows[1].has_draft = true;
     rows[2].has_draft = true;
     for r in &mut rows {
@@ -510,8 +512,11 @@ fn same_names_draft_marker_and_view_title_80x24() {
     fx::load_rows(&mut s, rows);
     let t = draw(&s);
     let text = screen_text(&t);
-    assert!(text.contains("Inbox 3 · resolved"), "{text}");
+    assert!(text.contains("Inbox 4 · resolved"), "{text}");
     assert!(text.contains("Sam Park ·0517") && text.contains("Sam Park ·9921"));
+    // A known handle (Instagram username) is what tells them apart.
+    assert!(text.contains(" @sam.parks…"), "{text}");
+    assert!(!text.contains("·7777"), "the handle, not the id: {text}");
     assert!(!text.contains("Cy Diaz ·"), "a unique name has no tag");
     insta::assert_snapshot!(t.backend());
 }
