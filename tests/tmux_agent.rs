@@ -188,3 +188,18 @@ async fn emoji_flags_and_korean_leave_nothing_stale_around_the_help_popup() {
     }
     assert_eq!(joints.len(), 1, "the list's border moved: {joints:?}\n{screen}");
 }
+
+/// The draft file `$EDITOR` gets is private (0600): a fake editor writes
+/// the file's own mode into it, and the composer shows what it wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editors_draft_file_is_private() {
+    if !tmux::ready("the_editors_draft_file_is_private") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let env = r#"VISUAL= EDITOR="sh -c 'printf mode-%s \$(stat -c %a \"\$1\") > \"\$1\"' sh""#;
+    let t = inbox_with_a_message("editor-mode", env, tmp.path()).await;
+    t.keys(&["e"]);
+    let screen = t.wait_for("the editor's text in the composer", |s| s.contains("mode-"));
+    assert!(screen.contains("mode-600"), "the draft file's mode:\n{screen}");
+}
