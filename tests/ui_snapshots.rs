@@ -195,9 +195,15 @@ fn bulk_preview_popup() {
     for ch in "Our shop is closed on Monday, {first_name}".chars() {
         key(&mut s, KeyCode::Char(ch));
     }
-    insta::assert_snapshot!(draw(&s).backend());
+    // One rendered example in the preview (issue 12), variables filled.
+    let example = "Ann Lee reads: \"Our shop is closed on Monday, Ann\"";
+    let t = draw(&s);
+    assert!(screen_text(&t).contains(example), "{}", screen_text(&t));
+    insta::assert_snapshot!(t.backend());
     key(&mut s, KeyCode::Enter);
-    insta::assert_snapshot!("bulk_confirm", draw(&s).backend());
+    let t = draw(&s);
+    assert!(screen_text(&t).contains(example), "{}", screen_text(&t));
+    insta::assert_snapshot!("bulk_confirm", t.backend());
 }
 
 #[test]
