@@ -1585,6 +1585,16 @@ fn a_dead_token_stands_on_the_status_bar_and_no_retry_is_offered() {
         "{:?}",
         s.status.message
     );
+    // The bulk preview counts that page's customers as unreachable.
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char('a'));
+    let p = dmdesk::app::update::bulk_preview(&s, None);
+    assert!(
+        p.unreachable.iter().any(|(n, why)| n == "Ann Lee" && why.contains("token")),
+        "{:?}",
+        p.unreachable
+    );
+    assert!(!p.recipients.contains(&rows[0].key));
     // Transient notices expire; the dead token stays.
     update(
         &mut s,
