@@ -203,3 +203,26 @@ async fn the_editors_draft_file_is_private() {
     let screen = t.wait_for("the editor's text in the composer", |s| s.contains("mode-"));
     assert!(screen.contains("mode-600"), "the draft file's mode:\n{screen}");
 }
+
+/// Under tmux's default options (`set-clipboard external`, which ignores
+/// an application's OSC 52) `y` claims no more than it did: the copy was
+/// handed to the terminal, and tmux's buffer stays empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_under_tmux_defaults_says_only_that_it_was_handed_over() {
+    if !tmux::ready("copy_under_tmux_defaults_says_only_that_it_was_handed_over") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = inbox_with_a_message("copy-default", "", tmp.path()).await;
+    let opt = t.tmux(&["show-options", "-s", "-v", "set-clipboard"]);
+    assert_eq!(String::from_utf8_lossy(&opt.stdout).trim(), "external");
+    t.keys(&["Enter"]);
+    t.wait_for("the thread", |s| s.contains("◀"));
+    t.keys(&["y"]);
+    t.wait_for("the copy notice", |s| s.contains("copy handed to the terminal"));
+    let buf = t.tmux(&["show-buffer"]);
+    assert!(
+        !String::from_utf8_lossy(&buf.stdout).contains("Where is my parcel?"),
+        "tmux ignores OSC 52 by default"
+    );
+}
