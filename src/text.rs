@@ -290,7 +290,11 @@ mod tests {
         // Every drawn cell is as wide for a character-by-character terminal.
         for cell in buf.content() {
             let sym = cell.symbol();
-            assert_eq!(char_sum(sym), usize::from(sym.cell_width()).max(1), "{sym:?}");
+            assert_eq!(
+                char_sum(sym),
+                usize::from(sym.cell_width()).max(1),
+                "{sym:?}"
+            );
         }
     }
 
@@ -299,7 +303,8 @@ mod tests {
         assert_eq!(truncate("ab❤️👍🏽cd", 4), "ab❤…");
         assert_eq!(fit("🇫🇷🇫🇷🇫🇷", 5), "🇫🇷🇫🇷…");
         assert_eq!(wrap("🇫🇷🇫🇷🇫🇷", 4), vec!["🇫🇷🇫🇷", "🇫🇷"]);
-        for l in wrap("❤️❤️❤️ 👍🏽👍🏽 한국어한국어 🇫🇷🇩🇪", 5) {
+        for l in wrap("❤️❤️❤️ 👍🏽👍🏽 한국어한국어 🇫🇷🇩🇪", 5)
+        {
             assert!(width(&l) <= 5, "{l:?}");
         }
     }

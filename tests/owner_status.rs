@@ -45,7 +45,10 @@ async fn customer_writes(addr: std::net::SocketAddr, mid: &str) {
     .to_string();
     let status = reqwest::Client::new()
         .post(format!("http://{addr}/webhook"))
-        .header("x-hub-signature-256", signature::sign(SECRET.as_bytes(), b.as_bytes()))
+        .header(
+            "x-hub-signature-256",
+            signature::sign(SECRET.as_bytes(), b.as_bytes()),
+        )
         .body(b)
         .send()
         .await
@@ -111,7 +114,10 @@ async fn an_attached_ui_gets_the_owners_status_bar_and_again_after_a_restart() {
         first.dead[0].text.contains("token of Shop (P1) is invalid"),
         "{first:?}"
     );
-    assert!(!format!("{first:?}").contains(TOKEN), "no secret: {first:?}");
+    assert!(
+        !format!("{first:?}").contains(TOKEN),
+        "no secret: {first:?}"
+    );
 
     // The owner restarts: after reconnecting, the client is told again.
     owner.shutdown().await;

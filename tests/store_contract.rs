@@ -517,7 +517,10 @@ pub fn a_profile_username_is_the_rows_handle(f: Fixture) {
     }])
     .unwrap();
     let c = db.conversation(&conv("U1")).unwrap().unwrap();
-    assert_eq!((c.name.as_str(), c.handle.as_deref()), ("Sam Park", Some("sam.parks")));
+    assert_eq!(
+        (c.name.as_str(), c.handle.as_deref()),
+        ("Sam Park", Some("sam.parks"))
+    );
 }
 
 macro_rules! contract {

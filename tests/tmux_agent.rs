@@ -171,7 +171,11 @@ async fn emoji_flags_and_korean_leave_nothing_stale_around_the_help_popup() {
     t.wait_for("the help popup", |s| s.contains("Keys ("));
     t.keys(&["Escape"]);
     let screen = t.wait_for("the popup closed", |s| !s.contains("Keys ("));
-    assert_eq!(screen.matches(shows).count(), 2, "list and thread:\n{screen}");
+    assert_eq!(
+        screen.matches(shows).count(),
+        2,
+        "list and thread:\n{screen}"
+    );
     assert!(!screen.contains("$EDITOR"), "popup leftovers:\n{screen}");
     // tmux's own count: character by character.
     let cols = |s: &str| -> usize {
@@ -180,13 +184,20 @@ async fn emoji_flags_and_korean_leave_nothing_stale_around_the_help_popup() {
             .sum()
     };
     let mut joints = std::collections::BTreeSet::new();
-    for line in screen.lines().filter(|l| l.starts_with('│') || l.starts_with('▐')) {
+    for line in screen
+        .lines()
+        .filter(|l| l.starts_with('│') || l.starts_with('▐'))
+    {
         assert!(cols(line) <= 120, "wider than the pane: {line:?}");
         if let Some(i) = line.find("││") {
             joints.insert(cols(&line[..i]));
         }
     }
-    assert_eq!(joints.len(), 1, "the list's border moved: {joints:?}\n{screen}");
+    assert_eq!(
+        joints.len(),
+        1,
+        "the list's border moved: {joints:?}\n{screen}"
+    );
 }
 
 /// The draft file `$EDITOR` gets is private (0600): a fake editor writes
@@ -201,7 +212,10 @@ async fn the_editors_draft_file_is_private() {
     let t = inbox_with_a_message("editor-mode", env, tmp.path()).await;
     t.keys(&["e"]);
     let screen = t.wait_for("the editor's text in the composer", |s| s.contains("mode-"));
-    assert!(screen.contains("mode-600"), "the draft file's mode:\n{screen}");
+    assert!(
+        screen.contains("mode-600"),
+        "the draft file's mode:\n{screen}"
+    );
 }
 
 /// Under tmux's default options (`set-clipboard external`, which ignores
@@ -219,7 +233,9 @@ async fn copy_under_tmux_defaults_says_only_that_it_was_handed_over() {
     t.keys(&["Enter"]);
     t.wait_for("the thread", |s| s.contains("◀"));
     t.keys(&["y"]);
-    t.wait_for("the copy notice", |s| s.contains("copy handed to the terminal"));
+    t.wait_for("the copy notice", |s| {
+        s.contains("copy handed to the terminal")
+    });
     let buf = t.tmux(&["show-buffer"]);
     assert!(
         !String::from_utf8_lossy(&buf.stdout).contains("Where is my parcel?"),

@@ -1536,8 +1536,8 @@ fn composer_editing_keys_undo_and_clear() {
 
 /// The whole screen as text (TestBackend), to read what the agent sees.
 fn screen(s: &State) -> String {
-    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(s.size.0, s.size.1))
-        .unwrap();
+    let mut t =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(s.size.0, s.size.1)).unwrap();
     t.draw(|f| dmdesk::ui::render(s, f)).unwrap();
     let buf = t.backend().buffer().clone();
     (0..buf.area.height)
@@ -1575,7 +1575,10 @@ fn a_dead_token_stands_on_the_status_bar_and_no_retry_is_offered() {
     assert!(bar.contains("! token of Shop (P1) is invalid"), "{bar}");
     assert!(!bar.contains("+1 more"), "{bar}");
     assert!(!shown.contains("press t to retry"), "{shown}");
-    assert!(shown.contains("Meta refused the token"), "the failure still shows");
+    assert!(
+        shown.contains("Meta refused the token"),
+        "the failure still shows"
+    );
 
     // `t` does not retry, and says why.
     key(&mut s, KeyCode::Char('k'));
@@ -1590,7 +1593,9 @@ fn a_dead_token_stands_on_the_status_bar_and_no_retry_is_offered() {
     key(&mut s, KeyCode::Char('a'));
     let p = dmdesk::app::update::bulk_preview(&s, None);
     assert!(
-        p.unreachable.iter().any(|(n, why)| n == "Ann Lee" && why.contains("token")),
+        p.unreachable
+            .iter()
+            .any(|(n, why)| n == "Ann Lee" && why.contains("token")),
         "{:?}",
         p.unreachable
     );
@@ -1637,7 +1642,10 @@ fn an_attached_status_bar_shows_the_owners_pid_events_and_sync() {
     };
     update(&mut s, Event::Update(Update::OwnerStatus(owner(4242, 40))));
     let bar = screen(&s).lines().nth(29).unwrap().to_string();
-    assert!(bar.contains("127.0.0.1:9000 (attached to pid 4242)"), "{bar}");
+    assert!(
+        bar.contains("127.0.0.1:9000 (attached to pid 4242)"),
+        "{bar}"
+    );
     assert!(bar.contains("events today 40"), "{bar}");
     assert!(bar.contains("synced "), "{bar}");
     // Digests add the owner's new events to its count.
