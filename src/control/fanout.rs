@@ -224,9 +224,9 @@ impl Unread {
 }
 
 impl Hub {
-    /// Start the hub task on `store`'s updates; `owner` is the owner's
-    /// status bar as it starts (its pid, address and dead tokens).
-    /// (read after subscribing, so a token that dies meanwhile is not lost).
+    /// Start the hub task on `store`'s updates; `owner` gives the owner's
+    /// status bar as it starts (its pid, address and dead tokens), read
+    /// after subscribing so a token that dies meanwhile is not lost.
     pub fn start(
         store: &Db,
         owner: impl FnOnce() -> OwnerStatus,
