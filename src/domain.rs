@@ -415,11 +415,23 @@ pub struct Conversation {
     /// Opened and not answered yet: the next reply is its first response.
     #[serde(default)]
     pub first_reply_due: bool,
+    /// The customer's handle on the platform (their contact's username),
+    /// which tells two customers of one name apart in the list.
+    #[serde(default)]
+    pub handle: Option<String>,
 }
 
 impl Conversation {
+    /// A new conversation named (and handled) as its contact.
+    pub fn of_contact(key: ConvKey, contact: &Contact) -> Conversation {
+        let mut c = Conversation::new(key, contact.display_name());
+        c.handle = contact.username.clone().filter(|u| !u.trim().is_empty());
+        c
+    }
+
     pub fn new(key: ConvKey, name: String) -> Conversation {
         Conversation {
+            handle: None,
             key,
             name,
             last_preview: String::new(),

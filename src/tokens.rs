@@ -15,7 +15,7 @@ use crate::domain::TimestampMs;
 use crate::meta::error::GraphError;
 use crate::meta::graph::token_fingerprint;
 use crate::store::DeadToken;
-use crate::update::Update;
+use crate::update::{DeadPage, Update};
 
 /// The dead-token mark for the page's current token, if Meta rejected it.
 pub fn dead_token(store: &Db, page: &PageConfig) -> Option<DeadToken> {
@@ -48,4 +48,28 @@ pub fn token_died(store: &Db, page: &PageConfig, e: &GraphError) {
     tracing::error!("{text}");
     store.report_error(text.clone());
     store.publish(Update::Notice(text));
+    store.publish(Update::TokenDead(dead_page(page)));
+}
+
+/// The status bar's standing item for a page whose token is dead.
+pub fn dead_page(page: &PageConfig) -> DeadPage {
+    DeadPage {
+        accounts: std::iter::once(page.id.clone())
+            .chain(page.instagram_id.clone().filter(|i| *i != page.id))
+            .collect(),
+        text: format!(
+            "token of {} ({}) is invalid: put a new one in the config",
+            page.name, page.id
+        ),
+    }
+}
+
+/// The configured pages whose current token is marked dead in the store
+/// (what the status bar shows from the start).
+pub fn dead_pages(store: &Db, pages: &[PageConfig]) -> Vec<DeadPage> {
+    pages
+        .iter()
+        .filter(|p| dead_token(store, p).is_some())
+        .map(dead_page)
+        .collect()
 }

@@ -23,6 +23,13 @@ pub enum Update {
     TokenWarnings(Vec<String>),
     /// Progress of a running sync.
     Sync(SyncProgress),
+    /// Meta declared a page's token invalid: a standing status-bar item
+    /// (and no retry offered there) until the config has a new token.
+    TokenDead(DeadPage),
+    /// The owner's status bar, for an attached UI: sent when it attaches
+    /// (again) and when the sync or a token changes; digests then add the
+    /// events, so its counts are the owner's, not its own.
+    OwnerStatus(OwnerStatus),
     /// Progress of a campaign.
     Campaign(CampaignProgress),
     /// Who is viewing or typing where (teams); the whole list each time.
@@ -60,6 +67,26 @@ pub struct SyncProgress {
     pub messages: u64,
     pub errors: u32,
     pub finished_at: Option<TimestampMs>,
+}
+
+/// A page whose token Meta rejected (190), one sentence for the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadPage {
+    /// The page id and its Instagram account id: the accounts it serves.
+    pub accounts: Vec<crate::domain::AccountId>,
+    pub text: String,
+}
+
+/// What the owner's own status bar shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OwnerStatus {
+    pub pid: u32,
+    /// The owner's webhook address, if it serves one.
+    pub listen: Option<String>,
+    /// Webhook events the owner received today (since it started).
+    pub events_today: u64,
+    pub sync: Option<SyncProgress>,
+    pub dead: Vec<DeadPage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -825,10 +825,41 @@ pub fn team_views_in_lists_and_counts(f: Fixture) {
     assert_eq!(users(&vip), vec!["U3"]);
 }
 
+/// A fetched profile's username becomes the row's handle (issue 12: two
+/// customers of one name are told apart by it in the list).
+pub fn a_profile_username_is_the_rows_handle(f: Fixture) {
+    let db = &f.db;
+    db.apply(&[inbound("U1", "m1", 1_000)]).unwrap();
+    assert_eq!(db.conversation(&conv("U1")).unwrap().unwrap().handle, None);
+    let mut p = dmdesk::domain::Contact::new(conv("U1"), "profile");
+    p.name = Some("Sam Park".into());
+    p.username = Some("sam.parks".into());
+    db.apply(&[Change::Profile {
+        conv: conv("U1"),
+        profile: Some(Box::new(p)),
+        at: TimestampMs(2_000),
+    }])
+    .unwrap();
+    let c = db.conversation(&conv("U1")).unwrap().unwrap();
+    assert_eq!(
+        (c.name.as_str(), c.handle.as_deref()),
+        ("Sam Park", Some("sam.parks"))
+    );
+}
+
 macro_rules! contract {
     ($backend:ident, $open:expr) => {
         mod $backend {
             use super::*;
+            #[test]
+            fn a_profile_username_is_the_rows_handle() {
+                if let Some(f) = $open(concat!(
+                    stringify!($backend),
+                    "::a_profile_username_is_the_rows_handle"
+                )) {
+                    super::a_profile_username_is_the_rows_handle(f);
+                }
+            }
             #[test]
             fn apply_is_idempotent() {
                 if let Some(f) = $open(concat!(stringify!($backend), "::apply_is_idempotent")) {

@@ -195,9 +195,15 @@ fn bulk_preview_popup() {
     for ch in "Our shop is closed on Monday, {first_name}".chars() {
         key(&mut s, KeyCode::Char(ch));
     }
-    insta::assert_snapshot!(draw(&s).backend());
+    // One rendered example in the preview (issue 12), variables filled.
+    let example = "Ann Lee reads: \"Our shop is closed on Monday, Ann\"";
+    let t = draw(&s);
+    assert!(screen_text(&t).contains(example), "{}", screen_text(&t));
+    insta::assert_snapshot!(t.backend());
     key(&mut s, KeyCode::Enter);
-    insta::assert_snapshot!("bulk_confirm", draw(&s).backend());
+    let t = draw(&s);
+    assert!(screen_text(&t).contains(example), "{}", screen_text(&t));
+    insta::assert_snapshot!("bulk_confirm", t.backend());
 }
 
 #[test]
@@ -501,7 +507,9 @@ fn same_names_draft_marker_and_view_title_80x24() {
         fx::conv(Platform::Messenger, "100200300400517", "Sam Park", 3, 1),
         fx::conv(Platform::Instagram, "17841400009921", "Sam Park", 40, 0),
         fx::conv(Platform::Messenger, "u3", "Cy Diaz", 90, 0),
+        fx::conv(Platform::Instagram, "17841400007777", "Sam Park", 50, 0),
     ];
+    rows[3].handle = Some("sam.parks.coffee".into());
     rows[1].has_draft = true;
     rows[2].has_draft = true;
     for r in &mut rows {
@@ -510,8 +518,11 @@ fn same_names_draft_marker_and_view_title_80x24() {
     fx::load_rows(&mut s, rows);
     let t = draw(&s);
     let text = screen_text(&t);
-    assert!(text.contains("Inbox 3 · resolved"), "{text}");
+    assert!(text.contains("Inbox 4 · resolved"), "{text}");
     assert!(text.contains("Sam Park ·0517") && text.contains("Sam Park ·9921"));
+    // A known handle (Instagram username) is what tells them apart.
+    assert!(text.contains(" @sam.parks…"), "{text}");
+    assert!(!text.contains("·7777"), "the handle, not the id: {text}");
     assert!(!text.contains("Cy Diaz ·"), "a unique name has no tag");
     insta::assert_snapshot!(t.backend());
 }
@@ -534,4 +545,68 @@ fn status_bar_keeps_a_token_warning_in_view() {
         bar.contains("! token of Shop (P1) expires in 3 day(s) (+1 more)"),
         "status bar: {bar}"
     );
+}
+
+/// Issue 12: rows and a thread with ❤️, 👍🏽, flags, a ZWJ family and CJK
+/// beside the help popup. Every cell is drawn in a form a terminal that
+/// advances character by character (tmux 3.3) agrees with, so nothing can
+/// be misplaced into the popup's border or left stale around it.
+#[test]
+fn emoji_flags_and_cjk_beside_the_help_popup_100x30() {
+    let mut s = fx::state(100, 30);
+    let mut rows = vec![
+        fx::conv(Platform::Instagram, "u1", "Chloé ❤️", 2, 1),
+        fx::conv(Platform::Messenger, "u2", "민준 이", 5, 2),
+        fx::conv(Platform::Messenger, "u3", "Family 👨‍👩‍👧", 9, 0),
+        fx::conv(Platform::Instagram, "u4", "陈波 Bo Chen", 75, 0),
+    ];
+    rows[0].last_preview = "Merci ❤️❤️ 🇫🇷🇫🇷 c'était parfait".into();
+    rows[1].last_preview = "커피 정말 맛있어요 👍🏽👍🏽 감사합니다".into();
+    rows[2].last_preview = "1️⃣ order for all of us ✔️".into();
+    rows[3].last_preview = "谢谢！🇨🇳 很好吃 ☕☕☕☕☕☕☕☕".into();
+    fx::load_rows(&mut s, rows);
+    let c = s.list.rows[1].clone();
+    let k = c.key.clone();
+    fx::open_with(
+        &mut s,
+        c,
+        vec![
+            fx::inbound(&k, "m1", 6, "커피 정말 맛있어요 👍🏽 ❤️ 🇰🇷🇰🇷 한국어 한국어 한국어 한국어 한국어 한국어 한국어"),
+            fx::inbound(&k, "m2", 5, "❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️❤️ 👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽"),
+        ],
+    );
+    key(&mut s, KeyCode::Char('?'));
+    let t = draw(&s);
+    let buf = t.backend().buffer();
+    // A character-by-character terminal advances as far as ratatui counts.
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            let by_char: usize = sym
+                .chars()
+                .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
+                .sum();
+            let cells = ratatui::buffer::CellWidth::cell_width(sym);
+            assert_eq!(by_char, usize::from(cells), "{sym:?} at ({x},{y})");
+        }
+    }
+    // The popup's border is whole on every one of its rows.
+    let row = |y: u16| -> String { (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect() };
+    let top = (0..buf.area.height)
+        .find(|&y| row(y).contains("┌ Keys"))
+        .expect("the help popup");
+    let left = (0..buf.area.width)
+        .find(|&x| buf[(x, top)].symbol() == "┌" && buf[(x + 1, top)].symbol() == " ")
+        .unwrap();
+    let right = (left..buf.area.width)
+        .find(|&x| buf[(x, top)].symbol() == "┐")
+        .unwrap();
+    let bottom = (top..buf.area.height)
+        .find(|&y| buf[(left, y)].symbol() == "└")
+        .unwrap();
+    for y in top + 1..bottom {
+        assert_eq!(buf[(left, y)].symbol(), "│", "left border, row {y}");
+        assert_eq!(buf[(right, y)].symbol(), "│", "right border, row {y}");
+    }
+    insta::assert_snapshot!(t.backend());
 }

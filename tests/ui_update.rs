@@ -1535,3 +1535,136 @@ fn composer_editing_keys_undo_and_clear() {
     ctrl(&mut s, 'y');
     assert_eq!(text(&s), "hello big ", "ctrl-y pastes what was deleted");
 }
+
+/// The whole screen as text (TestBackend), to read what the agent sees.
+fn screen(s: &State) -> String {
+    let mut t =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(s.size.0, s.size.1)).unwrap();
+    t.draw(|f| dmdesk::ui::render(s, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Issue 12: a dead page token is a standing status-bar item from the
+/// moment the owner learns it (not only under a failed reply), and no
+/// retry is offered for that page's failed sends while it is dead.
+#[test]
+fn a_dead_token_stands_on_the_status_bar_and_no_retry_is_offered() {
+    let mut s = fx::state(120, 30);
+    let rows = three();
+    fx::load_rows(&mut s, rows.clone());
+    let mut failed = fx::outbound(&rows[0].key, "local:o1", 1, "x", MsgStatus::Failed);
+    failed.error = Some("Meta refused the token".into());
+    fx::open_with(&mut s, rows[0].clone(), vec![failed]);
+    assert!(screen(&s).contains("press t to retry"), "{}", screen(&s));
+
+    let dead = dmdesk::update::DeadPage {
+        accounts: vec![rows[0].key.account.clone()],
+        text: "token of Shop (P1) is invalid: put a new one in the config".into(),
+    };
+    update(&mut s, Event::Update(Update::TokenDead(dead.clone())));
+    // Said again (a second failure, or an attached UI's owner status): once.
+    update(&mut s, Event::Update(Update::TokenDead(dead)));
+    let shown = screen(&s);
+    let bar = shown.lines().nth(29).unwrap();
+    assert!(bar.contains("! token of Shop (P1) is invalid"), "{bar}");
+    assert!(!bar.contains("+1 more"), "{bar}");
+    assert!(!shown.contains("press t to retry"), "{shown}");
+    assert!(
+        shown.contains("Meta refused the token"),
+        "the failure still shows"
+    );
+
+    // `t` does not retry, and says why.
+    key(&mut s, KeyCode::Char('k'));
+    assert!(jobs(&key(&mut s, KeyCode::Char('t'))).is_empty());
+    assert!(
+        matches!(&s.status.message, Some((Level::Error, m)) if m.contains("no retry: token of Shop")),
+        "{:?}",
+        s.status.message
+    );
+    // The bulk preview counts that page's customers as unreachable.
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char('a'));
+    let p = dmdesk::app::update::bulk_preview(&s, None);
+    assert!(
+        p.unreachable
+            .iter()
+            .any(|(n, why)| n == "Ann Lee" && why.contains("token")),
+        "{:?}",
+        p.unreachable
+    );
+    assert!(!p.recipients.contains(&rows[0].key));
+    // Transient notices expire; the dead token stays.
+    update(
+        &mut s,
+        Event::Tick {
+            now: NOW.plus_ms(3_600_000),
+        },
+    );
+    let bar = screen(&s).lines().nth(29).unwrap().to_string();
+    assert!(bar.contains("! token of Shop (P1) is invalid"), "{bar}");
+    // Another page's conversation still offers its retry.
+    let mut other_failed = fx::outbound(&rows[1].key, "local:o2", 1, "y", MsgStatus::Failed);
+    other_failed.error = Some("boom".into());
+    assert_ne!(rows[1].key.account, rows[0].key.account);
+    fx::open_with(&mut s, rows[1].clone(), vec![other_failed]);
+    assert!(screen(&s).contains("press t to retry"), "{}", screen(&s));
+}
+
+/// Issue 12: an attached UI's status bar shows the owner's pid (after a
+/// restart too), the owner's events today and its sync, not its own count.
+#[test]
+fn an_attached_status_bar_shows_the_owners_pid_events_and_sync() {
+    let mut s = fx::state(120, 30);
+    fx::load_rows(&mut s, three());
+    for _ in 0..2 {
+        update(&mut s, Event::Update(Update::EventReceived { at: NOW }));
+    }
+    let owner = |pid: u32, events: u64| dmdesk::update::OwnerStatus {
+        pid,
+        listen: Some("127.0.0.1:9000".into()),
+        events_today: events,
+        sync: Some(dmdesk::update::SyncProgress {
+            running: false,
+            pages: 1,
+            conversations: 5,
+            messages: 9,
+            errors: 0,
+            finished_at: Some(NOW.plus_ms(-3_600_000)),
+        }),
+        dead: vec![],
+    };
+    update(&mut s, Event::Update(Update::OwnerStatus(owner(4242, 40))));
+    let bar = screen(&s).lines().nth(29).unwrap().to_string();
+    assert!(
+        bar.contains("127.0.0.1:9000 (attached to pid 4242)"),
+        "{bar}"
+    );
+    assert!(bar.contains("events today 40"), "{bar}");
+    assert!(bar.contains("synced "), "{bar}");
+    // Digests add the owner's new events to its count.
+    update(
+        &mut s,
+        Event::Update(Update::Digest {
+            events: 2,
+            inbound: 0,
+            changed: vec![],
+            more: false,
+            unread_conversations: None,
+        }),
+    );
+    assert!(screen(&s).contains("events today 42"));
+    // The owner restarted (a new pid, its count anew).
+    update(&mut s, Event::Update(Update::OwnerStatus(owner(5151, 0))));
+    let bar = screen(&s).lines().nth(29).unwrap().to_string();
+    assert!(bar.contains("(attached to pid 5151)"), "{bar}");
+    assert!(bar.contains("events today 0"), "{bar}");
+}

@@ -26,8 +26,8 @@ pub struct Preview {
 }
 
 /// `text` is the template the agent typed; each recipient gets it rendered.
-/// The terminal knows no dead tokens: `pages.dead` is empty here, and the
-/// campaign stops (resumably) if it meets one.
+/// `pages.dead` holds the dead tokens the owner reported (a token that dies
+/// later stops the campaign, resumably).
 pub fn preview<'a>(
     pages: &Pages,
     convs: impl IntoIterator<Item = &'a Conversation>,

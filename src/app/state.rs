@@ -43,6 +43,8 @@ pub struct Options {
     pub pages: Vec<crate::domain::PageInfo>,
     /// Draw borders and symbols in ASCII (a terminal without UTF-8).
     pub ascii: bool,
+    /// Pages whose token the store has marked dead when the UI starts.
+    pub dead_tokens: Vec<crate::update::DeadPage>,
 }
 
 impl Options {
@@ -73,6 +75,7 @@ impl Options {
             pages: cfg.page_infos(),
             // `[ui] ascii = "auto"` is settled from the locale by the terminal side.
             ascii: cfg.ui.ascii.unwrap_or(false),
+            dead_tokens: Vec::new(),
         }
     }
 }
@@ -172,6 +175,8 @@ pub struct ThreadPane {
     /// and scrolling that change nothing else do not lay out every loaded
     /// message again.
     pub memo: Memo,
+    /// The conversation's page token is dead: no retry is offered.
+    pub token_dead: bool,
 }
 
 impl ThreadPane {
@@ -191,6 +196,7 @@ impl ThreadPane {
             reached_start: self.reached_start,
             loading_older: self.loading_older,
             rev: self.rev,
+            retry: !self.token_dead,
         }
     }
     /// Lines the thread takes at `width` (scrolling measures with it).
@@ -290,6 +296,30 @@ pub struct StatusInfo {
     pub log: std::collections::VecDeque<Notice>,
     /// Tokens to renew soon, from the owner (stay until renewed).
     pub tokens: Vec<String>,
+    /// Pages whose token Meta rejected (stay until the config changes).
+    pub dead: Vec<crate::update::DeadPage>,
+}
+
+impl StatusInfo {
+    /// Whether `account`'s page token is dead (no send or retry can work).
+    pub fn token_dead(&self, account: &AccountId) -> Option<&crate::update::DeadPage> {
+        self.dead.iter().find(|d| d.accounts.contains(account))
+    }
+
+    /// Remember a dead page once (the owner may say it again).
+    pub fn add_dead(&mut self, d: crate::update::DeadPage) {
+        if !self.dead.contains(&d) {
+            self.dead.push(d);
+        }
+    }
+}
+
+/// The status bar's address of an attached UI's owner.
+pub fn attached_label(listen: Option<&str>, owner_pid: u32) -> String {
+    format!(
+        "{} (attached to pid {owner_pid})",
+        listen.unwrap_or("no webhook server")
+    )
 }
 
 /// One status-bar notice as the log keeps it.
@@ -442,6 +472,7 @@ impl State {
         // Resolved and sleeping conversations are out of the way by default.
         s.list.filter.view = crate::filter::View::Open { at: now };
         s.status.events_today.0 = super::clock::day_key(now, s.opts.zone);
+        s.status.dead = s.opts.dead_tokens.clone();
         s
     }
 

@@ -50,6 +50,8 @@ pub struct Source<'a> {
     pub loading_older: bool,
     /// Bumped when a loaded message changes in place.
     pub rev: u64,
+    /// Whether a failed send may be retried (not while the token is dead).
+    pub retry: bool,
 }
 
 /// What a layout depends on besides the messages' content (`rev`).
@@ -64,6 +66,7 @@ struct MemoKey {
     zone: Zone,
     day: i64,
     me: Option<String>,
+    retry: bool,
 }
 
 /// The last layouts of a thread: one for measuring (update's scrolling),
@@ -121,6 +124,7 @@ impl Memo {
             zone,
             day: clock::day_key(now, zone),
             me: me.map(str::to_string),
+            retry: t.retry,
         };
         let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((k, l)) = &mut memo[slot] {
@@ -362,7 +366,8 @@ fn lay_out_from(
         }
         if m.status == MsgStatus::Failed {
             let why = m.error.clone().unwrap_or_else(|| "unknown error".into());
-            for l in wrap(&format!("✗ {why} — press t to retry"), body_w) {
+            let hint = if t.retry { " — press t to retry" } else { "" };
+            for l in wrap(&format!("✗ {why}{hint}"), body_w) {
                 push(Whole(Tone::Error, format!("{pad}{l}")), Some(i), &mut lines);
             }
         }
@@ -462,6 +467,7 @@ mod tests {
             reached_start: true,
             loading_older: false,
             rev: 0,
+            retry: true,
         };
         let l = lay_out(&t, 60, Zone::Fixed(0), fx::NOW, Some("alice"));
         assert_eq!(l.lines.len(), l.owners.len());

@@ -9,7 +9,7 @@
 use super::protocol::Frame;
 use crate::db::Db;
 use crate::domain::{ConvKey, Direction};
-use crate::update::Update;
+use crate::update::{OwnerStatus, Update};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -147,11 +147,58 @@ impl Feed {
     }
 }
 
-/// The hub: every subscribed client's feed, and the unread conversations
-/// of the whole store (the window title of every attached UI).
+/// The hub: every subscribed client's feed, the unread conversations of
+/// the whole store (the window title of every attached UI), and the
+/// owner's status bar (what a client is told when it attaches).
 pub struct Hub {
     feeds: Mutex<HashMap<u64, Arc<Feed>>>,
     unread: Mutex<Unread>,
+    /// Changed only with `feeds` locked, so a new feed's first status and
+    /// the digests after it count every event once.
+    owner: Mutex<Owner>,
+}
+
+/// The owner's status bar as the hub keeps it from the bus.
+struct Owner {
+    status: OwnerStatus,
+    /// The local day `status.events_today` counts.
+    day: i64,
+}
+
+impl Owner {
+    fn absorb(&mut self, u: &Update) {
+        match u {
+            Update::EventReceived { at } => {
+                let day = day_key(*at);
+                if day > self.day {
+                    self.day = day;
+                    self.status.events_today = 0;
+                }
+                if day == self.day {
+                    self.status.events_today += 1;
+                }
+            }
+            Update::Sync(p) => self.status.sync = Some(p.clone()),
+            Update::TokenDead(d) if !self.status.dead.contains(d) => {
+                self.status.dead.push(d.clone())
+            }
+            _ => {}
+        }
+    }
+
+    /// The status as of now (a new day counts from zero).
+    fn now(&self) -> OwnerStatus {
+        let mut s = self.status.clone();
+        if day_key(crate::domain::TimestampMs::now()) > self.day {
+            s.events_today = 0;
+        }
+        s
+    }
+}
+
+/// The owner's local day, as its own status bar counts "events today".
+fn day_key(t: crate::domain::TimestampMs) -> i64 {
+    crate::app::clock::day_key(t, crate::app::clock::Zone::Local)
 }
 
 /// Conversations with unread messages. Filled by one scan at start; updates
@@ -181,13 +228,23 @@ impl Unread {
 }
 
 impl Hub {
-    /// Start the hub task on `store`'s updates.
-    pub fn start(store: &Db, stop: CancellationToken) -> Arc<Hub> {
+    /// Start the hub task on `store`'s updates; `owner` gives the owner's
+    /// status bar as it starts (its pid, address and dead tokens), read
+    /// after subscribing so a token that dies meanwhile is not lost.
+    pub fn start(
+        store: &Db,
+        owner: impl FnOnce() -> OwnerStatus,
+        stop: CancellationToken,
+    ) -> Arc<Hub> {
+        let mut rx = store.subscribe();
         let hub = Arc::new(Hub {
             feeds: Mutex::new(HashMap::new()),
             unread: Mutex::new(Unread::default()),
+            owner: Mutex::new(Owner {
+                status: owner(),
+                day: day_key(crate::domain::TimestampMs::now()),
+            }),
         });
-        let mut rx = store.subscribe();
         {
             let (h, store) = (hub.clone(), store.clone());
             tokio::task::spawn_blocking(move || match store.unread_counts() {
@@ -216,6 +273,7 @@ impl Hub {
                 match r {
                     Ok(p) => {
                         let u = &*p.update;
+                        h.owner_lock().absorb(u);
                         let key = match u {
                             Update::Conversation(c) => {
                                 h.unread_lock().set(&c.key, c.unread);
@@ -250,6 +308,10 @@ impl Hub {
         self.unread.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn owner_lock(&self) -> std::sync::MutexGuard<'_, Owner> {
+        self.owner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Feed `session`'s client through `tx` until `gone`.
     pub fn subscribe(
         self: &Arc<Hub>,
@@ -258,14 +320,20 @@ impl Hub {
         tx: mpsc::Sender<Frame>,
         gone: CancellationToken,
     ) {
+        let mut feeds = self.lock();
+        // The owner's status bar first: later digests add to its counts.
+        let first = Update::OwnerStatus(self.owner_lock().now());
         let feed = Arc::new(Feed {
             state: Mutex::new(FeedState {
                 viewing,
+                full: VecDeque::from([first]),
                 ..FeedState::default()
             }),
             wake: Notify::new(),
         });
-        self.lock().insert(session, feed.clone());
+        feed.wake.notify_one();
+        feeds.insert(session, feed.clone());
+        drop(feeds);
         let hub = self.clone();
         tokio::spawn(async move {
             send_feed(&hub, &feed, &tx, &gone).await;
@@ -302,6 +370,10 @@ async fn send_feed(hub: &Hub, feed: &Feed, tx: &mpsc::Sender<Frame>, gone: &Canc
                 st.missed = 0;
                 st.full.clear();
                 st.digest = Digest::default();
+                // The dropped digests held events: the owner's count again.
+                frames.push(Frame::Update {
+                    update: Box::new(Update::OwnerStatus(hub.owner_lock().now())),
+                });
             }
             frames.extend(st.full.drain(..).map(|u| Frame::Update {
                 update: Box::new(u),

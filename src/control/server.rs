@@ -111,7 +111,13 @@ pub async fn start(
     std::fs::rename(&tmp, path).map_err(io)?;
     tracing::info!(path = %path.display(), "control socket listening");
 
-    let hub = Hub::start(&ctx.store, cancel.child_token());
+    let owner = || crate::update::OwnerStatus {
+        pid: std::process::id(),
+        listen: ctx.listen.clone(),
+        dead: crate::tokens::dead_pages(&ctx.store, &ctx.config.pages),
+        ..Default::default()
+    };
+    let hub = Hub::start(&ctx.store, owner, cancel.child_token());
     if ctx.config.team.auto_assign == crate::config::AutoAssign::RoundRobin {
         tokio::spawn(crate::team::auto::run(
             ctx.store.clone(),

@@ -193,6 +193,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             };
             // Subscribe before the first read so no change falls between them.
             let updates = store.subscribe();
+            opts.dead_tokens = crate::tokens::dead_pages(&store, &ctx.config.pages);
             drive(opts, &ctx.config.ui, Arc::new(data), updates).await
         }
         Source::Attached {
@@ -227,9 +228,9 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
                 .collect();
             cfg.canned = canned;
             let mut opts = Options::from_config(&cfg, keymap);
-            opts.listen = Some(format!(
-                "{} (attached to pid {owner_pid})",
-                listen.as_deref().unwrap_or("no webhook server")
+            opts.listen = Some(crate::app::state::attached_label(
+                listen.as_deref(),
+                owner_pid,
             ));
             opts.demo = demo;
             opts.me = Some(agent);

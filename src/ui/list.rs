@@ -72,11 +72,15 @@ fn same_names(s: &State) -> HashSet<&str> {
     twins
 }
 
-/// What tells a customer apart from another of the same name: the end of
-/// the user id (the summary row carries no handle).
+/// What tells a customer apart from another of the same name: their
+/// platform handle when known, else the end of the user id.
 fn name_tag(c: &Conversation, twin: bool) -> String {
     if !twin {
         return String::new();
+    }
+    if let Some(h) = &c.handle {
+        // Cut, so the name keeps most of the row.
+        return format!(" @{}", truncate(h, 10));
     }
     let id = c.key.user.as_str();
     let tail: String = id

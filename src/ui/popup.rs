@@ -243,6 +243,13 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
                     p.recipients.len()
                 )),
             ];
+            // What one customer will read, variables filled.
+            if let Some((name, text)) = &p.example {
+                lines.push(Line::styled(
+                    truncate(&format!("{name} reads: \"{text}\""), w),
+                    th.base(),
+                ));
+            }
             if let Some(t) = tag {
                 lines.push(Line::styled(
                     truncate(&format!("{t} allows: {}", t.allows()), w),
@@ -280,8 +287,14 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
                     format!("\"{}\"", truncate(&text, w.saturating_sub(2))),
                     th.base(),
                 ),
-                Line::from(""),
             ];
+            if let Some((name, text)) = &p.example {
+                lines.push(Line::styled(
+                    truncate(&format!("{name} reads: \"{text}\""), w),
+                    th.dim(),
+                ));
+            }
+            lines.push(Line::from(""));
             match tag {
                 Some(t) => lines.push(Line::from(format!(
                     "{t} allows only: {}. Sending anything else risks the page's messaging access.",

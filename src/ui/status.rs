@@ -41,6 +41,18 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         None => "not synced".into(),
     };
     spans.push(Span::raw(sync));
+    // A dead token comes first: nothing can be sent for its page.
+    if let Some(first) = s.status.dead.first() {
+        spans.push(sep());
+        let more = match s.status.dead.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        spans.push(Span::styled(
+            format!("! {}{more}", line(&first.text)),
+            th.error(),
+        ));
+    }
     // A token about to expire stays in view (its fix is in the notices log).
     if let Some(first) = s.status.tokens.first() {
         spans.push(sep());

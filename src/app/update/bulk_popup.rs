@@ -23,7 +23,14 @@ fn bulk_preview_of(s: &State, text: &str, tag: Option<Tag>) -> bulk::Preview {
     // Before anything is typed, show who a short message would reach
     // (sending an empty text is refused on Enter).
     let text = if text.trim().is_empty() { "…" } else { text };
-    let pages = crate::send::eligibility::Pages::new(s.opts.pages.clone());
+    let mut pages = crate::send::eligibility::Pages::new(s.opts.pages.clone());
+    // Dead tokens as the owner reported them (a campaign would stop there).
+    pages.dead = s
+        .status
+        .dead
+        .iter()
+        .flat_map(|d| d.accounts.iter().cloned())
+        .collect();
     bulk::preview(&pages, s.marked.values(), text, tag, s.now)
 }
 

@@ -61,6 +61,24 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
         }
         Update::Notice(n) => info(s, Level::Info, &n),
         Update::TokenWarnings(w) => s.status.tokens = w,
+        Update::TokenDead(d) => {
+            s.status.add_dead(d);
+            mark_dead_thread(s);
+        }
+        Update::OwnerStatus(o) => {
+            // The owner's numbers replace this UI's own (an attached UI
+            // saw only what happened since it attached).
+            s.opts.listen = Some(crate::app::state::attached_label(
+                o.listen.as_deref(),
+                o.pid,
+            ));
+            s.status.events_today = (clock::day_key(s.now, s.opts.zone), o.events_today);
+            s.status.sync = o.sync;
+            for d in o.dead {
+                s.status.add_dead(d);
+            }
+            mark_dead_thread(s);
+        }
         Update::Error(e) => info(s, Level::Error, &e),
         Update::Presence(v) => s.presence = v,
         // The team's workflow: shown by the TUI's team views (issue 18).
@@ -201,6 +219,16 @@ pub(super) fn lagged(s: &mut State, out: &mut Vec<Command>) {
             conv: k.clone(),
             limit: THREAD_PAGE,
         }));
+    }
+}
+
+/// The open thread stops offering a retry once its page's token is dead.
+fn mark_dead_thread(s: &mut State) {
+    let Some(t) = s.thread.as_mut() else { return };
+    let dead = s.status.token_dead(&t.conv.key.account).is_some();
+    if t.token_dead != dead {
+        t.token_dead = dead;
+        t.rev += 1;
     }
 }
 

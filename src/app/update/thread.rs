@@ -34,6 +34,7 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
         typing: false,
     }));
     s.typing_reported = None;
+    let token_dead = s.status.token_dead(&c.key.account).is_some();
     s.thread = Some(ThreadPane {
         conv: c,
         contact: None,
@@ -45,6 +46,7 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
         cursor: None,
         rev: 0,
         memo: Default::default(),
+        token_dead,
     });
 }
 
@@ -137,6 +139,15 @@ pub(super) fn urgent_found(s: &mut State, c: Option<Box<Conversation>>, out: &mu
 /// Retry the selected message when it is a failed send. From the list
 /// (no visible selection) the newest failed send of the open thread.
 pub(super) fn retry(s: &mut State, out: &mut Vec<Command>) {
+    let dead = s
+        .thread
+        .as_ref()
+        .and_then(|t| s.status.token_dead(&t.conv.key.account));
+    if let Some(d) = dead {
+        let msg = format!("no retry: {}", d.text);
+        info(s, Level::Error, &msg);
+        return;
+    }
     let failed =
         |m: &Message| m.status == MsgStatus::Failed && m.mid.as_str().starts_with("local:");
     let selected = selected_message(s);

@@ -243,10 +243,10 @@ fn apply_one(txn: &mut Txn, ch: &Change) -> Result<()> {
 /// Save a contact and carry its name to the conversation row, if any.
 fn put_contact(txn: &mut Txn, c: &Contact) -> Result<()> {
     txn.put(T::Contacts, keys::conv(&c.conv), encode(c));
-    let name = c.display_name();
+    let named = crate::domain::Conversation::of_contact(c.conv.clone(), c);
     if let Some(conv) = txn.existing_conv(&c.conv)? {
-        if conv.name != name {
-            conv.name = name;
+        if (&conv.name, &conv.handle) != (&named.name, &named.handle) {
+            (conv.name, conv.handle) = (named.name, named.handle);
         }
     }
     txn.publish(Update::Contact(Box::new(c.clone())));

@@ -217,7 +217,7 @@ impl<'s> Txn<'s> {
         };
         let n: u64 = self.meta_get("conv_count")?.unwrap_or(0);
         self.put(T::Meta, "conv_count", encode(&(n + 1)));
-        Ok(Conversation::new(key.clone(), contact.display_name()))
+        Ok(Conversation::of_contact(key.clone(), &contact))
     }
 
     pub(super) fn contact(&self, key: &ConvKey) -> Result<Option<crate::domain::Contact>> {

@@ -187,7 +187,7 @@ impl Txn<'_> {
                 c
             }
         };
-        Ok(Conversation::new(key.clone(), contact.display_name()))
+        Ok(Conversation::of_contact(key.clone(), &contact))
     }
 
     async fn contact(&mut self, key: &ConvKey) -> PgResult<Option<Contact>> {
@@ -603,10 +603,10 @@ fn not_found(id: &str) -> PgError {
 /// Save a contact and carry its name to the conversation row, if any.
 async fn put_contact(txn: &mut Txn<'_>, c: &Contact) -> PgResult<()> {
     txn.put_contact_row(c).await?;
-    let name = c.display_name();
+    let named = Conversation::of_contact(c.conv.clone(), c);
     if let Some(conv) = txn.existing_conv(&c.conv).await? {
-        if conv.name != name {
-            conv.name = name;
+        if (&conv.name, &conv.handle) != (&named.name, &named.handle) {
+            (conv.name, conv.handle) = (named.name, named.handle);
         }
     }
     txn.publish(Update::Contact(Box::new(c.clone())));
