@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod pace;
 pub mod profiles;
 pub mod runtime;
+pub mod search;
 pub mod send;
 pub mod sim;
 pub mod store;

@@ -13,6 +13,7 @@ pub mod log;
 mod outbound;
 mod outbox;
 mod query;
+mod search;
 pub mod segment;
 mod txn;
 
@@ -61,6 +62,9 @@ pub struct SledStore {
     meta: sled::Tree,
     pub(crate) campaigns: sled::Tree,
     pub(crate) campaign_recipients: sled::Tree,
+    /// Search signatures by conversation (`search.rs`).
+    search: sled::Tree,
+    search_build: crate::search::BuildProgress,
     flush: Arc<GroupFlush>,
     /// Raw webhook bodies, fdatasync'd before they are acknowledged.
     log: eventlog::EventLog,
@@ -212,6 +216,8 @@ impl SledStore {
             meta,
             campaigns: t("campaigns")?,
             campaign_recipients: t("campaign_recipients")?,
+            search: t("search")?,
+            search_build: Default::default(),
             flush: GroupFlush::start(db.clone()),
             log,
             applied_marks: Mutex::default(),
@@ -231,7 +237,9 @@ impl SledStore {
             }
             Some(_) => {}
         }
-        Ok(Arc::new(store))
+        let store = Arc::new(store);
+        search::index_old_messages(&store)?;
+        Ok(store)
     }
 
     /// Failpoint for tests: the next `apply` fails after `writes` of its
@@ -475,6 +483,10 @@ impl Store for SledStore {
     }
     fn presence_list(&self) -> Vec<Viewer> {
         self.presence_lock().values().cloned().collect()
+    }
+
+    fn search(&self, query: &str, limit: usize) -> Result<crate::search::SearchResults> {
+        SledStore::search(self, query, limit)
     }
 }
 

@@ -27,9 +27,10 @@ pub(super) enum T {
     Deferred,
     Outbox,
     Meta,
+    Search,
 }
 
-const TREES: usize = 8;
+const TREES: usize = 9;
 
 /// Every tree, in the order of `T` (index = `t as usize`).
 const ALL: [T; TREES] = [
@@ -41,6 +42,7 @@ const ALL: [T; TREES] = [
     T::Deferred,
     T::Outbox,
     T::Meta,
+    T::Search,
 ];
 
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -49,6 +51,8 @@ pub(super) struct Txn<'s> {
     pub(super) store: &'s SledStore,
     writes: [Writes; TREES],
     convs: HashMap<ConvKey, Slot>,
+    /// Message texts to add to the search index at commit.
+    pub(super) search: crate::search::Pending,
     pub(super) out: Applied,
 }
 
@@ -69,6 +73,7 @@ impl SledStore {
             T::Deferred => &self.deferred,
             T::Outbox => &self.outbox,
             T::Meta => &self.meta,
+            T::Search => &self.search,
         }
     }
 }
@@ -79,6 +84,7 @@ impl<'s> Txn<'s> {
             store,
             writes: Default::default(),
             convs: HashMap::new(),
+            search: Default::default(),
             out: Applied::default(),
         }
     }
@@ -223,6 +229,7 @@ impl<'s> Txn<'s> {
     /// Write everything in one transaction; the updates are the caller's to
     /// publish only now that the writes are durable in order.
     pub(super) fn commit(mut self) -> Result<Applied> {
+        super::search::write_pending(&mut self)?;
         let convs = std::mem::take(&mut self.convs);
         for slot in convs.into_values() {
             if slot.before.as_ref() == Some(&slot.conv) {
@@ -298,6 +305,7 @@ pub(super) fn insert_message(txn: &mut Txn, m: &Message) {
     let key = keys::message(&m.conv, m.timestamp, &m.mid);
     txn.put(T::Messages, key.clone(), encode(m));
     txn.put(T::MidIndex, m.mid.as_str(), key);
+    txn.search.add(m);
 }
 
 pub(super) fn remove_message(txn: &mut Txn, m: &Message) {

@@ -13,6 +13,7 @@ mod keys;
 mod query;
 mod rows;
 mod schema;
+mod search;
 mod url;
 
 pub use schema::DatabaseInfo;
@@ -110,6 +111,7 @@ pub struct PgStore {
     url: PgUrl,
     /// Who views what, in this process (not yet shared across processes).
     presence: Mutex<BTreeMap<u64, Viewer>>,
+    search_build: crate::search::BuildProgress,
 }
 
 impl PgStore {
@@ -149,9 +151,14 @@ impl PgStore {
             mode: mode.to_string(),
             url: url.clone(),
             presence: Mutex::new(BTreeMap::new()),
+            search_build: Default::default(),
         };
         store
             .run(move |_| async move { schema::migrate(&pg).await })
+            .map_err(|e| store.named(e))?;
+        let progress = store.search_build.clone();
+        store
+            .run(move |p| search::index_old_messages(p, progress))
             .map_err(|e| store.named(e))?;
         Ok(Arc::new(store))
     }
@@ -474,5 +481,10 @@ impl Store for PgStore {
     }
     fn presence_list(&self) -> Vec<Viewer> {
         self.presence_lock().values().cloned().collect()
+    }
+
+    fn search(&self, query: &str, limit: usize) -> Result<crate::search::SearchResults> {
+        let (query, progress) = (query.to_string(), self.search_build.clone());
+        self.run(move |p| async move { search::search(&p, &query, limit, progress).await })
     }
 }
