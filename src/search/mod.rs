@@ -15,7 +15,7 @@ mod pending;
 mod signature;
 mod verify;
 
-pub use pending::{BuildProgress, Pending};
+pub use pending::{bench_set_indexing, BuildProgress, Pending};
 pub use signature::{Probe, Signature, SIG_BYTES};
 pub use verify::{first_match, Needle};
 

@@ -4,7 +4,17 @@
 use super::Signature;
 use crate::domain::{ConvKey, Message};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// Off only in the search benchmark, to measure apply without the index
+/// in the same process (never turned off by dmdesk itself).
+static INDEXING: AtomicBool = AtomicBool::new(true);
+
+#[doc(hidden)]
+pub fn bench_set_indexing(on: bool) {
+    INDEXING.store(on, Ordering::Relaxed);
+}
 
 /// Texts an apply added, by conversation: merged into the stored
 /// signatures once at commit (one read and one write a conversation, not
@@ -15,6 +25,9 @@ pub struct Pending(HashMap<ConvKey, Signature>);
 impl Pending {
     /// A new message, or an edited one's new text (unsent ones add nothing).
     pub fn add(&mut self, m: &Message) {
+        if !INDEXING.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(t) = m.text.as_deref().filter(|_| !m.deleted) {
             self.0.entry(m.conv.clone()).or_default().add_text(t);
         }
