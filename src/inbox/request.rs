@@ -60,6 +60,12 @@ pub enum Request {
         conv: Option<ConvKey>,
         typing: bool,
     },
+    /// Conversations with a message containing `query` (full-text search);
+    /// `generation` is the asker's and comes back unchanged.
+    Search {
+        query: String,
+        generation: u64,
+    },
 }
 
 impl Request {
@@ -101,6 +107,12 @@ pub enum Reply {
     Urgent(Option<Box<Conversation>>),
     /// A write went through.
     Done,
+    /// What a `Request::Search` found.
+    Search {
+        query: String,
+        generation: u64,
+        results: Box<crate::search::SearchResults>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

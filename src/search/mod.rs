@@ -17,7 +17,7 @@ mod verify;
 
 pub use pending::{bench_set_indexing, BuildProgress, Pending};
 pub use signature::{Probe, Signature, SIG_BYTES};
-pub use verify::{first_match, Needle};
+pub use verify::{find, first_match, Needle};
 
 use crate::domain::{Conversation, Message};
 

@@ -154,6 +154,13 @@ impl DataWorker {
                             continue;
                         }
                     }
+                    if matches!(r, Request::Search { .. })
+                        && queue.iter().any(|q| matches!(q, Request::Search { .. }))
+                    {
+                        // Typing: a later query supersedes this one (the UI
+                        // would drop its answer by generation anyway).
+                        continue;
+                    }
                     if let Request::List { count, filter, .. } = &mut r {
                         let wanted = *count || count_for.is_some();
                         if !filter.is_empty() {
