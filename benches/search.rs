@@ -54,7 +54,10 @@ fn message(i: usize, j: usize) -> Change {
         m.status = MsgStatus::Sent;
     }
     let p = PHRASES[(i + j) % PHRASES.len()];
-    m.text = Some(p.replace("{i}", &i.to_string()).replace("{j}", &j.to_string()));
+    m.text = Some(
+        p.replace("{i}", &i.to_string())
+            .replace("{j}", &j.to_string()),
+    );
     Change::Message {
         msg: m,
         metadata: None,
@@ -151,8 +154,19 @@ fn search_latency() {
     // Common words, rare ones, CJK and emoji, one and two characters, and
     // strings that are nowhere (the whole candidate set is verified).
     let queries = [
-        "order", "ORDER", "coffee", "café", "주문", "订", "😋", "❤️", "a", "Ø", "xq",
-        "zzzz nowhere", "order arrived yesterday",
+        "order",
+        "ORDER",
+        "coffee",
+        "café",
+        "주문",
+        "订",
+        "😋",
+        "❤️",
+        "a",
+        "Ø",
+        "xq",
+        "zzzz nowhere",
+        "order arrived yesterday",
     ];
     println!("search, first page (up to {MAX_HITS} conversations), cold / median of 5:");
     for q in queries {

@@ -103,7 +103,11 @@ pub fn finds_cjk_emoji_and_short_queries(f: Fixture) {
     assert_eq!(found(s, "❤️"), vec![hit("eve", "e1")]);
     assert_eq!(found(s, "👍🏽"), vec![hit("eve", "e1")]);
     assert_eq!(found(s, "école"), vec![hit("zoe", "z1")]);
-    assert_eq!(found(s, "STRASSE"), vec![], "to_lowercase, not full case folding");
+    assert_eq!(
+        found(s, "STRASSE"),
+        vec![],
+        "to_lowercase, not full case folding"
+    );
     assert_eq!(found(s, "ß"), vec![hit("zoe", "z1")]);
     assert!(found(s, "订单了").is_empty());
 }
@@ -199,7 +203,12 @@ pub fn agrees_with_a_naive_scan(f: Fixture, cases: u32) {
                 .iter()
                 .enumerate()
                 .map(|(i, (u, t))| {
-                    says(&format!("c{n}u{u}"), &format!("c{n}m{i}"), (n * 100 + i as u64) as i64, t)
+                    says(
+                        &format!("c{n}u{u}"),
+                        &format!("c{n}m{i}"),
+                        (n * 100 + i as u64) as i64,
+                        t,
+                    )
                 })
                 .collect();
             s.apply(&changes).expect("apply");
@@ -238,7 +247,9 @@ macro_rules! contract {
                 ($name:ident) => {
                     #[test]
                     fn $name() {
-                        if let Some(f) = $open(concat!(stringify!($backend), "::", stringify!($name))) {
+                        if let Some(f) =
+                            $open(concat!(stringify!($backend), "::", stringify!($name)))
+                        {
                             super::$name(f);
                         }
                     }
@@ -250,7 +261,8 @@ macro_rules! contract {
             check!(limit_says_more);
             #[test]
             fn agrees_with_a_naive_scan() {
-                if let Some(f) = $open(concat!(stringify!($backend), "::agrees_with_a_naive_scan")) {
+                if let Some(f) = $open(concat!(stringify!($backend), "::agrees_with_a_naive_scan"))
+                {
                     super::agrees_with_a_naive_scan(f, $cases);
                 }
             }
@@ -295,7 +307,10 @@ fn sled_store_written_before_the_index_is_indexed_at_open() {
     s.apply(&[says("bob", "b1", 20, "newer words")])
         .expect("apply");
     until_indexed(&*s);
-    assert_eq!(found(&*s, "words"), vec![hit("bob", "b1"), hit("ann", "a1")]);
+    assert_eq!(
+        found(&*s, "words"),
+        vec![hit("bob", "b1"), hit("ann", "a1")]
+    );
     assert_eq!(found(&*s, "你"), vec![hit("ann", "a1")]);
 }
 
@@ -318,7 +333,10 @@ fn postgres_database_written_before_the_index_is_indexed_at_open() {
     s.apply(&[says("bob", "b1", 20, "newer words")])
         .expect("apply");
     until_indexed(&*s);
-    assert_eq!(found(&*s, "words"), vec![hit("bob", "b1"), hit("ann", "a1")]);
+    assert_eq!(
+        found(&*s, "words"),
+        vec![hit("bob", "b1"), hit("ann", "a1")]
+    );
     assert_eq!(found(&*s, "你"), vec![hit("ann", "a1")]);
     drop(s);
 }

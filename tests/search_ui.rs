@@ -133,9 +133,9 @@ fn enter_opens_the_thread_at_the_match_loading_back_to_it() {
     fx::press(&mut s, KeyCode::Down);
     let cmds = fx::press(&mut s, KeyCode::Enter);
     // Ann's thread (the second result) is what opens.
-    assert!(cmds.iter().any(
-        |c| matches!(c, Command::Inbox(Request::Thread { conv, .. }) if *conv == w.ann.key)
-    ));
+    assert!(cmds
+        .iter()
+        .any(|c| matches!(c, Command::Inbox(Request::Thread { conv, .. }) if *conv == w.ann.key)));
     assert!(s.search.pane.is_none());
     assert_eq!(s.open_key(), Some(&w.ann.key));
     // The newest page holds a20..a29: the match (a10) is older, so the
@@ -240,11 +240,7 @@ fn results_pane_snapshot_with_the_match_styled() {
         5,
         "I wrote to you three times already about this and still nobody could tell me where my order is",
     );
-    answer(
-        &mut s,
-        g,
-        vec![hit(&w.ann, &long), hit(&w.bo, &w.bo_match)],
-    );
+    answer(&mut s, g, vec![hit(&w.ann, &long), hit(&w.bo, &w.bo_match)]);
     let t = draw(&s);
     insta::assert_snapshot!(t.backend());
     // The match is drawn bold and underlined; the text around it is not.
@@ -252,7 +248,7 @@ fn results_pane_snapshot_with_the_match_styled() {
     let screen = text(&t);
     let row = screen
         .lines()
-        .position(|l| l.contains("订单"))
+        .position(|l| l.contains("到"))
         .expect("Bo's snippet on screen") as u16;
     let line: Vec<_> = (0..b.area.width).map(|x| &b[(x, row)]).collect();
     let styled: String = line

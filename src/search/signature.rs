@@ -50,21 +50,25 @@ impl Signature {
         }
     }
 
-    /// The grams a text containing `query` must have: its bigrams, or its
-    /// one character. None for an empty query.
+    /// The grams a text containing `query` must have: its characters and
+    /// its bigrams (the characters too, so that a two-character query
+    /// tests three bits, not one). None for an empty query.
     pub fn of_query(query: &str) -> Option<Signature> {
         let chars: Vec<char> = query.to_lowercase().chars().collect();
-        let mut s = Signature::default();
-        match chars.len() {
-            0 => return None,
-            1 => s.set(gram_hash(&chars)),
-            _ => chars.windows(2).for_each(|w| s.set(gram_hash(w))),
+        if chars.is_empty() {
+            return None;
         }
+        let mut s = Signature::default();
+        chars.iter().for_each(|c| s.set(gram_hash(&[*c])));
+        chars.windows(2).for_each(|w| s.set(gram_hash(w)));
         Some(s)
     }
 
     pub fn union(&mut self, other: &Signature) {
-        self.0.iter_mut().zip(other.0.iter()).for_each(|(a, b)| *a |= b);
+        self.0
+            .iter_mut()
+            .zip(other.0.iter())
+            .for_each(|(a, b)| *a |= b);
     }
 
     /// Every bit of `query` is set here.

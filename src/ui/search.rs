@@ -72,14 +72,20 @@ fn snippet(text: &str, needle: Option<&Needle>, w: usize, th: Theme) -> Vec<Span
     ]
 }
 
-fn row(s: &State, h: &SearchHit, needle: Option<&Needle>, w: usize, th: Theme) -> [Line<'static>; 2] {
+fn row(
+    s: &State,
+    h: &SearchHit,
+    needle: Option<&Needle>,
+    w: usize,
+    th: Theme,
+) -> [Line<'static>; 2] {
     let c = &h.conv;
     let (plat, pstyle) = match c.key.platform {
         Platform::Messenger => ("FB", th.messenger()),
         Platform::Instagram => ("IG", th.instagram()),
     };
     let when = clock::ago(h.message.timestamp, s.now);
-    let name_w = w.saturating_sub(4 + width(&when));
+    let name_w = w.saturating_sub(5 + width(&when));
     let l1 = Line::from(vec![
         Span::raw(" "),
         Span::styled(plat, pstyle),
@@ -94,7 +100,12 @@ fn row(s: &State, h: &SearchHit, needle: Option<&Needle>, w: usize, th: Theme) -
     };
     let mut spans = vec![Span::raw("   "), Span::styled(arrow, th.dim())];
     let text = h.message.text.as_deref().unwrap_or_default();
-    spans.extend(snippet(text, needle, w.saturating_sub(3 + width(arrow)), th));
+    spans.extend(snippet(
+        text,
+        needle,
+        w.saturating_sub(3 + width(arrow)),
+        th,
+    ));
     [l1, Line::from(spans)]
 }
 
@@ -103,7 +114,7 @@ pub fn render(s: &State, p: &SearchPane, f: &mut Frame, area: Rect, th: Theme) {
         .borders(Borders::ALL)
         .border_style(th.border(true))
         .title(truncate(&title(p), area.width.saturating_sub(2) as usize))
-        .title_bottom(Line::styled(" ↑/↓ choose · enter open · esc close ", th.dim()));
+        .title_bottom(Line::styled(" ↑↓ · enter opens · esc ", th.dim()));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let w = inner.width as usize;
@@ -115,7 +126,10 @@ pub fn render(s: &State, p: &SearchPane, f: &mut Frame, area: Rect, th: Theme) {
             "No message contains this."
         };
         f.render_widget(
-            Paragraph::new(vec![Line::from(""), Line::styled(truncate(msg, w), th.dim())]),
+            Paragraph::new(vec![
+                Line::from(""),
+                Line::styled(truncate(msg, w), th.dim()),
+            ]),
             inner,
         );
         return;

@@ -59,7 +59,12 @@ fn ask(p: &mut SearchPane, out: &mut Vec<Command>) {
 }
 
 pub(super) fn results_loaded(s: &mut State, generation: u64, results: SearchResults) {
-    let Some(p) = s.search.pane.as_mut().filter(|p| p.generation == generation) else {
+    let Some(p) = s
+        .search
+        .pane
+        .as_mut()
+        .filter(|p| p.generation == generation)
+    else {
         return;
     };
     p.selected = p.selected.min(results.hits.len().saturating_sub(1));

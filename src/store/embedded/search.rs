@@ -67,7 +67,9 @@ fn build(weak: &Weak<SledStore>) -> Result<()> {
     // Hold the store only for one step, so closing it is never delayed long.
     while let Some(store) = weak.upgrade() {
         let range = match &after {
-            Some(k) => store.messages.range((Bound::Excluded(k.clone()), Bound::Unbounded)),
+            Some(k) => store
+                .messages
+                .range((Bound::Excluded(k.clone()), Bound::Unbounded)),
             None => store.messages.range::<Vec<u8>, _>(..),
         };
         let mut step: HashMap<Vec<u8>, Signature> = HashMap::new();

@@ -142,13 +142,11 @@ pub(super) async fn search(
         let Some(message) = newest_match(&**client, &key, &needle).await? else {
             continue;
         };
-        let conv: Option<Conversation> = match client
-            .query_opt(query::CONVERSATION, &[&key])
-            .await?
-        {
-            Some(r) => Some(decode(r.get(0))?),
-            None => None,
-        };
+        let conv: Option<Conversation> =
+            match client.query_opt(query::CONVERSATION, &[&key]).await? {
+                Some(r) => Some(decode(r.get(0))?),
+                None => None,
+            };
         if let Some(conv) = conv {
             out.hits.push(SearchHit { conv, message });
         }
