@@ -43,7 +43,7 @@ const PHRASES: [&str; 8] = [
 ];
 
 fn message(i: usize, j: usize) -> Change {
-    let conv = ConvKey::new(Platform::Messenger, "P", &format!("U{i}"));
+    let conv = ConvKey::new(Platform::Messenger, "P", format!("U{i}"));
     let mut m = Message::inbound(
         conv,
         Mid::from(format!("m_{i}_{j}").as_str()),
