@@ -27,6 +27,7 @@ pub mod migrate;
 pub mod pace;
 pub mod profiles;
 pub mod runtime;
+pub mod search;
 pub mod send;
 pub mod sim;
 pub mod store;

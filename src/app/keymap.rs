@@ -38,6 +38,7 @@ actions! {
     Compose = "compose", "focus composer", ["i", "tab"];
     Help = "help", "this help", ["?"];
     Search = "search", "search name or preview", ["/"];
+    SearchMessages = "search_messages", "search all messages", ["ctrl-f"];
     FilterUnread = "filter_unread", "filter: unread only", ["u"];
     FilterPlatform = "filter_platform", "filter: platform (cycle)", ["p"];
     FilterWindow = "filter_window", "filter: window open", ["w"];

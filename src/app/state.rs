@@ -439,6 +439,8 @@ pub struct State {
     /// The owner's count of unread conversations (attached UI), which
     /// digests carry instead of every conversation's count.
     pub unread_total: Option<u64>,
+    /// Full-text search (src/app/search.rs).
+    pub search: super::search::SearchState,
 }
 
 /// Messages loaded when a thread opens, and per "load older" step.
@@ -467,6 +469,7 @@ impl State {
             unread_load: None,
             unread_requests: 0,
             last_title: String::new(),
+            search: Default::default(),
         };
         s.list.visible = super::layout::list_rows(&s.panes());
         // Resolved and sleeping conversations are out of the way by default.

@@ -120,6 +120,12 @@ pub enum Request {
         conv: Option<ConvKey>,
         typing: bool,
     },
+    /// Conversations with a message containing `query` (full-text search);
+    /// `generation` is the asker's and comes back unchanged.
+    Search {
+        query: String,
+        generation: u64,
+    },
 }
 
 impl Request {
@@ -169,6 +175,12 @@ pub enum Reply {
         history: Vec<HistoryEvent>,
     },
     Mailbox(Vec<MailItem>),
+    /// What a `Request::Search` found.
+    Search {
+        query: String,
+        generation: u64,
+        results: Box<crate::search::SearchResults>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

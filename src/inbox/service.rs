@@ -104,6 +104,11 @@ impl Inbox {
                     generation,
                 })
             }
+            Request::Search { query, generation } => Reply::Search {
+                results: Box::new(st.search(&query, crate::search::MAX_HITS).map_err(err)?),
+                query,
+                generation,
+            },
             Request::Thread { conv, limit } => match st.conversation(&conv).map_err(err)? {
                 None => Reply::Thread(None),
                 Some(c) => Reply::Thread(Some(Box::new(ThreadData {

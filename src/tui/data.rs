@@ -154,6 +154,13 @@ impl DataWorker {
                             continue;
                         }
                     }
+                    if matches!(r, Request::Search { .. })
+                        && queue.iter().any(|q| matches!(q, Request::Search { .. }))
+                    {
+                        // Typing: a later query supersedes this one (the UI
+                        // would drop its answer by generation anyway).
+                        continue;
+                    }
                     if let Request::List { count, filter, .. } = &mut r {
                         let wanted = *count || count_for.is_some();
                         if !filter.is_empty() {
@@ -261,6 +268,65 @@ mod tests {
         let second = w.results.recv().await.expect("the count");
         assert_eq!(total(second), Some(7));
         assert_eq!(*port.0.lock().unwrap(), vec![false, true]);
+        w.finish().await;
+    }
+
+    /// Answers searches, the first only once released; records the queries.
+    struct Searching {
+        asked: std::sync::Mutex<Vec<String>>,
+        go: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl Port for Searching {
+        fn call(&self, request: Request) -> Result<Reply, String> {
+            let Request::Search { query, generation } = request else {
+                return Ok(Reply::Done);
+            };
+            let first = {
+                let mut asked = self.asked.lock().unwrap();
+                asked.push(query.clone());
+                asked.len() == 1
+            };
+            if first {
+                self.go.lock().unwrap().recv().expect("released");
+            }
+            Ok(Reply::Search {
+                query,
+                generation,
+                results: Box::default(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn typing_runs_only_the_latest_of_the_waiting_searches() {
+        let (release, go) = std::sync::mpsc::channel();
+        let port = Arc::new(Searching {
+            asked: Default::default(),
+            go: std::sync::Mutex::new(go),
+        });
+        let mut w = DataWorker::start(port.clone()).unwrap();
+        let search = |q: &str, generation| Request::Search {
+            query: q.into(),
+            generation,
+        };
+        w.send(search("a", 1));
+        // Wait until the first one runs (and blocks), then type on.
+        while port.asked.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        w.send(search("ab", 2));
+        w.send(search("abc", 3));
+        release.send(()).unwrap();
+        let mut answered = Vec::new();
+        for _ in 0..2 {
+            match w.results.recv().await.expect("a search reply") {
+                Event::Inbox(Reply::Search { generation, .. }) => answered.push(generation),
+                other => panic!("a search reply, not {other:?}"),
+            }
+        }
+        assert_eq!(answered, [1, 3]);
+        assert_eq!(*port.asked.lock().unwrap(), ["a", "abc"]);
         w.finish().await;
     }
 }

@@ -3,6 +3,7 @@
 pub mod composer;
 pub mod list;
 pub mod popup;
+pub mod search;
 pub mod status;
 pub mod symbols;
 pub mod theme;
@@ -16,7 +17,10 @@ pub fn render(s: &State, f: &mut Frame) {
     let th = Theme::new(s.opts.no_color);
     let area = f.area();
     let p = crate::app::layout::panes(area, s.opts.demo);
-    list::render(s, f, p.list, th);
+    match &s.search.pane {
+        Some(pane) => search::render(s, pane, f, p.list, th),
+        None => list::render(s, f, p.list, th),
+    }
     thread::render(s, f, p.thread, th);
     composer::render(s, f, p.composer, th);
     status::render(s, f, p.status, th);

@@ -31,6 +31,7 @@ const NORMAL: &[Action] = &[
     Action::Compose,
     Action::Help,
     Action::Search,
+    Action::SearchMessages,
     Action::FilterUnread,
     Action::FilterPlatform,
     Action::FilterWindow,
@@ -63,6 +64,9 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     }
     if s.overlay.is_some() {
         overlay_key(s, k, out);
+        return;
+    }
+    if super::search::key(s, k, out) {
         return;
     }
     if s.focus == Focus::Composer {
@@ -104,6 +108,7 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         }
         Action::Help => s.overlay = Some(Overlay::Help(HelpPage::Keys)),
         Action::Notices => s.overlay = Some(Overlay::Notices { scroll: 0 }),
+        Action::SearchMessages => super::search::open(s),
         Action::Search => {
             let input = s.list.filter.text.clone().unwrap_or_default();
             s.overlay = Some(Overlay::Search { input });

@@ -10,6 +10,7 @@ mod live;
 mod mouse;
 mod overlays;
 mod scroll;
+mod search;
 mod status;
 mod thread;
 
@@ -44,7 +45,10 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Update(u) => live::on_update(s, u, &mut out),
         Event::Lagged => live::lagged(s, &mut out),
         Event::Inbox(Reply::List(rows)) => list::list_loaded(s, rows, &mut out),
-        Event::Inbox(Reply::Thread(Some(d))) => thread::thread_loaded(s, *d),
+        Event::Inbox(Reply::Thread(Some(d))) => {
+            thread::thread_loaded(s, *d);
+            search::jump(s, &mut out);
+        }
         Event::Inbox(Reply::Unread { request, counts }) => {
             status::unread_loaded(s, request, counts)
         }
@@ -57,9 +61,17 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             conv,
             messages,
             limit,
-        }) => thread::older_loaded(s, conv, messages, limit),
+        }) => {
+            thread::older_loaded(s, conv, messages, limit);
+            search::jump(s, &mut out);
+        }
         Event::EditorDone { text } => composer::editor_done(s, text),
         Event::Inbox(Reply::Urgent(c)) => thread::urgent_found(s, c, &mut out),
+        Event::Inbox(Reply::Search {
+            generation,
+            results,
+            ..
+        }) => search::results_loaded(s, generation, *results),
     }
     status::title(s, &mut out);
     out

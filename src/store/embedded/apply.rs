@@ -331,6 +331,9 @@ fn update_or_defer(txn: &mut Txn, mid: &Mid, d: Deferred) -> Result<()> {
             let before = m.clone();
             apply_deferred(&mut m, d);
             if m != before {
+                if m.text != before.text {
+                    txn.search.add(&m); // an edit: its new text is found
+                }
                 txn.put(T::Messages, key, encode(&m));
                 refresh_preview(txn, &m)?;
                 txn.publish(Update::Message(Box::new(m)));

@@ -13,6 +13,7 @@ pub mod log;
 mod outbound;
 mod outbox;
 mod query;
+mod search;
 pub mod segment;
 mod team;
 mod txn;
@@ -71,6 +72,9 @@ pub struct SledStore {
     notes: sled::Tree,
     /// Unseen mentions and takeovers (`agent NUL, ts, id` → item).
     mailbox: sled::Tree,
+    /// Search signatures by conversation (`search.rs`).
+    search: sled::Tree,
+    search_build: crate::search::BuildProgress,
     flush: Arc<GroupFlush>,
     /// Raw webhook bodies, fdatasync'd before they are acknowledged.
     log: eventlog::EventLog,
@@ -226,6 +230,8 @@ impl SledStore {
             history_by_conv: t("history_by_conv")?,
             notes: t("notes")?,
             mailbox: t("mailbox")?,
+            search: t("search")?,
+            search_build: Default::default(),
             flush: GroupFlush::start(db.clone()),
             log,
             applied_marks: Mutex::default(),
@@ -245,7 +251,9 @@ impl SledStore {
             }
             Some(_) => {}
         }
-        Ok(Arc::new(store))
+        let store = Arc::new(store);
+        search::index_old_messages(&store)?;
+        Ok(store)
     }
 
     /// Failpoint for tests: the next `apply` fails after `writes` of its
@@ -508,6 +516,10 @@ impl Store for SledStore {
     }
     fn presence_list(&self) -> Vec<Viewer> {
         self.presence_lock().values().cloned().collect()
+    }
+
+    fn search(&self, query: &str, limit: usize) -> Result<crate::search::SearchResults> {
+        SledStore::search(self, query, limit)
     }
 }
 

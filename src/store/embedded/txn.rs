@@ -31,9 +31,10 @@ pub(super) enum T {
     HistoryByConv,
     Notes,
     Mailbox,
+    Search,
 }
 
-const TREES: usize = 12;
+const TREES: usize = 13;
 
 /// Every tree, in the order of `T` (index = `t as usize`).
 const ALL: [T; TREES] = [
@@ -49,6 +50,7 @@ const ALL: [T; TREES] = [
     T::HistoryByConv,
     T::Notes,
     T::Mailbox,
+    T::Search,
 ];
 
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -57,6 +59,8 @@ pub(super) struct Txn<'s> {
     pub(super) store: &'s SledStore,
     writes: [Writes; TREES],
     convs: HashMap<ConvKey, Slot>,
+    /// Message texts to add to the search index at commit.
+    pub(super) search: crate::search::Pending,
     pub(super) out: Applied,
 }
 
@@ -81,6 +85,7 @@ impl SledStore {
             T::HistoryByConv => &self.history_by_conv,
             T::Notes => &self.notes,
             T::Mailbox => &self.mailbox,
+            T::Search => &self.search,
         }
     }
 }
@@ -91,6 +96,7 @@ impl<'s> Txn<'s> {
             store,
             writes: Default::default(),
             convs: HashMap::new(),
+            search: Default::default(),
             out: Applied::default(),
         }
     }
@@ -235,6 +241,7 @@ impl<'s> Txn<'s> {
     /// Write everything in one transaction; the updates are the caller's to
     /// publish only now that the writes are durable in order.
     pub(super) fn commit(mut self) -> Result<Applied> {
+        super::search::write_pending(&mut self)?;
         let convs = std::mem::take(&mut self.convs);
         for slot in convs.into_values() {
             if slot.before.as_ref() == Some(&slot.conv) {
@@ -310,6 +317,7 @@ pub(super) fn insert_message(txn: &mut Txn, m: &Message) {
     let key = keys::message(&m.conv, m.timestamp, &m.mid);
     txn.put(T::Messages, key.clone(), encode(m));
     txn.put(T::MidIndex, m.mid.as_str(), key);
+    txn.search.add(m);
 }
 
 pub(super) fn remove_message(txn: &mut Txn, m: &Message) {

@@ -53,6 +53,7 @@ async fn apply_once(pool: &Pool, changes: &[Change], origin: &str) -> PgResult<A
         tx: &tx,
         convs: HashMap::new(),
         locked: HashSet::new(),
+        search: Default::default(),
         out: Applied::default(),
     };
     let mut named: Vec<&ConvKey> = changes.iter().filter_map(conv_of).collect();
@@ -63,6 +64,7 @@ async fn apply_once(pool: &Pool, changes: &[Change], origin: &str) -> PgResult<A
     for ch in changes {
         apply_one(&mut txn, ch).await?;
     }
+    super::search::write_pending(&tx, &mut txn.search).await?;
     let out = txn.write_conversations().await?;
     super::feed::record(&tx, origin, &out.updates).await?;
     tx.commit().await?;
@@ -102,6 +104,8 @@ struct Txn<'t> {
     /// Summaries read under their lock, written once at the end.
     convs: HashMap<ConvKey, Slot>,
     locked: HashSet<ConvKey>,
+    /// Message texts to add to the search index before commit.
+    search: crate::search::Pending,
     out: Applied,
 }
 
@@ -224,6 +228,7 @@ impl Txn<'_> {
     /// Insert a new message; a concurrent insert of the same mid is a
     /// conflict that reruns the apply (which then finds it).
     async fn insert_message(&mut self, m: &Message) -> PgResult<()> {
+        self.search.add(m);
         self.tx
             .execute(
                 "INSERT INTO messages (mid, skey, doc) VALUES ($1, $2, $3)",
@@ -715,6 +720,9 @@ async fn update_or_defer(txn: &mut Txn<'_>, mid: &Mid, d: Deferred) -> PgResult<
             let before = m.clone();
             apply_deferred(&mut m, d);
             if m != before {
+                if m.text != before.text {
+                    txn.search.add(&m); // an edit: its new text is found
+                }
                 txn.update_message(&m).await?;
                 refresh_preview(txn, &m).await?;
                 txn.publish(Update::Message(Box::new(m)));

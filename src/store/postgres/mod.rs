@@ -17,6 +17,7 @@ mod query;
 mod rows;
 mod schema;
 mod team;
+mod search;
 mod url;
 
 pub use copy::{CopyRows, TABLES};
@@ -123,6 +124,7 @@ pub struct PgStore {
     down: feed::Down,
     /// Who views what, in this process (not yet shared across processes).
     presence: Mutex<BTreeMap<u64, Viewer>>,
+    search_build: crate::search::BuildProgress,
 }
 
 impl PgStore {
@@ -165,9 +167,14 @@ impl PgStore {
             origin: feed::origin_id(),
             down: feed::Down::default(),
             presence: Mutex::new(BTreeMap::new()),
+            search_build: Default::default(),
         };
         store
             .run(move |_| async move { schema::migrate(&pg).await })
+            .map_err(|e| store.named(e))?;
+        let progress = store.search_build.clone();
+        store
+            .run(move |p| search::index_old_messages(p, progress))
             .map_err(|e| store.named(e))?;
         Ok(Arc::new(store))
     }
@@ -560,5 +567,10 @@ impl Store for PgStore {
     }
     fn presence_list(&self) -> Vec<Viewer> {
         self.presence_lock().values().cloned().collect()
+    }
+
+    fn search(&self, query: &str, limit: usize) -> Result<crate::search::SearchResults> {
+        let (query, progress) = (query.to_string(), self.search_build.clone());
+        self.run(move |p| async move { search::search(&p, &query, limit, progress).await })
     }
 }
