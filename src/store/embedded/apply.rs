@@ -4,7 +4,7 @@
 //! in `deferred` and applied when it lands.
 
 use super::txn::{insert_message, message_by_mid, messages_through, Txn, T};
-use super::{decode, encode, keys, Result, SledStore};
+use super::{decode, encode, keys, record, Result, SledStore};
 use crate::change::Change;
 use crate::domain::{
     Contact, ConvKey, ConvStatus, Direction, Message, Mid, MsgStatus, ProfileState, TimestampMs,
@@ -222,7 +222,7 @@ fn apply_message(
         // Duplicate delivery, replay, or sync overlap: merge, never duplicate.
         let changed = merge_redelivery(&mut existing, msg);
         if changed {
-            txn.put(T::Messages, key, encode(&existing));
+            txn.put(T::Messages, key, record::encode_message(&existing));
             txn.publish(Update::Message(Box::new(existing)));
         }
         return Ok(());
@@ -257,7 +257,7 @@ fn watermark_to(txn: &mut Txn, conv: &ConvKey, w: TimestampMs, status: MsgStatus
     let (start, end) = messages_through(conv, w);
     let mut moved = Vec::new();
     txn.scan_rev(T::Messages, &start, &end, |k, v| {
-        let mut m: Message = decode(v)?;
+        let mut m = record::decode_message(k, v)?;
         if m.direction != Direction::Out || m.status < MsgStatus::Sent {
             return Ok(true);
         }
@@ -269,7 +269,7 @@ fn watermark_to(txn: &mut Txn, conv: &ConvKey, w: TimestampMs, status: MsgStatus
         Ok(true)
     })?;
     for (k, m) in moved {
-        txn.put(T::Messages, k, encode(&m));
+        txn.put(T::Messages, k, record::encode_message(&m));
         txn.publish(Update::Message(Box::new(m)));
     }
     Ok(())
@@ -281,7 +281,7 @@ fn update_or_defer(txn: &mut Txn, mid: &Mid, d: Deferred) -> Result<()> {
             let before = m.clone();
             apply_deferred(&mut m, d);
             if m != before {
-                txn.put(T::Messages, key, encode(&m));
+                txn.put(T::Messages, key, record::encode_message(&m));
                 refresh_preview(txn, &m)?;
                 txn.publish(Update::Message(Box::new(m)));
             }
