@@ -369,7 +369,10 @@ pub async fn check_at(
     let mut out = check_config_at(config, today);
     match store {
         None => out.push(note("the store is held by another dmdesk process (or its database is unreachable): dead-token marks and standby threads were not checked")),
-        Some(db) => out.extend(check_database(db)),
+        Some(db) => {
+            out.extend(check_database(db));
+            out.extend(check_event_log(db));
+        }
     }
     for (i, page) in config.pages.iter().enumerate() {
         if page.is_instagram_login() {
@@ -398,6 +401,46 @@ fn check_database(db: &Db) -> Option<Finding> {
         // The message names the database with its password redacted.
         Err(e) => Some(fix(format!("database unreachable: {e}"))),
     }
+}
+
+/// The event log: damaged tails that start-up cut off and kept aside
+/// (`*.damaged-at-N` beside the sled backend's segments), and quarantined
+/// events, whose bodies are kept until they are replayed or deleted.
+pub fn check_event_log(db: &Db) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if db.backend() == "sled" {
+        let dir = db.path().join(crate::store::embedded::EVENT_LOG_DIR);
+        let mut damaged: Vec<(std::path::PathBuf, u64)> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".damaged-at-"))
+            .map(|e| (e.path(), e.metadata().map_or(0, |m| m.len())))
+            .collect();
+        damaged.sort();
+        for (path, len) in damaged {
+            out.push(fix(format!(
+                "event log: a damaged tail ({len} bytes) was cut off at start-up and kept as {}; \
+                 what it holds was not applied (a torn last write is normal after a power cut: it was never acknowledged). \
+                 Look at it, then delete the file",
+                path.display()
+            )));
+        }
+    }
+    match db.quarantined() {
+        Ok(q) if q.is_empty() => {}
+        Ok(q) => {
+            let shown: Vec<String> = q.iter().take(10).map(u64::to_string).collect();
+            let more = if q.len() > 10 { ", ..." } else { "" };
+            out.push(note(format!(
+                "{} quarantined event(s) (seq {}{more}), kept until replayed: `dmdesk replay` applies them again",
+                q.len(),
+                shown.join(", ")
+            )));
+        }
+        Err(e) => out.push(fix(format!("cannot list quarantined events: {e}"))),
+    }
+    out
 }
 
 /// An `[[instagram]]` account: its token must be that account's, on the

@@ -10,6 +10,9 @@ use std::sync::Arc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, None | Some(Command::Demo)) {
+        dmdesk::tui::limit_malloc_arenas();
+    }
     // Every descriptor the system allows this process: the webhook server's
     // connection cap is derived from it, far below it (see webhook::serve).
     let _ = dmdesk::webhook::serve::raise_nofile_limit();

@@ -463,3 +463,49 @@ async fn events_an_older_store_kept_in_sled_move_into_the_log() {
     let again = dmdesk::db::Db::open(&path, 16, "test").unwrap();
     assert_eq!(again.all_events().count(), 4, "imported once, not twice");
 }
+
+#[tokio::test]
+async fn doctor_reports_a_cut_tail_and_quarantined_events() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("store");
+    let store = dmdesk::db::Db::open(&path, 16, "test").unwrap();
+    assert!(
+        dmdesk::doctor::check_event_log(&store).is_empty(),
+        "clean store"
+    );
+    for i in 0..3 {
+        let b = text_body("P1", "U1", &format!("m_{i}"), 1_700_000_000_000 + i, "hi");
+        store
+            .append_event(&b, dmdesk::domain::TimestampMs(i))
+            .await
+            .unwrap();
+    }
+    store.quarantine_event(2, "test: cannot apply").unwrap();
+    drop(store);
+    // A torn write at the end of the log, as a power cut leaves it.
+    let seg = last_segment(&path.join(dmdesk::store::embedded::EVENT_LOG_DIR));
+    let mut data = std::fs::read(&seg).unwrap();
+    let mut rec = Vec::new();
+    frame::encode(&mut rec, 4, 4, &body(4));
+    data.extend_from_slice(&rec[..rec.len() / 2]);
+    std::fs::write(&seg, &data).unwrap();
+
+    let store = dmdesk::db::Db::open(&path, 16, "test").unwrap();
+    let found: Vec<String> = dmdesk::doctor::check_event_log(&store)
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with("fix: event log: a damaged tail")
+            && found[0].contains(&format!("({} bytes)", rec.len() / 2))
+            && found[0].contains(".damaged-at-"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[1].starts_with("note: 1 quarantined event(s) (seq 2)"),
+        "{}",
+        found[1]
+    );
+}

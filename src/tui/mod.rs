@@ -58,6 +58,23 @@ pub enum Source {
 /// True while the terminal is in raw/alternate mode.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
+/// glibc arenas the inbox may use unless `MALLOC_ARENA_MAX` says otherwise.
+/// glibc's default (8 per core) left about 30 MB of fragmented arenas after
+/// sled's recovery on its IO threads (BENCHMARKS.md, issue 19).
+pub const MALLOC_ARENAS: i32 = 2;
+
+/// Cap glibc's malloc arenas; call first thing, before any thread starts.
+pub fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tunable; called before other threads run.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+    }
+}
+
 /// Undo every mode `enter` set. Safe to call more than once.
 pub fn restore_terminal() {
     if ACTIVE.swap(false, Ordering::SeqCst) {

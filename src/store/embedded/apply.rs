@@ -5,7 +5,7 @@
 
 use super::team;
 use super::txn::{insert_message, message_by_mid, messages_through, Txn, T};
-use super::{decode, encode, keys, Result, SledStore};
+use super::{decode, encode, keys, record, Result, SledStore};
 use crate::change::Change;
 use crate::domain::{
     Contact, ConvKey, Direction, Message, Mid, MsgStatus, ProfileState, TimestampMs,
@@ -270,7 +270,7 @@ fn apply_message(
         // Duplicate delivery, replay, or sync overlap: merge, never duplicate.
         let changed = merge_redelivery(&mut existing, msg);
         if changed {
-            txn.put(T::Messages, key, encode(&existing));
+            txn.put(T::Messages, key, record::encode_message(&existing));
             // A redelivery may bring the content the row previews.
             refresh_preview(txn, &existing)?;
             txn.publish(Update::Message(Box::new(existing)));
@@ -307,7 +307,7 @@ fn watermark_to(txn: &mut Txn, conv: &ConvKey, w: TimestampMs, status: MsgStatus
     let (start, end) = messages_through(conv, w);
     let mut moved = Vec::new();
     txn.scan_rev(T::Messages, &start, &end, |k, v| {
-        let mut m: Message = decode(v)?;
+        let mut m = record::decode_message(k, v)?;
         if m.direction != Direction::Out || m.status < MsgStatus::Sent {
             return Ok(true);
         }
@@ -319,7 +319,7 @@ fn watermark_to(txn: &mut Txn, conv: &ConvKey, w: TimestampMs, status: MsgStatus
         Ok(true)
     })?;
     for (k, m) in moved {
-        txn.put(T::Messages, k, encode(&m));
+        txn.put(T::Messages, k, record::encode_message(&m));
         txn.publish(Update::Message(Box::new(m)));
     }
     Ok(())
@@ -334,7 +334,7 @@ fn update_or_defer(txn: &mut Txn, mid: &Mid, d: Deferred) -> Result<()> {
                 if m.text != before.text {
                     txn.search.add(&m); // an edit: its new text is found
                 }
-                txn.put(T::Messages, key, encode(&m));
+                txn.put(T::Messages, key, record::encode_message(&m));
                 refresh_preview(txn, &m)?;
                 txn.publish(Update::Message(Box::new(m)));
             }

@@ -10,9 +10,11 @@ pub mod flusher;
 pub mod frame;
 pub mod keys;
 pub mod log;
+mod migrate;
 mod outbound;
 mod outbox;
 mod query;
+pub mod record;
 mod search;
 pub mod segment;
 mod team;
@@ -43,7 +45,9 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-const SCHEMA_VERSION: u64 = 1;
+/// 2: message records and `mid_index` entries in the compact format
+/// (`record`); a store of schema 1 is migrated when it is opened.
+const SCHEMA_VERSION: u64 = 2;
 
 pub struct SledStore {
     db: sled::Db,
@@ -248,6 +252,17 @@ impl SledStore {
                 return Err(StoreError::Corrupt(format!(
                     "store schema {v} is newer than this dmdesk understands ({SCHEMA_VERSION})"
                 )))
+            }
+            Some(v) if v < 2 => {
+                let m = migrate::to_compact(&store.messages, &store.mid_index)?;
+                store.meta_put("schema_version", &SCHEMA_VERSION)?;
+                store.db.flush()?;
+                tracing::info!(
+                    messages = m.messages,
+                    mid_entries = m.mid_entries,
+                    ms = m.elapsed.as_millis() as u64,
+                    "store records migrated to the compact format"
+                );
             }
             Some(_) => {}
         }
@@ -560,6 +575,13 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("store records serialise")
 }
 
+/// A JSON record. Message records are compact: read them with
+/// [`record::decode_message`], which needs their key.
 pub(crate) fn decode<T: DeserializeOwned>(v: &[u8]) -> Result<T> {
+    if record::is_compact(v) {
+        return Err(StoreError::Corrupt(
+            "a compact record read as JSON (use record::decode_message)".into(),
+        ));
+    }
     serde_json::from_slice(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

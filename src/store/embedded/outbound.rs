@@ -141,7 +141,7 @@ fn set_local_status(
     if let Some((key, mut m)) = message_by_mid(txn, &rec.local_mid())? {
         m.status = status;
         m.error = error.map(str::to_string);
-        txn.put(T::Messages, key, encode(&m));
+        txn.put(T::Messages, key, super::record::encode_message(&m));
         txn.publish(Update::Message(Box::new(m)));
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Reads for the UI, export and workers. The list and thread read only the
 //! rows they show.
 
-use super::{decode, encode, keys, Result, SledStore};
+use super::{decode, encode, keys, record, Result, SledStore};
 use crate::domain::{Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
 use crate::store::{Rows, StoreError};
@@ -107,10 +107,12 @@ impl SledStore {
         let mut v = self
             .messages
             .scan_prefix(keys::conv(conv))
-            .values()
             .rev()
             .take(limit)
-            .map(|r| decode(&r?))
+            .map(|r| {
+                r.map_err(Into::into)
+                    .and_then(|(k, v)| record::decode_message(&k, &v))
+            })
             .collect::<Result<Vec<Message>>>()?;
         v.reverse();
         Ok(v)
@@ -128,24 +130,33 @@ impl SledStore {
         let mut v = self
             .messages
             .range(start..end)
-            .values()
             .rev()
             .take(limit)
-            .map(|r| decode(&r?))
+            .map(|r| {
+                r.map_err(Into::into)
+                    .and_then(|(k, v)| record::decode_message(&k, &v))
+            })
             .collect::<Result<Vec<Message>>>()?;
         v.reverse();
         Ok(v)
     }
 
     pub fn message(&self, mid: &Mid) -> Result<Option<Message>> {
-        let Some(key) = self.mid_index.get(mid.as_str())? else {
+        let Some(entry) = self.mid_index.get(mid.as_str())? else {
             return Ok(None);
         };
-        self.messages.get(key)?.map(|v| decode(&v)).transpose()
+        let key = record::message_key(mid.as_str().as_bytes(), &entry);
+        self.messages
+            .get(&key)?
+            .map(|v| record::decode_message(&key, &v))
+            .transpose()
     }
 
     pub fn all_messages(&self) -> Rows<'_, Message> {
-        Box::new(self.messages.iter().values().map(|r| decode(&r?)))
+        Box::new(self.messages.iter().map(|r| {
+            r.map_err(Into::into)
+                .and_then(|(k, v)| record::decode_message(&k, &v))
+        }))
     }
 
     pub fn all_contacts(&self) -> Rows<'_, Contact> {

@@ -76,7 +76,7 @@ fn build(weak: &Weak<SledStore>) -> Result<()> {
         let mut read = 0;
         for r in range {
             let (k, v) = r?;
-            let m: Message = decode(&v)?;
+            let m: Message = super::record::decode_message(&k, &v)?;
             if let Some(t) = m.text.as_deref().filter(|_| !m.deleted) {
                 step.entry(keys::conv(&m.conv)).or_default().add_text(t);
             }
@@ -182,8 +182,9 @@ impl SledStore {
 
     /// The conversation's newest message that contains the query.
     fn newest_match(&self, conv: &[u8], needle: &Needle) -> Result<Option<Message>> {
-        for v in self.messages.scan_prefix(conv).values().rev() {
-            let m: Message = decode(&v?)?;
+        for r in self.messages.scan_prefix(conv).rev() {
+            let (k, v) = r?;
+            let m: Message = super::record::decode_message(&k, &v)?;
             if needle.found_in(&m) {
                 return Ok(Some(m));
             }

@@ -6,7 +6,7 @@
 //! one multi-tree transaction: a crash or an error leaves all of it or none,
 //! so a re-apply never finds a message whose conversation counts were lost.
 
-use super::{decode, encode, keys, Result, SledStore};
+use super::{decode, encode, keys, record, Result, SledStore};
 use crate::domain::{ConvKey, Conversation, Message, Mid, TimestampMs};
 use crate::store::{Applied, StoreError};
 use crate::update::Update;
@@ -304,19 +304,20 @@ pub(super) fn messages_through(conv: &ConvKey, w: TimestampMs) -> (Vec<u8>, Vec<
 // ---- message records ------------------------------------------------------
 
 pub(super) fn message_by_mid(txn: &Txn, mid: &Mid) -> Result<Option<(Vec<u8>, Message)>> {
-    let Some(key) = txn.get(T::MidIndex, mid.as_str().as_bytes())? else {
+    let Some(entry) = txn.get(T::MidIndex, mid.as_str().as_bytes())? else {
         return Ok(None);
     };
+    let key = record::message_key(mid.as_str().as_bytes(), &entry);
     match txn.get(T::Messages, &key)? {
-        Some(v) => Ok(Some((key, decode(&v)?))),
+        Some(v) => Ok(Some((key.clone(), record::decode_message(&key, &v)?))),
         None => Ok(None),
     }
 }
 
 pub(super) fn insert_message(txn: &mut Txn, m: &Message) {
     let key = keys::message(&m.conv, m.timestamp, &m.mid);
-    txn.put(T::Messages, key.clone(), encode(m));
-    txn.put(T::MidIndex, m.mid.as_str(), key);
+    txn.put(T::MidIndex, m.mid.as_str(), record::mid_entry(&key, &m.mid));
+    txn.put(T::Messages, key, record::encode_message(m));
     txn.search.add(m);
 }
 
