@@ -51,6 +51,7 @@ pub fn options() -> Options {
             human_agent: true,
         }],
         ascii: false,
+        media: Default::default(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod event;
 pub mod fixtures;
 pub mod keymap;
 pub mod layout;
+pub mod media;
 pub mod state;
 pub mod thread_layout;
 pub mod update;

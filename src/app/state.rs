@@ -43,6 +43,8 @@ pub struct Options {
     pub pages: Vec<crate::domain::PageInfo>,
     /// Draw borders and symbols in ASCII (a terminal without UTF-8).
     pub ascii: bool,
+    /// Pictures, links, notifications (src/app/media.rs).
+    pub media: super::media::MediaOpts,
 }
 
 impl Options {
@@ -73,6 +75,11 @@ impl Options {
             pages: cfg.page_infos(),
             // `[ui] ascii = "auto"` is settled from the locale by the terminal side.
             ascii: cfg.ui.ascii.unwrap_or(false),
+            // The picture mode and the opener are settled by the terminal side.
+            media: super::media::MediaOpts {
+                notify: cfg.notify.clone(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -172,6 +179,8 @@ pub struct ThreadPane {
     /// and scrolling that change nothing else do not lay out every loaded
     /// message again.
     pub memo: Memo,
+    /// This thread's pictures (src/app/media.rs).
+    pub pictures: super::media::Pictures,
 }
 
 impl ThreadPane {
@@ -191,6 +200,7 @@ impl ThreadPane {
             reached_start: self.reached_start,
             loading_older: self.loading_older,
             rev: self.rev,
+            pictures: Some(&self.pictures),
         }
     }
     /// Lines the thread takes at `width` (scrolling measures with it).
@@ -409,6 +419,8 @@ pub struct State {
     /// The owner's count of unread conversations (attached UI), which
     /// digests carry instead of every conversation's count.
     pub unread_total: Option<u64>,
+    /// Focus and the notification rate limit (src/app/media.rs).
+    pub media: super::media::MediaState,
 }
 
 /// Messages loaded when a thread opens, and per "load older" step.
@@ -433,6 +445,7 @@ impl State {
             presence: Vec::new(),
             typing_reported: None,
             unread_total: None,
+            media: Default::default(),
             unread: HashMap::new(),
             unread_load: None,
             unread_requests: 0,

@@ -45,6 +45,7 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
         cursor: None,
         rev: 0,
         memo: Default::default(),
+        pictures: Default::default(),
     });
 }
 
