@@ -40,6 +40,11 @@ pub fn setup<U: Updates>(
         tmux_passthrough: tmux.then(tmux_passthrough).flatten(),
     };
     let mut mode = detect(config.ui.pictures, &env);
+    if opts.ascii {
+        // A terminal without UTF-8 cannot show half-blocks or kitty's
+        // placeholder characters (the ASCII pass would turn them into `?`).
+        mode = PictureMode::Off;
+    }
     let picker = make_picker(&mut mode);
     tracing::info!(?mode, "pictures");
     opts.media.pictures = mode;
