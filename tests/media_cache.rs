@@ -46,6 +46,7 @@ fn files_are_private_and_named_by_hash() {
         c.get("m_secret#0", at(1)),
         Some(Cached::Bytes(b"JPEGDATA".to_vec()))
     );
+    assert!(c.contains("m_secret#0") && !c.contains("m_other#0"));
 }
 
 #[test]

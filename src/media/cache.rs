@@ -90,6 +90,12 @@ impl PictureCache {
         None
     }
 
+    /// Whether anything (bytes or a refusal) is kept for `name`, without
+    /// reading it: a prefetch of a kept picture does nothing.
+    pub fn contains(&self, name: &str) -> bool {
+        self.path(name, false).exists() || self.path(name, true).exists()
+    }
+
     /// Keep `bytes` for `name` (written aside, 0600, then renamed in), then
     /// evict down to the limits.
     pub fn put(&self, name: &str, bytes: &[u8], now: SystemTime) -> io::Result<()> {

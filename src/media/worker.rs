@@ -137,6 +137,10 @@ impl MediaWorker {
 }
 
 async fn run(source: &Arc<Source>, picker: Option<Arc<Picker>>, req: &PictureRequest) -> Outcome {
+    // A prefetch (a status change re-sends the message) of a kept picture.
+    if !req.show && source.cache.contains(&req.key.cache_name()) {
+        return Outcome::Cached;
+    }
     let bytes = match source.bytes(&req.key, &req.url).await {
         Ok(b) => b,
         Err(u) => return Outcome::Unavailable(u),
