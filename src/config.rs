@@ -87,6 +87,10 @@ pub struct Config {
     /// `[labels]`: a colour per label name (labels are free-form; these
     /// are drawn in their colour).
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `[media]`: the picture cache and fetch limits.
+    pub media: MediaConfig,
+    /// `[notify]`: desktop notifications besides the bell.
+    pub notify: NotifyConfig,
     /// True when no config file existed and demo defaults are in use.
     pub demo: bool,
     pub source: Option<PathBuf>,
@@ -204,6 +208,8 @@ pub struct UiConfig {
     pub osc52_passthrough: bool,
     /// ASCII borders and symbols: Some(true|false) forced, None from the locale.
     pub ascii: Option<bool>,
+    /// `pictures = "auto"|"kitty"|"sixel"|"iterm2"|"halfblocks"|"off"`.
+    pub pictures: crate::media::protocol::PicturesSetting,
 }
 
 /// The control socket (teams): where other agents' UIs and commands attach.
@@ -354,6 +360,10 @@ struct RawConfig {
     #[serde(default)]
     control: RawControl,
     #[serde(default)]
+    media: RawMedia,
+    #[serde(default)]
+    notify: RawNotify,
+    #[serde(default)]
     team: RawTeam,
     #[serde(default)]
     labels: std::collections::BTreeMap<String, String>,
@@ -451,6 +461,7 @@ struct RawUi {
     title: Option<bool>,
     osc52_passthrough: Option<bool>,
     ascii: Option<toml::Value>,
+    pictures: Option<String>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
 }
@@ -502,6 +513,153 @@ const MAX_DURATION: Duration = Duration::from_secs(366 * 86400);
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let d = humantime::parse_duration(s.trim()).ok()?;
     (!d.is_zero() && d <= MAX_DURATION).then_some(d)
+}
+
+// ---- [ui] pictures, [media], [notify] (issue 17) --------------------------
+
+/// `[media]`: the picture cache under the data directory and fetch bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaConfig {
+    /// Where pictures are kept; default `$XDG_DATA_HOME/dmdesk/pictures`.
+    pub cache_dir: PathBuf,
+    pub cache: crate::media::cache::CacheLimits,
+    /// The largest picture fetched, in bytes.
+    pub max_picture_bytes: u64,
+}
+
+/// How a desktop notification is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyVia {
+    Off,
+    /// `ESC ] 777 ; notify ; title ; body` (foot, kitty, WezTerm, Ghostty, rxvt).
+    Osc777,
+    /// `ESC ] 9 ; text` (iTerm2, Windows Terminal, kitty, WezTerm, Ghostty).
+    Osc9,
+    /// A program, run with the title and the body as its last two arguments.
+    Command(Vec<String>),
+}
+
+/// `[notify]`: a desktop notification for a new customer message the agent
+/// is not looking at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    pub via: NotifyVia,
+    /// At most one notification per this interval.
+    pub min_interval: Duration,
+    /// Accounts (page or Instagram ids) that never notify.
+    pub muted: std::collections::BTreeSet<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    cache_dir: Option<PathBuf>,
+    cache_mb: Option<u64>,
+    cache_files: Option<usize>,
+    cache_max_age: Option<String>,
+    max_picture_mb: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    desktop: Option<String>,
+    command: Option<String>,
+    min_interval: Option<String>,
+    #[serde(default)]
+    muted_pages: Vec<String>,
+}
+
+fn pictures_setting(
+    v: Option<&str>,
+) -> Result<crate::media::protocol::PicturesSetting, ConfigError> {
+    use crate::media::protocol::PicturesSetting as P;
+    Ok(match v.unwrap_or("auto") {
+        "auto" => P::Auto,
+        "kitty" => P::Kitty,
+        "sixel" => P::Sixel,
+        "iterm2" => P::Iterm2,
+        "halfblocks" => P::Halfblocks,
+        "off" => P::Off,
+        _ => {
+            return Err(ConfigError::key(
+                "ui.pictures",
+                "must be \"auto\", \"kitty\", \"sixel\", \"iterm2\", \"halfblocks\" or \"off\"",
+            ))
+        }
+    })
+}
+
+fn media_config(raw: &RawMedia) -> Result<MediaConfig, ConfigError> {
+    let d = crate::media::cache::CacheLimits::default();
+    let positive = |key: &str, v: Option<u64>, default: u64| match v {
+        Some(0) => Err(ConfigError::key(key, "must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    let max_age = match &raw.cache_max_age {
+        None => d.max_age,
+        Some(s) => parse_duration(s).ok_or_else(|| {
+            ConfigError::key("media.cache_max_age", "must be a duration like \"30d\"")
+        })?,
+    };
+    let mb = 1024 * 1024;
+    Ok(MediaConfig {
+        cache_dir: raw.cache_dir.clone().unwrap_or_else(|| {
+            dirs()
+                .map(|d| d.data_dir().join("pictures"))
+                .unwrap_or_else(|| PathBuf::from("dmdesk-pictures"))
+        }),
+        cache: crate::media::cache::CacheLimits {
+            max_bytes: positive("media.cache_mb", raw.cache_mb, d.max_bytes / mb)? * mb,
+            max_files: positive(
+                "media.cache_files",
+                raw.cache_files.map(|n| n as u64),
+                d.max_files as u64,
+            )? as usize,
+            max_age,
+        },
+        max_picture_bytes: positive("media.max_picture_mb", raw.max_picture_mb, 10)? * mb,
+    })
+}
+
+fn notify_config(raw: RawNotify) -> Result<NotifyConfig, ConfigError> {
+    let via = match raw.desktop.as_deref().unwrap_or("off") {
+        "off" => NotifyVia::Off,
+        "osc777" => NotifyVia::Osc777,
+        "osc9" => NotifyVia::Osc9,
+        "command" => {
+            let words = raw
+                .command
+                .as_deref()
+                .and_then(|c| shell_words::split(c).ok())
+                .filter(|w| !w.is_empty())
+                .ok_or_else(|| {
+                    ConfigError::key(
+                        "notify.command",
+                        "is required with desktop = \"command\" (e.g. \"notify-send\")",
+                    )
+                })?;
+            NotifyVia::Command(words)
+        }
+        _ => {
+            return Err(ConfigError::key(
+                "notify.desktop",
+                "must be \"off\", \"osc777\", \"osc9\" or \"command\"",
+            ))
+        }
+    };
+    let min_interval = match &raw.min_interval {
+        None => Duration::from_secs(30),
+        Some(s) => parse_duration(s).ok_or_else(|| {
+            ConfigError::key("notify.min_interval", "must be a duration like \"30s\"")
+        })?,
+    };
+    Ok(NotifyConfig {
+        via,
+        min_interval,
+        muted: raw.muted_pages.into_iter().collect(),
+    })
 }
 
 /// Config files are a few KiB; a larger one is a mistake (or /dev/zero).
@@ -948,7 +1106,10 @@ impl Config {
                 keys,
                 osc52_passthrough: raw.ui.osc52_passthrough.unwrap_or(false),
                 ascii,
+                pictures: pictures_setting(raw.ui.pictures.as_deref())?,
             },
+            media: media_config(&raw.media)?,
+            notify: notify_config(raw.notify)?,
             canned: raw.canned,
             control: ControlConfig {
                 group: raw.control.group.filter(|g| !g.trim().is_empty()),
@@ -1215,6 +1376,39 @@ mod tests {
         );
         let err = ui("[ui]\nascii = \"yes\"").unwrap_err().to_string();
         assert!(err.contains("ui.ascii"), "{err}");
+    }
+
+    #[test]
+    fn pictures_media_and_notify_sections() {
+        use crate::media::protocol::PicturesSetting;
+        let cfg = |t: &str| Config::from_toml(t, &no_env);
+        let d = cfg("").unwrap();
+        assert_eq!(d.ui.pictures, PicturesSetting::Auto);
+        assert_eq!(d.media.max_picture_bytes, 10 * 1024 * 1024);
+        assert_eq!(d.notify.via, NotifyVia::Off);
+        let c = cfg(
+            "[ui]\npictures = \"off\"\n[media]\ncache_mb = 5\ncache_files = 7\ncache_max_age = \"2d\"\n\
+             [notify]\ndesktop = \"command\"\ncommand = \"notify-send -a dmdesk\"\nmuted_pages = [\"P1\"]",
+        )
+        .unwrap();
+        assert_eq!(c.ui.pictures, PicturesSetting::Off);
+        assert_eq!(c.media.cache.max_bytes, 5 * 1024 * 1024);
+        assert_eq!(c.media.cache.max_files, 7);
+        assert_eq!(c.media.cache.max_age, Duration::from_secs(2 * 86400));
+        assert_eq!(
+            c.notify.via,
+            NotifyVia::Command(vec!["notify-send".into(), "-a".into(), "dmdesk".into()])
+        );
+        assert!(c.notify.muted.contains("P1"));
+        for (text, key) in [
+            ("[ui]\npictures = \"yes\"", "ui.pictures"),
+            ("[media]\ncache_mb = 0", "media.cache_mb"),
+            ("[notify]\ndesktop = \"command\"", "notify.command"),
+            ("[notify]\ndesktop = \"popup\"", "notify.desktop"),
+        ] {
+            let err = cfg(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

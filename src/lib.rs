@@ -21,6 +21,7 @@ pub mod filter;
 pub mod inbox;
 pub mod ingest;
 pub mod job;
+pub mod media;
 pub mod meta;
 pub mod metrics;
 pub mod migrate;

@@ -15,5 +15,14 @@ pub enum Command {
     Copy(String),
     Bell,
     SetTitle(String),
+    /// Fetch (and keep) a picture, and decode it when shown (src/media/).
+    Picture(crate::media::picture::PictureRequest),
+    /// A desktop notification (`[notify]`).
+    Notify {
+        title: String,
+        body: String,
+    },
+    /// Open a link with the platform opener (a local display).
+    OpenLink(String),
     Quit,
 }

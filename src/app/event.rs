@@ -30,4 +30,11 @@ pub enum Event {
     EditorDone {
         text: Option<String>,
     },
+    /// The picture worker's result for one attachment.
+    Picture {
+        key: crate::media::picture::PicKey,
+        outcome: crate::media::picture::Outcome,
+    },
+    /// The terminal gained (true) or lost focus.
+    Focus(bool),
 }

@@ -52,6 +52,7 @@ pub fn options() -> Options {
         }],
         ascii: false,
         dead_tokens: Vec::new(),
+        media: Default::default(),
     }
 }
 

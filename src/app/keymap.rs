@@ -61,6 +61,7 @@ actions! {
     Retry = "retry", "retry failed send", ["t"];
     Urgent = "urgent", "jump to most urgent", ["!"];
     Copy = "copy", "copy selected message", ["y"];
+    OpenLink = "open_link", "open link/attachment", ["o"];
     Notices = "notices", "notices log, in full", ["L"];
     Send = "send", "composer: send", ["enter"];
     Newline = "newline", "composer: new line", ["alt-enter"];

@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod keymap;
 pub mod layout;
 pub mod search;
+pub mod media;
 pub mod state;
 pub mod thread_layout;
 pub mod update;

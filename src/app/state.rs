@@ -45,6 +45,8 @@ pub struct Options {
     pub ascii: bool,
     /// Pages whose token the store has marked dead when the UI starts.
     pub dead_tokens: Vec<crate::update::DeadPage>,
+    /// Pictures, links, notifications (src/app/media.rs).
+    pub media: super::media::MediaOpts,
 }
 
 impl Options {
@@ -76,6 +78,11 @@ impl Options {
             // `[ui] ascii = "auto"` is settled from the locale by the terminal side.
             ascii: cfg.ui.ascii.unwrap_or(false),
             dead_tokens: Vec::new(),
+            // The picture mode and the opener are settled by the terminal side.
+            media: super::media::MediaOpts {
+                notify: cfg.notify.clone(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -177,6 +184,8 @@ pub struct ThreadPane {
     pub memo: Memo,
     /// The conversation's page token is dead: no retry is offered.
     pub token_dead: bool,
+    /// This thread's pictures (src/app/media.rs).
+    pub pictures: super::media::Pictures,
 }
 
 impl ThreadPane {
@@ -197,6 +206,7 @@ impl ThreadPane {
             loading_older: self.loading_older,
             rev: self.rev,
             retry: !self.token_dead,
+            pictures: Some(&self.pictures),
         }
     }
     /// Lines the thread takes at `width` (scrolling measures with it).
@@ -441,6 +451,8 @@ pub struct State {
     pub unread_total: Option<u64>,
     /// Full-text search (src/app/search.rs).
     pub search: super::search::SearchState,
+    /// Focus and the notification rate limit (src/app/media.rs).
+    pub media: super::media::MediaState,
 }
 
 /// Messages loaded when a thread opens, and per "load older" step.
@@ -465,6 +477,7 @@ impl State {
             presence: Vec::new(),
             typing_reported: None,
             unread_total: None,
+            media: Default::default(),
             unread: HashMap::new(),
             unread_load: None,
             unread_requests: 0,

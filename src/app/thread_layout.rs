@@ -3,10 +3,12 @@
 //! scroll, and `ui::thread` styles and draws the visible slice.
 
 use super::clock::{self, Zone};
+use super::media::{PicState, Pictures};
 use crate::domain::{
     Contact, ConvKey, Conversation, Direction, Message, Mid, MsgKind, MsgStatus, Origin, Platform,
     TimestampMs,
 };
+use crate::media::picture::{is_picture, PicKey};
 use crate::text::{line, truncate, wrap};
 use std::sync::{Arc, Mutex};
 
@@ -25,11 +27,13 @@ pub enum Tone {
     Error,
 }
 
-/// One laid-out line: one text in one tone, or a run of pieces (a header).
+/// One laid-out line: one text in one tone, a run of pieces (a header),
+/// or row `row` of a picture drawn from column `x`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LaidLine {
     Whole(Tone, String),
     Pieces(Vec<(Tone, String)>),
+    Picture { key: PicKey, row: u16, x: u16 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +56,8 @@ pub struct Source<'a> {
     pub rev: u64,
     /// Whether a failed send may be retried (not while the token is dead).
     pub retry: bool,
+    /// The thread's pictures (None: text only).
+    pub pictures: Option<&'a Pictures>,
 }
 
 /// What a layout depends on besides the messages' content (`rev`).
@@ -59,6 +65,7 @@ pub struct Source<'a> {
 struct MemoKey {
     conv: ConvKey,
     rev: u64,
+    pics: u64,
     len: usize,
     ends: Option<(Mid, Mid)>,
     top: (bool, bool),
@@ -113,6 +120,7 @@ impl Memo {
         let key = MemoKey {
             conv: t.conv.key.clone(),
             rev: t.rev,
+            pics: t.pictures.map_or(0, |p| p.rev),
             len: t.messages.len(),
             ends: t
                 .messages
@@ -332,7 +340,7 @@ fn lay_out_from(
             );
         }
         if !m.deleted {
-            for a in &m.attachments {
+            for (j, a) in m.attachments.iter().enumerate() {
                 let label = match (&a.title, &a.url) {
                     (Some(t), Some(u)) => format!("📎 {}: {t} {u}", a.kind),
                     (None, Some(u)) => format!("📎 {}: {u}", a.kind),
@@ -341,6 +349,36 @@ fn lay_out_from(
                 };
                 for l in wrap(&label, body_w) {
                     push(Whole(Tone::Warn, format!("{pad}{l}")), Some(i), &mut lines);
+                }
+                let key = PicKey {
+                    mid: m.mid.clone(),
+                    index: j,
+                };
+                let shown = t.pictures.filter(|_| is_picture(a));
+                let note = match shown.and_then(|p| p.map.get(&key)) {
+                    None => None,
+                    Some(PicState::Loading) => Some((Tone::Dim, "🖼 loading picture…".to_string())),
+                    Some(PicState::Unavailable(u)) => Some((Tone::Warn, u.placeholder())),
+                    Some(PicState::Ready(d)) => {
+                        let (cols, rows) = d.size();
+                        if cols as usize <= body_w {
+                            let x = pad.len() as u16;
+                            for row in 0..rows {
+                                let key = key.clone();
+                                push(LaidLine::Picture { key, row, x }, Some(i), &mut lines);
+                            }
+                            None
+                        } else {
+                            Some((Tone::Dim, "🖼 picture hidden: the pane is too narrow".into()))
+                        }
+                    }
+                };
+                if let Some((tone, text)) = note {
+                    push(
+                        Whole(tone, format!("{pad}{}", truncate(&text, body_w))),
+                        Some(i),
+                        &mut lines,
+                    );
                 }
             }
         }
@@ -468,12 +506,14 @@ mod tests {
             loading_older: false,
             rev: 0,
             retry: true,
+            pictures: None,
         };
         let l = lay_out(&t, 60, Zone::Fixed(0), fx::NOW, Some("alice"));
         assert_eq!(l.lines.len(), l.owners.len());
         let text = |l: &LaidLine| match l {
             LaidLine::Whole(_, t) => t.clone(),
             LaidLine::Pieces(p) => p.iter().map(|(_, t)| t.as_str()).collect(),
+            LaidLine::Picture { .. } => String::new(),
         };
         // The day separator, then each message's header and body.
         assert!(matches!(&l.lines[0], LaidLine::Whole(Tone::Dim, t) if t.contains("Today")));

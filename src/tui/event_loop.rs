@@ -74,6 +74,13 @@ pub trait Host {
     fn copy(&mut self, text: &str);
     /// Hand the terminal to $EDITOR on `text`; the edited text, or None.
     fn edit(&mut self, text: String) -> impl Future<Output = Option<String>>;
+    /// Fetch/decode a picture off the loop (results come back as events);
+    /// hosts without a picture worker ignore it.
+    fn picture(&mut self, _request: crate::media::picture::PictureRequest) {}
+    /// A desktop notification (`[notify]`).
+    fn notify(&mut self, _title: &str, _body: &str) {}
+    /// Open a link with the platform opener.
+    fn open_link(&mut self, _url: &str) {}
 }
 
 /// A host without a real terminal (tests, benchmarks): frames go to the
@@ -109,7 +116,8 @@ pub fn to_event(e: CtEvent) -> Option<Event> {
         CtEvent::Mouse(m) => Some(Event::Mouse(m)),
         CtEvent::Paste(p) => Some(Event::Paste(p)),
         CtEvent::Resize(width, height) => Some(Event::Resize { width, height }),
-        _ => None,
+        CtEvent::FocusGained => Some(Event::Focus(true)),
+        CtEvent::FocusLost => Some(Event::Focus(false)),
     }
 }
 
@@ -229,6 +237,9 @@ async fn dispatch<H: Host>(
             Command::Copy(text) => host.copy(&text),
             Command::Bell => host.bell(),
             Command::SetTitle(t) => host.set_title(&t),
+            Command::Picture(r) => host.picture(r),
+            Command::Notify { title, body } => host.notify(&title, &body),
+            Command::OpenLink(url) => host.open_link(&url),
             Command::Quit => state.quit = true,
         }
     }

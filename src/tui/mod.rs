@@ -6,6 +6,7 @@
 pub mod attached;
 pub mod data;
 pub mod event_loop;
+pub mod media;
 
 use crate::app::keymap::Keymap;
 use crate::app::state::{Options, State};
@@ -17,8 +18,8 @@ use data::DataWorker;
 pub use event_loop::{run_loop, Headless, Host};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    EventStream,
+    DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
+    EnableFocusChange, EnableMouseCapture, EventStream,
 };
 use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen, SetTitle,
@@ -82,6 +83,7 @@ pub fn restore_terminal() {
         let _ = execute!(
             out,
             DisableBracketedPaste,
+            DisableFocusChange,
             DisableMouseCapture,
             LeaveAlternateScreen,
             cursor::Show
@@ -98,7 +100,9 @@ fn enter_terminal() -> io::Result<()> {
         io::stdout(),
         EnterAlternateScreen,
         EnableMouseCapture,
-        EnableBracketedPaste
+        EnableBracketedPaste,
+        // Focus reports decide desktop notifications (tmux: `focus-events on`).
+        EnableFocusChange
     )?;
     Ok(())
 }
@@ -126,6 +130,8 @@ struct Tty {
     events: Option<EventStream>,
     /// `[ui] osc52_passthrough`: wrap copies for tmux's passthrough.
     passthrough: bool,
+    /// Pictures, notifications, links (src/tui/media.rs).
+    media: media::TtyMedia,
 }
 
 impl Tty {
@@ -142,6 +148,7 @@ impl Tty {
             terminal,
             events: Some(EventStream::new()),
             passthrough: false,
+            media: Default::default(),
         })
     }
 }
@@ -181,6 +188,18 @@ impl Host for Tty {
     async fn edit(&mut self, text: String) -> Option<String> {
         edit_externally(self, text).await
     }
+
+    fn picture(&mut self, request: crate::media::picture::PictureRequest) {
+        self.media.picture(request);
+    }
+
+    fn notify(&mut self, title: &str, body: &str) {
+        self.media.notify(title, body);
+    }
+
+    fn open_link(&mut self, url: &str) {
+        self.media.open_link(url);
+    }
 }
 
 /// Run the terminal inbox until the agent quits.
@@ -211,7 +230,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             // Subscribe before the first read so no change falls between them.
             let updates = store.subscribe();
             opts.dead_tokens = crate::tokens::dead_pages(&store, &ctx.config.pages);
-            drive(opts, &ctx.config.ui, Arc::new(data), updates).await
+            drive(opts, &ctx.config, Arc::new(data), updates).await
         }
         Source::Attached {
             remote,
@@ -256,17 +275,18 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
                 remote,
                 handle: tokio::runtime::Handle::current(),
             };
-            drive(opts, &ctx.config.ui, Arc::new(data), attached::pump(pushed)).await
+            drive(opts, &ctx.config, Arc::new(data), attached::pump(pushed)).await
         }
     }
 }
 
 async fn drive(
     mut opts: Options,
-    ui: &crate::config::UiConfig,
+    config: &Config,
     data: Arc<dyn data::Port>,
     updates: impl event_loop::Updates,
 ) -> anyhow::Result<()> {
+    let ui = &config.ui;
     opts.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if ui.ascii.is_none() {
         let var = |k| std::env::var(k).ok();
@@ -277,9 +297,12 @@ async fn drive(
         );
     }
     let mut data = DataWorker::start(data)?;
+    // Before the terminal is taken: the picture setup may query it.
+    let (tty_media, updates) = media::setup(config, &mut opts, updates);
     install_panic_hook();
     let mut tty = Tty::init()?;
     tty.passthrough = ui.osc52_passthrough;
+    tty.media = tty_media;
     let size = tty.terminal.size()?;
     let mut state = State::new(opts, TimestampMs::now(), (size.width, size.height));
     if state.opts.title {

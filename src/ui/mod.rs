@@ -2,6 +2,7 @@
 
 pub mod composer;
 pub mod list;
+pub mod media;
 pub mod popup;
 pub mod search;
 pub mod status;

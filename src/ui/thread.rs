@@ -83,6 +83,11 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         visible.push(l);
     }
     f.render_widget(Paragraph::new(visible), inner);
+    let shown = &laid.lines[start..end];
+    super::media::draw_pictures(&t.pictures, shown, inner, f.buffer_mut());
+    if s.opts.media.hyperlinks {
+        super::media::link_cells(shown, inner, f.buffer_mut());
+    }
     // The marker goes on the pane's left border, so selecting never
     // re-wraps or cuts the text.
     if selected.is_some() {
@@ -106,5 +111,7 @@ fn styled(l: &LaidLine, th: Theme) -> Line<'static> {
                 .map(|(tone, text)| Span::styled(text.clone(), th.tone(*tone)))
                 .collect::<Vec<_>>(),
         ),
+        // Drawn over the blank line afterwards (ui::media).
+        LaidLine::Picture { .. } => Line::default(),
     }
 }

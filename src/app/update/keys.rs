@@ -54,6 +54,7 @@ const NORMAL: &[Action] = &[
     Action::Retry,
     Action::Urgent,
     Action::Copy,
+    Action::OpenLink,
     Action::Notices,
 ];
 
@@ -267,7 +268,7 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 t.cursor = None; // the newest, also when more arrive
             }
         }
-        Action::Retry | Action::Copy if !list_row_is_open(s) => {
+        Action::Retry | Action::Copy | Action::OpenLink if !list_row_is_open(s) => {
             // From the list they would act on another conversation's
             // messages than the row the agent has selected.
             let name = s.list.selected_row().map(|c| c.name.clone());
@@ -280,6 +281,7 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             info(s, Level::Error, &msg);
         }
         Action::Retry => retry(s, out),
+        Action::OpenLink => super::media::open_link(s, out),
         Action::Urgent => out.push(Command::Inbox(Request::Urgent)),
         Action::Copy => {
             if let Some(m) = selected_message(s) {

@@ -7,6 +7,7 @@ mod composer;
 mod keys;
 mod list;
 mod live;
+mod media;
 mod mouse;
 mod overlays;
 mod scroll;
@@ -42,7 +43,12 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             status::tick(s, now);
             list::clock_moved(s, before, &mut out);
         }
-        Event::Update(u) => live::on_update(s, u, &mut out),
+        Event::Update(u) => {
+            media::on_update(s, &u, &mut out);
+            live::on_update(s, u, &mut out)
+        }
+        Event::Picture { key, outcome } => media::picture_done(s, key, outcome),
+        Event::Focus(f) => media::focus(s, f),
         Event::Lagged => live::lagged(s, &mut out),
         Event::Inbox(Reply::List(rows)) => list::list_loaded(s, rows, &mut out),
         Event::Inbox(Reply::Thread(Some(d))) => {
@@ -73,6 +79,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             ..
         }) => search::results_loaded(s, generation, *results),
     }
+    media::want_pictures(s, &mut out);
     status::title(s, &mut out);
     out
 }

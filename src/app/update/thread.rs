@@ -47,6 +47,7 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
         rev: 0,
         memo: Default::default(),
         token_dead,
+        pictures: Default::default(),
     });
 }
 
