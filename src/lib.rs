@@ -25,6 +25,7 @@ pub mod meta;
 pub mod metrics;
 pub mod pace;
 pub mod profiles;
+pub mod report;
 pub mod runtime;
 pub mod send;
 pub mod sim;
