@@ -290,9 +290,7 @@ impl Builder {
                 figures: acc.finish(),
             })
             .collect();
-        agents.sort_by(|a, b| {
-            (a.agent.is_none(), &a.agent).cmp(&(b.agent.is_none(), &b.agent))
-        });
+        agents.sort_by(|a, b| (a.agent.is_none(), &a.agent).cmp(&(b.agent.is_none(), &b.agent)));
         let mut pages: Vec<PageRow> = pages
             .into_iter()
             .map(|((pl, acc_id), acc)| PageRow {
@@ -304,7 +302,13 @@ impl Builder {
         pages.sort_by(|a, b| (&a.platform, &a.account_id).cmp(&(&b.platform, &b.account_id)));
 
         let offset = p.zone.offset_at(p.now).to_string();
-        let notes = notes(&p, from, &offset, &coverage, agents.iter().any(|a| a.agent.is_none()));
+        let notes = notes(
+            &p,
+            from,
+            &offset,
+            &coverage,
+            agents.iter().any(|a| a.agent.is_none()),
+        );
         Report {
             generated_ms: p.now.0,
             from_ms: from,
@@ -323,7 +327,12 @@ impl Builder {
 }
 
 fn notes(p: &Params, from: i64, offset: &str, c: &Coverage, no_agent: bool) -> Vec<String> {
-    let when = |t: i64| p.zone.at(TimestampMs(t)).format("%Y-%m-%d %H:%M").to_string();
+    let when = |t: i64| {
+        p.zone
+            .at(TimestampMs(t))
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
     let mut n = vec![
         format!(
             "Days are local days at UTC{offset} (the agent's time zone, TZ). Business hours are not applied: times run around the clock."
@@ -338,23 +347,23 @@ fn notes(p: &Params, from: i64, offset: &str, c: &Coverage, no_agent: bool) -> V
         Some(h) => {
             if h.0 > from {
                 n.push(format!(
-                    "The history begins {}, after the period's start: there are no figures before it (days shown as –).",
+                    "The history begins {}, after the period's start: there are no figures before it (days shown as -).",
                     when(h.0)
                 ));
             }
             if c.predating > 0 {
                 n.push(format!(
-                    "{} of {} conversations were last active before the history began ({}) and have no figures.",
+                    "Conversations last active before the history began ({}): {} of {}; they have no figures.",
+                    when(h.0),
                     c.predating,
-                    c.conversations,
-                    when(h.0)
+                    c.conversations
                 ));
             }
         }
     }
     if c.resolved_without_opening > 0 {
         n.push(format!(
-            "{} resolutions were of conversations opened before the history (or over 30 days before the period): counted, without a resolution time.",
+            "Resolutions of conversations opened before the history (or over 30 days before the period): {}, counted without a resolution time.",
             c.resolved_without_opening
         ));
     }

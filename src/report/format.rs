@@ -205,10 +205,18 @@ pub fn csv(r: &Report) -> String {
     };
     figures("total", "", Some(&r.totals));
     for a in &r.agents {
-        figures("agent", a.agent.as_deref().unwrap_or(NO_AGENT), Some(&a.figures));
+        figures(
+            "agent",
+            a.agent.as_deref().unwrap_or(NO_AGENT),
+            Some(&a.figures),
+        );
     }
     for p in &r.pages {
-        figures("page", &format!("{}/{}", p.platform, p.account_id), Some(&p.figures));
+        figures(
+            "page",
+            &format!("{}/{}", p.platform, p.account_id),
+            Some(&p.figures),
+        );
     }
     for d in &r.days {
         figures("day", &d.date, d.figures.as_ref());

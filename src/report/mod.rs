@@ -8,6 +8,7 @@
 //! the clock; `format` prints the result as a table, JSON or CSV.
 
 mod build;
+pub mod fixture;
 pub mod format;
 mod times;
 
