@@ -347,7 +347,7 @@ fn notes(p: &Params, from: i64, offset: &str, c: &Coverage, no_agent: bool) -> V
         Some(h) => {
             if h.0 > from {
                 n.push(format!(
-                    "The history begins {}, after the period's start: there are no figures before it (days shown as -).",
+                    "The history begins {}, after the period's start: days before it have no figures (not zeros).",
                     when(h.0)
                 ));
             }

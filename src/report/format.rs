@@ -119,15 +119,19 @@ fn head(first: &str, opened: bool) -> Vec<String> {
         .collect()
 }
 
-pub fn table(r: &Report) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Report {} – {} (UTC{})\n",
+/// "2026-11-30 13:00 – 2026-12-07 13:00 (UTC+01:00)"
+pub fn period(r: &Report) -> String {
+    format!(
+        "{} – {} (UTC{})",
         when(r, r.from_ms),
         when(r, r.to_ms),
         r.utc_offset
-    );
+    )
+}
+
+pub fn table(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Report {}\n", period(r));
     let _ = writeln!(s, "Total");
     aligned(
         &mut s,

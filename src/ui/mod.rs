@@ -3,6 +3,7 @@
 pub mod composer;
 pub mod list;
 pub mod popup;
+pub mod report;
 pub mod status;
 pub mod symbols;
 pub mod theme;
