@@ -7,6 +7,7 @@ use crate::domain::{
     check_conv, check_id, check_mid, check_timestamp, Contact, ConvKey, ConvStatus, Message, Mid,
     TimestampMs,
 };
+use crate::team::{AgentName, Note, Priority};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -83,12 +84,45 @@ pub enum Change {
     OutboundRetry { id: String },
     /// An agent read the conversation (or marked it unread again).
     MarkRead { conv: ConvKey, read: bool },
-    /// An agent set the status; a snooze carries its wake time.
+    /// An agent (`by`; None: dmdesk, a snooze waking) set the status; a
+    /// snooze carries its wake time. Recorded in the history when it changed.
     Status {
         conv: ConvKey,
         status: ConvStatus,
         snooze_until: Option<TimestampMs>,
+        by: Option<AgentName>,
+        at: TimestampMs,
     },
+    /// Give the conversation to `to` (None: unassign), only if its assignee
+    /// is still `expect` (what the actor saw): a compare-and-set, so of two
+    /// agents taking it at once one wins and the other finds it in
+    /// `Applied::assign_lost`. A previous assignee other than `by` is told
+    /// (mailbox), and so is a new one other than `by`.
+    Assign {
+        conv: ConvKey,
+        expect: Option<AgentName>,
+        to: Option<AgentName>,
+        by: Option<AgentName>,
+        at: TimestampMs,
+    },
+    /// Add and remove labels (adding one it has, or removing one it lacks,
+    /// changes nothing).
+    Labels {
+        conv: ConvKey,
+        add: Vec<String>,
+        remove: Vec<String>,
+        by: Option<AgentName>,
+        at: TimestampMs,
+    },
+    Priority {
+        conv: ConvKey,
+        priority: Priority,
+        by: Option<AgentName>,
+        at: TimestampMs,
+    },
+    /// A private note (its id from `Store::next_id`: applied twice, one
+    /// note); each mentioned agent other than the author gets mail.
+    Note(Box<Note>),
     /// A contact learned from the Graph API; its name goes to the
     /// conversation row.
     Contact(Box<Contact>),
@@ -118,8 +152,12 @@ impl Change {
             | Change::OutboundQueued { conv, .. }
             | Change::MarkRead { conv, .. }
             | Change::Status { conv, .. }
+            | Change::Assign { conv, .. }
+            | Change::Labels { conv, .. }
+            | Change::Priority { conv, .. }
             | Change::Profile { conv, .. } => Some(conv),
             Change::Contact(c) => Some(&c.conv),
+            Change::Note(n) => Some(&n.conv),
             Change::OutboundSent { .. }
             | Change::OutboundFailed { .. }
             | Change::OutboundRetry { .. }
@@ -172,7 +210,27 @@ pub fn check_change(c: &Change) -> Result<(), String> {
         | Change::OutboundQueued { at, .. }
         | Change::Profile { at, .. } => check_timestamp("timestamp", *at),
         Change::OutboundSent { mid, .. } => check_mid(mid),
-        Change::Status { snooze_until, .. } => ts("snooze time", snooze_until),
+        Change::Status {
+            snooze_until, at, ..
+        } => {
+            check_timestamp("timestamp", *at)?;
+            ts("snooze time", snooze_until)
+        }
+        Change::Assign { at, .. } | Change::Priority { at, .. } => {
+            check_timestamp("timestamp", *at)
+        }
+        Change::Labels {
+            add, remove, at, ..
+        } => {
+            add.iter().chain(remove).try_for_each(|l| check_label(l))?;
+            check_timestamp("timestamp", *at)
+        }
+        Change::Note(n) => {
+            if n.id.is_empty() || n.text.trim().is_empty() {
+                return Err("a note needs an id and some text".into());
+            }
+            check_timestamp("timestamp", n.at)
+        }
         Change::ContactSeen { .. }
         | Change::Contact(_)
         | Change::OutboundFailed { .. }
@@ -181,6 +239,20 @@ pub fn check_change(c: &Change) -> Result<(), String> {
         | Change::Notice { .. }
         | Change::Ignored { .. } => Ok(()),
     }
+}
+
+/// A label is a short name without spaces or commas (it is typed after a
+/// key and listed comma-separated).
+pub fn check_label(l: &str) -> Result<(), String> {
+    if l.is_empty() || l.chars().count() > 64 {
+        return Err(format!("label `{l}`: 1 to 64 characters"));
+    }
+    if l.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+    {
+        return Err(format!("label `{l}`: no spaces or commas"));
+    }
+    Ok(())
 }
 
 /// Keep the changes that pass [`check_change`]; each one dropped adds its

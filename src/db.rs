@@ -5,7 +5,8 @@
 use crate::bus::{Bus, Subscription};
 use crate::change::Change;
 use crate::domain::{Contact, ConvKey, ConvStatus, Mid, TimestampMs};
-use crate::store::{self, Applied, OutboxRecord, Result, Store, StoreError};
+use crate::store::{self, Applied, OutboxRecord, Result, Store, StoreError, Swap};
+use crate::team::{AgentName, Note, Priority};
 use crate::update::Update;
 use std::path::Path;
 use std::sync::Arc;
@@ -143,18 +144,114 @@ impl Db {
         .map(drop)
     }
 
+    /// Set the status as dmdesk (no agent), now.
     pub fn set_status(
         &self,
         conv: &ConvKey,
         status: ConvStatus,
         snooze_until: Option<TimestampMs>,
     ) -> Result<()> {
+        self.set_status_by(conv, status, snooze_until, None, TimestampMs::now())
+    }
+
+    /// Set the status as `by` (recorded in the history when it changed).
+    pub fn set_status_by(
+        &self,
+        conv: &ConvKey,
+        status: ConvStatus,
+        snooze_until: Option<TimestampMs>,
+        by: Option<&AgentName>,
+        at: TimestampMs,
+    ) -> Result<()> {
         self.apply(&[Change::Status {
             conv: conv.clone(),
             status,
             snooze_until,
+            by: by.cloned(),
+            at,
         }])
         .map(drop)
+    }
+
+    // ---- the team's workflow ----------------------------------------------
+
+    /// Assign `conv` to `to` (None: unassign) if its assignee is still
+    /// `expect`. `Swap::Lost(current)`: someone else changed it first (it
+    /// is now `current`'s; None: nobody's) and nothing was written.
+    pub fn assign(
+        &self,
+        conv: &ConvKey,
+        expect: Option<&AgentName>,
+        to: Option<&AgentName>,
+        by: Option<&AgentName>,
+        at: TimestampMs,
+    ) -> Result<Swap<AgentName>> {
+        let applied = self.apply(&[Change::Assign {
+            conv: conv.clone(),
+            expect: expect.cloned(),
+            to: to.cloned(),
+            by: by.cloned(),
+            at,
+        }])?;
+        Ok(match applied.assign_lost.into_iter().next() {
+            Some((_, current)) => Swap::Lost(current),
+            None => Swap::Done,
+        })
+    }
+
+    pub fn set_labels(
+        &self,
+        conv: &ConvKey,
+        add: &[String],
+        remove: &[String],
+        by: Option<&AgentName>,
+        at: TimestampMs,
+    ) -> Result<()> {
+        self.apply(&[Change::Labels {
+            conv: conv.clone(),
+            add: add.to_vec(),
+            remove: remove.to_vec(),
+            by: by.cloned(),
+            at,
+        }])
+        .map(drop)
+    }
+
+    pub fn set_priority(
+        &self,
+        conv: &ConvKey,
+        priority: Priority,
+        by: Option<&AgentName>,
+        at: TimestampMs,
+    ) -> Result<()> {
+        self.apply(&[Change::Priority {
+            conv: conv.clone(),
+            priority,
+            by: by.cloned(),
+            at,
+        }])
+        .map(drop)
+    }
+
+    /// Add a note (a fresh id; `@name`s in `mentions` get mail). Returns it.
+    pub fn add_note(
+        &self,
+        conv: &ConvKey,
+        author: &AgentName,
+        text: &str,
+        mentions: Vec<AgentName>,
+        at: TimestampMs,
+    ) -> Result<Note> {
+        let note = Note {
+            id: format!("n{:x}", self.store.next_id()?),
+            conv: conv.clone(),
+            author: author.clone(),
+            text: text.to_string(),
+            at,
+            mentions,
+        };
+        self.apply(&[Change::Note(Box::new(note.clone()))])?;
+        Ok(note)
     }
 
     /// Reopen snoozed conversations whose time has come. Returns how many.
@@ -167,6 +264,8 @@ impl Db {
                 conv: c.key,
                 status: ConvStatus::Open,
                 snooze_until: None,
+                by: None,
+                at: now,
             })
             .collect();
         if !due.is_empty() {

@@ -408,6 +408,9 @@ pub struct Conversation {
     /// response time counts from it; None: nothing is waiting).
     #[serde(default)]
     pub awaiting_since: Option<TimestampMs>,
+    /// Opened and not answered yet: the next reply is its first response.
+    #[serde(default)]
+    pub first_reply_due: bool,
 }
 
 impl Conversation {
@@ -432,6 +435,7 @@ impl Conversation {
             assignee: None,
             priority: crate::team::Priority::None,
             awaiting_since: None,
+            first_reply_due: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! store backend applies the same way.
 
 use crate::domain::{ConvStatus, Conversation, Platform, TimestampMs};
+use crate::team::AgentName;
 
 /// A named slice of the inbox that the list switches between (`f`). Views
 /// by assignee or label are more variants here; `matches` is their one rule.
@@ -66,6 +67,29 @@ impl View {
     }
 }
 
+/// Whose conversations the list shows (the team's views).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssigneeFilter {
+    /// Everyone's and nobody's.
+    #[default]
+    Any,
+    /// Assigned to this agent (the UI passes its own name: "mine").
+    Mine(AgentName),
+    /// Assigned to nobody.
+    Unassigned,
+}
+
+impl AssigneeFilter {
+    pub fn matches(&self, assignee: Option<&AgentName>) -> bool {
+        match self {
+            AssigneeFilter::Any => true,
+            AssigneeFilter::Mine(me) => assignee == Some(me),
+            AssigneeFilter::Unassigned => assignee.is_none(),
+        }
+    }
+}
+
 /// What the list pane shows (the `/` filter).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConvFilter {
@@ -78,6 +102,11 @@ pub struct ConvFilter {
     pub status: Option<ConvStatus>,
     #[serde(default)]
     pub view: View,
+    #[serde(default)]
+    pub assignee: AssigneeFilter,
+    /// Only conversations carrying this label.
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 impl ConvFilter {
@@ -103,8 +132,24 @@ impl ConvFilter {
         }
     }
 
+    /// The same filter without its team conditions (assignee, label): what
+    /// is left when a backend has applied those itself.
+    pub fn without_team(&self) -> ConvFilter {
+        ConvFilter {
+            assignee: AssigneeFilter::Any,
+            label: None,
+            ..self.clone()
+        }
+    }
+
     pub fn matches(&self, c: &Conversation) -> bool {
         if !self.view.matches(c) {
+            return false;
+        }
+        if !self.assignee.matches(c.assignee.as_ref()) {
+            return false;
+        }
+        if self.label.as_ref().is_some_and(|l| !c.labels.contains(l)) {
             return false;
         }
         if self.unread_only && c.unread == 0 {

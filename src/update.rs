@@ -27,6 +27,14 @@ pub enum Update {
     Campaign(CampaignProgress),
     /// Who is viewing or typing where (teams); the whole list each time.
     Presence(Vec<Viewer>),
+    /// A change recorded in a conversation's history: assignment (from, to,
+    /// by), labels, priority, status, opened, replied.
+    History(Box<crate::team::HistoryEvent>),
+    /// A private note was added.
+    Note(Box<crate::team::Note>),
+    /// Mail for one agent (a mention, a takeover, an assignment): the UI of
+    /// `item.agent` shows it and acknowledges it (`Request::MailAck`).
+    Mail(Box<crate::team::MailItem>),
     /// What an attached UI gets instead of every conversation and event
     /// while traffic is heavy: counts and the conversations that changed
     /// (with their unread counts); it reloads the rows it shows.

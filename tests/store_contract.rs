@@ -11,10 +11,11 @@ use dmdesk::db::Db;
 use dmdesk::domain::{
     ConvKey, ConvStatus, Direction, Message, Mid, MsgStatus, Platform, TimestampMs,
 };
-use dmdesk::filter::{ConvFilter, View};
+use dmdesk::filter::{AssigneeFilter, ConvFilter, View};
 use dmdesk::store::embedded::SledStore;
 use dmdesk::store::postgres::PgStore;
 use dmdesk::store::{NewRecipient, RecipientState, Store, Swap};
+use dmdesk::team::{AgentName, HistoryKind, MailKind, Note, Priority};
 use dmdesk::update::{Update, Viewer};
 use std::sync::Arc;
 
@@ -382,10 +383,12 @@ pub fn updates_follow_the_commit(f: Fixture) {
             Update::Contact(_) => "contact",
             Update::Message(_) => "message",
             Update::Conversation(_) => "conversation",
+            Update::History(_) => "history",
             _ => "other",
         });
     }
-    assert_eq!(kinds, vec!["contact", "message", "conversation"]);
+    // The live first message opened the conversation (history).
+    assert_eq!(kinds, vec!["contact", "message", "history", "conversation"]);
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
     // A re-apply that changes nothing publishes nothing.
     db.apply(&[inbound("U1", "m1", 10)]).unwrap();
@@ -501,6 +504,327 @@ pub fn views_and_draft_flag(f: Fixture) {
     assert_eq!(db.draft(&conv("U1")).unwrap(), None);
 }
 
+// ---- the team's workflow (issue 18) ----------------------------------------
+
+fn agent(name: &str) -> AgentName {
+    AgentName::from(name)
+}
+
+fn kinds(db: &Db, user: &str) -> Vec<HistoryKind> {
+    db.history(&conv(user))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+pub fn team_changes_are_recorded_once_in_time_order(f: Fixture) {
+    let db = &f.db;
+    let (alice, bob) = (agent("alice"), agent("bob"));
+    db.apply(&[inbound("U1", "m1", 1_000), inbound("U1", "m2", 2_000)])
+        .unwrap();
+    let c = db.conversation(&conv("U1")).unwrap().unwrap();
+    assert_eq!(c.awaiting_since, Some(TimestampMs(1_000)));
+    // Two takes of an unassigned conversation: the first wins, the second
+    // learns who has it and writes nothing.
+    let take =
+        |who: &AgentName, at| db.assign(&conv("U1"), None, Some(who), Some(who), TimestampMs(at));
+    assert_eq!(take(&alice, 3_000).unwrap(), Swap::Done);
+    assert_eq!(take(&bob, 3_001).unwrap(), Swap::Lost(Some(alice.clone())));
+    // The winner's take again (a retry) is no change and no error.
+    assert_eq!(take(&alice, 3_002).unwrap(), Swap::Done);
+    let add = vec!["vip".to_string(), "refund".to_string()];
+    db.set_labels(&conv("U1"), &add, &[], Some(&alice), TimestampMs(4_000))
+        .unwrap();
+    db.set_labels(&conv("U1"), &add, &[], Some(&alice), TimestampMs(4_001))
+        .unwrap();
+    db.set_priority(
+        &conv("U1"),
+        Priority::High,
+        Some(&alice),
+        TimestampMs(5_000),
+    )
+    .unwrap();
+    // alice's reply through the outbox; a campaign's message is no reply.
+    db.create_outbound(
+        &conv("U1"),
+        "hello",
+        None,
+        Some("alice"),
+        None,
+        TimestampMs(6_000),
+    )
+    .unwrap();
+    db.create_outbound(
+        &conv("U1"),
+        "sale",
+        None,
+        None,
+        Some("c1"),
+        TimestampMs(6_500),
+    )
+    .unwrap();
+    db.set_status_by(
+        &conv("U1"),
+        ConvStatus::Resolved,
+        None,
+        Some(&alice),
+        TimestampMs(7_000),
+    )
+    .unwrap();
+    // Sync history records nothing; another conversation's events interleave.
+    let mut old = Message::inbound(conv("U2"), Mid::from("s1"), TimestampMs(2_500));
+    old.text = Some("old".into());
+    db.apply(&[Change::Message {
+        msg: old,
+        metadata: None,
+        qualifying: true,
+        from_sync: true,
+    }])
+    .unwrap();
+    db.apply(&[inbound("U3", "m3", 5_500)]).unwrap();
+
+    let c = db.conversation(&conv("U1")).unwrap().unwrap();
+    assert_eq!(c.assignee, Some(alice.clone()));
+    assert_eq!(c.labels, add);
+    assert_eq!(c.priority, Priority::High);
+    assert_eq!(c.awaiting_since, None);
+    assert_eq!(
+        kinds(db, "U1"),
+        vec![
+            HistoryKind::Opened,
+            HistoryKind::Assigned {
+                from: None,
+                to: Some(alice.clone())
+            },
+            HistoryKind::Labels {
+                added: add.clone(),
+                removed: vec![]
+            },
+            HistoryKind::Priority {
+                from: Priority::None,
+                to: Priority::High
+            },
+            HistoryKind::Replied {
+                waited_ms: Some(5_000),
+                first: true,
+                in_window: true
+            },
+            HistoryKind::Status {
+                from: ConvStatus::Open,
+                to: ConvStatus::Resolved
+            },
+        ]
+    );
+    let h = db.history(&conv("U1")).unwrap();
+    assert_eq!(h[4].by, Some(alice.clone()));
+    assert_eq!(h[0].by, None);
+    assert!(kinds(db, "U2").is_empty(), "sync records no history");
+
+    // The whole store by time, and from a time on.
+    let all: Vec<_> = db
+        .history_since(TimestampMs(0))
+        .map(|e| e.unwrap())
+        .collect();
+    assert_eq!(all.len(), 7);
+    assert!(all.windows(2).all(|w| w[0].at <= w[1].at), "{all:?}");
+    assert_eq!(all[4].conv, conv("U3"));
+    let later: Vec<_> = db
+        .history_since(TimestampMs(5_000))
+        .map(|e| e.unwrap().at.0)
+        .collect();
+    assert_eq!(later, vec![5_000, 5_500, 6_000, 7_000]);
+
+    // A customer's message on the resolved conversation opens it again.
+    db.apply(&[inbound("U1", "m4", 8_000)]).unwrap();
+    let tail: Vec<_> = kinds(db, "U1").into_iter().skip(6).collect();
+    assert_eq!(
+        tail,
+        vec![
+            HistoryKind::Status {
+                from: ConvStatus::Resolved,
+                to: ConvStatus::Open
+            },
+            HistoryKind::Opened
+        ]
+    );
+    // Nothing for a conversation that does not exist.
+    assert_eq!(
+        db.assign(
+            &conv("nobody"),
+            None,
+            Some(&alice),
+            Some(&alice),
+            TimestampMs(9)
+        )
+        .unwrap(),
+        Swap::Done
+    );
+    assert!(db.conversation(&conv("nobody")).unwrap().is_none());
+    assert!(kinds(db, "nobody").is_empty());
+}
+
+pub fn notes_once_and_mail_until_acknowledged(f: Fixture) {
+    let db = &f.db;
+    let (alice, bob) = (agent("alice"), agent("bob"));
+    db.apply(&[inbound("U1", "m1", 1_000)]).unwrap();
+    let mut sub = db.subscribe();
+    let n = db
+        .add_note(
+            &conv("U1"),
+            &alice,
+            "@bob can you check the refund?",
+            vec![bob.clone()],
+            TimestampMs(2_000),
+        )
+        .unwrap();
+    // The same note applied again (a retry) is still one note, one mail.
+    db.apply(&[Change::Note(Box::new(n.clone()))]).unwrap();
+    let second = Note {
+        id: format!("{}x", n.id),
+        text: "second".into(),
+        at: TimestampMs(3_000),
+        mentions: vec![],
+        ..n.clone()
+    };
+    db.apply(&[Change::Note(Box::new(second.clone()))]).unwrap();
+    assert_eq!(db.notes(&conv("U1")).unwrap(), vec![n.clone(), second]);
+    assert_eq!(db.all_notes().count(), 2);
+    assert!(db.notes(&conv("U2")).unwrap().is_empty());
+    let mut published = Vec::new();
+    while let Some(Ok(p)) = sub.try_recv() {
+        published.push(p.update);
+    }
+    let notes = published
+        .iter()
+        .filter(|u| matches!(&***u, Update::Note(_)))
+        .count();
+    let mails = published
+        .iter()
+        .filter(|u| matches!(&***u, Update::Mail(_)))
+        .count();
+    assert_eq!((notes, mails), (2, 1), "{published:?}");
+
+    // bob was offline: the mention waits in his mailbox.
+    let mail = db.mailbox(&bob).unwrap();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        mail[0].kind,
+        MailKind::Mention {
+            note_id: n.id.clone(),
+            text: n.text.clone()
+        }
+    );
+    assert!(db.mailbox(&alice).unwrap().is_empty());
+    // bob takes the conversation alice holds: alice learns of it.
+    db.assign(
+        &conv("U1"),
+        None,
+        Some(&alice),
+        Some(&alice),
+        TimestampMs(4_000),
+    )
+    .unwrap();
+    db.assign(
+        &conv("U1"),
+        Some(&alice),
+        Some(&bob),
+        Some(&bob),
+        TimestampMs(5_000),
+    )
+    .unwrap();
+    let mail = db.mailbox(&alice).unwrap();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        mail[0].kind,
+        MailKind::TakenOver {
+            to: Some(bob.clone())
+        }
+    );
+    assert_eq!(mail[0].by, Some(bob.clone()));
+    // Acknowledged: gone; others stay; an unknown id is harmless.
+    db.mailbox_ack(&bob, &[format!("note:{}", n.id), "nope".into()])
+        .unwrap();
+    assert!(db.mailbox(&bob).unwrap().is_empty());
+    assert_eq!(db.mailbox(&alice).unwrap().len(), 1);
+}
+
+pub fn team_views_in_lists_and_counts(f: Fixture) {
+    let db = &f.db;
+    let (alice, bob) = (agent("alice"), agent("bob"));
+    for (i, u) in ["U1", "U2", "U3", "U4"].iter().enumerate() {
+        db.apply(&[inbound(u, &format!("m{i}"), 1_000 + i as i64)])
+            .unwrap();
+    }
+    db.assign(&conv("U1"), None, Some(&alice), None, TimestampMs(10))
+        .unwrap();
+    db.assign(&conv("U3"), None, Some(&alice), None, TimestampMs(10))
+        .unwrap();
+    db.assign(&conv("U2"), None, Some(&bob), None, TimestampMs(10))
+        .unwrap();
+    db.set_labels(&conv("U3"), &["vip".into()], &[], None, TimestampMs(11))
+        .unwrap();
+    db.set_labels(&conv("U4"), &["vip".into()], &[], None, TimestampMs(11))
+        .unwrap();
+    let users = |filter: &ConvFilter| -> Vec<String> {
+        db.conversations(filter, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.key.user.0)
+            .collect()
+    };
+    let mine = ConvFilter {
+        assignee: AssigneeFilter::Mine(alice.clone()),
+        ..ConvFilter::default()
+    };
+    assert_eq!(users(&mine), vec!["U3", "U1"]);
+    assert_eq!(db.count_matching(&mine).unwrap(), 2);
+    let unassigned = ConvFilter {
+        assignee: AssigneeFilter::Unassigned,
+        ..ConvFilter::default()
+    };
+    assert_eq!(users(&unassigned), vec!["U4"]);
+    assert_eq!(db.count_matching(&unassigned).unwrap(), 1);
+    let vip = ConvFilter {
+        label: Some("vip".into()),
+        ..ConvFilter::default()
+    };
+    assert_eq!(users(&vip), vec!["U4", "U3"]);
+    let mine_vip = ConvFilter {
+        label: Some("vip".into()),
+        ..mine.clone()
+    };
+    assert_eq!(users(&mine_vip), vec!["U3"]);
+    assert_eq!(db.count_matching(&mine_vip).unwrap(), 1);
+    // With a condition beside the team's (search text), paged.
+    let mine_text = ConvFilter {
+        text: Some("text of".into()),
+        ..mine.clone()
+    };
+    assert_eq!(db.conversations(&mine_text, 1, 10).unwrap().len(), 1);
+    assert_eq!(db.count_matching(&mine_text).unwrap(), 2);
+    let paged: Vec<_> = db
+        .conversations(&mine, 1, 1)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.key.user.0)
+        .collect();
+    assert_eq!(paged, vec!["U1"]);
+    // Unassigning moves it to the unassigned view.
+    db.assign(
+        &conv("U1"),
+        Some(&alice),
+        None,
+        Some(&alice),
+        TimestampMs(12),
+    )
+    .unwrap();
+    assert_eq!(users(&unassigned), vec!["U4", "U1"]);
+    db.set_labels(&conv("U4"), &[], &["vip".into()], None, TimestampMs(13))
+        .unwrap();
+    assert_eq!(users(&vip), vec!["U3"]);
+}
+
 macro_rules! contract {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -587,6 +911,24 @@ macro_rules! contract {
                     "::an_unsent_message_stays_unsent"
                 )) {
                     super::an_unsent_message_stays_unsent(f);
+                }
+            }
+            #[test]
+            fn team_changes_are_recorded_once_in_time_order() {
+                if let Some(f) = $open(concat!(stringify!($backend), "::team_changes_recorded")) {
+                    super::team_changes_are_recorded_once_in_time_order(f);
+                }
+            }
+            #[test]
+            fn notes_once_and_mail_until_acknowledged() {
+                if let Some(f) = $open(concat!(stringify!($backend), "::notes_and_mail")) {
+                    super::notes_once_and_mail_until_acknowledged(f);
+                }
+            }
+            #[test]
+            fn team_views_in_lists_and_counts() {
+                if let Some(f) = $open(concat!(stringify!($backend), "::team_views")) {
+                    super::team_views_in_lists_and_counts(f);
                 }
             }
             #[test]

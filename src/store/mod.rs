@@ -21,6 +21,7 @@ pub use records::*;
 use crate::change::Change;
 use crate::domain::{Contact, ConvKey, Conversation, Message, Mid, TimestampMs};
 use crate::filter::ConvFilter;
+use crate::team::{AgentName, HistoryEvent, MailItem, Note};
 use crate::update::{Update, Viewer};
 use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
@@ -54,6 +55,9 @@ pub struct Applied {
     pub new_messages: u64,
     /// What changed, in order, for the update bus (published after commit).
     pub updates: Vec<Update>,
+    /// Assignments whose compare-and-set lost: the conversation and who
+    /// has it now (nothing of those was written).
+    pub assign_lost: Vec<(ConvKey, Option<AgentName>)>,
 }
 
 /// A compare-and-set that found something else than it expected.
@@ -146,6 +150,23 @@ pub trait Store: Send + Sync {
     fn all_contacts(&self) -> Rows<'_, Contact>;
     fn all_conversations(&self) -> Rows<'_, Conversation>;
     fn all_events(&self) -> Rows<'_, EventRecord>;
+
+    // ---- the team's records (written by `apply`) ------------------------
+
+    /// A conversation's history (status, assignment, labels, priority,
+    /// opened, replied), in time order.
+    fn history(&self, conv: &ConvKey) -> Result<Vec<HistoryEvent>>;
+    /// The whole store's history at or after `since`, in time order: a
+    /// range read (reports).
+    fn history_since(&self, since: TimestampMs) -> Rows<'_, HistoryEvent>;
+    /// A conversation's notes, in time order.
+    fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>>;
+    /// Every note (export).
+    fn all_notes(&self) -> Rows<'_, Note>;
+    /// An agent's unseen mentions and takeovers, oldest first.
+    fn mailbox(&self, agent: &AgentName) -> Result<Vec<MailItem>>;
+    /// The agent saw these (by id): they leave the mailbox.
+    fn mailbox_ack(&self, agent: &AgentName, ids: &[String]) -> Result<()>;
 
     // ---- drafts ---------------------------------------------------------
 

@@ -2,7 +2,10 @@
 //! and its conversation's summary: a rule is written (and fixed) once, and
 //! the backends only read and write what these decide.
 
-use crate::domain::{ConvStatus, Conversation, Direction, Message, MsgKind, MsgStatus, Reaction};
+use crate::domain::{
+    ConvStatus, Conversation, Direction, Message, MsgKind, MsgStatus, Origin, Reaction, TimestampMs,
+};
+use crate::team::{AgentName, HistoryEvent, HistoryKind, MailItem, MailKind, Note, Priority};
 use serde::{Deserialize, Serialize};
 
 /// A receipt, reaction, edit or unsend kept until its message lands. Both
@@ -81,13 +84,18 @@ pub(crate) fn status_from_watermarks(m: &mut Message, conv: &Conversation) {
 }
 
 /// A new message in the conversation's summary: count, preview, window
-/// times, unread, and a customer's message reopening the thread.
+/// times, unread, and a customer's message reopening the thread. A live
+/// customer message opens a new (or resolved) conversation and starts the
+/// wait for an answer; the page inbox's live echo is a reply. Returns the
+/// history it records (sync records none).
 pub(crate) fn count_new_message(
     conv: &mut Conversation,
     m: &Message,
     qualifying: bool,
     from_sync: bool,
-) {
+) -> Vec<HistoryEvent> {
+    let mut history = Vec::new();
+    let was_new = conv.message_count == 0;
     conv.message_count += 1;
     if m.timestamp >= conv.last_activity {
         conv.last_activity = m.timestamp;
@@ -103,11 +111,424 @@ pub(crate) fn count_new_message(
         }
         if !from_sync {
             conv.unread += 1;
+            let before = conv.status;
             // A customer's new message reopens a snoozed or resolved thread.
-            if matches!(conv.status, ConvStatus::Snoozed | ConvStatus::Resolved) {
+            if matches!(before, ConvStatus::Snoozed | ConvStatus::Resolved) {
                 conv.status = ConvStatus::Open;
                 conv.snooze_until = None;
+                history.push(event(
+                    conv,
+                    m.timestamp,
+                    None,
+                    HistoryKind::Status {
+                        from: before,
+                        to: ConvStatus::Open,
+                    },
+                ));
+            }
+            if was_new || before == ConvStatus::Resolved {
+                conv.first_reply_due = true;
+                history.push(event(conv, m.timestamp, None, HistoryKind::Opened));
+            }
+            if conv.awaiting_since.is_none() {
+                conv.awaiting_since = Some(m.timestamp);
             }
         }
+    } else if !from_sync && m.origin == Some(Origin::PageInbox) {
+        // A person answering in Meta's page inbox (who, dmdesk cannot tell).
+        history.push(replied(conv, None, m.timestamp));
+    }
+    history
+}
+
+fn event(
+    conv: &Conversation,
+    at: TimestampMs,
+    by: Option<AgentName>,
+    kind: HistoryKind,
+) -> HistoryEvent {
+    HistoryEvent {
+        conv: conv.key.clone(),
+        at,
+        by,
+        kind,
+    }
+}
+
+/// An agent's reply (queued by dmdesk, or echoed from the page inbox):
+/// how long the customer waited, whether it is the first since the
+/// conversation opened and inside the 24-hour window; nothing waits after it.
+pub(crate) fn replied(
+    conv: &mut Conversation,
+    by: Option<AgentName>,
+    at: TimestampMs,
+) -> HistoryEvent {
+    let kind = HistoryKind::Replied {
+        waited_ms: conv.awaiting_since.map(|t| (at.0 - t.0).max(0)),
+        first: std::mem::take(&mut conv.first_reply_due),
+        in_window: conv
+            .last_inbound
+            .is_some_and(|t| at.0 - t.0 < TimestampMs::DAY),
+    };
+    conv.awaiting_since = None;
+    event(conv, at, by, kind)
+}
+
+/// Set the status (a snooze keeps its wake time); resolving ends the wait.
+pub(crate) fn set_status(
+    conv: &mut Conversation,
+    status: ConvStatus,
+    snooze_until: Option<TimestampMs>,
+    by: Option<AgentName>,
+    at: TimestampMs,
+) -> Option<HistoryEvent> {
+    let from = conv.status;
+    conv.status = status;
+    conv.snooze_until = (status == ConvStatus::Snoozed)
+        .then_some(snooze_until)
+        .flatten();
+    if status == ConvStatus::Resolved {
+        conv.awaiting_since = None;
+        conv.first_reply_due = false;
+    }
+    (from != status).then(|| event(conv, at, by, HistoryKind::Status { from, to: status }))
+}
+
+/// What a team change records in the same apply: its history and the mail
+/// it sends.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Recorded {
+    pub history: Vec<HistoryEvent>,
+    pub mail: Vec<MailItem>,
+}
+
+/// Assign by compare-and-set: Err(current assignee) when it is no longer
+/// `expect`. Asking for what is already so changes nothing (a re-apply).
+pub(crate) fn assign(
+    conv: &mut Conversation,
+    expect: &Option<AgentName>,
+    to: &Option<AgentName>,
+    by: &Option<AgentName>,
+    at: TimestampMs,
+) -> Result<Recorded, Option<AgentName>> {
+    if conv.assignee == *to {
+        return Ok(Recorded::default());
+    }
+    if conv.assignee != *expect {
+        return Err(conv.assignee.clone());
+    }
+    let from = std::mem::replace(&mut conv.assignee, to.clone());
+    let mut rec = Recorded::default();
+    let mail = |agent: &AgentName, kind| MailItem {
+        id: format!("assign:{}:{}", at.0, conv.key),
+        agent: agent.clone(),
+        conv: conv.key.clone(),
+        at,
+        by: by.clone(),
+        kind,
+    };
+    if let Some(prev) = from.as_ref().filter(|p| Some(*p) != by.as_ref()) {
+        rec.mail
+            .push(mail(prev, MailKind::TakenOver { to: to.clone() }));
+    }
+    if let Some(new) = to.as_ref().filter(|n| Some(*n) != by.as_ref()) {
+        rec.mail.push(mail(new, MailKind::Assigned));
+    }
+    rec.history.push(event(
+        conv,
+        at,
+        by.clone(),
+        HistoryKind::Assigned {
+            from,
+            to: to.clone(),
+        },
+    ));
+    Ok(rec)
+}
+
+/// Add, then remove; only what really changed is recorded.
+pub(crate) fn labels(
+    conv: &mut Conversation,
+    add: &[String],
+    remove: &[String],
+    by: &Option<AgentName>,
+    at: TimestampMs,
+) -> Option<HistoryEvent> {
+    let before = conv.labels.clone();
+    for l in add {
+        if !conv.labels.contains(l) {
+            conv.labels.push(l.clone());
+        }
+    }
+    conv.labels.retain(|l| !remove.contains(l));
+    let added: Vec<String> = conv
+        .labels
+        .iter()
+        .filter(|l| !before.contains(l))
+        .cloned()
+        .collect();
+    let removed: Vec<String> = before
+        .iter()
+        .filter(|l| !conv.labels.contains(l))
+        .cloned()
+        .collect();
+    (!added.is_empty() || !removed.is_empty())
+        .then(|| event(conv, at, by.clone(), HistoryKind::Labels { added, removed }))
+}
+
+pub(crate) fn priority(
+    conv: &mut Conversation,
+    to: Priority,
+    by: &Option<AgentName>,
+    at: TimestampMs,
+) -> Option<HistoryEvent> {
+    let from = std::mem::replace(&mut conv.priority, to);
+    (from != to).then(|| event(conv, at, by.clone(), HistoryKind::Priority { from, to }))
+}
+
+/// The mail a note sends: each mentioned agent but its author.
+pub(crate) fn note_mail(n: &Note) -> Vec<MailItem> {
+    n.mentions
+        .iter()
+        .filter(|a| **a != n.author)
+        .map(|a| MailItem {
+            id: format!("note:{}", n.id),
+            agent: a.clone(),
+            conv: n.conv.clone(),
+            at: n.at,
+            by: Some(n.author.clone()),
+            kind: MailKind::Mention {
+                note_id: n.id.clone(),
+                text: n.text.clone(),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ConvKey, Mid, Platform};
+
+    fn fresh() -> Conversation {
+        Conversation::new(ConvKey::new(Platform::Messenger, "P", "U"), "U".into())
+    }
+
+    fn customer(c: &mut Conversation, t: i64, from_sync: bool) -> Vec<HistoryKind> {
+        let m = Message::inbound(
+            c.key.clone(),
+            Mid::from(format!("m{t}").as_str()),
+            TimestampMs(t),
+        );
+        count_new_message(c, &m, true, from_sync)
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    fn alice() -> Option<AgentName> {
+        Some(AgentName::from("alice"))
+    }
+
+    #[test]
+    fn a_live_first_message_opens_and_starts_the_wait_and_the_reply_measures_it() {
+        let mut c = fresh();
+        assert_eq!(customer(&mut c, 1_000, false), [HistoryKind::Opened]);
+        // A second unanswered message keeps the first wait.
+        assert_eq!(customer(&mut c, 5_000, false), []);
+        assert_eq!(c.awaiting_since, Some(TimestampMs(1_000)));
+        let r = replied(&mut c, alice(), TimestampMs(61_000));
+        assert_eq!(
+            r.kind,
+            HistoryKind::Replied {
+                waited_ms: Some(60_000),
+                first: true,
+                in_window: true
+            }
+        );
+        assert_eq!((r.by, c.awaiting_since), (alice(), None));
+        // The next reply waits for nothing and is not the first.
+        let again = replied(&mut c, alice(), TimestampMs(62_000));
+        assert_eq!(
+            again.kind,
+            HistoryKind::Replied {
+                waited_ms: None,
+                first: false,
+                in_window: true
+            }
+        );
+        // Outside the 24-hour window.
+        customer(&mut c, 100_000, false);
+        let late = replied(&mut c, None, TimestampMs(100_000 + TimestampMs::DAY));
+        assert!(matches!(
+            late.kind,
+            HistoryKind::Replied {
+                in_window: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn sync_records_nothing_and_a_resolved_thread_reopens_with_history() {
+        let mut c = fresh();
+        assert_eq!(customer(&mut c, 1_000, true), []);
+        assert_eq!(c.awaiting_since, None);
+        let e = set_status(
+            &mut c,
+            ConvStatus::Resolved,
+            None,
+            alice(),
+            TimestampMs(2_000),
+        );
+        assert_eq!(
+            e.map(|e| e.kind),
+            Some(HistoryKind::Status {
+                from: ConvStatus::Open,
+                to: ConvStatus::Resolved
+            })
+        );
+        // Setting it again changes nothing.
+        assert_eq!(
+            set_status(
+                &mut c,
+                ConvStatus::Resolved,
+                None,
+                alice(),
+                TimestampMs(2_500)
+            ),
+            None
+        );
+        assert_eq!(
+            customer(&mut c, 3_000, false),
+            [
+                HistoryKind::Status {
+                    from: ConvStatus::Resolved,
+                    to: ConvStatus::Open
+                },
+                HistoryKind::Opened
+            ]
+        );
+        assert!(c.first_reply_due);
+    }
+
+    #[test]
+    fn the_page_inbox_echo_is_a_reply_by_nobody_known_and_dmdesk_echo_is_not() {
+        let mut c = fresh();
+        customer(&mut c, 1_000, false);
+        let mut echo = Message::inbound(c.key.clone(), Mid::from("e1"), TimestampMs(4_000));
+        echo.direction = Direction::Out;
+        echo.origin = Some(Origin::OtherApp);
+        assert!(count_new_message(&mut c, &echo, false, false).is_empty());
+        echo.mid = Mid::from("e2");
+        echo.origin = Some(Origin::PageInbox);
+        let h = count_new_message(&mut c, &echo, false, false);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].by, None);
+        assert!(matches!(
+            h[0].kind,
+            HistoryKind::Replied {
+                waited_ms: Some(3_000),
+                first: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn assign_is_a_compare_and_set_that_tells_the_others() {
+        let mut c = fresh();
+        let bob = Some(AgentName::from("bob"));
+        let r = assign(&mut c, &None, &alice(), &alice(), TimestampMs(1)).unwrap();
+        assert_eq!(r.mail, []); // taking it yourself tells nobody
+        assert_eq!(r.history.len(), 1);
+        // bob saw it unassigned too: he loses and learns who has it.
+        assert_eq!(
+            assign(&mut c, &None, &bob, &bob, TimestampMs(2)),
+            Err(alice())
+        );
+        // Asking again for what is so is no change (a re-apply).
+        assert_eq!(
+            assign(&mut c, &None, &alice(), &alice(), TimestampMs(3)),
+            Ok(Recorded::default())
+        );
+        // bob takes it over knowingly: alice is told.
+        let r = assign(&mut c, &alice(), &bob, &bob, TimestampMs(4)).unwrap();
+        assert_eq!(r.mail.len(), 1);
+        assert_eq!(r.mail[0].agent.as_str(), "alice");
+        assert_eq!(r.mail[0].kind, MailKind::TakenOver { to: bob.clone() });
+        // carol hands it to alice: bob (taken over) and alice (assigned) are told.
+        let carol = Some(AgentName::from("carol"));
+        let r = assign(&mut c, &bob, &alice(), &carol, TimestampMs(5)).unwrap();
+        let to: Vec<_> = r.mail.iter().map(|m| (m.agent.as_str(), &m.kind)).collect();
+        assert_eq!(
+            to,
+            [
+                ("bob", &MailKind::TakenOver { to: alice() }),
+                ("alice", &MailKind::Assigned)
+            ]
+        );
+    }
+
+    #[test]
+    fn labels_and_priority_record_only_real_changes() {
+        let mut c = fresh();
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let e = labels(
+            &mut c,
+            &l(&["vip", "refund"]),
+            &[],
+            &alice(),
+            TimestampMs(1),
+        );
+        assert_eq!(
+            e.unwrap().kind,
+            HistoryKind::Labels {
+                added: l(&["vip", "refund"]),
+                removed: vec![]
+            }
+        );
+        assert_eq!(
+            labels(
+                &mut c,
+                &l(&["vip"]),
+                &l(&["nope"]),
+                &alice(),
+                TimestampMs(2)
+            ),
+            None
+        );
+        let e = labels(&mut c, &l(&["new"]), &l(&["vip"]), &alice(), TimestampMs(3));
+        assert_eq!(
+            e.unwrap().kind,
+            HistoryKind::Labels {
+                added: l(&["new"]),
+                removed: l(&["vip"])
+            }
+        );
+        assert_eq!(c.labels, l(&["refund", "new"]));
+        assert!(priority(&mut c, Priority::High, &alice(), TimestampMs(4)).is_some());
+        assert_eq!(
+            priority(&mut c, Priority::High, &alice(), TimestampMs(5)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_note_mails_the_mentioned_but_not_its_author() {
+        let n = Note {
+            id: "n1".into(),
+            conv: fresh().key,
+            author: "alice".into(),
+            text: "@bob @alice look".into(),
+            at: TimestampMs(9),
+            mentions: vec!["bob".into(), "alice".into()],
+        };
+        let mail = note_mail(&n);
+        assert_eq!(mail.len(), 1);
+        assert_eq!(
+            (mail[0].agent.as_str(), mail[0].id.as_str()),
+            ("bob", "note:n1")
+        );
     }
 }

@@ -175,6 +175,75 @@ impl HistoryEvent {
     }
 }
 
+/// Agents named with `@name` in a note's text, in order, each once. A name
+/// is letters, digits, `_`, `-` and `.` (a trailing `.` ends the sentence,
+/// not the name).
+pub fn mentions_in(text: &str) -> Vec<AgentName> {
+    let mut out: Vec<AgentName> = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('@') {
+        // An address (`bob@example.com`) is not a mention.
+        let after_word = rest[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric());
+        rest = &rest[i + 1..];
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .unwrap_or(rest.len());
+        let name = rest[..end].trim_end_matches('.');
+        if !after_word && !name.is_empty() && !out.iter().any(|a| a.as_str() == name) {
+            out.push(AgentName::new(name));
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Something an agent should see the next time they look, kept until their
+/// UI acknowledges it (an agent who is offline gets it on attach).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailItem {
+    /// Unique per agent: acknowledging names it.
+    pub id: String,
+    /// Whom it is for.
+    pub agent: AgentName,
+    pub conv: ConvKey,
+    pub at: TimestampMs,
+    /// Who caused it.
+    pub by: Option<AgentName>,
+    pub kind: MailKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MailKind {
+    /// `@agent` in a note.
+    Mention { note_id: String, text: String },
+    /// The agent's conversation went to someone else (`to`; None: unassigned).
+    TakenOver { to: Option<AgentName> },
+    /// Someone else assigned the conversation to this agent.
+    Assigned,
+}
+
+impl MailItem {
+    /// One line for the status bar or the mailbox list.
+    pub fn describe(&self) -> String {
+        let who = self.by.as_ref().map_or("dmdesk", |a| a.as_str());
+        match &self.kind {
+            MailKind::Mention { text, .. } => format!("{who} mentioned you: {text}"),
+            MailKind::TakenOver { to: Some(to) } if Some(to) == self.by.as_ref() => {
+                format!("{who} took over your conversation")
+            }
+            MailKind::TakenOver { to: Some(to) } => {
+                format!("{who} handed your conversation to {to}")
+            }
+            MailKind::TakenOver { to: None } => format!("{who} unassigned your conversation"),
+            MailKind::Assigned => format!("{who} assigned a conversation to you"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +257,20 @@ mod tests {
             assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
         }
         assert_eq!(Priority::parse("critical"), None);
+    }
+
+    #[test]
+    fn mentions_are_at_names_each_once_and_not_addresses() {
+        let names = |t: &str| -> Vec<String> { mentions_in(t).into_iter().map(|a| a.0).collect() };
+        assert_eq!(
+            names("@bob see this, @carol.x. and @bob again"),
+            ["bob", "carol.x"]
+        );
+        assert_eq!(
+            names("mail bob@example.com or @ alone"),
+            Vec::<String>::new()
+        );
+        assert_eq!(names("(@dana)"), ["dana"]);
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
         Update::TokenWarnings(w) => s.status.tokens = w,
         Update::Error(e) => info(s, Level::Error, &e),
         Update::Presence(v) => s.presence = v,
+        // The team's workflow: shown by the TUI's team views (issue 18).
+        Update::History(_) | Update::Note(_) | Update::Mail(_) => {}
         Update::Digest {
             events,
             inbound,

@@ -3,15 +3,16 @@
 //! Receipts, reactions and edits that arrive before their message are kept
 //! in `deferred` and applied when it lands.
 
+use super::team;
 use super::txn::{insert_message, message_by_mid, messages_through, Txn, T};
 use super::{decode, encode, keys, Result, SledStore};
 use crate::change::Change;
 use crate::domain::{
-    Contact, ConvKey, ConvStatus, Direction, Message, Mid, MsgStatus, ProfileState, TimestampMs,
+    Contact, ConvKey, Direction, Message, Mid, MsgStatus, ProfileState, TimestampMs,
 };
 use crate::meta::webhook::METADATA_PREFIX;
 use crate::store::rules::{
-    apply_deferred, count_new_message, merge_redelivery, status_from_watermarks, Deferred,
+    self, apply_deferred, count_new_message, merge_redelivery, status_from_watermarks, Deferred,
 };
 use crate::store::Applied;
 use crate::update::Update;
@@ -145,16 +146,63 @@ fn apply_one(txn: &mut Txn, ch: &Change) -> Result<()> {
             conv,
             status,
             snooze_until,
+            by,
+            at,
         } => {
-            if let Some(c) = txn.existing_conv(conv)? {
-                c.status = *status;
-                c.snooze_until = if *status == ConvStatus::Snoozed {
-                    *snooze_until
-                } else {
-                    None
-                };
+            let Some(c) = txn.existing_conv(conv)? else {
+                return Ok(());
+            };
+            let e = rules::set_status(c, *status, *snooze_until, by.clone(), *at);
+            team::record(txn, e.into_iter().collect())
+        }
+        Change::Assign {
+            conv,
+            expect,
+            to,
+            by,
+            at,
+        } => {
+            let Some(c) = txn.existing_conv(conv)? else {
+                return Ok(());
+            };
+            match rules::assign(c, expect, to, by, *at) {
+                Ok(r) => team::recorded(txn, r),
+                Err(current) => {
+                    txn.out.assign_lost.push((conv.clone(), current));
+                    Ok(())
+                }
             }
-            Ok(())
+        }
+        Change::Labels {
+            conv,
+            add,
+            remove,
+            by,
+            at,
+        } => {
+            let Some(c) = txn.existing_conv(conv)? else {
+                return Ok(());
+            };
+            let e = rules::labels(c, add, remove, by, *at);
+            team::record(txn, e.into_iter().collect())
+        }
+        Change::Priority {
+            conv,
+            priority,
+            by,
+            at,
+        } => {
+            let Some(c) = txn.existing_conv(conv)? else {
+                return Ok(());
+            };
+            let e = rules::priority(c, *priority, by, *at);
+            team::record(txn, e.into_iter().collect())
+        }
+        Change::Note(n) => {
+            if txn.existing_conv(&n.conv)?.is_none() {
+                return Ok(());
+            }
+            team::note(txn, n)
         }
         Change::Contact(c) => put_contact(txn, c),
         Change::Profile { conv, profile, at } => {
@@ -238,9 +286,9 @@ fn apply_message(
     txn.out.new_messages += 1;
 
     let conv = txn.conv(&msg.conv)?;
-    count_new_message(conv, &m, qualifying, from_sync);
+    let history = count_new_message(conv, &m, qualifying, from_sync);
     txn.publish(Update::Message(Box::new(m)));
-    Ok(())
+    team::record(txn, history)
 }
 
 /// Move outbound messages at or before `w` to `status`.

@@ -65,6 +65,44 @@ pub fn activity_conv(b: &[u8]) -> Option<ConvKey> {
     conv_from(b.get(8..)?).map(|(k, _)| k)
 }
 
+/// The team's history by time: `ts, id` (id from the store's counter).
+pub fn history(ts: TimestampMs, id: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(16);
+    v.extend_from_slice(&ts_bytes(ts));
+    v.extend_from_slice(&id.to_be_bytes());
+    v
+}
+
+/// A conversation's history: `conv, ts, id`; its tail is the time key.
+pub fn history_conv(k: &ConvKey, ts: TimestampMs, id: u64) -> Vec<u8> {
+    let mut v = conv(k);
+    v.extend_from_slice(&history(ts, id));
+    v
+}
+
+/// A note in its conversation: `conv, ts, id`.
+pub fn note(k: &ConvKey, ts: TimestampMs, id: &str) -> Vec<u8> {
+    let mut v = conv(k);
+    v.extend_from_slice(&ts_bytes(ts));
+    v.extend_from_slice(id.as_bytes());
+    v
+}
+
+/// An agent's mailbox: `agent NUL`, a prefix of its items.
+pub fn mailbox(agent: &str) -> Vec<u8> {
+    let mut v = agent.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// One mail item: `agent NUL, ts, id`.
+pub fn mail(agent: &str, ts: TimestampMs, id: &str) -> Vec<u8> {
+    let mut v = mailbox(agent);
+    v.extend_from_slice(&ts_bytes(ts));
+    v.extend_from_slice(id.as_bytes());
+    v
+}
+
 pub fn seq(n: u64) -> [u8; 8] {
     n.to_be_bytes()
 }

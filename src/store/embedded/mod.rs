@@ -14,6 +14,7 @@ mod outbound;
 mod outbox;
 mod query;
 pub mod segment;
+mod team;
 mod txn;
 
 pub use events::retain_events_for;
@@ -25,6 +26,7 @@ use super::{
 use crate::change::Change;
 use crate::domain::{Contact, ConvKey, Conversation, Message, Mid, TimestampMs};
 use crate::filter::ConvFilter;
+use crate::team::{AgentName, HistoryEvent, MailItem, Note};
 use crate::update::Viewer;
 use futures::future::BoxFuture;
 use log::GroupFlush;
@@ -61,6 +63,14 @@ pub struct SledStore {
     meta: sled::Tree,
     pub(crate) campaigns: sled::Tree,
     pub(crate) campaign_recipients: sled::Tree,
+    /// The team's history by time (`ts, id` → event): reports read ranges.
+    history: sled::Tree,
+    /// The same events by conversation (`conv, ts, id` → ()).
+    history_by_conv: sled::Tree,
+    /// Notes (`conv, ts, id` → note).
+    notes: sled::Tree,
+    /// Unseen mentions and takeovers (`agent NUL, ts, id` → item).
+    mailbox: sled::Tree,
     flush: Arc<GroupFlush>,
     /// Raw webhook bodies, fdatasync'd before they are acknowledged.
     log: eventlog::EventLog,
@@ -212,6 +222,10 @@ impl SledStore {
             meta,
             campaigns: t("campaigns")?,
             campaign_recipients: t("campaign_recipients")?,
+            history: t("history")?,
+            history_by_conv: t("history_by_conv")?,
+            notes: t("notes")?,
+            mailbox: t("mailbox")?,
             flush: GroupFlush::start(db.clone()),
             log,
             applied_marks: Mutex::default(),
@@ -388,6 +402,25 @@ impl Store for SledStore {
     }
     fn all_events(&self) -> Rows<'_, EventRecord> {
         SledStore::all_events(self)
+    }
+
+    fn history(&self, conv: &ConvKey) -> Result<Vec<HistoryEvent>> {
+        SledStore::history(self, conv)
+    }
+    fn history_since(&self, since: TimestampMs) -> Rows<'_, HistoryEvent> {
+        SledStore::history_since(self, since)
+    }
+    fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>> {
+        SledStore::notes(self, conv)
+    }
+    fn all_notes(&self) -> Rows<'_, Note> {
+        SledStore::all_notes(self)
+    }
+    fn mailbox(&self, agent: &AgentName) -> Result<Vec<MailItem>> {
+        SledStore::mailbox(self, agent)
+    }
+    fn mailbox_ack(&self, agent: &AgentName, ids: &[String]) -> Result<()> {
+        SledStore::mailbox_ack(self, agent, ids)
     }
 
     fn draft(&self, conv: &ConvKey) -> Result<Option<String>> {

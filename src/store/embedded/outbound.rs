@@ -7,6 +7,7 @@ use super::txn::{insert_message, message_by_mid, remove_message, Txn, T};
 use super::{decode, encode, Result};
 use crate::domain::{ConvKey, Direction, Message, Mid, MsgStatus, Origin, TimestampMs};
 use crate::store::{OutboxRecord, OutboxState, StoreError};
+use crate::team::AgentName;
 use crate::update::Update;
 
 fn get(txn: &Txn, id: &str) -> Result<Option<OutboxRecord>> {
@@ -62,8 +63,12 @@ pub(super) fn queued(
         c.last_preview = m.preview();
         c.last_direction = Some(Direction::Out);
     }
+    // An agent's reply (a campaign's message answers nobody).
+    let history = campaign
+        .is_none()
+        .then(|| crate::store::rules::replied(c, agent.as_deref().map(AgentName::from), now));
     txn.publish(Update::Message(Box::new(m)));
-    Ok(())
+    super::team::record(txn, history.into_iter().collect())
 }
 
 /// Bind an outbox record to Meta's mid. Returns false when there is no

@@ -27,9 +27,13 @@ pub(super) enum T {
     Deferred,
     Outbox,
     Meta,
+    History,
+    HistoryByConv,
+    Notes,
+    Mailbox,
 }
 
-const TREES: usize = 8;
+const TREES: usize = 12;
 
 /// Every tree, in the order of `T` (index = `t as usize`).
 const ALL: [T; TREES] = [
@@ -41,6 +45,10 @@ const ALL: [T; TREES] = [
     T::Deferred,
     T::Outbox,
     T::Meta,
+    T::History,
+    T::HistoryByConv,
+    T::Notes,
+    T::Mailbox,
 ];
 
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -69,6 +77,10 @@ impl SledStore {
             T::Deferred => &self.deferred,
             T::Outbox => &self.outbox,
             T::Meta => &self.meta,
+            T::History => &self.history,
+            T::HistoryByConv => &self.history_by_conv,
+            T::Notes => &self.notes,
+            T::Mailbox => &self.mailbox,
         }
     }
 }

@@ -13,14 +13,15 @@
 use super::{decode, encode, keys, PgError, PgResult};
 use crate::change::Change;
 use crate::domain::{
-    Contact, ConvKey, ConvStatus, Conversation, Direction, Message, Mid, MsgStatus, Origin,
-    ProfileState, TimestampMs,
+    Contact, ConvKey, Conversation, Direction, Message, Mid, MsgStatus, Origin, ProfileState,
+    TimestampMs,
 };
 use crate::meta::webhook::METADATA_PREFIX;
 use crate::store::rules::{
-    apply_deferred, count_new_message, merge_redelivery, status_from_watermarks, Deferred,
+    self, apply_deferred, count_new_message, merge_redelivery, status_from_watermarks, Deferred,
 };
 use crate::store::{Applied, OutboxRecord, OutboxState, StoreError};
+use crate::team::{AgentName, HistoryEvent, MailItem, Note};
 use crate::update::Update;
 use deadpool_postgres::Pool;
 use std::collections::{HashMap, HashSet};
@@ -81,8 +82,12 @@ fn conv_of(ch: &Change) -> Option<&ConvKey> {
         | Change::OutboundQueued { conv, .. }
         | Change::MarkRead { conv, .. }
         | Change::Status { conv, .. }
+        | Change::Assign { conv, .. }
+        | Change::Labels { conv, .. }
+        | Change::Priority { conv, .. }
         | Change::Profile { conv, .. } => Some(conv),
         Change::Contact(c) => Some(&c.conv),
+        Change::Note(n) => Some(&n.conv),
         Change::OutboundSent { .. }
         | Change::OutboundFailed { .. }
         | Change::OutboundRetry { .. }
@@ -283,6 +288,51 @@ impl Txn<'_> {
         Ok(())
     }
 
+    /// Append history events and publish them.
+    async fn record(&mut self, events: Vec<HistoryEvent>) -> PgResult<()> {
+        for e in events {
+            self.tx
+                .execute(
+                    "INSERT INTO history (conv, at, doc) VALUES ($1, $2, $3)",
+                    &[&keys::conv(&e.conv), &e.at.0, &encode(&e)],
+                )
+                .await?;
+            self.publish(crate::update::Update::History(Box::new(e)));
+        }
+        Ok(())
+    }
+
+    async fn mail(&mut self, items: Vec<MailItem>) -> PgResult<()> {
+        for m in items {
+            self.tx
+                .execute(
+                    "INSERT INTO mailbox (agent, id, at, doc) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (agent, id) DO NOTHING",
+                    &[&m.agent.as_str(), &m.id, &m.at.0, &encode(&m)],
+                )
+                .await?;
+            self.publish(Update::Mail(Box::new(m)));
+        }
+        Ok(())
+    }
+
+    /// A note once (its id is unique), with the mail its mentions send.
+    async fn note(&mut self, n: &Note) -> PgResult<()> {
+        let inserted = self
+            .tx
+            .execute(
+                "INSERT INTO notes (id, conv, at, doc) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO NOTHING",
+                &[&n.id, &keys::conv(&n.conv), &n.at.0, &encode(n)],
+            )
+            .await?;
+        if inserted == 1 {
+            self.mail(rules::note_mail(n)).await?;
+            self.publish(Update::Note(Box::new(n.clone())));
+        }
+        Ok(())
+    }
+
     /// Write every changed summary; the updates are the caller's to publish
     /// once the transaction committed.
     async fn write_conversations(mut self) -> PgResult<Applied> {
@@ -294,15 +344,19 @@ impl Txn<'_> {
             let c = &slot.conv;
             self.tx
                 .execute(
-                    "INSERT INTO conversations (conv, last_activity, unread, doc) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (conv) DO UPDATE SET \
+                    "INSERT INTO conversations \
+                     (conv, last_activity, unread, doc, assignee, labels) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (conv) DO UPDATE SET \
                      last_activity = EXCLUDED.last_activity, unread = EXCLUDED.unread, \
-                     doc = EXCLUDED.doc",
+                     doc = EXCLUDED.doc, assignee = EXCLUDED.assignee, \
+                     labels = EXCLUDED.labels",
                     &[
                         &keys::conv(&c.key),
                         &c.last_activity.0,
                         &(c.unread.min(i32::MAX as u32) as i32),
                         &encode(c),
+                        &c.assignee.as_ref().map(|a| a.as_str()),
+                        &c.labels,
                     ],
                 )
                 .await?;
@@ -443,16 +497,66 @@ async fn apply_one(txn: &mut Txn<'_>, ch: &Change) -> PgResult<()> {
             conv,
             status,
             snooze_until,
+            by,
+            at,
         } => {
-            if let Some(c) = txn.existing_conv(conv).await? {
-                c.status = *status;
-                c.snooze_until = if *status == ConvStatus::Snoozed {
-                    *snooze_until
-                } else {
-                    None
-                };
+            let Some(c) = txn.existing_conv(conv).await? else {
+                return Ok(());
+            };
+            let e = rules::set_status(c, *status, *snooze_until, by.clone(), *at);
+            txn.record(e.into_iter().collect()).await
+        }
+        Change::Assign {
+            conv,
+            expect,
+            to,
+            by,
+            at,
+        } => {
+            let Some(c) = txn.existing_conv(conv).await? else {
+                return Ok(());
+            };
+            match rules::assign(c, expect, to, by, *at) {
+                Ok(r) => {
+                    txn.record(r.history).await?;
+                    txn.mail(r.mail).await
+                }
+                Err(current) => {
+                    txn.out.assign_lost.push((conv.clone(), current));
+                    Ok(())
+                }
             }
-            Ok(())
+        }
+        Change::Labels {
+            conv,
+            add,
+            remove,
+            by,
+            at,
+        } => {
+            let Some(c) = txn.existing_conv(conv).await? else {
+                return Ok(());
+            };
+            let e = rules::labels(c, add, remove, by, *at);
+            txn.record(e.into_iter().collect()).await
+        }
+        Change::Priority {
+            conv,
+            priority,
+            by,
+            at,
+        } => {
+            let Some(c) = txn.existing_conv(conv).await? else {
+                return Ok(());
+            };
+            let e = rules::priority(c, *priority, by, *at);
+            txn.record(e.into_iter().collect()).await
+        }
+        Change::Note(n) => {
+            if txn.existing_conv(&n.conv).await?.is_none() {
+                return Ok(());
+            }
+            txn.note(n).await
         }
         Change::Contact(c) => put_contact(txn, c).await,
         Change::Profile { conv, profile, at } => {
@@ -541,9 +645,9 @@ async fn apply_message(
     txn.out.new_messages += 1;
 
     let conv = txn.conv(&msg.conv).await?;
-    count_new_message(conv, &m, qualifying, from_sync);
+    let history = count_new_message(conv, &m, qualifying, from_sync);
     txn.publish(Update::Message(Box::new(m)));
-    Ok(())
+    txn.record(history).await
 }
 
 /// Rows read per step of a watermark's walk back through a thread.
@@ -678,8 +782,13 @@ async fn outbound_queued(txn: &mut Txn<'_>, rec: OutboxRecord) -> PgResult<()> {
         c.last_preview = m.preview();
         c.last_direction = Some(Direction::Out);
     }
+    // An agent's reply (a campaign's message answers nobody).
+    let history = rec
+        .campaign
+        .is_none()
+        .then(|| rules::replied(c, rec.agent.as_deref().map(AgentName::from), now));
     txn.publish(Update::Message(Box::new(m)));
-    Ok(())
+    txn.record(history.into_iter().collect()).await
 }
 
 /// Bind an outbox record to Meta's mid. False when there is no such record.

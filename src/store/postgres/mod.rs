@@ -13,6 +13,7 @@ mod keys;
 mod query;
 mod rows;
 mod schema;
+mod team;
 mod url;
 
 pub use schema::DatabaseInfo;
@@ -25,6 +26,7 @@ use super::{
 use crate::change::Change;
 use crate::domain::{Contact, ConvKey, Conversation, Message, Mid, TimestampMs};
 use crate::filter::ConvFilter;
+use crate::team::{AgentName, HistoryEvent, MailItem, Note};
 use crate::update::Viewer;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures::future::BoxFuture;
@@ -355,6 +357,29 @@ impl Store for PgStore {
     }
     fn all_events(&self) -> Rows<'_, EventRecord> {
         events::all(self)
+    }
+
+    fn history(&self, conv: &ConvKey) -> Result<Vec<HistoryEvent>> {
+        let k = keys::conv(conv);
+        self.run(|p| async move { team::docs(&p, team::HISTORY, &k).await })
+    }
+    fn history_since(&self, since: TimestampMs) -> Rows<'_, HistoryEvent> {
+        team::history_since(self, since)
+    }
+    fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>> {
+        let k = keys::conv(conv);
+        self.run(|p| async move { team::docs(&p, team::NOTES, &k).await })
+    }
+    fn all_notes(&self) -> Rows<'_, Note> {
+        team::all_notes(self)
+    }
+    fn mailbox(&self, agent: &AgentName) -> Result<Vec<MailItem>> {
+        let a = agent.as_str().to_string();
+        self.run(|p| async move { team::docs(&p, team::MAILBOX, &a).await })
+    }
+    fn mailbox_ack(&self, agent: &AgentName, ids: &[String]) -> Result<()> {
+        let (a, ids) = (agent.as_str().to_string(), ids.to_vec());
+        self.run(|p| async move { team::mailbox_ack(&p, &a, &ids).await })
     }
 
     fn draft(&self, conv: &ConvKey) -> Result<Option<String>> {

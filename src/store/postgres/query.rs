@@ -3,7 +3,7 @@
 
 use super::{decode, encode, PgResult};
 use crate::domain::{ConvKey, Conversation, Message};
-use crate::filter::ConvFilter;
+use crate::filter::{AssigneeFilter, ConvFilter};
 use crate::store::{DeadToken, OutboxRecord};
 use deadpool_postgres::Pool;
 use serde::{de::DeserializeOwned, Serialize};
@@ -33,7 +33,26 @@ pub(super) async fn conversation_count(pool: &Pool) -> PgResult<u64> {
     Ok(n as u64)
 }
 
-/// Newest activity first, ties by key: the embedded backend's order.
+/// The team's conditions (assignee, label) as SQL over the columns V2 added;
+/// parameters $1 (an agent), $2 (unassigned only), $3 (a label). With
+/// unnamed statements PostgreSQL plans with the values, so an absent
+/// condition folds away and a present one can use its index.
+const TEAM_WHERE: &str = "($1::text IS NULL OR assignee = $1) \
+     AND (NOT $2::boolean OR assignee IS NULL) \
+     AND ($3::text IS NULL OR labels @> ARRAY[$3::text])";
+
+fn team_params(filter: &ConvFilter) -> (Option<String>, bool, Option<String>) {
+    let (mine, unassigned) = match &filter.assignee {
+        AssigneeFilter::Any => (None, false),
+        AssigneeFilter::Mine(a) => (Some(a.as_str().to_string()), false),
+        AssigneeFilter::Unassigned => (None, true),
+    };
+    (mine, unassigned, filter.label.clone())
+}
+
+/// Newest activity first, ties by key: the embedded backend's order. The
+/// team's conditions are SQL; the rest of the filter (search text, views,
+/// the window) is Rust over the rows SQL chose, stopping early.
 pub(super) async fn conversations(
     pool: &Pool,
     filter: &ConvFilter,
@@ -41,21 +60,32 @@ pub(super) async fn conversations(
     limit: usize,
 ) -> PgResult<Vec<Conversation>> {
     let client = pool.get().await?;
-    if filter.is_empty() {
+    let (mine, unassigned, label) = team_params(filter);
+    if filter.without_team().is_empty() {
         let rows = client
             .query(
-                "SELECT doc FROM conversations ORDER BY last_activity DESC, conv \
-                 OFFSET $1 LIMIT $2",
-                &[&(offset as i64), &(limit as i64)],
+                &format!(
+                    "SELECT doc FROM conversations WHERE {TEAM_WHERE} \
+                     ORDER BY last_activity DESC, conv OFFSET $4 LIMIT $5"
+                ),
+                &[
+                    &mine,
+                    &unassigned,
+                    &label,
+                    &(offset as i64),
+                    &(limit as i64),
+                ],
             )
             .await?;
         return rows.into_iter().map(|r| decode(r.get(0))).collect();
     }
-    // The filter is Rust (search text, labels, ...): stream and stop early.
     let rows = client
         .query(
-            "SELECT doc FROM conversations ORDER BY last_activity DESC, conv",
-            &[],
+            &format!(
+                "SELECT doc FROM conversations WHERE {TEAM_WHERE} \
+                 ORDER BY last_activity DESC, conv"
+            ),
+            &[&mine, &unassigned, &label],
         )
         .await?;
     let mut out = Vec::new();
@@ -82,8 +112,25 @@ pub(super) async fn count_matching(pool: &Pool, filter: &ConvFilter) -> PgResult
         return conversation_count(pool).await;
     }
     let client = pool.get().await?;
+    let (mine, unassigned, label) = team_params(filter);
+    if filter.without_team().is_empty() {
+        let n: i64 = client
+            .query_one(
+                &format!("SELECT count(*) FROM conversations WHERE {TEAM_WHERE}"),
+                &[&mine, &unassigned, &label],
+            )
+            .await?
+            .get(0);
+        return Ok(n as u64);
+    }
     let mut n = 0;
-    for r in client.query("SELECT doc FROM conversations", &[]).await? {
+    for r in client
+        .query(
+            &format!("SELECT doc FROM conversations WHERE {TEAM_WHERE}"),
+            &[&mine, &unassigned, &label],
+        )
+        .await?
+    {
         let c: Conversation = decode(r.get(0))?;
         n += u64::from(filter.matches(&c));
     }
