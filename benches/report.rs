@@ -125,7 +125,9 @@ fn main() {
         let job = tokio::task::spawn_blocking(move || {
             let from = p.read_from();
             let i = events.partition_point(|e| e.at < from);
-            compute(p, &events[i..], conversations.iter()).totals.replies
+            compute(p, &events[i..], conversations.iter())
+                .totals
+                .replies
         });
         tokio::pin!(job);
         let (mut last, mut gap, mut ticks) = (Instant::now(), Duration::ZERO, 0u32);

@@ -259,6 +259,7 @@ async fn run(cli: Cli) -> CliResult {
             | Command::Sync(_)
             | Command::Send(_)
             | Command::Bulk(_)
+            | Command::Report(_)
             | Command::Doctor),
         ) => {
             log_to_stderr("warn");

@@ -16,9 +16,18 @@ pub enum OneShot {
     Send(SendArgs),
     Bulk(BulkRequest),
     Sync(SyncArgs),
-    Export { what: ExportWhat },
+    Export {
+        what: ExportWhat,
+    },
     Replay,
     Doctor,
+    /// `utc_offset_s`: the caller's zone, so an owner elsewhere cuts the
+    /// days where the agent's are.
+    Report {
+        since_ms: i64,
+        format: crate::report::Format,
+        utc_offset_s: i32,
+    },
 }
 
 impl OneShot {
@@ -32,6 +41,13 @@ impl OneShot {
             Command::Export(a) => OneShot::Export { what: a.what },
             Command::Replay => OneShot::Replay,
             Command::Doctor => OneShot::Doctor,
+            Command::Report(a) => OneShot::Report {
+                since_ms: i64::try_from(a.since.as_millis()).unwrap_or(i64::MAX),
+                format: a.format,
+                utc_offset_s: crate::app::clock::Zone::Local
+                    .offset_at(crate::domain::TimestampMs::now())
+                    .local_minus_utc(),
+            },
             Command::Demo
             | Command::Serve
             | Command::Sim(_)
@@ -49,12 +65,16 @@ impl OneShot {
             OneShot::Export { .. } => "export",
             OneShot::Replay => "replay",
             OneShot::Doctor => "doctor",
+            OneShot::Report { .. } => "report",
         }
     }
 
     /// Whether the command needs a config file (not just defaults).
     pub fn needs_config(&self) -> bool {
-        !matches!(self, OneShot::Export { .. } | OneShot::Replay)
+        !matches!(
+            self,
+            OneShot::Export { .. } | OneShot::Replay | OneShot::Report { .. }
+        )
     }
 }
 
@@ -139,6 +159,31 @@ pub async fn run(
                 }
                 Err(e) => Err(CliError::runtime(e.to_string())),
             }
+        }
+        OneShot::Report {
+            since_ms,
+            format,
+            utc_offset_s,
+        } => {
+            let store = store_or_err(store)?;
+            let zone = crate::app::clock::Zone::Fixed(utc_offset_s);
+            let r = tokio::task::spawn_blocking(move || {
+                crate::report::from_store(
+                    &*store,
+                    since_ms,
+                    crate::domain::TimestampMs::now(),
+                    zone,
+                )
+            })
+            .await
+            .map_err(|e| CliError::runtime(format!("report stopped: {e}")))??;
+            let mut out = console.out_writer();
+            out.write_all(crate::report::format::render(&r, format).as_bytes())
+                .and_then(|()| out.flush())
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::BrokenPipe => Ok(()),
+                    _ => Err(CliError::runtime(format!("report: {e}"))),
+                })
         }
         OneShot::Replay => {
             let store = store_or_err(store)?;

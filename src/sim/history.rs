@@ -211,7 +211,10 @@ mod tests {
         assert!(has(|k| matches!(k, HistoryKind::Assigned { .. })));
         assert!(has(|k| matches!(k, HistoryKind::Labels { .. })));
         assert!(has(|k| matches!(k, HistoryKind::Priority { .. })));
-        assert!(has(|k| matches!(k, HistoryKind::Replied { first: true, .. })));
+        assert!(has(|k| matches!(
+            k,
+            HistoryKind::Replied { first: true, .. }
+        )));
         assert!(has(|k| matches!(
             k,
             HistoryKind::Status {
@@ -219,8 +222,10 @@ mod tests {
                 ..
             }
         )));
-        assert!(h.events.iter().any(|e| e.by.is_none()
-            && matches!(e.kind, HistoryKind::Replied { .. })));
+        assert!(h
+            .events
+            .iter()
+            .any(|e| e.by.is_none() && matches!(e.kind, HistoryKind::Replied { .. })));
         let predating = h
             .conversations
             .iter()
