@@ -1,6 +1,8 @@
 //! The report from a real store: history recorded by the apply path, read
 //! back by `report::from_store`, and `dmdesk report` on the command line.
 
+mod common;
+
 use assert_cmd::Command;
 use dmdesk::app::clock::Zone;
 use dmdesk::change::Change;
@@ -130,4 +132,66 @@ fn report_command_prints_each_format_of_an_empty_store() {
         .args(["report", "--since", "a while"])
         .assert()
         .code(2);
+}
+
+/// GET `path` from the serve over plain HTTP/1.0; the body.
+fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or(out)
+}
+
+#[test]
+fn a_running_serve_answers_report_and_shows_it_on_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\napp_secret = \"s3\"\nverify_token = \"v\"\n[store]\npath = {:?}\n[sync]\ninterval = \"off\"\n",
+            tmp.path().join("store")
+        ),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dmdesk"));
+    cmd.args(["--config", cfg.to_str().unwrap(), "serve"]);
+    let mut serve = common::serve::spawn(cmd);
+
+    // The store is held: the command goes through the serve.
+    let out = dmdesk()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["report", "--format", "json"])
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["coverage"]["conversations"], 0);
+
+    // The first report is computed at start, in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let metrics = loop {
+        let m = get(serve.addr, "/metrics");
+        if m.contains("dmdesk_report_window_seconds 604800") {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "awaited the report on /metrics; last:\n{m}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(metrics.contains("# TYPE dmdesk_first_response_seconds histogram"));
+    let _ = serve.child.kill();
+    let _ = serve.child.wait();
 }
