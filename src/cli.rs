@@ -46,6 +46,8 @@ pub enum Command {
     Label(LabelArgs),
     /// Add a private note to a conversation (never sent to the customer)
     Note(NoteArgs),
+    /// Print the team report: response and resolution times, replies, per agent, page and day
+    Report(ReportArgs),
     /// Run the Meta simulator alone (fake Graph API + simulated customers)
     Sim(SimArgs),
     /// Open the inbox attached to the running dmdesk that owns the store
@@ -172,6 +174,15 @@ pub enum ExportWhat {
 pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = ExportWhat::Messages)]
     pub what: ExportWhat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// How far back the report reaches (e.g. 36h, 7d, 30d)
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "7d")]
+    pub since: std::time::Duration,
+    #[arg(long, value_enum, default_value_t = crate::report::Format::Table)]
+    pub format: crate::report::Format,
 }
 
 #[derive(Debug, Clone, PartialEq, Args, serde::Serialize, serde::Deserialize)]

@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod pace;
 pub mod profiles;
+pub mod report;
 pub mod runtime;
 pub mod search;
 pub mod send;

@@ -263,6 +263,7 @@ async fn run(cli: Cli) -> CliResult {
             | Command::Send(_)
             | Command::Bulk(_)
             | Command::Doctor
+            | Command::Report(_)
             | Command::Assign(_)
             | Command::Label(_)
             | Command::Note(_)),

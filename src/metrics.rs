@@ -1,10 +1,12 @@
 //! Counters for `GET /metrics` (Prometheus text format).
 
+use crate::report::{Report, Times, BUCKETS_SECONDS};
 use crate::tokens::life::{Expiry, TokenLife};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Why a webhook request was turned away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,9 @@ pub struct Metrics {
     latency_sum_us: AtomicU64,
     /// Token expiry per account: (kind label, expiry).
     token_expiry: Mutex<BTreeMap<String, (&'static str, Expiry)>>,
+    /// The team report's figures, refreshed in the background
+    /// (`refresh_report`): `/metrics` never computes them itself.
+    report: Mutex<Option<Arc<Report>>>,
 }
 
 impl Default for Metrics {
@@ -82,6 +87,7 @@ impl Default for Metrics {
             latency_count: AtomicU64::new(0),
             latency_sum_us: AtomicU64::new(0),
             token_expiry: Mutex::default(),
+            report: Mutex::default(),
         }
     }
 }
@@ -138,6 +144,11 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(life.account.0.clone(), (life.kind.label(), life.expiry));
+    }
+
+    /// Replace the report `/metrics` shows.
+    pub fn set_report(&self, r: Report) {
+        *self.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(r));
     }
 
     pub fn received_count(&self) -> u64 {
@@ -212,6 +223,14 @@ impl Metrics {
         );
         let _ = writeln!(s, "dmdesk_apply_latency_seconds_count {count}");
         self.render_token_expiry(&mut s, crate::domain::TimestampMs::now());
+        let report = self
+            .report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(r) = report {
+            render_report(&mut s, &r);
+        }
         s
     }
 
@@ -237,6 +256,169 @@ impl Metrics {
                 "dmdesk_token_expiry_seconds{{account=\"{account}\",kind=\"{kind}\",exact=\"{exact}\"}} {value}"
             );
         }
+    }
+}
+
+/// Compute the report now and then every `every`, on a blocking thread
+/// (off the request path and the event loop), and hand it to `/metrics`.
+/// `compute` returning None (the store failed: it logs why) keeps the last
+/// report. Ends when `cancel` fires.
+pub async fn refresh_report<F>(
+    metrics: Arc<Metrics>,
+    every: Duration,
+    cancel: tokio_util::sync::CancellationToken,
+    compute: F,
+) where
+    F: Fn() -> Option<Report> + Send + Sync + 'static,
+{
+    let compute = Arc::new(compute);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let c = Arc::clone(&compute);
+        match tokio::task::spawn_blocking(move || c()).await {
+            Ok(Some(r)) => metrics.set_report(r),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "report refresh failed"),
+        }
+    }
+}
+
+/// A label value, escaped as the text format wants.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn help(s: &mut String, name: &str, kind: &str, text: &str) {
+    let _ = writeln!(s, "# HELP {name} {text}");
+    let _ = writeln!(s, "# TYPE {name} {kind}");
+}
+
+fn histogram(s: &mut String, name: &str, labels: &str, t: &Times) {
+    for (le, n) in BUCKETS_SECONDS.iter().zip(t.buckets) {
+        let _ = writeln!(s, "{name}_bucket{{{labels},le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(s, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", t.count);
+    let _ = writeln!(s, "{name}_sum{{{labels}}} {}", t.sum_ms as f64 / 1000.0);
+    let _ = writeln!(s, "{name}_count{{{labels}}} {}", t.count);
+}
+
+/// The team report's figures: gauges and histograms over its period (a
+/// sliding window, so unlike counters they can fall).
+fn render_report(s: &mut String, r: &Report) {
+    help(
+        s,
+        "dmdesk_report_window_seconds",
+        "gauge",
+        "The period the report figures cover, ending when they were computed.",
+    );
+    let _ = writeln!(
+        s,
+        "dmdesk_report_window_seconds {}",
+        (r.to_ms - r.from_ms) / 1000
+    );
+    help(
+        s,
+        "dmdesk_report_generated_timestamp_seconds",
+        "gauge",
+        "When the report figures were computed.",
+    );
+    let _ = writeln!(
+        s,
+        "dmdesk_report_generated_timestamp_seconds {}",
+        r.generated_ms / 1000
+    );
+    let page = |p: &crate::report::PageRow| {
+        format!(
+            "platform=\"{}\",account=\"{}\"",
+            label(&p.platform),
+            label(&p.account_id)
+        )
+    };
+    for (name, text, pick) in [
+        (
+            "dmdesk_conversations_opened",
+            "Conversations a customer opened in the report window, by page.",
+            (|f: &crate::report::Figures| f.opened) as fn(&crate::report::Figures) -> u64,
+        ),
+        (
+            "dmdesk_conversations_resolved",
+            "Conversations resolved in the report window, by page.",
+            |f| f.resolved,
+        ),
+    ] {
+        help(s, name, "gauge", text);
+        for p in &r.pages {
+            let _ = writeln!(s, "{name}{{{}}} {}", page(p), pick(&p.figures));
+        }
+    }
+    let agent = |a: &crate::report::AgentRow| {
+        format!(
+            "agent=\"{}\"",
+            label(
+                a.agent
+                    .as_deref()
+                    .unwrap_or(crate::report::format::NO_AGENT)
+            )
+        )
+    };
+    help(
+        s,
+        "dmdesk_replies",
+        "gauge",
+        "Agents' replies in the report window; agent=\"(no agent)\" is Meta's page inbox.",
+    );
+    for a in &r.agents {
+        let _ = writeln!(s, "dmdesk_replies{{{}}} {}", agent(a), a.figures.replies);
+    }
+    help(
+        s,
+        "dmdesk_replies_in_window",
+        "gauge",
+        "Of those replies, the ones sent inside the 24-hour window.",
+    );
+    for a in &r.agents {
+        let _ = writeln!(
+            s,
+            "dmdesk_replies_in_window{{{}}} {}",
+            agent(a),
+            a.figures.replies_in_window
+        );
+    }
+    help(
+        s,
+        "dmdesk_first_response_seconds",
+        "histogram",
+        "From the customer's first unanswered message to the first reply, in the report window, by page.",
+    );
+    for p in &r.pages {
+        histogram(
+            s,
+            "dmdesk_first_response_seconds",
+            &page(p),
+            &p.figures.first_response,
+        );
+    }
+    help(
+        s,
+        "dmdesk_resolution_seconds",
+        "histogram",
+        "From opened to resolved, in the report window, by page.",
+    );
+    for p in &r.pages {
+        histogram(
+            s,
+            "dmdesk_resolution_seconds",
+            &page(p),
+            &p.figures.resolution,
+        );
     }
 }
 

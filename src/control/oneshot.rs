@@ -19,12 +19,21 @@ pub enum OneShot {
     Send(SendArgs),
     Bulk(BulkRequest),
     Sync(SyncArgs),
-    Export { what: ExportWhat },
+    Export {
+        what: ExportWhat,
+    },
     Replay,
     Doctor,
     Assign(AssignArgs),
     Label(LabelArgs),
     Note(NoteArgs),
+    /// `utc_offset_s`: the caller's zone, so an owner elsewhere cuts the
+    /// days where the agent's are.
+    Report {
+        since_ms: i64,
+        format: crate::report::Format,
+        utc_offset_s: i32,
+    },
 }
 
 impl OneShot {
@@ -41,6 +50,13 @@ impl OneShot {
             Command::Assign(a) => OneShot::Assign(a.clone()),
             Command::Label(a) => OneShot::Label(a.clone()),
             Command::Note(a) => OneShot::Note(a.clone()),
+            Command::Report(a) => OneShot::Report {
+                since_ms: i64::try_from(a.since.as_millis()).unwrap_or(i64::MAX),
+                format: a.format,
+                utc_offset_s: crate::app::clock::Zone::Local
+                    .offset_at(crate::domain::TimestampMs::now())
+                    .local_minus_utc(),
+            },
             Command::Demo
             | Command::Serve
             | Command::Sim(_)
@@ -62,6 +78,7 @@ impl OneShot {
             OneShot::Assign(_) => "assign",
             OneShot::Label(_) => "label",
             OneShot::Note(_) => "note",
+            OneShot::Report { .. } => "report",
         }
     }
 
@@ -71,6 +88,7 @@ impl OneShot {
             self,
             OneShot::Export { .. }
                 | OneShot::Replay
+                | OneShot::Report { .. }
                 | OneShot::Assign(_)
                 | OneShot::Label(_)
                 | OneShot::Note(_)
@@ -163,6 +181,31 @@ pub async fn run(
         OneShot::Assign(a) => crate::team::cli::assign(cfg, &store_or_err(store)?, &a, console),
         OneShot::Label(a) => crate::team::cli::label(cfg, &store_or_err(store)?, &a, console),
         OneShot::Note(a) => crate::team::cli::note(cfg, &store_or_err(store)?, &a, console),
+        OneShot::Report {
+            since_ms,
+            format,
+            utc_offset_s,
+        } => {
+            let store = store_or_err(store)?;
+            let zone = crate::app::clock::Zone::Fixed(utc_offset_s);
+            let r = tokio::task::spawn_blocking(move || {
+                crate::report::from_store(
+                    &*store,
+                    since_ms,
+                    crate::domain::TimestampMs::now(),
+                    zone,
+                )
+            })
+            .await
+            .map_err(|e| CliError::runtime(format!("report stopped: {e}")))??;
+            let mut out = console.out_writer();
+            out.write_all(crate::report::format::render(&r, format).as_bytes())
+                .and_then(|()| out.flush())
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::BrokenPipe => Ok(()),
+                    _ => Err(CliError::runtime(format!("report: {e}"))),
+                })
+        }
         OneShot::Replay => {
             let store = store_or_err(store)?;
             let metrics = Arc::new(crate::metrics::Metrics::default());

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod errors;
 pub mod fields;
 pub mod graph;
+pub mod history;
 pub mod ids;
 pub mod multipart;
 pub mod payload;

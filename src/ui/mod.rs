@@ -5,6 +5,7 @@ pub mod list;
 pub mod media;
 pub mod popup;
 pub mod search;
+pub mod report;
 pub mod status;
 pub mod symbols;
 pub mod theme;

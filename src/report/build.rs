@@ -1,0 +1,393 @@
+//! The one pass: events go in one at a time (time order), each lands in the
+//! buckets it counts for (total, its agent, its page, its local day), and
+//! `finish` sorts each bucket's durations once to summarise them.
+
+use super::{AgentRow, Coverage, DayRow, Figures, PageRow, Report, Times};
+use crate::app::clock::Zone;
+use crate::domain::{AccountId, ConvKey, ConvStatus, Conversation, Platform, TimestampMs};
+use crate::team::{AgentName, HistoryEvent, HistoryKind};
+use chrono::{Days, NaiveDate};
+use std::collections::HashMap;
+
+/// How far before the period the caller reads the history: a conversation
+/// resolved in the period was opened at most this long before it for its
+/// resolution time to be known.
+pub const CONTEXT_MS: i64 = 30 * TimestampMs::DAY;
+
+/// Days in the long chart series.
+const SERIES_DAYS: u64 = 30;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub now: TimestampMs,
+    /// The period is `[now - since_ms, now]`.
+    pub since_ms: i64,
+    /// Days are local days in this zone.
+    pub zone: Zone,
+    /// The history's first event (None: nothing recorded yet).
+    pub history_start: Option<TimestampMs>,
+}
+
+impl Params {
+    /// The earliest event the report needs: the period's start or the
+    /// 30-day series' (whichever is earlier), less `CONTEXT_MS` of context.
+    pub fn read_from(&self) -> TimestampMs {
+        let b = DayBounds::new(self);
+        TimestampMs(b.starts[0] - CONTEXT_MS)
+    }
+}
+
+/// The local days from the earlier of the period's first day and the
+/// series' first day, to today: their starts, plus tomorrow's start.
+struct DayBounds {
+    first: NaiveDate,
+    starts: Vec<i64>,
+}
+
+impl DayBounds {
+    fn new(p: &Params) -> DayBounds {
+        let today = p.zone.at(p.now).date_naive();
+        let from_day = p.zone.at(TimestampMs(p.now.0 - p.since_ms)).date_naive();
+        let series_first = today
+            .checked_sub_days(Days::new(SERIES_DAYS - 1))
+            .unwrap_or(today);
+        let first = from_day.min(series_first);
+        let mut starts = Vec::new();
+        let mut d = first;
+        while d <= today {
+            starts.push(local_midnight(d, p.zone));
+            d = d.succ_opt().unwrap_or(d);
+            if starts.len() > 100_000 {
+                break; // a --since of centuries: stop rather than spin
+            }
+        }
+        let tomorrow = today.succ_opt().unwrap_or(today);
+        starts.push(local_midnight(tomorrow, p.zone));
+        DayBounds { first, starts }
+    }
+
+    fn days(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// The index of the day holding `t`, if it is one of them.
+    fn index(&self, t: i64) -> Option<usize> {
+        let i = self.starts.partition_point(|&s| s <= t);
+        (i > 0 && i <= self.days()).then(|| i - 1)
+    }
+
+    fn date(&self, i: usize) -> NaiveDate {
+        self.first
+            .checked_add_days(Days::new(i as u64))
+            .unwrap_or(self.first)
+    }
+}
+
+/// The instant local `date` begins in `zone` (the offset looked up twice,
+/// so a DST change the day before lands right).
+fn local_midnight(date: NaiveDate, zone: Zone) -> i64 {
+    let naive = date
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc().timestamp_millis())
+        .unwrap_or(0);
+    let guess = naive - zone.offset_at(TimestampMs(naive)).local_minus_utc() as i64 * 1000;
+    naive - zone.offset_at(TimestampMs(guess)).local_minus_utc() as i64 * 1000
+}
+
+#[derive(Default)]
+struct Acc {
+    opened: u64,
+    resolved: u64,
+    replies: u64,
+    in_window: u64,
+    first_response: Vec<i64>,
+    resolution: Vec<i64>,
+}
+
+impl Acc {
+    fn finish(mut self) -> Figures {
+        Figures {
+            opened: self.opened,
+            resolved: self.resolved,
+            replies: self.replies,
+            replies_in_window: self.in_window,
+            in_window_share: (self.replies > 0)
+                .then(|| self.in_window as f64 / self.replies as f64),
+            first_response: Times::of(&mut self.first_response),
+            resolution: Times::of(&mut self.resolution),
+        }
+    }
+}
+
+/// What one event adds to a bucket.
+#[derive(Clone, Copy)]
+enum Fact {
+    Opened,
+    Resolved(Option<i64>),
+    Replied {
+        in_window: bool,
+        first_response: Option<i64>,
+    },
+}
+
+impl Fact {
+    fn add_to(self, a: &mut Acc) {
+        match self {
+            Fact::Opened => a.opened += 1,
+            Fact::Resolved(took) => {
+                a.resolved += 1;
+                a.resolution.extend(took);
+            }
+            Fact::Replied {
+                in_window,
+                first_response,
+            } => {
+                a.replies += 1;
+                a.in_window += u64::from(in_window);
+                a.first_response.extend(first_response);
+            }
+        }
+    }
+}
+
+/// Feed it the history in time order (`add`) and the conversations
+/// (`add_conversation`), then `finish`.
+pub struct Builder {
+    p: Params,
+    from: i64,
+    days: DayBounds,
+    total: Acc,
+    agents: HashMap<Option<AgentName>, Acc>,
+    pages: HashMap<(Platform, AccountId), Acc>,
+    /// Per day, every event of the day (charts: whole days).
+    whole_days: Vec<Acc>,
+    /// Per day, only the period's events (the first day may be partial).
+    period_days: Vec<Acc>,
+    /// When each conversation was last opened (resolution time's start).
+    opened_at: HashMap<ConvKey, i64>,
+    coverage: Coverage,
+}
+
+impl Builder {
+    pub fn new(p: Params) -> Builder {
+        let days = DayBounds::new(&p);
+        let n = days.days();
+        Builder {
+            from: p.now.0 - p.since_ms,
+            whole_days: (0..n).map(|_| Acc::default()).collect(),
+            period_days: (0..n).map(|_| Acc::default()).collect(),
+            days,
+            total: Acc::default(),
+            agents: HashMap::new(),
+            pages: HashMap::new(),
+            opened_at: HashMap::new(),
+            coverage: Coverage {
+                history_start_ms: p.history_start.map(|t| t.0),
+                ..Coverage::default()
+            },
+            p,
+        }
+    }
+
+    pub fn add_conversation(&mut self, c: &Conversation) {
+        self.coverage.conversations += 1;
+        if self.p.history_start.is_none_or(|h| c.last_activity < h) {
+            self.coverage.predating += 1;
+        }
+    }
+
+    pub fn add(&mut self, ev: &HistoryEvent) {
+        let t = ev.at.0;
+        if t > self.p.now.0 {
+            return;
+        }
+        let fact = match &ev.kind {
+            HistoryKind::Opened => {
+                self.opened_at.insert(ev.conv.clone(), t);
+                Fact::Opened
+            }
+            // An agent reopening a resolved conversation starts it again.
+            HistoryKind::Status {
+                from: ConvStatus::Resolved,
+                to,
+            } if *to != ConvStatus::Resolved => {
+                self.opened_at.insert(ev.conv.clone(), t);
+                return;
+            }
+            HistoryKind::Status {
+                to: ConvStatus::Resolved,
+                ..
+            } => {
+                let took = self.opened_at.remove(&ev.conv).map(|o| t - o);
+                if took.is_none() && t >= self.from {
+                    self.coverage.resolved_without_opening += 1;
+                }
+                Fact::Resolved(took)
+            }
+            HistoryKind::Replied {
+                waited_ms,
+                first,
+                in_window,
+            } => Fact::Replied {
+                in_window: *in_window,
+                first_response: waited_ms.filter(|_| *first).map(|w| w.max(0)),
+            },
+            _ => return,
+        };
+        let day = self.days.index(t);
+        if let Some(d) = day {
+            fact.add_to(&mut self.whole_days[d]);
+        }
+        if t < self.from {
+            return;
+        }
+        if let Some(d) = day {
+            fact.add_to(&mut self.period_days[d]);
+        }
+        fact.add_to(&mut self.total);
+        let page = (ev.conv.platform, ev.conv.account.clone());
+        fact.add_to(self.pages.entry(page).or_default());
+        // Openings belong to the customer, not to an agent.
+        if !matches!(fact, Fact::Opened) {
+            fact.add_to(self.agents.entry(ev.by.clone()).or_default());
+        }
+    }
+
+    pub fn finish(self) -> Report {
+        let Builder {
+            p,
+            from,
+            days,
+            total,
+            agents,
+            pages,
+            whole_days,
+            period_days,
+            coverage,
+            ..
+        } = self;
+        let recorded = |i: usize| p.history_start.is_some_and(|h| days.starts[i + 1] > h.0);
+        let rows = |accs: Vec<Acc>, skip: usize| -> Vec<DayRow> {
+            accs.into_iter()
+                .enumerate()
+                .skip(skip)
+                .map(|(i, a)| DayRow {
+                    date: days.date(i).format("%Y-%m-%d").to_string(),
+                    figures: recorded(i).then(|| a.finish()),
+                })
+                .collect()
+        };
+        let n = days.days();
+        let from_day = days.index(from).unwrap_or(0);
+        let mut whole = rows(whole_days, 0);
+        let last_30_days = whole.split_off(n.saturating_sub(SERIES_DAYS as usize));
+        let last_7_days = last_30_days[last_30_days.len().saturating_sub(7)..].to_vec();
+
+        let mut agents: Vec<AgentRow> = agents
+            .into_iter()
+            .map(|(a, acc)| AgentRow {
+                agent: a.map(|a| a.0),
+                figures: acc.finish(),
+            })
+            .collect();
+        agents.sort_by(|a, b| (a.agent.is_none(), &a.agent).cmp(&(b.agent.is_none(), &b.agent)));
+        let mut pages: Vec<PageRow> = pages
+            .into_iter()
+            .map(|((pl, acc_id), acc)| PageRow {
+                platform: pl.as_str().to_string(),
+                account_id: acc_id.0,
+                figures: acc.finish(),
+            })
+            .collect();
+        pages.sort_by(|a, b| (&a.platform, &a.account_id).cmp(&(&b.platform, &b.account_id)));
+
+        let offset = p.zone.offset_at(p.now).to_string();
+        let notes = notes(
+            &p,
+            from,
+            &offset,
+            &coverage,
+            agents.iter().any(|a| a.agent.is_none()),
+        );
+        Report {
+            generated_ms: p.now.0,
+            from_ms: from,
+            to_ms: p.now.0,
+            utc_offset: offset,
+            totals: total.finish(),
+            agents,
+            pages,
+            days: rows(period_days, from_day),
+            last_7_days,
+            last_30_days,
+            coverage,
+            notes,
+        }
+    }
+}
+
+fn notes(p: &Params, from: i64, offset: &str, c: &Coverage, no_agent: bool) -> Vec<String> {
+    let when = |t: i64| {
+        p.zone
+            .at(TimestampMs(t))
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let mut n = vec![
+        format!(
+            "Days are local days at UTC{offset} (the agent's time zone, TZ). Business hours are not applied: times run around the clock."
+        ),
+        "First response: from the customer's first unanswered message to the first agent reply after the conversation opened. Resolution: from opened (or reopened) to resolved.".to_string(),
+    ];
+    match p.history_start {
+        None => n.push(format!(
+            "No history is recorded yet: all {} conversations predate it and have no figures.",
+            c.conversations
+        )),
+        Some(h) => {
+            if h.0 > from {
+                n.push(format!(
+                    "The history begins {}, after the period's start: days before it have no figures (not zeros).",
+                    when(h.0)
+                ));
+            }
+            if c.predating > 0 {
+                n.push(format!(
+                    "Conversations last active before the history began ({}): {} of {}; they have no figures.",
+                    when(h.0),
+                    c.predating,
+                    c.conversations
+                ));
+            }
+        }
+    }
+    if c.resolved_without_opening > 0 {
+        n.push(format!(
+            "Resolutions of conversations opened before the history (or over 30 days before the period): {}, counted without a resolution time.",
+            c.resolved_without_opening
+        ));
+    }
+    if no_agent {
+        n.push(
+            "(no agent): replies sent from Meta's page inbox, and changes dmdesk made itself."
+                .to_string(),
+        );
+    }
+    n
+}
+
+/// The whole report from an iterator of events (time order).
+pub fn compute<'a>(
+    p: Params,
+    events: impl IntoIterator<Item = &'a HistoryEvent>,
+    convs: impl IntoIterator<Item = &'a Conversation>,
+) -> Report {
+    let mut b = Builder::new(p);
+    for c in convs {
+        b.add_conversation(c);
+    }
+    for e in events {
+        b.add(e);
+    }
+    b.finish()
+}

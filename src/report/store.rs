@@ -1,0 +1,53 @@
+//! The report from a store: the conversations, then the history from
+//! `Params::read_from` on, streamed (never collected).
+
+use super::{Builder, Params, Report};
+use crate::app::clock::Zone;
+use crate::db::Db;
+use crate::domain::TimestampMs;
+use crate::store::{Result, Store};
+
+pub fn from_store(
+    store: &dyn Store,
+    since_ms: i64,
+    now: TimestampMs,
+    zone: Zone,
+) -> Result<Report> {
+    let history_start = store
+        .history_since(TimestampMs(i64::MIN))
+        .next()
+        .transpose()?
+        .map(|e| e.at);
+    let p = Params {
+        now,
+        since_ms,
+        zone,
+        history_start,
+    };
+    let mut b = Builder::new(p);
+    for c in store.all_conversations() {
+        b.add_conversation(&c?);
+    }
+    for e in store.history_since(p.read_from()) {
+        b.add(&e?);
+    }
+    Ok(b.finish())
+}
+
+/// The default report (`DEFAULT_SINCE_MS`, the process's zone) for
+/// `/metrics`, as `metrics::refresh_report` calls it; a failed read is
+/// logged and keeps the last report.
+pub fn for_metrics(store: Db) -> impl Fn() -> Option<Report> + Send + Sync + 'static {
+    move || match from_store(
+        &*store,
+        super::DEFAULT_SINCE_MS,
+        TimestampMs::now(),
+        Zone::Local,
+    ) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(error = %e, "the report for /metrics could not be computed");
+            None
+        }
+    }
+}
