@@ -51,6 +51,11 @@ pub fn options() -> Options {
             human_agent: true,
         }],
         ascii: false,
+        agents: vec!["alice".into(), "bob".into(), "carol".into()],
+        labels: [("vip", "magenta"), ("refund", "red")]
+            .into_iter()
+            .map(|(l, c)| (l.to_string(), c.to_string()))
+            .collect(),
     }
 }
 

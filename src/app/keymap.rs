@@ -61,6 +61,15 @@ actions! {
     Urgent = "urgent", "jump to most urgent", ["!"];
     Copy = "copy", "copy selected message", ["y"];
     Notices = "notices", "notices log, in full", ["L"];
+    Take = "take", "assign to me / take over", ["T"];
+    Assign = "assign", "assign to an agent…", ["@"];
+    Unassign = "unassign", "unassign", ["X"];
+    AssigneeView = "assignee_view", "view: mine/unassigned/all", ["m"];
+    FilterLabel = "filter_label", "filter: label…", ["#"];
+    Label = "label", "add/remove a label…", ["+"];
+    Priority = "priority", "set priority…", ["P"];
+    Sort = "sort", "sort: activity/priority", ["o"];
+    Note = "note", "write a private note", ["n"];
     Send = "send", "composer: send", ["enter"];
     Newline = "newline", "composer: new line", ["alt-enter"];
     Canned = "canned", "composer: canned reply", ["ctrl-r"];
@@ -68,6 +77,7 @@ actions! {
     Undo = "undo", "composer: undo", ["ctrl-z"];
     Redo = "redo", "composer: redo", ["alt-z"];
     ClearText = "clear_text", "composer: clear (undo restores)", ["ctrl-l"];
+    Mention = "mention", "composer: complete @name (note)", ["tab"];
 }
 
 impl Action {
@@ -76,7 +86,7 @@ impl Action {
         use Action::*;
         matches!(
             self,
-            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText
+            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText | Mention
         )
     }
 }

@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod keymap;
 pub mod layout;
 pub mod state;
+pub mod team;
 pub mod thread_layout;
 pub mod update;
 

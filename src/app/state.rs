@@ -7,6 +7,8 @@ use crate::config::{CannedReply, Config};
 use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
+use crate::team::{AgentName, HistoryEvent, Note};
+pub use super::team::{ComposeMode, PickKind, Picker, Sort, TeamState};
 use crate::send::window::{window, Tag, Window, WindowFacts};
 use crate::update::{CampaignProgress, SyncProgress};
 use ratatui_textarea::TextArea;
@@ -43,6 +45,11 @@ pub struct Options {
     pub pages: Vec<crate::domain::PageInfo>,
     /// Draw borders and symbols in ASCII (a terminal without UTF-8).
     pub ascii: bool,
+    /// `[team] agents`: whom a conversation can be assigned to (with the
+    /// agents seen at work).
+    pub agents: Vec<AgentName>,
+    /// `[labels]`: a colour per label (a ratatui colour name or #rrggbb).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Options {
@@ -73,6 +80,8 @@ impl Options {
             pages: cfg.page_infos(),
             // `[ui] ascii = "auto"` is settled from the locale by the terminal side.
             ascii: cfg.ui.ascii.unwrap_or(false),
+            agents: Vec::new(),
+            labels: BTreeMap::new(),
         }
     }
 }
@@ -101,6 +110,8 @@ pub struct ListPane {
     pub visible: usize,
     /// "Mark all matching" running: it pages through the filtered list.
     pub marking: Option<Marking>,
+    /// The order of the rows.
+    pub sort: Sort,
 }
 
 /// Marking every conversation that matches the filter, a page at a time.
@@ -172,6 +183,10 @@ pub struct ThreadPane {
     /// and scrolling that change nothing else do not lay out every loaded
     /// message again.
     pub memo: Memo,
+    /// The team's notes on this conversation, oldest first.
+    pub notes: Vec<Note>,
+    /// Its recorded changes, oldest first.
+    pub history: Vec<HistoryEvent>,
 }
 
 impl ThreadPane {
@@ -188,6 +203,8 @@ impl ThreadPane {
             conv: &self.conv,
             contact: self.contact.as_ref(),
             messages: &self.messages,
+            notes: &self.notes,
+            history: &self.history,
             reached_start: self.reached_start,
             loading_older: self.loading_older,
             rev: self.rev,
@@ -225,6 +242,8 @@ pub struct Composer {
     pub tag: Option<Tag>,
     /// Why the last send was refused, shown in the composer.
     pub refusal: Option<String>,
+    /// A reply or a private note.
+    pub mode: ComposeMode,
 }
 
 /// Our text areas: no cursor-line underline, a dim placeholder with no
@@ -244,28 +263,47 @@ pub fn text_area(lines: Vec<String>, placeholder: &str) -> TextArea<'static> {
 
 impl Default for Composer {
     fn default() -> Self {
-        let textarea = text_area(Vec::new(), "Write a reply…");
+        let textarea = text_area(Vec::new(), REPLY_HINT);
         Composer {
             textarea,
             tag: None,
             refusal: None,
+            mode: ComposeMode::Reply,
         }
     }
 }
 
+/// The placeholders say what the composer writes.
+const REPLY_HINT: &str = "Write a reply…";
+const NOTE_HINT: &str = "A note for the team (never sent to the customer); @name tells them…";
+
 impl Composer {
+    /// An empty composer for a private note.
+    pub fn note() -> Composer {
+        Composer {
+            textarea: text_area(Vec::new(), NOTE_HINT),
+            tag: None,
+            refusal: None,
+            mode: ComposeMode::Note,
+        }
+    }
     pub fn text(&self) -> String {
         self.textarea.lines().join("\n")
     }
     pub fn set_text(&mut self, text: &str) {
         let lines = text.split('\n').map(str::to_string).collect();
-        let mut textarea = text_area(lines, "Write a reply…");
+        let hint = match self.mode {
+            ComposeMode::Reply => REPLY_HINT,
+            ComposeMode::Note => NOTE_HINT,
+        };
+        let mut textarea = text_area(lines, hint);
         textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
         textarea.move_cursor(ratatui_textarea::CursorMove::End);
         *self = Composer {
             textarea,
             tag: None,
             refusal: None,
+            mode: self.mode,
         };
     }
 }
@@ -362,6 +400,8 @@ pub enum Overlay {
     Notices {
         scroll: usize,
     },
+    /// Assign, label, set a priority or pick the label filter, with completion.
+    Pick(Box<Picker>),
 }
 
 /// A reply held back until the agent confirms it (collision notice).
@@ -409,6 +449,8 @@ pub struct State {
     /// The owner's count of unread conversations (attached UI), which
     /// digests carry instead of every conversation's count.
     pub unread_total: Option<u64>,
+    /// The team's agents, labels and pending assignments.
+    pub team: TeamState,
 }
 
 /// Messages loaded when a thread opens, and per "load older" step.
@@ -437,6 +479,7 @@ impl State {
             unread_load: None,
             unread_requests: 0,
             last_title: String::new(),
+            team: TeamState::default(),
         };
         s.list.visible = super::layout::list_rows(&s.panes());
         // Resolved and sleeping conversations are out of the way by default.

@@ -11,6 +11,8 @@ mod mouse;
 mod overlays;
 mod scroll;
 mod status;
+mod team;
+mod team_requests;
 mod thread;
 
 pub use bulk_popup::bulk_preview;

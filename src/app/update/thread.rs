@@ -20,6 +20,7 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
     }
     save_draft(s, out);
     s.composer = Composer::default();
+    s.team.reply_stash = None;
     out.push(Command::Inbox(Request::Thread {
         conv: c.key.clone(),
         limit: THREAD_PAGE,
@@ -45,6 +46,8 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
         cursor: None,
         rev: 0,
         memo: Default::default(),
+        notes: Vec::new(),
+        history: Vec::new(),
     });
 }
 
@@ -60,6 +63,7 @@ pub(super) fn thread_loaded(s: &mut State, d: ThreadData) {
         .take()
         .filter(|c| d.messages.iter().any(|m| &m.mid == c));
     t.messages = d.messages;
+    s.team.saw(&d.conv);
     t.conv = d.conv;
     t.contact = d.contact;
     t.rev += 1;
