@@ -82,6 +82,11 @@ pub struct Config {
     pub ui: UiConfig,
     pub canned: Vec<CannedReply>,
     pub control: ControlConfig,
+    /// `[team]`: the agents and how new conversations are assigned.
+    pub team: TeamConfig,
+    /// `[labels]`: a colour per label name (labels are free-form; these
+    /// are drawn in their colour).
+    pub labels: std::collections::BTreeMap<String, String>,
     /// True when no config file existed and demo defaults are in use.
     pub demo: bool,
     pub source: Option<PathBuf>,
@@ -210,6 +215,113 @@ pub struct ControlConfig {
     pub limits: ControlLimits,
 }
 
+/// `[team]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamConfig {
+    /// Agents besides the Unix users known from peer credentials.
+    pub agents: Vec<crate::team::AgentName>,
+    pub auto_assign: AutoAssign,
+    /// Open conversations an agent is given at most by auto-assignment.
+    pub max_open_per_agent: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AutoAssign {
+    #[default]
+    Off,
+    /// New unassigned conversations go in turn to the agents attached now.
+    RoundRobin,
+}
+
+/// Colours a label may have: the terminal's named colours or `#rrggbb`.
+pub const LABEL_COLOURS: [&str; 16] = [
+    "black",
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "cyan",
+    "gray",
+    "darkgray",
+    "lightred",
+    "lightgreen",
+    "lightyellow",
+    "lightblue",
+    "lightmagenta",
+    "lightcyan",
+    "white",
+];
+
+fn check_colour(key: &str, c: &str) -> Result<String, ConfigError> {
+    let lower = c.to_ascii_lowercase();
+    let hex = lower.len() == 7
+        && lower.starts_with('#')
+        && lower[1..].chars().all(|ch| ch.is_ascii_hexdigit());
+    if hex || LABEL_COLOURS.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err(ConfigError::key(
+            key,
+            format!(
+                "`{c}` is not a colour: use #rrggbb or one of {}",
+                LABEL_COLOURS.join(", ")
+            ),
+        ))
+    }
+}
+
+fn team_config(raw: RawTeam) -> Result<TeamConfig, ConfigError> {
+    let mut agents = Vec::new();
+    for a in raw.agents {
+        let a = a.trim().to_string();
+        if a.is_empty()
+            || !a
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return Err(ConfigError::key(
+                "team.agents",
+                format!("`{a}` is not an agent name (letters, digits, _ - .)"),
+            ));
+        }
+        agents.push(crate::team::AgentName::new(a));
+    }
+    let auto_assign = match raw.auto_assign.as_deref() {
+        None | Some("off") => AutoAssign::Off,
+        Some("round-robin") => AutoAssign::RoundRobin,
+        Some(other) => {
+            return Err(ConfigError::key(
+                "team.auto_assign",
+                format!("`{other}`: use \"off\" or \"round-robin\""),
+            ))
+        }
+    };
+    if raw.max_open_per_agent == Some(0) {
+        return Err(ConfigError::key(
+            "team.max_open_per_agent",
+            "must be at least 1 (leave it out for no cap)",
+        ));
+    }
+    Ok(TeamConfig {
+        agents,
+        auto_assign,
+        max_open_per_agent: raw.max_open_per_agent,
+    })
+}
+
+fn labels_config(
+    raw: std::collections::BTreeMap<String, String>,
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    raw.into_iter()
+        .map(|(name, colour)| {
+            let key = format!("labels.{name}");
+            crate::change::check_label(&name).map_err(|m| ConfigError::key(&key, m))?;
+            Ok((name, check_colour(&key, &colour)?))
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
 pub struct CannedReply {
     pub name: String,
@@ -241,6 +353,19 @@ struct RawConfig {
     canned: Vec<CannedReply>,
     #[serde(default)]
     control: RawControl,
+    #[serde(default)]
+    team: RawTeam,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTeam {
+    #[serde(default)]
+    agents: Vec<String>,
+    auto_assign: Option<String>,
+    max_open_per_agent: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -829,6 +954,8 @@ impl Config {
                 group: raw.control.group.filter(|g| !g.trim().is_empty()),
                 limits: Default::default(),
             },
+            team: team_config(raw.team)?,
+            labels: labels_config(raw.labels)?,
             demo: false,
             source: None,
             unresolved,
@@ -1290,5 +1417,51 @@ access_token_env = "PAGE1"
         assert_eq!(parse_duration("0s"), None);
         assert_eq!(parse_duration("5y"), None, "more than a year");
         assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+}
+
+#[cfg(test)]
+mod team_tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, &|_| None)
+    }
+
+    #[test]
+    fn team_and_labels_parse_and_default_off() {
+        let c = load(
+            "[team]\nagents = [\"alice\", \"bob\"]\nauto_assign = \"round-robin\"\nmax_open_per_agent = 5\n\
+             [labels]\nvip = \"Red\"\nrefund = \"#00aa11\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.team.agents, vec!["alice".into(), "bob".into()]);
+        assert_eq!(c.team.auto_assign, AutoAssign::RoundRobin);
+        assert_eq!(c.team.max_open_per_agent, Some(5));
+        assert_eq!(c.labels["vip"], "red");
+        assert_eq!(c.labels["refund"], "#00aa11");
+        let d = load("").unwrap();
+        assert_eq!(d.team, TeamConfig::default());
+        assert!(d.labels.is_empty());
+    }
+
+    #[test]
+    fn a_bad_colour_or_mode_names_its_key() {
+        let e = load("[labels]\nvip = \"reddish\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("labels.vip") && e.contains("reddish"), "{e}");
+        let e = load("[team]\nauto_assign = \"random\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("team.auto_assign"), "{e}");
+        let e = load("[team]\nagents = [\"a b\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("team.agents"), "{e}");
+        let e = load("[team]\nmax_open_per_agent = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("team.max_open_per_agent"), "{e}");
     }
 }

@@ -239,6 +239,8 @@ fn long_open(s: &mut State, n: i64) -> Conversation {
                 limit: msgs.len(),
                 messages: msgs,
                 draft: None,
+                notes: vec![],
+                history: vec![],
             },
         )))),
     );

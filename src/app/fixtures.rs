@@ -143,6 +143,8 @@ pub fn open_with(s: &mut State, c: Conversation, messages: Vec<Message>) {
             messages,
             limit,
             draft: None,
+            notes: vec![],
+            history: vec![],
         })))),
     );
 }

@@ -119,6 +119,10 @@ impl FeedState {
                 true
             }
             Update::Contact(c) => viewed(&c.conv),
+            // A thread's history and notes matter to those who view it (the
+            // list learns of an assignment from the conversation's row).
+            Update::History(h) => viewed(&h.conv),
+            Update::Note(n) => viewed(&n.conv),
             _ => true,
         };
         if full {

@@ -6,8 +6,9 @@ use crate::update::Update;
 use serde::{Deserialize, Serialize};
 
 pub use super::MAX_LINE;
-/// Protocol version, checked in `hello`.
-pub const VERSION: u32 = 3;
+/// Protocol version, checked in `hello` (4: the team's requests, replies,
+/// updates and thread fields).
+pub const VERSION: u32 = 4;
 
 /// Client → owner: `{"id": 3, "op": "ping"}`, or for the inbox
 /// `{"id": 4, "op": "inbox", "request": {"op": "mark_read", "conv": {...}}}`.

@@ -115,7 +115,8 @@ pub async fn start(
     let inbox = Arc::new(
         Inbox::new(ctx.store.clone(), ctx.jobs.clone())
             .with_presence(Some(ctx.presence.clone()))
-            .with_human_agent(inbox::human_agent_accounts(&ctx.config)),
+            .with_human_agent(inbox::human_agent_accounts(&ctx.config))
+            .with_team(ctx.config.team.agents.clone()),
     );
     let runs = TaskTracker::new();
     let tracked = runs.clone();

@@ -11,5 +11,5 @@ pub mod presence;
 mod request;
 mod service;
 
-pub use request::{ListRows, Reply, Request, ThreadData};
+pub use request::{AssignTo, Assigned, ListRows, Reply, Request, ThreadData};
 pub use service::{human_agent_accounts, Caller, Inbox};

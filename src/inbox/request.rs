@@ -4,7 +4,34 @@
 use crate::domain::{Contact, ConvKey, ConvStatus, Conversation, Message, TimestampMs};
 use crate::filter::ConvFilter;
 use crate::job::Job;
+use crate::team::{AgentName, HistoryEvent, MailItem, Note, Priority};
 use serde::{Deserialize, Serialize};
+
+/// Whom an assignment names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignTo {
+    /// An agent from `[team] agents` or a Unix user.
+    Agent(AgentName),
+    /// The caller (its identity from the socket's peer credentials).
+    Me,
+    /// Nobody: unassign.
+    Nobody,
+}
+
+/// How an assignment went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assigned {
+    /// It is `to`'s now (it was `from`'s; equal when nothing changed).
+    Done {
+        from: Option<AgentName>,
+        to: Option<AgentName>,
+    },
+    /// Someone changed it first: it is `current`'s (None: nobody's) and
+    /// nothing was written.
+    Taken { current: Option<AgentName> },
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -49,6 +76,39 @@ pub enum Request {
     SaveDraft {
         conv: ConvKey,
         text: String,
+    },
+    /// Assign the conversation, if its assignee is still `expect` (what the
+    /// caller saw): answered with `Reply::Assigned`.
+    Assign {
+        conv: ConvKey,
+        to: AssignTo,
+        expect: Option<AgentName>,
+    },
+    /// Add and remove labels.
+    Labels {
+        conv: ConvKey,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    SetPriority {
+        conv: ConvKey,
+        priority: Priority,
+    },
+    /// A private note by the caller; `@agent`s in it are told. Answered
+    /// with `Reply::Note`.
+    Note {
+        conv: ConvKey,
+        text: String,
+    },
+    /// A conversation's notes and history (the thread loads them itself).
+    History {
+        conv: ConvKey,
+    },
+    /// The caller's unseen mentions and takeovers (on attach).
+    Mailbox,
+    /// The caller saw these mail items.
+    MailAck {
+        ids: Vec<String>,
     },
     /// A job for the background workers (reply, retry, sync, campaign);
     /// its agent becomes the caller's.
@@ -101,6 +161,14 @@ pub enum Reply {
     Urgent(Option<Box<Conversation>>),
     /// A write went through.
     Done,
+    Assigned(Assigned),
+    Note(Box<Note>),
+    History {
+        conv: ConvKey,
+        notes: Vec<Note>,
+        history: Vec<HistoryEvent>,
+    },
+    Mailbox(Vec<MailItem>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +190,13 @@ pub struct ThreadData {
     pub messages: Vec<Message>,
     pub limit: usize,
     pub draft: Option<String>,
+    /// Every note of the conversation, oldest first (the thread
+    /// interleaves them with the messages by time).
+    #[serde(default)]
+    pub notes: Vec<Note>,
+    /// Its history, oldest first (one dim line each in the thread).
+    #[serde(default)]
+    pub history: Vec<HistoryEvent>,
 }
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 //! table. Runs on a blocking thread (store reads may take a while).
 
 use super::presence::Presence;
-use super::request::{ListRows, Reply, Request, ThreadData};
+use super::request::{AssignTo, Assigned, ListRows, Reply, Request, ThreadData};
 use crate::config::Config;
 use crate::db::Db;
-use crate::domain::{AccountId, TimestampMs};
+use crate::domain::{AccountId, ConvKey, TimestampMs};
 use crate::job::Job;
+use crate::store::Swap;
+use crate::team::AgentName;
 use crate::workers::JobSender;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -27,6 +29,8 @@ pub struct Inbox {
     presence: Option<Arc<Presence>>,
     /// Accounts whose pages may use HUMAN_AGENT (the urgent pick's window).
     human_agent: HashSet<AccountId>,
+    /// `[team] agents` (Unix users are agents too).
+    agents: Vec<AgentName>,
 }
 
 /// The pages (and their Instagram accounts) allowed the HUMAN_AGENT tag.
@@ -50,7 +54,18 @@ impl Inbox {
             jobs,
             presence: None,
             human_agent: HashSet::new(),
+            agents: Vec::new(),
         }
+    }
+
+    /// The agents named in `[team] agents`.
+    pub fn with_team(mut self, agents: Vec<AgentName>) -> Inbox {
+        self.agents = agents;
+        self
+    }
+
+    fn known(&self, a: &AgentName) -> bool {
+        crate::team::is_known_agent(a, &self.agents)
     }
 
     pub fn with_presence(mut self, presence: Option<Arc<Presence>>) -> Inbox {
@@ -95,6 +110,8 @@ impl Inbox {
                     contact: st.contact(&conv).map_err(err)?,
                     messages: st.messages_latest(&conv, limit).map_err(err)?,
                     draft: st.draft(&conv).map_err(err)?,
+                    notes: st.notes(&conv).map_err(err)?,
+                    history: st.history(&conv).map_err(err)?,
                     conv: c,
                     limit,
                 }))),
@@ -126,7 +143,55 @@ impl Inbox {
                 conv,
                 status,
                 snooze_until,
-            } => done(st.set_status(&conv, status, snooze_until))?,
+            } => done(st.set_status_by(
+                &conv,
+                status,
+                snooze_until,
+                me(who).as_ref(),
+                TimestampMs::now(),
+            ))?,
+            Request::Assign { conv, to, expect } => self.assign(who, conv, to, expect)?,
+            Request::Labels { conv, add, remove } => {
+                for l in add.iter().chain(&remove) {
+                    crate::change::check_label(l)?;
+                }
+                exists(st, &conv)?;
+                done(st.set_labels(&conv, &add, &remove, me(who).as_ref(), TimestampMs::now()))?
+            }
+            Request::SetPriority { conv, priority } => {
+                exists(st, &conv)?;
+                done(st.set_priority(&conv, priority, me(who).as_ref(), TimestampMs::now()))?
+            }
+            Request::Note { conv, text } => {
+                let author =
+                    me(who).ok_or("a note needs its author, and who you are is not known here")?;
+                let text = text.trim();
+                if text.is_empty() {
+                    return Err("an empty note: write something".into());
+                }
+                exists(st, &conv)?;
+                let mentions = crate::team::mentions_in(text)
+                    .into_iter()
+                    .filter(|a| self.known(a))
+                    .collect();
+                let note = st
+                    .add_note(&conv, &author, text, mentions, TimestampMs::now())
+                    .map_err(err)?;
+                Reply::Note(Box::new(note))
+            }
+            Request::History { conv } => Reply::History {
+                notes: st.notes(&conv).map_err(err)?,
+                history: st.history(&conv).map_err(err)?,
+                conv,
+            },
+            Request::Mailbox => {
+                let me = me(who).ok_or("who you are is not known here: no mailbox")?;
+                Reply::Mailbox(st.mailbox(&me).map_err(err)?)
+            }
+            Request::MailAck { ids } => {
+                let me = me(who).ok_or("who you are is not known here: no mailbox")?;
+                done(st.mailbox_ack(&me, &ids))?
+            }
             Request::SaveDraft { conv, text } => done(st.set_draft(&conv, &text))?,
             Request::Job { job } => {
                 let job = match &who.agent {
@@ -146,6 +211,62 @@ impl Inbox {
             }
         })
     }
+}
+
+impl Inbox {
+    /// Assign by compare-and-set against what the caller saw (`expect`).
+    fn assign(
+        &self,
+        who: &Caller,
+        conv: ConvKey,
+        to: AssignTo,
+        expect: Option<AgentName>,
+    ) -> Result<Reply, String> {
+        let by = me(who);
+        let to = match to {
+            AssignTo::Agent(a) if self.known(&a) => Some(a),
+            AssignTo::Agent(a) => {
+                return Err(format!(
+                    "`{a}` is not an agent: name one from [team] agents or a Unix user"
+                ))
+            }
+            AssignTo::Me => Some(
+                by.clone()
+                    .ok_or("who you are is not known here: name the agent instead")?,
+            ),
+            AssignTo::Nobody => None,
+        };
+        let before = exists(&self.store, &conv)?.assignee;
+        match self
+            .store
+            .assign(
+                &conv,
+                expect.as_ref(),
+                to.as_ref(),
+                by.as_ref(),
+                TimestampMs::now(),
+            )
+            .map_err(err)?
+        {
+            Swap::Done => Ok(Reply::Assigned(Assigned::Done {
+                from: if before == expect { expect } else { to.clone() },
+                to,
+            })),
+            Swap::Lost(current) => Ok(Reply::Assigned(Assigned::Taken { current })),
+        }
+    }
+}
+
+/// The caller as an agent (None: a local caller whose user is unknown).
+fn me(who: &Caller) -> Option<AgentName> {
+    who.agent.as_deref().map(AgentName::from)
+}
+
+/// The conversation, or the sentence saying there is none.
+fn exists(st: &Db, conv: &ConvKey) -> Result<crate::domain::Conversation, String> {
+    st.conversation(conv)
+        .map_err(err)?
+        .ok_or_else(|| format!("no conversation {conv} in this store"))
 }
 
 fn done(r: Result<(), crate::store::StoreError>) -> Result<Reply, String> {
@@ -289,5 +410,107 @@ mod tests {
             },
         );
         assert!(r.unwrap_err().contains("workers have stopped"));
+    }
+
+    #[test]
+    fn two_agents_taking_one_conversation_at_once_one_wins_the_other_is_told() {
+        let (_dir, store, conv) = seeded();
+        let (jobs, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let inbox = Arc::new(Inbox::new(store, jobs));
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let takers: Vec<_> = ["alice", "bob"]
+            .into_iter()
+            .map(|name| {
+                let (inbox, barrier, conv) = (inbox.clone(), barrier.clone(), conv.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let take = Request::Assign {
+                        conv,
+                        to: AssignTo::Me,
+                        expect: None,
+                    };
+                    (name, inbox.handle(&caller(Some(name)), take).unwrap())
+                })
+            })
+            .collect();
+        let answers: Vec<_> = takers.into_iter().map(|t| t.join().unwrap()).collect();
+        let winners: Vec<&str> = answers
+            .iter()
+            .filter(|(_, r)| matches!(r, Reply::Assigned(Assigned::Done { .. })))
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(winners.len(), 1, "{answers:?}");
+        let winner = AgentName::from(winners[0]);
+        let loser = answers.iter().find(|(n, _)| *n != winners[0]).unwrap();
+        assert_eq!(
+            loser.1,
+            Reply::Assigned(Assigned::Taken {
+                current: Some(winner.clone())
+            })
+        );
+        let Ok(Reply::History { history, .. }) =
+            inbox.handle(&caller(None), Request::History { conv: conv.clone() })
+        else {
+            panic!("no history");
+        };
+        let assigned: Vec<_> = history
+            .iter()
+            .filter(|e| matches!(e.kind, crate::team::HistoryKind::Assigned { .. }))
+            .collect();
+        assert_eq!(assigned.len(), 1, "one assignment recorded: {history:?}");
+        assert_eq!(assigned[0].by, Some(winner));
+    }
+
+    #[test]
+    fn notes_mention_known_agents_and_me_needs_an_identity() {
+        let (_dir, store, conv) = seeded();
+        let (jobs, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let inbox = Inbox::new(store, jobs).with_team(vec!["bob".into()]);
+        let note = Request::Note {
+            conv: conv.clone(),
+            text: "@bob and @nosuchagent_xyz, see this".into(),
+        };
+        let Ok(Reply::Note(n)) = inbox.handle(&caller(Some("alice")), note.clone()) else {
+            panic!("note refused");
+        };
+        assert_eq!(n.mentions, vec![AgentName::from("bob")]);
+        assert_eq!(n.author.as_str(), "alice");
+        let Ok(Reply::Mailbox(mail)) = inbox.handle(&caller(Some("bob")), Request::Mailbox) else {
+            panic!("no mailbox");
+        };
+        assert_eq!(mail.len(), 1);
+        inbox
+            .handle(
+                &caller(Some("bob")),
+                Request::MailAck {
+                    ids: vec![mail[0].id.clone()],
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            inbox.handle(&caller(Some("bob")), Request::Mailbox),
+            Ok(Reply::Mailbox(vec![]))
+        );
+        // Without an identity: no "me", no author.
+        assert!(inbox.handle(&caller(None), note).is_err());
+        let me = Request::Assign {
+            conv: conv.clone(),
+            to: AssignTo::Me,
+            expect: None,
+        };
+        assert!(inbox
+            .handle(&caller(None), me)
+            .unwrap_err()
+            .contains("who you are"));
+        // Only agents may be named.
+        let stranger = Request::Assign {
+            conv,
+            to: AssignTo::Agent("nosuchagent_xyz".into()),
+            expect: None,
+        };
+        assert!(inbox
+            .handle(&caller(Some("alice")), stranger)
+            .unwrap_err()
+            .contains("not an agent"));
     }
 }

@@ -175,6 +175,15 @@ impl HistoryEvent {
     }
 }
 
+/// Whether `name` is an agent: in `[team] agents` or a Unix user here.
+pub fn is_known_agent(name: &AgentName, configured: &[AgentName]) -> bool {
+    configured.contains(name)
+        || nix::unistd::User::from_name(name.as_str())
+            .ok()
+            .flatten()
+            .is_some()
+}
+
 /// Agents named with `@name` in a note's text, in order, each once. A name
 /// is letters, digits, `_`, `-` and `.` (a trailing `.` ends the sentence,
 /// not the name).

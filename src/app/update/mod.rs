@@ -51,6 +51,10 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             status::unread_loaded(s, request, counts)
         }
         Event::Inbox(Reply::Thread(None) | Reply::Done) => {}
+        // The team's answers: handled by the TUI's team views (issue 18).
+        Event::Inbox(
+            Reply::Assigned(_) | Reply::Note(_) | Reply::History { .. } | Reply::Mailbox(_),
+        ) => {}
         Event::Inbox(Reply::Older {
             conv,
             messages,
