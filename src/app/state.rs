@@ -2,14 +2,14 @@
 
 use super::clock::Zone;
 use super::keymap::Keymap;
+pub use super::team::{ComposeMode, PickKind, Picker, Sort, TeamState};
 use super::thread_layout::{Memo, Source};
 use crate::config::{CannedReply, Config};
 use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
-use crate::team::{AgentName, HistoryEvent, Note};
-pub use super::team::{ComposeMode, PickKind, Picker, Sort, TeamState};
 use crate::send::window::{window, Tag, Window, WindowFacts};
+use crate::team::{AgentName, HistoryEvent, Note};
 use crate::update::{CampaignProgress, SyncProgress};
 use ratatui_textarea::TextArea;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -80,8 +80,8 @@ impl Options {
             pages: cfg.page_infos(),
             // `[ui] ascii = "auto"` is settled from the locale by the terminal side.
             ascii: cfg.ui.ascii.unwrap_or(false),
-            agents: Vec::new(),
-            labels: BTreeMap::new(),
+            agents: cfg.team.agents.clone(),
+            labels: cfg.labels.clone(),
         }
     }
 }

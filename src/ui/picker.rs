@@ -40,7 +40,11 @@ pub fn render(s: &State, p: &Picker, f: &mut Frame, area: Rect, th: Theme) {
             _ => ("  ", th.base()),
         };
         let new = p.free_form && i == 0 && !p.options.iter().any(|x| x == o);
-        let text = if new { format!("{o} (new)") } else { o.to_string() };
+        let text = if new {
+            format!("{o} (new)")
+        } else {
+            o.to_string()
+        };
         let mut l = Line::from(vec![
             Span::raw(mark),
             Span::styled(truncate(&text, w.saturating_sub(3)), style),

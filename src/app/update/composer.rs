@@ -237,7 +237,10 @@ fn send_note(s: &mut State, out: &mut Vec<Command>) {
         msg.push_str(&format!(" · tells {}", names.join(", ")));
     }
     if !unknown.is_empty() {
-        msg.push_str(&format!(" ({} not seen as agents here)", unknown.join(", ")));
+        msg.push_str(&format!(
+            " ({} not seen as agents here)",
+            unknown.join(", ")
+        ));
     }
     info(s, Level::Info, &msg);
 }

@@ -258,9 +258,7 @@ fn picked(s: &mut State, kind: PickKind, choice: String, out: &mut Vec<Command>)
 /// has no priority order, so this sorts the window on screen only.
 pub(super) fn sort_rows(s: &mut State) {
     if s.list.sort == Sort::Priority {
-        s.list
-            .rows
-            .sort_by_key(|c| std::cmp::Reverse(c.priority));
+        s.list.rows.sort_by_key(|c| std::cmp::Reverse(c.priority));
     }
 }
 
