@@ -53,7 +53,8 @@ pub struct Picker {
     /// Index into `matches()`.
     pub selected: usize,
     /// What is typed may be new (a label, an agent not seen yet): it is
-    /// offered first when it is no option.
+    /// offered after the options it completes to, so enter takes a
+    /// completion and a new name is one ↓ away.
     pub free_form: bool,
 }
 
@@ -87,7 +88,7 @@ impl Picker {
         first.extend(then);
         let q = self.query.trim();
         if self.free_form && !q.is_empty() && !self.options.iter().any(|o| o == q) {
-            first.insert(0, q);
+            first.push(q);
         }
         first
     }
@@ -184,9 +185,11 @@ mod tests {
         assert_eq!(p.current(), Some("prefund"), "clamped to the last match");
         p.query = "zzz".into();
         assert_eq!(p.current(), None);
-        // A label may be new: what is typed comes first.
+        // A label may be new: offered after the completions.
         p.free_form = true;
         assert_eq!(p.matches(), ["zzz"]);
+        p.query = "ref".into();
+        assert_eq!(p.matches(), ["refund", "prefund", "ref"]);
         p.query = "vip".into();
         assert_eq!(p.matches(), ["vip"], "an existing one is not offered twice");
     }

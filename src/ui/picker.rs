@@ -39,7 +39,7 @@ pub fn render(s: &State, p: &Picker, f: &mut Frame, area: Rect, th: Theme) {
             PickKind::Priority(c) if c.priority.as_str() == *o => ("● ", th.base()),
             _ => ("  ", th.base()),
         };
-        let new = p.free_form && i == 0 && !p.options.iter().any(|x| x == o);
+        let new = p.free_form && !p.options.iter().any(|x| x == o);
         let text = if new {
             format!("{o} (new)")
         } else {
