@@ -61,14 +61,14 @@ actions! {
     Urgent = "urgent", "jump to most urgent", ["!"];
     Copy = "copy", "copy selected message", ["y"];
     Notices = "notices", "notices log, in full", ["L"];
-    Take = "take", "assign to me / take over", ["T"];
+    Take = "take", "take: assign to me", ["T"];
     Assign = "assign", "assign to an agent…", ["@"];
     Unassign = "unassign", "unassign", ["X"];
-    AssigneeView = "assignee_view", "view: mine/unassigned/all", ["m"];
+    AssigneeView = "assignee_view", "whose: mine/none/all", ["m"];
     FilterLabel = "filter_label", "filter: label…", ["#"];
     Label = "label", "add/remove a label…", ["+"];
     Priority = "priority", "set priority…", ["P"];
-    Sort = "sort", "sort: activity/priority", ["o"];
+    Sort = "sort", "toggle priority sort", ["o"];
     Note = "note", "write a private note", ["n"];
     Send = "send", "composer: send", ["enter"];
     Newline = "newline", "composer: new line", ["alt-enter"];

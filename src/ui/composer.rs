@@ -111,25 +111,26 @@ fn render_note(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let on = s
         .thread
         .as_ref()
-        .map(|t| format!(" on {}", line(&t.conv.name)))
+        .map(|t| format!(" · {}", line(&t.conv.name)))
         .unwrap_or_default();
     let keys = if s.focus == Focus::Composer {
         format!(
-            " ({} save · {} @name · {} back)",
+            " {} save · {} completes @name · {} back ",
             km.label(Action::Send),
             km.label(Action::Mention),
             km.label(Action::Back)
         )
     } else {
-        format!(" ({})", km.label(Action::Compose))
+        format!(" {} writes ", km.label(Action::Compose))
     };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(th.note().add_modifier(ratatui::style::Modifier::BOLD))
         .title(Span::styled(
-            format!(" Private note — not sent to the customer{on}{keys} "),
+            format!(" Private note — not sent to the customer{on} "),
             th.note().add_modifier(ratatui::style::Modifier::BOLD),
-        ));
+        ))
+        .title_bottom(Line::styled(keys, th.note()).right_aligned());
     let inner = block.inner(area);
     f.render_widget(block, area);
     let [info, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);

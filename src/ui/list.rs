@@ -227,9 +227,16 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
             },
             other => format!(" {}", other.as_str()),
         };
-        let team = team_spans(s, c, th);
-        let team_w: usize = team.iter().map(|sp| width(&sp.content)).sum();
         let right = format!("{win}{status}");
+        // A narrow list drops labels first, then the priority: whose it is
+        // stays longest.
+        let mut team = team_spans(s, c, th);
+        let room = w.saturating_sub(4 + width(&right));
+        let spans_w = |v: &[Span]| v.iter().map(|sp| width(&sp.content)).sum::<usize>();
+        while spans_w(&team) > room && !team.is_empty() {
+            team.remove(0);
+        }
+        let team_w = spans_w(&team);
         let prev_w = w.saturating_sub(4 + width(&right) + team_w);
         let arrow = match c.last_direction {
             Some(crate::domain::Direction::Out) => "↩ ",

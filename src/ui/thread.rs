@@ -38,10 +38,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
             th.dim(),
         ),
     ];
-    // Whose it is, its labels and priority ("unassigned" said outright).
-    if t.conv.assignee.is_none() {
-        title.push(Span::styled("· unassigned ", th.dim()));
-    }
+    // Its labels, priority and whose it is.
     let team = super::list::team_spans(s, &t.conv, th);
     if !team.is_empty() {
         title.push(Span::styled("·", th.dim()));
