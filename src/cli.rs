@@ -40,6 +40,12 @@ pub enum Command {
     Bulk(BulkArgs),
     /// Check the configuration, tokens and webhook subscriptions
     Doctor,
+    /// Assign a conversation to an agent, to yourself, or to nobody
+    Assign(AssignArgs),
+    /// Add or remove a conversation's labels
+    Label(LabelArgs),
+    /// Add a private note to a conversation (never sent to the customer)
+    Note(NoteArgs),
     /// Run the Meta simulator alone (fake Graph API + simulated customers)
     Sim(SimArgs),
     /// Open the inbox attached to the running dmdesk that owns the store
@@ -139,6 +145,7 @@ pub enum ExportWhat {
     Conversations,
     Campaigns,
     Events,
+    Notes,
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +246,55 @@ pub struct BulkArgs {
     /// Continue an interrupted campaign
     #[arg(long, value_name = "ID", conflicts_with_all = ["text", "users", "all"])]
     pub resume: Option<String>,
+}
+
+/// Which conversation a team command is about.
+#[derive(Debug, Clone, PartialEq, Args, serde::Serialize, serde::Deserialize)]
+pub struct ConvArgs {
+    /// Page id or Instagram account id
+    #[arg(long)]
+    pub account: String,
+    /// The customer's PSID or IGSID
+    #[arg(long)]
+    pub user: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Args, serde::Serialize, serde::Deserialize)]
+#[command(group = clap::ArgGroup::new("whom").required(true).args(["to", "me", "none"]))]
+pub struct AssignArgs {
+    #[command(flatten)]
+    pub conv: ConvArgs,
+    /// An agent from `[team] agents` or a Unix user
+    #[arg(long, value_name = "AGENT")]
+    pub to: Option<String>,
+    /// Yourself (a colleague's conversation is taken over; they are told)
+    #[arg(long)]
+    pub me: bool,
+    /// Nobody: unassign
+    #[arg(long)]
+    pub none: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Args, serde::Serialize, serde::Deserialize)]
+#[command(group = clap::ArgGroup::new("change").required(true).multiple(true).args(["add", "remove"]))]
+pub struct LabelArgs {
+    #[command(flatten)]
+    pub conv: ConvArgs,
+    /// A label to add (repeat for more)
+    #[arg(long, value_name = "LABEL")]
+    pub add: Vec<String>,
+    /// A label to remove (repeat for more)
+    #[arg(long, value_name = "LABEL")]
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Args, serde::Serialize, serde::Deserialize)]
+pub struct NoteArgs {
+    #[command(flatten)]
+    pub conv: ConvArgs,
+    /// The note; `@agent` tells that agent
+    #[arg(long)]
+    pub text: String,
 }
 
 #[derive(Debug, Args)]

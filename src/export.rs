@@ -5,6 +5,7 @@ use crate::cli::ExportWhat;
 use crate::db::Db;
 use crate::domain::{Contact, Conversation, Message};
 use crate::store::EventRecord;
+use crate::team::Note;
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -61,6 +62,22 @@ pub fn conversation_json(c: &Conversation) -> Value {
         "status": c.status,
         "snooze_until_ms": c.snooze_until.map(|t| t.0),
         "standby": c.standby,
+        "assignee": c.assignee,
+        "labels": c.labels,
+        "priority": c.priority,
+    })
+}
+
+pub fn note_json(n: &Note) -> Value {
+    json!({
+        "platform": n.conv.platform,
+        "account_id": n.conv.account,
+        "user_id": n.conv.user,
+        "id": n.id,
+        "author": n.author,
+        "text": n.text,
+        "timestamp_ms": n.at.0,
+        "mentions": n.mentions,
     })
 }
 
@@ -100,6 +117,11 @@ pub fn export(store: &Db, what: ExportWhat, out: &mut dyn Write) -> Result<(), E
         ExportWhat::Events => {
             for e in store.all_events() {
                 line(event_json(&e?))?;
+            }
+        }
+        ExportWhat::Notes => {
+            for n in store.all_notes() {
+                line(note_json(&n?))?;
             }
         }
         ExportWhat::Campaigns => {

@@ -259,7 +259,10 @@ async fn run(cli: Cli) -> CliResult {
             | Command::Sync(_)
             | Command::Send(_)
             | Command::Bulk(_)
-            | Command::Doctor),
+            | Command::Doctor
+            | Command::Assign(_)
+            | Command::Label(_)
+            | Command::Note(_)),
         ) => {
             log_to_stderr("warn");
             let Some(shot) = OneShot::from_command(cmd)? else {

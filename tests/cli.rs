@@ -23,7 +23,8 @@ fn help_works_for_every_command() {
         .success()
         .stdout(predicate::str::contains("serve"));
     for cmd in [
-        "serve", "export", "replay", "sync", "send", "bulk", "doctor", "sim", "demo",
+        "serve", "export", "replay", "sync", "send", "bulk", "doctor", "sim", "demo", "assign",
+        "label", "note",
     ] {
         dmdesk().args([cmd, "--help"]).assert().success();
     }
@@ -108,6 +109,7 @@ fn export_of_an_empty_store_prints_nothing_and_exits_0() {
         "conversations",
         "campaigns",
         "events",
+        "notes",
     ] {
         dmdesk()
             .arg("--config")
@@ -214,6 +216,9 @@ fn export_messages_carry_the_contract_fields_and_no_secrets() {
                     "last_inbound_ms",
                     "unread",
                     "status",
+                    "assignee",
+                    "labels",
+                    "priority",
                 ],
                 _ => &["seq", "received_ms", "state", "reason", "body"],
             };

@@ -2,7 +2,10 @@
 //! process or in the process that holds the store (through the socket):
 //! same output, same exit codes.
 
-use crate::cli::{BulkArgs, CliError, CliResult, Command, ExportWhat, SendArgs, SyncArgs};
+use crate::cli::{
+    AssignArgs, BulkArgs, CliError, CliResult, Command, ExportWhat, LabelArgs, NoteArgs, SendArgs,
+    SyncArgs,
+};
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
@@ -19,6 +22,9 @@ pub enum OneShot {
     Export { what: ExportWhat },
     Replay,
     Doctor,
+    Assign(AssignArgs),
+    Label(LabelArgs),
+    Note(NoteArgs),
 }
 
 impl OneShot {
@@ -32,6 +38,9 @@ impl OneShot {
             Command::Export(a) => OneShot::Export { what: a.what },
             Command::Replay => OneShot::Replay,
             Command::Doctor => OneShot::Doctor,
+            Command::Assign(a) => OneShot::Assign(a.clone()),
+            Command::Label(a) => OneShot::Label(a.clone()),
+            Command::Note(a) => OneShot::Note(a.clone()),
             Command::Demo
             | Command::Serve
             | Command::Sim(_)
@@ -49,12 +58,22 @@ impl OneShot {
             OneShot::Export { .. } => "export",
             OneShot::Replay => "replay",
             OneShot::Doctor => "doctor",
+            OneShot::Assign(_) => "assign",
+            OneShot::Label(_) => "label",
+            OneShot::Note(_) => "note",
         }
     }
 
     /// Whether the command needs a config file (not just defaults).
     pub fn needs_config(&self) -> bool {
-        !matches!(self, OneShot::Export { .. } | OneShot::Replay)
+        !matches!(
+            self,
+            OneShot::Export { .. }
+                | OneShot::Replay
+                | OneShot::Assign(_)
+                | OneShot::Label(_)
+                | OneShot::Note(_)
+        )
     }
 }
 
@@ -140,6 +159,9 @@ pub async fn run(
                 Err(e) => Err(CliError::runtime(e.to_string())),
             }
         }
+        OneShot::Assign(a) => crate::team::cli::assign(cfg, &store_or_err(store)?, &a, console),
+        OneShot::Label(a) => crate::team::cli::label(cfg, &store_or_err(store)?, &a, console),
+        OneShot::Note(a) => crate::team::cli::note(cfg, &store_or_err(store)?, &a, console),
         OneShot::Replay => {
             let store = store_or_err(store)?;
             let metrics = Arc::new(crate::metrics::Metrics::default());

@@ -219,8 +219,16 @@ pub(crate) fn assign(
     }
     let from = std::mem::replace(&mut conv.assignee, to.clone());
     let mut rec = Recorded::default();
-    let mail = |agent: &AgentName, kind| MailItem {
-        id: format!("assign:{}:{}", at.0, conv.key),
+    let mail = |agent: &AgentName, kind: MailKind| MailItem {
+        id: format!(
+            "{}:{}:{}",
+            match kind {
+                MailKind::Assigned => "assigned",
+                _ => "taken",
+            },
+            at.0,
+            conv.key
+        ),
         agent: agent.clone(),
         conv: conv.key.clone(),
         at,

@@ -3,6 +3,8 @@
 //! that reports are computed from. Plain types; the store keeps them and
 //! the apply path writes them.
 
+pub mod cli;
+
 use crate::domain::{ConvKey, ConvStatus, TimestampMs};
 use serde::{Deserialize, Serialize};
 use std::fmt;

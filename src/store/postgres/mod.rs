@@ -158,6 +158,26 @@ impl PgStore {
         Ok(Arc::new(store))
     }
 
+    /// Bring a database's schema up to migration `version` only (tests of
+    /// upgrades from an older schema).
+    #[doc(hidden)]
+    pub fn migrate_only_to(url: &PgUrl, version: u32) -> Result<()> {
+        let pg: tokio_postgres::Config = url
+            .expose()
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Backend(url.scrub(&e.to_string())))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        std::thread::scope(|s| {
+            s.spawn(|| rt.block_on(schema::migrate_to(&pg, Some(version))))
+                .join()
+                .map_err(|_| StoreError::Backend("migration thread panicked".into()))?
+                .map_err(StoreError::from)
+        })
+    }
+
     /// Database server version and schema version (`dmdesk doctor`).
     pub fn describe(&self) -> Result<DatabaseInfo> {
         self.run(|pool| async move { schema::describe(&pool).await })

@@ -14,12 +14,19 @@ const MIGRATION_LOCK: i64 = 0x646d_6465_736b_0001;
 /// Bring the schema up to date on a connection of its own, under a
 /// session-level advisory lock so concurrent starts migrate once.
 pub(super) async fn migrate(pg: &tokio_postgres::Config) -> PgResult<()> {
+    migrate_to(pg, None).await
+}
+
+/// Up to `target` (None: the newest); tests build an older schema with it.
+pub(super) async fn migrate_to(pg: &tokio_postgres::Config, target: Option<u32>) -> PgResult<()> {
     let (mut client, conn) = pg.connect(tokio_postgres::NoTls).await?;
     let conn = tokio::spawn(conn);
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;
+    let target = target.map_or(refinery::Target::Latest, refinery::Target::Version);
     let run = embedded::migrations::runner()
+        .set_target(target)
         .set_abort_divergent(true)
         .run_async(&mut client)
         .await;

@@ -1,0 +1,159 @@
+//! `dmdesk assign`, `dmdesk label`, `dmdesk note`: one line on stdout
+//! saying what happened. They run through the inbox service, in this
+//! process or in the one holding the store (the agent is then the socket
+//! peer's Unix user, never a name the client sends).
+
+use crate::cli::{AssignArgs, CliError, CliResult, ConvArgs, LabelArgs, NoteArgs};
+use crate::config::Config;
+use crate::console::Console;
+use crate::db::Db;
+use crate::domain::{AccountId, ConvKey, Platform, UserId};
+use crate::inbox::{AssignTo, Assigned, Caller, Inbox, Reply, Request};
+use crate::team::AgentName;
+
+/// The conversation named on the command line: the platform from the
+/// config's accounts, or (an account not configured) from the store.
+fn conv_of(cfg: &Config, store: &Db, a: &ConvArgs) -> Result<ConvKey, CliError> {
+    let account = AccountId::new(a.account.trim());
+    let user = UserId::new(a.user.trim());
+    let key = |platform| ConvKey {
+        platform,
+        account: account.clone(),
+        user: user.clone(),
+    };
+    if let Some((_, platform)) = cfg.page_for(&account) {
+        return Ok(key(platform));
+    }
+    for platform in [Platform::Messenger, Platform::Instagram] {
+        if store.conversation(&key(platform))?.is_some() {
+            return Ok(key(platform));
+        }
+    }
+    Err(CliError::runtime(format!(
+        "no conversation with user {user} on account {account} in this store"
+    )))
+}
+
+/// The inbox service for one request (one-shots queue no jobs).
+fn ask(cfg: &Config, store: &Db, console: &Console, r: Request) -> Result<Reply, CliError> {
+    let (jobs, _none) = tokio::sync::mpsc::unbounded_channel();
+    let inbox = Inbox::new(store.clone(), jobs).with_team(cfg.team.agents.clone());
+    let caller = Caller {
+        session: 0,
+        agent: console.agent.clone(),
+    };
+    let reply = inbox.handle(&caller, r).map_err(CliError::runtime)?;
+    store.flush()?;
+    Ok(reply)
+}
+
+fn or_nobody(a: &Option<AgentName>) -> String {
+    a.as_ref().map_or("nobody".into(), |a| a.to_string())
+}
+
+pub fn assign(cfg: &Config, store: &Db, a: &AssignArgs, console: &Console) -> CliResult {
+    let to = match (&a.to, a.me) {
+        (Some(name), _) => {
+            let name = AgentName::new(name.trim());
+            if !crate::team::is_known_agent(&name, &cfg.team.agents) {
+                return Err(CliError::usage(format!(
+                    "--to {name}: not an agent; name one from [team] agents or a Unix user"
+                )));
+            }
+            AssignTo::Agent(name)
+        }
+        (None, true) => AssignTo::Me,
+        (None, false) => AssignTo::Nobody,
+    };
+    let conv = conv_of(cfg, store, &a.conv)?;
+    let Some(c) = store.conversation(&conv)? else {
+        return Err(CliError::runtime(format!(
+            "no conversation {conv} in this store"
+        )));
+    };
+    // Compare-and-set against what we read: someone faster wins.
+    let r = Request::Assign {
+        conv: conv.clone(),
+        to,
+        expect: c.assignee,
+    };
+    match ask(cfg, store, console, r)? {
+        Reply::Assigned(Assigned::Done { from, to }) if from == to => {
+            console.out(&format!("{conv}: already {}", or_nobody(&to)));
+            Ok(())
+        }
+        Reply::Assigned(Assigned::Done { from, to }) => {
+            let told = match &from {
+                Some(f) if Some(f.as_str()) != console.agent.as_deref() => {
+                    format!(" ({f} is told)")
+                }
+                _ => String::new(),
+            };
+            console.out(&format!(
+                "{conv}: assigned to {} (was {}){told}",
+                or_nobody(&to),
+                or_nobody(&from)
+            ));
+            Ok(())
+        }
+        Reply::Assigned(Assigned::Taken { current }) => Err(CliError::runtime(format!(
+            "{conv}: taken by {} meanwhile; nothing changed",
+            or_nobody(&current)
+        ))),
+        other => Err(CliError::runtime(format!("unexpected answer {other:?}"))),
+    }
+}
+
+pub fn label(cfg: &Config, store: &Db, a: &LabelArgs, console: &Console) -> CliResult {
+    for l in a.add.iter().chain(&a.remove) {
+        crate::change::check_label(l).map_err(CliError::usage)?;
+    }
+    let conv = conv_of(cfg, store, &a.conv)?;
+    ask(
+        cfg,
+        store,
+        console,
+        Request::Labels {
+            conv: conv.clone(),
+            add: a.add.clone(),
+            remove: a.remove.clone(),
+        },
+    )?;
+    let labels = store
+        .conversation(&conv)?
+        .map(|c| c.labels)
+        .unwrap_or_default();
+    console.out(&format!(
+        "{conv}: labels {}",
+        if labels.is_empty() {
+            "(none)".to_string()
+        } else {
+            labels.join(", ")
+        }
+    ));
+    Ok(())
+}
+
+pub fn note(cfg: &Config, store: &Db, a: &NoteArgs, console: &Console) -> CliResult {
+    if a.text.trim().is_empty() {
+        return Err(CliError::usage("--text: an empty note"));
+    }
+    let conv = conv_of(cfg, store, &a.conv)?;
+    let r = Request::Note {
+        conv: conv.clone(),
+        text: a.text.clone(),
+    };
+    match ask(cfg, store, console, r)? {
+        Reply::Note(n) => {
+            let told = if n.mentions.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = n.mentions.iter().map(|m| m.as_str()).collect();
+                format!(" ({} told)", names.join(", "))
+            };
+            console.out(&format!("{conv}: note {} by {}{told}", n.id, n.author));
+            Ok(())
+        }
+        other => Err(CliError::runtime(format!("unexpected answer {other:?}"))),
+    }
+}
