@@ -94,7 +94,12 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             for (k, n) in &changed {
                 set_unread(s, k, *n);
             }
-            if inbound > 0 && s.opts.bell {
+            // A digest counts inbound messages without naming theirs: stay
+            // quiet only when every conversation it names is someone else's.
+            let rings = more
+                || changed.is_empty()
+                || changed.iter().any(|(k, _)| super::team::rings_here(s, k));
+            if inbound > 0 && s.opts.bell && rings {
                 out.push(Command::Bell);
             }
             if more || !changed.is_empty() {

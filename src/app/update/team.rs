@@ -723,6 +723,26 @@ mod tests {
             Event::Update(Update::Conversation(Box::new(now_alices))),
         );
         assert!(rings(&mut s, &rows[0], "m4"));
+        // An attached UI's digest: quiet when it names only colleagues'.
+        let bobs = owned_by(rows[1].clone(), Some("bob"));
+        update(
+            &mut s,
+            Event::Update(Update::Conversation(Box::new(bobs.clone()))),
+        );
+        let digest = |changed: Vec<ConvKey>| Update::Digest {
+            events: 1,
+            inbound: 1,
+            changed: changed.into_iter().map(|k| (k, 1)).collect(),
+            more: false,
+            unread_conversations: None,
+        };
+        let cmds = update(&mut s, Event::Update(digest(vec![bobs.key.clone()])));
+        assert!(!cmds.contains(&Command::Bell));
+        let cmds = update(
+            &mut s,
+            Event::Update(digest(vec![bobs.key.clone(), rows[2].key.clone()])),
+        );
+        assert!(cmds.contains(&Command::Bell));
     }
 
     #[test]
