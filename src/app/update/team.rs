@@ -764,7 +764,7 @@ mod tests {
             },
         );
         let cmds = update(&mut s, Event::Update(Update::Mail(Box::new(taken))));
-        assert_eq!(notice(&s).1, "bob took over your conversation");
+        assert_eq!(notice(&s).1, "u1: bob took over your conversation");
         assert_eq!(
             inbox_requests(&cmds),
             [&Request::MailAck {

@@ -104,17 +104,33 @@ pub(super) fn mail(s: &mut State, items: Vec<MailItem>, out: &mut Vec<Command>) 
     if mine.is_empty() {
         return;
     }
-    for m in &mine {
-        info(s, Level::Info, &m.describe());
+    let lines: Vec<String> = mine
+        .iter()
+        .map(|m| format!("{}: {}", conv_name(s, &m.conv), m.describe()))
+        .collect();
+    for l in &lines {
+        info(s, Level::Info, l);
     }
     if mine.len() > 1 {
-        let last = mine.last().map(|m| m.describe()).unwrap_or_default();
+        let last = lines.last().cloned().unwrap_or_default();
         let msg = format!("{} for you (L lists them) · {last}", mine.len());
         info(s, Level::Info, &msg);
     }
     out.push(Command::Inbox(Request::MailAck {
         ids: mine.into_iter().map(|m| m.id).collect(),
     }));
+}
+
+/// The name the screen knows a conversation by, else its customer's id.
+fn conv_name(s: &State, k: &ConvKey) -> String {
+    s.list
+        .rows
+        .iter()
+        .chain(s.thread.as_ref().map(|t| &t.conv))
+        .chain(s.marked.values())
+        .find(|c| &c.key == k)
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| k.user.as_str().to_string())
 }
 
 /// Ask for the mail that waited while this agent was away.
