@@ -112,6 +112,14 @@ pub async fn start(
     tracing::info!(path = %path.display(), "control socket listening");
 
     let hub = Hub::start(&ctx.store, cancel.child_token());
+    if ctx.config.team.auto_assign == crate::config::AutoAssign::RoundRobin {
+        tokio::spawn(crate::team::auto::run(
+            ctx.store.clone(),
+            ctx.presence.clone(),
+            crate::team::auto::RoundRobin::new(ctx.config.team.max_open_per_agent),
+            cancel.child_token(),
+        ));
+    }
     let inbox = Arc::new(
         Inbox::new(ctx.store.clone(), ctx.jobs.clone())
             .with_presence(Some(ctx.presence.clone()))
@@ -532,6 +540,9 @@ impl Conn {
             Request::Subscribe => {
                 if !self.subscribed {
                     self.subscribed = true;
+                    self.ctx
+                        .presence
+                        .attach(self.caller.session, &self.peer.name);
                     self.hub.subscribe(
                         self.caller.session,
                         self.viewing.clone(),
