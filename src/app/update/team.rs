@@ -802,6 +802,19 @@ mod tests {
     }
 
     #[test]
+    fn the_urgent_jump_names_the_priority_it_weighed() {
+        let mut s = fx::state(100, 30);
+        let mut c = fx::conv(Platform::Messenger, "u1", "Ann", 60, 1);
+        c.priority = Priority::Urgent;
+        update(&mut s, Event::Inbox(Reply::Urgent(Some(Box::new(c)))));
+        let (_, msg) = notice(&s);
+        assert!(
+            msg.starts_with("most urgent: Ann (priority urgent, window closes in"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn history_arriving_for_the_open_thread_is_laid_out_once() {
         let mut s = fx::state(100, 30);
         let c = fx::conv(Platform::Messenger, "u1", "Ann", 5, 0);
