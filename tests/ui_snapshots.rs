@@ -610,3 +610,163 @@ fn emoji_flags_and_cjk_beside_the_help_popup_100x30() {
     }
     insta::assert_snapshot!(t.backend());
 }
+
+/// Rows carrying the team's marks: whose, labels (coloured by `[labels]`)
+/// and priority.
+fn team_inbox(s: &mut State) -> Vec<Conversation> {
+    let mut rows = vec![
+        fx::conv(Platform::Messenger, "u1", "Ann Lee", 3, 2),
+        fx::conv(Platform::Instagram, "u2", "Bo Chen", 75, 0),
+        fx::conv(Platform::Messenger, "u3", "Cy Diaz", 30, 0),
+        fx::conv(Platform::Messenger, "u4", "Dee Ford", 200, 0),
+    ];
+    rows[0].assignee = Some("alice".into());
+    rows[0].labels = vec!["vip".into(), "refund".into()];
+    rows[0].priority = dmdesk::team::Priority::Urgent;
+    rows[1].assignee = Some("bob".into());
+    rows[1].priority = dmdesk::team::Priority::Low;
+    rows[2].labels = vec!["shipping".into()];
+    rows[3].assignee = Some("bartholomew".into());
+    rows[3].priority = dmdesk::team::Priority::High;
+    fx::load_rows(s, rows.clone());
+    rows
+}
+
+#[test]
+fn list_rows_with_assignee_labels_and_priority_100x30() {
+    let mut s = fx::state(100, 30);
+    team_inbox(&mut s);
+    key(&mut s, KeyCode::Char('m')); // the "mine" view's title
+    let first = s.list.rows[0].clone();
+    fx::load_rows(&mut s, vec![first]);
+    let mine = draw(&s);
+    let text = screen_text(&mine);
+    assert!(text.contains("Inbox 1 · mine · open"), "{text}");
+    let mut s = fx::state(100, 30);
+    team_inbox(&mut s);
+    key(&mut s, KeyCode::Char('O'));
+    insta::assert_snapshot!(draw(&s).backend());
+    // Labels in their configured colours (wide enough for all of them).
+    update(
+        &mut s,
+        Event::Resize {
+            width: 160,
+            height: 30,
+        },
+    );
+    s.opts.no_color = false;
+    let t = draw(&s);
+    let buf = t.backend().buffer();
+    let vip = buf
+        .content()
+        .iter()
+        .position(|c| c.symbol() == "#")
+        .expect("a label on screen");
+    assert_eq!(buf.content()[vip + 1].fg, ratatui::style::Color::Magenta);
+}
+
+#[test]
+fn a_note_and_history_in_the_thread_100x30() {
+    use dmdesk::app::event::ThreadData;
+    use dmdesk::team::{HistoryEvent, HistoryKind, Note, Priority};
+    let mut s = fx::state(100, 30);
+    let rows = team_inbox(&mut s);
+    let c = rows[0].clone();
+    let at = |min: i64| NOW.plus_ms(-min * 60_000);
+    let messages = vec![
+        fx::inbound(&c.key, "m1", 40, "My order arrived broken."),
+        fx::outbound(
+            &c.key,
+            "m2",
+            30,
+            "Sorry! Sending a new one.",
+            MsgStatus::Read,
+        ),
+        fx::inbound(&c.key, "m3", 3, "Thanks, and the refund?"),
+    ];
+    let ev = |min, by: &str, kind| HistoryEvent {
+        conv: c.key.clone(),
+        at: at(min),
+        by: Some(by.into()),
+        kind,
+    };
+    let history = vec![
+        ev(
+            35,
+            "bob",
+            HistoryKind::Assigned {
+                from: None,
+                to: Some("alice".into()),
+            },
+        ),
+        ev(
+            20,
+            "alice",
+            HistoryKind::Priority {
+                from: Priority::None,
+                to: Priority::Urgent,
+            },
+        ),
+        // "Replied" is what the messages show: no line of its own.
+        ev(
+            30,
+            "alice",
+            HistoryKind::Replied {
+                waited_ms: Some(600_000),
+                first: true,
+                in_window: true,
+            },
+        ),
+    ];
+    let notes = vec![Note {
+        id: "n1".into(),
+        conv: c.key.clone(),
+        author: "bob".into(),
+        text: "Refund approved up to $40 — @alice please confirm with the customer.".into(),
+        at: at(10),
+        mentions: vec!["alice".into()],
+    }];
+    key(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Event::Inbox(Reply::Thread(Some(Box::new(ThreadData {
+            conv: c.clone(),
+            contact: None,
+            limit: 200,
+            messages,
+            draft: None,
+            notes,
+            history,
+        })))),
+    );
+    key(&mut s, KeyCode::Char('n'));
+    fx::typ(&mut s, "@bob done");
+    insta::assert_snapshot!(draw(&s).backend());
+    // The note is drawn in its own style, never a reply's.
+    s.opts.no_color = false;
+    let t = draw(&s);
+    let text = screen_text(&t);
+    let row = text
+        .lines()
+        .position(|l| l.contains("✎ Note by bob"))
+        .expect("the note's header");
+    let col = text
+        .lines()
+        .nth(row)
+        .unwrap()
+        .chars()
+        .position(|ch| ch == '✎')
+        .unwrap();
+    let cell = &t.backend().buffer()[(col as u16, row as u16)];
+    assert_eq!(cell.fg, ratatui::style::Color::LightYellow);
+    assert!(cell.modifier.contains(ratatui::style::Modifier::ITALIC));
+}
+
+#[test]
+fn label_picker_80x24() {
+    let mut s = fx::state(80, 24);
+    team_inbox(&mut s);
+    key(&mut s, KeyCode::Char('+'));
+    fx::typ(&mut s, "re");
+    insta::assert_snapshot!(draw(&s).backend());
+}

@@ -53,6 +53,11 @@ pub fn options() -> Options {
         ascii: false,
         dead_tokens: Vec::new(),
         media: Default::default(),
+        agents: vec!["alice".into(), "bob".into(), "carol".into()],
+        labels: [("vip", "magenta"), ("refund", "red")]
+            .into_iter()
+            .map(|(l, c)| (l.to_string(), c.to_string()))
+            .collect(),
     }
 }
 

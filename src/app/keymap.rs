@@ -63,6 +63,15 @@ actions! {
     Copy = "copy", "copy selected message", ["y"];
     OpenLink = "open_link", "open link/attachment", ["o"];
     Notices = "notices", "notices log, in full", ["L"];
+    Take = "take", "take: assign to me", ["T"];
+    Assign = "assign", "assign to an agent…", ["@"];
+    Unassign = "unassign", "unassign", ["X"];
+    AssigneeView = "assignee_view", "whose: mine/none/all", ["m"];
+    FilterLabel = "filter_label", "filter: label…", ["#"];
+    Label = "label", "add/remove a label…", ["+"];
+    Priority = "priority", "set priority…", ["P"];
+    Sort = "sort", "toggle priority sort", ["O"];
+    Note = "note", "write a private note", ["n"];
     Send = "send", "composer: send", ["enter"];
     Newline = "newline", "composer: new line", ["alt-enter"];
     Canned = "canned", "composer: canned reply", ["ctrl-r"];
@@ -70,6 +79,7 @@ actions! {
     Undo = "undo", "composer: undo", ["ctrl-z"];
     Redo = "redo", "composer: redo", ["alt-z"];
     ClearText = "clear_text", "composer: clear (undo restores)", ["ctrl-l"];
+    Mention = "mention", "composer: complete @name (note)", ["tab"];
 }
 
 impl Action {
@@ -78,7 +88,7 @@ impl Action {
         use Action::*;
         matches!(
             self,
-            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText
+            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText | Mention
         )
     }
 }

@@ -12,6 +12,7 @@ pub mod layout;
 pub mod search;
 pub mod media;
 pub mod state;
+pub mod team;
 pub mod thread_layout;
 pub mod update;
 

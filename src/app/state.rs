@@ -2,12 +2,14 @@
 
 use super::clock::Zone;
 use super::keymap::Keymap;
+pub use super::team::{ComposeMode, PickKind, Picker, Sort, TeamState};
 use super::thread_layout::{Memo, Source};
 use crate::config::{CannedReply, Config};
 use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
 use crate::send::window::{window, Tag, Window, WindowFacts};
+use crate::team::{AgentName, HistoryEvent, Note};
 use crate::update::{CampaignProgress, SyncProgress};
 use ratatui_textarea::TextArea;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -47,6 +49,11 @@ pub struct Options {
     pub dead_tokens: Vec<crate::update::DeadPage>,
     /// Pictures, links, notifications (src/app/media.rs).
     pub media: super::media::MediaOpts,
+    /// `[team] agents`: whom a conversation can be assigned to (with the
+    /// agents seen at work).
+    pub agents: Vec<AgentName>,
+    /// `[labels]`: a colour per label (a ratatui colour name or #rrggbb).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Options {
@@ -83,6 +90,8 @@ impl Options {
                 notify: cfg.notify.clone(),
                 ..Default::default()
             },
+            agents: cfg.team.agents.clone(),
+            labels: cfg.labels.clone(),
         }
     }
 }
@@ -111,6 +120,8 @@ pub struct ListPane {
     pub visible: usize,
     /// "Mark all matching" running: it pages through the filtered list.
     pub marking: Option<Marking>,
+    /// The order of the rows.
+    pub sort: Sort,
 }
 
 /// Marking every conversation that matches the filter, a page at a time.
@@ -186,6 +197,10 @@ pub struct ThreadPane {
     pub token_dead: bool,
     /// This thread's pictures (src/app/media.rs).
     pub pictures: super::media::Pictures,
+    /// The team's notes on this conversation, oldest first.
+    pub notes: Vec<Note>,
+    /// Its recorded changes, oldest first.
+    pub history: Vec<HistoryEvent>,
 }
 
 impl ThreadPane {
@@ -202,6 +217,8 @@ impl ThreadPane {
             conv: &self.conv,
             contact: self.contact.as_ref(),
             messages: &self.messages,
+            notes: &self.notes,
+            history: &self.history,
             reached_start: self.reached_start,
             loading_older: self.loading_older,
             rev: self.rev,
@@ -241,6 +258,8 @@ pub struct Composer {
     pub tag: Option<Tag>,
     /// Why the last send was refused, shown in the composer.
     pub refusal: Option<String>,
+    /// A reply or a private note.
+    pub mode: ComposeMode,
 }
 
 /// Our text areas: no cursor-line underline, a dim placeholder with no
@@ -260,28 +279,47 @@ pub fn text_area(lines: Vec<String>, placeholder: &str) -> TextArea<'static> {
 
 impl Default for Composer {
     fn default() -> Self {
-        let textarea = text_area(Vec::new(), "Write a reply…");
+        let textarea = text_area(Vec::new(), REPLY_HINT);
         Composer {
             textarea,
             tag: None,
             refusal: None,
+            mode: ComposeMode::Reply,
         }
     }
 }
 
+/// The placeholders say what the composer writes.
+const REPLY_HINT: &str = "Write a reply…";
+const NOTE_HINT: &str = "A note for the team (never sent to the customer); @name tells them…";
+
 impl Composer {
+    /// An empty composer for a private note.
+    pub fn note() -> Composer {
+        Composer {
+            textarea: text_area(Vec::new(), NOTE_HINT),
+            tag: None,
+            refusal: None,
+            mode: ComposeMode::Note,
+        }
+    }
     pub fn text(&self) -> String {
         self.textarea.lines().join("\n")
     }
     pub fn set_text(&mut self, text: &str) {
         let lines = text.split('\n').map(str::to_string).collect();
-        let mut textarea = text_area(lines, "Write a reply…");
+        let hint = match self.mode {
+            ComposeMode::Reply => REPLY_HINT,
+            ComposeMode::Note => NOTE_HINT,
+        };
+        let mut textarea = text_area(lines, hint);
         textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
         textarea.move_cursor(ratatui_textarea::CursorMove::End);
         *self = Composer {
             textarea,
             tag: None,
             refusal: None,
+            mode: self.mode,
         };
     }
 }
@@ -402,6 +440,8 @@ pub enum Overlay {
     Notices {
         scroll: usize,
     },
+    /// Assign, label, set a priority or pick the label filter, with completion.
+    Pick(Box<Picker>),
 }
 
 /// A reply held back until the agent confirms it (collision notice).
@@ -453,6 +493,8 @@ pub struct State {
     pub search: super::search::SearchState,
     /// Focus and the notification rate limit (src/app/media.rs).
     pub media: super::media::MediaState,
+    /// The team's agents, labels and pending assignments.
+    pub team: TeamState,
 }
 
 /// Messages loaded when a thread opens, and per "load older" step.
@@ -483,6 +525,7 @@ impl State {
             unread_requests: 0,
             last_title: String::new(),
             search: Default::default(),
+            team: TeamState::default(),
         };
         s.list.visible = super::layout::list_rows(&s.panes());
         // Resolved and sleeping conversations are out of the way by default.

@@ -9,6 +9,7 @@ use crate::domain::{
     TimestampMs,
 };
 use crate::media::picture::{is_picture, PicKey};
+use crate::team::{HistoryEvent, HistoryKind, Note};
 use crate::text::{line, truncate, wrap};
 use std::sync::{Arc, Mutex};
 
@@ -25,6 +26,8 @@ pub enum Tone {
     Outbound,
     Warn,
     Error,
+    /// A private note: never the colour of a reply.
+    Note,
 }
 
 /// One laid-out line: one text in one tone, a run of pieces (a header),
@@ -50,6 +53,9 @@ pub struct Source<'a> {
     pub contact: Option<&'a Contact>,
     /// Loaded messages, oldest first.
     pub messages: &'a [Message],
+    /// The team's notes and history, oldest first (interleaved by time).
+    pub notes: &'a [Note],
+    pub history: &'a [HistoryEvent],
     pub reached_start: bool,
     pub loading_older: bool,
     /// Bumped when a loaded message changes in place.
@@ -68,6 +74,8 @@ struct MemoKey {
     pics: u64,
     len: usize,
     ends: Option<(Mid, Mid)>,
+    /// Notes and history events (they only ever grow while open).
+    team: (usize, usize),
     top: (bool, bool),
     width: u16,
     zone: Zone,
@@ -128,6 +136,7 @@ impl Memo {
                 .zip(t.messages.last())
                 .map(|(a, b)| (a.mid.clone(), b.mid.clone())),
             top: (t.reached_start, t.loading_older),
+            team: (t.notes.len(), t.history.len()),
             width,
             zone,
             day: clock::day_key(now, zone),
@@ -142,7 +151,12 @@ impl Memo {
             // The common change while a long thread is open: one message
             // appended at the end. Lay out only that one.
             let n = key.len;
+            // Notes and history after the previous last message were laid
+            // out below it: the new one goes above them, so lay out all.
             let appended = n >= 2
+                && team_lines(t)
+                    .last()
+                    .is_none_or(|e| e.at() < t.messages[n - 2].timestamp)
                 && k.len + 1 == n
                 && k.rev + 1 == key.rev
                 && k.ends.as_ref().map(|e| (&e.0, &e.1))
@@ -181,6 +195,68 @@ pub fn message_lines(owners: &[Option<usize>], i: usize) -> Option<(usize, usize
     let first = owners.iter().position(|o| *o == Some(i))?;
     let last = owners.iter().rposition(|o| *o == Some(i))?;
     Some((first, last + 1))
+}
+
+/// A note or a recorded change, as the thread interleaves them.
+#[derive(Debug, Clone, Copy)]
+enum TeamLine<'a> {
+    Note(&'a Note),
+    Change(&'a HistoryEvent),
+}
+
+impl TeamLine<'_> {
+    fn at(&self) -> TimestampMs {
+        match self {
+            TeamLine::Note(n) => n.at,
+            TeamLine::Change(h) => h.at,
+        }
+    }
+}
+
+/// The notes and the changes the thread shows (status, assignment, labels,
+/// priority: not "opened" or "replied", which the messages show), by time.
+fn team_lines<'a>(t: &Source<'a>) -> Vec<TeamLine<'a>> {
+    let shown = |h: &&HistoryEvent| {
+        matches!(
+            h.kind,
+            HistoryKind::Status { .. }
+                | HistoryKind::Assigned { .. }
+                | HistoryKind::Labels { .. }
+                | HistoryKind::Priority { .. }
+        )
+    };
+    let mut v: Vec<TeamLine> = t
+        .notes
+        .iter()
+        .map(TeamLine::Note)
+        .chain(t.history.iter().filter(shown).map(TeamLine::Change))
+        .collect();
+    v.sort_by_key(|e| e.at());
+    v
+}
+
+/// The lines of a note (drawn apart from messages: its own mark, colour and
+/// indent, and "private") or of a recorded change (one dim line).
+fn lay_out_team(e: TeamLine, w: usize, zone: Zone, lines: &mut Vec<LaidLine>) {
+    match e {
+        TeamLine::Note(n) => {
+            lines.push(LaidLine::Pieces(vec![
+                (Tone::Plain, "   ".to_string()),
+                (Tone::Note, format!("✎ Note by {}", n.author)),
+                (
+                    Tone::Dim,
+                    format!(" · {} · private, not sent", clock::clock(n.at, zone)),
+                ),
+            ]));
+            for l in wrap(&n.text, w.saturating_sub(6).max(4)) {
+                lines.push(LaidLine::Whole(Tone::Note, format!("   ┊ {l}")));
+            }
+        }
+        TeamLine::Change(h) => {
+            let text = format!("· {} {}", clock::clock(h.at, zone), h.describe());
+            lines.push(LaidLine::Whole(Tone::Dim, truncate(&text, w)));
+        }
+    }
 }
 
 fn status_mark(m: &Message) -> &'static str {
@@ -244,11 +320,30 @@ fn lay_out_from(
             .map(|c| c.display_name())
             .unwrap_or_else(|| t.conv.name.clone()),
     );
+    let team = team_lines(t);
+    // Those before the loaded messages wait until older ones are loaded;
+    // continuing, those already laid out above are skipped.
+    let after = match from.checked_sub(1).and_then(|p| t.messages.get(p)) {
+        Some(prev) => Some(prev.timestamp),
+        None if !t.reached_start => t.messages.first().map(|m| m.timestamp),
+        None => None,
+    };
+    let mut team = team
+        .into_iter()
+        .filter(move |e| after.is_none_or(|a| e.at() >= a))
+        .peekable();
     let mut last_day = from
         .checked_sub(1)
         .and_then(|p| t.messages.get(p))
         .map(|m| clock::day_key(m.timestamp, zone));
     for (i, m) in t.messages.iter().enumerate().skip(from) {
+        while let Some(e) = team.next_if(|e| e.at() < m.timestamp) {
+            let mut extra = Vec::new();
+            lay_out_team(e, w, zone, &mut extra);
+            for l in extra {
+                push(l, None, &mut lines);
+            }
+        }
         let day = clock::day_key(m.timestamp, zone);
         if last_day != Some(day) {
             last_day = Some(day);
@@ -410,6 +505,13 @@ fn lay_out_from(
             }
         }
     }
+    for e in team {
+        let mut extra = Vec::new();
+        lay_out_team(e, w, zone, &mut extra);
+        for l in extra {
+            push(l, None, &mut lines);
+        }
+    }
     Laid { lines, owners }
 }
 
@@ -502,6 +604,8 @@ mod tests {
             conv: &c,
             contact: None,
             messages: &messages,
+            notes: &[],
+            history: &[],
             reached_start: true,
             loading_older: false,
             rev: 0,

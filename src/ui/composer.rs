@@ -2,7 +2,8 @@
 
 use super::theme::Theme;
 use crate::app::clock;
-use crate::app::state::{Focus, State};
+use crate::app::keymap::Action;
+use crate::app::state::{ComposeMode, Focus, State};
 use crate::send::window::{plan, text_usage, Purpose, Tag, Window, STANDARD_MS};
 use crate::text::line;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -55,6 +56,9 @@ pub fn window_line(s: &State) -> Option<(String, bool)> {
 }
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
+    if s.composer.mode == ComposeMode::Note {
+        return render_note(s, f, area, th);
+    }
     let focused = s.focus == Focus::Composer;
     // The title names who the reply goes to.
     let to = s
@@ -97,5 +101,43 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     };
     let _ = w;
     f.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), info);
+    f.render_widget(&s.composer.textarea, body);
+}
+
+/// A private note's composer: its own title and colour, so it is never
+/// taken for a reply to the customer.
+fn render_note(s: &State, f: &mut Frame, area: Rect, th: Theme) {
+    let km = &s.opts.keymap;
+    let on = s
+        .thread
+        .as_ref()
+        .map(|t| format!(" · {}", line(&t.conv.name)))
+        .unwrap_or_default();
+    let keys = if s.focus == Focus::Composer {
+        format!(
+            " {} save · {} completes @name · {} back ",
+            km.label(Action::Send),
+            km.label(Action::Mention),
+            km.label(Action::Back)
+        )
+    } else {
+        format!(" {} writes ", km.label(Action::Compose))
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(th.note().add_modifier(ratatui::style::Modifier::BOLD))
+        .title(Span::styled(
+            format!(" Private note — not sent to the customer{on} "),
+            th.note().add_modifier(ratatui::style::Modifier::BOLD),
+        ))
+        .title_bottom(Line::styled(keys, th.note()).right_aligned());
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [info, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
+    let hint = "Only agents see it, in the thread; @name tells that agent.";
+    f.render_widget(
+        Paragraph::new(Line::styled(hint, th.note())).wrap(Wrap { trim: true }),
+        info,
+    );
     f.render_widget(&s.composer.textarea, body);
 }

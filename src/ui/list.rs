@@ -3,10 +3,13 @@
 use super::theme::Theme;
 use crate::app::clock;
 use crate::app::keymap::Action;
+use crate::app::state::Sort;
 use crate::app::state::{Focus, State};
+use crate::app::team::{priority_mark, short_agent};
 use crate::domain::{ConvStatus, Conversation, Platform};
-use crate::filter::View;
+use crate::filter::{AssigneeFilter, View};
 use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
+use crate::team::Priority;
 use crate::text::{fit, truncate, width};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -36,10 +39,21 @@ pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
 fn title(s: &State) -> String {
     let f = &s.list.filter;
     // " Inbox 12 · open ": how many conversations the view holds, and which.
-    let mut t = match s.list.total {
-        Some(n) => format!(" Inbox {n} · {} ", f.view.name()),
-        None => format!(" Inbox · {} ", f.view.name()),
+    let whose = match &f.assignee {
+        AssigneeFilter::Any => String::new(),
+        AssigneeFilter::Mine(_) => "mine · ".into(),
+        AssigneeFilter::Unassigned => "unassigned · ".into(),
     };
+    let mut t = match s.list.total {
+        Some(n) => format!(" Inbox {n} · {whose}{} ", f.view.name()),
+        None => format!(" Inbox · {whose}{} ", f.view.name()),
+    };
+    if let Some(l) = &f.label {
+        t.push_str(&format!("[#{l}]"));
+    }
+    if s.list.sort == Sort::Priority {
+        t.push_str("[by priority]");
+    }
     if f.unread_only {
         t.push_str("[unread]");
     }
@@ -88,6 +102,44 @@ fn name_tag(c: &Conversation, twin: bool) -> String {
         .skip(id.chars().count().saturating_sub(4))
         .collect();
     format!(" ·{tail}")
+}
+
+/// A row's team marks: labels in their colours, the priority, and whose it
+/// is (" #vip ▲high @bob"), each with its leading space.
+pub fn team_spans(s: &State, c: &Conversation, th: Theme) -> Vec<Span<'static>> {
+    let mut v = Vec::new();
+    for l in c.labels.iter().take(3) {
+        let colour = s.opts.labels.get(l).map(String::as_str);
+        v.push(Span::styled(
+            format!(" #{}", truncate(l, 10)),
+            th.label(colour),
+        ));
+    }
+    if c.labels.len() > 3 {
+        v.push(Span::styled(format!(" +{}", c.labels.len() - 3), th.dim()));
+    }
+    let mark = priority_mark(c.priority);
+    if !mark.is_empty() {
+        let style = if c.priority >= Priority::High {
+            th.error()
+        } else {
+            th.warn()
+        };
+        v.push(Span::styled(format!(" {mark}"), style));
+    }
+    if let Some(a) = &c.assignee {
+        let mine = s.opts.me.as_deref() == Some(a.as_str());
+        let who = if mine {
+            "@me".to_string()
+        } else {
+            format!("@{}", short_agent(a, 8))
+        };
+        v.push(Span::styled(
+            format!(" {who}"),
+            if mine { th.ok() } else { th.base() },
+        ));
+    }
+    v
 }
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
@@ -180,18 +232,31 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
             other => format!(" {}", other.as_str()),
         };
         let right = format!("{win}{status}");
-        let prev_w = w.saturating_sub(4 + width(&right));
+        // A narrow list drops labels first, then the priority: whose it is
+        // stays longest.
+        let mut team = team_spans(s, c, th);
+        let room = w.saturating_sub(4 + width(&right));
+        let spans_w = |v: &[Span]| v.iter().map(|sp| width(&sp.content)).sum::<usize>();
+        while spans_w(&team) > room && !team.is_empty() {
+            team.remove(0);
+        }
+        let team_w = spans_w(&team);
+        let prev_w = w.saturating_sub(4 + width(&right) + team_w);
         let arrow = match c.last_direction {
             Some(crate::domain::Direction::Out) => "↩ ",
             _ => "",
         };
-        let mut l2 = Line::from(vec![
+        let mut spans = vec![
             Span::raw("   "),
             Span::styled(fit(&format!("{arrow}{}", c.last_preview), prev_w), th.dim()),
+        ];
+        spans.extend(team);
+        spans.extend([
             Span::raw(" "),
             Span::styled(win, if open { th.ok() } else { th.warn() }),
             Span::styled(status, th.dim()),
         ]);
+        let mut l2 = Line::from(spans);
         // The cursor shows only while the list has focus (bold would read
         // as unread); the open conversation has its own marker below.
         if selected && s.focus == Focus::List {

@@ -3,6 +3,7 @@
 pub mod composer;
 pub mod list;
 pub mod media;
+pub mod picker;
 pub mod popup;
 pub mod search;
 pub mod report;
@@ -35,6 +36,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Some(Overlay::Bulk(b)) => popup::bulk(s, b, f, area, th),
         Some(Overlay::Canned(c)) => popup::canned_picker(s, c, f, area, th),
         Some(Overlay::Notices { scroll }) => popup::notices(s, *scroll, f, area, th),
+        Some(Overlay::Pick(p)) => picker::render(s, p, f, area, th),
     }
     if s.opts.ascii {
         symbols::to_ascii(f.buffer_mut());

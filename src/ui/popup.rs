@@ -24,7 +24,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-fn frame(f: &mut Frame, r: Rect, title: &str, th: Theme) -> Rect {
+pub fn frame(f: &mut Frame, r: Rect, title: &str, th: Theme) -> Rect {
     f.render_widget(Clear, r);
     let b = Block::default()
         .borders(Borders::ALL)

@@ -71,6 +71,19 @@ impl Theme {
             Tone::Outbound => self.outbound(),
             Tone::Warn => self.warn(),
             Tone::Error => self.error(),
+            Tone::Note => self.note(),
+        }
+    }
+    /// Private notes and their composer: a colour no reply has, and italic
+    /// (which stays without colour).
+    pub fn note(&self) -> Style {
+        self.fg(Color::LightYellow).add_modifier(Modifier::ITALIC)
+    }
+    /// A label in its configured colour (a name or #rrggbb); unknown: dim.
+    pub fn label(&self, colour: Option<&str>) -> Style {
+        match colour.and_then(|c| c.parse::<Color>().ok()) {
+            Some(c) => self.fg(c),
+            None => self.dim(),
         }
     }
     pub fn demo(&self) -> Style {

@@ -31,13 +31,21 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         Platform::Messenger => "Messenger",
         Platform::Instagram => "Instagram",
     };
-    block = block.title(Line::from(vec![
+    let mut title = vec![
         Span::styled(format!(" {} ", crate::text::line(&t.conv.name)), th.bold()),
         Span::styled(
             format!("· {platform} · {} ", t.conv.status.as_str()),
             th.dim(),
         ),
-    ]));
+    ];
+    // Its labels, priority and whose it is.
+    let team = super::list::team_spans(s, &t.conv, th);
+    if !team.is_empty() {
+        title.push(Span::styled("·", th.dim()));
+        title.extend(team);
+        title.push(Span::raw(" "));
+    }
+    block = block.title(Line::from(title));
     // Collision notice: colleagues in this conversation.
     let others = others_in(&s.presence, &t.conv.key, s.opts.session, s.now);
     if !others.is_empty() {

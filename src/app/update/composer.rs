@@ -3,6 +3,8 @@
 
 use super::scroll::{focus_thread, scroll_view, thread_height};
 use super::status::info;
+use super::team::{complete_mention, end_note};
+use super::team_requests::{ask, Ask};
 use crate::app::command::Command;
 use crate::app::keymap::Action;
 use crate::app::state::*;
@@ -14,7 +16,11 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn save_draft(s: &mut State, out: &mut Vec<Command>) {
     if let Some(conv) = s.open_key().cloned() {
-        let text = s.composer.text();
+        // Writing a note, the draft is the reply set aside for it.
+        let text = match s.composer.mode {
+            ComposeMode::Reply => s.composer.text(),
+            ComposeMode::Note => s.team.reply_stash.clone().unwrap_or_default(),
+        };
         draft_saved(s, conv, text, out);
     }
 }
@@ -76,6 +82,10 @@ fn is_plain_char(k: &KeyEvent) -> bool {
 }
 
 pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
+    let note = s.composer.mode == ComposeMode::Note;
+    if note && s.opts.keymap.is(Action::Mention, &k) {
+        return complete_mention(s);
+    }
     let action = if is_plain_char(&k) || is_editing_key(&k) {
         None
     } else {
@@ -83,6 +93,16 @@ pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     };
     let page = thread_height(s).saturating_sub(2).max(1) as isize;
     match action {
+        Some(Action::Send) if note => send_note(s, out),
+        Some(Action::Canned | Action::ToggleTag) if note => info(
+            s,
+            Level::Error,
+            "a note stays with the team: no canned replies or tags",
+        ),
+        Some(Action::Back) if note && s.composer.text().trim().is_empty() => {
+            end_note(s);
+            focus_thread(s);
+        }
         Some(Action::Send) => send(s, out),
         Some(Action::Newline) => s.composer.textarea.insert_newline(),
         Some(Action::Canned) => {
@@ -134,6 +154,9 @@ const COLLISION_MS: i64 = 120_000;
 
 fn report_typing(s: &mut State, out: &mut Vec<Command>) {
     let Some(t) = &s.thread else { return };
+    if s.composer.mode == ComposeMode::Note {
+        return; // colleagues would read "typing" as a reply on its way
+    }
     if s.typing_reported
         .is_some_and(|at| s.now.0 - at.0 < TYPING_REPORT_MS)
     {
@@ -188,6 +211,38 @@ fn toggle_tag(s: &mut State) {
             info(s, Level::Info, msg);
         }
     }
+}
+
+/// Save the note (never sent to Meta) and go back to the reply.
+fn send_note(s: &mut State, out: &mut Vec<Command>) {
+    let Some(t) = &s.thread else { return };
+    let (conv, name) = (t.conv.key.clone(), t.conv.name.clone());
+    let text = s.composer.text().trim().to_string();
+    if text.is_empty() {
+        info(s, Level::Error, "an empty note: nothing saved");
+        return;
+    }
+    let agents = super::team::agents(s);
+    let mentions = crate::team::mentions_in(&text);
+    let unknown: Vec<String> = mentions
+        .iter()
+        .filter(|m| !agents.contains(m))
+        .map(|m| format!("@{m}"))
+        .collect();
+    ask(s, Ask::Note(conv, text), out);
+    end_note(s);
+    let mut msg = format!("note saved on {name}");
+    if !mentions.is_empty() {
+        let names: Vec<String> = mentions.iter().map(|m| format!("@{m}")).collect();
+        msg.push_str(&format!(" · tells {}", names.join(", ")));
+    }
+    if !unknown.is_empty() {
+        msg.push_str(&format!(
+            " ({} not seen as agents here)",
+            unknown.join(", ")
+        ));
+    }
+    info(s, Level::Info, &msg);
 }
 
 /// Validate, then hand the reply to the workers. A refusal emits no job.

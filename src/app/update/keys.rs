@@ -12,6 +12,7 @@ use super::scroll::{
     focus_thread, move_cursor, scroll_thread, scroll_view, selected_message, thread_height,
 };
 use super::status::info;
+use super::team::{team_key, TEAM};
 use super::thread::{open_thread, retry};
 use crate::app::command::Command;
 use crate::app::keymap::Action;
@@ -73,6 +74,9 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     if s.focus == Focus::Composer {
         composer_key(s, k, out);
         return;
+    }
+    if let Some(action) = s.opts.keymap.action(&k, TEAM) {
+        return team_key(s, action, out);
     }
     let Some(action) = s.opts.keymap.action(&k, NORMAL) else {
         return;

@@ -131,8 +131,10 @@ pub(super) fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
     }
     for c in &r.rows {
         set_unread(s, &c.key, c.unread);
+        super::team::saw(s, c);
     }
     s.list.rows = r.rows;
+    super::team::sort_rows(s);
     s.list.rows_top = r.offset;
     s.list.rows_generation = r.generation;
     if let Some(t) = r.total {

@@ -15,6 +15,7 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
     match u {
         Update::Conversation(c) => {
             set_unread(s, &c.key, c.unread);
+            super::team::saw(s, &c);
             if let Some(m) = s.marked.get_mut(&c.key) {
                 *m = (*c).clone();
             }
@@ -81,8 +82,17 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
         }
         Update::Error(e) => info(s, Level::Error, &e),
         Update::Presence(v) => s.presence = v,
-        // The team's workflow: shown by the TUI's team views (issue 18).
-        Update::History(_) | Update::Note(_) | Update::Mail(_) => {}
+        Update::History(h) => {
+            if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == h.conv) {
+                if !t.history.contains(&h) {
+                    let at = t.history.partition_point(|x| x.at <= h.at);
+                    t.history.insert(at, *h);
+                    t.rev += 1;
+                }
+            }
+        }
+        Update::Note(n) => note_arrived(s, *n),
+        Update::Mail(m) => super::team_requests::mail(s, vec![*m], out),
         Update::Digest {
             events,
             inbound,
@@ -102,7 +112,12 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             for (k, n) in &changed {
                 set_unread(s, k, *n);
             }
-            if inbound > 0 && s.opts.bell {
+            // A digest counts inbound messages without naming theirs: stay
+            // quiet only when every conversation it names is someone else's.
+            let rings = more
+                || changed.is_empty()
+                || changed.iter().any(|(k, _)| super::team::rings_here(s, k));
+            if inbound > 0 && s.opts.bell && rings {
                 out.push(Command::Bell);
             }
             if more || !changed.is_empty() {
@@ -145,7 +160,8 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
         if s.seen_inbound.len() > 512 {
             s.seen_inbound.pop_front();
         }
-        if s.opts.bell {
+        // Someone else's conversation rings only its assignee's bell.
+        if s.opts.bell && super::team::rings_here(s, &m.conv) {
             out.push(Command::Bell);
         }
     }
@@ -206,6 +222,19 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
         out.push(Command::Inbox(Request::MarkRead {
             conv: t.conv.key.clone(),
         }));
+    }
+}
+
+/// A note, from the bus or the answer to our own: into the open thread,
+/// once (both bring our own).
+pub(super) fn note_arrived(s: &mut State, n: crate::team::Note) {
+    s.team.saw_note(&n);
+    if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == n.conv) {
+        if !t.notes.iter().any(|x| x.id == n.id) {
+            let at = t.notes.partition_point(|x| x.at <= n.at);
+            t.notes.insert(at, n);
+            t.rev += 1;
+        }
     }
 }
 

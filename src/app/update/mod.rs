@@ -13,6 +13,8 @@ mod overlays;
 mod scroll;
 mod search;
 mod status;
+mod team;
+mod team_requests;
 mod thread;
 
 pub use bulk_popup::bulk_preview;
@@ -24,7 +26,12 @@ use ratatui::crossterm::event::KeyEventKind;
 
 /// Commands to run once at start.
 pub fn init(s: &mut State) -> Vec<Command> {
-    vec![list::load_list(s, true), status::load_unread(s)]
+    vec![
+        list::load_list(s, true),
+        status::load_unread(s),
+        // Mentions and takeovers that waited while this agent was away.
+        team_requests::load_mailbox(),
+    ]
 }
 
 pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
@@ -59,10 +66,14 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             status::unread_loaded(s, request, counts)
         }
         Event::Inbox(Reply::Thread(None) | Reply::Done) => {}
-        // The team's answers: handled by the TUI's team views (issue 18).
-        Event::Inbox(
-            Reply::Assigned(_) | Reply::Note(_) | Reply::History { .. } | Reply::Mailbox(_),
-        ) => {}
+        Event::Inbox(Reply::Assigned(a)) => team_requests::assigned(s, a),
+        Event::Inbox(Reply::Note(n)) => live::note_arrived(s, *n),
+        Event::Inbox(Reply::History {
+            conv,
+            notes,
+            history,
+        }) => thread::team_loaded(s, conv, notes, history),
+        Event::Inbox(Reply::Mailbox(items)) => team_requests::mail(s, items, &mut out),
         Event::Inbox(Reply::Older {
             conv,
             messages,
@@ -127,6 +138,7 @@ mod tests {
                     generation: 0,
                 }),
                 Command::Inbox(Request::Unread { request: 1 }),
+                Command::Inbox(Request::Mailbox),
             ]
         );
         assert_eq!(s.unread_load.as_ref().map(|l| l.request), Some(1));

@@ -29,6 +29,7 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }))
         }
         Overlay::Help(_) => None,
+        Overlay::Pick(p) => super::team::pick_key(s, p, k, out),
         // j/k (or the arrows) scroll through older notices; any other key closes.
         Overlay::Notices { scroll } => {
             match s.opts.keymap.action(&k, &[Action::Down, Action::Up]) {

@@ -20,6 +20,7 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
     }
     save_draft(s, out);
     s.composer = Composer::default();
+    s.team.reply_stash = None;
     out.push(Command::Inbox(Request::Thread {
         conv: c.key.clone(),
         limit: THREAD_PAGE,
@@ -48,6 +49,8 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
         memo: Default::default(),
         token_dead,
         pictures: Default::default(),
+        notes: Vec::new(),
+        history: Vec::new(),
     });
 }
 
@@ -63,6 +66,12 @@ pub(super) fn thread_loaded(s: &mut State, d: ThreadData) {
         .take()
         .filter(|c| d.messages.iter().any(|m| &m.mid == c));
     t.messages = d.messages;
+    t.notes = d.notes;
+    t.history = d.history;
+    for n in &t.notes {
+        s.team.saw_note(n);
+    }
+    s.team.saw(&d.conv);
     t.conv = d.conv;
     t.contact = d.contact;
     t.rev += 1;
@@ -78,6 +87,20 @@ pub(super) fn thread_loaded(s: &mut State, d: ThreadData) {
     }
     if s.focus == Focus::Thread {
         reveal_cursor(s);
+    }
+}
+
+/// The open thread's notes and history, read again.
+pub(super) fn team_loaded(
+    s: &mut State,
+    conv: ConvKey,
+    notes: Vec<crate::team::Note>,
+    history: Vec<crate::team::HistoryEvent>,
+) {
+    if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == conv) {
+        t.notes = notes;
+        t.history = history;
+        t.rev += 1;
     }
 }
 
@@ -110,9 +133,13 @@ pub(super) fn urgent_found(s: &mut State, c: Option<Box<Conversation>>, out: &mu
                 Window::Open { .. } => STANDARD_MS,
                 _ => HUMAN_AGENT_MS,
             };
+            let prio = match c.priority {
+                crate::team::Priority::None => String::new(),
+                p => format!("priority {p}, "),
+            };
             let msg = match closes {
                 Some(t) => format!(
-                    "most urgent: {} (window closes in {})",
+                    "most urgent: {} ({prio}window closes in {})",
                     c.name,
                     clock::window_left(t, s.now, length)
                 ),
