@@ -63,6 +63,7 @@ actions! {
     Copy = "copy", "copy selected message", ["y"];
     OpenLink = "open_link", "open link/attachment", ["o"];
     Notices = "notices", "notices log, in full", ["L"];
+    Report = "report", "team report (7 days)", ["D"];
     Take = "take", "take: assign to me", ["T"];
     Assign = "assign", "assign to an agent…", ["@"];
     Unassign = "unassign", "unassign", ["X"];

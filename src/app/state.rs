@@ -442,6 +442,8 @@ pub enum Overlay {
     },
     /// Assign, label, set a priority or pick the label filter, with completion.
     Pick(Box<Picker>),
+    /// The team report (`D`); any key closes it.
+    Report(Box<crate::report::Report>),
 }
 
 /// A reply held back until the agent confirms it (collision notice).

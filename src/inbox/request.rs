@@ -126,6 +126,12 @@ pub enum Request {
         query: String,
         generation: u64,
     },
+    /// The team report since `since_ms` before now, days cut at the
+    /// caller's UTC offset (the report pane).
+    Report {
+        since_ms: i64,
+        utc_offset_s: i32,
+    },
 }
 
 impl Request {
@@ -181,6 +187,7 @@ pub enum Reply {
         generation: u64,
         results: Box<crate::search::SearchResults>,
     },
+    Report(Box<crate::report::Report>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -134,6 +134,18 @@ impl Inbox {
                 request,
                 counts: st.unread_counts().map_err(err)?,
             },
+            Request::Report {
+                since_ms,
+                utc_offset_s,
+            } => Reply::Report(Box::new(
+                crate::report::from_store(
+                    &**st,
+                    since_ms,
+                    TimestampMs::now(),
+                    crate::app::clock::Zone::Fixed(utc_offset_s),
+                )
+                .map_err(err)?,
+            )),
             Request::Urgent => Reply::Urgent(
                 crate::urgent::pick(
                     st.all_conversations().filter_map(|c| c.ok()),

@@ -18,13 +18,13 @@ pub use format::Format;
 pub use store::{for_metrics, from_store};
 pub use times::{Times, BUCKETS_SECONDS};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where the report starts by default (`dmdesk report` without `--since`).
 pub const DEFAULT_SINCE_MS: i64 = 7 * crate::domain::TimestampMs::DAY;
 
 /// The figures of one group of events (everything, an agent, a page, a day).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     /// Conversations a customer message opened (new, or after resolved).
     pub opened: u64,
@@ -42,7 +42,7 @@ pub struct Figures {
     pub resolution: Times,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentRow {
     /// None: replies from Meta's page inbox and changes dmdesk made itself.
     pub agent: Option<String>,
@@ -50,7 +50,7 @@ pub struct AgentRow {
     pub figures: Figures,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageRow {
     pub platform: String,
     pub account_id: String,
@@ -58,7 +58,7 @@ pub struct PageRow {
     pub figures: Figures,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayRow {
     /// The local date (`YYYY-MM-DD`, in the report's time zone).
     pub date: String,
@@ -67,7 +67,7 @@ pub struct DayRow {
 }
 
 /// How much of the store the history covers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
     /// When the history began (its first event); None: nothing recorded yet.
     pub history_start_ms: Option<i64>,
@@ -80,7 +80,7 @@ pub struct Coverage {
     pub resolved_without_opening: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub generated_ms: i64,
     /// The period: `[from_ms, to_ms]` (`--since` before the generation).

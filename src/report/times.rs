@@ -1,14 +1,14 @@
 //! A set of durations summarised: count, median, 90th percentile, mean, and
 //! the Prometheus histogram buckets.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Histogram bounds, seconds: a minute to a week.
 pub const BUCKETS_SECONDS: [u64; 11] = [
     60, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 259_200, 604_800,
 ];
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Times {
     pub count: u64,
     /// The middle value (the mean of the two middle ones for an even count).

@@ -5,8 +5,8 @@ pub mod list;
 pub mod media;
 pub mod picker;
 pub mod popup;
-pub mod search;
 pub mod report;
+pub mod search;
 pub mod status;
 pub mod symbols;
 pub mod theme;
@@ -37,6 +37,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Some(Overlay::Canned(c)) => popup::canned_picker(s, c, f, area, th),
         Some(Overlay::Notices { scroll }) => popup::notices(s, *scroll, f, area, th),
         Some(Overlay::Pick(p)) => picker::render(s, p, f, area, th),
+        Some(Overlay::Report(r)) => report::render(r, f, area, th),
     }
     if s.opts.ascii {
         symbols::to_ascii(f.buffer_mut());

@@ -60,10 +60,12 @@ pub fn help(s: &State, page: HelpPage, f: &mut Frame, area: Rect, th: Theme) {
     };
     let height = rows.len().div_ceil(columns);
     let width = if columns == 2 { 100 } else { 60 };
+    // Every key first: the config hint goes when the screen is too short.
+    let footer = height + 3 <= usize::from(area.height);
     let r = centered(
         area,
         area.width.saturating_sub(2).min(width),
-        height as u16 + 3,
+        (height + 2 + usize::from(footer)) as u16,
     );
     let inner = frame(f, r, &title, th);
     let col_w = inner.width as usize / columns;
@@ -85,13 +87,15 @@ pub fn help(s: &State, page: HelpPage, f: &mut Frame, area: Rect, th: Theme) {
         }
         lines.push(Line::from(spans));
     }
-    lines.push(Line::styled(
-        truncate(
-            "Keys are set in [ui.keys] of the config: action = [\"key\", ...]",
-            inner.width as usize,
-        ),
-        th.dim(),
-    ));
+    if footer {
+        lines.push(Line::styled(
+            truncate(
+                "Keys are set in [ui.keys] of the config: action = [\"key\", ...]",
+                inner.width as usize,
+            ),
+            th.dim(),
+        ));
+    }
     f.render_widget(Paragraph::new(lines), inner);
 }
 

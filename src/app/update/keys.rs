@@ -57,6 +57,7 @@ const NORMAL: &[Action] = &[
     Action::Copy,
     Action::OpenLink,
     Action::Notices,
+    Action::Report,
 ];
 
 pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
@@ -113,6 +114,15 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         }
         Action::Help => s.overlay = Some(Overlay::Help(HelpPage::Keys)),
         Action::Notices => s.overlay = Some(Overlay::Notices { scroll: 0 }),
+        Action::Report => {
+            // Computed by the store's owner off the event loop; the pane
+            // opens when it arrives.
+            info(s, Level::Info, "computing the team report…");
+            out.push(Command::Inbox(Request::Report {
+                since_ms: crate::report::DEFAULT_SINCE_MS,
+                utc_offset_s: s.opts.zone.offset_at(s.now).local_minus_utc(),
+            }));
+        }
         Action::SearchMessages => super::search::open(s),
         Action::Search => {
             let input = s.list.filter.text.clone().unwrap_or_default();

@@ -84,6 +84,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         }
         Event::EditorDone { text } => composer::editor_done(s, text),
         Event::Inbox(Reply::Urgent(c)) => thread::urgent_found(s, c, &mut out),
+        Event::Inbox(Reply::Report(r)) => s.overlay = Some(Overlay::Report(r)),
         Event::Inbox(Reply::Search {
             generation,
             results,

@@ -28,7 +28,7 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                 HelpPage::Composer => HelpPage::Keys,
             }))
         }
-        Overlay::Help(_) => None,
+        Overlay::Help(_) | Overlay::Report(_) => None,
         Overlay::Pick(p) => super::team::pick_key(s, p, k, out),
         // j/k (or the arrows) scroll through older notices; any other key closes.
         Overlay::Notices { scroll } => {

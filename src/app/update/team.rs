@@ -839,4 +839,29 @@ mod tests {
         assert_eq!(t.history.len(), 1);
         assert_eq!(t.line_count(60, s.opts.zone, s.now), before + 1);
     }
+
+    #[test]
+    fn d_asks_the_owner_for_the_report_and_its_pane_opens_then_any_key_closes_it() {
+        let mut s = fx::state(120, 40);
+        fx::load_rows(&mut s, fx::three());
+        let cmds = fx::press(&mut s, KeyCode::Char('D'));
+        assert!(
+            matches!(
+                inbox_requests(&cmds)[..],
+                [Request::Report { since_ms, .. }] if *since_ms == crate::report::DEFAULT_SINCE_MS
+            ),
+            "{cmds:?}"
+        );
+        assert!(s.overlay.is_none(), "nothing to show before the answer");
+        let r = crate::report::fixture::report();
+        update(&mut s, Event::Inbox(Reply::Report(Box::new(r.clone()))));
+        assert!(matches!(&s.overlay, Some(Overlay::Report(got)) if **got == r));
+        // It travels the control socket as JSON with every figure the pane
+        // shows (the histogram sums stay with /metrics, which is local).
+        let sent = serde_json::to_value(Reply::Report(Box::new(r))).unwrap();
+        let back: Reply = serde_json::from_value(sent.clone()).unwrap();
+        assert_eq!(serde_json::to_value(back).unwrap(), sent);
+        fx::press(&mut s, KeyCode::Char('x'));
+        assert!(s.overlay.is_none());
+    }
 }

@@ -16,8 +16,8 @@ mod locks;
 mod query;
 mod rows;
 mod schema;
-mod team;
 mod search;
+mod team;
 mod url;
 
 pub use copy::{CopyRows, TABLES};
