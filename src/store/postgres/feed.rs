@@ -62,10 +62,11 @@ pub(super) async fn follow(
     origin: String,
     bus: Arc<Bus>,
     down: Down,
+    start: Option<i64>,
 ) {
     // Named, so an operator (or a test) can tell it in pg_stat_activity.
     pg.application_name(APPLICATION);
-    let mut last: Option<i64> = None;
+    let mut last: Option<i64> = start;
     let mut failures = 0usize;
     loop {
         let e = match listen(&pg, &origin, &bus, &mut last, &mut failures, &down).await {
@@ -167,7 +168,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn newest(client: &Client) -> Result<i64, tokio_postgres::Error> {
+pub(super) async fn newest(client: &Client) -> Result<i64, tokio_postgres::Error> {
     Ok(client
         .query_one("SELECT COALESCE(max(seq), 0) FROM change_feed", &[])
         .await?

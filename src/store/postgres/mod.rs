@@ -203,11 +203,20 @@ impl PgStore {
     /// this store is dropped (a task on the store's runtime with its own
     /// connection, reconnecting by itself).
     pub fn follow(&self, bus: Arc<crate::bus::Bus>) {
+        // "Now" is when this call returns, not when the follower's own
+        // connection is up: a commit in between is not skipped.
+        let start = self
+            .run(|pool| async move {
+                let client = pool.get().await?;
+                Ok(feed::newest(&client).await?)
+            })
+            .ok();
         self.handle().spawn(feed::follow(
             self.pg.clone(),
             self.origin.clone(),
             bus,
             self.down.clone(),
+            start,
         ));
     }
 
