@@ -3,21 +3,19 @@
 //! transaction, and the query that reads it.
 
 use super::txn::{Txn, T};
-use super::{decode, keys, Result, SledStore};
-use crate::domain::{Conversation, Message};
-use crate::search::{Needle, SearchHit, SearchResults, Signature};
-use std::collections::{HashMap, HashSet};
+use super::{decode, keys, record, Result, SledStore};
+use crate::domain::Message;
+use crate::search::{Needle, SearchFrom, SearchHit, SearchResults, Signature, BUDGET};
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 /// Set in `meta` once the messages written before the index existed are in it.
 const INDEXED: &str = "search_indexed";
 /// Messages read per step of that one-time build (the apply lock is held
 /// only while a step writes).
 const BUILD_STEP: usize = 5_000;
-/// Up to this many candidates are ordered by reading their rows; more are
-/// picked out of the activity index in order instead.
-const SORT_CANDIDATES: usize = 4_096;
 
 pub(super) fn write_pending(txn: &mut Txn) -> Result<()> {
     for (conv, sig) in txn.search.take() {
@@ -112,83 +110,88 @@ fn build(weak: &Weak<SledStore>) -> Result<()> {
 }
 
 impl SledStore {
-    pub(super) fn search(&self, query: &str, limit: usize) -> Result<SearchResults> {
+    /// Conversations in the list's order (newest activity first), each
+    /// tested against its signature and verified as it comes, so a common
+    /// query stops after about `limit` conversations instead of sorting
+    /// every candidate first.
+    pub(super) fn search(
+        &self,
+        query: &str,
+        from: Option<&SearchFrom>,
+        limit: usize,
+    ) -> Result<SearchResults> {
+        let started = Instant::now();
         let (Some(q), Some(needle)) = (Signature::of_query(query), Needle::new(query)) else {
             return Ok(SearchResults::default());
         };
         let probe = q.probe();
-        let mut candidates = HashSet::new();
-        for r in self.search.iter() {
-            let (k, v) = r?;
-            if probe.matches(&v) {
-                candidates.insert(k.to_vec());
-            }
-        }
-        let ordered = self.newest_first(candidates)?;
         let mut out = SearchResults {
             indexing: self.search_build.get(),
             ..SearchResults::default()
         };
-        for (i, (key, row)) in ordered.iter().enumerate() {
-            if out.hits.len() >= limit {
-                out.more = i < ordered.len();
+        let range = match from {
+            Some(f) => self.by_activity.range((
+                Bound::Excluded(keys::activity(f.activity, &f.conv)),
+                Bound::Unbounded,
+            )),
+            None => self.by_activity.range::<Vec<u8>, _>(..),
+        };
+        // The activity key of the last conversation looked at.
+        let mut last: Option<sled::IVec> = None;
+        for k in range.keys() {
+            let k = k?;
+            let Some(key) = k.get(8..) else { continue };
+            let candidate = match self.search.get(key)? {
+                Some(sig) => probe.matches(&sig),
+                None => false,
+            };
+            if candidate
+                && (out.hits.len() >= limit || (!out.hits.is_empty() && started.elapsed() > BUDGET))
+            {
+                out.next = last.as_deref().and_then(resume_point);
                 break;
+            }
+            last = Some(k.clone());
+            if !candidate {
+                continue;
             }
             let Some(message) = self.newest_match(key, &needle)? else {
                 continue;
             };
-            let conv = match row {
-                Some(c) => c.clone(),
-                None => match self.conversations.get(key)? {
-                    Some(v) => decode(&v)?,
-                    None => continue,
-                },
+            let Some(conv) = self.conversations.get(key)? else {
+                continue;
             };
-            out.hits.push(SearchHit { conv, message });
+            out.hits.push(SearchHit {
+                conv: decode(&conv)?,
+                message,
+            });
         }
         Ok(out)
     }
 
-    /// Candidate conversations (key bytes) in the list's order, with their
-    /// rows when they were read to sort them.
-    fn newest_first(
-        &self,
-        candidates: HashSet<Vec<u8>>,
-    ) -> Result<Vec<(Vec<u8>, Option<Conversation>)>> {
-        if candidates.len() > SORT_CANDIDATES {
-            let mut out = Vec::with_capacity(candidates.len());
-            for k in self.by_activity.iter().keys() {
-                let k = k?;
-                if let Some(conv) = k.get(8..).filter(|c| candidates.contains(*c)) {
-                    out.push((conv.to_vec(), None));
-                }
-            }
-            return Ok(out);
-        }
-        let mut rows = Vec::with_capacity(candidates.len());
-        for k in candidates {
-            if let Some(v) = self.conversations.get(&k)? {
-                let c: Conversation = decode(&v)?;
-                rows.push((k, Some(c)));
-            }
-        }
-        rows.sort_by(|(ka, a), (kb, b)| {
-            let ta = a.as_ref().map(|c| c.last_activity);
-            let tb = b.as_ref().map(|c| c.last_activity);
-            tb.cmp(&ta).then_with(|| ka.cmp(kb))
-        });
-        Ok(rows)
-    }
-
-    /// The conversation's newest message that contains the query.
+    /// The conversation's newest message that contains the query (only
+    /// the text and the unsent flag of the others are decoded).
     fn newest_match(&self, conv: &[u8], needle: &Needle) -> Result<Option<Message>> {
         for r in self.messages.scan_prefix(conv).rev() {
             let (k, v) = r?;
-            let m: Message = super::record::decode_message(&k, &v)?;
-            if needle.found_in(&m) {
-                return Ok(Some(m));
+            let found = match record::text_and_deleted(&v)? {
+                Some((text, deleted)) => !deleted && text.is_some_and(|t| needle.in_text(t)),
+                None => needle.found_in(&record::decode_message(&k, &v)?),
+            };
+            if found {
+                return record::decode_message(&k, &v).map(Some);
             }
         }
         Ok(None)
     }
+}
+
+/// The `SearchFrom` of an activity index key (`keys::activity`).
+fn resume_point(k: &[u8]) -> Option<SearchFrom> {
+    let inv: [u8; 8] = k.get(..8)?.try_into().ok()?;
+    let ts = (u64::MAX - u64::from_be_bytes(inv)).to_be_bytes();
+    Some(SearchFrom {
+        activity: keys::ts_from(&ts),
+        conv: keys::activity_conv(k)?,
+    })
 }
