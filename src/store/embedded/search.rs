@@ -4,9 +4,9 @@
 
 use super::txn::{Txn, T};
 use super::{decode, keys, record, Result, SledStore};
-use crate::domain::Message;
+use crate::domain::{Conversation, Message};
 use crate::search::{Needle, SearchFrom, SearchHit, SearchResults, Signature, BUDGET};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
@@ -16,6 +16,19 @@ const INDEXED: &str = "search_indexed";
 /// Messages read per step of that one-time build (the apply lock is held
 /// only while a step writes).
 const BUILD_STEP: usize = 5_000;
+/// Conversations whose signatures a search reads one by one, in the list's
+/// order, before it scans the whole index (a scan costs about as much as
+/// reading 10-20 times as many one by one).
+#[cfg(not(test))]
+const WALK_FIRST: usize = 2_000;
+#[cfg(test)]
+const WALK_FIRST: usize = 3;
+/// Up to this many candidates (after that scan) are ordered by reading
+/// their rows; more are picked out of the activity index in order.
+#[cfg(not(test))]
+const SORT_CANDIDATES: usize = 4_096;
+#[cfg(test)]
+const SORT_CANDIDATES: usize = 4;
 
 pub(super) fn write_pending(txn: &mut Txn) -> Result<()> {
     for (conv, sig) in txn.search.take() {
@@ -109,11 +122,54 @@ fn build(weak: &Weak<SledStore>) -> Result<()> {
     Ok(())
 }
 
+/// One page being filled: conversations come in the list's order, each
+/// said to be a candidate or not, and candidates are verified as they come.
+struct Page<'a> {
+    store: &'a SledStore,
+    needle: Needle,
+    limit: usize,
+    started: Instant,
+    out: SearchResults,
+    /// The activity key of the last conversation looked at.
+    last: Option<Vec<u8>>,
+}
+
+impl Page<'_> {
+    /// Look at the conversation under activity key `k`; false once the
+    /// page is full or out of time (`out.next` then says where it stopped).
+    fn visit(&mut self, k: &[u8], candidate: bool) -> Result<bool> {
+        let Some(key) = k.get(8..) else {
+            return Ok(true);
+        };
+        if candidate
+            && (self.out.hits.len() >= self.limit
+                || (!self.out.hits.is_empty() && self.started.elapsed() > BUDGET))
+        {
+            self.out.next = self.last.as_deref().and_then(resume_point);
+            return Ok(false);
+        }
+        self.last = Some(k.to_vec());
+        if !candidate {
+            return Ok(true);
+        }
+        let Some(message) = self.store.newest_match(key, &self.needle)? else {
+            return Ok(true);
+        };
+        if let Some(conv) = self.store.conversations.get(key)? {
+            self.out.hits.push(SearchHit {
+                conv: decode(&conv)?,
+                message,
+            });
+        }
+        Ok(true)
+    }
+}
+
 impl SledStore {
-    /// Conversations in the list's order (newest activity first), each
-    /// tested against its signature and verified as it comes, so a common
-    /// query stops after about `limit` conversations instead of sorting
-    /// every candidate first.
+    /// Conversations in the list's order (newest activity first), verified
+    /// as they come. The first `WALK_FIRST` have their signatures read one
+    /// by one, which is enough for a common query; a rarer one then scans
+    /// the whole index once for its candidates and goes on with those.
     pub(super) fn search(
         &self,
         query: &str,
@@ -125,48 +181,70 @@ impl SledStore {
             return Ok(SearchResults::default());
         };
         let probe = q.probe();
-        let mut out = SearchResults {
-            indexing: self.search_build.get(),
-            ..SearchResults::default()
+        let mut page = Page {
+            store: self,
+            needle,
+            limit,
+            started,
+            out: SearchResults {
+                indexing: self.search_build.get(),
+                ..SearchResults::default()
+            },
+            last: from.map(|f| keys::activity(f.activity, &f.conv)),
         };
-        let range = match from {
-            Some(f) => self.by_activity.range((
-                Bound::Excluded(keys::activity(f.activity, &f.conv)),
-                Bound::Unbounded,
-            )),
-            None => self.by_activity.range::<Vec<u8>, _>(..),
+        let after = |k: &Option<Vec<u8>>| match k {
+            Some(k) => (Bound::Excluded(k.clone()), Bound::Unbounded),
+            None => (Bound::Unbounded, Bound::Unbounded),
         };
-        // The activity key of the last conversation looked at.
-        let mut last: Option<sled::IVec> = None;
-        for k in range.keys() {
-            let k = k?;
-            let Some(key) = k.get(8..) else { continue };
-            let candidate = match self.search.get(key)? {
-                Some(sig) => probe.matches(&sig),
-                None => false,
+        let mut walk = self.by_activity.range(after(&page.last)).keys();
+        for _ in 0..WALK_FIRST {
+            let Some(k) = walk.next() else {
+                return Ok(page.out);
             };
-            if candidate
-                && (out.hits.len() >= limit || (!out.hits.is_empty() && started.elapsed() > BUDGET))
-            {
-                out.next = last.as_deref().and_then(resume_point);
+            let k = k?;
+            let candidate = match k.get(8..).map(|c| self.search.get(c)).transpose()? {
+                Some(Some(sig)) => probe.matches(&sig),
+                _ => false,
+            };
+            if !page.visit(&k, candidate)? {
+                return Ok(page.out);
+            }
+        }
+        let mut candidates = HashSet::new();
+        for r in self.search.iter() {
+            let (k, v) = r?;
+            if probe.matches(&v) {
+                candidates.insert(k.to_vec());
+            }
+        }
+        if candidates.len() > SORT_CANDIDATES {
+            for k in walk {
+                let k = k?;
+                let candidate = k.get(8..).is_some_and(|c| candidates.contains(c));
+                if !page.visit(&k, candidate)? {
+                    break;
+                }
+            }
+            return Ok(page.out);
+        }
+        // Few: their rows give their places in the list, past the walk's.
+        let mut rest = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            if let Some(v) = self.conversations.get(&c)? {
+                let row: Conversation = decode(&v)?;
+                let k = keys::activity(row.last_activity, &row.key);
+                if page.last.as_ref().is_none_or(|last| k > *last) {
+                    rest.push(k);
+                }
+            }
+        }
+        rest.sort();
+        for k in rest {
+            if !page.visit(&k, true)? {
                 break;
             }
-            last = Some(k.clone());
-            if !candidate {
-                continue;
-            }
-            let Some(message) = self.newest_match(key, &needle)? else {
-                continue;
-            };
-            let Some(conv) = self.conversations.get(key)? else {
-                continue;
-            };
-            out.hits.push(SearchHit {
-                conv: decode(&conv)?,
-                message,
-            });
         }
-        Ok(out)
+        Ok(page.out)
     }
 
     /// The conversation's newest message that contains the query (only
@@ -194,4 +272,76 @@ fn resume_point(k: &[u8]) -> Option<SearchFrom> {
         activity: keys::ts_from(&ts),
         conv: keys::activity_conv(k)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::change::Change;
+    use crate::domain::{ConvKey, Message, Mid, Platform, TimestampMs};
+    use crate::search::SearchResults;
+    use crate::store::Store;
+
+    /// With the thresholds cut down (3 walked, 4 sorted), pages of two
+    /// cross the walk, the sorted few and the activity order of many, and
+    /// together list what a naive scan finds, in the list's order.
+    #[test]
+    fn pages_across_the_walk_and_the_scan_agree_with_a_naive_scan() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = super::SledStore::open(dir.path(), 16, "test").expect("open");
+        let words = ["order", "café", "订单", "refund", "hello", "😋"];
+        let mut texts: Vec<(usize, String)> = vec![];
+        let mut changes = vec![];
+        for i in 0..40usize {
+            for j in 0..3usize {
+                let mut text = format!("{} {}", words[(i * 7 + j * 3) % 6], words[(i + j * i) % 5]);
+                if i % 13 == 0 && j == 1 {
+                    // In four conversations: few enough to be sorted by row.
+                    text.push_str(" rare");
+                }
+                let conv = ConvKey::new(Platform::Messenger, "P", format!("u{i:02}"));
+                // Activity is not the key order: u39 is oldest, u00 newest.
+                let ts = ((40 - i) * 10 + j) as i64;
+                let mut m = Message::inbound(
+                    conv,
+                    Mid::from(format!("m{i}_{j}").as_str()),
+                    TimestampMs(ts),
+                );
+                m.text = Some(text.clone());
+                texts.push((i, text));
+                changes.push(Change::Message {
+                    msg: m,
+                    metadata: None,
+                    qualifying: true,
+                    from_sync: false,
+                });
+            }
+        }
+        store.apply(&changes).expect("apply");
+        for q in [
+            "order", "ORDER", "café", "订", "😋", "refund", "o", "RARE", "zzz",
+        ] {
+            let mut want: Vec<String> = (0..40)
+                .filter(|i| {
+                    texts
+                        .iter()
+                        .any(|(c, t)| c == i && t.to_lowercase().contains(&q.to_lowercase()))
+                })
+                .map(|i| format!("u{i:02}"))
+                .collect();
+            want.sort(); // u00 (newest) first
+            let mut all = store.search(q, None, 2).expect("search");
+            while let Some(from) = all.next.take() {
+                let page: SearchResults = store.search(q, Some(&from), 2).expect("search");
+                assert!(page.hits.len() <= 2);
+                all.hits.extend(page.hits);
+                all.next = page.next;
+            }
+            let got: Vec<String> = all.hits.iter().map(|h| h.conv.key.user.0.clone()).collect();
+            assert_eq!(got, want, "query {q:?}");
+            for h in &all.hits {
+                let t = h.message.text.as_deref().unwrap_or_default().to_lowercase();
+                assert!(t.contains(&q.to_lowercase()), "{q:?} in {t:?}");
+            }
+        }
+    }
 }
