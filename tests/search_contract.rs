@@ -54,9 +54,21 @@ fn says(user: &str, mid: &str, t: i64, text: &str) -> Change {
     }
 }
 
+/// Every page of a search, following `next` to the end (a page may stop
+/// short at the time budget), joined.
+fn all_pages(s: &dyn Store, q: &str, limit: usize) -> SearchResults {
+    let mut all = s.search(q, None, limit).expect("search");
+    while let Some(from) = all.next.take() {
+        let mut page = s.search(q, Some(&from), limit).expect("search");
+        all.hits.append(&mut page.hits);
+        all.next = page.next;
+    }
+    all
+}
+
 /// (user, mid of the matched message) of each hit, in order.
 fn found(s: &dyn Store, q: &str) -> Vec<(String, String)> {
-    let r: SearchResults = s.search(q, 50).expect("search");
+    let r: SearchResults = all_pages(s, q, 3);
     r.hits
         .iter()
         .map(|h| (h.conv.key.user.0.clone(), h.message.mid.0.clone()))
@@ -154,12 +166,19 @@ pub fn limit_says_more(f: Fixture) {
         .map(|i| says(&format!("u{i}"), &format!("m{i}"), i, "same words"))
         .collect();
     s.apply(&changes).expect("apply");
-    let r = s.search("words", 5).expect("search");
+    let r = s.search("words", None, 5).expect("search");
     assert_eq!(r.hits.len(), 5);
-    assert!(r.more);
+    assert!(r.more());
     assert_eq!(r.hits[0].conv.key.user.0, "u6");
-    let r = s.search("words", 7).expect("search");
-    assert_eq!((r.hits.len(), r.more), (7, false));
+    // The next page goes on after the fifth, and says it is the last.
+    let next = s.search("words", r.next.as_ref(), 5).expect("search");
+    let users = |r: &SearchResults| -> Vec<String> {
+        r.hits.iter().map(|h| h.conv.key.user.0.clone()).collect()
+    };
+    assert_eq!(users(&next), ["u1", "u0"]);
+    assert!(!next.more());
+    let r = s.search("words", None, 7).expect("search");
+    assert_eq!((r.hits.len(), r.more()), (7, false));
 }
 
 /// Texts from a small alphabet (so queries often hit), mixed scripts.
@@ -220,14 +239,17 @@ pub fn agrees_with_a_naive_scan(f: Fixture, cases: u32) {
                     .collect();
                 want.sort();
                 want.dedup();
-                let r = s.search(&q, 10_000).expect("search");
+                let r = all_pages(s, &q, 2);
                 let mut got: Vec<String> = r
                     .hits
                     .iter()
                     .map(|h| h.conv.key.user.0.clone())
                     .filter(|u| u.starts_with(&format!("c{n}u")))
                     .collect();
+                let listed = got.len();
                 got.sort();
+                got.dedup();
+                prop_assert_eq!(listed, got.len(), "a conversation listed twice");
                 prop_assert_eq!(&got, &want, "query {:?} over {:?}", q, msgs);
                 for h in &r.hits {
                     let t = h.message.text.as_deref().unwrap_or_default().to_lowercase();
@@ -276,7 +298,7 @@ contract!(postgres, open_postgres, 16);
 /// Wait (bounded) until the one-time build says it is done.
 fn until_indexed(s: &dyn Store) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while s.search("x", 1).expect("search").indexing.is_some() {
+    while s.search("x", None, 1).expect("search").indexing.is_some() {
         assert!(
             std::time::Instant::now() < deadline,
             "timed out after 30 s waiting for the search index build to finish"

@@ -9,7 +9,7 @@ use dmdesk::app::state::{Focus, State, THREAD_PAGE};
 use dmdesk::app::update;
 use dmdesk::domain::*;
 use dmdesk::inbox::Request;
-use dmdesk::search::{SearchHit, SearchResults};
+use dmdesk::search::{SearchFrom, SearchHit, SearchResults, PAGE};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::style::Modifier;
@@ -18,9 +18,11 @@ use ratatui::Terminal;
 fn searches(cmds: &[Command]) -> Vec<(String, u64)> {
     cmds.iter()
         .filter_map(|c| match c {
-            Command::Inbox(Request::Search { query, generation }) => {
-                Some((query.clone(), *generation))
-            }
+            Command::Inbox(Request::Search {
+                query,
+                generation,
+                from: None,
+            }) => Some((query.clone(), *generation)),
             _ => None,
         })
         .collect()
@@ -43,11 +45,49 @@ fn answer(s: &mut State, generation: u64, hits: Vec<SearchHit>) {
             generation,
             results: Box::new(SearchResults {
                 hits,
-                more: false,
+                next: None,
                 indexing: None,
             }),
         }),
     );
+}
+
+/// A page of results that says where the search stopped; the commands.
+fn answer_page(
+    s: &mut State,
+    generation: u64,
+    hits: Vec<SearchHit>,
+    next: Option<&Conversation>,
+) -> Vec<Command> {
+    update(
+        s,
+        Event::Inbox(Reply::Search {
+            query: String::new(),
+            generation,
+            results: Box::new(SearchResults {
+                hits,
+                next: next.map(|c| SearchFrom {
+                    activity: c.last_activity,
+                    conv: c.key.clone(),
+                }),
+                indexing: None,
+            }),
+        }),
+    )
+}
+
+/// The next pages asked for: (query, generation, after which conversation).
+fn next_pages(cmds: &[Command]) -> Vec<(String, u64, String)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Inbox(Request::Search {
+                query,
+                generation,
+                from: Some(f),
+            }) => Some((query.clone(), *generation, f.conv.user.0.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn hit(c: &Conversation, m: &Message) -> SearchHit {
@@ -261,4 +301,60 @@ fn results_pane_snapshot_with_the_match_styled() {
         .map(|c| c.symbol())
         .collect();
     assert_eq!(styled, "order");
+}
+
+#[test]
+fn a_short_first_page_asks_for_the_next_and_appends_it() {
+    let w = world();
+    let mut s = fx::state(100, 20);
+    fx::load_rows(&mut s, vec![w.ann.clone(), w.bo.clone()]);
+    fx::ctrl(&mut s, 'f');
+    let (q, g) = type_query(&mut s, "order");
+    // The search stopped at its budget after Bo: the next page is asked at
+    // once, after Bo, and the title says the search goes on.
+    let cmds = answer_page(&mut s, g, vec![hit(&w.bo, &w.bo_match)], Some(&w.bo));
+    assert_eq!(next_pages(&cmds), [(q.clone(), g, "u2".to_string())]);
+    let t = text(&draw(&s));
+    assert!(t.contains("1, searching…"), "{t}");
+    // Moving down meanwhile asks nothing more.
+    assert!(next_pages(&fx::press(&mut s, KeyCode::Down)).is_empty());
+    // The next page is appended, the last one: nothing more is asked.
+    let cmds = answer_page(&mut s, g, vec![hit(&w.ann, &w.ann_msgs[10])], None);
+    assert!(next_pages(&cmds).is_empty());
+    let p = s.search.pane.as_ref().unwrap();
+    let users: Vec<&str> = p
+        .results
+        .as_ref()
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.conv.key.user.0.as_str())
+        .collect();
+    assert_eq!(users, ["u2", "u1"]);
+    assert!(text(&draw(&s)).contains("2 found"));
+}
+
+#[test]
+fn scrolling_near_the_end_of_a_full_page_asks_for_the_next() {
+    let w = world();
+    let mut s = fx::state(100, 20);
+    fx::load_rows(&mut s, vec![w.ann.clone(), w.bo.clone()]);
+    fx::ctrl(&mut s, 'f');
+    let (q, g) = type_query(&mut s, "message");
+    let page: Vec<SearchHit> = (0..PAGE).map(|i| hit(&w.ann, &w.ann_msgs[i])).collect();
+    // A full page: nothing is asked until the agent scrolls towards its end.
+    let cmds = answer_page(&mut s, g, page, Some(&w.ann));
+    assert!(next_pages(&cmds).is_empty());
+    assert!(text(&draw(&s)).contains(&format!("{PAGE}+ found")));
+    let mut asked = vec![];
+    for _ in 0..PAGE {
+        asked.extend(next_pages(&fx::press(&mut s, KeyCode::Down)));
+    }
+    assert_eq!(asked, [(q, g, "u1".to_string())], "asked once");
+    // A new query drops the page on its way.
+    let (_, g2) = type_query(&mut s, "x");
+    let cmds = answer_page(&mut s, g, vec![hit(&w.bo, &w.bo_match)], None);
+    assert!(next_pages(&cmds).is_empty());
+    let p = s.search.pane.as_ref().unwrap();
+    assert!(p.results.as_ref().unwrap().hits.len() == PAGE && p.generation == g2);
 }

@@ -2,7 +2,7 @@
 //! worker sent back, the selected result, and the jump Enter started.
 
 use crate::domain::{ConvKey, Mid};
-use crate::search::SearchResults;
+use crate::search::{SearchFrom, SearchResults};
 
 /// The search pane, shown in place of the list while it is open.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -14,6 +14,8 @@ pub struct SearchPane {
     pub results: Option<SearchResults>,
     /// The generation `results` answer (older than `generation`: searching).
     pub answered: u64,
+    /// The next page was asked for (from here): its hits are appended.
+    pub extending: Option<SearchFrom>,
     pub selected: usize,
 }
 

@@ -120,11 +120,14 @@ pub enum Request {
         conv: Option<ConvKey>,
         typing: bool,
     },
-    /// Conversations with a message containing `query` (full-text search);
+    /// Conversations with a message containing `query` (full-text search),
+    /// a page of `crate::search::PAGE` from where an earlier one stopped;
     /// `generation` is the asker's and comes back unchanged.
     Search {
         query: String,
         generation: u64,
+        #[serde(default)]
+        from: Option<crate::search::SearchFrom>,
     },
     /// The team report since `since_ms` before now, days cut at the
     /// caller's UTC offset (the report pane).

@@ -104,8 +104,15 @@ impl Inbox {
                     generation,
                 })
             }
-            Request::Search { query, generation } => Reply::Search {
-                results: Box::new(st.search(&query, crate::search::MAX_HITS).map_err(err)?),
+            Request::Search {
+                query,
+                generation,
+                from,
+            } => Reply::Search {
+                results: Box::new(
+                    st.search(&query, from.as_ref(), crate::search::PAGE)
+                        .map_err(err)?,
+                ),
                 query,
                 generation,
             },

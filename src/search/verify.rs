@@ -19,10 +19,21 @@ impl Needle {
 
     /// The message's latest text contains the query; unsent messages never do.
     pub fn found_in(&self, m: &Message) -> bool {
-        !m.deleted
-            && m.text
-                .as_deref()
-                .is_some_and(|t| t.to_lowercase().contains(&self.0))
+        !m.deleted && m.text.as_deref().is_some_and(|t| self.in_text(t))
+    }
+
+    /// `text` contains the query, in any case (ASCII text is compared in
+    /// place: verification reads many texts, most of them ASCII).
+    pub fn in_text(&self, text: &str) -> bool {
+        let n = self.0.as_bytes();
+        if text.is_ascii() && self.0.is_ascii() {
+            return n.len() <= text.len()
+                && text
+                    .as_bytes()
+                    .windows(n.len())
+                    .any(|w| w.eq_ignore_ascii_case(n));
+        }
+        text.to_lowercase().contains(&self.0)
     }
 }
 
@@ -69,5 +80,20 @@ mod tests {
         // "İ" lowercases to two chars: the range still covers it whole.
         let t = "xİy";
         assert_eq!(find(t, &q("i̇y")).map(|r| &t[r]), Some("İy"));
+    }
+
+    #[test]
+    fn in_text_ignores_case_in_ascii_and_other_scripts() {
+        let q = |s: &str| Needle::new(s).expect("non-empty");
+        assert!(q("ORDER").in_text("where is my Order?"));
+        assert!(q("order").in_text("ORDER"));
+        assert!(!q("order").in_text("orde"));
+        assert!(!q("order").in_text("ordre r"));
+        assert!(q("CAFÉ").in_text("le café"));
+        assert!(q("café").in_text("LE CAFÉ"));
+        assert!(!q("café").in_text("le cafe"));
+        // A non-ASCII query that lowercases to ASCII (the Kelvin sign).
+        assert!(q("\u{212A}m").in_text("5 KM"));
+        assert!(q("订").in_text("我的订单"));
     }
 }

@@ -352,10 +352,16 @@ pub trait Store: Send + Sync {
 
     /// Conversations with a message whose latest text contains `query`
     /// (case-insensitive substring, any script; unsent messages excluded),
-    /// newest activity first, at most `limit`, each with its newest
-    /// matching message. Answered from the index the apply path keeps
-    /// (`crate::search`), never by reading every message.
-    fn search(&self, query: &str, limit: usize) -> Result<crate::search::SearchResults>;
+    /// newest activity first, at most `limit` (after `from`, where an
+    /// earlier page stopped), each with its newest matching message.
+    /// Answered from the index the apply path keeps (`crate::search`),
+    /// never by reading every message.
+    fn search(
+        &self,
+        query: &str,
+        from: Option<&crate::search::SearchFrom>,
+        limit: usize,
+    ) -> Result<crate::search::SearchResults>;
 }
 
 /// Where the data lives (`[store] backend`).

@@ -279,7 +279,10 @@ mod tests {
 
     impl Port for Searching {
         fn call(&self, request: Request) -> Result<Reply, String> {
-            let Request::Search { query, generation } = request else {
+            let Request::Search {
+                query, generation, ..
+            } = request
+            else {
                 return Ok(Reply::Done);
             };
             let first = {
@@ -309,6 +312,7 @@ mod tests {
         let search = |q: &str, generation| Request::Search {
             query: q.into(),
             generation,
+            from: None,
         };
         w.send(search("a", 1));
         // Wait until the first one runs (and blocks), then type on.

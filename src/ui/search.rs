@@ -25,7 +25,9 @@ fn title(p: &SearchPane) -> String {
     let state = match &p.results {
         _ if p.input.is_empty() => "type to search all messages".to_string(),
         Some(r) if p.answered == p.generation => {
-            let n = if r.more {
+            let n = if p.extending.is_some() {
+                format!("{}, searching…", r.hits.len())
+            } else if r.more() {
                 format!("{}+ found", r.hits.len())
             } else {
                 format!("{} found", r.hits.len())

@@ -89,7 +89,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             generation,
             results,
             ..
-        }) => search::results_loaded(s, generation, *results),
+        }) => search::results_loaded(s, generation, *results, &mut out),
     }
     media::want_pictures(s, &mut out);
     status::title(s, &mut out);

@@ -9,7 +9,7 @@ use crate::app::command::Command;
 use crate::app::search::SearchPane;
 use crate::app::state::*;
 use crate::inbox::Request;
-use crate::search::SearchResults;
+use crate::search::{SearchResults, PAGE};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn open(s: &mut State) {
@@ -29,8 +29,8 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) -> bool {
         KeyCode::Enter => open_hit(s, out),
         KeyCode::Up => p.selected = p.selected.saturating_sub(1),
         KeyCode::Char('p') if ctrl => p.selected = p.selected.saturating_sub(1),
-        KeyCode::Down => p.selected = (p.selected + 1).min(hits.saturating_sub(1)),
-        KeyCode::Char('n') if ctrl => p.selected = (p.selected + 1).min(hits.saturating_sub(1)),
+        KeyCode::Down => down(p, hits, out),
+        KeyCode::Char('n') if ctrl => down(p, hits, out),
         KeyCode::Backspace => {
             p.input.pop();
             ask(p, out);
@@ -44,9 +44,17 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) -> bool {
     true
 }
 
+fn down(p: &mut SearchPane, hits: usize, out: &mut Vec<Command>) {
+    p.selected = (p.selected + 1).min(hits.saturating_sub(1));
+    if p.selected + PAGE / 2 >= hits {
+        ask_more(p, out);
+    }
+}
+
 fn ask(p: &mut SearchPane, out: &mut Vec<Command>) {
     p.generation += 1;
     p.selected = 0;
+    p.extending = None;
     if p.input.is_empty() {
         p.results = Some(SearchResults::default());
         p.answered = p.generation;
@@ -55,10 +63,36 @@ fn ask(p: &mut SearchPane, out: &mut Vec<Command>) {
     out.push(Command::Inbox(Request::Search {
         query: p.input.clone(),
         generation: p.generation,
+        from: None,
     }));
 }
 
-pub(super) fn results_loaded(s: &mut State, generation: u64, results: SearchResults) {
+/// The next page of the answered query, unless it is on its way or there
+/// is none.
+fn ask_more(p: &mut SearchPane, out: &mut Vec<Command>) {
+    if p.extending.is_some() || p.answered != p.generation {
+        return;
+    }
+    let Some(from) = p.results.as_ref().and_then(|r| r.next.clone()) else {
+        return;
+    };
+    p.extending = Some(from.clone());
+    out.push(Command::Inbox(Request::Search {
+        query: p.input.clone(),
+        generation: p.generation,
+        from: Some(from),
+    }));
+}
+
+/// A page arrived: the first replaces, a next one appends. Fewer than a
+/// screenful (the search stopped at its time budget) asks for the next at
+/// once, so the screen fills while the agent reads the first.
+pub(super) fn results_loaded(
+    s: &mut State,
+    generation: u64,
+    mut results: SearchResults,
+    out: &mut Vec<Command>,
+) {
     let Some(p) = s
         .search
         .pane
@@ -67,9 +101,21 @@ pub(super) fn results_loaded(s: &mut State, generation: u64, results: SearchResu
     else {
         return;
     };
-    p.selected = p.selected.min(results.hits.len().saturating_sub(1));
-    p.results = Some(results);
+    if p.extending.take().is_some() {
+        if let Some(r) = p.results.as_mut() {
+            r.hits.append(&mut results.hits);
+            r.next = results.next;
+            r.indexing = results.indexing;
+        }
+    } else {
+        p.results = Some(results);
+    }
     p.answered = generation;
+    let hits = p.results.as_ref().map_or(0, |r| r.hits.len());
+    p.selected = p.selected.min(hits.saturating_sub(1));
+    if hits < PAGE {
+        ask_more(p, out);
+    }
 }
 
 fn open_hit(s: &mut State, out: &mut Vec<Command>) {

@@ -533,8 +533,13 @@ impl Store for SledStore {
         self.presence_lock().values().cloned().collect()
     }
 
-    fn search(&self, query: &str, limit: usize) -> Result<crate::search::SearchResults> {
-        SledStore::search(self, query, limit)
+    fn search(
+        &self,
+        query: &str,
+        from: Option<&crate::search::SearchFrom>,
+        limit: usize,
+    ) -> Result<crate::search::SearchResults> {
+        SledStore::search(self, query, from, limit)
     }
 }
 

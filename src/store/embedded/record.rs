@@ -71,6 +71,33 @@ struct Body {
     tag: Option<String>,
 }
 
+/// The head of a message value, up to what search needs: the text is
+/// borrowed and the fields after `deleted` are never read.
+#[derive(Deserialize)]
+struct TextHead<'a> {
+    _direction: Direction,
+    _kind: MsgKind,
+    text: Option<&'a str>,
+    _attachments: Vec<(&'a str, Option<&'a str>, Option<&'a str>)>,
+    _status: MsgStatus,
+    _reactions: Vec<(&'a str, &'a str)>,
+    deleted: bool,
+}
+
+/// A compact message value's text and whether it was unsent, without
+/// decoding the rest (search verifies many messages). None for an old JSON
+/// record, which only `decode_message` reads.
+pub fn text_and_deleted(v: &[u8]) -> Result<Option<(Option<&str>, bool)>> {
+    match v.split_first() {
+        Some((&COMPACT_V1, body)) => {
+            let (h, _): (TextHead, _) = postcard::take_from_bytes(body)
+                .map_err(|e| StoreError::Corrupt(format!("message record: {e}")))?;
+            Ok(Some((h.text, h.deleted)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The value stored under a message's key.
 pub fn encode_message(m: &Message) -> Vec<u8> {
     let body = BodyRef {
@@ -230,6 +257,8 @@ mod tests {
         let m = sample();
         let json = serde_json::to_vec(&m).unwrap();
         assert_eq!(decode_message(&key(&m), &json).unwrap(), m);
+        // Search's shortcut declines it (it decodes the record whole).
+        assert_eq!(text_and_deleted(&json).unwrap(), None);
     }
 
     /// The bytes of version 1 are fixed: reordering a field here or a
@@ -392,6 +421,10 @@ mod tests {
             let k = key(&m);
             let v = encode_message(&m);
             prop_assert_eq!(decode_message(&k, &v).unwrap(), m.clone());
+            prop_assert_eq!(
+                text_and_deleted(&v).unwrap(),
+                Some((m.text.as_deref(), m.deleted))
+            );
             let entry = mid_entry(&k, &m.mid);
             prop_assert_eq!(message_key(m.mid.as_str().as_bytes(), &entry), k);
         }

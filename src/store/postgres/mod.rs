@@ -578,8 +578,13 @@ impl Store for PgStore {
         self.presence_lock().values().cloned().collect()
     }
 
-    fn search(&self, query: &str, limit: usize) -> Result<crate::search::SearchResults> {
-        let (query, progress) = (query.to_string(), self.search_build.clone());
-        self.run(move |p| async move { search::search(&p, &query, limit, progress).await })
+    fn search(
+        &self,
+        query: &str,
+        from: Option<&crate::search::SearchFrom>,
+        limit: usize,
+    ) -> Result<crate::search::SearchResults> {
+        let (query, from, progress) = (query.to_string(), from.cloned(), self.search_build.clone());
+        self.run(move |p| async move { search::search(&p, &query, from, limit, progress).await })
     }
 }

@@ -3,10 +3,13 @@
 //! transaction, and the query that reads them.
 
 use super::{decode, keys, query, PgResult};
-use crate::domain::{ConvKey, Conversation, Message};
-use crate::search::{BuildProgress, Needle, Pending, SearchHit, SearchResults, Signature};
+use crate::domain::{ConvKey, Conversation, Message, TimestampMs};
+use crate::search::{
+    BuildProgress, Needle, Pending, SearchFrom, SearchHit, SearchResults, Signature, BUDGET,
+};
 use deadpool_postgres::Pool;
 use std::collections::HashMap;
+use std::time::Instant;
 use tokio_postgres::GenericClient;
 
 /// Set in `meta` once the messages written before the index existed are in it.
@@ -111,34 +114,53 @@ async fn build(pool: &Pool, progress: &BuildProgress) -> PgResult<()> {
 pub(super) async fn search(
     pool: &Pool,
     query: &str,
+    from: Option<SearchFrom>,
     limit: usize,
     progress: BuildProgress,
 ) -> PgResult<SearchResults> {
+    let started = Instant::now();
     let (Some(q), Some(needle)) = (Signature::of_query(query), Needle::new(query)) else {
         return Ok(SearchResults::default());
     };
     let client = pool.get().await?;
-    // Candidates' keys only, in the list's order; rows are read for hits.
+    // Candidates' keys only, in the list's order (after `from`: the list
+    // sorts by activity descending, then key ascending); rows are read for hits.
+    let (after_ts, after_conv) = match &from {
+        Some(f) => (f.activity.0, keys::conv(&f.conv)),
+        None => (i64::MAX, vec![]),
+    };
     let candidates = client
         .query(
             &format!(
-                "SELECT s.conv FROM search_sig s JOIN conversations c ON c.conv = s.conv \
-                 WHERE s.sig & {q} = {q} ORDER BY c.last_activity DESC, c.conv",
+                "SELECT s.conv, c.last_activity FROM search_sig s \
+                 JOIN conversations c ON c.conv = s.conv \
+                 WHERE s.sig & {q} = {q} \
+                 AND (c.last_activity < $2 OR (c.last_activity = $2 AND c.conv > $3)) \
+                 ORDER BY c.last_activity DESC, c.conv",
                 q = sig_param(1)
             ),
-            &[&&q.0[..]],
+            &[&&q.0[..], &after_ts, &after_conv],
         )
         .await?;
     let mut out = SearchResults {
         indexing: progress.get(),
         ..SearchResults::default()
     };
-    for (i, row) in candidates.iter().enumerate() {
-        if out.hits.len() >= limit {
-            out.more = i < candidates.len();
+    // The last candidate looked at (the ones in between failed the filter).
+    let mut last: Option<(Vec<u8>, i64)> = None;
+    for row in &candidates {
+        if out.hits.len() >= limit || (!out.hits.is_empty() && started.elapsed() > BUDGET) {
+            out.next = last.and_then(|(conv, ts)| {
+                Some(SearchFrom {
+                    activity: TimestampMs(ts),
+                    // Both backends encode conversation keys alike.
+                    conv: crate::store::embedded::keys::conv_from(&conv)?.0,
+                })
+            });
             break;
         }
         let key: Vec<u8> = row.get(0);
+        last = Some((key.clone(), row.get(1)));
         let Some(message) = newest_match(&**client, &key, &needle).await? else {
             continue;
         };
@@ -154,7 +176,8 @@ pub(super) async fn search(
     Ok(out)
 }
 
-/// The conversation's newest message that contains the query.
+/// The conversation's newest message that contains the query (only the
+/// others' text and unsent flag are read).
 async fn newest_match(
     client: &impl GenericClient,
     conv: &[u8],
@@ -170,7 +193,8 @@ async fn newest_match(
     loop {
         let rows = client
             .query(
-                "SELECT skey, doc FROM messages WHERE skey >= $1 AND skey < $2 \
+                "SELECT skey, doc->>'text', coalesce((doc->>'deleted')::bool, false) \
+                 FROM messages WHERE skey >= $1 AND skey < $2 \
                  ORDER BY skey DESC LIMIT $3",
                 &[&conv, &end, &VERIFY_STEP],
             )
@@ -178,9 +202,13 @@ async fn newest_match(
         let n = rows.len() as i64;
         for r in rows {
             end = r.get(0);
-            let m: Message = decode(r.get(1))?;
-            if needle.found_in(&m) {
-                return Ok(Some(m));
+            let text: Option<&str> = r.get(1);
+            let deleted: bool = r.get(2);
+            if !deleted && text.is_some_and(|t| needle.in_text(t)) {
+                let doc = client
+                    .query_one("SELECT doc FROM messages WHERE skey = $1", &[&end])
+                    .await?;
+                return Ok(Some(decode(doc.get(0))?));
             }
         }
         if n < VERIFY_STEP {
