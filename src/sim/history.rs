@@ -28,13 +28,33 @@ pub const HISTORY_DAYS: i64 = 45;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// A customer's message; `opens` starts a session.
-    Customer { at: i64, opens: bool },
+    Customer {
+        at: i64,
+        opens: bool,
+    },
     /// An agent's reply (None: from Meta's page inbox).
-    Reply { at: i64, by: Option<AgentName> },
-    Assign { at: i64, to: AgentName },
-    Label { at: i64, by: AgentName, label: String },
-    Priority { at: i64, by: Option<AgentName>, to: Priority },
-    Resolve { at: i64, by: AgentName },
+    Reply {
+        at: i64,
+        by: Option<AgentName>,
+    },
+    Assign {
+        at: i64,
+        to: AgentName,
+    },
+    Label {
+        at: i64,
+        by: AgentName,
+        label: String,
+    },
+    Priority {
+        at: i64,
+        by: Option<AgentName>,
+        to: Priority,
+    },
+    Resolve {
+        at: i64,
+        by: AgentName,
+    },
 }
 
 impl Step {
@@ -129,7 +149,10 @@ pub fn plan(conversations: u64, messages: u64, seed: u64, run: u32, now: Timesta
             for j in 0..count {
                 t += rng.random_range(1..MIN);
                 steps.push(if j % 2 == 0 {
-                    Step::Customer { at: t, opens: false }
+                    Step::Customer {
+                        at: t,
+                        opens: false,
+                    }
                 } else {
                     Step::Reply { at: t, by: None }
                 });
@@ -189,7 +212,10 @@ pub fn plan(conversations: u64, messages: u64, seed: u64, run: u32, now: Timesta
                     waiting = false;
                 } else {
                     t += wait(&mut rng);
-                    steps.push(Step::Customer { at: t, opens: false });
+                    steps.push(Step::Customer {
+                        at: t,
+                        opens: false,
+                    });
                     waiting = true;
                 }
                 left -= 1;

@@ -12,8 +12,7 @@ use crate::change::Change;
 use crate::cli::PopulateArgs;
 use crate::db::Db;
 use crate::domain::{
-    Attachment, ConvStatus, Direction, Message, Mid, MsgStatus, Origin, Platform,
-    TimestampMs,
+    Attachment, ConvStatus, Direction, Message, Mid, MsgStatus, Origin, Platform, TimestampMs,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -114,7 +113,10 @@ pub fn populate_store(
                     });
                 }
                 // dmdesk's agents: queued, then sent (nothing left pending).
-                Step::Reply { at, by: Some(agent) } => {
+                Step::Reply {
+                    at,
+                    by: Some(agent),
+                } => {
                     let mid = mid();
                     let id = format!("pop{run:08x}{counter}");
                     replies += 1;
