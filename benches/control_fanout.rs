@@ -1,10 +1,11 @@
-//! Control socket fan-out benchmark (issue 7): 20 attached clients.
+//! Control socket fan-out benchmark (issues 7 and 18): 50 attached clients
+//! (BENCH_CLIENTS; issue 7 measured 20).
 //!
-//! - latency from a webhook's 200 to the moment every one of 20 attached
+//! - latency from a webhook's 200 to the moment every one of the attached
 //!   clients has the update (p50/p99 over 200 spaced webhooks; the clients
 //!   view the list, so the update is the digest naming the conversation);
 //! - ingest throughput (unique signed messages, 16 concurrent posters)
-//!   without clients and with the 20 clients attached, in the same run.
+//!   without clients and with the clients attached, in the same run.
 //!
 //! Run: cargo bench --bench control_fanout
 //! The owner is the real runtime in this process on 127.0.0.1; the clients
@@ -21,7 +22,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "bench-secret";
-const CLIENTS: usize = 20;
+/// Attached clients: BENCH_CLIENTS, default 50.
+static CLIENTS: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
+    std::env::var("BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+});
 const LATENCY_SAMPLES: usize = 200;
 const THROUGHPUT_POSTS: usize = 10_000;
 const POSTERS: usize = 16;
@@ -102,7 +109,7 @@ type Seen = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
 /// Attach `CLIENTS` clients; each records when it saw each message text.
 async fn attach(sock: &std::path::Path, seen: &Seen) -> Vec<Remote> {
     let mut remotes = Vec::new();
-    for _ in 0..CLIENTS {
+    for _ in 0..*CLIENTS {
         let (r, _, mut rx) = Remote::attach(sock).await.expect("attach");
         let seen = seen.clone();
         tokio::spawn(async move {
@@ -134,9 +141,10 @@ fn pct(v: &mut [Duration], p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// Median with the spread: "m (min–max)".
+fn median(mut v: Vec<f64>) -> String {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
+    format!("{:.2} ({:.2}–{:.2})", v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -153,7 +161,7 @@ async fn main() {
         let dir = tempfile::tempdir().unwrap();
         let (running, url) = owner(dir.path()).await;
         let sock = dmdesk::control::socket_path(&dir.path().join("store"));
-        // Warm-up, then ingest without clients, with 20, and without
+        // Warm-up, then ingest without clients, with them, and without
         // again: the store grows during the run, so the "with" phase is
         // compared with the mean of the phases around it.
         throughput(&http, &url, &format!("warm{run}"), 300).await;
@@ -182,7 +190,7 @@ async fn main() {
                     .lock()
                     .unwrap()
                     .get(&text)
-                    .filter(|v| v.len() == CLIENTS)
+                    .filter(|v| v.len() == *CLIENTS)
                     .map(|v| *v.iter().max().unwrap());
                 if let Some(last) = done {
                     lat.push(last.saturating_duration_since(acked));
@@ -206,13 +214,15 @@ async fn main() {
         let bare = (bare_a + bare_b) / 2.0;
         let cpu_bare = (cpu_a + cpu_b) / 2.0;
         println!(
-            "run {run}: CPU per message without clients {cpu_a:.0} then {cpu_b:.0} µs, with {CLIENTS} attached {cpu_with:.0} µs ({:.2}× the cost of the mean)",
+            "run {run}: CPU per message without clients {cpu_a:.0} then {cpu_b:.0} µs, with {} attached {cpu_with:.0} µs ({:.2}× the cost of the mean)",
+            *CLIENTS,
             cpu_with / cpu_bare
         );
         cpu_ratios.push(cpu_bare / cpu_with);
         println!(
-            "run {run}: ingest without clients {bare_a:.0} then {bare_b:.0} msg/s, with {CLIENTS} attached {with:.0} msg/s ({:.2}× the mean); webhook 200 → all {CLIENTS} clients p50 {p50:?} p99 {p99:?}",
-            with / bare
+            "run {run}: ingest without clients {bare_a:.0} then {bare_b:.0} msg/s, with {n} attached {with:.0} msg/s ({:.2}× the mean); webhook 200 → all {n} clients p50 {p50:?} p99 {p99:?}",
+            with / bare,
+            n = *CLIENTS
         );
         ratios.push(with / bare);
         p50s.push(p50.as_secs_f64() * 1000.0);
@@ -220,7 +230,8 @@ async fn main() {
         running.shutdown().await;
     }
     println!(
-        "median of {RUNS}: ingest with {CLIENTS} clients {:.2}× without (by CPU per message: {:.2}×); webhook→all clients p50 {:.2} ms, p99 {:.2} ms",
+        "median of {RUNS} (min–max): ingest with {} clients {}× without (by CPU per message: {}×); webhook→all clients p50 {} ms, p99 {} ms",
+        *CLIENTS,
         median(ratios),
         median(cpu_ratios),
         median(p50s),
