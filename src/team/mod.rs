@@ -8,77 +8,8 @@ pub mod cli;
 
 use crate::domain::{ConvKey, ConvStatus, TimestampMs};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// An agent: a Unix user (peer credentials) or a name from `[team] agents`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
-#[serde(transparent)]
-pub struct AgentName(pub String);
-
-impl AgentName {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AgentName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for AgentName {
-    fn from(s: &str) -> Self {
-        Self(s.to_string())
-    }
-}
-
-/// How soon a conversation needs an answer (a sort key and part of `!`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    #[default]
-    None,
-    Low,
-    Medium,
-    High,
-    Urgent,
-}
-
-impl Priority {
-    pub const ALL: [Priority; 5] = [
-        Priority::None,
-        Priority::Low,
-        Priority::Medium,
-        Priority::High,
-        Priority::Urgent,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::None => "none",
-            Priority::Low => "low",
-            Priority::Medium => "medium",
-            Priority::High => "high",
-            Priority::Urgent => "urgent",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Priority> {
-        Priority::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::domain::{AgentName, Priority};
 
 /// A private note between agents: shown in the thread, never sent to Meta.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,6 @@
 //! in the `search` tree (see `crate::search`), written by apply's
 //! transaction, and the query that reads it.
 
-use super::txn::{Txn, T};
 use super::{decode, keys, record, Result, SledStore};
 use crate::domain::{Conversation, Message};
 use crate::search::{Needle, SearchFrom, SearchHit, SearchResults, Signature, BUDGET};
@@ -29,22 +28,6 @@ const WALK_FIRST: usize = 3;
 const SORT_CANDIDATES: usize = 4_096;
 #[cfg(test)]
 const SORT_CANDIDATES: usize = 4;
-
-pub(super) fn write_pending(txn: &mut Txn) -> Result<()> {
-    for (conv, sig) in txn.search.take() {
-        let key = keys::conv(&conv);
-        let stored = txn.get(T::Search, &key)?;
-        let mut merged = stored
-            .as_deref()
-            .map(Signature::from_bytes)
-            .unwrap_or_default();
-        merged.union(&sig);
-        if stored.as_deref() != Some(&merged.0[..]) {
-            txn.put(T::Search, key, merged.0.to_vec());
-        }
-    }
-    Ok(())
-}
 
 /// A store written before the index existed: index its messages once, in
 /// the background (searches meanwhile say how far it got). New messages

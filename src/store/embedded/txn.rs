@@ -241,7 +241,7 @@ impl<'s> Txn<'s> {
     /// Write everything in one transaction; the updates are the caller's to
     /// publish only now that the writes are durable in order.
     pub(super) fn commit(mut self) -> Result<Applied> {
-        super::search::write_pending(&mut self)?;
+        self.write_search()?;
         let convs = std::mem::take(&mut self.convs);
         for slot in convs.into_values() {
             if slot.before.as_ref() == Some(&slot.conv) {
@@ -324,4 +324,24 @@ pub(super) fn insert_message(txn: &mut Txn, m: &Message) {
 pub(super) fn remove_message(txn: &mut Txn, m: &Message) {
     txn.del(T::Messages, keys::message(&m.conv, m.timestamp, &m.mid));
     txn.del(T::MidIndex, m.mid.as_str());
+}
+
+impl Txn<'_> {
+    /// Merge the search grams this transaction collected into the stored
+    /// signatures (the index behind `Store::search`).
+    fn write_search(&mut self) -> Result<()> {
+        for (conv, sig) in self.search.take() {
+            let key = keys::conv(&conv);
+            let stored = self.get(T::Search, &key)?;
+            let mut merged = stored
+                .as_deref()
+                .map(crate::search::Signature::from_bytes)
+                .unwrap_or_default();
+            merged.union(&sig);
+            if stored.as_deref() != Some(&merged.0[..]) {
+                self.put(T::Search, key, merged.0.to_vec());
+            }
+        }
+        Ok(())
+    }
 }
