@@ -76,6 +76,13 @@ fn populate(store: &Path) -> String {
         .outbound_sent(&rec.id, &Mid("m_mig_reply".into()))
         .unwrap();
     h.store.set_draft(&u2, "half-written answer").unwrap();
+    let alice = dmdesk::team::AgentName::from("alice");
+    assert_eq!(
+        h.store
+            .assign(&u2, None, Some(&alice), Some(&alice), now)
+            .unwrap(),
+        dmdesk::store::Swap::Done
+    );
     h.store
         .create_campaign(
             "spring",
@@ -180,6 +187,27 @@ fn a_sled_store_copied_into_postgres_exports_the_same_and_a_second_run_adds_noth
     assert_eq!(
         pg.last_sync("P1").unwrap(),
         Some(TimestampMs(1_700_000_100_000))
+    );
+    // The copied rows serve the views and search as applied ones do.
+    let mine = dmdesk::filter::ConvFilter {
+        assignee: dmdesk::filter::AssigneeFilter::Mine("alice".into()),
+        ..Default::default()
+    };
+    let rows = pg.conversations(&mine, 0, 10).unwrap();
+    assert_eq!(
+        rows.iter().map(|c| c.key.clone()).collect::<Vec<_>>(),
+        vec![u2.clone()],
+        "alice's view after the copy"
+    );
+    let found = pg.search("OPEN?", None, 10).unwrap();
+    assert_eq!(
+        found
+            .hits
+            .iter()
+            .map(|h| h.message.mid.as_str())
+            .collect::<Vec<_>>(),
+        ["m_mig_2"],
+        "a copied message is found: {found:?}"
     );
     // A new record id never takes a copied one.
     assert!(pg.next_id().unwrap() > u64::from_str_radix(&outbox_id[1..], 16).unwrap());

@@ -279,11 +279,7 @@ impl Txn<'_> {
     }
 
     async fn put_outbox(&mut self, rec: &OutboxRecord) -> PgResult<()> {
-        let state = match rec.state {
-            OutboxState::Pending => "pending",
-            OutboxState::Sent => "sent",
-            OutboxState::Failed => "failed",
-        };
+        let state = outbox_state(rec.state);
         self.tx
             .execute(
                 "INSERT INTO outbox (id, state, doc) VALUES ($1, $2, $3) \
@@ -875,4 +871,13 @@ async fn set_local_status(
         txn.publish(Update::Message(Box::new(m)));
     }
     Ok(())
+}
+
+/// The outbox table's `state` column (its pending index filters on it).
+pub(super) fn outbox_state(s: OutboxState) -> &'static str {
+    match s {
+        OutboxState::Pending => "pending",
+        OutboxState::Sent => "sent",
+        OutboxState::Failed => "failed",
+    }
 }

@@ -6,7 +6,7 @@
 use super::{encode, keys, to_i64, PgResult, PgStore};
 use crate::domain::{Contact, ConvKey, Conversation, Message};
 use crate::store::{
-    CampaignRecord, EventRecord, EventState, OutboxRecord, OutboxState, RecipientRecord, Result,
+    CampaignRecord, EventRecord, EventState, OutboxRecord, RecipientRecord, Result,
 };
 use deadpool_postgres::Pool;
 
@@ -105,16 +105,26 @@ async fn copy(pool: &Pool, rows: CopyRows) -> PgResult<(u64, u64)> {
         CopyRows::Conversations(v) => {
             let st = tx
                 .prepare(
-                    "INSERT INTO conversations (conv, last_activity, unread, doc) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    "INSERT INTO conversations \
+                     (conv, last_activity, unread, doc, assignee, labels) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                 )
                 .await?;
             for c in &v {
                 let unread = c.unread.min(i32::MAX as u32) as i32;
+                // The view columns too: mine/unassigned and label views
+                // filter on them in SQL.
                 new += tx
                     .execute(
                         &st,
-                        &[&keys::conv(&c.key), &c.last_activity.0, &unread, &encode(c)],
+                        &[
+                            &keys::conv(&c.key),
+                            &c.last_activity.0,
+                            &unread,
+                            &encode(c),
+                            &c.assignee.as_ref().map(|a| a.as_str()),
+                            &c.labels,
+                        ],
                     )
                     .await?;
             }
@@ -126,12 +136,17 @@ async fn copy(pool: &Pool, rows: CopyRows) -> PgResult<(u64, u64)> {
                      ON CONFLICT DO NOTHING",
                 )
                 .await?;
+            // Indexed for search as apply indexes them: the database's own
+            // first open found no messages and marked the index built.
+            let mut grams = crate::search::Pending::default();
             for m in &v {
                 let skey = keys::message(&m.conv, m.timestamp, &m.mid);
                 new += tx
                     .execute(&st, &[&m.mid.as_str(), &skey, &encode(m)])
                     .await?;
+                grams.add(m);
             }
+            super::search::write_pending(&tx, &mut grams).await?;
         }
         CopyRows::Outbox(v) => {
             let st = tx
@@ -141,11 +156,7 @@ async fn copy(pool: &Pool, rows: CopyRows) -> PgResult<(u64, u64)> {
                 )
                 .await?;
             for r in &v {
-                let state = match r.state {
-                    OutboxState::Pending => "pending",
-                    OutboxState::Sent => "sent",
-                    OutboxState::Failed => "failed",
-                };
+                let state = super::apply::outbox_state(r.state);
                 new += tx.execute(&st, &[&r.id, &state, &encode(r)]).await?;
             }
         }
