@@ -125,6 +125,13 @@ impl Ingest {
         Ok(report)
     }
 
+    /// Apply what the server accepted before it stopped.
+    fn drain(&self) {
+        if let Err(e) = self.apply_pending() {
+            tracing::error!(error = %e, "final ingest pass failed");
+        }
+    }
+
     /// Run until cancelled: apply whenever the webhook handler pokes `wake`.
     pub async fn run(self, wake: Arc<Notify>, cancel: CancellationToken) {
         // Retries back off to 10 s and are logged once per failure.
@@ -149,20 +156,16 @@ impl Ingest {
                     );
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => continue,
-                        _ = cancel.cancelled() => return,
+                        // A stop during the backoff still drains: the error
+                        // may have passed, and what was acknowledged is due.
+                        _ = cancel.cancelled() => return self.drain(),
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "ingest task panicked"),
             }
             tokio::select! {
                 _ = wake.notified() => {}
-                _ = cancel.cancelled() => {
-                    // Drain what the server accepted before it stopped.
-                    if let Err(e) = self.apply_pending() {
-                        tracing::error!(error = %e, "final ingest pass failed");
-                    }
-                    return;
-                }
+                _ = cancel.cancelled() => return self.drain(),
             }
         }
     }
