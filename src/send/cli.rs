@@ -88,8 +88,10 @@ pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Con
             Some(media)
         }
         Some(FileArg::Local(p)) => {
+            attach::check_platform(config, key.platform)
+                .map_err(|r| CliError::usage(format!("--file: {r}")))?;
             if key.platform == crate::domain::Platform::Instagram {
-                return Err(CliError::runtime(format!(
+                return Err(CliError::usage(format!(
                     "--file {}: Instagram fetches the file from dmdesk's webhook server, and none runs here: start `dmdesk serve` (or the TUI) and run this again",
                     p.display()
                 )));
