@@ -14,7 +14,13 @@ use ratatui::Frame;
 const SHOWN: usize = 8;
 
 pub fn render(p: &AttachPrompt, f: &mut Frame, area: Rect, th: Theme) {
-    let r = centered(area, 72, 6 + SHOWN as u16);
+    // Path, preview, the completions (a blank line, at most SHOWN and a
+    // "more" line), the keys, the borders.
+    let listed = match p.candidates.len() {
+        0 => 0,
+        n => 1 + n.min(SHOWN) + usize::from(n > SHOWN),
+    };
+    let r = centered(area, 72, (2 + listed + 1 + 2) as u16);
     let title = format!("Attach a file for {}", p.conv.name);
     let inner = frame(
         f,
