@@ -202,8 +202,10 @@ pub struct SendArgs {
     pub user: String,
     #[arg(long, required_unless_present = "file")]
     pub text: Option<String>,
-    /// An image, video, audio or other file (Messenger; at most 25 MB). With
-    /// --text both are sent, the text first, and one mid is printed per line
+    /// An image, video, audio or other file (at most 25 MB; Instagram: png/jpeg
+    /// up to 8 MB, audio, video, through a running dmdesk with [server]
+    /// public_url). With --text both are sent, the text first, and one mid is
+    /// printed per line
     #[arg(long, value_name = "PATH", value_parser = FileArg::parse)]
     pub file: Option<FileArg>,
     /// Message tag for a send outside the 24-hour window. Only HUMAN_AGENT (a
@@ -215,12 +217,19 @@ pub struct SendArgs {
 }
 
 /// `--file` as typed. Only the process that parsed the command line reads
-/// it: through the control socket it arrives as a name alone, because the
-/// process holding the store never opens a path on a client's behalf.
+/// it: through the control socket the client streams it first
+/// (src/send/stream.rs) and names the upload, because the process holding
+/// the store never opens a path on a client's behalf.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FileArg {
     Local(PathBuf),
+    /// A path that arrived over the socket (an older client): refused.
     Remote(String),
+    /// A file the client streamed to the owner (`Request::Upload`).
+    Staged {
+        id: String,
+        name: String,
+    },
 }
 
 impl FileArg {
@@ -232,19 +241,38 @@ impl FileArg {
         match self {
             FileArg::Local(p) => p.display().to_string(),
             FileArg::Remote(s) => s.clone(),
+            FileArg::Staged { name, .. } => name.clone(),
         }
     }
 }
 
+/// On the wire: a path as a string, a staged file as `{"staged", "name"}`.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum FileWire {
+    Path(String),
+    Staged { staged: String, name: String },
+}
+
 impl serde::Serialize for FileArg {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.shown())
+        match self {
+            FileArg::Staged { id, name } => FileWire::Staged {
+                staged: id.clone(),
+                name: name.clone(),
+            },
+            other => FileWire::Path(other.shown()),
+        }
+        .serialize(s)
     }
 }
 
 impl<'de> serde::Deserialize<'de> for FileArg {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FileArg, D::Error> {
-        String::deserialize(d).map(FileArg::Remote)
+        Ok(match FileWire::deserialize(d)? {
+            FileWire::Path(p) => FileArg::Remote(p),
+            FileWire::Staged { staged, name } => FileArg::Staged { id: staged, name },
+        })
     }
 }
 

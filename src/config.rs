@@ -113,6 +113,9 @@ pub struct ServerConfig {
     pub instagram_app_secret: Option<Secret>,
     /// Start the embedded webhook server in the TUI (default true).
     pub enabled: bool,
+    /// The HTTPS address Meta reaches this server at (no trailing `/`):
+    /// Instagram fetches sent files from `{public_url}/media/{token}`.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -394,6 +397,7 @@ struct RawServer {
     app_id: Option<toml::Value>,
     instagram_app_secret_file: Option<PathBuf>,
     enabled: Option<bool>,
+    public_url: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -848,6 +852,11 @@ impl Config {
         if !path.starts_with('/') {
             return Err(ConfigError::key("server.path", "must start with `/`"));
         }
+        let public_url = s
+            .public_url
+            .map(|u| crate::webhook::media::check_public_url(&u))
+            .transpose()
+            .map_err(|e| ConfigError::key("server.public_url", e))?;
         if !path
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "/-_.~".contains(c))
@@ -1090,6 +1099,7 @@ impl Config {
                 app_id,
                 instagram_app_secret,
                 enabled: s.enabled.unwrap_or(true),
+                public_url,
             },
             store,
             graph,

@@ -13,6 +13,14 @@ pub enum Job {
         tag: Option<Tag>,
         agent: Option<String>,
     },
+    /// A person's reply with a file the caller staged (`Request::Upload`):
+    /// the same checks and outbox as `dmdesk send --file`.
+    SendFile {
+        conv: ConvKey,
+        upload: String,
+        tag: Option<Tag>,
+        agent: Option<String>,
+    },
     /// Try a failed reply again.
     Retry {
         outbox_id: String,

@@ -24,5 +24,10 @@ pub enum Command {
     },
     /// Open a link with the platform opener (a local display).
     OpenLink(String),
+    /// List and look at the attach prompt's path (answered with
+    /// `Event::FileLooked`).
+    LookFile(String),
+    /// Stream a local file to the store's owner and send it.
+    SendFile(crate::app::update::attach::FileSend),
     Quit,
 }

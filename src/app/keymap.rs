@@ -80,6 +80,7 @@ actions! {
     Undo = "undo", "composer: undo", ["ctrl-z"];
     Redo = "redo", "composer: redo", ["alt-z"];
     ClearText = "clear_text", "composer: clear (undo restores)", ["ctrl-l"];
+    Attach = "attach", "composer: attach a file…", ["ctrl-o"];
     Mention = "mention", "composer: complete @name (note)", ["tab"];
 }
 
@@ -89,7 +90,7 @@ impl Action {
         use Action::*;
         matches!(
             self,
-            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText | Mention
+            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText | Mention | Attach
         )
     }
 }

@@ -444,6 +444,8 @@ pub enum Overlay {
     Pick(Box<Picker>),
     /// The team report (`D`); any key closes it.
     Report(Box<crate::report::Report>),
+    /// The composer's attach prompt.
+    Attach(Box<crate::app::update::attach::AttachPrompt>),
 }
 
 /// A reply held back until the agent confirms it (collision notice).

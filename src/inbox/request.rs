@@ -135,6 +135,11 @@ pub enum Request {
         since_ms: i64,
         utc_offset_s: i32,
     },
+    /// One step of a file the caller streams to this process to send
+    /// (src/send/staging.rs); answered with `Reply::Upload`.
+    Upload {
+        step: crate::send::staging::UploadStep,
+    },
 }
 
 impl Request {
@@ -191,6 +196,7 @@ pub enum Reply {
         results: Box<crate::search::SearchResults>,
     },
     Report(Box<crate::report::Report>),
+    Upload(crate::send::staging::Uploaded),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -227,6 +227,13 @@ impl Inbox {
                     .map_err(|_| "the background workers have stopped; restart dmdesk")?;
                 Reply::Done
             }
+            Request::Upload { step } => {
+                Reply::Upload(crate::send::staging::Staging::under(st.path()).handle(
+                    who.agent.as_deref(),
+                    step,
+                    TimestampMs::now(),
+                )?)
+            }
             Request::Presence { conv, typing } => {
                 if let (Some(p), Some(agent)) = (&self.presence, &who.agent) {
                     p.set(who.session, agent, conv, typing);
@@ -319,6 +326,14 @@ fn with_agent(job: Job, name: &str) -> Job {
             text,
             tag,
             recipients,
+            agent: Some(name.to_string()),
+        },
+        Job::SendFile {
+            conv, upload, tag, ..
+        } => Job::SendFile {
+            conv,
+            upload,
+            tag,
             agent: Some(name.to_string()),
         },
         other => other,

@@ -127,6 +127,11 @@ pub enum Outgoing<'a> {
         kind: MediaKind,
         attachment_id: &'a str,
     },
+    /// A file Meta fetches from `url` (Instagram takes media only so).
+    Url {
+        kind: MediaKind,
+        url: &'a str,
+    },
 }
 
 /// Most requests one batch may hold (Meta's limit).
@@ -455,6 +460,10 @@ impl GraphClient {
                 attachment_id,
             } => json!({
                 "attachment": {"type": kind.as_str(), "payload": {"attachment_id": attachment_id}},
+                "metadata": metadata,
+            }),
+            Outgoing::Url { kind, url } => json!({
+                "attachment": {"type": kind.as_str(), "payload": {"url": url}},
                 "metadata": metadata,
             }),
         };

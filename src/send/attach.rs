@@ -2,28 +2,50 @@
 //! as a text, so it is sent exactly once like one; the thread shows it as
 //! an attachment of its kind (with the file's name) while it is pending.
 //! The record keeps no copy of the file, so a failed one is not retried:
-//! the agent sends the file again.
+//! the agent sends the file again. Instagram takes media only by URL, so
+//! there the file is served for an hour by this process's webhook server
+//! (src/webhook/media.rs).
 
 use super::media::{Media, MediaKind};
 use super::reply::{prepare_reply, send_record_as, SendCtx, SendError};
+use super::staging::Staging;
 use super::window::{Refusal, Tag};
 use crate::change::Change;
+use crate::config::Config;
 use crate::db::Db;
 use crate::domain::{
     Attachment, ConvKey, Direction, Message, Mid, MsgStatus, Origin, Platform, TimestampMs,
 };
 use crate::meta::graph::Outgoing;
 use crate::store::{OutboxRecord, Result, StoreError};
+use crate::webhook::media::{ServedFiles, SERVE_FOR};
 
-/// Instagram takes media only by URL (meta-api.md, Instagram differences):
-/// refused before anything is read or recorded.
-pub fn check_platform(platform: Platform) -> std::result::Result<(), Refusal> {
+/// Whether a file can go to `platform` from this process. Instagram takes
+/// media only by URL (meta-api.md, Instagram differences): Meta fetches the
+/// file from this process's webhook server at `[server] public_url`.
+pub fn check_platform(config: &Config, platform: Platform) -> std::result::Result<(), Refusal> {
     match platform {
         Platform::Messenger => Ok(()),
-        Platform::Instagram => Err(Refusal(
-            "Instagram takes media only by URL and dmdesk cannot serve files yet; send a link in --text instead".into(),
+        Platform::Instagram if config.server.public_url.is_none() => Err(Refusal(
+            "Instagram takes media only by URL: set [server] public_url to the HTTPS address Meta reaches this dmdesk at (README: Sending files), or send a link in the text".into(),
         )),
+        Platform::Instagram if !config.server.enabled => Err(Refusal(
+            "Instagram fetches the file from dmdesk's webhook server, which is off here ([server] enabled = false)".into(),
+        )),
+        Platform::Instagram => Ok(()),
     }
+}
+
+/// Every rule for this file on `platform` before anything is recorded:
+/// where it can go, then Meta's type and size rules.
+pub fn check_media(
+    config: &Config,
+    platform: Platform,
+    media: &Media,
+) -> std::result::Result<(), Refusal> {
+    check_platform(config, platform)?;
+    super::media::check_for(platform, media.kind, media.mime, media.bytes.len() as u64)
+        .map_err(|r| Refusal(format!("{}: {r}", media.name)))
 }
 
 /// Write the outbox record and its pending thread message carrying the
@@ -75,7 +97,9 @@ pub fn create_outbound_file(
 }
 
 /// Send a file as a person's reply: the same checks as a text (window,
-/// tag, token) but the text rules, then one multipart Send API call.
+/// tag, token) but the text rules, Meta's rules for the file, then one
+/// Send API call: a multipart upload on Messenger, a URL this process
+/// serves on Instagram.
 pub async fn reply_file(
     ctx: &SendCtx,
     key: &ConvKey,
@@ -83,9 +107,14 @@ pub async fn reply_file(
     tag: Option<Tag>,
     agent: Option<&str>,
 ) -> std::result::Result<Mid, SendError> {
-    check_platform(key.platform).map_err(SendError::Refused)?;
+    check_media(&ctx.config, key.platform, media).map_err(SendError::Refused)?;
     let now = TimestampMs::now();
     let prep = prepare_reply(ctx, key, None, tag, now)?;
+    // Served before anything is recorded: a full directory is a refusal.
+    let url = match key.platform {
+        Platform::Messenger => None,
+        Platform::Instagram => Some(serve(ctx, media, now).await?),
+    };
     let rec = create_outbound_file(
         &ctx.store,
         key,
@@ -97,5 +126,68 @@ pub async fn reply_file(
         now,
     )?;
     ctx.store.durable().await;
-    send_record_as(ctx, &rec, &prep, Outgoing::Upload(media)).await
+    if media.kind.is_audio_or_video() {
+        ctx.av_limiter.acquire().await;
+    }
+    let what = match &url {
+        None => Outgoing::Upload(media),
+        Some(url) => Outgoing::Url {
+            kind: media.kind,
+            url,
+        },
+    };
+    send_record_as(ctx, &rec, &prep, what).await
+}
+
+/// Put the file where Meta can fetch it for [`SERVE_FOR`]; its URL. It is
+/// deleted when that time is up (or by the next sweep after a restart).
+async fn serve(
+    ctx: &SendCtx,
+    media: &Media,
+    now: TimestampMs,
+) -> std::result::Result<String, SendError> {
+    let public = ctx
+        .config
+        .server
+        .public_url
+        .clone()
+        .ok_or_else(|| SendError::Refused(Refusal("no [server] public_url".into())))?;
+    let served = ServedFiles::under(ctx.store.path());
+    let (files, bytes, mime) = (served.clone(), media.bytes.clone(), media.mime);
+    let token = tokio::task::spawn_blocking(move || files.publish(&bytes, mime, now, SERVE_FOR))
+        .await
+        .map_err(|e| SendError::Refused(Refusal(format!("cannot serve the file: {e}"))))?
+        .map_err(|e| SendError::Refused(Refusal(e.to_string())))?;
+    let url = crate::webhook::media::url(&public, &token);
+    tokio::spawn(async move {
+        tokio::time::sleep(SERVE_FOR).await;
+        let _ = tokio::task::spawn_blocking(move || served.remove(&token)).await;
+    });
+    Ok(url)
+}
+
+/// Send a file a client staged (`Request::Upload`), as its uploader.
+pub async fn reply_staged(
+    ctx: &SendCtx,
+    key: &ConvKey,
+    upload: &str,
+    tag: Option<Tag>,
+    agent: Option<&str>,
+) -> std::result::Result<Mid, SendError> {
+    let media = take_staged(ctx.store.path(), upload, agent).await?;
+    reply_file(ctx, key, &media, tag, agent).await
+}
+
+/// The staged upload as a file, taken from the staging directory.
+pub async fn take_staged(
+    store_dir: &std::path::Path,
+    upload: &str,
+    agent: Option<&str>,
+) -> std::result::Result<Media, SendError> {
+    let staging = Staging::under(store_dir);
+    let (upload, agent) = (upload.to_string(), agent.map(str::to_string));
+    tokio::task::spawn_blocking(move || staging.take(agent.as_deref(), &upload))
+        .await
+        .map_err(|e| SendError::Refused(Refusal(format!("cannot read the staged file: {e}"))))?
+        .map_err(|e| SendError::Refused(Refusal(e)))
 }

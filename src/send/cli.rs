@@ -74,13 +74,32 @@ pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Con
         None => None,
         Some(FileArg::Remote(p)) => {
             return Err(CliError::runtime(format!(
-                "--file {p}: files do not go through a running dmdesk yet; run this where the store is not held, or send a link in --text"
+                "--file {p}: this dmdesk client is older than the one holding the store; use the same binary"
             )))
         }
-        Some(FileArg::Local(p)) => {
-            attach::check_platform(key.platform)
+        Some(FileArg::Staged { id, .. }) => {
+            // Streamed by the client; taken as the user who streamed it.
+            let agent = console.agent.as_deref();
+            let media = attach::take_staged(store.path(), id, agent)
+                .await
+                .map_err(|e| CliError::usage(format!("--file: {e}")))?;
+            attach::check_media(config, key.platform, &media)
                 .map_err(|r| CliError::usage(format!("--file: {r}")))?;
-            Some(Media::read(p).map_err(|e| CliError::usage(format!("--file {e}")))?)
+            Some(media)
+        }
+        Some(FileArg::Local(p)) => {
+            attach::check_platform(config, key.platform)
+                .map_err(|r| CliError::usage(format!("--file: {r}")))?;
+            if key.platform == crate::domain::Platform::Instagram {
+                return Err(CliError::usage(format!(
+                    "--file {}: Instagram fetches the file from dmdesk's webhook server, and none runs here: start `dmdesk serve` (or the TUI) and run this again",
+                    p.display()
+                )));
+            }
+            let media = Media::read(p).map_err(|e| CliError::usage(format!("--file {e}")))?;
+            attach::check_media(config, key.platform, &media)
+                .map_err(|r| CliError::usage(format!("--file: {r}")))?;
+            Some(media)
         }
     };
     if args.text.is_none() && media.is_none() {

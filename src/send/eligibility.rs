@@ -123,7 +123,7 @@ impl fmt::Display for Skip {
             ),
             Skip::Standby => f.write_str("another app controls this conversation (standby)"),
             Skip::MediaByUrl => f.write_str(
-                "Instagram takes media only by URL and dmdesk cannot serve files yet",
+                "Instagram takes media only by URL, and campaigns do not serve files yet (`dmdesk send --file` does, through a running dmdesk)",
             ),
         }
     }

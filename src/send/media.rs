@@ -8,6 +8,13 @@ use std::path::Path;
 /// whichever way Meta counts).
 pub const MAX_BYTES: u64 = 25_000_000;
 
+/// Meta's Send API rate for audio and video attachments, per page or
+/// Instagram account (meta-api.md, rate limits): lower than for the rest.
+pub const AV_PER_SECOND: u32 = 10;
+
+/// Instagram's limit for an image (png or jpeg).
+pub const INSTAGRAM_IMAGE_BYTES: u64 = 8_000_000;
+
 /// The attachment `type` of the Send API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,6 +34,53 @@ impl MediaKind {
             MediaKind::File => "file",
         }
     }
+
+    /// Sent at Meta's lower audio/video rate.
+    pub fn is_audio_or_video(self) -> bool {
+        matches!(self, MediaKind::Audio | MediaKind::Video)
+    }
+}
+
+/// Meta's type and size rules for a file on `platform`, checked before any
+/// call. Messenger takes any file up to 25 MB (checked when it is read).
+/// Instagram's Send API (Meta's "Send a Message" page, 2026) takes png or
+/// jpeg images up to 8 MB, aac/m4a/wav/mp4 audio and mp4/ogg/avi/mov/webm
+/// video up to 25 MB, and no documents.
+pub fn check_for(
+    platform: crate::domain::Platform,
+    kind: MediaKind,
+    mime: &str,
+    len: u64,
+) -> Result<(), String> {
+    use crate::domain::Platform;
+    if platform == Platform::Messenger {
+        return Ok(());
+    }
+    let ok = match kind {
+        MediaKind::Image => matches!(mime, "image/png" | "image/jpeg"),
+        MediaKind::Audio => matches!(mime, "audio/mp4" | "audio/wav" | "audio/aac"),
+        MediaKind::Video => matches!(
+            mime,
+            "video/mp4" | "video/quicktime" | "video/webm" | "video/x-msvideo" | "video/ogg"
+        ),
+        MediaKind::File => {
+            return Err(format!(
+                "Instagram takes images, videos and audio, not documents ({mime}); send a link in the text instead"
+            ))
+        }
+    };
+    if !ok {
+        return Err(format!(
+            "Instagram does not take {mime} as {}: images must be png or jpeg, audio aac/m4a/wav, video mp4/mov/webm/avi/ogg",
+            kind.as_str()
+        ));
+    }
+    if kind == MediaKind::Image && len > INSTAGRAM_IMAGE_BYTES {
+        return Err(format!(
+            "{len} bytes is over Instagram's 8 MB limit for an image"
+        ));
+    }
+    Ok(())
 }
 
 /// A file read for sending, whole (it is sent in one request).
@@ -83,17 +137,24 @@ impl Media {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "file".into());
-        let (kind, mime) = classify(&name, &bytes);
+        Media::from_bytes(&name, bytes)
+    }
+
+    /// A file received whole (read here, or streamed by a client): the
+    /// same size checks and classification as [`Media::read`].
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<Media, MediaError> {
+        check_size(name, bytes.len() as u64)?;
+        let (kind, mime) = classify(name, &bytes);
         Ok(Media {
             kind,
             mime,
-            name,
+            name: name.to_string(),
             bytes: bytes.into(),
         })
     }
 }
 
-fn check_size(path: &str, size: u64) -> Result<(), MediaError> {
+pub fn check_size(path: &str, size: u64) -> Result<(), MediaError> {
     if size == 0 {
         return Err(MediaError::Empty { path: path.into() });
     }
@@ -193,6 +254,28 @@ mod tests {
             classify("data.bin", b"xyz"),
             (MediaKind::File, "application/octet-stream")
         );
+    }
+
+    #[test]
+    fn instagram_rules_refuse_documents_other_types_and_large_images() {
+        use crate::domain::Platform::{Instagram, Messenger};
+        use MediaKind::*;
+        assert!(check_for(Messenger, File, "application/pdf", 20_000_000).is_ok());
+        assert!(check_for(Messenger, Image, "image/gif", 20_000_000).is_ok());
+        let pdf = check_for(Instagram, File, "application/pdf", 1_000).unwrap_err();
+        assert!(pdf.contains("not documents"), "{pdf}");
+        assert!(check_for(Instagram, Image, "image/png", INSTAGRAM_IMAGE_BYTES).is_ok());
+        assert!(
+            check_for(Instagram, Image, "image/jpeg", INSTAGRAM_IMAGE_BYTES + 1)
+                .unwrap_err()
+                .contains("8 MB")
+        );
+        assert!(check_for(Instagram, Image, "image/webp", 10).is_err());
+        assert!(check_for(Instagram, Audio, "audio/mpeg", 10).is_err());
+        assert!(check_for(Instagram, Audio, "audio/mp4", 20_000_000).is_ok());
+        assert!(check_for(Instagram, Video, "video/mp4", 20_000_000).is_ok());
+        assert!(Audio.is_audio_or_video() && Video.is_audio_or_video());
+        assert!(!Image.is_audio_or_video() && !File.is_audio_or_video());
     }
 
     #[test]

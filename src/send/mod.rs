@@ -9,6 +9,8 @@ pub mod media;
 pub mod ratelimit;
 pub mod recover;
 pub mod reply;
+pub mod staging;
+pub mod stream;
 pub mod template;
 pub mod window;
 pub mod worker;

@@ -20,16 +20,20 @@ pub struct SendCtx {
     pub config: Arc<Config>,
     pub graph: GraphClient,
     pub limiter: Arc<RateLimiter>,
+    /// Audio and video sends' own, lower pace (Meta: 10 calls/s).
+    pub av_limiter: Arc<RateLimiter>,
 }
 
 impl SendCtx {
     pub fn new(store: Db, config: Arc<Config>, graph: GraphClient) -> SendCtx {
         let limiter = Arc::new(RateLimiter::per_second(config.send.max_per_second));
+        let av_limiter = Arc::new(RateLimiter::per_second(super::media::AV_PER_SECOND));
         SendCtx {
             store,
             config,
             graph,
             limiter,
+            av_limiter,
         }
     }
 }

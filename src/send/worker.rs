@@ -76,6 +76,20 @@ pub async fn run_worker_with(
                     report_send(&ctx, r, &format!("reply to {conv}"));
                 });
             }
+            Job::SendFile {
+                conv,
+                upload,
+                tag,
+                agent,
+            } => {
+                let ctx = ctx.clone();
+                tasks.spawn(async move {
+                    let r =
+                        super::attach::reply_staged(&ctx, &conv, &upload, tag, agent.as_deref())
+                            .await;
+                    report_send(&ctx, r, &format!("file to {conv}"));
+                });
+            }
             Job::Retry { outbox_id } => {
                 let ctx = ctx.clone();
                 tasks.spawn(async move {

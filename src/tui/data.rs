@@ -94,6 +94,9 @@ fn is_list(r: &Request) -> bool {
 /// come back as events, in the same order.
 pub struct DataWorker {
     requests: Option<mpsc::UnboundedSender<Request>>,
+    /// For file sends, which stream beside the queue (src/tui/attach.rs).
+    port: Arc<dyn Port>,
+    events: mpsc::UnboundedSender<Event>,
     pub results: mpsc::UnboundedReceiver<Event>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -103,6 +106,7 @@ impl DataWorker {
     pub fn start(port: Arc<dyn Port>) -> std::io::Result<DataWorker> {
         let (req_tx, mut req_rx) = mpsc::unbounded_channel::<Request>();
         let (res_tx, res_rx) = mpsc::unbounded_channel::<Event>();
+        let (files_port, events) = (port.clone(), res_tx.clone());
         let thread = std::thread::Builder::new()
             .name("dmdesk-ui-data".into())
             .spawn(move || {
@@ -187,6 +191,8 @@ impl DataWorker {
             })?;
         Ok(DataWorker {
             requests: Some(req_tx),
+            port: files_port,
+            events,
             results: res_rx,
             thread: Some(thread),
         })
@@ -198,6 +204,24 @@ impl DataWorker {
             if tx.send(r).is_err() {
                 tracing::error!("UI data worker stopped");
             }
+        }
+    }
+
+    /// Stream a file to the store's owner and send it, on a thread of its
+    /// own so the queue's reads go on meanwhile.
+    pub fn send_file(&self, f: crate::app::update::attach::FileSend) {
+        let (port, events) = (self.port.clone(), self.events.clone());
+        let spawned = std::thread::Builder::new()
+            .name("dmdesk-ui-file".into())
+            .spawn(move || {
+                if let Some(ev) = super::attach::send(port.as_ref(), f) {
+                    let _ = events.send(ev);
+                }
+            });
+        if let Err(e) = spawned {
+            let _ = self
+                .events
+                .send(Event::Update(Update::Error(format!("file not sent: {e}"))));
         }
     }
 

@@ -240,6 +240,8 @@ async fn dispatch<H: Host>(
             Command::Picture(r) => host.picture(r),
             Command::Notify { title, body } => host.notify(&title, &body),
             Command::OpenLink(url) => host.open_link(&url),
+            Command::LookFile(input) => fed.push(Event::FileLooked(super::attach::look(&input))),
+            Command::SendFile(f) => data.send_file(f),
             Command::Quit => state.quit = true,
         }
     }

@@ -3,6 +3,7 @@
 //! `run`, which wires the event loop (src/tui/event_loop.rs) to the data
 //! worker (src/tui/data.rs) and through it to the inbox (src/inbox/).
 
+pub mod attach;
 pub mod attached;
 pub mod data;
 pub mod event_loop;

@@ -1,5 +1,6 @@
 //! Render only: `render(&State, &mut Frame)`. No state changes, no I/O.
 
+pub mod attach;
 pub mod composer;
 pub mod list;
 pub mod media;
@@ -38,6 +39,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Some(Overlay::Notices { scroll }) => popup::notices(s, *scroll, f, area, th),
         Some(Overlay::Pick(p)) => picker::render(s, p, f, area, th),
         Some(Overlay::Report(r)) => report::render(r, f, area, th),
+        Some(Overlay::Attach(p)) => attach::render(p, f, area, th),
     }
     if s.opts.ascii {
         symbols::to_ascii(f.buffer_mut());

@@ -1,6 +1,7 @@
 //! The embedded webhook server: Meta's verification handshake, signed event
 //! delivery into the durable log, health and metrics.
 
+pub mod media;
 pub mod serve;
 pub mod signature;
 
@@ -50,6 +51,7 @@ pub fn router(state: WebhookState, path: &str) -> Router {
 pub fn router_with(state: WebhookState, path: &str, limits: &serve::Limits) -> Router {
     Router::new()
         .route(path, get(verify).post(receive))
+        .route("/media/{token}", get(media::serve))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -62,6 +62,7 @@ const COMPOSER: &[Action] = &[
     Action::Undo,
     Action::Redo,
     Action::ClearText,
+    Action::Attach,
 ];
 
 /// Keys that move or delete inside the text: the text area has them before
@@ -117,6 +118,7 @@ pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }
         }
         Some(Action::ToggleTag) => toggle_tag(s),
+        Some(Action::Attach) if !note => super::attach::open(s, out),
         Some(Action::Editor) => out.push(Command::OpenEditor {
             text: s.composer.text(),
         }),

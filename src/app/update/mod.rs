@@ -2,6 +2,7 @@
 //! Pure: time comes from `Event::Tick`, data from `Event::Inbox` answers. This
 //! file dispatches; each part below has one concern.
 
+pub mod attach;
 mod bulk_popup;
 mod composer;
 mod keys;
@@ -65,7 +66,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Inbox(Reply::Unread { request, counts }) => {
             status::unread_loaded(s, request, counts)
         }
-        Event::Inbox(Reply::Thread(None) | Reply::Done) => {}
+        Event::Inbox(Reply::Thread(None) | Reply::Done | Reply::Upload(_)) => {}
         Event::Inbox(Reply::Assigned(a)) => team_requests::assigned(s, a),
         Event::Inbox(Reply::Note(n)) => live::note_arrived(s, *n),
         Event::Inbox(Reply::History {
@@ -83,6 +84,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             search::jump(s, &mut out);
         }
         Event::EditorDone { text } => composer::editor_done(s, text),
+        Event::FileLooked(look) => attach::looked(s, look),
         Event::Inbox(Reply::Urgent(c)) => thread::urgent_found(s, c, &mut out),
         Event::Inbox(Reply::Report(r)) => s.overlay = Some(Overlay::Report(r)),
         Event::Inbox(Reply::Search {

@@ -30,6 +30,7 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         }
         Overlay::Help(_) | Overlay::Report(_) => None,
         Overlay::Pick(p) => super::team::pick_key(s, p, k, out),
+        Overlay::Attach(p) => super::attach::key(s, p, k, out),
         // j/k (or the arrows) scroll through older notices; any other key closes.
         Overlay::Notices { scroll } => {
             match s.opts.keymap.action(&k, &[Action::Down, Action::Up]) {
