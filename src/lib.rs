@@ -10,6 +10,7 @@ pub mod app;
 pub mod bus;
 pub mod change;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod control;

@@ -9,6 +9,7 @@ use crate::cli::{
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
+use crate::inbox::{Caller, Inbox, Reply, Request};
 pub use crate::send::cli::{BulkRequest, UsersFile};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -53,7 +54,7 @@ impl OneShot {
             Command::Report(a) => OneShot::Report {
                 since_ms: i64::try_from(a.since.as_millis()).unwrap_or(i64::MAX),
                 format: a.format,
-                utc_offset_s: crate::app::clock::Zone::Local
+                utc_offset_s: crate::clock::Zone::Local
                     .offset_at(crate::domain::TimestampMs::now())
                     .local_minus_utc(),
             },
@@ -129,7 +130,9 @@ fn read_bulk(a: &BulkArgs) -> Result<BulkRequest, CliError> {
 }
 
 /// Run a one-shot command against `store` (None only for `doctor` when the
-/// store is held and no owner answers on the socket).
+/// store is held and no owner answers on the socket). Its reads and writes
+/// of the store go through the inbox service, as the caller (`console`'s
+/// agent).
 ///
 /// `workers`: the running process's job queue when this is the owner; its
 /// send worker then runs campaigns (one runner and one rate limit per
@@ -143,6 +146,10 @@ pub async fn run(
 ) -> CliResult {
     let store_or_err =
         |store: Option<Db>| store.ok_or_else(|| CliError::runtime("the store is not open"));
+    let me = Caller {
+        session: 0,
+        agent: console.agent.clone(),
+    };
     match cmd {
         OneShot::Send(a) => {
             let store = store_or_err(store)?;
@@ -159,11 +166,10 @@ pub async fn run(
         OneShot::Sync(a) => crate::sync::cli_sync(cfg, store_or_err(store)?, &a, console).await,
         OneShot::Doctor => crate::doctor::cli_doctor(cfg, store, console).await,
         OneShot::Export { what } => {
-            let store = store_or_err(store)?;
+            let inbox = inbox(cfg, store_or_err(store)?, workers);
             let mut out = console.out_writer();
             let r = tokio::task::spawn_blocking(move || {
-                let r = crate::export::export(&store, what, &mut out);
-                r.and_then(|()| out.flush().map_err(crate::export::ExportError::Io))
+                crate::export::write(&inbox, &me, what, &mut out)
             })
             .await
             .map_err(|e| CliError::runtime(format!("export stopped: {e}")))?;
@@ -186,18 +192,20 @@ pub async fn run(
             format,
             utc_offset_s,
         } => {
-            let store = store_or_err(store)?;
-            let zone = crate::app::clock::Zone::Fixed(utc_offset_s);
-            let r = tokio::task::spawn_blocking(move || {
-                crate::report::from_store(
-                    &*store,
-                    since_ms,
-                    crate::domain::TimestampMs::now(),
-                    zone,
-                )
-            })
-            .await
-            .map_err(|e| CliError::runtime(format!("report stopped: {e}")))??;
+            let inbox = inbox(cfg, store_or_err(store)?, workers);
+            let ask = Request::Report {
+                since_ms,
+                utc_offset_s,
+            };
+            let r = tokio::task::spawn_blocking(move || inbox.handle(&me, ask))
+                .await
+                .map_err(|e| CliError::runtime(format!("report stopped: {e}")))?
+                .map_err(CliError::runtime)?;
+            let Reply::Report(r) = r else {
+                return Err(CliError::runtime(
+                    "the inbox answered a report with something else",
+                ));
+            };
             let mut out = console.out_writer();
             out.write_all(crate::report::format::render(&r, format).as_bytes())
                 .and_then(|()| out.flush())
@@ -226,6 +234,17 @@ pub async fn run(
             Ok(())
         }
     }
+}
+
+/// The inbox service for one command: over `store`, with this process's
+/// workers when it has them (a command run where no owner answers queues
+/// no jobs: it runs them itself).
+pub fn inbox(cfg: &Config, store: Db, workers: Option<&crate::workers::JobSender>) -> Inbox {
+    let jobs = match workers {
+        Some(jobs) => jobs.clone(),
+        None => tokio::sync::mpsc::unbounded_channel().0,
+    };
+    Inbox::new(store, jobs).with_config(Arc::new(cfg.clone()))
 }
 
 use std::io::Write as _;

@@ -129,8 +129,7 @@ pub async fn start(
     let inbox = Arc::new(
         Inbox::new(ctx.store.clone(), ctx.jobs.clone())
             .with_presence(Some(ctx.presence.clone()))
-            .with_human_agent(inbox::human_agent_accounts(&ctx.config))
-            .with_team(ctx.config.team.agents.clone()),
+            .with_config(ctx.config.clone()),
     );
     let runs = TaskTracker::new();
     let tracked = runs.clone();
@@ -369,7 +368,7 @@ async fn serve_connection(
     let Served { ctx, inbox, hub } = served;
     let mut conn = Conn {
         ctx: ctx.clone(),
-        inbox,
+        inbox: inbox.clone(),
         caller: Caller {
             session,
             agent: Some(peer.name.clone()),
@@ -451,6 +450,7 @@ async fn serve_connection(
     drop(conn);
     gone.cancel();
     ctx.presence.leave(session);
+    inbox.leave(session);
     let _ = writer.await;
     tracing::info!(session, "control client disconnected");
 }

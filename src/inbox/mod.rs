@@ -7,9 +7,13 @@
 //! answers with data) and one match arm in `handle`; the local data worker,
 //! the owner's socket server and the attached client carry it unchanged.
 
+pub mod export;
 pub mod presence;
+pub mod report;
 mod request;
 mod service;
 
-pub use request::{AssignTo, Assigned, ListRows, Reply, Request, ThreadData};
+pub use request::{
+    AssignTo, Assigned, Audience, BulkContent, ListRows, Reply, Request, ThreadData,
+};
 pub use service::{human_agent_accounts, Caller, Inbox};
