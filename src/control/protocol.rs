@@ -1,7 +1,7 @@
 //! The frames on the control socket. Both ends are this crate, so the
 //! types are shared; the field names are the documented protocol.
 
-use crate::control::oneshot::OneShot;
+use crate::oneshot::OneShot;
 use crate::update::Update;
 use serde::{Deserialize, Serialize};
 

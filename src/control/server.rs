@@ -4,7 +4,6 @@
 //! are dropped for it and it is told to resynchronise) nor other clients.
 
 use super::fanout::Hub;
-use super::oneshot::{self, OneShot};
 use super::peer::{Peer, Policy};
 use super::protocol::{Envelope, Frame, Reply, Request, MAX_LINE, VERSION};
 use super::ControlLimits;
@@ -14,6 +13,7 @@ use crate::db::Db;
 use crate::domain::ConvKey;
 use crate::inbox::presence::Presence;
 use crate::inbox::{self, Caller, Inbox};
+use crate::oneshot::{self, OneShot};
 use crate::workers::JobSender;
 use futures::StreamExt;
 use std::collections::HashMap;

@@ -10,9 +10,16 @@ use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
 use crate::inbox::{Caller, Inbox, Reply, Request};
-pub use crate::send::cli::{BulkRequest, UsersFile};
+pub use send::{BulkRequest, UsersFile};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+pub mod export;
+pub mod send;
+
+/// Largest `--users` file: it travels in one control request line (at most
+/// `control::MAX_LINE`, 1 MiB) when the store is held, with room to spare.
+pub const MAX_USERS_FILE: usize = 960 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
@@ -104,12 +111,11 @@ fn read_bulk(a: &BulkArgs) -> Result<BulkRequest, CliError> {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| CliError::usage(format!("--users {}: {e}", p.display())))?;
-            // It travels in one request line when the store is held.
-            if text.len() > super::MAX_LINE - 64 * 1024 {
+            if text.len() > MAX_USERS_FILE {
                 return Err(CliError::usage(format!(
                     "--users {}: larger than {} KiB; split it into several campaigns",
                     p.display(),
-                    (super::MAX_LINE - 64 * 1024) / 1024
+                    MAX_USERS_FILE / 1024
                 )));
             }
             Some(UsersFile {
@@ -153,13 +159,13 @@ pub async fn run(
     match cmd {
         OneShot::Send(a) => {
             let store = store_or_err(store)?;
-            let r = crate::send::cli::cli_send(cfg, store.clone(), &a, console).await;
+            let r = send::cli_send(cfg, store.clone(), &a, console).await;
             store.flush()?;
             r
         }
         OneShot::Bulk(a) => {
             let store = store_or_err(store)?;
-            let r = crate::send::cli::cli_bulk(cfg, store.clone(), &a, console, workers).await;
+            let r = send::cli_bulk(cfg, store.clone(), &a, console, workers).await;
             store.flush()?;
             r
         }
@@ -168,17 +174,13 @@ pub async fn run(
         OneShot::Export { what } => {
             let inbox = inbox(cfg, store_or_err(store)?, workers);
             let mut out = console.out_writer();
-            let r = tokio::task::spawn_blocking(move || {
-                crate::export::write(&inbox, &me, what, &mut out)
-            })
-            .await
-            .map_err(|e| CliError::runtime(format!("export stopped: {e}")))?;
+            let r = tokio::task::spawn_blocking(move || export::write(&inbox, &me, what, &mut out))
+                .await
+                .map_err(|e| CliError::runtime(format!("export stopped: {e}")))?;
             match r {
                 Ok(()) => Ok(()),
                 // A reader that went away (`| head`) is not a failure.
-                Err(crate::export::ExportError::Io(e))
-                    if e.kind() == std::io::ErrorKind::BrokenPipe =>
-                {
+                Err(export::ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                     Ok(())
                 }
                 Err(e) => Err(CliError::runtime(e.to_string())),
