@@ -10,6 +10,7 @@
 //! `subscribe`, and `out`/`err`/`ask`/`exit` frames for a `run`. No frame
 //! ever carries a secret: tokens stay in the owner's config.
 
+pub mod auto_assign;
 pub mod client;
 pub mod fanout;
 pub mod peer;

@@ -119,10 +119,10 @@ pub async fn start(
     };
     let hub = Hub::start(&ctx.store, owner, cancel.child_token());
     if ctx.config.team.auto_assign == crate::config::AutoAssign::RoundRobin {
-        tokio::spawn(crate::team::auto::run(
+        tokio::spawn(super::auto_assign::run(
             ctx.store.clone(),
             ctx.presence.clone(),
-            crate::team::auto::RoundRobin::new(ctx.config.team.max_open_per_agent),
+            super::auto_assign::RoundRobin::new(ctx.config.team.max_open_per_agent),
             cancel.child_token(),
         ));
     }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 pub mod export;
 pub mod send;
+pub mod team;
 
 /// Largest `--users` file: it travels in one control request line (at most
 /// `control::MAX_LINE`, 1 MiB) when the store is held, with room to spare.
@@ -186,9 +187,9 @@ pub async fn run(
                 Err(e) => Err(CliError::runtime(e.to_string())),
             }
         }
-        OneShot::Assign(a) => crate::team::cli::assign(cfg, &store_or_err(store)?, &a, console),
-        OneShot::Label(a) => crate::team::cli::label(cfg, &store_or_err(store)?, &a, console),
-        OneShot::Note(a) => crate::team::cli::note(cfg, &store_or_err(store)?, &a, console),
+        OneShot::Assign(a) => team::assign(cfg, &store_or_err(store)?, &a, console),
+        OneShot::Label(a) => team::label(cfg, &store_or_err(store)?, &a, console),
+        OneShot::Note(a) => team::note(cfg, &store_or_err(store)?, &a, console),
         OneShot::Report {
             since_ms,
             format,
