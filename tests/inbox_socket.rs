@@ -1,5 +1,5 @@
-//! The inbox's one-shot requests (export pages, a campaign's preview,
-//! record, start and report) travel through the owner's control socket
+//! The inbox's one-shot requests (a conversation's summary, export pages,
+//! a campaign's preview, record, start and report) travel through the owner's control socket
 //! unchanged and answer what the service answers in process.
 
 use dmdesk::change::Change;
@@ -137,6 +137,23 @@ async fn export_pages_and_a_campaign_round_trip_through_the_socket() {
     assert_eq!([head, rest].concat(), expected);
     let (conversations, _) = export(&a, ExportWhat::Conversations, 100).await;
     assert_eq!(conversations.len(), 3);
+
+    let Reply::Conversation(Some(c)) = ask(
+        &b,
+        Request::Conversation {
+            conv: inside.clone(),
+        },
+    )
+    .await
+    else {
+        panic!("the conversation");
+    };
+    assert_eq!((c.key.clone(), c.unread), (inside.clone(), 1));
+    let nobody = ConvKey::new(Platform::Messenger, "P1", "nobody");
+    assert_eq!(
+        ask(&b, Request::Conversation { conv: nobody }).await,
+        Reply::Conversation(None)
+    );
 
     // A campaign: preview, record, start, report, all through the socket.
     let preview = ask(

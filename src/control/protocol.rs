@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 pub use super::MAX_LINE;
 /// Protocol version, checked in `hello` (4: the team's requests, replies,
 /// updates and thread fields; 5: the one-shot commands' inbox requests:
-/// export pages and a campaign's preview, record, start and report).
+/// a conversation's summary, export pages, and a campaign's preview,
+/// record, start and report).
 pub const VERSION: u32 = 5;
 
 /// Client → owner: `{"id": 3, "op": "ping"}`, or for the inbox

@@ -49,6 +49,10 @@ pub enum Request {
         count: bool,
         generation: u64,
     },
+    /// One conversation's summary (None: not in this store).
+    Conversation {
+        conv: ConvKey,
+    },
     /// The newest `limit` messages of a conversation, its contact and draft.
     Thread {
         conv: ConvKey,
@@ -223,6 +227,8 @@ impl Request {
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
     List(ListRows),
+    /// None when the conversation does not exist.
+    Conversation(Option<Box<Conversation>>),
     /// None when the conversation does not exist.
     Thread(Option<Box<ThreadData>>),
     /// Older messages of `conv`, oldest first.

@@ -145,6 +145,9 @@ impl Inbox {
                 query,
                 generation,
             },
+            Request::Conversation { conv } => {
+                Reply::Conversation(st.conversation(&conv).map_err(err)?.map(Box::new))
+            }
             Request::Thread { conv, limit } => match st.conversation(&conv).map_err(err)? {
                 None => Reply::Thread(None),
                 Some(c) => Reply::Thread(Some(Box::new(ThreadData {

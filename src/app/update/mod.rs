@@ -68,7 +68,8 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Inbox(Reply::Thread(None) | Reply::Done) => {}
         // The one-shot commands' answers: the UI asks for none of them.
         Event::Inbox(
-            Reply::Export { .. }
+            Reply::Conversation(_)
+            | Reply::Export { .. }
             | Reply::BulkPreview(_)
             | Reply::Campaign(_)
             | Reply::CampaignReport(_),
