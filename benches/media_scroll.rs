@@ -65,7 +65,7 @@ fn setup() -> State {
     let picker = ratatui_image::picker::Picker::halfblocks();
     let (cols, rows) = s.opts.media.picture_box;
     for i in (0..200).step_by(4) {
-        let d = dmdesk::media::worker::decode(&picker, &png(i), cols, rows).unwrap();
+        let d = dmdesk::tui::media::worker::decode(&picker, &png(i), cols, rows).unwrap();
         update(
             &mut s,
             Event::Picture {

@@ -13,7 +13,7 @@
 //! Run: `cargo bench --bench report`. Environment: BENCH_CONVS, BENCH_MSGS,
 //! BENCH_RUNS (default 5).
 
-use dmdesk::app::clock::Zone;
+use dmdesk::clock::Zone;
 use dmdesk::domain::TimestampMs;
 use dmdesk::report::{compute, Params, Report};
 use dmdesk::sim::history::generate;

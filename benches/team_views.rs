@@ -1,6 +1,6 @@
 //! The team's figures over a real populated store (issue 18):
 //!
-//! 1. `report::from_store` (what `dmdesk report` runs when no owner holds
+//! 1. `inbox::report::from_store` (what `dmdesk report` runs when no owner holds
 //!    the store) for `--since 7d` and `--since 30d`;
 //! 2. switching the list's view: the store's `conversations(filter, 0,
 //!    page)` call as the UI's data worker makes it (page = the visible rows,
@@ -13,11 +13,11 @@
 //! Run: `dmdesk sim populate --conversations 100000 --messages 1000000
 //! --store DIR`, then `BENCH_STORE=DIR cargo bench --bench team_views`.
 
-use dmdesk::app::clock::Zone;
+use dmdesk::clock::Zone;
 use dmdesk::db::Db;
 use dmdesk::domain::TimestampMs;
 use dmdesk::filter::{AssigneeFilter, ConvFilter, View};
-use dmdesk::report::from_store;
+use dmdesk::inbox::report::from_store;
 use dmdesk::team::AgentName;
 use std::time::{Duration, Instant};
 

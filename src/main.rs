@@ -3,8 +3,8 @@
 use clap::Parser;
 use dmdesk::cli::{Cli, CliError, CliResult, Command};
 use dmdesk::config::Config;
-use dmdesk::control::oneshot::OneShot;
 use dmdesk::db::Db;
+use dmdesk::oneshot::OneShot;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -319,12 +319,12 @@ async fn run(cli: Cli) -> CliResult {
             };
             let console = dmdesk::console::Console::local(dmdesk::control::peer::current_user());
             if let (Some(f), OneShot::Bulk(req), Some(store)) = (&bulk_file, &shot, &store) {
-                let r =
-                    dmdesk::send::cli::cli_bulk_file(&cfg, store.clone(), req, f, &console).await;
+                let r = dmdesk::oneshot::send::cli_bulk_file(&cfg, store.clone(), req, f, &console)
+                    .await;
                 store.flush()?;
                 return r;
             }
-            dmdesk::control::oneshot::run(shot, &cfg, store, &console, None).await
+            dmdesk::oneshot::run(shot, &cfg, store, &console, None).await
         }
         Some(Command::Migrate(args)) => {
             log_to_stderr("warn");

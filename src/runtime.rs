@@ -118,7 +118,7 @@ pub async fn start_with(
         metrics.clone(),
         std::time::Duration::from_secs(60),
         cancel.child_token(),
-        crate::report::for_metrics(store.clone()),
+        crate::inbox::report::for_metrics(store.clone()),
     ));
 
     // Jobs from the UI and commands go to the send and sync workers.

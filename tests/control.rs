@@ -894,11 +894,7 @@ async fn a_silent_owner_makes_clients_give_up_with_a_reason() {
     let started = std::time::Instant::now();
     let r = tokio::time::timeout(
         Duration::from_secs(10),
-        dmdesk::control::client::run_oneshot_with(
-            stream,
-            dmdesk::control::oneshot::OneShot::Doctor,
-            short,
-        ),
+        dmdesk::control::client::run_oneshot_with(stream, dmdesk::oneshot::OneShot::Doctor, short),
     )
     .await
     .expect("the one-shot client hung");

@@ -3,10 +3,11 @@
 //! "expired", an oversized picture refused.
 
 use dmdesk::domain::Mid;
-use dmdesk::media::cache::{CacheLimits, Cached, PictureCache};
-use dmdesk::media::fetch::Fetcher;
+use dmdesk::media::cache::CacheLimits;
 use dmdesk::media::picture::{PicKey, Unavailable};
-use dmdesk::media::worker::Source;
+use dmdesk::tui::media::cache::{Cached, PictureCache};
+use dmdesk::tui::media::fetch::Fetcher;
+use dmdesk::tui::media::worker::Source;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -178,6 +179,6 @@ async fn a_picture_over_the_limit_is_refused_and_not_kept() {
 #[test]
 fn undecodable_bytes_are_not_a_picture() {
     let picker = ratatui_image::picker::Picker::halfblocks();
-    let r = dmdesk::media::worker::decode(&picker, b"<html>not an image</html>", 40, 12);
+    let r = dmdesk::tui::media::worker::decode(&picker, b"<html>not an image</html>", 40, 12);
     assert_eq!(r.err(), Some(Unavailable::NotAPicture));
 }

@@ -91,7 +91,7 @@ fn png() -> Vec<u8> {
 fn ready(s: &mut State) {
     let picker = ratatui_image::picker::Picker::halfblocks();
     let (cols, rows) = s.opts.media.picture_box;
-    let drawn = dmdesk::media::worker::decode(&picker, &png(), cols, rows).unwrap();
+    let drawn = dmdesk::tui::media::worker::decode(&picker, &png(), cols, rows).unwrap();
     update(
         s,
         Event::Picture {

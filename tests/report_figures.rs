@@ -1,7 +1,7 @@
 //! The report's figures against a hand-computed fixture (src/report/fixture.rs
 //! describes it), and its three output formats.
 
-use dmdesk::app::clock::Zone;
+use dmdesk::clock::Zone;
 use dmdesk::domain::{ConvStatus, TimestampMs};
 use dmdesk::report::fixture::{self, at};
 use dmdesk::report::{compute, format, Figures, Format, Params};

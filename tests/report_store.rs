@@ -1,14 +1,15 @@
 //! The report from a real store: history recorded by the apply path, read
-//! back by `report::from_store`, and `dmdesk report` on the command line.
+//! back by `inbox::report::from_store`, and `dmdesk report` on the command line.
 
 mod common;
 
 use assert_cmd::Command;
-use dmdesk::app::clock::Zone;
 use dmdesk::change::Change;
+use dmdesk::clock::Zone;
 use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, ConvStatus, Message, Mid, Platform, TimestampMs};
-use dmdesk::report::{format, from_store, Format, DEFAULT_SINCE_MS};
+use dmdesk::inbox::report::from_store;
+use dmdesk::report::{format, Format, DEFAULT_SINCE_MS};
 
 const MIN: i64 = 60_000;
 

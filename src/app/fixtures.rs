@@ -1,11 +1,11 @@
 //! Fixed data for tests and benchmarks: a fixed clock, a fixed zone, a few
 //! conversations and messages.
 
-use super::clock::Zone;
 use super::command::Command;
 use super::event::{Event, ListRows, Reply, ThreadData};
 use super::keymap::Keymap;
 use super::state::{Options, State};
+use crate::clock::Zone;
 use crate::config::CannedReply;
 use crate::domain::*;
 use crate::inbox::Request;

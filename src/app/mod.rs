@@ -3,7 +3,6 @@
 
 pub mod bulk;
 pub mod canned;
-pub mod clock;
 pub mod command;
 pub mod event;
 pub mod fixtures;

@@ -1,9 +1,9 @@
 //! Everything the screen shows, owned by the UI task alone.
 
-use super::clock::Zone;
 use super::keymap::Keymap;
 pub use super::team::{ComposeMode, PickKind, Picker, Sort, TeamState};
 use super::thread_layout::{Memo, Source};
+use crate::clock::Zone;
 use crate::config::{CannedReply, Config};
 use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
@@ -534,7 +534,7 @@ impl State {
         s.list.visible = super::layout::list_rows(&s.panes());
         // Resolved and sleeping conversations are out of the way by default.
         s.list.filter.view = crate::filter::View::Open { at: now };
-        s.status.events_today.0 = super::clock::day_key(now, s.opts.zone);
+        s.status.events_today.0 = crate::clock::day_key(now, s.opts.zone);
         s.status.dead = s.opts.dead_tokens.clone();
         s
     }

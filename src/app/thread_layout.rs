@@ -2,8 +2,8 @@
 //! last layout. Plain text and tones only: `update` measures with it to
 //! scroll, and `ui::thread` styles and draws the visible slice.
 
-use super::clock::{self, Zone};
 use super::media::{PicState, Pictures};
+use crate::clock::{self, Zone};
 use crate::domain::{
     Contact, ConvKey, Conversation, Direction, Message, Mid, MsgKind, MsgStatus, Origin, Platform,
     TimestampMs,

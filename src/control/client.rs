@@ -2,10 +2,10 @@
 //! the owner, or hold a connection for an attached UI (requests by id,
 //! updates pushed), reconnecting when the owner restarts.
 
-use super::oneshot::OneShot;
 use super::protocol::{Envelope, Frame, Reply, Request, VERSION};
 use super::ClientTimeouts;
 use crate::cli::{CliError, CliResult};
+use crate::oneshot::OneShot;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};

@@ -198,7 +198,7 @@ impl Owner {
 
 /// The owner's local day, as its own status bar counts "events today".
 fn day_key(t: crate::domain::TimestampMs) -> i64 {
-    crate::app::clock::day_key(t, crate::app::clock::Zone::Local)
+    crate::clock::day_key(t, crate::clock::Zone::Local)
 }
 
 /// Conversations with unread messages. Filled by one scan at start; updates

@@ -10,9 +10,9 @@
 //! `subscribe`, and `out`/`err`/`ask`/`exit` frames for a `run`. No frame
 //! ever carries a secret: tokens stay in the owner's config.
 
+pub mod auto_assign;
 pub mod client;
 pub mod fanout;
-pub mod oneshot;
 pub mod peer;
 pub mod protocol;
 pub mod server;
@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 /// Longest request line the owner reads; longer ones end the connection
 /// with an error (the rest of the stream cannot be framed).
 pub const MAX_LINE: usize = 1024 * 1024;
+// A `bulk --users` file travels in one request line, with room for the rest.
+const _: () = assert!(crate::oneshot::MAX_USERS_FILE + 64 * 1024 <= MAX_LINE);
 /// The socket's file name inside the store directory, beside the holder file.
 pub const SOCKET_FILE: &str = "control.sock";
 

@@ -1,14 +1,16 @@
 //! The frames on the control socket. Both ends are this crate, so the
 //! types are shared; the field names are the documented protocol.
 
-use crate::control::oneshot::OneShot;
+use crate::oneshot::OneShot;
 use crate::update::Update;
 use serde::{Deserialize, Serialize};
 
 pub use super::MAX_LINE;
 /// Protocol version, checked in `hello` (4: the team's requests, replies,
-/// updates and thread fields).
-pub const VERSION: u32 = 4;
+/// updates and thread fields; 5: the one-shot commands' inbox requests:
+/// a conversation's summary, export pages, and a campaign's preview,
+/// record, start and report).
+pub const VERSION: u32 = 5;
 
 /// Client → owner: `{"id": 3, "op": "ping"}`, or for the inbox
 /// `{"id": 4, "op": "inbox", "request": {"op": "mark_read", "conv": {...}}}`.

@@ -4,7 +4,6 @@
 //! are dropped for it and it is told to resynchronise) nor other clients.
 
 use super::fanout::Hub;
-use super::oneshot::{self, OneShot};
 use super::peer::{Peer, Policy};
 use super::protocol::{Envelope, Frame, Reply, Request, MAX_LINE, VERSION};
 use super::ControlLimits;
@@ -14,6 +13,7 @@ use crate::db::Db;
 use crate::domain::ConvKey;
 use crate::inbox::presence::Presence;
 use crate::inbox::{self, Caller, Inbox};
+use crate::oneshot::{self, OneShot};
 use crate::workers::JobSender;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -119,18 +119,17 @@ pub async fn start(
     };
     let hub = Hub::start(&ctx.store, owner, cancel.child_token());
     if ctx.config.team.auto_assign == crate::config::AutoAssign::RoundRobin {
-        tokio::spawn(crate::team::auto::run(
+        tokio::spawn(super::auto_assign::run(
             ctx.store.clone(),
             ctx.presence.clone(),
-            crate::team::auto::RoundRobin::new(ctx.config.team.max_open_per_agent),
+            super::auto_assign::RoundRobin::new(ctx.config.team.max_open_per_agent),
             cancel.child_token(),
         ));
     }
     let inbox = Arc::new(
         Inbox::new(ctx.store.clone(), ctx.jobs.clone())
             .with_presence(Some(ctx.presence.clone()))
-            .with_human_agent(inbox::human_agent_accounts(&ctx.config))
-            .with_team(ctx.config.team.agents.clone()),
+            .with_config(ctx.config.clone()),
     );
     let runs = TaskTracker::new();
     let tracked = runs.clone();
@@ -369,7 +368,7 @@ async fn serve_connection(
     let Served { ctx, inbox, hub } = served;
     let mut conn = Conn {
         ctx: ctx.clone(),
-        inbox,
+        inbox: inbox.clone(),
         caller: Caller {
             session,
             agent: Some(peer.name.clone()),
@@ -451,6 +450,7 @@ async fn serve_connection(
     drop(conn);
     gone.cancel();
     ctx.presence.leave(session);
+    inbox.leave(session);
     let _ = writer.await;
     tracing::info!(session, "control client disconnected");
 }

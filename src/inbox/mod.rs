@@ -1,15 +1,25 @@
-//! The inbox service: every read and write the TUI, an attached UI and the
-//! control socket make, as one serializable [`Request`]/[`Reply`] pair and
-//! one [`Inbox::handle`] over the store boundary, the job queue and the
-//! presence table.
+//! The inbox service: every read and write the TUI, an attached UI, the
+//! control socket and the one-shot commands make, as one serializable
+//! [`Request`]/[`Reply`] pair and one [`Inbox::handle`] over the store
+//! boundary, the job queue and the presence table.
 //!
 //! A new store operation is one `Request` variant (with its `Reply`, if it
-//! answers with data) and one match arm in `handle`; the local data worker,
-//! the owner's socket server and the attached client carry it unchanged.
+//! answers with data) and one match arm in `handle`; the local data worker
+//! (src/tui/data.rs), the owner's socket server (src/control/server.rs),
+//! the attached client (src/tui/attached.rs) and the one-shot runner
+//! (src/oneshot/) carry it unchanged. The UI gives a reply it asks for an
+//! arm in `app::update` (one it never asks for joins the arm that ignores
+//! the one-shots' replies); a new variant is a new socket protocol version
+//! (`control::protocol::VERSION`, README's protocol section). Work that is
+//! not a store read or write (a send, a sync) is a `Job` for the workers.
 
+pub mod export;
 pub mod presence;
+pub mod report;
 mod request;
 mod service;
 
-pub use request::{AssignTo, Assigned, ListRows, Reply, Request, ThreadData};
+pub use request::{
+    AssignTo, Assigned, Audience, BulkContent, ListRows, Reply, Request, ThreadData,
+};
 pub use service::{human_agent_accounts, Caller, Inbox};

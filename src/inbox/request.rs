@@ -1,9 +1,13 @@
 //! What the inbox is asked and what it answers: plain data, the same in
 //! this process and on the control socket.
 
+use crate::cli::ExportWhat;
 use crate::domain::{Contact, ConvKey, ConvStatus, Conversation, Message, TimestampMs};
 use crate::filter::ConvFilter;
 use crate::job::Job;
+use crate::send::campaign::{CampaignReport, Preview};
+use crate::send::window::Tag;
+use crate::store::CampaignRecord;
 use crate::team::{AgentName, HistoryEvent, MailItem, Note, Priority};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +48,10 @@ pub enum Request {
         limit: usize,
         count: bool,
         generation: u64,
+    },
+    /// One conversation's summary (None: not in this store).
+    Conversation {
+        conv: ConvKey,
     },
     /// The newest `limit` messages of a conversation, its contact and draft.
     Thread {
@@ -130,7 +138,7 @@ pub enum Request {
         from: Option<crate::search::SearchFrom>,
     },
     /// The team report since `since_ms` before now, days cut at the
-    /// caller's UTC offset (the report pane).
+    /// caller's UTC offset (the report pane, `dmdesk report`).
     Report {
         since_ms: i64,
         utc_offset_s: i32,
@@ -140,6 +148,63 @@ pub enum Request {
     Upload {
         step: crate::send::staging::UploadStep,
     },
+    /// A page of `dmdesk export`: up to `limit` records of one kind as
+    /// JSON lines, in store order, after the first `from` (the lines the
+    /// caller has). Answered with `Reply::Export`.
+    Export {
+        what: ExportWhat,
+        from: u64,
+        limit: usize,
+    },
+    /// Who a campaign would reach and why not the others, by the
+    /// campaign's own rule over the store's facts (`dmdesk bulk`).
+    BulkPreview {
+        audience: Audience,
+        content: BulkContent,
+    },
+    /// Write a campaign from the preview the caller confirmed (skipped
+    /// recipients keep their reason), durable before the answer: the
+    /// caller is its creator. Answered with `Reply::Campaign`.
+    BulkCreate {
+        title: String,
+        text: String,
+        tag: Option<Tag>,
+        preview: Box<Preview>,
+    },
+    /// Run (or resume) a stored campaign on this process's send worker; a
+    /// stopped one is marked running first, so following it does not end
+    /// before it starts. (Cancel: `Job::CancelCampaign`.)
+    BulkStart {
+        id: String,
+    },
+    /// One campaign's record (None: no such campaign).
+    Campaign {
+        id: String,
+    },
+    /// A campaign's report, from the store (the source of truth).
+    CampaignReport {
+        id: String,
+    },
+}
+
+/// Whom a campaign is for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// These conversations (a `--users` file, the marked rows).
+    Listed(Vec<ConvKey>),
+    /// Every conversation in the store (`--all`).
+    All,
+}
+
+/// What a campaign sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkContent {
+    /// A text template, rendered per recipient.
+    Text { text: String, tag: Option<Tag> },
+    /// One file, named by `about` (`[image] photo.png`).
+    File { about: String },
 }
 
 impl Request {
@@ -154,7 +219,8 @@ impl Request {
     pub fn clamp(mut self, max: usize) -> Request {
         if let Request::List { limit, .. }
         | Request::Thread { limit, .. }
-        | Request::Older { limit, .. } = &mut self
+        | Request::Older { limit, .. }
+        | Request::Export { limit, .. } = &mut self
         {
             *limit = (*limit).min(max);
         }
@@ -166,6 +232,8 @@ impl Request {
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
     List(ListRows),
+    /// None when the conversation does not exist.
+    Conversation(Option<Box<Conversation>>),
     /// None when the conversation does not exist.
     Thread(Option<Box<ThreadData>>),
     /// Older messages of `conv`, oldest first.
@@ -197,6 +265,15 @@ pub enum Reply {
     },
     Report(Box<crate::report::Report>),
     Upload(crate::send::staging::Uploaded),
+    /// A page of an export; `done`: nothing follows it.
+    Export {
+        lines: Vec<String>,
+        done: bool,
+    },
+    BulkPreview(Box<Preview>),
+    /// None: no such campaign.
+    Campaign(Option<Box<CampaignRecord>>),
+    CampaignReport(Box<CampaignReport>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

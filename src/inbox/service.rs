@@ -1,13 +1,17 @@
 //! `handle`: one request against the store, the job queue and the presence
 //! table. Runs on a blocking thread (store reads may take a while).
 
+use super::export::Scans;
 use super::presence::Presence;
-use super::request::{AssignTo, Assigned, ListRows, Reply, Request, ThreadData};
+use super::request::{
+    AssignTo, Assigned, Audience, BulkContent, ListRows, Reply, Request, ThreadData,
+};
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, TimestampMs};
 use crate::job::Job;
-use crate::store::Swap;
+use crate::send::campaign;
+use crate::store::{CampaignStatus, Swap};
 use crate::team::AgentName;
 use crate::workers::JobSender;
 use std::collections::HashSet;
@@ -31,6 +35,11 @@ pub struct Inbox {
     human_agent: HashSet<AccountId>,
     /// `[team] agents` (Unix users are agents too).
     agents: Vec<AgentName>,
+    /// The pages and their tokens, for a campaign's preview (None: this
+    /// inbox previews no campaigns).
+    config: Option<Arc<Config>>,
+    /// Exports in progress, one per caller session.
+    exports: Scans,
 }
 
 /// The pages (and their Instagram accounts) allowed the HUMAN_AGENT tag.
@@ -55,7 +64,27 @@ impl Inbox {
             presence: None,
             human_agent: HashSet::new(),
             agents: Vec::new(),
+            config: None,
+            exports: Scans::default(),
         }
+    }
+
+    /// The config: its pages (the HUMAN_AGENT accounts among them) and its
+    /// tokens (a campaign's preview leaves out pages whose token Meta
+    /// refused), and `[team] agents`.
+    pub fn with_config(self, config: Arc<Config>) -> Inbox {
+        let inbox = self
+            .with_human_agent(human_agent_accounts(&config))
+            .with_team(config.team.agents.clone());
+        Inbox {
+            config: Some(config),
+            ..inbox
+        }
+    }
+
+    /// A caller's session ended: what it had open here (an export) goes.
+    pub fn leave(&self, session: u64) {
+        self.exports.leave(session);
     }
 
     /// The agents named in `[team] agents`.
@@ -116,6 +145,9 @@ impl Inbox {
                 query,
                 generation,
             },
+            Request::Conversation { conv } => {
+                Reply::Conversation(st.conversation(&conv).map_err(err)?.map(Box::new))
+            }
             Request::Thread { conv, limit } => match st.conversation(&conv).map_err(err)? {
                 None => Reply::Thread(None),
                 Some(c) => Reply::Thread(Some(Box::new(ThreadData {
@@ -145,11 +177,11 @@ impl Inbox {
                 since_ms,
                 utc_offset_s,
             } => Reply::Report(Box::new(
-                crate::report::from_store(
+                super::report::from_store(
                     &**st,
                     since_ms,
                     TimestampMs::now(),
-                    crate::app::clock::Zone::Fixed(utc_offset_s),
+                    crate::clock::Zone::Fixed(utc_offset_s),
                 )
                 .map_err(err)?,
             )),
@@ -239,6 +271,64 @@ impl Inbox {
                     p.set(who.session, agent, conv, typing);
                 }
                 Reply::Done
+            }
+            Request::Export { what, from, limit } => {
+                let (lines, done) = self.exports.page(st, who.session, what, from, limit)?;
+                Reply::Export { lines, done }
+            }
+            Request::BulkPreview { audience, content } => {
+                let config = self
+                    .config
+                    .as_deref()
+                    .ok_or("campaigns are previewed where the config is")?;
+                let recipients = match audience {
+                    Audience::Listed(keys) => keys,
+                    Audience::All => st
+                        .all_conversations()
+                        .map(|c| c.map(|c| c.key))
+                        .collect::<Result<_, _>>()
+                        .map_err(err)?,
+                };
+                let now = TimestampMs::now();
+                let preview = match content {
+                    BulkContent::Text { text, tag } => {
+                        campaign::preview_from_store(st, config, &recipients, &text, tag, now)
+                    }
+                    BulkContent::File { about } => {
+                        campaign::preview_file_from_store(st, config, &recipients, &about, now)
+                    }
+                };
+                Reply::BulkPreview(Box::new(preview.map_err(err)?))
+            }
+            Request::BulkCreate {
+                title,
+                text,
+                tag,
+                preview,
+            } => {
+                let by = who.agent.as_deref();
+                let now = TimestampMs::now();
+                let c = campaign::write(st, &title, &text, tag, by, &preview, now).map_err(err)?;
+                // Durable before anyone is told it exists (and before a send).
+                st.flush().map_err(err)?;
+                Reply::Campaign(Some(Box::new(c)))
+            }
+            Request::BulkStart { id } => {
+                if matches!(st.campaign(&id).map_err(err)?, Some(c) if c.status == CampaignStatus::Stopped)
+                {
+                    st.set_campaign_status(&id, CampaignStatus::Running, None, TimestampMs::now())
+                        .map_err(err)?;
+                }
+                self.jobs
+                    .send(Job::RunCampaign { id })
+                    .map_err(|_| "the send worker has stopped")?;
+                Reply::Done
+            }
+            Request::Campaign { id } => {
+                Reply::Campaign(st.campaign(&id).map_err(err)?.map(Box::new))
+            }
+            Request::CampaignReport { id } => {
+                Reply::CampaignReport(Box::new(campaign::report(st, &id).map_err(err)?))
             }
         })
     }

@@ -1,11 +1,11 @@
-//! Media in the terminal (issue 17): pictures of attachments (protocol
-//! detection, fetching, the on-disk cache, decoding off the event loop),
-//! links (the opener) and desktop notifications.
+//! Media in the terminal (issue 17), as plain values and pure rules:
+//! pictures of attachments (what to fetch, the protocol detected, what came
+//! of it), links (the opener), desktop notifications, and the cache's
+//! bounds. Fetching, the on-disk cache and decoding run at the terminal's
+//! edge (src/tui/media/).
 
 pub mod cache;
-pub mod fetch;
 pub mod notify;
 pub mod open;
 pub mod picture;
 pub mod protocol;
-pub mod worker;

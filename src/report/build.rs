@@ -3,7 +3,7 @@
 //! `finish` sorts each bucket's durations once to summarise them.
 
 use super::{AgentRow, Coverage, DayRow, Figures, PageRow, Report, Times};
-use crate::app::clock::Zone;
+use crate::clock::Zone;
 use crate::domain::{AccountId, ConvKey, ConvStatus, Conversation, Platform, TimestampMs};
 use crate::team::{AgentName, HistoryEvent, HistoryKind};
 use chrono::{Days, NaiveDate};

@@ -16,7 +16,7 @@
 //! - E (Instagram 222): opened 12-07 08:00, bob replies 08:10.
 
 use super::Params;
-use crate::app::clock::Zone;
+use crate::clock::Zone;
 use crate::domain::{ConvKey, ConvStatus, Conversation, Platform, TimestampMs};
 use crate::team::{AgentName, HistoryEvent, HistoryKind};
 

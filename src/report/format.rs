@@ -2,7 +2,7 @@
 //! document, or CSV with one row per figure.
 
 use super::{DayRow, Figures, Report, Times};
-use crate::app::clock::{span, Zone};
+use crate::clock::{span, Zone};
 use crate::domain::TimestampMs;
 use chrono::FixedOffset;
 use std::fmt::Write;

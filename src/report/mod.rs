@@ -10,12 +10,10 @@
 mod build;
 pub mod fixture;
 pub mod format;
-mod store;
 mod times;
 
 pub use build::{compute, Builder, Params, CONTEXT_MS};
 pub use format::Format;
-pub use store::{for_metrics, from_store};
 pub use times::{Times, BUCKETS_SECONDS};
 
 use serde::{Deserialize, Serialize};

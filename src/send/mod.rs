@@ -1,9 +1,9 @@
 //! Sending: the window rule, replies through the outbox, campaigns, the
-//! rate limit, the background worker and the one-shot commands.
+//! rate limit and the background worker (`dmdesk send` and `bulk` are in
+//! src/oneshot/send.rs).
 
 pub mod attach;
 pub mod campaign;
-pub mod cli;
 pub mod eligibility;
 pub mod media;
 pub mod ratelimit;

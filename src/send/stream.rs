@@ -119,18 +119,18 @@ pub fn stage_with(
 /// owner on the command's connection before the command itself, which
 /// then names the upload instead of the path. Other commands pass as they are.
 pub async fn stage_for_oneshot<W, R>(
-    cmd: crate::control::oneshot::OneShot,
+    cmd: crate::oneshot::OneShot,
     write: &mut W,
     frames: &mut R,
     wait: std::time::Duration,
-) -> Result<crate::control::oneshot::OneShot, crate::cli::CliError>
+) -> Result<crate::oneshot::OneShot, crate::cli::CliError>
 where
     W: tokio::io::AsyncWrite + Unpin,
     R: futures::Stream<Item = Result<String, tokio_util::codec::LinesCodecError>> + Unpin,
 {
     use crate::cli::{CliError, FileArg};
-    use crate::control::oneshot::OneShot;
     use crate::control::protocol::{self as proto, Envelope, Frame};
+    use crate::oneshot::OneShot;
     use futures::StreamExt;
     use tokio::io::AsyncWriteExt;
     let OneShot::Send(mut args) = cmd else {

@@ -3,9 +3,6 @@
 //! that reports are computed from. Plain types; the store keeps them and
 //! the apply path writes them.
 
-pub mod auto;
-pub mod cli;
-
 use crate::domain::{ConvKey, ConvStatus, TimestampMs};
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@
 //!
 //! Where the requests go is a [`Port`]: this process's inbox ([`Local`]) or
 //! the owner's over the control socket (src/tui/attached.rs). The worker
-//! knows no operation but the list load it coalesces.
+//! knows no operation but the list loads and searches it coalesces.
 
 use crate::app::event::Event;
 use crate::db::Db;

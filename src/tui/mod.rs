@@ -221,8 +221,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             let data = data::Local {
                 inbox: crate::inbox::Inbox::new(store.clone(), jobs)
                     .with_presence(presence)
-                    .with_human_agent(crate::inbox::human_agent_accounts(&ctx.config))
-                    .with_team(ctx.config.team.agents.clone()),
+                    .with_config(ctx.config.clone()),
                 caller: crate::inbox::Caller {
                     session: 0,
                     agent: me,

@@ -1,9 +1,9 @@
 //! The composer: window state, why sending is refused, the text, the counter.
 
 use super::theme::Theme;
-use crate::app::clock;
 use crate::app::keymap::Action;
 use crate::app::state::{ComposeMode, Focus, State};
+use crate::clock;
 use crate::send::window::{plan, text_usage, Purpose, Tag, Window, STANDARD_MS};
 use crate::text::line;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -1,11 +1,11 @@
 //! The conversations pane: two lines per conversation.
 
 use super::theme::Theme;
-use crate::app::clock;
 use crate::app::keymap::Action;
 use crate::app::state::Sort;
 use crate::app::state::{Focus, State};
 use crate::app::team::{priority_mark, short_agent};
+use crate::clock;
 use crate::domain::{ConvStatus, Conversation, Platform};
 use crate::filter::{AssigneeFilter, View};
 use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};

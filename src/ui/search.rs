@@ -3,9 +3,9 @@
 //! matching message's text with the match underlined and bold).
 
 use super::theme::Theme;
-use crate::app::clock;
 use crate::app::search::SearchPane;
 use crate::app::state::State;
+use crate::clock;
 use crate::domain::Platform;
 use crate::search::{find, Needle, SearchHit};
 use crate::text::{fit, line, truncate, width};

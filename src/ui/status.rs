@@ -2,8 +2,8 @@
 //! the last error or notice; in demo mode a second line on how to connect.
 
 use super::theme::Theme;
-use crate::app::clock;
 use crate::app::state::{Level, State};
+use crate::clock;
 use crate::text::{line, truncate};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

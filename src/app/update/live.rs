@@ -4,9 +4,9 @@
 use super::list::load_list;
 use super::scroll::{reveal_cursor, thread_width};
 use super::status::{info, load_unread, set_unread};
-use crate::app::clock;
 use crate::app::command::Command;
 use crate::app::state::*;
+use crate::clock;
 use crate::domain::{Direction, Message};
 use crate::inbox::Request;
 use crate::update::Update;

@@ -67,6 +67,14 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             status::unread_loaded(s, request, counts)
         }
         Event::Inbox(Reply::Thread(None) | Reply::Done | Reply::Upload(_)) => {}
+        // The one-shot commands' answers: the UI asks for none of them.
+        Event::Inbox(
+            Reply::Conversation(_)
+            | Reply::Export { .. }
+            | Reply::BulkPreview(_)
+            | Reply::Campaign(_)
+            | Reply::CampaignReport(_),
+        ) => {}
         Event::Inbox(Reply::Assigned(a)) => team_requests::assigned(s, a),
         Event::Inbox(Reply::Note(n)) => live::note_arrived(s, *n),
         Event::Inbox(Reply::History {

@@ -7,10 +7,10 @@ use super::composer::dispatch_reply;
 use super::list::filter_changed;
 use super::status::info;
 use crate::app::canned;
-use crate::app::clock;
 use crate::app::command::Command;
 use crate::app::keymap::Action;
 use crate::app::state::*;
+use crate::clock;
 use crate::domain::{ConvStatus, TimestampMs};
 use crate::inbox::Request;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -195,7 +195,7 @@ mod tests {
         fx::load_rows(&mut s, fx::three());
         fx::press(&mut s, KeyCode::Char('s'));
         let cmds = fx::press(&mut s, KeyCode::Char('t'));
-        let expect = crate::app::clock::tomorrow_at(NOW, s.opts.zone, 9);
+        let expect = crate::clock::tomorrow_at(NOW, s.opts.zone, 9);
         assert_eq!(
             cmds.first(),
             Some(&Command::Inbox(Request::SetStatus {

@@ -1,9 +1,9 @@
 //! The status bar and the window title: notices, the day's event count,
 //! the unread counts behind the title.
 
-use crate::app::clock;
 use crate::app::command::Command;
 use crate::app::state::*;
+use crate::clock;
 use crate::domain::{ConvKey, TimestampMs};
 use crate::inbox::Request;
 

@@ -4,11 +4,11 @@
 use super::composer::save_draft;
 use super::scroll::{focus_thread, reveal_cursor, selected_message};
 use super::status::{info, set_unread};
-use crate::app::clock;
 use crate::app::command::Command;
 use crate::app::event::ThreadData;
 use crate::app::keymap::Action;
 use crate::app::state::*;
+use crate::clock;
 use crate::domain::{ConvKey, Conversation, Message, MsgStatus};
 use crate::inbox::Request;
 use crate::job::Job;

@@ -27,7 +27,7 @@ mod runner;
 pub use file::CampaignFile;
 pub use plan::{
     check_campaign_tag, create, pages_now, preview, preview_file, preview_file_from_store,
-    preview_from_store, Eligibility, Example, Known, Preview, PreviewRow,
+    preview_from_store, write, Eligibility, Example, Known, Preview, PreviewRow,
 };
 pub use report::{report, CampaignReport};
 pub use runner::{cancel_idle, run, CampaignError, Tuning};

@@ -10,7 +10,7 @@ use crate::store::{CampaignRecord, NewRecipient, StoreError};
 use std::collections::BTreeMap;
 
 /// Where one recipient stands before the campaign starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Eligibility {
     /// Inside the 24-hour window: a standard message.
     Inside,
@@ -18,21 +18,21 @@ pub enum Eligibility {
     Skip(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PreviewRow {
     pub conv: ConvKey,
     pub eligibility: Eligibility,
 }
 
 /// One recipient's rendered message, shown before the agent confirms.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Example {
     pub to: String,
     pub text: String,
 }
 
 /// What the agent confirms: counts and the reasons for skips.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Preview {
     pub rows: Vec<PreviewRow>,
     pub inside: usize,
@@ -208,6 +208,21 @@ pub async fn create(
     preview: &Preview,
     now: TimestampMs,
 ) -> Result<CampaignRecord, StoreError> {
+    let rec = write(store, title, text, tag, created_by, preview, now)?;
+    store.durable().await;
+    Ok(rec)
+}
+
+/// [`create`]'s write alone: the caller makes it durable.
+pub fn write(
+    store: &Db,
+    title: &str,
+    text: &str,
+    tag: Option<Tag>,
+    created_by: Option<&str>,
+    preview: &Preview,
+    now: TimestampMs,
+) -> Result<CampaignRecord, StoreError> {
     let recipients: Vec<NewRecipient> = preview
         .rows
         .iter()
@@ -219,16 +234,14 @@ pub async fn create(
             },
         })
         .collect();
-    let rec = store.create_campaign(
+    store.create_campaign(
         title,
         text,
         tag.map(Tag::as_str),
         created_by,
         &recipients,
         now,
-    )?;
-    store.durable().await;
-    Ok(rec)
+    )
 }
 
 #[cfg(test)]

@@ -9,9 +9,18 @@ use crate::cli::{
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
-pub use crate::send::cli::{BulkRequest, UsersFile};
+use crate::inbox::{Caller, Inbox, Reply, Request};
+pub use send::{BulkRequest, UsersFile};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+pub mod export;
+pub mod send;
+pub mod team;
+
+/// Largest `--users` file: it travels in one control request line (at most
+/// `control::MAX_LINE`, 1 MiB) when the store is held, with room to spare.
+pub const MAX_USERS_FILE: usize = 960 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
@@ -53,7 +62,7 @@ impl OneShot {
             Command::Report(a) => OneShot::Report {
                 since_ms: i64::try_from(a.since.as_millis()).unwrap_or(i64::MAX),
                 format: a.format,
-                utc_offset_s: crate::app::clock::Zone::Local
+                utc_offset_s: crate::clock::Zone::Local
                     .offset_at(crate::domain::TimestampMs::now())
                     .local_minus_utc(),
             },
@@ -103,12 +112,11 @@ fn read_bulk(a: &BulkArgs) -> Result<BulkRequest, CliError> {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| CliError::usage(format!("--users {}: {e}", p.display())))?;
-            // It travels in one request line when the store is held.
-            if text.len() > super::MAX_LINE - 64 * 1024 {
+            if text.len() > MAX_USERS_FILE {
                 return Err(CliError::usage(format!(
                     "--users {}: larger than {} KiB; split it into several campaigns",
                     p.display(),
-                    (super::MAX_LINE - 64 * 1024) / 1024
+                    MAX_USERS_FILE / 1024
                 )));
             }
             Some(UsersFile {
@@ -129,7 +137,9 @@ fn read_bulk(a: &BulkArgs) -> Result<BulkRequest, CliError> {
 }
 
 /// Run a one-shot command against `store` (None only for `doctor` when the
-/// store is held and no owner answers on the socket).
+/// store is held and no owner answers on the socket). Its reads and writes
+/// of the store go through the inbox service, as the caller (`console`'s
+/// agent).
 ///
 /// `workers`: the running process's job queue when this is the owner; its
 /// send worker then runs campaigns (one runner and one rate limit per
@@ -143,61 +153,62 @@ pub async fn run(
 ) -> CliResult {
     let store_or_err =
         |store: Option<Db>| store.ok_or_else(|| CliError::runtime("the store is not open"));
+    let me = Caller {
+        session: 0,
+        agent: console.agent.clone(),
+    };
     match cmd {
         OneShot::Send(a) => {
             let store = store_or_err(store)?;
-            let r = crate::send::cli::cli_send(cfg, store.clone(), &a, console).await;
+            let r = send::cli_send(cfg, store.clone(), &a, console).await;
             store.flush()?;
             r
         }
         OneShot::Bulk(a) => {
             let store = store_or_err(store)?;
-            let r = crate::send::cli::cli_bulk(cfg, store.clone(), &a, console, workers).await;
+            let r = send::cli_bulk(cfg, store.clone(), &a, console, workers).await;
             store.flush()?;
             r
         }
         OneShot::Sync(a) => crate::sync::cli_sync(cfg, store_or_err(store)?, &a, console).await,
         OneShot::Doctor => crate::doctor::cli_doctor(cfg, store, console).await,
         OneShot::Export { what } => {
-            let store = store_or_err(store)?;
+            let inbox = inbox(cfg, store_or_err(store)?, workers);
             let mut out = console.out_writer();
-            let r = tokio::task::spawn_blocking(move || {
-                let r = crate::export::export(&store, what, &mut out);
-                r.and_then(|()| out.flush().map_err(crate::export::ExportError::Io))
-            })
-            .await
-            .map_err(|e| CliError::runtime(format!("export stopped: {e}")))?;
+            let r = tokio::task::spawn_blocking(move || export::write(&inbox, &me, what, &mut out))
+                .await
+                .map_err(|e| CliError::runtime(format!("export stopped: {e}")))?;
             match r {
                 Ok(()) => Ok(()),
                 // A reader that went away (`| head`) is not a failure.
-                Err(crate::export::ExportError::Io(e))
-                    if e.kind() == std::io::ErrorKind::BrokenPipe =>
-                {
+                Err(export::ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                     Ok(())
                 }
                 Err(e) => Err(CliError::runtime(e.to_string())),
             }
         }
-        OneShot::Assign(a) => crate::team::cli::assign(cfg, &store_or_err(store)?, &a, console),
-        OneShot::Label(a) => crate::team::cli::label(cfg, &store_or_err(store)?, &a, console),
-        OneShot::Note(a) => crate::team::cli::note(cfg, &store_or_err(store)?, &a, console),
+        OneShot::Assign(a) => team::assign(cfg, &store_or_err(store)?, &a, console),
+        OneShot::Label(a) => team::label(cfg, &store_or_err(store)?, &a, console),
+        OneShot::Note(a) => team::note(cfg, &store_or_err(store)?, &a, console),
         OneShot::Report {
             since_ms,
             format,
             utc_offset_s,
         } => {
-            let store = store_or_err(store)?;
-            let zone = crate::app::clock::Zone::Fixed(utc_offset_s);
-            let r = tokio::task::spawn_blocking(move || {
-                crate::report::from_store(
-                    &*store,
-                    since_ms,
-                    crate::domain::TimestampMs::now(),
-                    zone,
-                )
-            })
-            .await
-            .map_err(|e| CliError::runtime(format!("report stopped: {e}")))??;
+            let inbox = inbox(cfg, store_or_err(store)?, workers);
+            let ask = Request::Report {
+                since_ms,
+                utc_offset_s,
+            };
+            let r = tokio::task::spawn_blocking(move || inbox.handle(&me, ask))
+                .await
+                .map_err(|e| CliError::runtime(format!("report stopped: {e}")))?
+                .map_err(CliError::runtime)?;
+            let Reply::Report(r) = r else {
+                return Err(CliError::runtime(
+                    "the inbox answered a report with something else",
+                ));
+            };
             let mut out = console.out_writer();
             out.write_all(crate::report::format::render(&r, format).as_bytes())
                 .and_then(|()| out.flush())
@@ -226,6 +237,17 @@ pub async fn run(
             Ok(())
         }
     }
+}
+
+/// The inbox service for one command: over `store`, with this process's
+/// workers when it has them (a command run where no owner answers queues
+/// no jobs: it runs them itself).
+pub fn inbox(cfg: &Config, store: Db, workers: Option<&crate::workers::JobSender>) -> Inbox {
+    let jobs = match workers {
+        Some(jobs) => jobs.clone(),
+        None => tokio::sync::mpsc::unbounded_channel().0,
+    };
+    Inbox::new(store, jobs).with_config(Arc::new(cfg.clone()))
 }
 
 use std::io::Write as _;

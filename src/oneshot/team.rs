@@ -7,8 +7,8 @@ use crate::cli::{AssignArgs, CliError, CliResult, ConvArgs, LabelArgs, NoteArgs}
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
-use crate::domain::{AccountId, ConvKey, Platform, UserId};
-use crate::inbox::{AssignTo, Assigned, Caller, Inbox, Reply, Request};
+use crate::domain::{AccountId, ConvKey, Conversation, Platform, UserId};
+use crate::inbox::{AssignTo, Assigned, Caller, Reply, Request};
 use crate::team::AgentName;
 
 /// The conversation named on the command line: the platform from the
@@ -25,7 +25,7 @@ fn conv_of(cfg: &Config, store: &Db, a: &ConvArgs) -> Result<ConvKey, CliError> 
         return Ok(key(platform));
     }
     for platform in [Platform::Messenger, Platform::Instagram] {
-        if store.conversation(&key(platform))?.is_some() {
+        if conversation(cfg, store, &key(platform))?.is_some() {
             return Ok(key(platform));
         }
     }
@@ -36,15 +36,33 @@ fn conv_of(cfg: &Config, store: &Db, a: &ConvArgs) -> Result<ConvKey, CliError> 
 
 /// The inbox service for one request (one-shots queue no jobs).
 fn ask(cfg: &Config, store: &Db, console: &Console, r: Request) -> Result<Reply, CliError> {
-    let (jobs, _none) = tokio::sync::mpsc::unbounded_channel();
-    let inbox = Inbox::new(store.clone(), jobs).with_team(cfg.team.agents.clone());
     let caller = Caller {
         session: 0,
         agent: console.agent.clone(),
     };
-    let reply = inbox.handle(&caller, r).map_err(CliError::runtime)?;
+    let reply = super::inbox(cfg, store.clone(), None)
+        .handle(&caller, r)
+        .map_err(CliError::runtime)?;
     store.flush()?;
     Ok(reply)
+}
+
+/// One conversation's summary, from the inbox service.
+fn conversation(
+    cfg: &Config,
+    store: &Db,
+    conv: &ConvKey,
+) -> Result<Option<Conversation>, CliError> {
+    let me = Caller {
+        session: 0,
+        agent: None,
+    };
+    let r = Request::Conversation { conv: conv.clone() };
+    match super::inbox(cfg, store.clone(), None).handle(&me, r) {
+        Ok(Reply::Conversation(c)) => Ok(c.map(|c| *c)),
+        Ok(other) => Err(CliError::runtime(format!("unexpected answer {other:?}"))),
+        Err(e) => Err(CliError::runtime(e)),
+    }
 }
 
 fn or_nobody(a: &Option<AgentName>) -> String {
@@ -66,7 +84,7 @@ pub fn assign(cfg: &Config, store: &Db, a: &AssignArgs, console: &Console) -> Cl
         (None, false) => AssignTo::Nobody,
     };
     let conv = conv_of(cfg, store, &a.conv)?;
-    let Some(c) = store.conversation(&conv)? else {
+    let Some(c) = conversation(cfg, store, &conv)? else {
         return Err(CliError::runtime(format!(
             "no conversation {conv} in this store"
         )));
@@ -119,8 +137,7 @@ pub fn label(cfg: &Config, store: &Db, a: &LabelArgs, console: &Console) -> CliR
             remove: a.remove.clone(),
         },
     )?;
-    let labels = store
-        .conversation(&conv)?
+    let labels = conversation(cfg, store, &conv)?
         .map(|c| c.labels)
         .unwrap_or_default();
     console.out(&format!(

@@ -1,18 +1,20 @@
 //! `dmdesk send` and `dmdesk bulk`: results on stdout, progress and
-//! messages on stderr (plain lines when stderr is not a terminal).
+//! messages on stderr (plain lines when stderr is not a terminal). A
+//! campaign's preview, record and report come from the inbox service.
 
-use super::attach;
-use super::campaign::{self, CampaignError, Preview, Tuning};
-use super::media::Media;
-use super::reply::{self, SendCtx, SendError};
-use super::window::Tag;
 use crate::cli::{CliError, CliResult, FileArg, SendArgs};
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
-use crate::domain::{AccountId, ConvKey, Mid, TimestampMs, UserId};
+use crate::domain::{AccountId, ConvKey, Mid, UserId};
+use crate::inbox::{Audience, BulkContent, Caller, Inbox, Reply, Request};
 use crate::meta::graph::GraphClient;
-use crate::store::CampaignStatus;
+use crate::send::attach;
+use crate::send::campaign::{self, CampaignError, CampaignReport, Preview, Tuning};
+use crate::send::media::Media;
+use crate::send::reply::{self, SendCtx, SendError};
+use crate::send::window::Tag;
+use crate::store::{CampaignRecord, CampaignStatus};
 use crate::update::Update;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -211,6 +213,82 @@ fn print_preview(p: &Preview, console: &Console) {
     }
 }
 
+/// The inbox service as this command's caller (its reads may block: each
+/// runs on a blocking thread).
+struct Service {
+    inbox: Arc<Inbox>,
+    me: Caller,
+}
+
+impl Service {
+    fn new(
+        config: &Config,
+        store: &Db,
+        console: &Console,
+        workers: Option<&crate::workers::JobSender>,
+    ) -> Service {
+        Service {
+            inbox: Arc::new(super::inbox(config, store.clone(), workers)),
+            me: Caller {
+                session: 0,
+                agent: console.agent.clone(),
+            },
+        }
+    }
+
+    async fn ask(&self, r: Request) -> Result<Reply, CliError> {
+        let (inbox, me) = (self.inbox.clone(), self.me.clone());
+        tokio::task::spawn_blocking(move || inbox.handle(&me, r))
+            .await
+            .map_err(|e| CliError::runtime(format!("the inbox stopped: {e}")))?
+            .map_err(CliError::runtime)
+    }
+
+    async fn preview(&self, audience: Audience, content: BulkContent) -> Result<Preview, CliError> {
+        match self.ask(Request::BulkPreview { audience, content }).await? {
+            Reply::BulkPreview(p) => Ok(*p),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn create(
+        &self,
+        title: String,
+        text: &str,
+        tag: Option<Tag>,
+        preview: Preview,
+    ) -> Result<CampaignRecord, CliError> {
+        let create = Request::BulkCreate {
+            title,
+            text: text.to_string(),
+            tag,
+            preview: Box::new(preview),
+        };
+        match self.ask(create).await? {
+            Reply::Campaign(Some(c)) => Ok(*c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn campaign(&self, id: &str) -> Result<Option<CampaignRecord>, CliError> {
+        match self.ask(Request::Campaign { id: id.into() }).await? {
+            Reply::Campaign(c) => Ok(c.map(|c| *c)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn report(&self, id: &str) -> Result<CampaignReport, CliError> {
+        match self.ask(Request::CampaignReport { id: id.into() }).await? {
+            Reply::CampaignReport(r) => Ok(*r),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+fn unexpected(r: Reply) -> CliError {
+    CliError::runtime(format!("the inbox answered out of turn: {r:?}"))
+}
+
 /// `dmdesk bulk`: preview, confirmation, the campaign with progress, the
 /// report on stdout. Exit 0 when the campaign ran to its end, 1 when it
 /// stopped or was interrupted, 2 for usage (HUMAN_AGENT, no `--yes` without
@@ -222,6 +300,7 @@ pub async fn cli_bulk(
     console: &Console,
     workers: Option<&crate::workers::JobSender>,
 ) -> CliResult {
+    let service = Service::new(config, &store, console, workers);
     let ctx = SendCtx::new(
         store.clone(),
         Arc::new(config.clone()),
@@ -234,8 +313,9 @@ pub async fn cli_bulk(
 
     let id = match &args.resume {
         Some(id) => {
-            let c = store
-                .campaign(id)?
+            let c = service
+                .campaign(id)
+                .await?
                 .ok_or_else(|| CliError::runtime(format!("no campaign {id} in the store")))?;
             match c.status {
                 CampaignStatus::Done => console.err(&format!("campaign {id} already finished")),
@@ -248,9 +328,10 @@ pub async fn cli_bulk(
             }
             c.id
         }
-        None => create_from_args(config, &store, args, console).await?,
+        None => create_from_args(&service, config, args, console).await?,
     };
-    run_to_report(&ctx, &tuning, &id, console, workers).await
+    let owner = workers.is_some();
+    run_to_report(&ctx, &service, owner, &tuning, &id, console).await
 }
 
 /// `dmdesk bulk --file PATH`: the file is checked and read once, uploaded
@@ -265,6 +346,7 @@ pub async fn cli_bulk_file(
     console: &Console,
 ) -> CliResult {
     let media = Media::read(file).map_err(|e| CliError::usage(format!("--file {e}")))?;
+    let service = Service::new(config, &store, console, None);
     let ctx = SendCtx::new(
         store.clone(),
         Arc::new(config.clone()),
@@ -273,10 +355,12 @@ pub async fn cli_bulk_file(
     let mut tuning = Tuning::from_config(config);
     tuning.unknown_grace = std::time::Duration::ZERO; // as in cli_bulk
     campaign_tag(args)?;
-    let recipients = recipients(config, &store, args)?;
+    let audience = audience(config, args)?;
     let about = format!("[{}] {}", media.kind.as_str(), media.name);
-    let now = TimestampMs::now();
-    let preview = campaign::preview_file_from_store(&store, config, &recipients, &about, now)?;
+    let content = BulkContent::File {
+        about: about.clone(),
+    };
+    let preview = service.preview(audience, content).await?;
     print_preview(&preview, console);
     confirm(&preview, args, console).await?;
     // An attachment_id belongs to the page that uploaded it.
@@ -308,16 +392,7 @@ pub async fn cli_bulk_file(
     }
     console.err(&format!("{about} uploaded ({} bytes)", media.bytes.len()));
     let title = args.title.clone().unwrap_or_else(|| about.clone());
-    let c = campaign::create(
-        &store,
-        &title,
-        "",
-        None,
-        console.agent.as_deref(),
-        &preview,
-        now,
-    )
-    .await?;
+    let c = service.create(title, "", None, preview).await?;
     campaign::CampaignFile {
         kind: media.kind,
         name: media.name.clone(),
@@ -334,37 +409,38 @@ pub async fn cli_bulk_file(
         "campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)",
         c.id, c.id
     ));
-    run_to_report(&ctx, &tuning, &c.id, console, None).await
+    run_to_report(&ctx, &service, false, &tuning, &c.id, console).await
 }
 
-/// Run (or follow) a created campaign and print its report.
+/// Run (or follow) a created campaign and print its report. `owner`: this
+/// process holds the store for others (its send worker runs campaigns).
 async fn run_to_report(
     ctx: &SendCtx,
+    service: &Service,
+    owner: bool,
     tuning: &Tuning,
     id: &str,
     console: &Console,
-    workers: Option<&crate::workers::JobSender>,
 ) -> CliResult {
     let store = &ctx.store;
     let id = id.to_string();
-    let rep = match workers {
+    let rep = if owner {
         // In the process that holds the store (through the control socket):
         // its send worker runs the campaign, so there is one runner and one
         // rate limit however many agents start or resume it.
-        Some(jobs) => follow_in_owner(store, &id, jobs, console).await?,
-        None => {
-            let cancel = CancellationToken::new();
-            // Ctrl-C: stop starting sends, leave the campaign resumable.
-            let shutdown = console.cancel.clone();
-            let progress = spawn_progress(store, &id, console);
-            let res = campaign::run(ctx, &id, tuning, &cancel, &shutdown).await;
-            progress.abort();
-            let _ = progress.await;
-            match res {
-                Ok(r) => r,
-                Err(CampaignError::Store(e)) => return Err(e.into()),
-                Err(e) => return Err(CliError::runtime(e.to_string())),
-            }
+        follow_in_owner(service, store, &id, console).await?
+    } else {
+        let cancel = CancellationToken::new();
+        // Ctrl-C: stop starting sends, leave the campaign resumable.
+        let shutdown = console.cancel.clone();
+        let progress = spawn_progress(store, &id, console);
+        let res = campaign::run(ctx, &id, tuning, &cancel, &shutdown).await;
+        progress.abort();
+        let _ = progress.await;
+        match res {
+            Ok(r) => r,
+            Err(CampaignError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(CliError::runtime(e.to_string())),
         }
     };
     console.out(&rep.to_string());
@@ -384,24 +460,18 @@ async fn run_to_report(
 /// Hand the campaign to the owner's send worker and follow it to its end.
 /// If the client goes away the campaign goes on in the owner.
 async fn follow_in_owner(
+    service: &Service,
     store: &Db,
     id: &str,
-    jobs: &crate::workers::JobSender,
     console: &Console,
-) -> Result<campaign::CampaignReport, CliError> {
-    // A stopped campaign is running again from now (as `campaign::run`
-    // would mark it), so following it does not end before it starts.
-    if matches!(store.campaign(id)?, Some(c) if c.status == CampaignStatus::Stopped) {
-        store.set_campaign_status(id, CampaignStatus::Running, None, TimestampMs::now())?;
-    }
+) -> Result<CampaignReport, CliError> {
     let mut updates = store.subscribe();
     let progress = spawn_progress(store, id, console);
-    jobs.send(crate::workers::Job::RunCampaign { id: id.to_string() })
-        .map_err(|_| CliError::runtime("the send worker has stopped"))?;
+    service.ask(Request::BulkStart { id: id.into() }).await?;
     let finished = async {
         loop {
             // The store says when it ended (a finished one sends no progress).
-            match store.campaign(id) {
+            match service.campaign(id).await {
                 Ok(Some(c)) if c.status == CampaignStatus::Running => {}
                 _ => return,
             }
@@ -422,7 +492,7 @@ async fn follow_in_owner(
     }
     progress.abort();
     let _ = progress.await;
-    Ok(campaign::report(store, id)?)
+    service.report(id).await
 }
 
 /// `--tag` on a campaign: only ever refused (exit 2), with why.
@@ -438,13 +508,10 @@ fn campaign_tag(args: &BulkRequest) -> Result<Option<Tag>, CliError> {
 }
 
 /// `--users FILE` or `--all`.
-fn recipients(config: &Config, store: &Db, args: &BulkRequest) -> Result<Vec<ConvKey>, CliError> {
+fn audience(config: &Config, args: &BulkRequest) -> Result<Audience, CliError> {
     Ok(match (&args.users, args.all) {
-        (Some(users), false) => read_users(config, users)?,
-        (None, true) => store
-            .all_conversations()
-            .map(|c| c.map(|c| c.key))
-            .collect::<Result<Vec<_>, _>>()?,
+        (Some(users), false) => Audience::Listed(read_users(config, users)?),
+        (None, true) => Audience::All,
         _ => return Err(CliError::usage("give --users FILE or --all")),
     })
 }
@@ -470,8 +537,8 @@ async fn confirm(preview: &Preview, args: &BulkRequest, console: &Console) -> Re
 }
 
 async fn create_from_args(
+    service: &Service,
     config: &Config,
-    store: &Db,
     args: &BulkRequest,
     console: &Console,
 ) -> Result<String, CliError> {
@@ -482,25 +549,19 @@ async fn create_from_args(
     crate::send::template::Template::parse(text)
         .map_err(|e| CliError::usage(format!("--text: {e}; nothing was sent")))?;
     let tag = campaign_tag(args)?;
-    let recipients = recipients(config, store, args)?;
-    let now = TimestampMs::now();
-    let preview = campaign::preview_from_store(store, config, &recipients, text, tag, now)?;
+    let audience = audience(config, args)?;
+    let content = BulkContent::Text {
+        text: text.to_string(),
+        tag,
+    };
+    let preview = service.preview(audience, content).await?;
     print_preview(&preview, console);
     confirm(&preview, args, console).await?;
     let title = args
         .title
         .clone()
         .unwrap_or_else(|| text.chars().take(40).collect::<String>());
-    let c = campaign::create(
-        store,
-        &title,
-        text,
-        tag,
-        console.agent.as_deref(),
-        &preview,
-        now,
-    )
-    .await?;
+    let c = service.create(title, text, tag, preview).await?;
     console.err(&format!(
         "campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)",
         c.id, c.id

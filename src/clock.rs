@@ -1,5 +1,6 @@
 //! Local-time formatting from a given `now`; never reads the clock. The zone
-//! is the agent's (`TZ`) in the app and a fixed offset in tests.
+//! is the agent's (`TZ`) in the app and the report, a fixed offset in tests
+//! and for a caller elsewhere. Plain: the UI, the report and the inbox use it.
 
 use crate::domain::TimestampMs;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveTime, Offset, TimeZone, Utc};

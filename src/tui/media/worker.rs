@@ -5,7 +5,7 @@
 
 use super::cache::{Cached, PictureCache};
 use super::fetch::{Fetched, Fetcher};
-use super::picture::{Drawn, Outcome, PicKey, PictureRequest, Unavailable};
+use crate::media::picture::{Drawn, Outcome, PicKey, PictureRequest, Unavailable};
 use ratatui::layout::Size;
 use ratatui_image::picker::Picker;
 use ratatui_image::sliced::SlicedProtocol;

@@ -2,6 +2,10 @@
 //! detection and the picker at start, the picture worker whose results
 //! join the store updates, desktop notifications, and the opener.
 
+pub mod cache;
+pub mod fetch;
+pub mod worker;
+
 use super::event_loop::Updates;
 use crate::app::event::Event;
 use crate::app::state::Options;
@@ -9,12 +13,12 @@ use crate::config::{Config, NotifyVia};
 use crate::media::open::Opener;
 use crate::media::picture::{Outcome, PicKey, PictureRequest};
 use crate::media::protocol::{detect, Env, PictureMode};
-use crate::media::worker::{MediaWorker, Source};
 use ratatui_image::picker::{Picker, ProtocolType};
 use std::io::Write;
 use std::process::Stdio;
 use std::sync::Arc;
 use tokio::sync::mpsc;
+use worker::{MediaWorker, Source};
 
 /// What the real terminal's host keeps for media.
 #[derive(Default)]
@@ -52,7 +56,7 @@ pub fn setup<U: Updates>(
     opts.media.hyperlinks = var("TERM").is_none_or(|t| t != "dumb");
     let (tx, rx) = mpsc::unbounded_channel();
     let worker = picker.as_ref().and_then(|p| {
-        let cache = crate::media::cache::PictureCache::open(
+        let cache = cache::PictureCache::open(
             &config.media.cache_dir,
             config.media.cache,
         );
@@ -60,7 +64,7 @@ pub fn setup<U: Updates>(
             Ok(cache) => {
                 let source = Source {
                     cache,
-                    fetcher: crate::media::fetch::Fetcher::new(config.media.max_picture_bytes),
+                    fetcher: fetch::Fetcher::new(config.media.max_picture_bytes),
                 };
                 Some(MediaWorker::start(
                     Arc::new(source),

@@ -1,10 +1,11 @@
 //! The report from a store: the conversations, then the history from
-//! `Params::read_from` on, streamed (never collected).
+//! `Params::read_from` on, streamed (never collected). The report itself
+//! (src/report/) is pure; this is where it meets the store.
 
-use super::{Builder, Params, Report};
-use crate::app::clock::Zone;
+use crate::clock::Zone;
 use crate::db::Db;
 use crate::domain::TimestampMs;
+use crate::report::{Builder, Params, Report};
 use crate::store::{Result, Store};
 
 pub fn from_store(
@@ -40,7 +41,7 @@ pub fn from_store(
 pub fn for_metrics(store: Db) -> impl Fn() -> Option<Report> + Send + Sync + 'static {
     move || match from_store(
         &*store,
-        super::DEFAULT_SINCE_MS,
+        crate::report::DEFAULT_SINCE_MS,
         TimestampMs::now(),
         Zone::Local,
     ) {
