@@ -125,6 +125,9 @@ pub struct TeamState {
     /// A reply being written when the composer turned to a note: it comes
     /// back when the note is done.
     pub reply_stash: Option<String>,
+    /// Half-written notes of conversations the agent left, by conversation
+    /// (in memory only: the draft store holds one reply text, no mode).
+    pub notes_aside: BTreeMap<ConvKey, String>,
 }
 
 impl TeamState {
@@ -148,6 +151,19 @@ impl TeamState {
 
     pub fn saw_note(&mut self, n: &Note) {
         self.known_agents.insert(n.author.clone());
+    }
+
+    /// Whom a conversation can go to (and whom a note can mention):
+    /// `[team] agents`, this agent, then agents seen at work.
+    pub fn agents(&self, configured: &[AgentName], me: Option<&str>) -> Vec<AgentName> {
+        let mut v = configured.to_vec();
+        let me = me.map(AgentName::new);
+        for a in me.into_iter().chain(self.known_agents.iter().cloned()) {
+            if !v.contains(&a) {
+                v.push(a);
+            }
+        }
+        v
     }
 }
 

@@ -1,10 +1,9 @@
 //! The reply composer: its keys, its draft, typing presence, the HUMAN_AGENT choice,
 //! and sending (with the ask-first when a colleague just replied).
 
+use super::note::{complete_mention, end_note, send_note};
 use super::scroll::{focus_thread, scroll_view, thread_height};
 use super::status::info;
-use super::team::{complete_mention, end_note};
-use super::team_requests::{ask, Ask};
 use crate::app::command::Command;
 use crate::app::keymap::Action;
 use crate::app::state::*;
@@ -211,38 +210,6 @@ fn toggle_tag(s: &mut State) {
             info(s, Level::Info, msg);
         }
     }
-}
-
-/// Save the note (never sent to Meta) and go back to the reply.
-fn send_note(s: &mut State, out: &mut Vec<Command>) {
-    let Some(t) = &s.thread else { return };
-    let (conv, name) = (t.conv.key.clone(), t.conv.name.clone());
-    let text = s.composer.text().trim().to_string();
-    if text.is_empty() {
-        info(s, Level::Error, "an empty note: nothing saved");
-        return;
-    }
-    let agents = super::team::agents(s);
-    let mentions = crate::team::mentions_in(&text);
-    let unknown: Vec<String> = mentions
-        .iter()
-        .filter(|m| !agents.contains(m))
-        .map(|m| format!("@{m}"))
-        .collect();
-    ask(s, Ask::Note(conv, text), out);
-    end_note(s);
-    let mut msg = format!("note saved on {name}");
-    if !mentions.is_empty() {
-        let names: Vec<String> = mentions.iter().map(|m| format!("@{m}")).collect();
-        msg.push_str(&format!(" · tells {}", names.join(", ")));
-    }
-    if !unknown.is_empty() {
-        msg.push_str(&format!(
-            " ({} not seen as agents here)",
-            unknown.join(", ")
-        ));
-    }
-    info(s, Level::Info, &msg);
 }
 
 /// Validate, then hand the reply to the workers. A refusal emits no job.

@@ -4,8 +4,7 @@
 
 use super::composer::{composer_key, quit};
 use super::list::{
-    filter_changed, list_row_is_open, mark_matching, move_selection, open_selected, page_list,
-    select_row, target,
+    filter_changed, list_row_is_open, mark_matching, move_selection, page_list, select_row, target,
 };
 use super::overlays::overlay_key;
 use super::scroll::{
@@ -13,7 +12,7 @@ use super::scroll::{
 };
 use super::status::info;
 use super::team::{team_key, TEAM};
-use super::thread::{open_thread, retry};
+use super::thread::{open_selected, open_thread, retry};
 use crate::app::command::Command;
 use crate::app::keymap::Action;
 use crate::app::state::*;

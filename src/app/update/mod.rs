@@ -9,6 +9,7 @@ mod list;
 mod live;
 mod media;
 mod mouse;
+mod note;
 mod overlays;
 mod scroll;
 mod search;
