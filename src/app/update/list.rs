@@ -146,6 +146,7 @@ pub(super) fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
         out.push(load_list(s, false));
     }
     s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
+    super::view_counts::ask_if_due(s, out);
 }
 
 /// With "by priority", the loaded rows are ordered by priority, highest

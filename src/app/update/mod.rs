@@ -17,6 +17,7 @@ mod status;
 mod team;
 mod team_requests;
 mod thread;
+mod view_counts;
 
 pub use bulk_popup::bulk_preview;
 
@@ -50,8 +51,13 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             let before = s.now;
             status::tick(s, now);
             list::clock_moved(s, before, &mut out);
+            view_counts::clock_moved(s, before);
+            view_counts::ask_if_due(s, &mut out);
         }
         Event::Update(u) => {
+            if let crate::update::Update::Conversation(c) = &u {
+                view_counts::conversation(s, c);
+            }
             media::on_update(s, &u, &mut out);
             live::on_update(s, u, &mut out)
         }
@@ -86,6 +92,18 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::EditorDone { text } => composer::editor_done(s, text),
         Event::Inbox(Reply::Urgent(c)) => thread::urgent_found(s, c, &mut out),
         Event::Inbox(Reply::Report(r)) => s.overlay = Some(Overlay::Report(r)),
+        Event::Inbox(Reply::ViewCounts {
+            mine,
+            unassigned,
+            all,
+        }) => view_counts::loaded(
+            s,
+            crate::app::team::ViewCounts {
+                mine,
+                unassigned,
+                all,
+            },
+        ),
         Event::Inbox(Reply::Search {
             generation,
             results,
