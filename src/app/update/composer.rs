@@ -5,7 +5,7 @@ use super::note::{complete_mention, end_note, send_note};
 use super::scroll::{focus_thread, scroll_view, thread_height};
 use super::status::info;
 use crate::app::command::Command;
-use crate::app::keymap::Action;
+use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::domain::{ConvKey, Direction};
 use crate::inbox::Request;
@@ -47,22 +47,6 @@ pub(super) fn quit(s: &mut State, out: &mut Vec<Command>) {
     out.push(Command::Quit);
 }
 
-const COMPOSER: &[Action] = &[
-    Action::Send,
-    Action::Newline,
-    Action::Canned,
-    Action::ToggleTag,
-    Action::Editor,
-    Action::Quit,
-    Action::Back,
-    Action::Compose,
-    Action::PageUp,
-    Action::PageDown,
-    Action::Undo,
-    Action::Redo,
-    Action::ClearText,
-];
-
 /// Keys that move or delete inside the text: the text area has them before
 /// any action (← would otherwise leave the composer as `back`).
 fn is_editing_key(k: &KeyEvent) -> bool {
@@ -82,16 +66,17 @@ fn is_plain_char(k: &KeyEvent) -> bool {
 
 pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     let note = s.composer.mode == ComposeMode::Note;
-    if note && s.opts.keymap.is(Action::Mention, &k) {
-        return complete_mention(s);
-    }
-    let action = if is_plain_char(&k) || is_editing_key(&k) {
-        None
-    } else {
-        s.opts.keymap.action(&k, COMPOSER)
-    };
+    let scope = if note { Scope::Note } else { Scope::Reply };
+    let typed = is_plain_char(&k) || is_editing_key(&k);
+    let action = s
+        .opts
+        .keymap
+        .action(scope, &k)
+        // Typing goes to the text, except a note's own key (complete @name).
+        .filter(|a| !typed || *a == Action::Mention);
     let page = thread_height(s).saturating_sub(2).max(1) as isize;
     match action {
+        Some(Action::Mention) => complete_mention(s),
         Some(Action::Send) if note => send_note(s, out),
         Some(Action::Canned | Action::ToggleTag) if note => info(
             s,
