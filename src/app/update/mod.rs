@@ -51,8 +51,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             let before = s.now;
             status::tick(s, now);
             list::clock_moved(s, before, &mut out);
-            view_counts::clock_moved(s, before);
-            view_counts::ask_if_due(s, &mut out);
+            view_counts::clock_moved(s, before, &mut out);
         }
         Event::Update(u) => {
             if let crate::update::Update::Conversation(c) = &u {

@@ -34,9 +34,14 @@ pub(super) fn changed(s: &mut State) {
 }
 
 /// Snoozes wake as the minute turns, and nothing writes when they do.
-pub(super) fn clock_moved(s: &mut State, before: TimestampMs) {
+/// Counts that became due with no list window to wait for are asked now;
+/// the first ones always wait for the first window.
+pub(super) fn clock_moved(s: &mut State, before: TimestampMs, out: &mut Vec<Command>) {
     if s.now.0 / 60_000 != before.0 / 60_000 {
         changed(s);
+    }
+    if s.team.counts.asked_at.is_some() {
+        ask_if_due(s, out);
     }
 }
 
@@ -102,6 +107,7 @@ mod tests {
         let mut s = fx::state(100, 30);
         let start = update::init(&mut s);
         assert_eq!(asks(&start), 0, "not in front of the first list load");
+        assert_eq!(asks(&tick(&mut s, 1_000)), 0, "nor before its window");
         assert_eq!(asks(&window(&mut s)), 1);
         // Answered: shown, and nothing changed, so no more asking.
         update(
