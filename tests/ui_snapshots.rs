@@ -805,7 +805,7 @@ fn view_counts_side_by_side_in_the_title_80x24() {
     );
     let text = screen_text(&draw(&s));
     assert!(
-        text.contains("┌ open · [mine 12] · unassigned 3 · all 240 ─"),
+        text.contains("┌ Inbox · [mine 12] · unassigned 3 · all 240 ─"),
         "{text}"
     );
     // A filter besides whose: the rows are not those numbers, so the

@@ -62,8 +62,8 @@ fn title(s: &State, room: usize, th: Theme) -> Line<'static> {
         }
     };
     // The open view's sizes by whose, side by side, the one shown in
-    // brackets: as much of " open · [mine 12] · unassigned 3 · all 240 "
-    // as the pane's width holds ("none" is the help's word).
+    // brackets: as much of " Inbox · open · [mine 12] · unassigned 3 ·
+    // all 240 " as the pane's width holds ("none" is the help's word).
     let shown = [
         matches!(f.assignee, AssigneeFilter::Mine(_)),
         f.assignee == AssigneeFilter::Unassigned,
@@ -73,8 +73,9 @@ fn title(s: &State, room: usize, th: Theme) -> Line<'static> {
     let long = ["mine", "unassigned", "all"];
     let short = ["mine", "none", "all"];
     let forms = [
-        (" open ·", long, " · ", false),
-        ("", long, " · ", false),
+        (" Inbox · open ·", long, " · ", false),
+        (" Inbox ·", long, " · ", false),
+        (" Inbox ·", short, " · ", false),
         ("", short, " · ", false),
         ("", short, "·", false),
         // Never a number cut short: at the narrowest, the one shown alone.
