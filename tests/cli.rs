@@ -271,6 +271,29 @@ fn a_bad_key_binding_exits_2_naming_the_key() {
 }
 
 #[test]
+fn two_key_bindings_on_one_key_exit_2_naming_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nenabled = false\n[store]\npath = {:?}\n[ui.keys]\nsync = \"x\"\ntake = [\"x\"]\n",
+            tmp.path().join("s")
+        ),
+    )
+    .unwrap();
+    dmdesk()
+        .arg("--config")
+        .arg(&cfg)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "config key ui.keys.take: key `x` is also bound to ui.keys.sync",
+        ));
+}
+
+#[test]
 fn an_unknown_control_group_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("c.toml");

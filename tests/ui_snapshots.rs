@@ -770,3 +770,75 @@ fn label_picker_80x24() {
     fx::typ(&mut s, "re");
     insta::assert_snapshot!(draw(&s).backend());
 }
+
+/// The open view's sizes by whose, side by side in the list's title, the
+/// one shown in brackets; at 80 columns the short form fits the pane.
+#[test]
+fn view_counts_side_by_side_in_the_title_80x24() {
+    let mut s = fx::state(80, 24);
+    team_inbox(&mut s);
+    let counts = |s: &mut State| {
+        update(
+            s,
+            Event::Inbox(Reply::ViewCounts {
+                mine: 12,
+                unassigned: 3,
+                all: 240,
+            }),
+        );
+    };
+    counts(&mut s);
+    key(&mut s, KeyCode::Char('m'));
+    let first = s.list.rows[0].clone();
+    fx::load_rows(&mut s, vec![first]);
+    let t = draw(&s);
+    let text = screen_text(&t);
+    assert!(text.contains("┌ [mine 12]·none 3·all 240 ┐"), "{text}");
+    insta::assert_snapshot!(t.backend());
+    // Wider, the whole words and the view's name.
+    update(
+        &mut s,
+        Event::Resize {
+            width: 160,
+            height: 30,
+        },
+    );
+    let text = screen_text(&draw(&s));
+    assert!(
+        text.contains("┌ Inbox · [mine 12] · unassigned 3 · all 240 ─"),
+        "{text}"
+    );
+    // A filter besides whose: the rows are not those numbers, so the
+    // list's own count, as before.
+    key(&mut s, KeyCode::Char('u'));
+    fx::load_rows(&mut s, vec![]);
+    let text = screen_text(&draw(&s));
+    assert!(
+        text.contains("┌ Inbox 0 · mine · open [unread]──"),
+        "{text}"
+    );
+    key(&mut s, KeyCode::Char('u'));
+    // Numbers too wide for the pane: the one shown alone, never cut.
+    update(
+        &mut s,
+        Event::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    update(
+        &mut s,
+        Event::Inbox(Reply::ViewCounts {
+            mine: 1_204,
+            unassigned: 310,
+            all: 240_117,
+        }),
+    );
+    let text = screen_text(&draw(&s));
+    assert!(text.contains("┌ [mine 1204] ──"), "{text}");
+    // Another view has no such counts: its own title as before.
+    key(&mut s, KeyCode::Char('f'));
+    fx::load_rows(&mut s, vec![]);
+    let text = screen_text(&draw(&s));
+    assert!(text.contains("┌ Inbox 0 · mine · resolved┐"), "{text}");
+}

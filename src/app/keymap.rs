@@ -1,9 +1,12 @@
 //! Keys are data: each action has a name, compiled-in defaults, and the user's
-//! `[ui.keys]` entries replace an action's defaults. The help overlay is built
-//! from the same table, so help and behaviour cannot drift.
+//! `[ui.keys]` entries replace an action's defaults. One table says what a
+//! key does in each place (list and thread, reply, note), so a key is looked
+//! up once: a user's binding wins over any default, and two of the user's
+//! on one key in one place are a configuration error. The help overlay is
+//! built from the same table, so help and behaviour cannot drift.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 macro_rules! actions {
     ($( $v:ident = $name:literal, $help:literal, [$($k:literal),*]; )*) => {
@@ -84,14 +87,37 @@ actions! {
     Mention = "mention", "composer: complete @name (note)", ["tab"];
 }
 
+/// Where a key is looked up: each place has its own keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// The list and the thread (no popup open).
+    Main,
+    /// The composer writing a reply.
+    Reply,
+    /// The composer writing a private note.
+    Note,
+}
+
 impl Action {
     /// Actions only the composer takes (the help shows them on its page).
     pub fn composer_only(self) -> bool {
+        !self.scopes().contains(&Scope::Main)
+    }
+
+    /// Where this action's keys act.
+    pub fn scopes(self) -> &'static [Scope] {
         use Action::*;
-        matches!(
-            self,
-            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText | Mention | Attach
-        )
+        match self {
+            Send | Newline | Canned | ToggleTag | Undo | Redo | ClearText => {
+                &[Scope::Reply, Scope::Note]
+            }
+            Mention => &[Scope::Note],
+            Attach => &[Scope::Reply],
+            Quit | Back | Compose | Editor | PageUp | PageDown => {
+                &[Scope::Main, Scope::Reply, Scope::Note]
+            }
+            _ => &[Scope::Main],
+        }
     }
 }
 
@@ -123,6 +149,12 @@ pub enum KeymapError {
     UnknownAction(String),
     #[error("ui.keys.{action}: cannot read key `{key}`")]
     BadKey { action: String, key: String },
+    #[error("ui.keys.{action}: key `{key}` is also bound to ui.keys.{other}; give one of them another key")]
+    Conflict {
+        action: String,
+        key: String,
+        other: String,
+    },
 }
 
 impl KeySpec {
@@ -236,24 +268,24 @@ impl KeySpec {
 /// Which keys do what.
 #[derive(Debug, Clone)]
 pub struct Keymap {
+    /// The one table: what a key does in each place.
+    table: HashMap<(Scope, KeySpec), Action>,
+    /// Each action's keys that reach it somewhere, in the order written
+    /// (help and hints).
     bindings: BTreeMap<Action, Vec<KeySpec>>,
 }
 
 impl Default for Keymap {
     fn default() -> Self {
-        let bindings = Action::ALL
-            .iter()
-            .map(|a| {
-                let keys = a
-                    .defaults()
-                    .iter()
-                    .filter_map(|k| KeySpec::parse(k))
-                    .collect();
-                (*a, keys)
-            })
-            .collect();
-        Keymap { bindings }
+        Keymap::build(&BTreeMap::new()).expect("the defaults bind no key twice")
     }
+}
+
+fn default_keys(a: Action) -> Vec<KeySpec> {
+    a.defaults()
+        .iter()
+        .filter_map(|k| KeySpec::parse(k))
+        .collect()
 }
 
 /// Action names older configs used, still read: `f` cycled a status filter
@@ -268,7 +300,7 @@ fn renamed(name: &str) -> Option<Action> {
 impl Keymap {
     /// Defaults with the user's entries replacing whole actions.
     pub fn with_overrides(user: &BTreeMap<String, Vec<String>>) -> Result<Keymap, KeymapError> {
-        let mut km = Keymap::default();
+        let mut bound: BTreeMap<Action, (String, Vec<KeySpec>)> = BTreeMap::new();
         for (name, keys) in user {
             let action = Action::parse(name)
                 .or_else(|| renamed(name))
@@ -282,27 +314,81 @@ impl Keymap {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            km.bindings.insert(action, specs);
+            // An old name and its new one together: both lists count.
+            let entry = bound
+                .entry(action)
+                .or_insert_with(|| (name.clone(), Vec::new()));
+            entry.1.extend(specs);
         }
-        Ok(km)
+        Keymap::build(&bound)
+    }
+
+    /// The table from the defaults and the user's bindings (action → its
+    /// config name and keys).
+    fn build(user: &BTreeMap<Action, (String, Vec<KeySpec>)>) -> Result<Keymap, KeymapError> {
+        let mut table = HashMap::new();
+        // Defaults, the narrower an action's places the later, so that in
+        // a note its own key (tab: complete a name) beats the composer's.
+        let mut defaults: Vec<Action> = Action::ALL
+            .iter()
+            .copied()
+            .filter(|a| !user.contains_key(a))
+            .collect();
+        defaults.sort_by_key(|a| std::cmp::Reverse(a.scopes().len()));
+        for a in defaults {
+            for k in default_keys(a) {
+                for sc in a.scopes() {
+                    table.insert((*sc, k), a);
+                }
+            }
+        }
+        // The user's bindings win over any default.
+        let mut claimed: HashMap<(Scope, KeySpec), &str> = HashMap::new();
+        for (a, (name, keys)) in user {
+            for k in keys {
+                for sc in a.scopes() {
+                    match claimed.insert((*sc, *k), name) {
+                        Some(other) if other != name => {
+                            return Err(KeymapError::Conflict {
+                                action: name.clone(),
+                                key: k.label(),
+                                other: other.to_string(),
+                            })
+                        }
+                        _ => {}
+                    }
+                    table.insert((*sc, *k), *a);
+                }
+            }
+        }
+        let bindings = Action::ALL
+            .iter()
+            .map(|a| {
+                let listed = match user.get(a) {
+                    Some((_, keys)) => keys.clone(),
+                    None => default_keys(*a),
+                };
+                let reach =
+                    |k: &KeySpec| a.scopes().iter().any(|sc| table.get(&(*sc, *k)) == Some(a));
+                let mut keys: Vec<KeySpec> = Vec::new();
+                for k in listed.into_iter().filter(reach) {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+                (*a, keys)
+            })
+            .collect();
+        Ok(Keymap { table, bindings })
+    }
+
+    /// What this key does here: one lookup.
+    pub fn action(&self, scope: Scope, k: &KeyEvent) -> Option<Action> {
+        self.table.get(&(scope, KeySpec::of(k))).copied()
     }
 
     pub fn keys(&self, a: Action) -> &[KeySpec] {
         self.bindings.get(&a).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    pub fn is(&self, a: Action, k: &KeyEvent) -> bool {
-        let spec = KeySpec::of(k);
-        self.keys(a).contains(&spec)
-    }
-
-    /// The first of `among` bound to this key.
-    pub fn action(&self, k: &KeyEvent, among: &[Action]) -> Option<Action> {
-        let spec = KeySpec::of(k);
-        among
-            .iter()
-            .copied()
-            .find(|a| self.keys(*a).contains(&spec))
     }
 
     /// "j/↓" for help and hints.
@@ -349,18 +435,94 @@ mod tests {
         assert_eq!(KeySpec::parse("nonsense"), None);
     }
 
+    fn user(entries: &[(&str, &str)]) -> BTreeMap<String, Vec<String>> {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (a, k) in entries {
+            m.entry(a.to_string()).or_default().push(k.to_string());
+        }
+        m
+    }
+
+    fn press(spec: &str) -> KeyEvent {
+        let k = KeySpec::parse(spec).unwrap();
+        let mut m = KeyModifiers::NONE;
+        if k.ctrl {
+            m |= KeyModifiers::CONTROL;
+        }
+        if k.alt {
+            m |= KeyModifiers::ALT;
+        }
+        KeyEvent::new(k.code, m)
+    }
+
     #[test]
     fn user_entries_replace_defaults() {
-        let mut user = BTreeMap::new();
-        user.insert("quit".to_string(), vec!["ctrl-q".to_string()]);
-        let km = Keymap::with_overrides(&user).unwrap();
-        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
-        let cq = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL);
-        assert!(!km.is(Action::Quit, &q));
-        assert!(km.is(Action::Quit, &cq));
+        let km = Keymap::with_overrides(&user(&[("quit", "ctrl-q")])).unwrap();
+        assert_eq!(km.action(Scope::Main, &press("q")), None);
+        assert_eq!(km.action(Scope::Main, &press("ctrl-q")), Some(Action::Quit));
         // Others keep their defaults.
-        let j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
-        assert!(km.is(Action::Down, &j));
+        assert_eq!(km.action(Scope::Main, &press("j")), Some(Action::Down));
+    }
+
+    #[test]
+    fn a_user_binding_wins_over_any_default() {
+        // T is take's by default: bound to sync, T syncs, and take has no
+        // key left (help shows none); S no longer syncs.
+        let km = Keymap::with_overrides(&user(&[("sync", "T")])).unwrap();
+        assert_eq!(km.action(Scope::Main, &press("T")), Some(Action::Sync));
+        assert_eq!(km.action(Scope::Main, &press("S")), None);
+        assert!(km.keys(Action::Take).is_empty());
+        assert_eq!(km.label(Action::Sync), "T");
+        // Over a default in one place only: enter sends in the composer,
+        // and opens in the list as before.
+        let km = Keymap::with_overrides(&user(&[("newline", "enter")])).unwrap();
+        assert_eq!(
+            km.action(Scope::Reply, &press("enter")),
+            Some(Action::Newline)
+        );
+        assert_eq!(
+            km.action(Scope::Note, &press("enter")),
+            Some(Action::Newline)
+        );
+        assert_eq!(km.action(Scope::Main, &press("enter")), Some(Action::Open));
+        assert!(km.keys(Action::Send).is_empty());
+    }
+
+    #[test]
+    fn two_user_bindings_on_one_key_in_one_place_are_an_error_naming_both() {
+        let e = Keymap::with_overrides(&user(&[("sync", "x"), ("take", "x")])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ui.keys.take: key `x` is also bound to ui.keys.sync; give one of them another key"
+        );
+        // One key in two places is no conflict: the composer's and the list's.
+        let km = Keymap::with_overrides(&user(&[("send", "ctrl-s"), ("sync", "ctrl-s")])).unwrap();
+        assert_eq!(
+            km.action(Scope::Reply, &press("ctrl-s")),
+            Some(Action::Send)
+        );
+        assert_eq!(km.action(Scope::Main, &press("ctrl-s")), Some(Action::Sync));
+        // Quit and back act in the list and the composer alike.
+        let e = Keymap::with_overrides(&user(&[("quit", "ctrl-x"), ("clear_text", "ctrl-x")]));
+        assert!(matches!(e, Err(KeymapError::Conflict { .. })), "{e:?}");
+    }
+
+    #[test]
+    fn every_default_key_reaches_its_action_except_tab_in_a_note() {
+        let km = Keymap::default();
+        for a in Action::ALL {
+            for k in a.defaults() {
+                for sc in a.scopes() {
+                    let got = km.action(*sc, &press(k));
+                    let expect = match (a, *k, sc) {
+                        (Action::Compose, "tab", Scope::Note) => Action::Mention,
+                        _ => *a,
+                    };
+                    assert_eq!(got, Some(expect), "{k} in {sc:?}");
+                }
+            }
+        }
+        assert_eq!(km.label(Action::Compose), "i/tab");
     }
 
     #[test]
@@ -383,8 +545,8 @@ mod tests {
     fn shifted_letters_match_as_typed() {
         let km = Keymap::default();
         let big_g = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
-        assert!(km.is(Action::Bottom, &big_g));
+        assert_eq!(km.action(Scope::Main, &big_g), Some(Action::Bottom));
         let g = KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE);
-        assert!(km.is(Action::Top, &g));
+        assert_eq!(km.action(Scope::Main, &g), Some(Action::Top));
     }
 }

@@ -2,7 +2,7 @@
 //! exist, the list's order, and the picker that assigns, labels and sets a
 //! priority with completion. Plain values; `update/team.rs` changes them.
 
-use crate::domain::{ConvKey, Conversation};
+use crate::domain::{ConvKey, Conversation, TimestampMs};
 use crate::team::{AgentName, Note, Priority};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,6 +125,56 @@ pub struct TeamState {
     /// A reply being written when the composer turned to a note: it comes
     /// back when the note is done.
     pub reply_stash: Option<String>,
+    /// Half-written notes of conversations the agent left, by conversation
+    /// (in memory only: the draft store holds one reply text, no mode).
+    pub notes_aside: BTreeMap<ConvKey, String>,
+    /// The open view's sizes by whose, for the list's title.
+    pub counts: CountsLoad,
+}
+
+/// How many open conversations are mine, unassigned, and in all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewCounts {
+    pub mine: u64,
+    pub unassigned: u64,
+    pub all: u64,
+}
+
+/// The view counts shown, and when to read them again: after a change
+/// that may move them, at most every `COUNTS_EVERY_MS`, one at a time
+/// (each is a scan, and a list load behind it would wait).
+#[derive(Debug, Clone, Default)]
+pub struct CountsLoad {
+    pub shown: Option<ViewCounts>,
+    /// Nothing changed since `shown` was read (false at start).
+    pub fresh: bool,
+    /// When the last request went out, and whether it is still unanswered.
+    pub asked_at: Option<TimestampMs>,
+    pub waiting: bool,
+}
+
+/// The shortest time between two view counts.
+pub const COUNTS_EVERY_MS: i64 = 5_000;
+/// An unanswered count is given up after this (its answer was an error).
+const COUNTS_LOST_MS: i64 = 60_000;
+
+impl CountsLoad {
+    /// Whether to ask now.
+    pub fn due(&self, now: TimestampMs) -> bool {
+        let since = |ms| self.asked_at.is_none_or(|t| now.0 - t.0 >= ms);
+        !self.fresh && since(COUNTS_EVERY_MS) && (!self.waiting || since(COUNTS_LOST_MS))
+    }
+
+    pub fn asked(&mut self, now: TimestampMs) {
+        self.fresh = true;
+        self.waiting = true;
+        self.asked_at = Some(now);
+    }
+
+    pub fn answered(&mut self, counts: ViewCounts) {
+        self.shown = Some(counts);
+        self.waiting = false;
+    }
 }
 
 impl TeamState {
@@ -148,6 +198,19 @@ impl TeamState {
 
     pub fn saw_note(&mut self, n: &Note) {
         self.known_agents.insert(n.author.clone());
+    }
+
+    /// Whom a conversation can go to (and whom a note can mention):
+    /// `[team] agents`, this agent, then agents seen at work.
+    pub fn agents(&self, configured: &[AgentName], me: Option<&str>) -> Vec<AgentName> {
+        let mut v = configured.to_vec();
+        let me = me.map(AgentName::new);
+        for a in me.into_iter().chain(self.known_agents.iter().cloned()) {
+            if !v.contains(&a) {
+                v.push(a);
+            }
+        }
+        v
     }
 }
 

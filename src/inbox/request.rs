@@ -185,6 +185,12 @@ pub enum Request {
     CampaignReport {
         id: String,
     },
+    /// How many open conversations (open, pending, and snoozes that have
+    /// woken) are `me`'s, unassigned, and in all, counted in one pass: the
+    /// three team views' sizes side by side. `me` None: mine is 0.
+    ViewCounts {
+        me: Option<AgentName>,
+    },
 }
 
 /// Whom a campaign is for.
@@ -274,6 +280,12 @@ pub enum Reply {
     /// None: no such campaign.
     Campaign(Option<Box<CampaignRecord>>),
     CampaignReport(Box<CampaignReport>),
+    /// What a `Request::ViewCounts` counted.
+    ViewCounts {
+        mine: u64,
+        unassigned: u64,
+        all: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use crate::app::state::{Focus, State};
 use crate::app::team::{priority_mark, short_agent};
 use crate::clock;
 use crate::domain::{ConvStatus, Conversation, Platform};
-use crate::filter::{AssigneeFilter, View};
+use crate::filter::{AssigneeFilter, ConvFilter, View};
 use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
 use crate::team::Priority;
 use crate::text::{fit, truncate, width};
@@ -36,18 +36,79 @@ pub fn window_short(s: &State, c: &Conversation) -> (String, bool) {
     }
 }
 
-fn title(s: &State) -> String {
+fn title(s: &State, room: usize, th: Theme) -> Line<'static> {
     let f = &s.list.filter;
-    // " Inbox 12 · open ": how many conversations the view holds, and which.
-    let whose = match &f.assignee {
-        AssigneeFilter::Any => String::new(),
-        AssigneeFilter::Mine(_) => "mine · ".into(),
-        AssigneeFilter::Unassigned => "unassigned · ".into(),
+    let tags = filter_tags(s);
+    // The counts are the open view's, with no filter but whose: beside
+    // another view or filter they would not be the rows' numbers.
+    let unfiltered = ConvFilter {
+        assignee: AssigneeFilter::Any,
+        ..f.clone()
+    }
+    .has_only_view();
+    let counts = match (f.view, s.team.counts.shown) {
+        (View::Open { .. }, Some(c)) if unfiltered => c,
+        // " Inbox 12 · open ": how many conversations the view holds, and which.
+        _ => {
+            let whose = match &f.assignee {
+                AssigneeFilter::Any => String::new(),
+                AssigneeFilter::Mine(_) => "mine · ".into(),
+                AssigneeFilter::Unassigned => "unassigned · ".into(),
+            };
+            return Line::from(match s.list.total {
+                Some(n) => format!(" Inbox {n} · {whose}{} {tags}", f.view.name()),
+                None => format!(" Inbox · {whose}{} {tags}", f.view.name()),
+            });
+        }
     };
-    let mut t = match s.list.total {
-        Some(n) => format!(" Inbox {n} · {whose}{} ", f.view.name()),
-        None => format!(" Inbox · {whose}{} ", f.view.name()),
-    };
+    // The open view's sizes by whose, side by side, the one shown in
+    // brackets: as much of " Inbox · open · [mine 12] · unassigned 3 ·
+    // all 240 " as the pane's width holds ("none" is the help's word).
+    let shown = [
+        matches!(f.assignee, AssigneeFilter::Mine(_)),
+        f.assignee == AssigneeFilter::Unassigned,
+        f.assignee == AssigneeFilter::Any,
+    ];
+    let n = [counts.mine, counts.unassigned, counts.all];
+    let long = ["mine", "unassigned", "all"];
+    let short = ["mine", "none", "all"];
+    let forms = [
+        (" Inbox · open ·", long, " · ", false),
+        (" Inbox ·", long, " · ", false),
+        (" Inbox ·", short, " · ", false),
+        ("", short, " · ", false),
+        ("", short, "·", false),
+        // Never a number cut short: at the narrowest, the one shown alone.
+        ("", short, "·", true),
+    ];
+    let mut line = Line::default();
+    for (head, names, sep, alone) in forms {
+        let mut spans = vec![Span::raw(format!("{head} "))];
+        let three = names.iter().zip(n).zip(shown);
+        for (i, ((name, n), shown)) in three.filter(|t| t.1 || !alone).enumerate() {
+            if i > 0 {
+                spans.push(Span::raw(sep));
+            }
+            let text = format!("{name} {n}");
+            spans.push(match shown {
+                true => Span::styled(format!("[{text}]"), th.bold()),
+                false => Span::raw(text),
+            });
+        }
+        spans.push(Span::raw(format!(" {tags}")));
+        line = Line::from(spans);
+        if width(&line.to_string()) <= room {
+            break;
+        }
+    }
+    line
+}
+
+/// The filters and the order in force besides the view, and the marks:
+/// "[#vip][unread]· 3 marked ".
+fn filter_tags(s: &State) -> String {
+    let f = &s.list.filter;
+    let mut t = String::new();
     if let Some(l) = &f.label {
         t.push_str(&format!("[#{l}]"));
     }
@@ -146,7 +207,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(th.border(s.focus == Focus::List))
-        .title(title(s));
+        .title(title(s, area.width.saturating_sub(2) as usize, th));
     let open = s.open_key();
     let open_shown = s.list.shown().find(|(_, c)| Some(&c.key) == open);
     if let (Some(t), None) = (&s.thread, open_shown) {

@@ -1,12 +1,11 @@
 //! The reply composer: its keys, its draft, typing presence, the HUMAN_AGENT choice,
 //! and sending (with the ask-first when a colleague just replied).
 
+use super::note::{complete_mention, end_note, send_note};
 use super::scroll::{focus_thread, scroll_view, thread_height};
 use super::status::info;
-use super::team::{complete_mention, end_note};
-use super::team_requests::{ask, Ask};
 use crate::app::command::Command;
-use crate::app::keymap::Action;
+use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::domain::{ConvKey, Direction};
 use crate::inbox::Request;
@@ -48,23 +47,6 @@ pub(super) fn quit(s: &mut State, out: &mut Vec<Command>) {
     out.push(Command::Quit);
 }
 
-const COMPOSER: &[Action] = &[
-    Action::Send,
-    Action::Newline,
-    Action::Canned,
-    Action::ToggleTag,
-    Action::Editor,
-    Action::Quit,
-    Action::Back,
-    Action::Compose,
-    Action::PageUp,
-    Action::PageDown,
-    Action::Undo,
-    Action::Redo,
-    Action::ClearText,
-    Action::Attach,
-];
-
 /// Keys that move or delete inside the text: the text area has them before
 /// any action (← would otherwise leave the composer as `back`).
 fn is_editing_key(k: &KeyEvent) -> bool {
@@ -84,16 +66,17 @@ fn is_plain_char(k: &KeyEvent) -> bool {
 
 pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     let note = s.composer.mode == ComposeMode::Note;
-    if note && s.opts.keymap.is(Action::Mention, &k) {
-        return complete_mention(s);
-    }
-    let action = if is_plain_char(&k) || is_editing_key(&k) {
-        None
-    } else {
-        s.opts.keymap.action(&k, COMPOSER)
-    };
+    let scope = if note { Scope::Note } else { Scope::Reply };
+    let typed = is_plain_char(&k) || is_editing_key(&k);
+    let action = s
+        .opts
+        .keymap
+        .action(scope, &k)
+        // Typing goes to the text, except a note's own key (complete @name).
+        .filter(|a| !typed || *a == Action::Mention);
     let page = thread_height(s).saturating_sub(2).max(1) as isize;
     match action {
+        Some(Action::Mention) => complete_mention(s),
         Some(Action::Send) if note => send_note(s, out),
         Some(Action::Canned | Action::ToggleTag) if note => info(
             s,
@@ -213,38 +196,6 @@ fn toggle_tag(s: &mut State) {
             info(s, Level::Info, msg);
         }
     }
-}
-
-/// Save the note (never sent to Meta) and go back to the reply.
-fn send_note(s: &mut State, out: &mut Vec<Command>) {
-    let Some(t) = &s.thread else { return };
-    let (conv, name) = (t.conv.key.clone(), t.conv.name.clone());
-    let text = s.composer.text().trim().to_string();
-    if text.is_empty() {
-        info(s, Level::Error, "an empty note: nothing saved");
-        return;
-    }
-    let agents = super::team::agents(s);
-    let mentions = crate::team::mentions_in(&text);
-    let unknown: Vec<String> = mentions
-        .iter()
-        .filter(|m| !agents.contains(m))
-        .map(|m| format!("@{m}"))
-        .collect();
-    ask(s, Ask::Note(conv, text), out);
-    end_note(s);
-    let mut msg = format!("note saved on {name}");
-    if !mentions.is_empty() {
-        let names: Vec<String> = mentions.iter().map(|m| format!("@{m}")).collect();
-        msg.push_str(&format!(" · tells {}", names.join(", ")));
-    }
-    if !unknown.is_empty() {
-        msg.push_str(&format!(
-            " ({} not seen as agents here)",
-            unknown.join(", ")
-        ));
-    }
-    info(s, Level::Info, &msg);
 }
 
 /// Validate, then hand the reply to the workers. A refusal emits no job.

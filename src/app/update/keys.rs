@@ -4,8 +4,7 @@
 
 use super::composer::{composer_key, quit};
 use super::list::{
-    filter_changed, list_row_is_open, mark_matching, move_selection, open_selected, page_list,
-    select_row, target,
+    filter_changed, list_row_is_open, mark_matching, move_selection, page_list, select_row, target,
 };
 use super::overlays::overlay_key;
 use super::scroll::{
@@ -13,52 +12,15 @@ use super::scroll::{
 };
 use super::status::info;
 use super::team::{team_key, TEAM};
-use super::thread::{open_thread, retry};
+use super::thread::{open_selected, open_thread, retry};
 use crate::app::command::Command;
-use crate::app::keymap::Action;
+use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::domain::{Conversation, Platform};
 use crate::filter::ConvFilter;
 use crate::inbox::Request;
 use crate::job::Job;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-const NORMAL: &[Action] = &[
-    Action::Quit,
-    Action::Down,
-    Action::Up,
-    Action::Open,
-    Action::Back,
-    Action::Compose,
-    Action::Help,
-    Action::Search,
-    Action::SearchMessages,
-    Action::FilterUnread,
-    Action::FilterPlatform,
-    Action::FilterWindow,
-    Action::View,
-    Action::ClearFilter,
-    Action::MarkRead,
-    Action::MarkUnread,
-    Action::Status,
-    Action::Editor,
-    Action::Sync,
-    Action::Mark,
-    Action::MarkAll,
-    Action::MarkMatching,
-    Action::UnmarkAll,
-    Action::Bulk,
-    Action::PageUp,
-    Action::PageDown,
-    Action::Top,
-    Action::Bottom,
-    Action::Retry,
-    Action::Urgent,
-    Action::Copy,
-    Action::OpenLink,
-    Action::Notices,
-    Action::Report,
-];
 
 pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
@@ -76,12 +38,13 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         composer_key(s, k, out);
         return;
     }
-    if let Some(action) = s.opts.keymap.action(&k, TEAM) {
-        return team_key(s, action, out);
-    }
-    let Some(action) = s.opts.keymap.action(&k, NORMAL) else {
+    // One lookup: whichever action the key is bound to here.
+    let Some(action) = s.opts.keymap.action(Scope::Main, &k) else {
         return;
     };
+    if TEAM.contains(&action) {
+        return team_key(s, action, out);
+    }
     let page = thread_height(s).saturating_sub(2).max(1) as isize;
     match action {
         Action::Quit => quit(s, out),
@@ -329,6 +292,24 @@ mod tests {
     use crate::domain::*;
     use crate::inbox::Request;
     use ratatui::crossterm::event::KeyCode;
+
+    #[test]
+    fn a_team_key_rebound_to_another_action_does_that_action() {
+        let mut o = fx::options();
+        let user = [("sync".to_string(), vec!["T".to_string()])].into();
+        o.keymap = crate::app::keymap::Keymap::with_overrides(&user).unwrap();
+        let mut s = crate::app::state::State::new(o, fx::NOW, (100, 30));
+        fx::load_rows(&mut s, fx::three());
+        let cmds = fx::press(&mut s, KeyCode::Char('T'));
+        assert_eq!(
+            fx::jobs(&cmds),
+            [&crate::job::Job::Sync { account: None }],
+            "{cmds:?}"
+        );
+        assert!(!cmds
+            .iter()
+            .any(|c| matches!(c, Command::Inbox(Request::Assign { .. }))));
+    }
 
     #[test]
     fn quit_saves_draft() {

@@ -2,7 +2,6 @@
 //! and marking every conversation that matches.
 
 use super::status::{info, set_unread};
-use super::thread::open_thread;
 use crate::app::command::Command;
 use crate::app::event::ListRows;
 use crate::app::state::*;
@@ -34,17 +33,6 @@ pub(super) fn target(s: &State) -> Option<Conversation> {
 pub(super) fn list_row_is_open(s: &State) -> bool {
     s.focus != Focus::List
         || s.open_key().is_some() && s.list.selected_row().map(|c| &c.key) == s.open_key()
-}
-
-/// From the list, a composing key (i, tab, e) is about the selected row:
-/// open it first when another conversation is open.
-pub(super) fn open_selected(s: &mut State, out: &mut Vec<Command>) {
-    if s.focus != Focus::List {
-        return;
-    }
-    if let Some(c) = s.list.selected_row().cloned() {
-        open_thread(s, c, out);
-    }
 }
 
 pub(super) fn keep_selection_visible(s: &mut State) {
@@ -131,10 +119,10 @@ pub(super) fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
     }
     for c in &r.rows {
         set_unread(s, &c.key, c.unread);
-        super::team::saw(s, c);
+        s.team.saw(c);
     }
     s.list.rows = r.rows;
-    super::team::sort_rows(s);
+    sort_rows(s);
     s.list.rows_top = r.offset;
     s.list.rows_generation = r.generation;
     if let Some(t) = r.total {
@@ -158,6 +146,16 @@ pub(super) fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
         out.push(load_list(s, false));
     }
     s.list.selected_key = s.list.selected_row().map(|c| c.key.clone());
+    super::view_counts::ask_if_due(s, out);
+}
+
+/// With "by priority", the loaded rows are ordered by priority, highest
+/// first, keeping the store's order (activity) among equals. The store
+/// has no priority order, so this sorts the window on screen only.
+pub(super) fn sort_rows(s: &mut State) {
+    if s.list.sort == Sort::Priority {
+        s.list.rows.sort_by_key(|c| std::cmp::Reverse(c.priority));
+    }
 }
 
 /// The next page of "mark all matching".

@@ -10,6 +10,7 @@ mod list;
 mod live;
 mod media;
 mod mouse;
+mod note;
 mod overlays;
 mod scroll;
 mod search;
@@ -17,6 +18,7 @@ mod status;
 mod team;
 mod team_requests;
 mod thread;
+mod view_counts;
 
 pub use bulk_popup::bulk_preview;
 
@@ -50,8 +52,12 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             let before = s.now;
             status::tick(s, now);
             list::clock_moved(s, before, &mut out);
+            view_counts::clock_moved(s, before, &mut out);
         }
         Event::Update(u) => {
+            if let crate::update::Update::Conversation(c) = &u {
+                view_counts::conversation(s, c);
+            }
             media::on_update(s, &u, &mut out);
             live::on_update(s, u, &mut out)
         }
@@ -95,6 +101,18 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::FileLooked(look) => attach::looked(s, look),
         Event::Inbox(Reply::Urgent(c)) => thread::urgent_found(s, c, &mut out),
         Event::Inbox(Reply::Report(r)) => s.overlay = Some(Overlay::Report(r)),
+        Event::Inbox(Reply::ViewCounts {
+            mine,
+            unassigned,
+            all,
+        }) => view_counts::loaded(
+            s,
+            crate::app::team::ViewCounts {
+                mine,
+                unassigned,
+                all,
+            },
+        ),
         Event::Inbox(Reply::Search {
             generation,
             results,

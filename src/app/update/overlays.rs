@@ -8,7 +8,7 @@ use super::list::filter_changed;
 use super::status::info;
 use crate::app::canned;
 use crate::app::command::Command;
-use crate::app::keymap::Action;
+use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::clock;
 use crate::domain::{ConvStatus, TimestampMs};
@@ -22,7 +22,7 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
     let esc = k.code == KeyCode::Esc;
     s.overlay = match overlay {
         // The composer key flips between the pages; any other key closes.
-        Overlay::Help(page) if s.opts.keymap.is(Action::Compose, &k) => {
+        Overlay::Help(page) if s.opts.keymap.action(Scope::Main, &k) == Some(Action::Compose) => {
             Some(Overlay::Help(match page {
                 HelpPage::Keys => HelpPage::Composer,
                 HelpPage::Composer => HelpPage::Keys,
@@ -32,17 +32,15 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         Overlay::Pick(p) => super::team::pick_key(s, p, k, out),
         Overlay::Attach(p) => super::attach::key(s, p, k, out),
         // j/k (or the arrows) scroll through older notices; any other key closes.
-        Overlay::Notices { scroll } => {
-            match s.opts.keymap.action(&k, &[Action::Down, Action::Up]) {
-                Some(Action::Down) => Some(Overlay::Notices {
-                    scroll: scroll.saturating_sub(1),
-                }),
-                Some(Action::Up) => Some(Overlay::Notices {
-                    scroll: (scroll + 1).min(s.status.log.len().saturating_sub(1)),
-                }),
-                _ => None,
-            }
-        }
+        Overlay::Notices { scroll } => match s.opts.keymap.action(Scope::Main, &k) {
+            Some(Action::Down) => Some(Overlay::Notices {
+                scroll: scroll.saturating_sub(1),
+            }),
+            Some(Action::Up) => Some(Overlay::Notices {
+                scroll: (scroll + 1).min(s.status.log.len().saturating_sub(1)),
+            }),
+            _ => None,
+        },
         Overlay::ConfirmSend(p) => {
             // Only y sends; anything else keeps the text in the composer.
             if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {

@@ -3,9 +3,11 @@
 //! Each names and acts on one target: `list::target` (the open
 //! conversation from the thread or composer, the selected row from the list).
 
-use super::list::{filter_changed, open_selected, target};
+use super::list::{filter_changed, sort_rows, target};
+use super::note::{agents, start_note};
 use super::status::info;
 use super::team_requests::{ask, Ask};
+use super::thread::open_selected;
 use crate::app::command::Command;
 use crate::app::keymap::Action;
 use crate::app::state::*;
@@ -147,19 +149,6 @@ fn me(s: &mut State) -> Option<AgentName> {
     me
 }
 
-/// Whom a conversation can go to: `[team] agents`, then agents seen at work.
-pub(super) fn agents(s: &State) -> Vec<AgentName> {
-    let mut v = s.opts.agents.clone();
-    let seen = s.team.known_agents.iter();
-    let me = s.opts.me.iter().map(|m| AgentName::new(m.as_str()));
-    for a in me.chain(seen.cloned()) {
-        if !v.contains(&a) {
-            v.push(a);
-        }
-    }
-    v
-}
-
 /// `[labels]`, then labels seen in use.
 fn labels(s: &State) -> Vec<String> {
     let mut v: Vec<String> = s.opts.labels.keys().cloned().collect();
@@ -254,83 +243,6 @@ fn picked(s: &mut State, kind: PickKind, choice: String, out: &mut Vec<Command>)
             s.list.filter.label = (choice != ANY_LABEL).then_some(choice);
             filter_changed(s, out);
         }
-    }
-}
-
-/// With "by priority", the loaded rows are ordered by priority, highest
-/// first, keeping the store's order (activity) among equals. The store
-/// has no priority order, so this sorts the window on screen only.
-pub(super) fn sort_rows(s: &mut State) {
-    if s.list.sort == Sort::Priority {
-        s.list.rows.sort_by_key(|c| std::cmp::Reverse(c.priority));
-    }
-}
-
-/// The composer becomes a private note's, keeping a reply being written.
-pub(super) fn start_note(s: &mut State) {
-    if s.composer.mode == ComposeMode::Note {
-        return;
-    }
-    let reply = s.composer.text();
-    s.team.reply_stash = (!reply.is_empty()).then_some(reply);
-    s.composer = Composer::note();
-}
-
-/// Back to the reply (after a note was saved or abandoned), with the reply
-/// that was being written.
-pub(super) fn end_note(s: &mut State) {
-    if s.composer.mode != ComposeMode::Note {
-        return;
-    }
-    let reply = s.team.reply_stash.take().unwrap_or_default();
-    s.composer = Composer::default();
-    if !reply.is_empty() {
-        s.composer.set_text(&reply);
-    }
-}
-
-/// Tab in a note: complete the `@name` before the cursor from the agents.
-pub(super) fn complete_mention(s: &mut State) {
-    let ratatui_textarea::DataCursor(row, col) = s.composer.textarea.cursor();
-    let Some(line) = s.composer.textarea.lines().get(row) else {
-        return;
-    };
-    let before: String = line.chars().take(col).collect();
-    let Some(at) = before.rfind('@') else {
-        info(s, Level::Info, "type @ and the start of a name, then tab");
-        return;
-    };
-    let partial = &before[at + 1..];
-    if partial
-        .chars()
-        .any(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
-    {
-        return;
-    }
-    let names: Vec<String> = agents(s)
-        .into_iter()
-        .map(|a| a.0)
-        .filter(|a| a.starts_with(partial))
-        .collect();
-    let Some(first) = names.first() else {
-        info(s, Level::Error, &format!("no agent starts with @{partial}"));
-        return;
-    };
-    // The longest start all candidates share.
-    let common = names.iter().fold(first.clone(), |acc, n| {
-        acc.chars()
-            .zip(n.chars())
-            .take_while(|(a, b)| a == b)
-            .map(|(a, _)| a)
-            .collect()
-    });
-    let rest = &common[partial.len()..];
-    if names.len() == 1 {
-        s.composer.textarea.insert_str(format!("{rest} "));
-    } else {
-        s.composer.textarea.insert_str(rest);
-        let msg = format!("@: {}", names.join(", "));
-        info(s, Level::Info, &msg);
     }
 }
 

@@ -2,6 +2,7 @@
 //! a failed send.
 
 use super::composer::save_draft;
+use super::note;
 use super::scroll::{focus_thread, reveal_cursor, selected_message};
 use super::status::{info, set_unread};
 use crate::app::command::Command;
@@ -18,6 +19,7 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
     if s.open_key() == Some(&c.key) {
         return;
     }
+    note::set_aside(s);
     save_draft(s, out);
     s.composer = Composer::default();
     s.team.reply_stash = None;
@@ -54,6 +56,17 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
     });
 }
 
+/// From the list, a composing key (i, tab, e, n) is about the selected
+/// row: open it first when another conversation is open.
+pub(super) fn open_selected(s: &mut State, out: &mut Vec<Command>) {
+    if s.focus != Focus::List {
+        return;
+    }
+    if let Some(c) = s.list.selected_row().cloned() {
+        open_thread(s, c, out);
+    }
+}
+
 pub(super) fn thread_loaded(s: &mut State, d: ThreadData) {
     let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == d.conv.key) else {
         return;
@@ -80,11 +93,7 @@ pub(super) fn thread_loaded(s: &mut State, d: ThreadData) {
     t.cursor = keep.or_else(|| t.messages.last().map(|m| m.mid.clone()));
     let (key, unread) = (t.conv.key.clone(), t.conv.unread);
     set_unread(s, &key, unread);
-    if let Some(draft) = d.draft.filter(|d| !d.is_empty()) {
-        if s.composer.text().is_empty() {
-            s.composer.set_text(&draft);
-        }
-    }
+    note::thread_arrived(s, &key, d.draft);
     if s.focus == Focus::Thread {
         reveal_cursor(s);
     }
