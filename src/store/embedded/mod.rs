@@ -51,6 +51,8 @@ pub struct SledStore {
     /// The mode named in the holder file (`serve`, `inbox`, ...).
     mode: String,
     quarantine: sled::Tree,
+    /// Quarantined events deleted by the operator (seq → ()).
+    deleted_events: sled::Tree,
     contacts: sled::Tree,
     conversations: sled::Tree,
     by_activity: sled::Tree,
@@ -214,6 +216,7 @@ impl SledStore {
         Self::import_sled_events(&events, &log)?;
         let store = SledStore {
             quarantine: t("quarantine")?,
+            deleted_events: t("deleted_events")?,
             contacts: t("contacts")?,
             conversations: t("conversations")?,
             by_activity: t("conv_by_activity")?,
@@ -345,6 +348,9 @@ impl Store for SledStore {
     }
     fn quarantined(&self) -> Result<Vec<u64>> {
         SledStore::quarantined(self)
+    }
+    fn delete_event(&self, seq: u64) -> Result<bool> {
+        SledStore::delete_event(self, seq)
     }
 
     fn apply(&self, changes: &[Change]) -> Result<Applied> {
