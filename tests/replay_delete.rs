@@ -27,11 +27,16 @@ async fn a_deleted_event_is_gone_from_replay_and_export_and_others_stay() {
     {
         let store = dmdesk::db::Db::open(&path, 16, "test").unwrap();
         for i in 1..=3 {
-            store.append_event(&body(i), TimestampMs(i as i64)).await.unwrap();
+            store
+                .append_event(&body(i), TimestampMs(i as i64))
+                .await
+                .unwrap();
         }
         store.set_applied_seq(3).unwrap();
         store.quarantine_event(2, "test: cannot apply").unwrap();
-        store.quarantine_event(3, "test: cannot apply either").unwrap();
+        store
+            .quarantine_event(3, "test: cannot apply either")
+            .unwrap();
         store.flush().unwrap();
     }
     let cfg = tmp.path().join("c.toml");
