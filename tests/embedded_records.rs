@@ -28,6 +28,26 @@ fn change(m: Message) -> Change {
     }
 }
 
+/// sled itself on a store a `Db` held a moment ago: the store's flush
+/// thread may still be finishing a flush with its handle (it lets go of
+/// sled's file lock when that flush returns), so a lock refusal is retried
+/// until it lets go, for at most 10 s.
+fn open_raw(path: &Path) -> sled::Db {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < until =>
+            {
+                std::thread::yield_now()
+            }
+            Err(e) => panic!("waited 10 s for the closed store's sled lock: {e}"),
+        }
+    }
+}
+
 /// What a store holds, as it reads it.
 #[derive(Debug, PartialEq)]
 struct Snapshot {
@@ -121,7 +141,7 @@ fn write_store(path: &Path) -> Snapshot {
 /// the summaries, contacts and outbox records JSON. `keep_compact` says
 /// which records stay compact (as in a migration cut short).
 fn make_old(path: &Path, old: &Snapshot, schema: u8, keep_compact: impl Fn(usize) -> bool) {
-    let db = sled::open(path).unwrap();
+    let db = open_raw(path);
     let tree = |n: &str| db.open_tree(n).unwrap();
     let (messages, mid_index) = (tree("messages"), tree("mid_index"));
     let mut i = 0;
@@ -184,7 +204,7 @@ const TREES: [&str; 5] = [
 ];
 
 fn formats(path: &Path) -> Formats {
-    let db = sled::open(path).unwrap();
+    let db = open_raw(path);
     let compact = TREES.map(|t| {
         db.open_tree(t)
             .unwrap()
@@ -318,7 +338,7 @@ fn a_migration_cut_short_finishes_on_the_next_open() {
         // As an open that stopped part way leaves it: the new schema and
         // where the migration started.
         {
-            let db = sled::open(&path).unwrap();
+            let db = open_raw(&path);
             let meta = db.open_tree("meta").unwrap();
             meta.insert("schema_version", &b"3"[..]).unwrap();
             meta.insert("migrating_from", schema.to_string().as_bytes())
@@ -354,7 +374,7 @@ fn a_newer_schema_is_refused() {
     let path = dir.path().join("store");
     write_store(&path);
     {
-        let db = sled::open(&path).unwrap();
+        let db = open_raw(&path);
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", &b"4"[..])
