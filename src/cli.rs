@@ -30,8 +30,8 @@ pub enum Command {
     Serve,
     /// Print the store as JSON Lines
     Export(ExportArgs),
-    /// Re-apply quarantined webhook events
-    Replay,
+    /// Re-apply quarantined webhook events (or delete one with --delete)
+    Replay(ReplayArgs),
     /// Sync conversations and profiles from the Graph API
     Sync(SyncArgs),
     /// Send one message through the outbox and print its mid
@@ -168,6 +168,15 @@ pub enum ExportWhat {
     Campaigns,
     Events,
     Notes,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Args, serde::Serialize, serde::Deserialize)]
+pub struct ReplayArgs {
+    /// Delete this quarantined event instead of replaying (its seq, as
+    /// `export --what events` and `doctor` show it); repeatable
+    #[arg(long = "delete", value_name = "SEQ")]
+    #[serde(default)]
+    pub delete: Vec<u64>,
 }
 
 #[derive(Debug, Args)]

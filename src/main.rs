@@ -258,7 +258,7 @@ async fn run(cli: Cli) -> CliResult {
         }
         Some(
             cmd @ (Command::Export(_)
-            | Command::Replay
+            | Command::Replay(_)
             | Command::Sync(_)
             | Command::Send(_)
             | Command::Bulk(_)

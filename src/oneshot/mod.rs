@@ -3,8 +3,8 @@
 //! same output, same exit codes.
 
 use crate::cli::{
-    AssignArgs, BulkArgs, CliError, CliResult, Command, ExportWhat, LabelArgs, NoteArgs, SendArgs,
-    SyncArgs,
+    AssignArgs, BulkArgs, CliError, CliResult, Command, ExportWhat, LabelArgs, NoteArgs,
+    ReplayArgs, SendArgs, SyncArgs,
 };
 use crate::config::Config;
 use crate::console::Console;
@@ -31,7 +31,8 @@ pub enum OneShot {
     Export {
         what: ExportWhat,
     },
-    Replay,
+    /// `{"command":"replay"}` from an older client is a replay of all.
+    Replay(ReplayArgs),
     Doctor,
     Assign(AssignArgs),
     Label(LabelArgs),
@@ -54,7 +55,7 @@ impl OneShot {
             Command::Bulk(a) => OneShot::Bulk(read_bulk(a)?),
             Command::Sync(a) => OneShot::Sync(a.clone()),
             Command::Export(a) => OneShot::Export { what: a.what },
-            Command::Replay => OneShot::Replay,
+            Command::Replay(a) => OneShot::Replay(a.clone()),
             Command::Doctor => OneShot::Doctor,
             Command::Assign(a) => OneShot::Assign(a.clone()),
             Command::Label(a) => OneShot::Label(a.clone()),
@@ -82,7 +83,7 @@ impl OneShot {
             OneShot::Bulk(_) => "bulk",
             OneShot::Sync(_) => "sync",
             OneShot::Export { .. } => "export",
-            OneShot::Replay => "replay",
+            OneShot::Replay(_) => "replay",
             OneShot::Doctor => "doctor",
             OneShot::Assign(_) => "assign",
             OneShot::Label(_) => "label",
@@ -96,7 +97,7 @@ impl OneShot {
         !matches!(
             self,
             OneShot::Export { .. }
-                | OneShot::Replay
+                | OneShot::Replay(_)
                 | OneShot::Report { .. }
                 | OneShot::Assign(_)
                 | OneShot::Label(_)
@@ -217,7 +218,19 @@ pub async fn run(
                     _ => Err(CliError::runtime(format!("report: {e}"))),
                 })
         }
-        OneShot::Replay => {
+        OneShot::Replay(ReplayArgs { delete }) if !delete.is_empty() => {
+            let store = store_or_err(store)?;
+            for seq in delete {
+                if !store.delete_event(seq)? {
+                    return Err(CliError::usage(format!(
+                        "event {seq} is not quarantined (see `dmdesk export --what events`)"
+                    )));
+                }
+                console.err(&format!("deleted quarantined event {seq}"));
+            }
+            Ok(())
+        }
+        OneShot::Replay(_) => {
             let store = store_or_err(store)?;
             let metrics = Arc::new(crate::metrics::Metrics::default());
             let ingest = crate::ingest::Ingest::new(store.clone(), cfg, metrics, None);

@@ -114,6 +114,10 @@ pub trait Store: Send + Sync {
     fn quarantine_event(&self, seq: u64, reason: &str) -> Result<()>;
     fn release_event(&self, seq: u64) -> Result<()>;
     fn quarantined(&self) -> Result<Vec<u64>>;
+    /// Delete a quarantined event without applying it: its body is no
+    /// longer shown or replayed (state `Deleted`). False, and nothing
+    /// changes, when `seq` is not quarantined.
+    fn delete_event(&self, seq: u64) -> Result<bool>;
 
     // ---- the one write path ------------------------------------------------
 

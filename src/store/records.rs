@@ -214,6 +214,9 @@ pub enum EventState {
     Pending,
     Applied,
     Quarantined(String),
+    /// A quarantined event the operator deleted (`dmdesk replay --delete`):
+    /// never applied, its body no longer kept or shown.
+    Deleted,
 }
 
 impl EventState {
@@ -222,6 +225,7 @@ impl EventState {
             EventState::Pending => "pending",
             EventState::Applied => "applied",
             EventState::Quarantined(_) => "quarantined",
+            EventState::Deleted => "deleted",
         }
     }
     pub fn reason(&self) -> Option<&str> {

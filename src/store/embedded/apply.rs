@@ -242,7 +242,7 @@ fn apply_one(txn: &mut Txn, ch: &Change) -> Result<()> {
 
 /// Save a contact and carry its name to the conversation row, if any.
 fn put_contact(txn: &mut Txn, c: &Contact) -> Result<()> {
-    txn.put(T::Contacts, keys::conv(&c.conv), encode(c));
+    txn.put(T::Contacts, keys::conv(&c.conv), record::encode_compact(c));
     let named = crate::domain::Conversation::of_contact(c.conv.clone(), c);
     if let Some(conv) = txn.existing_conv(&c.conv)? {
         if (&conv.name, &conv.handle) != (&named.name, &named.handle) {

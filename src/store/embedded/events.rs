@@ -139,8 +139,14 @@ impl SledStore {
     }
 
     fn event_record(&self, r: Record, applied: u64) -> Result<EventRecord> {
+        let mut body = r.body;
         let state = match self.quarantine.get(keys::seq(r.seq))? {
             Some(why) => EventState::Quarantined(String::from_utf8_lossy(&why).into_owned()),
+            // Its bytes stay in the segment until the segment is retired.
+            None if self.deleted_events.contains_key(keys::seq(r.seq))? => {
+                body = Vec::new();
+                EventState::Deleted
+            }
             None if r.seq <= applied => EventState::Applied,
             None => EventState::Pending,
         };
@@ -148,7 +154,7 @@ impl SledStore {
             seq: r.seq,
             received_ms: r.received_ms,
             state,
-            body: r.body,
+            body,
         })
     }
 
@@ -168,6 +174,21 @@ impl SledStore {
     pub(super) fn release_event(&self, seq: u64) -> Result<()> {
         self.quarantine.remove(keys::seq(seq))?;
         Ok(())
+    }
+
+    /// Mark a quarantined event deleted and release its segment to the
+    /// retention (which then retires it like any applied one).
+    pub(super) fn delete_event(&self, seq: u64) -> Result<bool> {
+        let key = keys::seq(seq);
+        if !self.quarantine.contains_key(key)? {
+            return Ok(false);
+        }
+        // Deleted first: a crash between the two leaves it deleted, never
+        // shown as applied.
+        self.deleted_events.insert(key, &[])?;
+        self.quarantine.remove(key)?;
+        self.db.flush()?;
+        Ok(true)
     }
 
     pub(super) fn quarantined(&self) -> Result<Vec<u64>> {

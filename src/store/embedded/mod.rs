@@ -45,16 +45,14 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-/// 2: message records and `mid_index` entries in the compact format
-/// (`record`); a store of schema 1 is migrated when it is opened.
-const SCHEMA_VERSION: u64 = 2;
-
 pub struct SledStore {
     db: sled::Db,
     path: PathBuf,
     /// The mode named in the holder file (`serve`, `inbox`, ...).
     mode: String,
     quarantine: sled::Tree,
+    /// Quarantined events deleted by the operator (seq → ()).
+    deleted_events: sled::Tree,
     contacts: sled::Tree,
     conversations: sled::Tree,
     by_activity: sled::Tree,
@@ -218,6 +216,7 @@ impl SledStore {
         Self::import_sled_events(&events, &log)?;
         let store = SledStore {
             quarantine: t("quarantine")?,
+            deleted_events: t("deleted_events")?,
             contacts: t("contacts")?,
             conversations: t("conversations")?,
             by_activity: t("conv_by_activity")?,
@@ -246,26 +245,7 @@ impl SledStore {
             mode: mode.to_string(),
             db,
         };
-        match store.meta_get::<u64>("schema_version")? {
-            None => store.meta_put("schema_version", &SCHEMA_VERSION)?,
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::Corrupt(format!(
-                    "store schema {v} is newer than this dmdesk understands ({SCHEMA_VERSION})"
-                )))
-            }
-            Some(v) if v < 2 => {
-                let m = migrate::to_compact(&store.messages, &store.mid_index)?;
-                store.meta_put("schema_version", &SCHEMA_VERSION)?;
-                store.db.flush()?;
-                tracing::info!(
-                    messages = m.messages,
-                    mid_entries = m.mid_entries,
-                    ms = m.elapsed.as_millis() as u64,
-                    "store records migrated to the compact format"
-                );
-            }
-            Some(_) => {}
-        }
+        migrate::on_open(&store)?;
         let store = Arc::new(store);
         search::index_old_messages(&store)?;
         Ok(store)
@@ -368,6 +348,9 @@ impl Store for SledStore {
     }
     fn quarantined(&self) -> Result<Vec<u64>> {
         SledStore::quarantined(self)
+    }
+    fn delete_event(&self, seq: u64) -> Result<bool> {
+        SledStore::delete_event(self, seq)
     }
 
     fn apply(&self, changes: &[Change]) -> Result<Applied> {
@@ -580,13 +563,9 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("store records serialise")
 }
 
-/// A JSON record. Message records are compact: read them with
-/// [`record::decode_message`], which needs their key.
+/// A record in JSON or, for the trees that have it, the compact format
+/// (`record::encode_compact`). Message records leave out what their key
+/// holds: read them with [`record::decode_message`].
 pub(crate) fn decode<T: DeserializeOwned>(v: &[u8]) -> Result<T> {
-    if record::is_compact(v) {
-        return Err(StoreError::Corrupt(
-            "a compact record read as JSON (use record::decode_message)".into(),
-        ));
-    }
-    serde_json::from_slice(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+    record::decode_record(v)
 }

@@ -4,7 +4,7 @@
 //! the other is a no-op.
 
 use super::txn::{insert_message, message_by_mid, remove_message, Txn, T};
-use super::{decode, encode, Result};
+use super::{decode, record, Result};
 use crate::domain::{ConvKey, Direction, Message, Mid, MsgStatus, Origin, TimestampMs};
 use crate::store::{OutboxRecord, OutboxState, StoreError};
 use crate::team::AgentName;
@@ -17,7 +17,7 @@ fn get(txn: &Txn, id: &str) -> Result<Option<OutboxRecord>> {
 }
 
 fn put(txn: &mut Txn, rec: &OutboxRecord) {
-    txn.put(T::Outbox, rec.id.as_bytes(), encode(rec));
+    txn.put(T::Outbox, rec.id.as_bytes(), record::encode_compact(rec));
 }
 
 /// The outbox record and a pending message in the thread.

@@ -1,7 +1,7 @@
 //! Reads for the UI, export and workers. The list and thread read only the
 //! rows they show.
 
-use super::{decode, encode, keys, record, Result, SledStore};
+use super::{decode, keys, record, Result, SledStore};
 use crate::domain::{Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
 use crate::store::{Rows, StoreError};
@@ -87,16 +87,11 @@ impl SledStore {
     /// unread total). A full scan that decodes only the key and the count;
     /// callers run it off the UI loop.
     pub fn unread_counts(&self) -> Result<Vec<(ConvKey, u32)>> {
-        #[derive(serde::Deserialize)]
-        struct Row {
-            key: ConvKey,
-            unread: u32,
-        }
         let mut out = Vec::new();
         for v in self.conversations.iter().values() {
-            let r: Row = decode(&v?)?;
-            if r.unread > 0 {
-                out.push((r.key, r.unread));
+            let (key, unread) = record::conversation_unread(&v?)?;
+            if unread > 0 {
+                out.push((key, unread));
             }
         }
         Ok(out)
@@ -183,7 +178,7 @@ impl SledStore {
         let row = match self.conversation(conv)? {
             Some(mut c) if c.has_draft == text.is_empty() => {
                 c.has_draft = !text.is_empty();
-                Some(encode(&c))
+                Some(record::encode_compact(&c))
             }
             _ => None,
         };

@@ -1,4 +1,5 @@
-//! The compact encoding of message records and `mid_index` entries.
+//! The compact encoding of the store's large records: messages, `mid_index`
+//! entries, conversation summaries, contacts and outbox records.
 //!
 //! A compact value starts with [`COMPACT_V1`], then postcard. 0xC1 never
 //! begins UTF-8 text (so never a JSON record, which starts with `{`) and is
@@ -16,7 +17,7 @@ use crate::domain::{
     Attachment, ConvKey, Direction, Message, Mid, MsgKind, MsgStatus, Origin, Reaction,
 };
 use crate::store::StoreError;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{de::DeserializeOwned, Deserialize, Serialize, Serializer};
 
 /// The first byte of a compact record, version 1.
 pub const COMPACT_V1: u8 = 0xC1;
@@ -194,6 +195,57 @@ pub fn message_key(mid: &[u8], entry: &[u8]) -> Vec<u8> {
     }
 }
 
+/// A summary, contact or outbox record in the compact format.
+pub fn encode_compact<V: Serialize>(v: &V) -> Vec<u8> {
+    postcard::to_extend(v, vec![COMPACT_V1]).expect("a Vec takes every write")
+}
+
+/// A record written by [`encode_compact`] or, before it, as JSON.
+pub fn decode_record<V: DeserializeOwned>(v: &[u8]) -> Result<V> {
+    match v.split_first() {
+        Some((&COMPACT_V1, body)) => {
+            postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("record: {e}")))
+        }
+        _ => serde_json::from_slice(v).map_err(|e| StoreError::Corrupt(e.to_string())),
+    }
+}
+
+/// A conversation's key and unread count, read without decoding the rest
+/// of the summary (the unread total scans every row).
+pub fn conversation_unread(v: &[u8]) -> Result<(ConvKey, u32)> {
+    /// The summary's fields up to `unread`, in `Conversation`'s order.
+    #[derive(Deserialize)]
+    struct Head<'a> {
+        key: ConvKey,
+        #[serde(borrow)]
+        _name: &'a str,
+        #[serde(borrow)]
+        _last_preview: &'a str,
+        _last_direction: Option<Direction>,
+        _last_activity: crate::domain::TimestampMs,
+        _last_inbound: Option<crate::domain::TimestampMs>,
+        _last_user_message: Option<crate::domain::TimestampMs>,
+        unread: u32,
+    }
+    #[derive(Deserialize)]
+    struct Json {
+        key: ConvKey,
+        unread: u32,
+    }
+    match v.split_first() {
+        Some((&COMPACT_V1, body)) => {
+            let (h, _): (Head, _) = postcard::take_from_bytes(body)
+                .map_err(|e| StoreError::Corrupt(format!("conversation record: {e}")))?;
+            Ok((h.key, h.unread))
+        }
+        _ => {
+            let r: Json =
+                serde_json::from_slice(v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((r.key, r.unread))
+        }
+    }
+}
+
 /// Whether a stored value is already in the compact format.
 pub fn is_compact(v: &[u8]) -> bool {
     v.first() == Some(&COMPACT_V1)
@@ -316,6 +368,92 @@ mod tests {
         assert_eq!(message_key(m.mid.as_str().as_bytes(), &entry), k);
         // Before the compact format the entry was the whole key.
         assert_eq!(message_key(m.mid.as_str().as_bytes(), &k), k);
+    }
+
+    fn conversation() -> crate::domain::Conversation {
+        let mut c = crate::domain::Conversation::new(
+            ConvKey::new(Platform::Messenger, "1", "2"),
+            "Zoë".into(),
+        );
+        c.unread = 3;
+        c.labels = vec!["vip".into()];
+        c
+    }
+
+    #[test]
+    fn summaries_contacts_and_outbox_records_round_trip_in_both_formats() {
+        let c = conversation();
+        let contact = crate::domain::Contact::new(c.key.clone(), "webhook");
+        let outbox = crate::store::OutboxRecord {
+            id: "7".into(),
+            conv: c.key.clone(),
+            text: "hi".into(),
+            tag: None,
+            created: TimestampMs(9),
+            state: crate::store::OutboxState::Sent,
+            mid: Some(Mid::from("m_1")),
+            error: None,
+            agent: Some("alice".into()),
+            campaign: None,
+        };
+        let v = encode_compact(&c);
+        assert_eq!(v[0], COMPACT_V1);
+        let json = serde_json::to_vec(&c).unwrap();
+        assert!(
+            v.len() * 3 < json.len(),
+            "{} vs JSON {}",
+            v.len(),
+            json.len()
+        );
+        for v in [v, json] {
+            assert_eq!(decode_record::<crate::domain::Conversation>(&v).unwrap(), c);
+            assert_eq!(conversation_unread(&v).unwrap(), (c.key.clone(), 3));
+        }
+        for v in [
+            encode_compact(&contact),
+            serde_json::to_vec(&contact).unwrap(),
+        ] {
+            assert_eq!(
+                decode_record::<crate::domain::Contact>(&v).unwrap(),
+                contact
+            );
+        }
+        for v in [
+            encode_compact(&outbox),
+            serde_json::to_vec(&outbox).unwrap(),
+        ] {
+            assert_eq!(
+                decode_record::<crate::store::OutboxRecord>(&v).unwrap(),
+                outbox
+            );
+        }
+        assert!(decode_record::<crate::domain::Contact>(&[COMPACT_V1, 7]).is_err());
+    }
+
+    /// A summary's bytes are `Conversation`'s fields in order: a field added
+    /// or moved there changes them, and needs a new version byte.
+    #[test]
+    fn summary_bytes_are_pinned() {
+        assert_eq!(
+            encode_compact(&conversation()),
+            [
+                0xC1, // version
+                0, 1, b'1', 1, b'2', // key: messenger, "1", "2"
+                4, b'Z', b'o', 0xC3, 0xAB, // name
+                0,    // last_preview
+                0,    // last_direction
+                0,    // last_activity
+                0, 0, // last_inbound, last_user_message
+                3, // unread
+                0, // message_count
+                0, // status: open
+                0, 0, 0, // snooze_until, read and delivered watermarks
+                0, // standby
+                1, 3, b'v', b'i', b'p', // labels
+                0, 0, 0, 0, 0, 0,
+                0, // has_draft, assignee, priority, awaiting_since, last_mid, first_reply_due, handle
+            ]
+        );
     }
 
     fn text() -> impl Strategy<Value = String> {

@@ -215,7 +215,7 @@ impl<'s> Txn<'s> {
             Some(c) => c,
             None => {
                 let c = crate::domain::Contact::new(key.clone(), "webhook");
-                self.put(T::Contacts, keys::conv(key), encode(&c));
+                self.put(T::Contacts, keys::conv(key), record::encode_compact(&c));
                 self.out.new_contacts.push(key.clone());
                 self.publish(Update::Contact(Box::new(c.clone())));
                 c
@@ -257,7 +257,11 @@ impl<'s> Txn<'s> {
                 keys::activity(slot.conv.last_activity, k),
                 vec![],
             );
-            self.put(T::Conversations, keys::conv(k), encode(&slot.conv));
+            self.put(
+                T::Conversations,
+                keys::conv(k),
+                record::encode_compact(&slot.conv),
+            );
             self.publish(Update::Conversation(Box::new(slot.conv)));
         }
         let used: Vec<usize> = (0..TREES).filter(|&i| !self.writes[i].is_empty()).collect();

@@ -41,6 +41,8 @@ fn record(r: &tokio_postgres::Row, applied: u64) -> EventRecord {
     let seq = r.get::<_, i64>(0) as u64;
     let state = match r.get::<_, Option<String>>(3) {
         Some(reason) => EventState::Quarantined(reason),
+        // Only `delete` empties a body (Meta never sends an empty one).
+        None if seq <= applied && r.get::<_, &[u8]>(2).is_empty() => EventState::Deleted,
         None if seq <= applied => EventState::Applied,
         None => EventState::Pending,
     };
@@ -92,6 +94,26 @@ pub(super) async fn release(pool: &Pool, seq: u64) -> PgResult<()> {
         .execute("DELETE FROM quarantine WHERE seq = $1", &[&to_i64(seq)])
         .await?;
     Ok(())
+}
+
+/// Empty a quarantined event's body and release it; the row stays, so its
+/// seq is never handed out again.
+pub(super) async fn delete(pool: &Pool, seq: u64) -> PgResult<bool> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let released = tx
+        .execute("DELETE FROM quarantine WHERE seq = $1", &[&to_i64(seq)])
+        .await?;
+    if released == 0 {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE events SET body = ''::bytea WHERE seq = $1",
+        &[&to_i64(seq)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub(super) async fn quarantined(pool: &Pool) -> PgResult<Vec<u64>> {

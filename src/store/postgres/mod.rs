@@ -360,6 +360,9 @@ impl Store for PgStore {
     fn quarantined(&self) -> Result<Vec<u64>> {
         self.run(|p| async move { events::quarantined(&p).await })
     }
+    fn delete_event(&self, seq: u64) -> Result<bool> {
+        self.run(|p| async move { events::delete(&p, seq).await })
+    }
 
     fn apply(&self, changes: &[Change]) -> Result<Applied> {
         let (changes, origin) = (changes.to_vec(), self.origin.clone());
