@@ -30,6 +30,7 @@ pub struct GroupFlush {
     last_batch: AtomicU64,
     /// Why the last flush failed (None once one succeeds): the store's health.
     failing: Mutex<Option<String>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl GroupFlush {
@@ -45,11 +46,12 @@ impl GroupFlush {
             flushes: AtomicU64::new(0),
             last_batch: AtomicU64::new(0),
             failing: Mutex::new(None),
+            thread: Mutex::new(None),
         });
         let weak = Arc::downgrade(&gf);
         let kick = gf.kick.clone();
         let stop = gf.stop.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("dmdesk-flush".into())
             .spawn(move || loop {
                 let kicked = {
@@ -99,7 +101,22 @@ impl GroupFlush {
                 }
             })
             .expect("spawn flush thread");
+        *gf.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
         gf
+    }
+
+    /// Stop the thread and wait for it: a flush in progress holds sled
+    /// (and its file lock) until it ends, so a store dropped and opened
+    /// again at once would find itself still held.
+    pub fn close(&self) {
+        self.stop.store(true, Ordering::Release);
+        self.kick();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = thread {
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
+        }
     }
 
     /// Why flushing fails now, if it does.

@@ -90,6 +90,12 @@ pub struct SledStore {
     fail_commit_after: AtomicUsize,
 }
 
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        self.flush.close();
+    }
+}
+
 /// The event log's segment files, inside the store directory.
 pub const EVENT_LOG_DIR: &str = "eventlog";
 
