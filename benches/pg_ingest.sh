@@ -92,15 +92,15 @@ wait_applied() {
 
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
-# pgbench: tps and p99 (ms) of a one-row insert at CONNS clients, in $result.
+# pgbench: tps and p99 (ms) of a one-row insert at $1 clients, in $result.
 pgbench_run() {
-  local url
+  local url clients=$1
   url=$(fresh_db pgb)
   psql_ "$url" -c "CREATE TABLE bench_rows (id bigserial PRIMARY KEY, received_ms bigint NOT NULL, body bytea NOT NULL)"
   cat >"$tmp/insert.sql" <<'SQL'
 INSERT INTO bench_rows (received_ms, body) VALUES ((extract(epoch from now()) * 1000)::bigint, convert_to(repeat('x', 1200), 'UTF8'));
 SQL
-  (cd "$tmp" && rm -f pgbench_log.* && "$PGBENCH" -n -c "$CONNS" -j 2 -T "$SECS" -f insert.sql -l "$url" >pgbench.out 2>&1) \
+  (cd "$tmp" && rm -f pgbench_log.* && "$PGBENCH" -n -c "$clients" -j "$(( clients < 2 ? 1 : 2 ))" -T "$SECS" -f insert.sql -l "$url" >pgbench.out 2>&1) \
     || { cat "$tmp/pgbench.out" >&2; exit 1; }
   local tps p99
   tps=$(awk '/^tps/ {print $3; exit}' "$tmp/pgbench.out")
@@ -125,11 +125,13 @@ ingest_run() {
 }
 
 echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), fsync on, port $PGPORT; $CONNS connections, ≤${SECS}s and ≤$N requests a measurement; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-3s | %9s | %8s | %9s | %8s | %5s | %6s | %8s | %9s | %5s | %13s | %s\n' run "pgbench/s" "pgb p99" "1 recv/s" "p99" ratio "bad" "catch-up" "2 recv/s" "2/1" "applied/s 1|2" load
-ratios=(); p99s=(); pgbs=(); ones=(); twos=(); scal=(); pgp=()
+printf '%-3s | %9s | %8s | %9s | %8s | %5s | %6s | %8s | %9s | %5s | %13s | %8s | %s\n' run "pgbench/s" "pgb p99" "1 recv/s" "p99" ratio "bad" "catch-up" "2 recv/s" "2/1" "applied/s 1|2" "pgbench 1 client/s" load
+ratios=(); p99s=(); pgbs=(); ones=(); twos=(); scal=(); pgp=(); pgb1s=()
 for run in $(seq "$RUNS"); do
   gen "$run"
-  pgbench_run; read -r pgb pgbp <<<"$result"
+  pgbench_run "$CONNS"; read -r pgb pgbp <<<"$result"
+  # One client: what commits cost when they are made one after another.
+  pgbench_run 1; read -r pgb1 _ <<<"$result"
   ingest_run "$run" 1; read -r one onep bad catch aps1 <<<"$result"
   ratio=$(python3 -c "print(f'{$one/$pgb:.2f}')")
   two=- s=- aps2=-
@@ -140,11 +142,11 @@ for run in $(seq "$RUNS"); do
     s=$(python3 -c "print(f'{$two/$one:.2f}')")
     twos+=("$two"); scal+=("$s"); bad=$((bad + bad2))
   fi
-  printf '%-3s | %9.0f | %5s ms | %9.0f | %5s ms | %5s | %6s | %6s s | %9s | %5s | %13s | %s\n' "$run" "$pgb" "$pgbp" "$one" "$onep" "$ratio" "$bad" "$catch" "$two" "$s" "$aps1|$aps2" "$(cut -d' ' -f1 /proc/loadavg)"
-  ratios+=("$ratio"); p99s+=("$onep"); pgbs+=("$pgb"); ones+=("$one"); pgp+=("$pgbp")
+  printf '%-3s | %9.0f | %5s ms | %9.0f | %5s ms | %5s | %6s | %6s s | %9s | %5s | %13s | %8.0f | %s\n' "$run" "$pgb" "$pgbp" "$one" "$onep" "$ratio" "$bad" "$catch" "$two" "$s" "$aps1|$aps2" "$pgb1" "$(cut -d' ' -f1 /proc/loadavg)"
+  ratios+=("$ratio"); p99s+=("$onep"); pgbs+=("$pgb"); ones+=("$one"); pgp+=("$pgbp"); pgb1s+=("$pgb1")
 done
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 span() { printf '%s\n' "$@" | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {print lo "–" hi}'; }
-echo "median: pgbench $(med "${pgbs[@]}")/s (p99 $(med "${pgp[@]}") ms), one receiver $(med "${ones[@]}")/s, ratio $(med "${ratios[@]}") (runs $(span "${ratios[@]}")), p99 $(med "${p99s[@]}") ms"
+echo "median: pgbench $(med "${pgbs[@]}")/s (p99 $(med "${pgp[@]}") ms), one receiver $(med "${ones[@]}")/s, ratio $(med "${ratios[@]}") (runs $(span "${ratios[@]}")), p99 $(med "${p99s[@]}") ms; pgbench at 1 client $(med "${pgb1s[@]}")/s"
 [ "$TWO" = 1 ] && echo "two receivers: median $(med "${twos[@]}")/s, two/one $(med "${scal[@]}") (runs $(span "${scal[@]}"))"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
