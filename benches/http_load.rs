@@ -117,7 +117,10 @@ async fn answer(r: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
         }
         if let Some((k, v)) = l.split_once(':') {
             if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().map_err(|_| std::io::ErrorKind::InvalidData)?;
+                len = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| std::io::ErrorKind::InvalidData)?;
             }
         }
     }
@@ -164,9 +167,9 @@ async fn connection(
             answer(c).await
         };
         match tokio::time::timeout(Duration::from_secs(30), res).await {
-            Ok(Ok(s)) if (200..300).contains(&s) => {
-                t.ok_us.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32)
-            }
+            Ok(Ok(s)) if (200..300).contains(&s) => t
+                .ok_us
+                .push(start.elapsed().as_micros().min(u32::MAX as u128) as u32),
             Ok(Ok(_)) => t.non2xx += 1,
             _ => {
                 t.errors += 1;

@@ -150,8 +150,8 @@ impl Setup {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_runner_whose_page_lock_is_cut_stops_sending_says_why_and_resumes_once_it_holds_it_again(
-) {
+async fn a_runner_whose_page_lock_is_cut_stops_sending_says_why_and_resumes_once_it_holds_it_again()
+{
     let Some(s) = setup("a_runner_whose_page_lock_is_cut").await else {
         return;
     };
@@ -167,24 +167,24 @@ async fn a_runner_whose_page_lock_is_cut_stops_sending_says_why_and_resumes_once
     };
     let c = sql(&s.db).await;
     let lock_q = |granted: bool| {
-        format!(
-            "SELECT count(*) FROM pg_locks WHERE {HERE} AND granted = {granted}"
-        )
+        format!("SELECT count(*) FROM pg_locks WHERE {HERE} AND granted = {granted}")
     };
     let waiting = lock_q(false);
-    common::wait::until("B waiting for the page lock", Duration::from_secs(10), || {
-        let (c, q) = (&c, waiting.clone());
-        async move { count(c, &q).await == 1 }
-    })
+    common::wait::until(
+        "B waiting for the page lock",
+        Duration::from_secs(10),
+        || {
+            let (c, q) = (&c, waiting.clone());
+            async move { count(c, &q).await == 1 }
+        },
+    )
     .await;
 
     // Cut A's lock connection while A lives (as a server-side kill or a
     // network cut would).
     let cut: i64 = count(
         &c,
-        &format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE {HERE} AND granted"
-        ),
+        &format!("SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE {HERE} AND granted"),
     )
     .await;
     assert_eq!(cut, 1, "one lock holder (A's) was terminated");

@@ -97,7 +97,11 @@ impl JobGuard {
     /// resolves for a lock that cannot be lost.
     pub async fn lost(&self) -> String {
         let mut rx = self.lost.clone();
-        let why = rx.wait_for(Option::is_some).await.ok().and_then(|w| (*w).clone());
+        let why = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|w| (*w).clone());
         match why {
             Some(why) => why,
             // The watcher is gone without a loss: it never will be lost.

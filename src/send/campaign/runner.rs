@@ -101,7 +101,7 @@ pub async fn run(
             Err(e) => return Err(e),
         };
         match run_locked(ctx, id, tuning, cancel, shutdown, &pages).await? {
-            Ended::Report(r) => return Ok(r),
+            Ended::Report(r) => return Ok(*r),
             Ended::LockLost => paused = true,
         }
     }
@@ -112,7 +112,7 @@ const RELOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// How a run that held its page locks ended.
 enum Ended {
-    Report(CampaignReport),
+    Report(Box<CampaignReport>),
     /// A lock was lost: nothing more was started; the campaign stays running.
     LockLost,
 }
@@ -139,7 +139,7 @@ async fn run_locked(
         return Err(CampaignError::NotFound(id.to_string()));
     };
     match camp.status {
-        CampaignStatus::Done => return Ok(Ended::Report(report(store, id)?)),
+        CampaignStatus::Done => return Ok(Ended::Report(Box::new(report(store, id)?))),
         CampaignStatus::Cancelled => return Err(CampaignError::Cancelled(id.to_string())),
         CampaignStatus::Stopped => {
             camp =
@@ -279,7 +279,12 @@ async fn run_locked(
         }
     }
     halt.cancel(); // ends the link task
-    if runner.lost.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+    if runner
+        .lost
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some()
+    {
         runner.progress(false);
         return Ok(Ended::LockLost);
     }
@@ -306,7 +311,7 @@ async fn run_locked(
     }
     store.durable().await;
     runner.progress(false);
-    Ok(Ended::Report(report(store, id)?))
+    Ok(Ended::Report(Box::new(report(store, id)?)))
 }
 
 /// Hold the lock of every page this campaign sends from (in one order, so
