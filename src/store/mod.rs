@@ -69,7 +69,46 @@ pub enum Swap<T> {
 }
 
 /// A cluster-wide job lock (`Store::job_lock`), held until dropped.
-pub type JobGuard = Box<dyn std::any::Any + Send + Sync>;
+pub struct JobGuard {
+    _hold: Box<dyn std::any::Any + Send + Sync>,
+    /// Some(why) once the lock went away under its holder.
+    lost: tokio::sync::watch::Receiver<Option<String>>,
+}
+
+impl JobGuard {
+    /// `hold` keeps the lock; `lost` says when (and why) it went away.
+    pub fn new(
+        hold: impl std::any::Any + Send + Sync,
+        lost: tokio::sync::watch::Receiver<Option<String>>,
+    ) -> JobGuard {
+        JobGuard {
+            _hold: Box::new(hold),
+            lost,
+        }
+    }
+
+    /// A lock that cannot be lost (a store only this process opens).
+    pub fn local() -> JobGuard {
+        JobGuard::new((), tokio::sync::watch::channel(None).1)
+    }
+
+    /// Resolves, with why, once the lock is lost while still held (its
+    /// database connection was cut): the holder must stop its job. Never
+    /// resolves for a lock that cannot be lost.
+    pub async fn lost(&self) -> String {
+        let mut rx = self.lost.clone();
+        let why = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|w| (*w).clone());
+        match why {
+            Some(why) => why,
+            // The watcher is gone without a loss: it never will be lost.
+            None => std::future::pending().await,
+        }
+    }
+}
 
 pub type Rows<'a, T> = Box<dyn Iterator<Item = Result<T>> + Send + 'a>;
 
@@ -252,7 +291,7 @@ pub trait Store: Send + Sync {
         wait: bool,
     ) -> BoxFuture<'a, Result<Option<JobGuard>>> {
         let _ = (name, wait);
-        Box::pin(async { Ok(Some(Box::new(()) as JobGuard)) })
+        Box::pin(async { Ok(Some(JobGuard::local())) })
     }
 
     /// The database server behind the store, for `dmdesk doctor` (None:

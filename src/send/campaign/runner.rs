@@ -19,7 +19,7 @@ use crate::store::{
 };
 use crate::update::{CampaignProgress, Update};
 use futures::StreamExt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -66,8 +66,12 @@ pub enum CampaignError {
 }
 
 /// Run (or resume) a campaign until every recipient is final, it is
-/// stopped or cancelled (`cancel`), or the process shuts down (`shutdown`:
-/// the campaign stays running and resumes at the next start).
+/// stopped or cancelled (`cancel` here, or a cancel recorded in the store by
+/// another process), or the process shuts down (`shutdown`: the campaign
+/// stays running and resumes at the next start). A page lock lost on the
+/// way (its database connection was cut) pauses the run: it stops sending,
+/// says why, and waits for the lock again (meanwhile another process may
+/// take the campaign on).
 pub async fn run(
     ctx: &SendCtx,
     id: &str,
@@ -76,17 +80,66 @@ pub async fn run(
     shutdown: &CancellationToken,
 ) -> Result<CampaignReport, CampaignError> {
     let store = &ctx.store;
-    // One runner per page across processes sharing a database: wait for
-    // the pages first, then read the state (another runner may have
-    // finished the campaign meanwhile).
-    let Some(_pages) = lock_pages(store, id, cancel, shutdown).await? else {
-        return Ok(report(store, id)?);
-    };
+    let mut paused = false;
+    loop {
+        // One runner per page across processes sharing a database: wait
+        // for the pages first, then read the state (another runner may
+        // have finished the campaign meanwhile).
+        let pages = match lock_pages(store, id, cancel, shutdown).await {
+            Ok(Some(pages)) => pages,
+            Ok(None) => return Ok(report(store, id)?),
+            // After a lost lock the database may still be away: keep
+            // waiting for it rather than leave the campaign unattended.
+            Err(e) if paused => {
+                tracing::warn!(campaign = %id, error = %e, "campaign paused: its page locks cannot be taken yet");
+                tokio::select! {
+                    _ = tokio::time::sleep(RELOCK_WAIT) => continue,
+                    _ = cancel.cancelled() => return Err(e),
+                    _ = shutdown.cancelled() => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        match run_locked(ctx, id, tuning, cancel, shutdown, &pages).await? {
+            Ended::Report(r) => return Ok(*r),
+            Ended::LockLost => paused = true,
+        }
+    }
+}
+
+/// Between two attempts to take the page locks again after one was lost.
+const RELOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// How a run that held its page locks ended.
+enum Ended {
+    Report(Box<CampaignReport>),
+    /// A lock was lost: nothing more was started; the campaign stays running.
+    LockLost,
+}
+
+/// The first of `pages`' locks to be lost, with why (never, if none is).
+async fn first_lost(pages: &[JobGuard]) -> String {
+    if pages.is_empty() {
+        return std::future::pending().await;
+    }
+    let lost = pages.iter().map(|g| Box::pin(g.lost()));
+    futures::future::select_all(lost).await.0
+}
+
+async fn run_locked(
+    ctx: &SendCtx,
+    id: &str,
+    tuning: &Tuning,
+    cancel: &CancellationToken,
+    shutdown: &CancellationToken,
+    pages: &[JobGuard],
+) -> Result<Ended, CampaignError> {
+    let store = &ctx.store;
     let Some(mut camp) = store.campaign(id)? else {
         return Err(CampaignError::NotFound(id.to_string()));
     };
     match camp.status {
-        CampaignStatus::Done => return Ok(report(store, id)?),
+        CampaignStatus::Done => return Ok(Ended::Report(Box::new(report(store, id)?))),
         CampaignStatus::Cancelled => return Err(CampaignError::Cancelled(id.to_string())),
         CampaignStatus::Stopped => {
             camp =
@@ -135,6 +188,8 @@ pub async fn run(
         tuning,
         halt: cancel.child_token(),
         stop_reason: Mutex::new(None),
+        lost: Mutex::new(None),
+        cancelled_elsewhere: AtomicBool::new(false),
         rl_streak: AtomicU32::new(0),
         done: AtomicU64::new(counts.done()),
         sent: AtomicU64::new(counts.sent),
@@ -155,54 +210,84 @@ pub async fn run(
             }
         })
     };
-    futures::stream::iter(queued)
-        .map(|r| runner.send_one(r))
-        .buffer_unordered(tuning.concurrency.max(1))
-        .for_each(|res| async move {
-            if let Err(e) = res {
-                tracing::error!(error = %e, "campaign store write failed");
-            }
-        })
-        .await;
+    let work = async {
+        futures::stream::iter(queued)
+            .map(|r| async {
+                // A cancel recorded by another process reaches this run here,
+                // before each send.
+                if runner.cancelled_in_store() {
+                    return Ok(());
+                }
+                runner.send_one(r).await
+            })
+            .buffer_unordered(tuning.concurrency.max(1))
+            .for_each(|res| async move {
+                if let Err(e) = res {
+                    tracing::error!(error = %e, "campaign store write failed");
+                }
+            })
+            .await;
 
-    // In-flight recipients from before: give their echo the grace period.
-    if !waiting.is_empty() && !runner.halted() {
-        let latest = waiting
-            .iter()
-            .map(|r| r.updated_at.0)
-            .max()
-            .unwrap_or(now.0);
-        let wait_ms = (latest + grace_ms - TimestampMs::now().0).max(0);
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0))) => {}
-            _ = halt.cancelled() => {}
-        }
-        if !shutdown.is_cancelled() {
-            let mut again = Vec::new();
-            for r in waiting {
-                let Some(mut r) = store.campaign_recipient(id, r.index)? else {
-                    continue;
-                };
-                let (state, mid) = store.effective_state(&r)?;
-                if state == RecipientState::Sent {
-                    r.state = RecipientState::Sent;
-                    r.mid = mid;
-                    store.put_recipient(&r)?;
-                    runner.finished(RecipientState::Sent);
-                } else if r.state == RecipientState::InFlight {
-                    settle_interrupted(ctx, &mut r).await?;
-                    match r.state {
-                        RecipientState::Queued => again.push(r),
-                        state => runner.finished(state),
+        // In-flight recipients from before: give their echo the grace period.
+        if !waiting.is_empty() && !runner.halted() {
+            let latest = waiting
+                .iter()
+                .map(|r| r.updated_at.0)
+                .max()
+                .unwrap_or(now.0);
+            let wait_ms = (latest + grace_ms - TimestampMs::now().0).max(0);
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0))) => {}
+                _ = halt.cancelled() => {}
+            }
+            if !shutdown.is_cancelled() {
+                let mut again = Vec::new();
+                for r in waiting {
+                    let Some(mut r) = store.campaign_recipient(id, r.index)? else {
+                        continue;
+                    };
+                    let (state, mid) = store.effective_state(&r)?;
+                    if state == RecipientState::Sent {
+                        r.state = RecipientState::Sent;
+                        r.mid = mid;
+                        store.put_recipient(&r)?;
+                        runner.finished(RecipientState::Sent);
+                    } else if r.state == RecipientState::InFlight {
+                        settle_interrupted(ctx, &mut r).await?;
+                        match r.state {
+                            RecipientState::Queued => again.push(r),
+                            state => runner.finished(state),
+                        }
                     }
                 }
+                for r in again {
+                    runner.send_one(r).await?;
+                }
             }
-            for r in again {
-                runner.send_one(r).await?;
-            }
+        }
+        Ok::<(), CampaignError>(())
+    };
+    // A lost page lock halts the sends (those in flight finish) and the run
+    // then ends without deciding anything about the campaign.
+    let lost = first_lost(pages);
+    tokio::pin!(work, lost);
+    tokio::select! {
+        r = &mut work => r?,
+        why = &mut lost => {
+            runner.lock_lost(why);
+            work.await?;
         }
     }
     halt.cancel(); // ends the link task
+    if runner
+        .lost
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some()
+    {
+        runner.progress(false);
+        return Ok(Ended::LockLost);
+    }
 
     let stop = runner
         .stop_reason
@@ -213,7 +298,7 @@ pub async fn run(
     let end = TimestampMs::now();
     if let Some(reason) = stop {
         store.set_campaign_status(id, CampaignStatus::Stopped, Some(&reason), end)?;
-    } else if cancel.is_cancelled() {
+    } else if cancel.is_cancelled() || runner.cancelled_elsewhere.load(Ordering::Relaxed) {
         cancel_remaining(store, id)?;
         store.set_campaign_status(
             id,
@@ -226,7 +311,7 @@ pub async fn run(
     }
     store.durable().await;
     runner.progress(false);
-    Ok(report(store, id)?)
+    Ok(Ended::Report(Box::new(report(store, id)?)))
 }
 
 /// Hold the lock of every page this campaign sends from (in one order, so
@@ -369,6 +454,10 @@ pub(super) struct Runner<'a> {
     /// Stop starting sends (cancel, stop, shutdown).
     pub(super) halt: CancellationToken,
     stop_reason: Mutex<Option<String>>,
+    /// Why a page lock was lost, once it was (the run pauses).
+    lost: Mutex<Option<String>>,
+    /// Another process cancelled the campaign (seen in the store).
+    cancelled_elsewhere: AtomicBool,
     /// Consecutive rate-limit errors (the pause doubles with each).
     pub(super) rl_streak: AtomicU32,
     done: AtomicU64,
@@ -393,6 +482,38 @@ impl Runner<'_> {
             *s = Some(reason);
         }
         self.halt.cancel();
+    }
+
+    /// A page lock went away under this run: stop starting sends and say
+    /// why (log and status bar); the campaign stays running.
+    fn lock_lost(&self, why: String) {
+        let msg = format!(
+            "campaign {} paused: {why}; its sends stop until this process holds the lock again",
+            self.camp.id
+        );
+        tracing::warn!(campaign = %self.camp.id, "{msg}");
+        self.ctx.store.report_error(msg);
+        *self.lost.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+        self.halt.cancel();
+    }
+
+    /// Whether the campaign's row says it was cancelled (by another
+    /// process: a cancel here comes through `cancel`); if so, halt.
+    fn cancelled_in_store(&self) -> bool {
+        if self.cancelled_elsewhere.load(Ordering::Relaxed) {
+            return true;
+        }
+        // A failed read decides nothing: the send's own writes will fail too.
+        let cancelled = matches!(
+            self.ctx.store.campaign(&self.camp.id),
+            Ok(Some(c)) if c.status == CampaignStatus::Cancelled
+        );
+        if cancelled {
+            tracing::info!(campaign = %self.camp.id, "campaign cancelled by another process: stopping its sends");
+            self.cancelled_elsewhere.store(true, Ordering::Relaxed);
+            self.halt.cancel();
+        }
+        cancelled
     }
 
     fn progress(&self, running: bool) {
