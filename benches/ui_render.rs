@@ -33,6 +33,7 @@ use dmdesk::domain::*;
 use dmdesk::inbox::Request;
 use dmdesk::tui::data::{serve, DataWorker, Local, Port};
 use dmdesk::tui::{run_loop, Headless};
+use dmdesk::update::Update;
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::crossterm::event::{Event as CtEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -350,10 +351,7 @@ fn one_frame(store: &Db, thread: usize) -> FrameFigures {
         );
         m.text = Some("one more".into());
         let t = Instant::now();
-        let _ = app::update(
-            &mut s,
-            Event::Update(dmdesk::update::Update::Message(Box::new(m))),
-        );
+        let _ = app::update(&mut s, Event::Update(Update::Message(Box::new(m))));
         term.draw(|f| dmdesk::ui::render(&s, f)).expect("draw");
         v.push(t.elapsed());
     }
@@ -523,21 +521,20 @@ fn long_thread(c: &ConvKey, n: usize) -> Vec<Message> {
 }
 
 /// Median time of update + frame for `reps` changes made by `change` (the
-/// changed message is built outside the timed part).
+/// updates are built outside the timed part).
 fn timed_changes(
     s: &mut State,
     term: &mut Terminal<TestBackend>,
     reps: usize,
-    mut change: impl FnMut(&State, usize) -> Message,
+    mut change: impl FnMut(&State, usize) -> Vec<Update>,
 ) -> Duration {
     let mut v = Vec::new();
     for r in 0..reps {
-        let m = change(s, r);
+        let updates = change(s, r);
         let t = Instant::now();
-        let _ = app::update(
-            s,
-            Event::Update(dmdesk::update::Update::Message(Box::new(m))),
-        );
+        for u in updates {
+            let _ = app::update(s, Event::Update(u));
+        }
         term.draw(|f| dmdesk::ui::render(s, f)).expect("draw");
         v.push(t.elapsed());
     }
@@ -571,18 +568,36 @@ fn relayout(n: usize, reps: usize) {
         }
         t.messages[i].clone()
     };
-    let kinds: [(&str, Box<dyn Fn(&State, usize) -> Message>); 5] = [
+    let new_at_end = |s: &State, r: usize| -> Message {
+        let t = s.thread.as_ref().expect("open");
+        let mut m = Message::inbound(
+            t.conv.key.clone(),
+            Mid::new(format!("m_new_{r}")),
+            fixtures::NOW.plus_ms(r as i64),
+        );
+        m.text = Some("one more question about my order".into());
+        m
+    };
+    let one = |m: Message| vec![Update::Message(Box::new(m))];
+    type Change<'a> = Box<dyn Fn(&State, usize) -> Vec<Update> + 'a>;
+    let kinds: [(&str, Change); 6] = [
         (
             "new message at the end",
-            Box::new(|s: &State, r: usize| {
-                let t = s.thread.as_ref().expect("open");
-                let mut m = Message::inbound(
-                    t.conv.key.clone(),
-                    Mid::new(format!("m_new_{r}")),
-                    fixtures::NOW.plus_ms(r as i64),
-                );
-                m.text = Some("one more question about my order".into());
-                m
+            Box::new(move |s: &State, r: usize| one(new_at_end(s, r))),
+        ),
+        (
+            // As the store publishes an arrival: the message, then its
+            // conversation (last activity, unread count).
+            "new message at the end + its conversation update",
+            Box::new(move |s: &State, r: usize| {
+                let m = new_at_end(s, r + 1000);
+                let mut c = s.thread.as_ref().expect("open").conv.clone();
+                c.last_activity = m.timestamp;
+                c.unread += 1;
+                vec![
+                    Update::Message(Box::new(m)),
+                    Update::Conversation(Box::new(c)),
+                ]
             }),
         ),
         (
@@ -593,7 +608,7 @@ fn relayout(n: usize, reps: usize) {
                     emoji: "❤".into(),
                     by: fixtures::PAGE.into(),
                 });
-                m
+                one(m)
             }),
         ),
         (
@@ -602,7 +617,7 @@ fn relayout(n: usize, reps: usize) {
                 let mut m = mid(s, r, false);
                 m.text = Some("edited: a longer text that now wraps over more than one line of the thread pane, so the offsets below move".into());
                 m.edited = true;
-                m
+                one(m)
             }),
         ),
         (
@@ -610,7 +625,7 @@ fn relayout(n: usize, reps: usize) {
             Box::new(move |s: &State, r: usize| {
                 let mut m = mid(s, r, true);
                 m.status = MsgStatus::Read;
-                m
+                one(m)
             }),
         ),
         (
@@ -618,7 +633,7 @@ fn relayout(n: usize, reps: usize) {
             Box::new(move |s: &State, r: usize| {
                 let mut m = mid(s, r, false);
                 m.deleted = true;
-                m
+                one(m)
             }),
         ),
     ];

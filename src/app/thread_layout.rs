@@ -562,251 +562,6 @@ impl<'a> Ctx<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    // TEMPORARY ORACLE: the previous implementation.
-    #[allow(dead_code)]
-    /// The lines of messages `from..` (with the thread's top line when `from`
-    /// is 0), as they follow the lines of the messages before `from`.
-    pub(super) fn old_lay_out_from(
-        t: &Source,
-        from: usize,
-        width: u16,
-        zone: Zone,
-        now: TimestampMs,
-        me: Option<&str>,
-    ) -> Laid {
-        use LaidLine::Whole;
-        let w = width.max(8) as usize;
-        let mut lines: Vec<LaidLine> = Vec::new();
-        let mut owners = Vec::new();
-        let mut push = |l: LaidLine, o: Option<usize>, lines: &mut Vec<LaidLine>| {
-            lines.push(l);
-            owners.push(o);
-        };
-        if from > 0 {
-            // Continuing: no top line.
-        } else if !t.reached_start {
-            let txt = if t.loading_older {
-                "… loading"
-            } else {
-                "… older messages: PgUp / g"
-            };
-            push(Whole(Tone::Dim, txt.to_string()), None, &mut lines);
-        } else if t.conv.key.platform == Platform::Instagram && !t.messages.is_empty() {
-            push(
-            Whole(
-                Tone::Dim,
-                truncate(
-                    "Instagram lets apps read only the 20 most recent messages of older history",
-                    w,
-                ),
-            ),
-            None,
-            &mut lines,
-        );
-        }
-        let name = line(
-            &t.contact
-                .map(|c| c.display_name())
-                .unwrap_or_else(|| t.conv.name.clone()),
-        );
-        let team = team_lines(t);
-        // Those before the loaded messages wait until older ones are loaded;
-        // continuing, those already laid out above are skipped.
-        let after = match from.checked_sub(1).and_then(|p| t.messages.get(p)) {
-            Some(prev) => Some(prev.timestamp),
-            None if !t.reached_start => t.messages.first().map(|m| m.timestamp),
-            None => None,
-        };
-        let mut team = team
-            .into_iter()
-            .filter(move |e| after.is_none_or(|a| e.at() >= a))
-            .peekable();
-        let mut last_day = from
-            .checked_sub(1)
-            .and_then(|p| t.messages.get(p))
-            .map(|m| clock::day_key(m.timestamp, zone));
-        for (i, m) in t.messages.iter().enumerate().skip(from) {
-            while let Some(e) = team.next_if(|e| e.at() < m.timestamp) {
-                let mut extra = Vec::new();
-                lay_out_team(e, w, zone, &mut extra);
-                for l in extra {
-                    push(l, None, &mut lines);
-                }
-            }
-            let day = clock::day_key(m.timestamp, zone);
-            if last_day != Some(day) {
-                last_day = Some(day);
-                let label = format!(" {} ", clock::day_label(m.timestamp, now, zone));
-                let side = w.saturating_sub(crate::text::width(&label)) / 2;
-                push(
-                    Whole(
-                        Tone::Dim,
-                        format!("{}{label}{}", "─".repeat(side), "─".repeat(side)),
-                    ),
-                    None,
-                    &mut lines,
-                );
-            }
-            let out = m.direction == Direction::Out;
-            let indent = if out {
-                " ".repeat(OUT_INDENT)
-            } else {
-                String::new()
-            };
-            let body_w = w.saturating_sub(indent.len() + 2).max(4);
-            // Header.
-            let mut head = vec![(Tone::Plain, indent.clone())];
-            if out {
-                let who = match m.origin {
-                    Some(Origin::PageInbox) => "Page (via Page inbox)".to_string(),
-                    Some(Origin::OtherApp) => "Page (via other app)".to_string(),
-                    _ => match m.agent.as_deref() {
-                        Some(a) if Some(a) != me => format!("sent by {a}"),
-                        _ => "You".to_string(),
-                    },
-                };
-                head.push((Tone::Outbound, format!("▶ {who}")));
-            } else {
-                head.push((Tone::Inbound, format!("◀ {name}")));
-            }
-            head.push((Tone::Dim, format!(" · {}", clock::clock(m.timestamp, zone))));
-            if out {
-                let mark = status_mark(m);
-                let tone = if m.status == MsgStatus::Failed {
-                    Tone::Error
-                } else {
-                    Tone::Dim
-                };
-                head.push((tone, format!(" · {mark}")));
-                if let Some(tag) = &m.tag {
-                    head.push((Tone::Warn, format!(" · {tag}")));
-                }
-            }
-            if m.kind != MsgKind::Message {
-                head.push((
-                    Tone::Warn,
-                    format!(" [{}]", format!("{:?}", m.kind).to_lowercase()),
-                ));
-            }
-            if m.edited {
-                head.push((Tone::Dim, " (edited)".to_string()));
-            }
-            push(LaidLine::Pieces(head), Some(i), &mut lines);
-            let pad = format!("{indent}  ");
-            if let Some(target) = &m.reply_to {
-                let quoted = t
-                    .messages
-                    .iter()
-                    .find(|q| &q.mid == target)
-                    .map(|q| format!("↪ re: \"{}\"", q.preview()))
-                    .unwrap_or_else(|| "↪ re: an earlier message".to_string());
-                push(
-                    Whole(Tone::Dim, format!("{pad}{}", truncate(&quoted, body_w))),
-                    Some(i),
-                    &mut lines,
-                );
-            }
-            if m.deleted {
-                push(
-                    Whole(Tone::Dim, format!("{pad}(unsent)")),
-                    Some(i),
-                    &mut lines,
-                );
-            } else if let Some(text) = m.text.as_deref().filter(|t| !t.is_empty()) {
-                for l in wrap(text, body_w) {
-                    push(Whole(Tone::Plain, format!("{pad}{l}")), Some(i), &mut lines);
-                }
-            } else if m.unsupported {
-                push(
-                    Whole(Tone::Dim, format!("{pad}(unsupported message)")),
-                    Some(i),
-                    &mut lines,
-                );
-            }
-            if !m.deleted {
-                for (j, a) in m.attachments.iter().enumerate() {
-                    let label = match (&a.title, &a.url) {
-                        (Some(t), Some(u)) => format!("📎 {}: {t} {u}", a.kind),
-                        (None, Some(u)) => format!("📎 {}: {u}", a.kind),
-                        (Some(t), None) => format!("📎 {}: {t} (no url)", a.kind),
-                        (None, None) => format!("📎 {} (no url)", a.kind),
-                    };
-                    for l in wrap(&label, body_w) {
-                        push(Whole(Tone::Warn, format!("{pad}{l}")), Some(i), &mut lines);
-                    }
-                    let key = PicKey {
-                        mid: m.mid.clone(),
-                        index: j,
-                    };
-                    let shown = t.pictures.filter(|_| is_picture(a));
-                    let note = match shown.and_then(|p| p.map.get(&key)) {
-                        None => None,
-                        Some(PicState::Loading) => {
-                            Some((Tone::Dim, "🖼 loading picture…".to_string()))
-                        }
-                        Some(PicState::Unavailable(u)) => Some((Tone::Warn, u.placeholder())),
-                        Some(PicState::Ready(d)) => {
-                            let (cols, rows) = d.size();
-                            if cols as usize <= body_w {
-                                let x = pad.len() as u16;
-                                for row in 0..rows {
-                                    let key = key.clone();
-                                    push(LaidLine::Picture { key, row, x }, Some(i), &mut lines);
-                                }
-                                None
-                            } else {
-                                Some((Tone::Dim, "🖼 picture hidden: the pane is too narrow".into()))
-                            }
-                        }
-                    };
-                    if let Some((tone, text)) = note {
-                        push(
-                            Whole(tone, format!("{pad}{}", truncate(&text, body_w))),
-                            Some(i),
-                            &mut lines,
-                        );
-                    }
-                }
-            }
-            if !m.reactions.is_empty() {
-                let r = m
-                    .reactions
-                    .iter()
-                    .map(|r| {
-                        let by = if r.by == m.conv.account.as_str() {
-                            "you".to_string()
-                        } else {
-                            name.clone()
-                        };
-                        format!("{} {by}", r.emoji)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                push(
-                    Whole(Tone::Dim, format!("{pad}{}", truncate(&r, body_w))),
-                    Some(i),
-                    &mut lines,
-                );
-            }
-            if m.status == MsgStatus::Failed {
-                let why = m.error.clone().unwrap_or_else(|| "unknown error".into());
-                let hint = if t.retry { " — press t to retry" } else { "" };
-                for l in wrap(&format!("✗ {why}{hint}"), body_w) {
-                    push(Whole(Tone::Error, format!("{pad}{l}")), Some(i), &mut lines);
-                }
-            }
-        }
-        for e in team {
-            let mut extra = Vec::new();
-            lay_out_team(e, w, zone, &mut extra);
-            for l in extra {
-                push(l, None, &mut lines);
-            }
-        }
-        Laid { lines, owners }
-    }
-
     use crate::app::event::Event;
     use crate::app::fixtures as fx;
     use crate::app::update;
@@ -868,6 +623,71 @@ mod tests {
         let full = lay_out(&t.layout_source(), 60, zone, s.now, None);
         assert_eq!(incremental, full.owners);
         assert_eq!(t.line_count(60, zone, s.now), full.lines.len());
+    }
+
+    #[test]
+    fn a_change_in_a_long_thread_lays_out_only_what_it_touches() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        let msgs: Vec<Message> = (0..300)
+            .map(|i| fx::inbound(&c.key, &format!("m{i}"), 600 - i, "hello there"))
+            .collect();
+        fx::open_with(&mut s, c.clone(), msgs);
+        let zone = s.opts.zone;
+        let counts = |s: &crate::app::state::State| s.thread.as_ref().unwrap().memo.counts();
+        // At the pane's width, as update measures (another width lays out afresh).
+        let fresh = |s: &crate::app::state::State| {
+            let t = s.thread.as_ref().unwrap();
+            let w = crate::app::layout::thread_inner(&s.panes()).0;
+            (
+                t.line_owners(w, zone, s.now),
+                lay_out(&t.layout_source(), w, zone, s.now, None),
+            )
+        };
+        let _ = fresh(&s);
+        let (built, patched) = counts(&s);
+        // In the middle: a reaction, an edit, an unsend.
+        for (i, change) in [(150, 0), (151, 1), (152, 2)] {
+            let mut m = s.thread.as_ref().unwrap().messages[i].clone();
+            match change {
+                0 => m.reactions.push(Reaction {
+                    emoji: "❤".into(),
+                    by: fx::PAGE.into(),
+                }),
+                1 => {
+                    m.text = Some("now a much longer text that wraps over the line".repeat(3));
+                    m.edited = true;
+                }
+                _ => m.deleted = true,
+            }
+            update(&mut s, Event::Update(Update::Message(Box::new(m))));
+            let (owners, full) = fresh(&s);
+            assert_eq!(owners, full.owners);
+        }
+        // And a new one at the end.
+        let mut m = fx::inbound(&c.key, "new", 0, "one more");
+        m.timestamp = fx::NOW;
+        update(&mut s, Event::Update(Update::Message(Box::new(m))));
+        let (owners, full) = fresh(&s);
+        assert_eq!(owners, full.owners);
+        let (b, p) = counts(&s);
+        assert_eq!(b, built, "nothing laid out afresh");
+        assert!(p >= patched + 4, "each change brought up to date: {p}");
+        // An older page is not logged: everything is laid out again.
+        let older = vec![fx::inbound(&c.key, "old", 700, "from before")];
+        let limit = 5;
+        let conv = c.key.clone();
+        update(
+            &mut s,
+            Event::Inbox(crate::app::event::Reply::Older {
+                conv,
+                messages: older,
+                limit,
+            }),
+        );
+        let (owners, full) = fresh(&s);
+        assert_eq!(owners, full.owners);
+        assert_eq!(counts(&s).0, built + 1);
     }
 
     #[test]

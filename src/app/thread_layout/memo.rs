@@ -54,6 +54,9 @@ struct Inner {
     last: Option<Memoised>,
     /// Edits not yet applied to `last`, each with the rev it made.
     log: Vec<(u64, Vec<Edit>)>,
+    /// Layouts made afresh and brought up to date (tests check which).
+    #[cfg(test)]
+    counts: (usize, usize),
 }
 
 /// Edits kept for a layout not asked for meanwhile; past this the next
@@ -80,6 +83,12 @@ impl Memo {
             inner.log.clear();
         }
         inner.log.push((rev, edits));
+    }
+
+    /// Layouts made afresh and layouts brought up to date so far.
+    #[cfg(test)]
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).counts
     }
 
     /// The layout `update` measures scrolling with (line counts and owners
@@ -142,6 +151,10 @@ impl Memo {
                 let me = me.map_or_else(|| last.me.clone(), |m| m.map(str::to_string));
                 let ctx = Ctx::new(t, width, zone, now, me.as_deref());
                 if patch(Arc::make_mut(&mut last.layout), &ctx, &edits, since) {
+                    #[cfg(test)]
+                    {
+                        inner.counts.1 += 1;
+                    }
                     last.rev = t.rev;
                     last.pics = pics;
                     last.me = me;
@@ -153,6 +166,10 @@ impl Memo {
         }
         let me = me.unwrap_or(None);
         let layout = Arc::new(Ctx::new(t, width, zone, now, me).build());
+        #[cfg(test)]
+        {
+            inner.counts.0 += 1;
+        }
         inner.log.clear();
         inner.last = Some(Memoised {
             whole,

@@ -105,7 +105,7 @@ fn cursor_into_view(s: &mut State, to_bottom: bool) {
     let shown = l.slice(start, end);
     let mut shown = shown.iter().filter_map(|(_, o)| *o);
     let Some(lo) = shown.next() else { return };
-    let hi = shown.last().unwrap_or(lo);
+    let hi = shown.next_back().unwrap_or(lo);
     let Some(i) = t.cursor_index() else { return };
     let j = match i.clamp(lo, hi) {
         j if j != i && to_bottom => hi,
