@@ -11,7 +11,12 @@
 //!    process, signed webhooks POSTed on loopback, from each 200 response to
 //!    the first drawn frame whose buffer shows that message.
 //!
-//! Run: `cargo bench --bench ui_render`. Environment: BENCH_CONVS, BENCH_MSGS,
+//! 4. thread edits with 50,000 messages loaded (in memory, no store): a new
+//!    message at the end, and a reaction, an edit, a status change and an
+//!    unsend in the middle, each timed as update + the next frame.
+//!
+//! Run: `cargo bench --bench ui_render`; `BENCH_ONLY=relayout` runs only 4.
+//! Environment: BENCH_CONVS, BENCH_MSGS,
 //! BENCH_THREAD (size), BENCH_STORE (keep the built store at this path and
 //! reuse it when it exists), BENCH_CACHE_MB (sled cache, default 32 as in
 //! the config), BENCH_LAT_N (webhooks per latency run, default 200),
@@ -28,6 +33,7 @@ use dmdesk::domain::*;
 use dmdesk::inbox::Request;
 use dmdesk::tui::data::{serve, DataWorker, Local, Port};
 use dmdesk::tui::{run_loop, Headless};
+use dmdesk::update::Update;
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::crossterm::event::{Event as CtEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -345,10 +351,7 @@ fn one_frame(store: &Db, thread: usize) -> FrameFigures {
         );
         m.text = Some("one more".into());
         let t = Instant::now();
-        let _ = app::update(
-            &mut s,
-            Event::Update(dmdesk::update::Update::Message(Box::new(m))),
-        );
+        let _ = app::update(&mut s, Event::Update(Update::Message(Box::new(m))));
         term.draw(|f| dmdesk::ui::render(&s, f)).expect("draw");
         v.push(t.elapsed());
     }
@@ -479,7 +482,178 @@ fn pct(v: &[i64], p: f64) -> i64 {
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
+// ---- 4. thread edits with a long thread loaded ---------------------------------
+
+/// A thread of `n` messages over about 30 days: every third one ours
+/// (delivered), text of varying length (some wrap), a few reactions.
+fn long_thread(c: &ConvKey, n: usize) -> Vec<Message> {
+    let start = fixtures::NOW.0 - 30 * TimestampMs::DAY;
+    let step = (30 * TimestampMs::DAY) / n.max(1) as i64;
+    (0..n)
+        .map(|i| {
+            let mut m = Message::inbound(
+                c.clone(),
+                Mid::new(format!("m_{i:06}")),
+                TimestampMs(start + i as i64 * step),
+            );
+            let words = ["hello", "order", "shipping", "你好", "👋", "thanks"];
+            let len = 2 + (i * 7) % 30;
+            m.text = Some(
+                (0..len)
+                    .map(|j| words[(i + j) % words.len()])
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+            if i % 3 == 0 {
+                m.direction = Direction::Out;
+                m.status = MsgStatus::Delivered;
+                m.origin = Some(Origin::Dmdesk);
+            }
+            if i % 50 == 0 {
+                m.reactions.push(Reaction {
+                    emoji: "👍".into(),
+                    by: "big".into(),
+                });
+            }
+            m
+        })
+        .collect()
+}
+
+/// Median time of update + frame for `reps` changes made by `change` (the
+/// updates are built outside the timed part).
+fn timed_changes(
+    s: &mut State,
+    term: &mut Terminal<TestBackend>,
+    reps: usize,
+    mut change: impl FnMut(&State, usize) -> Vec<Update>,
+) -> Duration {
+    let mut v = Vec::new();
+    for r in 0..reps {
+        let updates = change(s, r);
+        let t = Instant::now();
+        for u in updates {
+            let _ = app::update(s, Event::Update(u));
+        }
+        term.draw(|f| dmdesk::ui::render(s, f)).expect("draw");
+        v.push(t.elapsed());
+    }
+    median(v)
+}
+
+fn relayout(n: usize, reps: usize) {
+    let mut s = State::new(fixtures::options(), fixtures::NOW, (W, H));
+    let c = fixtures::conv(Platform::Messenger, "big", "Ann Lee", 1, 0);
+    let t0 = Instant::now();
+    fixtures::open_with(&mut s, c.clone(), long_thread(&c.key, n));
+    let mut term = Terminal::new(TestBackend::new(W, H)).expect("terminal");
+    term.draw(|f| dmdesk::ui::render(&s, f)).expect("draw");
+    println!(
+        "thread edits: {n} messages loaded in memory, first layout + frame {:.1?}",
+        t0.elapsed()
+    );
+    let mut v = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        term.draw(|f| dmdesk::ui::render(&s, f)).expect("draw");
+        v.push(t.elapsed());
+    }
+    println!("  frame alone (nothing changed): median {:.3?}", median(v));
+    // The middle: a different message each time, near index n / 2.
+    let mid = |s: &State, r: usize, out: bool| -> Message {
+        let t = s.thread.as_ref().expect("open");
+        let mut i = t.messages.len() / 2 + r * 3;
+        while (t.messages[i].direction == Direction::Out) != out {
+            i += 1;
+        }
+        t.messages[i].clone()
+    };
+    let new_at_end = |s: &State, r: usize| -> Message {
+        let t = s.thread.as_ref().expect("open");
+        let mut m = Message::inbound(
+            t.conv.key.clone(),
+            Mid::new(format!("m_new_{r}")),
+            fixtures::NOW.plus_ms(r as i64),
+        );
+        m.text = Some("one more question about my order".into());
+        m
+    };
+    let one = |m: Message| vec![Update::Message(Box::new(m))];
+    type Change<'a> = Box<dyn Fn(&State, usize) -> Vec<Update> + 'a>;
+    let kinds: [(&str, Change); 6] = [
+        (
+            "new message at the end",
+            Box::new(move |s: &State, r: usize| one(new_at_end(s, r))),
+        ),
+        (
+            // As the store publishes an arrival: the message, then its
+            // conversation (last activity, unread count).
+            "new message at the end + its conversation update",
+            Box::new(move |s: &State, r: usize| {
+                let m = new_at_end(s, r + 1000);
+                let mut c = s.thread.as_ref().expect("open").conv.clone();
+                c.last_activity = m.timestamp;
+                c.unread += 1;
+                vec![
+                    Update::Message(Box::new(m)),
+                    Update::Conversation(Box::new(c)),
+                ]
+            }),
+        ),
+        (
+            "reaction in the middle",
+            Box::new(move |s: &State, r: usize| {
+                let mut m = mid(s, r, false);
+                m.reactions.push(Reaction {
+                    emoji: "❤".into(),
+                    by: fixtures::PAGE.into(),
+                });
+                one(m)
+            }),
+        ),
+        (
+            "edit in the middle",
+            Box::new(move |s: &State, r: usize| {
+                let mut m = mid(s, r, false);
+                m.text = Some("edited: a longer text that now wraps over more than one line of the thread pane, so the offsets below move".into());
+                m.edited = true;
+                one(m)
+            }),
+        ),
+        (
+            "status change in the middle",
+            Box::new(move |s: &State, r: usize| {
+                let mut m = mid(s, r, true);
+                m.status = MsgStatus::Read;
+                one(m)
+            }),
+        ),
+        (
+            "unsend in the middle",
+            Box::new(move |s: &State, r: usize| {
+                let mut m = mid(s, r, false);
+                m.deleted = true;
+                one(m)
+            }),
+        ),
+    ];
+    for (name, change) in kinds.iter() {
+        let d = timed_changes(&mut s, &mut term, reps, change);
+        println!("  {name}: update + frame median {d:.3?} ({reps} changes)");
+    }
+    let t = s.thread.as_ref().expect("open");
+    println!(
+        "  (thread now {} messages, scroll {})",
+        t.messages.len(),
+        t.scroll
+    );
+}
+
 fn main() {
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("relayout") {
+        relayout(env("BENCH_THREAD", 50_000), env("BENCH_REPS", 31));
+        return;
+    }
     let convs = env("BENCH_CONVS", 100_000);
     let msgs = env("BENCH_MSGS", 1_000_000);
     let thread = env("BENCH_THREAD", 50_000);
@@ -574,4 +748,7 @@ fn main() {
         p99s[1] as f64 / 1000.0
     );
     println!("VmHWM (peak) of this process: {}", vm("VmHWM"));
+
+    // 4. Thread edits with 50,000 messages loaded.
+    relayout(thread, env("BENCH_REPS", 31));
 }

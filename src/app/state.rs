@@ -230,15 +230,13 @@ impl ThreadPane {
     pub fn line_count(&self, width: u16, zone: Zone, now: TimestampMs) -> usize {
         self.memo
             .measure(&self.layout_source(), width, zone, now)
-            .lines
             .len()
     }
     /// The message index of each line at `width` (None for separators).
     pub fn line_owners(&self, width: u16, zone: Zone, now: TimestampMs) -> Vec<Option<usize>> {
         self.memo
             .measure(&self.layout_source(), width, zone, now)
-            .owners
-            .clone()
+            .owners()
     }
 }
 

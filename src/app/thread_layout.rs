@@ -1,17 +1,24 @@
-//! A thread's messages laid out into lines, and the memo that keeps the
-//! last layout. Plain text and tones only: `update` measures with it to
-//! scroll, and `ui::thread` styles and draws the visible slice.
+//! A thread's messages laid out into lines, a block of lines per message,
+//! and the memo that keeps the last layout (thread_layout/memo.rs). Plain
+//! text and tones only: `update` measures with it to scroll, and
+//! `ui::thread` styles and draws the visible slice.
 
 use super::media::{PicState, Pictures};
 use crate::clock::{self, Zone};
 use crate::domain::{
-    Contact, ConvKey, Conversation, Direction, Message, Mid, MsgKind, MsgStatus, Origin, Platform,
-    TimestampMs,
+    Contact, Conversation, Direction, Message, MsgKind, MsgStatus, Origin, Platform, TimestampMs,
 };
 use crate::media::picture::{is_picture, PicKey};
 use crate::team::{HistoryEvent, HistoryKind, Note};
 use crate::text::{line, truncate, wrap};
-use std::sync::{Arc, Mutex};
+
+mod memo;
+mod offsets;
+#[cfg(test)]
+mod relayout_tests;
+
+pub use memo::{Edit, Memo};
+use offsets::Offsets;
 
 /// Columns outbound messages are shifted right, so they read apart from
 /// the customer's even without colour.
@@ -66,119 +73,122 @@ pub struct Source<'a> {
     pub pictures: Option<&'a Pictures>,
 }
 
-/// What a layout depends on besides the messages' content (`rev`).
-#[derive(Debug, Clone, PartialEq)]
-struct MemoKey {
-    conv: ConvKey,
-    rev: u64,
-    pics: u64,
-    len: usize,
-    ends: Option<(Mid, Mid)>,
-    /// Notes and history events (they only ever grow while open).
+/// One message's lines, after the team lines and the day separator that
+/// come before it.
+#[derive(Debug, Clone, Default)]
+struct Block {
+    lines: Vec<LaidLine>,
+    /// Lines before the message's own (team lines, separator): no owner.
+    lead: usize,
+    /// The team lines [from, to) shown before the message.
     team: (usize, usize),
-    top: (bool, bool),
-    width: u16,
-    zone: Zone,
-    day: i64,
-    me: Option<String>,
-    retry: bool,
 }
 
-/// The last layouts of a thread: one for measuring (update's scrolling),
-/// one for drawing. Shared by clones of the pane; the key decides.
-#[derive(Clone, Default)]
-pub struct Memo(Arc<Mutex<[Option<Memoised>; 2]>>);
-
-type Memoised = (MemoKey, Arc<Laid>);
-
-impl std::fmt::Debug for Memo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Memo")
-    }
+/// A thread laid out: its top line, a block per loaded message, the team
+/// lines after the newest message, and the blocks' line offsets.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    top: Vec<LaidLine>,
+    blocks: Vec<Block>,
+    tail: Vec<LaidLine>,
+    offsets: Offsets,
 }
 
-impl Memo {
-    /// The layout `update` measures scrolling with.
-    pub fn measure(&self, t: &Source, width: u16, zone: Zone, now: TimestampMs) -> Arc<Laid> {
-        self.laid(t, width, zone, now, None, 0)
+/// Where a line of the layout is.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    Top(usize),
+    Block(usize, usize),
+    Tail(usize),
+}
+
+impl Layout {
+    /// Lines in all.
+    pub fn len(&self) -> usize {
+        self.top.len() + self.offsets.total() + self.tail.len()
     }
 
-    /// The layout the thread pane draws; `me` as in [`lay_out`].
-    pub fn draw(
-        &self,
-        t: &Source,
-        width: u16,
-        zone: Zone,
-        now: TimestampMs,
-        me: Option<&str>,
-    ) -> Arc<Laid> {
-        self.laid(t, width, zone, now, me, 1)
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
-    /// `lay_out`, reusing the last result while nothing it depends on changed.
-    fn laid(
-        &self,
-        t: &Source,
-        width: u16,
-        zone: Zone,
-        now: TimestampMs,
-        me: Option<&str>,
-        slot: usize,
-    ) -> Arc<Laid> {
-        let key = MemoKey {
-            conv: t.conv.key.clone(),
-            rev: t.rev,
-            pics: t.pictures.map_or(0, |p| p.rev),
-            len: t.messages.len(),
-            ends: t
-                .messages
-                .first()
-                .zip(t.messages.last())
-                .map(|(a, b)| (a.mid.clone(), b.mid.clone())),
-            top: (t.reached_start, t.loading_older),
-            team: (t.notes.len(), t.history.len()),
-            width,
-            zone,
-            day: clock::day_key(now, zone),
-            me: me.map(str::to_string),
-            retry: t.retry,
-        };
-        let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((k, l)) = &mut memo[slot] {
-            if *k == key {
-                return l.clone();
-            }
-            // The common change while a long thread is open: one message
-            // appended at the end. Lay out only that one.
-            let n = key.len;
-            // Notes and history after the previous last message were laid
-            // out below it: the new one goes above them, so lay out all.
-            let appended = n >= 2
-                && team_lines(t)
-                    .last()
-                    .is_none_or(|e| e.at() < t.messages[n - 2].timestamp)
-                && k.len + 1 == n
-                && k.rev + 1 == key.rev
-                && k.ends.as_ref().map(|e| (&e.0, &e.1))
-                    == Some((&t.messages[0].mid, &t.messages[n - 2].mid))
-                && MemoKey {
-                    rev: key.rev,
-                    len: n,
-                    ends: key.ends.clone(),
-                    ..k.clone()
-                } == key;
-            if appended {
-                let tail = lay_out_from(t, n - 1, width, zone, now, me);
-                let laid = Arc::make_mut(l);
-                laid.lines.extend(tail.lines);
-                laid.owners.extend(tail.owners);
-                *k = key;
-                return l.clone();
+    fn at(&self, line: usize) -> At {
+        let body = self.offsets.total();
+        match line.checked_sub(self.top.len()) {
+            None => At::Top(line),
+            Some(l) if l >= body => At::Tail(l - body),
+            Some(l) => {
+                let (b, first) = self.offsets.find(l);
+                At::Block(b, l - first)
             }
         }
-        let l = Arc::new(lay_out(t, width, zone, now, me));
-        memo[slot] = Some((key, l.clone()));
-        l
+    }
+
+    /// The lines [start, end) with the message each belongs to (None for
+    /// separators and team lines).
+    pub fn slice(&self, start: usize, end: usize) -> Vec<(&LaidLine, Option<usize>)> {
+        let end = end.min(self.len());
+        let mut v = Vec::with_capacity(end.saturating_sub(start));
+        let mut line = start;
+        while line < end {
+            match self.at(line) {
+                At::Top(i) => {
+                    v.extend(self.top[i..].iter().take(end - line).map(|l| (l, None)));
+                }
+                At::Tail(i) => {
+                    v.extend(self.tail[i..].iter().take(end - line).map(|l| (l, None)));
+                }
+                At::Block(b, i) => {
+                    let block = &self.blocks[b];
+                    let lines = block.lines.iter().enumerate().skip(i).take(end - line);
+                    v.extend(lines.map(|(j, l)| (l, (j >= block.lead).then_some(b))));
+                }
+            }
+            line = start + v.len();
+        }
+        v
+    }
+
+    /// The message line `line` belongs to.
+    pub fn owner(&self, line: usize) -> Option<usize> {
+        match self.at(line) {
+            At::Block(b, i) if line < self.len() && i >= self.blocks[b].lead => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The message of the nearest line at or above `line` that has one.
+    pub fn owner_at_or_above(&self, line: usize) -> Option<usize> {
+        match self.at(line.min(self.len().checked_sub(1)?)) {
+            At::Top(_) => None,
+            At::Tail(_) => self.blocks.len().checked_sub(1),
+            At::Block(b, i) if i >= self.blocks[b].lead => Some(b),
+            At::Block(b, _) => b.checked_sub(1),
+        }
+    }
+
+    /// The lines [first, last + 1) of message `i`.
+    pub fn message_lines(&self, i: usize) -> Option<(usize, usize)> {
+        let b = self.blocks.get(i)?;
+        let first = self.top.len() + self.offsets.prefix(i);
+        Some((first + b.lead, first + b.lines.len()))
+    }
+
+    /// Every line in order, with its owner (tests; O(lines)).
+    pub fn flatten(&self) -> Laid {
+        let all = self.slice(0, self.len());
+        Laid {
+            lines: all.iter().map(|(l, _)| (*l).clone()).collect(),
+            owners: all.iter().map(|(_, o)| *o).collect(),
+        }
+    }
+
+    /// The message index of each line (O(lines)).
+    pub fn owners(&self) -> Vec<Option<usize>> {
+        self.slice(0, self.len())
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect()
     }
 }
 
@@ -190,7 +200,7 @@ pub fn view_range(total: usize, height: usize, scroll: usize) -> (usize, usize) 
     (end.saturating_sub(height), end)
 }
 
-/// The lines [first, last + 1) of message `i`.
+/// The lines [first, last + 1) of message `i` in a flat list of owners.
 pub fn message_lines(owners: &[Option<usize>], i: usize) -> Option<(usize, usize)> {
     let first = owners.iter().position(|o| *o == Some(i))?;
     let last = owners.iter().rposition(|o| *o == Some(i))?;
@@ -272,92 +282,148 @@ fn status_mark(m: &Message) -> &'static str {
 
 /// `me`: this agent, whose replies read "You"; a colleague's read "sent by NAME".
 pub fn lay_out(t: &Source, width: u16, zone: Zone, now: TimestampMs, me: Option<&str>) -> Laid {
-    lay_out_from(t, 0, width, zone, now, me)
+    Ctx::new(t, width, zone, now, me).build().flatten()
 }
 
-/// The lines of messages `from..` (with the thread's top line when `from`
-/// is 0), as they follow the lines of the messages before `from`.
-fn lay_out_from(
-    t: &Source,
-    from: usize,
-    width: u16,
+/// What every block of one thread is laid out with.
+struct Ctx<'a> {
+    t: &'a Source<'a>,
+    team: Vec<TeamLine<'a>>,
+    /// The customer's name as headers and reactions show it.
+    name: String,
+    w: usize,
     zone: Zone,
     now: TimestampMs,
-    me: Option<&str>,
-) -> Laid {
-    use LaidLine::Whole;
-    let w = width.max(8) as usize;
-    let mut lines: Vec<LaidLine> = Vec::new();
-    let mut owners = Vec::new();
-    let mut push = |l: LaidLine, o: Option<usize>, lines: &mut Vec<LaidLine>| {
-        lines.push(l);
-        owners.push(o);
-    };
-    if from > 0 {
-        // Continuing: no top line.
-    } else if !t.reached_start {
-        let txt = if t.loading_older {
-            "… loading"
-        } else {
-            "… older messages: PgUp / g"
-        };
-        push(Whole(Tone::Dim, txt.to_string()), None, &mut lines);
-    } else if t.conv.key.platform == Platform::Instagram && !t.messages.is_empty() {
-        push(
-            Whole(
-                Tone::Dim,
-                truncate(
-                    "Instagram lets apps read only the 20 most recent messages of older history",
-                    w,
-                ),
-            ),
-            None,
-            &mut lines,
-        );
-    }
-    let name = line(
+    me: Option<&'a str>,
+}
+
+/// The customer's name as the thread shows it.
+fn shown_name(t: &Source) -> String {
+    line(
         &t.contact
             .map(|c| c.display_name())
             .unwrap_or_else(|| t.conv.name.clone()),
-    );
-    let team = team_lines(t);
-    // Those before the loaded messages wait until older ones are loaded;
-    // continuing, those already laid out above are skipped.
-    let after = match from.checked_sub(1).and_then(|p| t.messages.get(p)) {
-        Some(prev) => Some(prev.timestamp),
-        None if !t.reached_start => t.messages.first().map(|m| m.timestamp),
-        None => None,
-    };
-    let mut team = team
-        .into_iter()
-        .filter(move |e| after.is_none_or(|a| e.at() >= a))
-        .peekable();
-    let mut last_day = from
-        .checked_sub(1)
-        .and_then(|p| t.messages.get(p))
-        .map(|m| clock::day_key(m.timestamp, zone));
-    for (i, m) in t.messages.iter().enumerate().skip(from) {
-        while let Some(e) = team.next_if(|e| e.at() < m.timestamp) {
-            let mut extra = Vec::new();
-            lay_out_team(e, w, zone, &mut extra);
-            for l in extra {
-                push(l, None, &mut lines);
+    )
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        t: &'a Source<'a>,
+        width: u16,
+        zone: Zone,
+        now: TimestampMs,
+        me: Option<&'a str>,
+    ) -> Self {
+        Ctx {
+            t,
+            team: team_lines(t),
+            name: shown_name(t),
+            w: width.max(8) as usize,
+            zone,
+            now,
+            me,
+        }
+    }
+
+    /// Every block laid out afresh.
+    fn build(&self) -> Layout {
+        let (ranges, rest) = self.team_ranges();
+        let blocks: Vec<Block> = ranges
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| self.block(i, r))
+            .collect();
+        Layout {
+            top: self.top(),
+            offsets: Offsets::build(blocks.iter().map(|b| b.lines.len())),
+            blocks,
+            tail: self.tail(rest),
+        }
+    }
+
+    /// The team lines each message's block shows before it, and where
+    /// those after the newest begin. Those before the loaded messages wait
+    /// until older ones are loaded.
+    fn team_ranges(&self) -> (Vec<(usize, usize)>, usize) {
+        let before = |at: TimestampMs| self.team.partition_point(|e| e.at() < at);
+        let mut next = match self.t.messages.first() {
+            Some(m) if !self.t.reached_start => before(m.timestamp),
+            _ => 0,
+        };
+        let ranges = self
+            .t
+            .messages
+            .iter()
+            .map(|m| {
+                let from = next;
+                if !self.team.is_empty() {
+                    next = next.max(before(m.timestamp));
+                }
+                (from, next)
+            })
+            .collect();
+        (ranges, next)
+    }
+
+    /// The thread's first line: more to load, or Instagram's limit.
+    fn top(&self) -> Vec<LaidLine> {
+        let t = self.t;
+        let text = if !t.reached_start {
+            if t.loading_older {
+                "… loading".to_string()
+            } else {
+                "… older messages: PgUp / g".to_string()
             }
+        } else if t.conv.key.platform == Platform::Instagram && !t.messages.is_empty() {
+            truncate(
+                "Instagram lets apps read only the 20 most recent messages of older history",
+                self.w,
+            )
+        } else {
+            return Vec::new();
+        };
+        vec![LaidLine::Whole(Tone::Dim, text)]
+    }
+
+    /// The team lines after the newest message.
+    fn tail(&self, from: usize) -> Vec<LaidLine> {
+        let mut lines = Vec::new();
+        for e in &self.team[from.min(self.team.len())..] {
+            lay_out_team(*e, self.w, self.zone, &mut lines);
         }
+        lines
+    }
+
+    /// Message `i`'s block: the team lines `team`, the day separator when
+    /// its day is not the previous message's, then the message.
+    fn block(&self, i: usize, team: (usize, usize)) -> Block {
+        use LaidLine::Whole;
+        let (t, w, zone) = (self.t, self.w, self.zone);
+        let mut lines = Vec::new();
+        for e in &self.team[team.0..team.1] {
+            lay_out_team(*e, w, zone, &mut lines);
+        }
+        let m = &t.messages[i];
         let day = clock::day_key(m.timestamp, zone);
-        if last_day != Some(day) {
-            last_day = Some(day);
-            let label = format!(" {} ", clock::day_label(m.timestamp, now, zone));
+        let prev = i.checked_sub(1).map(|p| t.messages[p].timestamp);
+        if prev.map(|p| clock::day_key(p, zone)) != Some(day) {
+            let label = format!(" {} ", clock::day_label(m.timestamp, self.now, zone));
             let side = w.saturating_sub(crate::text::width(&label)) / 2;
-            push(
-                Whole(
-                    Tone::Dim,
-                    format!("{}{label}{}", "─".repeat(side), "─".repeat(side)),
-                ),
-                None,
-                &mut lines,
-            );
+            lines.push(Whole(
+                Tone::Dim,
+                format!("{}{label}{}", "─".repeat(side), "─".repeat(side)),
+            ));
         }
+        let lead = lines.len();
+        self.message(m, &mut lines);
+        Block { lines, lead, team }
+    }
+
+    /// A message's own lines: header, quote, text, attachments, reactions,
+    /// failure.
+    fn message(&self, m: &Message, lines: &mut Vec<LaidLine>) {
+        use LaidLine::Whole;
+        let (t, w) = (self.t, self.w);
         let out = m.direction == Direction::Out;
         let indent = if out {
             " ".repeat(OUT_INDENT)
@@ -372,15 +438,18 @@ fn lay_out_from(
                 Some(Origin::PageInbox) => "Page (via Page inbox)".to_string(),
                 Some(Origin::OtherApp) => "Page (via other app)".to_string(),
                 _ => match m.agent.as_deref() {
-                    Some(a) if Some(a) != me => format!("sent by {a}"),
+                    Some(a) if Some(a) != self.me => format!("sent by {a}"),
                     _ => "You".to_string(),
                 },
             };
             head.push((Tone::Outbound, format!("▶ {who}")));
         } else {
-            head.push((Tone::Inbound, format!("◀ {name}")));
+            head.push((Tone::Inbound, format!("◀ {}", self.name)));
         }
-        head.push((Tone::Dim, format!(" · {}", clock::clock(m.timestamp, zone))));
+        head.push((
+            Tone::Dim,
+            format!(" · {}", clock::clock(m.timestamp, self.zone)),
+        ));
         if out {
             let mark = status_mark(m);
             let tone = if m.status == MsgStatus::Failed {
@@ -402,7 +471,7 @@ fn lay_out_from(
         if m.edited {
             head.push((Tone::Dim, " (edited)".to_string()));
         }
-        push(LaidLine::Pieces(head), Some(i), &mut lines);
+        lines.push(LaidLine::Pieces(head));
         let pad = format!("{indent}  ");
         if let Some(target) = &m.reply_to {
             let quoted = t
@@ -411,28 +480,19 @@ fn lay_out_from(
                 .find(|q| &q.mid == target)
                 .map(|q| format!("↪ re: \"{}\"", q.preview()))
                 .unwrap_or_else(|| "↪ re: an earlier message".to_string());
-            push(
-                Whole(Tone::Dim, format!("{pad}{}", truncate(&quoted, body_w))),
-                Some(i),
-                &mut lines,
-            );
+            lines.push(Whole(
+                Tone::Dim,
+                format!("{pad}{}", truncate(&quoted, body_w)),
+            ));
         }
         if m.deleted {
-            push(
-                Whole(Tone::Dim, format!("{pad}(unsent)")),
-                Some(i),
-                &mut lines,
-            );
+            lines.push(Whole(Tone::Dim, format!("{pad}(unsent)")));
         } else if let Some(text) = m.text.as_deref().filter(|t| !t.is_empty()) {
             for l in wrap(text, body_w) {
-                push(Whole(Tone::Plain, format!("{pad}{l}")), Some(i), &mut lines);
+                lines.push(Whole(Tone::Plain, format!("{pad}{l}")));
             }
         } else if m.unsupported {
-            push(
-                Whole(Tone::Dim, format!("{pad}(unsupported message)")),
-                Some(i),
-                &mut lines,
-            );
+            lines.push(Whole(Tone::Dim, format!("{pad}(unsupported message)")));
         }
         if !m.deleted {
             for (j, a) in m.attachments.iter().enumerate() {
@@ -443,7 +503,7 @@ fn lay_out_from(
                     (None, None) => format!("📎 {} (no url)", a.kind),
                 };
                 for l in wrap(&label, body_w) {
-                    push(Whole(Tone::Warn, format!("{pad}{l}")), Some(i), &mut lines);
+                    lines.push(Whole(Tone::Warn, format!("{pad}{l}")));
                 }
                 let key = PicKey {
                     mid: m.mid.clone(),
@@ -460,7 +520,7 @@ fn lay_out_from(
                             let x = pad.len() as u16;
                             for row in 0..rows {
                                 let key = key.clone();
-                                push(LaidLine::Picture { key, row, x }, Some(i), &mut lines);
+                                lines.push(LaidLine::Picture { key, row, x });
                             }
                             None
                         } else {
@@ -469,11 +529,7 @@ fn lay_out_from(
                     }
                 };
                 if let Some((tone, text)) = note {
-                    push(
-                        Whole(tone, format!("{pad}{}", truncate(&text, body_w))),
-                        Some(i),
-                        &mut lines,
-                    );
+                    lines.push(Whole(tone, format!("{pad}{}", truncate(&text, body_w))));
                 }
             }
         }
@@ -483,36 +539,24 @@ fn lay_out_from(
                 .iter()
                 .map(|r| {
                     let by = if r.by == m.conv.account.as_str() {
-                        "you".to_string()
+                        "you"
                     } else {
-                        name.clone()
+                        self.name.as_str()
                     };
                     format!("{} {by}", r.emoji)
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            push(
-                Whole(Tone::Dim, format!("{pad}{}", truncate(&r, body_w))),
-                Some(i),
-                &mut lines,
-            );
+            lines.push(Whole(Tone::Dim, format!("{pad}{}", truncate(&r, body_w))));
         }
         if m.status == MsgStatus::Failed {
             let why = m.error.clone().unwrap_or_else(|| "unknown error".into());
             let hint = if t.retry { " — press t to retry" } else { "" };
             for l in wrap(&format!("✗ {why}{hint}"), body_w) {
-                push(Whole(Tone::Error, format!("{pad}{l}")), Some(i), &mut lines);
+                lines.push(Whole(Tone::Error, format!("{pad}{l}")));
             }
         }
     }
-    for e in team {
-        let mut extra = Vec::new();
-        lay_out_team(e, w, zone, &mut extra);
-        for l in extra {
-            push(l, None, &mut lines);
-        }
-    }
-    Laid { lines, owners }
 }
 
 #[cfg(test)]
@@ -579,6 +623,71 @@ mod tests {
         let full = lay_out(&t.layout_source(), 60, zone, s.now, None);
         assert_eq!(incremental, full.owners);
         assert_eq!(t.line_count(60, zone, s.now), full.lines.len());
+    }
+
+    #[test]
+    fn a_change_in_a_long_thread_lays_out_only_what_it_touches() {
+        let mut s = fx::state(100, 30);
+        let c = fx::conv(Platform::Messenger, "u1", "Ann Lee", 5, 0);
+        let msgs: Vec<Message> = (0..300)
+            .map(|i| fx::inbound(&c.key, &format!("m{i}"), 600 - i, "hello there"))
+            .collect();
+        fx::open_with(&mut s, c.clone(), msgs);
+        let zone = s.opts.zone;
+        let counts = |s: &crate::app::state::State| s.thread.as_ref().unwrap().memo.counts();
+        // At the pane's width, as update measures (another width lays out afresh).
+        let fresh = |s: &crate::app::state::State| {
+            let t = s.thread.as_ref().unwrap();
+            let w = crate::app::layout::thread_inner(&s.panes()).0;
+            (
+                t.line_owners(w, zone, s.now),
+                lay_out(&t.layout_source(), w, zone, s.now, None),
+            )
+        };
+        let _ = fresh(&s);
+        let (built, patched) = counts(&s);
+        // In the middle: a reaction, an edit, an unsend.
+        for (i, change) in [(150, 0), (151, 1), (152, 2)] {
+            let mut m = s.thread.as_ref().unwrap().messages[i].clone();
+            match change {
+                0 => m.reactions.push(Reaction {
+                    emoji: "❤".into(),
+                    by: fx::PAGE.into(),
+                }),
+                1 => {
+                    m.text = Some("now a much longer text that wraps over the line".repeat(3));
+                    m.edited = true;
+                }
+                _ => m.deleted = true,
+            }
+            update(&mut s, Event::Update(Update::Message(Box::new(m))));
+            let (owners, full) = fresh(&s);
+            assert_eq!(owners, full.owners);
+        }
+        // And a new one at the end.
+        let mut m = fx::inbound(&c.key, "new", 0, "one more");
+        m.timestamp = fx::NOW;
+        update(&mut s, Event::Update(Update::Message(Box::new(m))));
+        let (owners, full) = fresh(&s);
+        assert_eq!(owners, full.owners);
+        let (b, p) = counts(&s);
+        assert_eq!(b, built, "nothing laid out afresh");
+        assert!(p >= patched + 4, "each change brought up to date: {p}");
+        // An older page is not logged: everything is laid out again.
+        let older = vec![fx::inbound(&c.key, "old", 700, "from before")];
+        let limit = 5;
+        let conv = c.key.clone();
+        update(
+            &mut s,
+            Event::Inbox(crate::app::event::Reply::Older {
+                conv,
+                messages: older,
+                limit,
+            }),
+        );
+        let (owners, full) = fresh(&s);
+        assert_eq!(owners, full.owners);
+        assert_eq!(counts(&s).0, built + 1);
     }
 
     #[test]

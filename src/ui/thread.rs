@@ -74,11 +74,12 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         s.now,
         s.opts.me.as_deref(),
     );
-    let (start, end) = view_range(laid.lines.len(), inner.height as usize, t.scroll);
+    let (start, end) = view_range(laid.len(), inner.height as usize, t.scroll);
+    let slice = laid.slice(start, end);
     let selected = if focused { t.cursor_index() } else { None };
     let mut visible: Vec<Line> = Vec::with_capacity(end - start);
     let mut first_done = false;
-    for (line, owner) in laid.lines[start..end].iter().zip(&laid.owners[start..end]) {
+    for (line, owner) in &slice {
         let mut l = styled(line, th);
         if selected.is_some() && *owner == selected {
             l = l.patch_style(th.bold());
@@ -91,16 +92,16 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         visible.push(l);
     }
     f.render_widget(Paragraph::new(visible), inner);
-    let shown = &laid.lines[start..end];
-    super::media::draw_pictures(&t.pictures, shown, inner, f.buffer_mut());
+    let shown: Vec<LaidLine> = slice.iter().map(|(l, _)| (*l).clone()).collect();
+    super::media::draw_pictures(&t.pictures, &shown, inner, f.buffer_mut());
     if s.opts.media.hyperlinks {
-        super::media::link_cells(shown, inner, f.buffer_mut());
+        super::media::link_cells(&shown, inner, f.buffer_mut());
     }
     // The marker goes on the pane's left border, so selecting never
     // re-wraps or cuts the text.
     if selected.is_some() {
-        let rows = laid.owners[start..end].iter().enumerate();
-        for (row, _) in rows.filter(|(_, o)| **o == selected) {
+        let rows = slice.iter().enumerate();
+        for (row, _) in rows.filter(|(_, (_, o))| *o == selected) {
             let pos = (area.x, inner.y + row as u16);
             if let Some(cell) = f.buffer_mut().cell_mut(pos) {
                 cell.set_symbol("▐").set_style(th.border(true));

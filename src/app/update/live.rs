@@ -6,6 +6,7 @@ use super::scroll::{reveal_cursor, thread_width};
 use super::status::{info, load_unread, set_unread};
 use crate::app::command::Command;
 use crate::app::state::*;
+use crate::app::thread_layout::Edit;
 use crate::clock;
 use crate::domain::{Direction, Message};
 use crate::inbox::Request;
@@ -27,7 +28,7 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
             }
             if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == c.key) {
                 t.conv = (*c).clone();
-                t.rev += 1;
+                bump(t, Vec::new());
             }
             // A filtered count changes when a conversation enters or leaves
             // the view (resolved, reopened, new): count again unless the
@@ -49,7 +50,7 @@ pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
         Update::Contact(c) => {
             if let Some(t) = s.thread.as_mut().filter(|t| t.conv.key == c.conv) {
                 t.contact = Some(*c);
-                t.rev += 1;
+                bump(t, Vec::new());
             }
         }
         Update::EventReceived { at } => {
@@ -178,9 +179,12 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
     let before = t.line_count(width, zone, now);
     let following = t.scroll == 0;
     let mut appended = false;
-    t.rev += 1;
-    if let Some(i) = t.messages.iter().position(|x| x.mid == m.mid) {
+    // What changed, for the layout memo: only those messages are laid out again.
+    let mut edits = Vec::new();
+    // The newest are the likeliest to change: search from the end.
+    if let Some(i) = t.messages.iter().rposition(|x| x.mid == m.mid) {
         t.messages[i] = m;
+        edits.push(Edit::Changed(i));
     } else {
         if m.direction == Direction::Out && !m.mid.as_str().starts_with("local:") {
             // Our pending copy became Meta's message: drop the local one.
@@ -193,6 +197,7 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
                 if t.cursor.as_ref() == Some(&local.mid) {
                     t.cursor = Some(m.mid.clone());
                 }
+                edits.push(Edit::Removed(i, local.mid));
             }
         }
         let older_than_loaded = t
@@ -200,12 +205,15 @@ fn on_message(s: &mut State, m: Message, out: &mut Vec<Command>) {
             .first()
             .is_some_and(|f| m.timestamp < f.timestamp);
         if older_than_loaded && !t.reached_start {
+            bump(t, edits);
             return; // outside the loaded window; it appears when scrolled to
         }
         let pos = t.messages.partition_point(|x| x.timestamp <= m.timestamp);
         appended = pos == t.messages.len();
         t.messages.insert(pos, m);
+        edits.push(Edit::Inserted(pos));
     }
+    bump(t, edits);
     if !following {
         // Keep the agent's place when lines were added below it.
         let after = t.line_count(width, zone, now);
@@ -257,8 +265,14 @@ fn mark_dead_thread(s: &mut State) {
     let dead = s.status.token_dead(&t.conv.key.account).is_some();
     if t.token_dead != dead {
         t.token_dead = dead;
-        t.rev += 1;
+        bump(t, Vec::new());
     }
+}
+
+/// The open thread changed: a new rev, and what changed for its layout memo.
+fn bump(t: &mut ThreadPane, edits: Vec<Edit>) {
+    t.rev += 1;
+    t.memo.edited(t.rev, edits);
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 use crate::app::command::Command;
 use crate::app::layout;
 use crate::app::state::*;
-use crate::app::thread_layout::{message_lines, view_range};
+use crate::app::thread_layout::{view_range, Layout};
 use crate::domain::Message;
 use crate::inbox::Request;
+use std::sync::Arc;
 
 pub(super) fn thread_width(s: &State) -> u16 {
     layout::thread_inner(&s.panes()).0
@@ -59,24 +60,26 @@ pub(super) fn scroll_view(s: &mut State, delta: isize, out: &mut Vec<Command>) {
     }
 }
 
-/// The thread's line owners and the view height.
-fn thread_geometry(s: &State) -> Option<(Vec<Option<usize>>, usize)> {
+/// The thread's layout and the view height.
+fn thread_geometry(s: &State) -> Option<(Arc<Layout>, usize)> {
     let t = s.thread.as_ref()?;
-    let owners = t.line_owners(thread_width(s), s.opts.zone, s.now);
-    Some((owners, thread_height(s)))
+    let l = t
+        .memo
+        .measure(&t.layout_source(), thread_width(s), s.opts.zone, s.now);
+    Some((l, thread_height(s)))
 }
 
 /// Scroll as little as needed to show the selected message (its head when
 /// it is taller than the view).
 pub(super) fn reveal_cursor(s: &mut State) {
-    let Some((owners, h)) = thread_geometry(s) else {
+    let Some((l, h)) = thread_geometry(s) else {
         return;
     };
     let Some(t) = s.thread.as_mut() else { return };
-    let Some((a, b)) = t.cursor_index().and_then(|i| message_lines(&owners, i)) else {
+    let Some((a, b)) = t.cursor_index().and_then(|i| l.message_lines(i)) else {
         return;
     };
-    let total = owners.len();
+    let total = l.len();
     let (start, end) = view_range(total, h, t.scroll);
     let new_end = if a < start {
         (a + h).min(total)
@@ -94,14 +97,15 @@ pub(super) fn reveal_cursor(s: &mut State) {
 /// Put the selection on a message that is on screen: the nearest one after
 /// a scroll, the bottom one when focus comes back to a view that moved on.
 fn cursor_into_view(s: &mut State, to_bottom: bool) {
-    let Some((owners, h)) = thread_geometry(s) else {
+    let Some((l, h)) = thread_geometry(s) else {
         return;
     };
     let Some(t) = s.thread.as_mut() else { return };
-    let (start, end) = view_range(owners.len(), h, t.scroll);
-    let mut shown = owners[start..end].iter().flatten();
-    let Some(&lo) = shown.next() else { return };
-    let hi = shown.last().copied().unwrap_or(lo);
+    let (start, end) = view_range(l.len(), h, t.scroll);
+    let shown = l.slice(start, end);
+    let mut shown = shown.iter().filter_map(|(_, o)| *o);
+    let Some(lo) = shown.next() else { return };
+    let hi = shown.next_back().unwrap_or(lo);
     let Some(i) = t.cursor_index() else { return };
     let j = match i.clamp(lo, hi) {
         j if j != i && to_bottom => hi,
@@ -143,12 +147,12 @@ pub(super) fn focus_thread(s: &mut State) {
 
 /// Select the message drawn on this row of the thread pane (a click).
 pub(super) fn select_at_row(s: &mut State, row: usize) {
-    let Some((owners, h)) = thread_geometry(s) else {
+    let Some((l, h)) = thread_geometry(s) else {
         return;
     };
     let Some(t) = s.thread.as_mut() else { return };
-    let (start, end) = view_range(owners.len(), h, t.scroll);
-    if let Some(i) = owners[start..end].get(row).copied().flatten() {
+    let (start, end) = view_range(l.len(), h, t.scroll);
+    if let Some(i) = (start + row < end).then(|| l.owner(start + row)).flatten() {
         t.cursor = t.messages.get(i).map(|m| m.mid.clone());
     }
 }
@@ -160,15 +164,11 @@ pub(super) fn selected_message(s: &State) -> Option<&Message> {
     if s.focus == Focus::Thread {
         return t.cursor_index().and_then(|i| t.messages.get(i));
     }
-    let width = thread_width(s);
-    let owners = t.line_owners(width, s.opts.zone, s.now);
-    let bottom = owners.len().checked_sub(1 + t.scroll)?;
-    owners[..=bottom]
-        .iter()
-        .rev()
-        .flatten()
-        .next()
-        .and_then(|i| t.messages.get(*i))
+    let l = t
+        .memo
+        .measure(&t.layout_source(), thread_width(s), s.opts.zone, s.now);
+    let bottom = l.len().checked_sub(1 + t.scroll)?;
+    l.owner_at_or_above(bottom).and_then(|i| t.messages.get(i))
 }
 
 #[cfg(test)]
