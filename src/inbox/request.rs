@@ -135,6 +135,12 @@ pub enum Request {
         since_ms: i64,
         utc_offset_s: i32,
     },
+    /// How many open conversations (open, pending, and snoozes that have
+    /// woken) are `me`'s, unassigned, and in all, counted in one pass: the
+    /// three team views' sizes side by side. `me` None: mine is 0.
+    ViewCounts {
+        me: Option<AgentName>,
+    },
 }
 
 impl Request {
@@ -191,6 +197,12 @@ pub enum Reply {
         results: Box<crate::search::SearchResults>,
     },
     Report(Box<crate::report::Report>),
+    /// What a `Request::ViewCounts` counted.
+    ViewCounts {
+        mine: u64,
+        unassigned: u64,
+        all: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

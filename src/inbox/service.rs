@@ -153,6 +153,20 @@ impl Inbox {
                 )
                 .map_err(err)?,
             )),
+            Request::ViewCounts { me } => {
+                let open = crate::filter::ConvFilter {
+                    view: crate::filter::View::Open {
+                        at: TimestampMs::now(),
+                    },
+                    ..Default::default()
+                };
+                let n = st.view_counts(me.as_ref(), &open).map_err(err)?;
+                Reply::ViewCounts {
+                    mine: n.mine,
+                    unassigned: n.unassigned,
+                    all: n.all,
+                }
+            }
             Request::Urgent => Reply::Urgent(
                 crate::urgent::pick(
                     st.all_conversations().filter_map(|c| c.ok()),

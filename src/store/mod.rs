@@ -136,6 +136,23 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Conversation>>;
     fn count_matching(&self, filter: &ConvFilter) -> Result<u64>;
+    /// How many conversations matching `filter` (its assignee aside) are
+    /// `me`'s, nobody's, and in all: one pass for the three views.
+    fn view_counts(
+        &self,
+        me: Option<&AgentName>,
+        filter: &ConvFilter,
+    ) -> Result<crate::team::ViewCounts> {
+        let filter = crate::team::views::any_assignee(filter);
+        let mut n = crate::team::ViewCounts::default();
+        for c in self.all_conversations() {
+            let c = c?;
+            if filter.matches(&c) {
+                n.count(me, &c);
+            }
+        }
+        Ok(n)
+    }
     /// Every conversation with unread messages, with its count.
     fn unread_counts(&self) -> Result<Vec<(ConvKey, u32)>>;
     /// The newest `limit` messages of a conversation, oldest first.

@@ -5,11 +5,13 @@
 
 pub mod auto;
 pub mod cli;
+pub mod views;
 
 use crate::domain::{ConvKey, ConvStatus, TimestampMs};
 use serde::{Deserialize, Serialize};
 
 pub use crate::domain::{AgentName, Priority};
+pub use views::ViewCounts;
 
 /// A private note between agents: shown in the thread, never sent to Meta.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -65,7 +65,8 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Inbox(Reply::Unread { request, counts }) => {
             status::unread_loaded(s, request, counts)
         }
-        Event::Inbox(Reply::Thread(None) | Reply::Done) => {}
+        // ViewCounts: the list pane shows them (another branch).
+        Event::Inbox(Reply::Thread(None) | Reply::Done | Reply::ViewCounts { .. }) => {}
         Event::Inbox(Reply::Assigned(a)) => team_requests::assigned(s, a),
         Event::Inbox(Reply::Note(n)) => live::note_arrived(s, *n),
         Event::Inbox(Reply::History {
