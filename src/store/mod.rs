@@ -179,6 +179,31 @@ pub trait Store: Send + Sync {
     /// The whole store's history at or after `since`, in time order: a
     /// range read (reports).
     fn history_since(&self, since: TimestampMs) -> Rows<'_, HistoryEvent>;
+    /// What a report reads of the history, in time order: from `from` on,
+    /// the events it counts (openings, status changes, replies); from
+    /// `context` to `from`, only openings and status changes (when the
+    /// conversations it sees resolved were opened).
+    fn report_history(&self, context: TimestampMs, from: TimestampMs) -> Rows<'_, HistoryEvent> {
+        Box::new(self.history_since(context).filter(move |e| {
+            e.as_ref().map_or(true, |e| {
+                let read = if e.at < from {
+                    crate::team::ReportRead::Openings
+                } else {
+                    crate::team::ReportRead::Counted
+                };
+                read.admits(&e.kind)
+            })
+        }))
+    }
+    /// How many conversations were last active before `t` (the report's
+    /// coverage: those predate the history).
+    fn conversations_active_before(&self, t: TimestampMs) -> Result<u64> {
+        let mut n = 0;
+        for c in self.all_conversations() {
+            n += u64::from(c?.last_activity < t);
+        }
+        Ok(n)
+    }
     /// A conversation's notes, in time order.
     fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>>;
     /// Every note (export).

@@ -71,6 +71,28 @@ pub enum HistoryKind {
     },
 }
 
+/// Which history events a report reads (`Store::report_history`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportRead {
+    /// Openings and status changes only (when conversations were opened:
+    /// the context before the report's days).
+    Openings,
+    /// Those and replies: what the report counts.
+    Counted,
+}
+
+impl ReportRead {
+    pub fn admits(self, kind: &HistoryKind) -> bool {
+        match kind {
+            HistoryKind::Opened | HistoryKind::Status { .. } => true,
+            HistoryKind::Replied { .. } => self == ReportRead::Counted,
+            HistoryKind::Assigned { .. }
+            | HistoryKind::Labels { .. }
+            | HistoryKind::Priority { .. } => false,
+        }
+    }
+}
+
 impl HistoryEvent {
     /// The one dim line the thread shows for it ("alice assigned bob").
     pub fn describe(&self) -> String {

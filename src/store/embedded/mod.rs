@@ -6,6 +6,7 @@ mod apply;
 mod campaign;
 pub mod eventlog;
 mod events;
+mod history;
 pub mod flusher;
 pub mod frame;
 pub mod keys;
@@ -266,6 +267,7 @@ impl SledStore {
             }
             Some(_) => {}
         }
+        history::compact_once(&store)?;
         let store = Arc::new(store);
         search::index_old_messages(&store)?;
         Ok(store)
@@ -432,6 +434,12 @@ impl Store for SledStore {
     }
     fn history_since(&self, since: TimestampMs) -> Rows<'_, HistoryEvent> {
         SledStore::history_since(self, since)
+    }
+    fn report_history(&self, context: TimestampMs, from: TimestampMs) -> Rows<'_, HistoryEvent> {
+        SledStore::report_history(self, context, from)
+    }
+    fn conversations_active_before(&self, t: TimestampMs) -> Result<u64> {
+        SledStore::conversations_active_before(self, t)
     }
     fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>> {
         SledStore::notes(self, conv)
