@@ -90,6 +90,17 @@ impl AssigneeFilter {
     }
 }
 
+/// The list's order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// Latest activity first.
+    #[default]
+    Activity,
+    /// Most urgent priority first, then latest activity, then by key.
+    Priority,
+}
+
 /// What the list pane shows (the `/` filter).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConvFilter {
@@ -107,6 +118,9 @@ pub struct ConvFilter {
     /// Only conversations carrying this label.
     #[serde(default)]
     pub label: Option<String>,
+    /// How the rows are ordered (which rows match does not depend on it).
+    #[serde(default)]
+    pub order: ListOrder,
 }
 
 impl ConvFilter {

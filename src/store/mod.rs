@@ -204,12 +204,17 @@ pub trait Store: Send + Sync {
         }
         Ok(n)
     }
+    /// The whole history with each event's id in the store (its order
+    /// among events of one millisecond): what `dmdesk migrate` copies.
+    fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)>;
     /// A conversation's notes, in time order.
     fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>>;
     /// Every note (export).
     fn all_notes(&self) -> Rows<'_, Note>;
     /// An agent's unseen mentions and takeovers, oldest first.
     fn mailbox(&self, agent: &AgentName) -> Result<Vec<MailItem>>;
+    /// Every agent's unseen items (`dmdesk migrate`).
+    fn all_mail(&self) -> Rows<'_, MailItem>;
     /// The agent saw these (by id): they leave the mailbox.
     fn mailbox_ack(&self, agent: &AgentName, ids: &[String]) -> Result<()>;
 

@@ -438,6 +438,12 @@ impl Store for SledStore {
     fn report_history(&self, context: TimestampMs, from: TimestampMs) -> Rows<'_, HistoryEvent> {
         SledStore::report_history(self, context, from)
     }
+    fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)> {
+        SledStore::all_history(self)
+    }
+    fn all_mail(&self) -> Rows<'_, MailItem> {
+        SledStore::all_mail(self)
+    }
     fn conversations_active_before(&self, t: TimestampMs) -> Result<u64> {
         SledStore::conversations_active_before(self, t)
     }

@@ -124,6 +124,21 @@ impl SledStore {
         Ok(n)
     }
 
+    pub(super) fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)> {
+        Box::new(self.history.iter().map(|r| {
+            let (k, v) = r?;
+            let id = k
+                .get(8..16)
+                .map(keys::seq_from)
+                .ok_or_else(|| crate::store::StoreError::Corrupt("a short history key".into()))?;
+            Ok((id, history::decode(&v)?))
+        }))
+    }
+
+    pub(super) fn all_mail(&self) -> Rows<'_, MailItem> {
+        Box::new(self.mailbox.iter().values().map(|v| decode(&v?)))
+    }
+
     pub(super) fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>> {
         self.notes
             .scan_prefix(keys::conv(conv))
