@@ -124,8 +124,12 @@ pub struct ConvFilter {
 }
 
 impl ConvFilter {
+    /// No condition: every conversation matches (in whatever order).
     pub fn is_empty(&self) -> bool {
-        *self == ConvFilter::default()
+        ConvFilter {
+            order: ListOrder::Activity,
+            ..self.clone()
+        } == ConvFilter::default()
     }
 
     /// No filter besides the view.

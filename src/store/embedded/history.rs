@@ -66,9 +66,7 @@ pub fn encode(e: &HistoryEvent) -> Vec<u8> {
         HistoryKind::Labels { added, removed } => {
             postcard_into(&mut v, &Labels(added.clone(), removed.clone()))
         }
-        HistoryKind::Priority { from, to } => {
-            postcard_into(&mut v, &PriorityChange(*from, *to))
-        }
+        HistoryKind::Priority { from, to } => postcard_into(&mut v, &PriorityChange(*from, *to)),
         HistoryKind::Replied {
             waited_ms,
             first,
@@ -275,7 +273,12 @@ mod tests {
             assert_eq!(decode(&compact).unwrap(), e);
             let json = serde_json::to_vec(&e).unwrap();
             assert_eq!(decode(&json).unwrap(), e);
-            assert!(compact.len() < json.len() / 2, "{} vs {}", compact.len(), json.len());
+            assert!(
+                compact.len() < json.len() / 2,
+                "{} vs {}",
+                compact.len(),
+                json.len()
+            );
         }
     }
 

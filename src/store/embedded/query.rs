@@ -4,11 +4,11 @@
 use super::{decode, encode, keys, record, Result, SledStore};
 use crate::domain::{Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::{ConvFilter, ListOrder};
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
 use crate::store::{Rows, StoreError};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
 
 impl SledStore {
     pub fn conversation(&self, key: &ConvKey) -> Result<Option<Conversation>> {
@@ -83,10 +83,10 @@ impl SledStore {
         limit: usize,
     ) -> Result<Vec<Conversation>> {
         let keep = offset.saturating_add(limit);
-        let mut heap = BinaryHeap::with_capacity(keep.min(4096) + 1);
-        if keep == 0 {
+        if limit == 0 {
             return Ok(Vec::new());
         }
+        let mut heap = BinaryHeap::with_capacity(keep.min(4096) + 1);
         for v in self.conversations.iter().values() {
             let c: Conversation = decode(&v?)?;
             if !filter.matches(&c) {
@@ -97,8 +97,12 @@ impl SledStore {
                 heap.pop();
             }
         }
-        let mut rows = heap.into_sorted_vec();
-        Ok(rows.drain(..).skip(offset).map(|r| r.0).collect())
+        Ok(heap
+            .into_sorted_vec()
+            .into_iter()
+            .skip(offset)
+            .map(|r| r.0)
+            .collect())
     }
 
     /// Count of conversations matching a filter (the whole count is kept, a

@@ -87,7 +87,8 @@ pub(super) async fn conversations_active_before(pool: &Pool, t: TimestampMs) -> 
 
 /// The whole history by id.
 pub(super) fn all_history(store: &PgStore) -> Rows<'_, (u64, HistoryEvent)> {
-    pages(store, 0i64, move |pool, after| async move {
+    // A copied store's ids start at 0.
+    pages(store, -1i64, move |pool, after| async move {
         let client = pool.get().await?;
         let rows = client
             .query(
@@ -106,19 +107,28 @@ pub(super) fn all_history(store: &PgStore) -> Rows<'_, (u64, HistoryEvent)> {
 
 /// Every mailbox item, by agent and id.
 pub(super) fn all_mail(store: &PgStore) -> Rows<'_, MailItem> {
-    pages(store, (String::new(), String::new()), move |pool, (agent, id)| async move {
-        let client = pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT agent, id, doc FROM mailbox WHERE (agent, id) > ($1, $2) \
+    pages(
+        store,
+        (String::new(), String::new()),
+        move |pool, (agent, id)| async move {
+            let client = pool.get().await?;
+            let rows = client
+                .query(
+                    "SELECT agent, id, doc FROM mailbox WHERE (agent, id) > ($1, $2) \
                  ORDER BY agent, id LIMIT $3",
-                &[&agent, &id, &PAGE],
-            )
-            .await?;
-        rows.into_iter()
-            .map(|r| Ok(((r.get::<_, String>(0), r.get::<_, String>(1)), decode(r.get(2))?)))
-            .collect()
-    })
+                    &[&agent, &id, &PAGE],
+                )
+                .await?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok((
+                        (r.get::<_, String>(0), r.get::<_, String>(1)),
+                        decode(r.get(2))?,
+                    ))
+                })
+                .collect()
+        },
+    )
 }
 
 /// Every note, by id.
