@@ -51,3 +51,41 @@ pub fn any_assignee(filter: &ConvFilter) -> ConvFilter {
         ..filter.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ConvKey, ConvStatus, Platform, TimestampMs};
+    use crate::filter::View;
+
+    fn row(user: &str, assignee: Option<&str>, status: ConvStatus) -> Conversation {
+        let mut c = Conversation::new(ConvKey::new(Platform::Messenger, "P1", user), user.into());
+        c.assignee = assignee.map(AgentName::new);
+        c.status = status;
+        c
+    }
+
+    #[test]
+    fn one_pass_counts_mine_unassigned_and_all_under_the_rest_of_the_filter() {
+        let rows = [
+            row("U1", Some("alice"), ConvStatus::Open),
+            row("U2", Some("bob"), ConvStatus::Open),
+            row("U3", None, ConvStatus::Open),
+            row("U4", Some("alice"), ConvStatus::Resolved),
+        ];
+        let alice = AgentName::new("alice");
+        let all = ConvFilter {
+            assignee: AssigneeFilter::Unassigned, // set aside
+            ..ConvFilter::default()
+        };
+        let n = ViewCounts::tally(Some(&alice), &all, &rows);
+        assert_eq!((n.mine, n.unassigned, n.all), (2, 1, 4));
+        let open = ConvFilter {
+            view: View::Open { at: TimestampMs(5) },
+            ..ConvFilter::default()
+        };
+        let n = ViewCounts::tally(Some(&alice), &open, &rows);
+        assert_eq!((n.mine, n.unassigned, n.all), (1, 1, 3));
+        assert_eq!(ViewCounts::tally(None, &open, &rows).mine, 0);
+    }
+}
