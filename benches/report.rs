@@ -12,6 +12,12 @@
 //!
 //! Run: `cargo bench --bench report`. Environment: BENCH_CONVS, BENCH_MSGS,
 //! BENCH_RUNS (default 5).
+//!
+//! With BENCH_STORE=DIR (a store from `dmdesk sim populate`) it measures
+//! the store instead: `report::from_store` for `--since 7d` and `30d`, its
+//! parts (the conversations' counts, the history it reads), and the same
+//! report the old way (every conversation decoded, every history event
+//! from the period's context on) at the same clock, which must be equal.
 
 use dmdesk::clock::Zone;
 use dmdesk::domain::TimestampMs;
@@ -38,7 +44,93 @@ fn summary(label: &str, mut d: Vec<Duration>) {
     );
 }
 
+/// Median, min, max of `runs` timed calls (after one untimed first call,
+/// which may read from disk), and the last result.
+fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> (Vec<Duration>, T) {
+    let mut out = f();
+    let mut d = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        out = std::hint::black_box(f());
+        d.push(t.elapsed());
+    }
+    (d, out)
+}
+
+fn on_store(path: &std::path::Path, runs: usize) {
+    use dmdesk::inbox::report::from_store;
+    use dmdesk::report::Builder;
+    let t = Instant::now();
+    let db = dmdesk::db::Db::open(path, 128, "bench").expect("store opens");
+    println!(
+        "store {}: {} conversations, opened in {:.1} s",
+        path.display(),
+        db.conversation_count().expect("count"),
+        t.elapsed().as_secs_f64()
+    );
+    let now = TimestampMs::now();
+    let store: &dyn dmdesk::store::Store = &*db;
+    let history_start = store
+        .history_since(TimestampMs(i64::MIN))
+        .next()
+        .transpose()
+        .expect("history reads")
+        .map(|e| e.at);
+    for days in [7, 30] {
+        let since = days * TimestampMs::DAY;
+        let (d, r) = timed(runs, || {
+            from_store(store, since, now, Zone::Local).expect("report")
+        });
+        summary(&format!("report --since {days}d (from_store)"), d);
+        println!(
+            "  totals: opened {} resolved {} replies {} first responses {}",
+            r.totals.opened, r.totals.resolved, r.totals.replies, r.totals.first_response.count
+        );
+        let p = Params {
+            now,
+            since_ms: since,
+            zone: Zone::Local,
+            history_start,
+        };
+        let (d, n) = timed(runs, || {
+            let mut n = 0usize;
+            for e in store.report_history(p.read_from(), p.counted_from()) {
+                std::hint::black_box(e.expect("history reads"));
+                n += 1;
+            }
+            n
+        });
+        summary(&format!("  read what it counts ({days}d)"), d);
+        println!("    [{n} events]");
+        // The old way: every conversation and every event from read_from.
+        let (d, old) = timed(runs, || {
+            let mut b = Builder::new(p);
+            for c in store.all_conversations() {
+                b.add_conversation(&c.expect("conversations read"));
+            }
+            for e in store.history_since(p.read_from()) {
+                b.add(&e.expect("history reads"));
+            }
+            b.finish()
+        });
+        summary(&format!("  the old way ({days}d)"), d);
+        assert_eq!(old, r, "the report differs from the old way's ({days}d)");
+        println!("    equal to from_store's report: yes");
+    }
+    let (d, n) = timed(runs, || {
+        store
+            .conversations_active_before(history_start.unwrap_or(now))
+            .expect("count")
+    });
+    summary("  conversations before the history", d);
+    println!("    [{n}]");
+}
+
 fn main() {
+    if let Some(path) = std::env::var_os("BENCH_STORE") {
+        on_store(std::path::Path::new(&path), env("BENCH_RUNS", 3) as usize);
+        return;
+    }
     let convs = env("BENCH_CONVS", 100_000);
     let msgs = env("BENCH_MSGS", 1_000_000);
     let runs = env("BENCH_RUNS", 5) as usize;

@@ -90,6 +90,17 @@ impl AssigneeFilter {
     }
 }
 
+/// The list's order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// Latest activity first.
+    #[default]
+    Activity,
+    /// Most urgent priority first, then latest activity, then by key.
+    Priority,
+}
+
 /// What the list pane shows (the `/` filter).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConvFilter {
@@ -107,11 +118,18 @@ pub struct ConvFilter {
     /// Only conversations carrying this label.
     #[serde(default)]
     pub label: Option<String>,
+    /// How the rows are ordered (which rows match does not depend on it).
+    #[serde(default)]
+    pub order: ListOrder,
 }
 
 impl ConvFilter {
+    /// No condition: every conversation matches (in whatever order).
     pub fn is_empty(&self) -> bool {
-        *self == ConvFilter::default()
+        ConvFilter {
+            order: ListOrder::Activity,
+            ..self.clone()
+        } == ConvFilter::default()
     }
 
     /// No filter besides the view.

@@ -1,5 +1,6 @@
 //! `dmdesk migrate --to postgres`: a sled store with messages, contacts,
-//! an outbox record, a campaign, a draft, applied and quarantined events is
+//! an outbox record, a campaign, a draft, applied and quarantined events,
+//! history, a note and a mention in a mailbox is
 //! copied into an empty database; every export reads the same on both
 //! backends; a second run adds nothing; a database holding other data is
 //! refused. Skipped without `DMDESK_TEST_PG_URL` (see tests/common/pg.rs).
@@ -83,6 +84,16 @@ fn populate(store: &Path) -> String {
             .unwrap(),
         dmdesk::store::Swap::Done
     );
+    // A note mentioning bob (his mailbox gets an item).
+    h.store
+        .add_note(
+            &u2,
+            &alice,
+            "@bob this one is yours tomorrow",
+            vec![dmdesk::team::AgentName::from("bob")],
+            now,
+        )
+        .unwrap();
     h.store
         .create_campaign(
             "spring",
@@ -158,6 +169,9 @@ fn a_sled_store_copied_into_postgres_exports_the_same_and_a_second_run_adds_noth
     assert_eq!(get("drafts"), 1);
     assert_eq!(get("events"), 4);
     assert_eq!(get("quarantine"), 1);
+    assert_eq!(get("notes"), 1);
+    assert_eq!(get("mailbox"), 1, "bob's mention");
+    assert!(get("history") >= 3, "opened twice, assigned: {out}");
 
     for what in [
         "messages",
@@ -209,6 +223,29 @@ fn a_sled_store_copied_into_postgres_exports_the_same_and_a_second_run_adds_noth
         ["m_mig_2"],
         "a copied message is found: {found:?}"
     );
+    // The team's records: the note, bob's mail, and the history (equal,
+    // ids and order included), which the report reads.
+    let sled_store = Db::open(&dir.path().join("store"), 16, "test").unwrap();
+    let notes = pg.notes(&u2).unwrap();
+    assert_eq!(notes, sled_store.notes(&u2).unwrap());
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].text, "@bob this one is yours tomorrow");
+    let mail = pg.mailbox(&"bob".into()).unwrap();
+    assert_eq!(mail, sled_store.mailbox(&"bob".into()).unwrap());
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let history: Vec<_> = pg.all_history().map(|r| r.unwrap()).collect();
+    let sled_history: Vec<_> = sled_store.all_history().map(|r| r.unwrap()).collect();
+    assert_eq!(history, sled_history);
+    assert!(
+        history.iter().any(|(_, e)| e.conv == u2
+            && matches!(
+                &e.kind,
+                dmdesk::team::HistoryKind::Assigned { to: Some(a), .. } if a.as_str() == "alice"
+            )),
+        "alice's assignment in the copied history: {history:?}"
+    );
+    assert_eq!(pg.history(&u2).unwrap(), sled_store.history(&u2).unwrap());
+    drop(sled_store);
     // A new record id never takes a copied one.
     assert!(pg.next_id().unwrap() > u64::from_str_radix(&outbox_id[1..], 16).unwrap());
 

@@ -11,7 +11,7 @@ use dmdesk::db::Db;
 use dmdesk::domain::{
     ConvKey, ConvStatus, Direction, Message, Mid, MsgStatus, Platform, TimestampMs,
 };
-use dmdesk::filter::{AssigneeFilter, ConvFilter, View};
+use dmdesk::filter::{AssigneeFilter, ConvFilter, ListOrder, View};
 use dmdesk::store::embedded::SledStore;
 use dmdesk::store::postgres::PgStore;
 use dmdesk::store::{NewRecipient, RecipientState, Store, Swap};
@@ -847,6 +847,219 @@ pub fn a_profile_username_is_the_rows_handle(f: Fixture) {
     );
 }
 
+/// The list by priority (most urgent first, then latest activity), paged,
+/// alone and beside a team view, as the store orders it.
+pub fn priority_order_by_the_store(f: Fixture) {
+    let db = &f.db;
+    for (i, u) in ["U1", "U2", "U3", "U4", "U5"].iter().enumerate() {
+        db.apply(&[inbound(u, &format!("m{i}"), 1_000 * (i as i64 + 1))])
+            .unwrap();
+    }
+    for (u, p) in [
+        ("U1", Priority::Urgent),
+        ("U3", Priority::High),
+        ("U4", Priority::Urgent),
+        ("U5", Priority::Low),
+    ] {
+        db.set_priority(&conv(u), p, None, TimestampMs(9_000))
+            .unwrap();
+    }
+    let alice = agent("alice");
+    for u in ["U1", "U2", "U3"] {
+        db.assign(&conv(u), None, Some(&alice), None, TimestampMs(9_100))
+            .unwrap();
+    }
+    let users = |filter: &ConvFilter, offset, limit| -> Vec<String> {
+        db.conversations(filter, offset, limit)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.key.user.0)
+            .collect()
+    };
+    let by_priority = ConvFilter {
+        order: ListOrder::Priority,
+        ..ConvFilter::default()
+    };
+    assert_eq!(
+        users(&ConvFilter::default(), 0, 10),
+        vec!["U5", "U4", "U3", "U2", "U1"],
+        "by activity"
+    );
+    assert_eq!(
+        users(&by_priority, 0, 10),
+        vec!["U4", "U1", "U3", "U5", "U2"]
+    );
+    assert_eq!(users(&by_priority, 1, 2), vec!["U1", "U3"], "a window");
+    assert_eq!(users(&by_priority, 4, 10), vec!["U2"]);
+    assert!(users(&by_priority, 5, 10).is_empty());
+    let mine = ConvFilter {
+        assignee: AssigneeFilter::Mine(alice.clone()),
+        order: ListOrder::Priority,
+        ..ConvFilter::default()
+    };
+    assert_eq!(users(&mine, 0, 10), vec!["U1", "U3", "U2"]);
+    // Beside a condition the backend checks row by row (search text).
+    let text = ConvFilter {
+        text: Some("text of".into()),
+        ..mine.clone()
+    };
+    assert_eq!(users(&text, 1, 10), vec!["U3", "U2"]);
+    assert_eq!(
+        db.count_matching(&mine).unwrap(),
+        3,
+        "the order counts nothing"
+    );
+    // A priority change moves the row.
+    db.set_priority(&conv("U2"), Priority::Urgent, None, TimestampMs(9_200))
+        .unwrap();
+    assert_eq!(users(&by_priority, 0, 3), vec!["U4", "U2", "U1"]);
+}
+
+/// Mine, unassigned and all under one filter, counted in one call.
+pub fn view_counts_in_one_call(f: Fixture) {
+    let db = &f.db;
+    for (i, u) in ["U1", "U2", "U3", "U4", "U5"].iter().enumerate() {
+        db.apply(&[inbound(u, &format!("m{i}"), 1_000 * (i as i64 + 1))])
+            .unwrap();
+    }
+    let (alice, bob) = (agent("alice"), agent("bob"));
+    for (u, a) in [("U1", &alice), ("U2", &bob), ("U3", &alice)] {
+        db.assign(&conv(u), None, Some(a), None, TimestampMs(9_000))
+            .unwrap();
+    }
+    db.set_status_by(
+        &conv("U3"),
+        ConvStatus::Resolved,
+        None,
+        None,
+        TimestampMs(9_100),
+    )
+    .unwrap();
+    db.set_labels(&conv("U4"), &["vip".into()], &[], None, TimestampMs(9_100))
+        .unwrap();
+    let counts = |me: Option<&AgentName>, filter: &ConvFilter| {
+        let n = db.view_counts(me, filter).unwrap();
+        (n.mine, n.unassigned, n.all)
+    };
+    let all = ConvFilter::default();
+    assert_eq!(counts(Some(&alice), &all), (2, 2, 5));
+    assert_eq!(counts(Some(&bob), &all), (1, 2, 5));
+    assert_eq!(counts(None, &all), (0, 2, 5), "nobody's is mine");
+    let open = ConvFilter {
+        view: View::Open {
+            at: TimestampMs(10_000),
+        },
+        ..ConvFilter::default()
+    };
+    assert_eq!(counts(Some(&alice), &open), (1, 2, 4), "U3 is resolved");
+    // The filter's own assignee is set aside; its label is not.
+    let vip_mine = ConvFilter {
+        label: Some("vip".into()),
+        assignee: AssigneeFilter::Mine(bob.clone()),
+        ..ConvFilter::default()
+    };
+    assert_eq!(counts(Some(&alice), &vip_mine), (0, 1, 1));
+    // Each agrees with the views' own counts.
+    for (me, f) in [(&alice, &all), (&alice, &open), (&bob, &open)] {
+        let n = db.view_counts(Some(me), f).unwrap();
+        let with = |a: AssigneeFilter| {
+            db.count_matching(&ConvFilter {
+                assignee: a,
+                ..f.clone()
+            })
+            .unwrap()
+        };
+        assert_eq!(n.mine, with(AssigneeFilter::Mine(me.clone())));
+        assert_eq!(n.unassigned, with(AssigneeFilter::Unassigned));
+        assert_eq!(n.all, with(AssigneeFilter::Any));
+    }
+}
+
+/// What a report reads: every opening and status change from the context
+/// on, replies only from its days on, nothing else; and the count of
+/// conversations before the history.
+pub fn report_reads_what_it_counts(f: Fixture) {
+    let db = &f.db;
+    let alice = agent("alice");
+    for (i, u) in ["U1", "U2", "U3"].iter().enumerate() {
+        let t = 1_000 * (i as i64 + 1);
+        db.apply(&[inbound(u, &format!("m{i}"), t)]).unwrap();
+        db.assign(&conv(u), None, Some(&alice), None, TimestampMs(t + 10))
+            .unwrap();
+        db.set_labels(&conv(u), &["x".into()], &[], None, TimestampMs(t + 20))
+            .unwrap();
+        db.set_priority(&conv(u), Priority::High, None, TimestampMs(t + 30))
+            .unwrap();
+        let rec = db
+            .create_outbound(
+                &conv(u),
+                "an answer",
+                None,
+                Some("alice"),
+                None,
+                TimestampMs(t + 40),
+            )
+            .unwrap();
+        db.outbound_sent(&rec.id, &Mid::from(format!("r{i}").as_str()))
+            .unwrap();
+        db.set_status_by(
+            &conv(u),
+            ConvStatus::Resolved,
+            None,
+            Some(&alice),
+            TimestampMs(t + 50),
+        )
+        .unwrap();
+    }
+    let all: Vec<_> = db
+        .history_since(TimestampMs(i64::MIN))
+        .map(|e| e.unwrap())
+        .collect();
+    let has = |k: fn(&HistoryKind) -> bool| all.iter().any(|e| k(&e.kind));
+    assert!(has(|k| matches!(k, HistoryKind::Replied { .. })), "{all:?}");
+    assert!(has(|k| matches!(k, HistoryKind::Labels { .. })));
+    for (context, from) in [
+        (0, 0),
+        (0, 2_000),
+        (1_500, 2_500),
+        (0, 10_000),
+        (5_000, 6_000),
+    ] {
+        let got: Vec<_> = db
+            .report_history(TimestampMs(context), TimestampMs(from))
+            .map(|e| e.unwrap())
+            .collect();
+        let want: Vec<_> = all
+            .iter()
+            .filter(|e| e.at.0 >= context)
+            .filter(|e| match e.kind {
+                HistoryKind::Opened | HistoryKind::Status { .. } => true,
+                HistoryKind::Replied { .. } => e.at.0 >= from,
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        assert_eq!(got, want, "context {context}, from {from}");
+    }
+    for t in [0, 1_000, 1_001, 2_500, 100_000] {
+        // Activity moves with each write: count what the rows say.
+        let want = db
+            .all_conversations()
+            .filter(|c| c.as_ref().unwrap().last_activity.0 < t)
+            .count() as u64;
+        assert_eq!(
+            db.conversations_active_before(TimestampMs(t)).unwrap(),
+            want,
+            "before {t}"
+        );
+    }
+    assert_eq!(
+        db.conversations_active_before(TimestampMs(i64::MAX))
+            .unwrap(),
+        3
+    );
+}
+
 macro_rules! contract {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -960,6 +1173,24 @@ macro_rules! contract {
             fn team_views_in_lists_and_counts() {
                 if let Some(f) = $open(concat!(stringify!($backend), "::team_views")) {
                     super::team_views_in_lists_and_counts(f);
+                }
+            }
+            #[test]
+            fn priority_order_by_the_store() {
+                if let Some(f) = $open(concat!(stringify!($backend), "::priority_order")) {
+                    super::priority_order_by_the_store(f);
+                }
+            }
+            #[test]
+            fn view_counts_in_one_call() {
+                if let Some(f) = $open(concat!(stringify!($backend), "::view_counts")) {
+                    super::view_counts_in_one_call(f);
+                }
+            }
+            #[test]
+            fn report_reads_what_it_counts() {
+                if let Some(f) = $open(concat!(stringify!($backend), "::report_reads")) {
+                    super::report_reads_what_it_counts(f);
                 }
             }
             #[test]

@@ -6,8 +6,8 @@ use crate::domain::{ConvKey, Conversation, TimestampMs};
 use crate::team::{AgentName, Note, Priority};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The list's order: the store's (last activity), or the loaded window
-/// sorted by priority (the store has no priority order).
+/// The list's order: last activity, or priority then activity (both the
+/// store's, `filter::ListOrder`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Sort {
     #[default]

@@ -1,6 +1,7 @@
-//! The report from a store: the conversations, then the history from
-//! `Params::read_from` on, streamed (never collected). The report itself
-//! (src/report/) is pure; this is where it meets the store.
+//! The report from a store: the conversations' counts, then what it
+//! counts of the history from `Params::read_from` on, streamed (never
+//! collected). The report itself (src/report/) is pure; this is where it
+//! meets the store.
 
 use crate::clock::Zone;
 use crate::db::Db;
@@ -26,10 +27,13 @@ pub fn from_store(
         history_start,
     };
     let mut b = Builder::new(p);
-    for c in store.all_conversations() {
-        b.add_conversation(&c?);
-    }
-    for e in store.history_since(p.read_from()) {
+    let total = store.conversation_count()?;
+    let predating = match history_start {
+        Some(h) => store.conversations_active_before(h)?,
+        None => total,
+    };
+    b.add_conversation_counts(total, predating);
+    for e in store.report_history(p.read_from(), p.counted_from()) {
         b.add(&e?);
     }
     Ok(b.finish())

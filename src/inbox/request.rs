@@ -336,7 +336,14 @@ mod tests {
         let job = Request::Job {
             job: Job::CancelSync,
         };
-        for r in [mark, job, Request::Urgent] {
+        let counts = Request::ViewCounts {
+            me: Some(AgentName::new("alice")),
+        };
+        assert_eq!(
+            serde_json::to_value(&counts).unwrap(),
+            json!({"op": "view_counts", "me": "alice"})
+        );
+        for r in [mark, job, Request::Urgent, counts] {
             let text = serde_json::to_string(&r).unwrap();
             assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), r, "{text}");
         }

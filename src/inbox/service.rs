@@ -186,26 +186,17 @@ impl Inbox {
                 .map_err(err)?,
             )),
             Request::ViewCounts { me } => {
-                // Three counts of the open view from the existing store
-                // API, until the store's one-pass call is merged.
-                use crate::filter::{AssigneeFilter, ConvFilter, View};
-                let count = |assignee| {
-                    st.count_matching(&ConvFilter {
-                        view: View::Open {
-                            at: TimestampMs::now(),
-                        },
-                        assignee,
-                        ..Default::default()
-                    })
-                    .map_err(err)
-                };
-                Reply::ViewCounts {
-                    mine: match me {
-                        Some(me) => count(AssigneeFilter::Mine(me))?,
-                        None => 0,
+                let open = crate::filter::ConvFilter {
+                    view: crate::filter::View::Open {
+                        at: TimestampMs::now(),
                     },
-                    unassigned: count(AssigneeFilter::Unassigned)?,
-                    all: count(AssigneeFilter::Any)?,
+                    ..Default::default()
+                };
+                let n = st.view_counts(me.as_ref(), &open).map_err(err)?;
+                Reply::ViewCounts {
+                    mine: n.mine,
+                    unassigned: n.unassigned,
+                    all: n.all,
                 }
             }
             Request::Urgent => Reply::Urgent(

@@ -174,6 +174,33 @@ pub fn to_postgres(source: &dyn Store, target: &PgStore) -> Result<Vec<TableCoun
     })?;
     step.finish();
 
+    // The team's records: history (with its ids), notes, mailboxes.
+    let step = progress.step("history", None);
+    copy_rows(source.all_history(), &step, |v| {
+        let n = v.len() as u64;
+        let (added, _) = target.copy_in(CopyRows::History(v))?;
+        tally("history", n, added);
+        Ok(())
+    })?;
+    step.finish();
+    let step = progress.step("notes", None);
+    copy_rows(source.all_notes(), &step, |v| {
+        let n = v.len() as u64;
+        let (added, _) = target.copy_in(CopyRows::Notes(v))?;
+        tally("notes", n, added);
+        Ok(())
+    })?;
+    step.finish();
+    let step = progress.step("mailboxes", None);
+    copy_rows(source.all_mail(), &step, |v| {
+        let n = v.len() as u64;
+        let (added, _) = target.copy_in(CopyRows::Mail(v))?;
+        tally("mailbox", n, added);
+        Ok(())
+    })?;
+    step.finish();
+    target.ids_at_least(source.next_id()?)?;
+
     // The ingest mark and each account's last sync.
     let mut meta = vec![(
         "ingest_applied".to_string(),

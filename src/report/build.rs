@@ -35,6 +35,12 @@ impl Params {
         let b = DayBounds::new(self);
         TimestampMs(b.starts[0] - CONTEXT_MS)
     }
+
+    /// Where the report's days begin: before it, only openings and status
+    /// changes count (when a conversation resolved later was opened).
+    pub fn counted_from(&self) -> TimestampMs {
+        TimestampMs(DayBounds::new(self).starts[0])
+    }
 }
 
 /// The local days from the earlier of the period's first day and the
@@ -194,6 +200,13 @@ impl Builder {
         if self.p.history_start.is_none_or(|h| c.last_activity < h) {
             self.coverage.predating += 1;
         }
+    }
+
+    /// The conversations' coverage counted by the store instead: `total`
+    /// conversations, `predating` of them last active before the history.
+    pub fn add_conversation_counts(&mut self, total: u64, predating: u64) {
+        self.coverage.conversations += total;
+        self.coverage.predating += predating;
     }
 
     pub fn add(&mut self, ev: &HistoryEvent) {

@@ -179,6 +179,23 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Conversation>>;
     fn count_matching(&self, filter: &ConvFilter) -> Result<u64>;
+    /// How many conversations matching `filter` (its assignee aside) are
+    /// `me`'s, nobody's, and in all: one pass for the three views.
+    fn view_counts(
+        &self,
+        me: Option<&AgentName>,
+        filter: &ConvFilter,
+    ) -> Result<crate::team::ViewCounts> {
+        let filter = crate::team::views::any_assignee(filter);
+        let mut n = crate::team::ViewCounts::default();
+        for c in self.all_conversations() {
+            let c = c?;
+            if filter.matches(&c) {
+                n.count(me, &c);
+            }
+        }
+        Ok(n)
+    }
     /// Every conversation with unread messages, with its count.
     fn unread_counts(&self) -> Result<Vec<(ConvKey, u32)>>;
     /// The newest `limit` messages of a conversation, oldest first.
@@ -205,12 +222,42 @@ pub trait Store: Send + Sync {
     /// The whole store's history at or after `since`, in time order: a
     /// range read (reports).
     fn history_since(&self, since: TimestampMs) -> Rows<'_, HistoryEvent>;
+    /// What a report reads of the history, in time order: from `from` on,
+    /// the events it counts (openings, status changes, replies); from
+    /// `context` to `from`, only openings and status changes (when the
+    /// conversations it sees resolved were opened).
+    fn report_history(&self, context: TimestampMs, from: TimestampMs) -> Rows<'_, HistoryEvent> {
+        Box::new(self.history_since(context).filter(move |e| {
+            e.as_ref().map_or(true, |e| {
+                let read = if e.at < from {
+                    crate::team::ReportRead::Openings
+                } else {
+                    crate::team::ReportRead::Counted
+                };
+                read.admits(&e.kind)
+            })
+        }))
+    }
+    /// How many conversations were last active before `t` (the report's
+    /// coverage: those predate the history).
+    fn conversations_active_before(&self, t: TimestampMs) -> Result<u64> {
+        let mut n = 0;
+        for c in self.all_conversations() {
+            n += u64::from(c?.last_activity < t);
+        }
+        Ok(n)
+    }
+    /// The whole history with each event's id in the store (its order
+    /// among events of one millisecond): what `dmdesk migrate` copies.
+    fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)>;
     /// A conversation's notes, in time order.
     fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>>;
     /// Every note (export).
     fn all_notes(&self) -> Rows<'_, Note>;
     /// An agent's unseen mentions and takeovers, oldest first.
     fn mailbox(&self, agent: &AgentName) -> Result<Vec<MailItem>>;
+    /// Every agent's unseen items (`dmdesk migrate`).
+    fn all_mail(&self) -> Rows<'_, MailItem>;
     /// The agent saw these (by id): they leave the mailbox.
     fn mailbox_ack(&self, agent: &AgentName, ids: &[String]) -> Result<()>;
 

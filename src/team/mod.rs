@@ -3,10 +3,13 @@
 //! that reports are computed from. Plain types; the store keeps them and
 //! the apply path writes them.
 
+pub mod views;
+
 use crate::domain::{ConvKey, ConvStatus, TimestampMs};
 use serde::{Deserialize, Serialize};
 
 pub use crate::domain::{AgentName, Priority};
+pub use views::ViewCounts;
 
 /// A private note between agents: shown in the thread, never sent to Meta.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +67,28 @@ pub enum HistoryKind {
         first: bool,
         in_window: bool,
     },
+}
+
+/// Which history events a report reads (`Store::report_history`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportRead {
+    /// Openings and status changes only (when conversations were opened:
+    /// the context before the report's days).
+    Openings,
+    /// Those and replies: what the report counts.
+    Counted,
+}
+
+impl ReportRead {
+    pub fn admits(self, kind: &HistoryKind) -> bool {
+        match kind {
+            HistoryKind::Opened | HistoryKind::Status { .. } => true,
+            HistoryKind::Replied { .. } => self == ReportRead::Counted,
+            HistoryKind::Assigned { .. }
+            | HistoryKind::Labels { .. }
+            | HistoryKind::Priority { .. } => false,
+        }
+    }
 }
 
 impl HistoryEvent {

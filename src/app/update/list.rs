@@ -150,8 +150,8 @@ pub(super) fn list_loaded(s: &mut State, r: ListRows, out: &mut Vec<Command>) {
 }
 
 /// With "by priority", the loaded rows are ordered by priority, highest
-/// first, keeping the store's order (activity) among equals. The store
-/// has no priority order, so this sorts the window on screen only.
+/// first, keeping activity order among equals: the store returns them so,
+/// and this keeps rows changed live in that order until the next load.
 pub(super) fn sort_rows(s: &mut State) {
     if s.list.sort == Sort::Priority {
         s.list.rows.sort_by_key(|c| std::cmp::Reverse(c.priority));

@@ -114,13 +114,18 @@ pub(super) fn team_key(s: &mut State, action: Action, out: &mut Vec<Command>) {
                 Sort::Activity => Sort::Priority,
                 Sort::Priority => Sort::Activity,
             };
-            match s.list.sort {
-                Sort::Priority => sort_rows(s),
-                // The store's order comes back with the rows.
-                Sort::Activity => out.push(super::list::load_list(s, false)),
-            }
+            // The store orders the whole list; the rows on screen are
+            // sorted at once so the key answers before the reload does.
+            s.list.filter.order = match s.list.sort {
+                Sort::Priority => {
+                    sort_rows(s);
+                    crate::filter::ListOrder::Priority
+                }
+                Sort::Activity => crate::filter::ListOrder::Activity,
+            };
+            out.push(super::list::load_list(s, false));
             let msg = match s.list.sort {
-                Sort::Priority => "sorted by priority (the rows on screen; then by activity)",
+                Sort::Priority => "sorted by priority, then by activity",
                 Sort::Activity => "sorted by activity",
             };
             info(s, Level::Info, msg);
@@ -530,15 +535,19 @@ mod tests {
     }
 
     #[test]
-    fn sort_by_priority_orders_the_loaded_rows_and_back_reloads() {
+    fn sort_by_priority_asks_the_store_for_that_order_and_back_reloads() {
         let mut s = fx::state(100, 30);
         let mut rows = fx::three();
         rows[2].priority = Priority::Urgent;
         rows[1].priority = Priority::Low;
         let names: Vec<String> = rows.iter().map(|c| c.name.clone()).collect();
         fx::load_rows(&mut s, rows.clone());
-        fx::press(&mut s, KeyCode::Char('O'));
+        let cmds = fx::press(&mut s, KeyCode::Char('O'));
         assert_eq!(s.list.sort, Sort::Priority);
+        assert!(matches!(
+            &inbox_requests(&cmds)[..],
+            [Request::List { filter, .. }] if filter.order == crate::filter::ListOrder::Priority
+        ));
         let now: Vec<&str> = s.list.rows.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(now, [&names[2], &names[1], &names[0]]);
         // A reload keeps the order.
@@ -546,7 +555,10 @@ mod tests {
         assert_eq!(s.list.rows[0].name, names[2]);
         let cmds = fx::press(&mut s, KeyCode::Char('O'));
         assert_eq!(s.list.sort, Sort::Activity);
-        assert!(matches!(inbox_requests(&cmds)[..], [Request::List { .. }]));
+        assert!(matches!(
+            &inbox_requests(&cmds)[..],
+            [Request::List { filter, .. }] if filter.order == crate::filter::ListOrder::Activity
+        ));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod eventlog;
 mod events;
 pub mod flusher;
 pub mod frame;
+mod history;
 pub mod keys;
 pub mod log;
 mod migrate;
@@ -252,6 +253,7 @@ impl SledStore {
             db,
         };
         migrate::on_open(&store)?;
+        history::compact_once(&store)?;
         let store = Arc::new(store);
         search::index_old_messages(&store)?;
         Ok(store)
@@ -421,6 +423,18 @@ impl Store for SledStore {
     }
     fn history_since(&self, since: TimestampMs) -> Rows<'_, HistoryEvent> {
         SledStore::history_since(self, since)
+    }
+    fn report_history(&self, context: TimestampMs, from: TimestampMs) -> Rows<'_, HistoryEvent> {
+        SledStore::report_history(self, context, from)
+    }
+    fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)> {
+        SledStore::all_history(self)
+    }
+    fn all_mail(&self) -> Rows<'_, MailItem> {
+        SledStore::all_mail(self)
+    }
+    fn conversations_active_before(&self, t: TimestampMs) -> Result<u64> {
+        SledStore::conversations_active_before(self, t)
     }
     fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>> {
         SledStore::notes(self, conv)

@@ -3,10 +3,12 @@
 
 use super::{decode, keys, record, Result, SledStore};
 use crate::domain::{Contact, ConvKey, Conversation, Message, Mid};
-use crate::filter::ConvFilter;
+use crate::filter::{ConvFilter, ListOrder};
 use crate::store::{Rows, StoreError};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
 
 impl SledStore {
     pub fn conversation(&self, key: &ConvKey) -> Result<Option<Conversation>> {
@@ -35,6 +37,9 @@ impl SledStore {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<Conversation>> {
+        if filter.order == ListOrder::Priority {
+            return self.conversations_by_priority(filter, offset, limit);
+        }
         let mut out = Vec::with_capacity(limit.min(1024));
         let mut skipped = 0;
         for r in self.by_activity.iter().keys() {
@@ -65,6 +70,39 @@ impl SledStore {
             }
         }
         Ok(out)
+    }
+
+    /// By priority, then latest activity, then key: a scan of every
+    /// conversation that keeps only the best `offset + limit` (a bounded
+    /// heap), so memory is the window's, time the store's (no index to
+    /// keep: a priority change would move a key in it on every write).
+    fn conversations_by_priority(
+        &self,
+        filter: &ConvFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
+        let keep = offset.saturating_add(limit);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut heap = BinaryHeap::with_capacity(keep.min(4096) + 1);
+        for v in self.conversations.iter().values() {
+            let c: Conversation = decode(&v?)?;
+            if !filter.matches(&c) {
+                continue;
+            }
+            heap.push(ByPriority(c));
+            if heap.len() > keep {
+                heap.pop();
+            }
+        }
+        Ok(heap
+            .into_sorted_vec()
+            .into_iter()
+            .skip(offset)
+            .map(|r| r.0)
+            .collect())
     }
 
     /// Count of conversations matching a filter (the whole count is kept, a
@@ -197,5 +235,33 @@ impl SledStore {
             TransactionError::Abort(()) => StoreError::Backend("draft save aborted".into()),
             TransactionError::Storage(e) => e.into(),
         })
+    }
+}
+
+/// A row in the priority order: smaller is earlier in the list (more
+/// urgent, then newer, then the smaller key).
+struct ByPriority(Conversation);
+
+impl ByPriority {
+    fn rank(&self) -> (Reverse<crate::domain::Priority>, Reverse<i64>, &ConvKey) {
+        let c = &self.0;
+        (Reverse(c.priority), Reverse(c.last_activity.0), &c.key)
+    }
+}
+
+impl PartialEq for ByPriority {
+    fn eq(&self, o: &Self) -> bool {
+        self.rank() == o.rank()
+    }
+}
+impl Eq for ByPriority {}
+impl PartialOrd for ByPriority {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for ByPriority {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.rank().cmp(&o.rank())
     }
 }

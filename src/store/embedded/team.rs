@@ -2,19 +2,20 @@
 //! notes, and the agents' mailboxes. Apply writes them inside its
 //! transaction; reads are ranges.
 
+use super::history;
 use super::txn::{Txn, T};
 use super::{decode, encode, keys, Result, SledStore};
 use crate::domain::{ConvKey, TimestampMs};
 use crate::store::rules::Recorded;
 use crate::store::Rows;
-use crate::team::{AgentName, HistoryEvent, MailItem, Note};
+use crate::team::{AgentName, HistoryEvent, MailItem, Note, ReportRead};
 use crate::update::Update;
 
 /// Append history events (each under a fresh id) and publish them.
 pub(super) fn record(txn: &mut Txn, events: Vec<HistoryEvent>) -> Result<()> {
     for e in events {
         let id = txn.store.db.generate_id()?;
-        txn.put(T::History, keys::history(e.at, id), encode(&e));
+        txn.put(T::History, keys::history(e.at, id), history::encode(&e));
         txn.put(
             T::HistoryByConv,
             keys::history_conv(&e.conv, e.at, id),
@@ -61,7 +62,7 @@ impl SledStore {
         for k in self.history_by_conv.scan_prefix(&prefix).keys() {
             let k = k?;
             if let Some(v) = self.history.get(&k[prefix.len()..])? {
-                out.push(decode(&v)?);
+                out.push(history::decode(&v)?);
             }
         }
         Ok(out)
@@ -72,8 +73,70 @@ impl SledStore {
             self.history
                 .range(keys::ts_bytes(since).to_vec()..)
                 .values()
-                .map(|v| decode(&v?)),
+                .map(|v| history::decode(&v?)),
         )
+    }
+
+    /// `Store::report_history`: the kind byte of a compact value decides
+    /// before anything is decoded.
+    pub(super) fn report_history(
+        &self,
+        context: TimestampMs,
+        from: TimestampMs,
+    ) -> Rows<'_, HistoryEvent> {
+        let from_key = keys::ts_bytes(from);
+        Box::new(
+            self.history
+                .range(keys::ts_bytes(context).to_vec()..)
+                .filter_map(move |r| {
+                    let (k, v) = match r {
+                        Ok(kv) => kv,
+                        Err(e) => return Some(Err(e.into())),
+                    };
+                    let read = if k[..8] < from_key[..] {
+                        ReportRead::Openings
+                    } else {
+                        ReportRead::Counted
+                    };
+                    match history::admits(read, &v) {
+                        Some(false) => None,
+                        Some(true) => Some(history::decode(&v)),
+                        None => match history::decode(&v) {
+                            Ok(e) if !read.admits(&e.kind) => None,
+                            r => Some(r),
+                        },
+                    }
+                }),
+        )
+    }
+
+    /// Conversations last active before `t`: a count of the activity
+    /// index's keys (newest first), nothing decoded.
+    pub(super) fn conversations_active_before(&self, t: TimestampMs) -> Result<u64> {
+        // The key's head: the inverted time (see `keys::activity`).
+        let last = keys::ts_bytes(TimestampMs(t.0.saturating_sub(1)));
+        let start = (u64::MAX - u64::from_be_bytes(last)).to_be_bytes();
+        let mut n = 0;
+        for k in self.by_activity.range(start..).keys() {
+            k?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    pub(super) fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)> {
+        Box::new(self.history.iter().map(|r| {
+            let (k, v) = r?;
+            let id = k
+                .get(8..16)
+                .map(keys::seq_from)
+                .ok_or_else(|| crate::store::StoreError::Corrupt("a short history key".into()))?;
+            Ok((id, history::decode(&v)?))
+        }))
+    }
+
+    pub(super) fn all_mail(&self) -> Rows<'_, MailItem> {
+        Box::new(self.mailbox.iter().values().map(|v| decode(&v?)))
     }
 
     pub(super) fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>> {

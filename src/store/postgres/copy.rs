@@ -8,6 +8,7 @@ use crate::domain::{Contact, ConvKey, Conversation, Message};
 use crate::store::{
     CampaignRecord, EventRecord, EventState, OutboxRecord, RecipientRecord, Result,
 };
+use crate::team::{HistoryEvent, MailItem, Note};
 use deadpool_postgres::Pool;
 
 /// One batch of one kind of record.
@@ -20,12 +21,17 @@ pub enum CopyRows {
     Drafts(Vec<(ConvKey, String)>),
     /// Events with their seqs, quarantine reasons included.
     Events(Vec<EventRecord>),
+    /// History events with their ids in the source (kept: their order
+    /// within a millisecond, and what makes a second copy add nothing).
+    History(Vec<(u64, HistoryEvent)>),
+    Notes(Vec<Note>),
+    Mail(Vec<MailItem>),
     /// Small named values (ingest mark, last sync per account), kept if set.
     Meta(Vec<(String, serde_json::Value)>),
 }
 
 /// Rows per table, for the count check.
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 12] = [
     "contacts",
     "conversations",
     "messages",
@@ -35,6 +41,9 @@ pub const TABLES: [&str; 9] = [
     "drafts",
     "events",
     "quarantine",
+    "history",
+    "notes",
+    "mailbox",
 ];
 
 impl PgStore {
@@ -74,13 +83,21 @@ impl PgStore {
     }
 
     /// Make record ids handed out from now on larger than `n` (the copied
-    /// store's ids), so a new outbox record never takes a copied one's id.
+    /// store's ids), so a new outbox record never takes a copied one's id,
+    /// nor a new history event a copied one's.
     pub fn ids_at_least(&self, n: u64) -> Result<()> {
         self.run(|p| async move {
             let client = p.get().await?;
             client
                 .execute(
                     "SELECT setval('ids', GREATEST((SELECT last_value FROM ids), $1))",
+                    &[&to_i64(n.max(1))],
+                )
+                .await?;
+            client
+                .execute(
+                    "SELECT setval(pg_get_serial_sequence('history', 'id'), \
+                     GREATEST((SELECT max(id) FROM history), $1))",
                     &[&to_i64(n.max(1))],
                 )
                 .await?;
@@ -214,6 +231,48 @@ async fn copy(pool: &Pool, rows: CopyRows) -> PgResult<(u64, u64)> {
                 if let EventState::Quarantined(reason) = &e.state {
                     second += tx.execute(&q, &[&seq, reason]).await?;
                 }
+            }
+        }
+        CopyRows::History(v) => {
+            let st = tx
+                .prepare(
+                    "INSERT INTO history (id, conv, at, doc) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            for (id, e) in &v {
+                new += tx
+                    .execute(
+                        &st,
+                        &[&to_i64(*id), &keys::conv(&e.conv), &e.at.0, &encode(e)],
+                    )
+                    .await?;
+            }
+        }
+        CopyRows::Notes(v) => {
+            let st = tx
+                .prepare(
+                    "INSERT INTO notes (id, conv, at, doc) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            for n in &v {
+                new += tx
+                    .execute(&st, &[&n.id, &keys::conv(&n.conv), &n.at.0, &encode(n)])
+                    .await?;
+            }
+        }
+        CopyRows::Mail(v) => {
+            let st = tx
+                .prepare(
+                    "INSERT INTO mailbox (agent, id, at, doc) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            for m in &v {
+                new += tx
+                    .execute(&st, &[&m.agent.as_str(), &m.id, &m.at.0, &encode(m)])
+                    .await?;
             }
         }
         CopyRows::Meta(v) => {

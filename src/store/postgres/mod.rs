@@ -437,6 +437,18 @@ impl Store for PgStore {
     fn history_since(&self, since: TimestampMs) -> Rows<'_, HistoryEvent> {
         team::history_since(self, since)
     }
+    fn report_history(&self, context: TimestampMs, from: TimestampMs) -> Rows<'_, HistoryEvent> {
+        team::report_history(self, context, from)
+    }
+    fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)> {
+        team::all_history(self)
+    }
+    fn all_mail(&self) -> Rows<'_, MailItem> {
+        team::all_mail(self)
+    }
+    fn conversations_active_before(&self, t: TimestampMs) -> Result<u64> {
+        self.run(|p| async move { team::conversations_active_before(&p, t).await })
+    }
     fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>> {
         let k = keys::conv(conv);
         self.run(|p| async move { team::docs(&p, team::NOTES, &k).await })

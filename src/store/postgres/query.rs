@@ -3,7 +3,7 @@
 
 use super::{decode, encode, PgResult};
 use crate::domain::{ConvKey, Conversation, Message};
-use crate::filter::{AssigneeFilter, ConvFilter};
+use crate::filter::{AssigneeFilter, ConvFilter, ListOrder};
 use crate::store::{DeadToken, OutboxRecord};
 use deadpool_postgres::Pool;
 use serde::{de::DeserializeOwned, Serialize};
@@ -50,9 +50,24 @@ fn team_params(filter: &ConvFilter) -> (Option<String>, bool, Option<String>) {
     (mine, unassigned, filter.label.clone())
 }
 
-/// Newest activity first, ties by key: the embedded backend's order. The
-/// team's conditions are SQL; the rest of the filter (search text, views,
-/// the window) is Rust over the rows SQL chose, stopping early.
+/// A conversation's priority as a number, most urgent highest: the
+/// expression V5's `conversations_by_priority` index is on.
+const PRIORITY_RANK: &str = "(CASE doc->>'priority' \
+     WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 \
+     ELSE 0 END)";
+
+/// The filter's order as SQL (ties by key, as the embedded backend).
+fn order_by(order: ListOrder) -> String {
+    match order {
+        ListOrder::Activity => "last_activity DESC, conv".into(),
+        ListOrder::Priority => format!("{PRIORITY_RANK} DESC, last_activity DESC, conv"),
+    }
+}
+
+/// In the filter's order (newest activity first, or by priority), ties by
+/// key: the embedded backend's order. The team's conditions are SQL; the
+/// rest of the filter (search text, views, the window) is Rust over the
+/// rows SQL chose, stopping early.
 pub(super) async fn conversations(
     pool: &Pool,
     filter: &ConvFilter,
@@ -61,12 +76,17 @@ pub(super) async fn conversations(
 ) -> PgResult<Vec<Conversation>> {
     let client = pool.get().await?;
     let (mine, unassigned, label) = team_params(filter);
-    if filter.without_team().is_empty() {
+    let order = order_by(filter.order);
+    let rest = ConvFilter {
+        order: ListOrder::Activity,
+        ..filter.without_team()
+    };
+    if rest.is_empty() {
         let rows = client
             .query(
                 &format!(
                     "SELECT doc FROM conversations WHERE {TEAM_WHERE} \
-                     ORDER BY last_activity DESC, conv OFFSET $4 LIMIT $5"
+                     ORDER BY {order} OFFSET $4 LIMIT $5"
                 ),
                 &[
                     &mine,
@@ -83,7 +103,7 @@ pub(super) async fn conversations(
         .query(
             &format!(
                 "SELECT doc FROM conversations WHERE {TEAM_WHERE} \
-                 ORDER BY last_activity DESC, conv"
+                 ORDER BY {order}"
             ),
             &[&mine, &unassigned, &label],
         )

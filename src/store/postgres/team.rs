@@ -6,7 +6,7 @@ use super::rows::{pages, PAGE};
 use super::{decode, PgResult, PgStore};
 use crate::domain::TimestampMs;
 use crate::store::Rows;
-use crate::team::{HistoryEvent, Note};
+use crate::team::{HistoryEvent, MailItem, Note};
 use deadpool_postgres::Pool;
 use serde::de::DeserializeOwned;
 
@@ -45,6 +45,90 @@ pub(super) fn history_since(store: &PgStore, since: TimestampMs) -> Rows<'_, His
             .map(|r| Ok(((r.get::<_, i64>(0), r.get::<_, i64>(1)), decode(r.get(2))?)))
             .collect()
     })
+}
+
+/// `Store::report_history`: the kinds it counts, filtered in SQL (the
+/// `history_by_time` range; each document's `kind.kind` tells).
+pub(super) fn report_history(
+    store: &PgStore,
+    context: TimestampMs,
+    from: TimestampMs,
+) -> Rows<'_, HistoryEvent> {
+    const REPORT_PAGE: i64 = 5000;
+    pages(store, (context.0, 0i64), move |pool, (at, id)| async move {
+        let client = pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT at, id, doc FROM history WHERE (at, id) >= ($1, $2) \
+                 AND (doc->'kind'->>'kind' IN ('opened', 'status') \
+                      OR (doc->'kind'->>'kind' = 'replied' AND at >= $4)) \
+                 ORDER BY at, id LIMIT $3",
+                &[&at, &id.saturating_add(1), &REPORT_PAGE, &from.0],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok(((r.get::<_, i64>(0), r.get::<_, i64>(1)), decode(r.get(2))?)))
+            .collect()
+    })
+}
+
+/// Conversations last active before `t` (an index range).
+pub(super) async fn conversations_active_before(pool: &Pool, t: TimestampMs) -> PgResult<u64> {
+    let client = pool.get().await?;
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM conversations WHERE last_activity < $1",
+            &[&t.0],
+        )
+        .await?
+        .get(0);
+    Ok(n as u64)
+}
+
+/// The whole history by id.
+pub(super) fn all_history(store: &PgStore) -> Rows<'_, (u64, HistoryEvent)> {
+    // A copied store's ids start at 0.
+    pages(store, -1i64, move |pool, after| async move {
+        let client = pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, doc FROM history WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &PAGE],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let id: i64 = r.get(0);
+                Ok((id, (id as u64, decode(r.get(1))?)))
+            })
+            .collect()
+    })
+}
+
+/// Every mailbox item, by agent and id.
+pub(super) fn all_mail(store: &PgStore) -> Rows<'_, MailItem> {
+    pages(
+        store,
+        (String::new(), String::new()),
+        move |pool, (agent, id)| async move {
+            let client = pool.get().await?;
+            let rows = client
+                .query(
+                    "SELECT agent, id, doc FROM mailbox WHERE (agent, id) > ($1, $2) \
+                 ORDER BY agent, id LIMIT $3",
+                    &[&agent, &id, &PAGE],
+                )
+                .await?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok((
+                        (r.get::<_, String>(0), r.get::<_, String>(1)),
+                        decode(r.get(2))?,
+                    ))
+                })
+                .collect()
+        },
+    )
 }
 
 /// Every note, by id.
