@@ -401,7 +401,6 @@ async fn run_inbox(cfg: Config) -> CliResult {
         cfg.check_server()?;
     }
     let store = open_store(&cfg, "inbox")?;
-    dmdesk::tui::release_free_heap();
     let serve = cfg.server.enabled;
     let running = dmdesk::runtime::start(Arc::new(cfg), store, serve)
         .await

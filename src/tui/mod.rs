@@ -76,17 +76,6 @@ pub fn limit_malloc_arenas() {
     }
 }
 
-/// Hand glibc's free heap pages back to the system. Call once the store is
-/// open: sled's recovery frees its snapshot in among the page table it
-/// keeps, and those free pages would otherwise stay resident.
-pub fn release_free_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns the allocator's own free pages.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// Undo every mode `enter` set. Safe to call more than once.
 pub fn restore_terminal() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
