@@ -85,7 +85,7 @@ metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v k="$1" '$1==k {pri
 
 cd "$tmp"
 echo "connections $CONNS, $DUR per measurement, wrk -t$THREADS; machine shared with other builds"
-printf '%-4s | %10s | %9s | %12s | %13s | %5s | %8s | %s\n' run "healthz/s" "hz p99" "durable/s" "durable p99" ratio non-2xx "lag after"
+printf '%-4s | %10s | %9s | %12s | %13s | %5s | %8s | %9s | %s\n' run "healthz/s" "hz p99" "durable/s" "durable p99" ratio non-2xx "lag after" "caught up"
 ratios=(); p99s=(); hzs=(); ins=()
 for run in $(seq "$RUNS"); do
   gen "$run" "$N"
@@ -94,14 +94,16 @@ for run in $(seq "$RUNS"); do
   read -r hz hzp _ < <(parse "hz-$run.txt")
   read -r ins_ insp bad < <(parse "in-$run.txt")
   lag=$(metric dmdesk_apply_lag_events)
+  t_end=$(date +%s.%N)
   ratio=$(python3 -c "print(f'{$ins_/$hz:.2f}')")
-  printf '%-4s | %10.0f | %6.2f ms | %12.0f | %10.2f ms | %5s | %8s | %s\n' "$run" "$hz" "$hzp" "$ins_" "$insp" "$ratio" "$bad" "$lag"
-  ratios+=("$ratio"); p99s+=("$insp"); hzs+=("$hz"); ins+=("$ins_")
   # Let the applier catch up before the next run (observed on /metrics;
   # a binary without the lag gauge, from before the event log, is not waited for).
   caught_up() { local l; l=$(metric dmdesk_apply_lag_events); [ -z "$l" ] || [ "$l" = 0 ]; }
   for _ in $(seq 600); do caught_up && break; sleep 0.1; done
   caught_up || { echo "applier did not catch up within 60 s" >&2; exit 1; }
+  catch=$(python3 -c "print(f'{$(date +%s.%N) - $t_end:.1f} s')")
+  printf '%-4s | %10.0f | %6.2f ms | %12.0f | %10.2f ms | %5s | %8s | %9s | %s\n' "$run" "$hz" "$hzp" "$ins_" "$insp" "$ratio" "$bad" "$lag" "$catch"
+  ratios+=("$ratio"); p99s+=("$insp"); hzs+=("$hz"); ins+=("$ins_")
 done
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "median: healthz $(med "${hzs[@]}")/s, durable $(med "${ins[@]}")/s, ratio $(med "${ratios[@]}"), durable p99 $(med "${p99s[@]}") ms"

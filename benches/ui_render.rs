@@ -20,7 +20,8 @@
 //! BENCH_THREAD (size), BENCH_STORE (keep the built store at this path and
 //! reuse it when it exists), BENCH_CACHE_MB (sled cache, default 32 as in
 //! the config), BENCH_LAT_N (webhooks per latency run, default 200),
-//! BENCH_RUNS (rounds, default 5).
+//! BENCH_RUNS (rounds, default 5), BENCH_SETTLE_MS (from the runtime's
+//! start to the first webhook of a latency run, default 500).
 
 use dmdesk::app::command::Command;
 use dmdesk::app::event::Event;
@@ -416,10 +417,12 @@ async fn latency_run(path: &Path, cache_mb: u64, run: usize, n: usize, gap: Dura
     let mut state = State::new(fixtures::options(), fixtures::NOW, (W, H));
     let updates = store.subscribe();
     let p = probes.clone();
+    // Time to the first webhook (start-up work of the runtime and the UI).
+    let settle = Duration::from_millis(env("BENCH_SETTLE_MS", 500) as u64);
     let poster = tokio::spawn(async move {
         let client = reqwest::Client::new();
         let url = format!("http://{addr}/webhook");
-        tokio::time::sleep(Duration::from_millis(500)).await; // first screen
+        tokio::time::sleep(settle).await; // first screen
         for i in 0..n {
             let marker = format!("zq{run}x{i:03}");
             let ts = TimestampMs::now().0;
@@ -737,6 +740,17 @@ fn main() {
             p99 as f64 / 1000.0,
             max as f64 / 1000.0
         );
+        // Where in the run the slow ones fall (webhook index: 20 ms apart).
+        let slow: Vec<String> = lat
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| **l > 20_000)
+            .take(12)
+            .map(|(i, l)| format!("#{i} {:.0} ms", *l as f64 / 1000.0))
+            .collect();
+        if !slow.is_empty() {
+            println!("    over 20 ms: {}", slow.join(", "));
+        }
         p50s.push(p50);
         p99s.push(p99);
     }

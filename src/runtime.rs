@@ -113,13 +113,17 @@ pub async fn start_with(
     workers.spawn(ingest.run(wake.clone(), cancel.child_token()));
     workers.spawn(watch_health(store.clone(), cancel.child_token()));
     workers.spawn(wake_snoozed(store.clone(), cancel.child_token()));
-    // The team report's figures for /metrics, recomputed off the request path.
-    workers.spawn(crate::metrics::refresh_report(
-        metrics.clone(),
-        std::time::Duration::from_secs(60),
-        cancel.child_token(),
-        crate::inbox::report::for_metrics(store.clone()),
-    ));
+    // The team report's figures for /metrics, recomputed off the request
+    // path. Not without a server: nothing can read them, and on a 1M-message
+    // store a pass costs seconds of CPU and sled cache beside a starting TUI.
+    if listener.is_some() {
+        workers.spawn(crate::metrics::refresh_report(
+            metrics.clone(),
+            std::time::Duration::from_secs(60),
+            cancel.child_token(),
+            crate::inbox::report::for_metrics(store.clone()),
+        ));
+    }
 
     // Jobs from the UI and commands go to the send and sync workers.
     let (jobs, mut job_rx) = mpsc::unbounded_channel::<Job>();
