@@ -65,6 +65,8 @@ pub fn serve(port: &dyn Port, request: Request) -> Option<Event> {
 const COUNT_EVERY: Duration = Duration::from_secs(3);
 /// ...and at least this often under steady traffic.
 const STARVED: Duration = Duration::from_secs(15);
+/// The team views' counts run once the worker has been idle this long.
+const VIEW_COUNTS_IDLE: Duration = Duration::from_millis(30);
 
 enum Idle {
     Request(Request),
@@ -116,20 +118,31 @@ impl DataWorker {
                 // list load answers its rows at once and the count follows
                 // when the worker is idle, at most once per COUNT_EVERY
                 // (or after STARVED under steady traffic).
+                // The team views' counts (`ViewCounts`) are a scan as well:
+                // they wait, the newest only, until the worker has been idle
+                // VIEW_COUNTS_IDLE (or STARVED under steady traffic).
                 let mut queue: VecDeque<Request> = VecDeque::new();
                 let mut count_for: Option<Request> = None;
                 let mut last_count = Instant::now() - COUNT_EVERY;
+                let mut view_counts: Option<(Request, Instant)> = None;
                 loop {
                     if queue.is_empty() {
-                        if let Some(list) = count_for.take() {
-                            match idle_until(&mut req_rx, last_count + COUNT_EVERY) {
-                                Idle::Request(r) => {
-                                    queue.push_back(r);
-                                    count_for = Some(list);
-                                }
+                        if count_for.is_some() || view_counts.is_some() {
+                            let due = match &view_counts {
+                                Some(_) => Instant::now() + VIEW_COUNTS_IDLE,
+                                None => last_count + COUNT_EVERY,
+                            };
+                            match idle_until(&mut req_rx, due) {
+                                Idle::Request(r) => queue.push_back(r),
                                 Idle::Due => {
-                                    last_count = Instant::now();
-                                    if let Some(ev) = serve(port.as_ref(), list) {
+                                    let r = match view_counts.take() {
+                                        Some((r, _)) => r,
+                                        None => {
+                                            last_count = Instant::now();
+                                            count_for.take().expect("one is deferred")
+                                        }
+                                    };
+                                    if let Some(ev) = serve(port.as_ref(), r) {
                                         let _ = res_tx.send(ev);
                                     }
                                     continue;
@@ -155,6 +168,13 @@ impl DataWorker {
                             // Superseded by a later list load, which counts
                             // if this one was asked to.
                             *c |= *count;
+                            continue;
+                        }
+                    }
+                    if matches!(r, Request::ViewCounts { .. }) {
+                        let since = view_counts.take().map_or_else(Instant::now, |(_, t)| t);
+                        if since.elapsed() < STARVED {
+                            view_counts = Some((r, since));
                             continue;
                         }
                     }
@@ -293,6 +313,68 @@ mod tests {
         assert_eq!(total(second), Some(7));
         assert_eq!(*port.0.lock().unwrap(), vec![false, true]);
         w.finish().await;
+    }
+
+    /// Answers list loads and view counts; records the order they ran in.
+    /// Any other request holds the worker until `go` is sent.
+    struct Order {
+        ran: std::sync::Mutex<Vec<&'static str>>,
+        go: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl Port for Order {
+        fn call(&self, request: Request) -> Result<Reply, String> {
+            let (name, reply) = match request {
+                Request::ViewCounts { .. } => (
+                    "counts",
+                    Reply::ViewCounts {
+                        mine: 1,
+                        unassigned: 2,
+                        all: 3,
+                    },
+                ),
+                Request::List { generation, .. } => (
+                    "list",
+                    Reply::List(ListRows {
+                        offset: 0,
+                        rows: vec![],
+                        total: None,
+                        generation,
+                    }),
+                ),
+                _ => {
+                    let _ = self.go.lock().unwrap().recv();
+                    ("other", Reply::Done)
+                }
+            };
+            self.ran.lock().unwrap().push(name);
+            Ok(reply)
+        }
+    }
+
+    #[tokio::test]
+    async fn view_counts_wait_behind_a_list_load_and_only_the_newest_runs() {
+        let (go, wait) = std::sync::mpsc::channel();
+        let port = Arc::new(Order {
+            ran: Default::default(),
+            go: std::sync::Mutex::new(wait),
+        });
+        let mut w = DataWorker::start(port.clone()).unwrap();
+        // The worker is busy while counts, then a reload, queue up behind.
+        w.send(Request::Mailbox);
+        w.send(Request::ViewCounts { me: None });
+        w.send(Request::ViewCounts { me: None });
+        w.send(list(false));
+        go.send(()).unwrap();
+        let first = w.results.recv().await.expect("the rows");
+        assert!(matches!(first, Event::Inbox(Reply::List(_))), "{first:?}");
+        let second = w.results.recv().await.expect("the counts");
+        assert!(
+            matches!(second, Event::Inbox(Reply::ViewCounts { all: 3, .. })),
+            "{second:?}"
+        );
+        w.finish().await;
+        assert_eq!(*port.ran.lock().unwrap(), vec!["other", "list", "counts"]);
     }
 
     /// Answers searches, the first only once released; records the queries.
