@@ -6,7 +6,7 @@ mod common;
 
 use common::send::{customer_wrote, messenger, UploadFake, IG, PAGE, TOKEN};
 use common::wait::until;
-use dmdesk::app::update::attach::FileSend;
+use dmdesk::app::attach::FileSend;
 use dmdesk::config::Config;
 use dmdesk::control::client::Remote;
 use dmdesk::db::Db;

@@ -3,11 +3,11 @@
 //! preview line, enter sends through the file job, a refusal keeps it
 //! open saying why. Snapshots show the prompt as drawn.
 
+use dmdesk::app::attach::{FileFacts, FileLook, FileSend};
 use dmdesk::app::command::Command;
 use dmdesk::app::event::Event;
 use dmdesk::app::fixtures as fx;
 use dmdesk::app::state::{Focus, Overlay, State};
-use dmdesk::app::update::attach::{FileFacts, FileLook, FileSend};
 use dmdesk::app::update::update;
 use dmdesk::send::media::MediaKind;
 use ratatui::backend::TestBackend;

@@ -28,6 +28,6 @@ pub enum Command {
     /// `Event::FileLooked`).
     LookFile(String),
     /// Stream a local file to the store's owner and send it.
-    SendFile(crate::app::update::attach::FileSend),
+    SendFile(crate::app::attach::FileSend),
     Quit,
 }

@@ -38,5 +38,5 @@ pub enum Event {
     /// The terminal gained (true) or lost focus.
     Focus(bool),
     /// What the attach prompt's path is (`Command::LookFile`).
-    FileLooked(crate::app::update::attach::FileLook),
+    FileLooked(crate::app::attach::FileLook),
 }

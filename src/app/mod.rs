@@ -1,6 +1,7 @@
 //! The pure front end: state, events, commands, and `update`. No I/O here:
 //! no tokio, axum, sled or reqwest; the edge (src/tui/) does the rest.
 
+pub mod attach;
 pub mod bulk;
 pub mod canned;
 pub mod command;

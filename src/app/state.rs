@@ -443,7 +443,7 @@ pub enum Overlay {
     /// The team report (`D`); any key closes it.
     Report(Box<crate::report::Report>),
     /// The composer's attach prompt.
-    Attach(Box<crate::app::update::attach::AttachPrompt>),
+    Attach(Box<crate::app::attach::AttachPrompt>),
 }
 
 /// A reply held back until the agent confirms it (collision notice).

@@ -3,9 +3,9 @@
 //! streaming it through the data port (src/send/stream.rs), then asking
 //! for the `Job::SendFile` that names the upload.
 
-use super::data::Port;
+use super::port::Port;
+use crate::app::attach::{FileFacts, FileLook, FileSend};
 use crate::app::event::Event;
-use crate::app::update::attach::{FileFacts, FileLook, FileSend};
 use crate::inbox::Request;
 use crate::job::Job;
 use crate::send::media::{classify, MAX_BYTES};
@@ -79,7 +79,7 @@ fn facts(path: &std::path::Path) -> Result<FileFacts, String> {
     if size > MAX_BYTES {
         return Err(format!(
             "{} is over Meta's 25 MB limit",
-            crate::app::update::attach::human_size(size)
+            crate::app::attach::human_size(size)
         ));
     }
     let mut head = Vec::with_capacity(64);

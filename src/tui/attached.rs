@@ -2,7 +2,7 @@
 //! owning process over the control socket unchanged, and its pushed frames
 //! become the loop's events.
 
-use super::data::Port;
+use super::port::Port;
 use crate::app::event::Event;
 use crate::control::client::{Pushed, Remote};
 use crate::inbox::{Reply, Request};

@@ -7,59 +7,14 @@
 //! knows no operation but the list loads and searches it coalesces.
 
 use crate::app::event::Event;
-use crate::db::Db;
-use crate::inbox::{Caller, Inbox, Reply, Request};
+use crate::inbox::Request;
 use crate::update::Update;
-use crate::workers::JobSender;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Where inbox requests are answered. May block (it runs on the data
-/// worker thread, never on the event loop).
-pub trait Port: Send + Sync + 'static {
-    fn call(&self, request: Request) -> Result<Reply, String>;
-}
-
-/// This process's inbox, asked as `caller` (session 0: the owner's own UI).
-pub struct Local {
-    pub inbox: Inbox,
-    pub caller: Caller,
-}
-
-impl Local {
-    /// This process's inbox over `store` and `jobs`, as a UI with no
-    /// presence table (tests, benchmarks).
-    pub fn new(store: Db, jobs: JobSender) -> Local {
-        Local {
-            inbox: Inbox::new(store, jobs),
-            caller: Caller {
-                session: 0,
-                agent: None,
-            },
-        }
-    }
-}
-
-impl Port for Local {
-    fn call(&self, request: Request) -> Result<Reply, String> {
-        self.inbox.handle(&self.caller, request)
-    }
-}
-
-/// Run one request; the event to feed back, if any. `Done` carries nothing
-/// the UI needs; errors become the status bar's error.
-pub fn serve(port: &dyn Port, request: Request) -> Option<Event> {
-    match port.call(request) {
-        Ok(Reply::Done) => None,
-        Ok(reply) => Some(Event::Inbox(reply)),
-        Err(e) => {
-            tracing::warn!(error = %e, "inbox request failed");
-            Some(Event::Update(Update::Error(e)))
-        }
-    }
-}
+use super::port::{serve, Port};
 
 /// Filtered counts run at most this often while the worker is idle...
 const COUNT_EVERY: Duration = Duration::from_secs(3);
@@ -229,7 +184,7 @@ impl DataWorker {
 
     /// Stream a file to the store's owner and send it, on a thread of its
     /// own so the queue's reads go on meanwhile.
-    pub fn send_file(&self, f: crate::app::update::attach::FileSend) {
+    pub fn send_file(&self, f: crate::app::attach::FileSend) {
         let (port, events) = (self.port.clone(), self.events.clone());
         let spawned = std::thread::Builder::new()
             .name("dmdesk-ui-file".into())
@@ -260,6 +215,7 @@ mod tests {
     use super::*;
     use crate::filter::ConvFilter;
     use crate::inbox::ListRows;
+    use crate::inbox::Reply;
 
     /// Answers list loads with no rows, counting 7, and records them.
     struct Counting(std::sync::Mutex<Vec<bool>>);

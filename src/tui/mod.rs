@@ -8,6 +8,7 @@ pub mod attached;
 pub mod data;
 pub mod event_loop;
 pub mod media;
+pub mod port;
 
 use crate::app::keymap::Keymap;
 use crate::app::state::{Options, State};
@@ -218,7 +219,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             opts.listen = ctx.listen.clone();
             opts.demo = ctx.demo || ctx.config.demo;
             opts.me = me.clone();
-            let data = data::Local {
+            let data = port::Local {
                 inbox: crate::inbox::Inbox::new(store.clone(), jobs)
                     .with_presence(presence)
                     .with_config(ctx.config.clone()),
@@ -283,7 +284,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
 async fn drive(
     mut opts: Options,
     config: &Config,
-    data: Arc<dyn data::Port>,
+    data: Arc<dyn port::Port>,
     updates: impl event_loop::Updates,
 ) -> anyhow::Result<()> {
     let ui = &config.ui;

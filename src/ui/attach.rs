@@ -3,7 +3,7 @@
 
 use super::popup::{centered, frame};
 use super::theme::Theme;
-use crate::app::update::attach::{human_size, AttachPrompt, FileLook};
+use crate::app::attach::{human_size, AttachPrompt, FileLook};
 use crate::text::truncate;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
