@@ -3,29 +3,122 @@
 //! Appends take a transaction-level advisory lock before picking the next
 //! seq, so seqs become visible in order across processes: a reader that has
 //! seen seq n never later finds a committed event below it.
+//!
+//! Appends are group-committed: one task per store writes whatever bodies
+//! are waiting in one transaction, so concurrent webhooks share a commit
+//! (and its WAL flush) instead of queueing one by one on the lock.
 
-use super::{rows, to_i64, PgResult, PgStore};
+use super::{rows, to_i64, PgError, PgResult, PgStore};
 use crate::domain::TimestampMs;
-use crate::store::{EventRecord, EventState, Rows};
+use crate::store::{EventRecord, EventState, Rows, StoreError};
 use deadpool_postgres::Pool;
+use tokio::sync::{mpsc, oneshot};
 
 const APPEND_LOCK: i64 = 0x646d_6465_736b_0002;
 
-pub(super) async fn append(pool: &Pool, body: &[u8], received: TimestampMs) -> PgResult<u64> {
+/// Bounds on one group commit: enough to absorb a burst, small enough that
+/// one transaction stays short.
+const BATCH_BODIES: usize = 512;
+const BATCH_BYTES: usize = 8 << 20;
+/// Appends waiting for the appender; a sender past this waits its turn.
+const QUEUE: usize = 4 * BATCH_BODIES;
+
+struct Pending {
+    body: Vec<u8>,
+    received: TimestampMs,
+    reply: oneshot::Sender<PgResult<u64>>,
+}
+
+/// The way into this store's appender task.
+pub(super) struct Appender(mpsc::Sender<Pending>);
+
+impl Appender {
+    /// Start the appender on `runtime`; it stops when the runtime does.
+    pub(super) fn start(runtime: &tokio::runtime::Handle, pool: Pool) -> Appender {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        runtime.spawn(run(pool, rx));
+        Appender(tx)
+    }
+
+    /// The body's seq, once it is committed.
+    pub(super) async fn append(&self, body: Vec<u8>, received: TimestampMs) -> PgResult<u64> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || PgError::Store(StoreError::Backend("the event appender stopped".into()));
+        self.0
+            .send(Pending {
+                body,
+                received,
+                reply,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut bytes = first.body.len();
+        let mut batch = vec![first];
+        while batch.len() < BATCH_BODIES && bytes < BATCH_BYTES {
+            match rx.try_recv() {
+                Ok(p) => {
+                    bytes += p.body.len();
+                    batch.push(p);
+                }
+                Err(_) => break,
+            }
+        }
+        match write(&pool, &batch).await {
+            Ok(first_seq) => {
+                for (p, seq) in batch.into_iter().zip(first_seq..) {
+                    let _ = p.reply.send(Ok(seq));
+                }
+            }
+            Err(e) => {
+                // Nothing of the batch was committed: every waiter hears why.
+                let why = StoreError::from(e).to_string();
+                for p in batch {
+                    let _ = p
+                        .reply
+                        .send(Err(PgError::Store(StoreError::Backend(why.clone()))));
+                }
+            }
+        }
+    }
+}
+
+/// Insert `batch` in one transaction at consecutive seqs, in batch order;
+/// the first seq.
+async fn write(pool: &Pool, batch: &[Pending]) -> PgResult<u64> {
+    let received: Vec<i64> = batch.iter().map(|p| p.received.0).collect();
+    let bodies: Vec<&[u8]> = batch.iter().map(|p| p.body.as_slice()).collect();
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
         .await?;
-    let seq: i64 = tx
-        .query_one(
-            "INSERT INTO events (seq, received_ms, body) \
-             SELECT COALESCE(max(seq), 0) + 1, $1, $2 FROM events RETURNING seq",
-            &[&received.0, &body],
-        )
+    let last: i64 = tx
+        .query_one("SELECT COALESCE(max(seq), 0) FROM events", &[])
         .await?
         .get(0);
+    // Seqs are last + ordinality, so each body's seq is fixed by its place
+    // in the arrays (RETURNING's order is not promised).
+    let inserted = tx
+        .execute(
+            "INSERT INTO events (seq, received_ms, body) \
+             SELECT $1::bigint + u.n, u.r, u.b \
+             FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS u(r, b, n)",
+            &[&last, &received, &bodies],
+        )
+        .await?;
+    if inserted != batch.len() as u64 {
+        return Err(PgError::Store(StoreError::Backend(format!(
+            "event append wrote {inserted} of {} rows",
+            batch.len()
+        ))));
+    }
     tx.commit().await?;
-    Ok(seq as u64)
+    Ok(last as u64 + 1)
 }
 
 pub(super) async fn applied_seq(pool: &Pool) -> PgResult<u64> {

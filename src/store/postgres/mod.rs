@@ -125,6 +125,8 @@ pub struct PgStore {
     /// Who views what, in this process (not yet shared across processes).
     presence: Mutex<BTreeMap<u64, Viewer>>,
     search_build: crate::search::BuildProgress,
+    /// Group-commits webhook bodies (see `events`).
+    appender: Arc<events::Appender>,
 }
 
 impl PgStore {
@@ -157,6 +159,7 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(format!("database pool: {e}")))?;
+        let appender = Arc::new(events::Appender::start(runtime.handle(), pool.clone()));
         let store = PgStore {
             pool,
             runtime: Some(runtime),
@@ -168,6 +171,7 @@ impl PgStore {
             down: feed::Down::default(),
             presence: Mutex::new(BTreeMap::new()),
             search_build: Default::default(),
+            appender,
         };
         store
             .run(move |_| async move { schema::migrate(&pg).await })
@@ -330,13 +334,12 @@ impl Store for PgStore {
         body: &'a [u8],
         received: TimestampMs,
     ) -> BoxFuture<'a, Result<u64>> {
-        let pool = self.pool.clone();
-        let body = body.to_vec();
-        Box::pin(self.run_async(async move { events::append(&pool, &body, received).await }))
+        let (appender, body) = (self.appender.clone(), body.to_vec());
+        Box::pin(self.run_async(async move { appender.append(body, received).await }))
     }
     fn append_event_nowait(&self, body: &[u8], received: TimestampMs) -> Result<u64> {
-        let body = body.to_vec();
-        self.run(|p| async move { events::append(&p, &body, received).await })
+        let (appender, body) = (self.appender.clone(), body.to_vec());
+        self.run(|_| async move { appender.append(body, received).await })
     }
     fn applied_seq(&self) -> Result<u64> {
         self.run(|p| async move { events::applied_seq(&p).await })
