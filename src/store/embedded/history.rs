@@ -11,7 +11,6 @@ use crate::domain::{ConvKey, ConvStatus, TimestampMs};
 use crate::store::StoreError;
 use crate::team::{AgentName, HistoryEvent, HistoryKind, Priority, ReportRead};
 use serde::{Deserialize, Serialize};
-use std::ops::Bound;
 
 /// The first byte of a compact history value, version 1 (never the `{`
 /// of a JSON one).
@@ -169,38 +168,15 @@ pub(super) fn compact_once(store: &SledStore) -> Result<()> {
     Ok(())
 }
 
-/// Values rewritten per sled batch.
-const CHUNK: usize = 10_000;
-
 /// Rewrite every JSON value of the history tree compactly, in chunks (a
 /// migration cut short leaves both formats, which read); the count done.
 pub fn compact(history: &sled::Tree) -> Result<u64> {
-    let mut after: Option<sled::IVec> = None;
-    let mut done = 0u64;
-    loop {
-        let start = match &after {
-            Some(k) => Bound::Excluded(k.clone()),
-            None => Bound::Unbounded,
-        };
-        let mut batch = sled::Batch::default();
-        let mut seen = 0;
-        for r in history.range::<sled::IVec, _>((start, Bound::Unbounded)) {
-            let (k, v) = r?;
-            if v.first() == Some(&b'{') {
-                batch.insert(k.clone(), encode(&decode(&v)?));
-                done += 1;
-            }
-            after = Some(k);
-            seen += 1;
-            if seen == CHUNK {
-                break;
-            }
-        }
-        history.apply_batch(batch)?;
-        if seen < CHUNK {
-            return Ok(done);
-        }
-    }
+    super::migrate::rewrite(history, |_, v| {
+        Ok(match v.first() {
+            Some(b'{') => Some(encode(&decode(v)?)),
+            _ => None,
+        })
+    })
 }
 
 #[cfg(test)]

@@ -111,7 +111,7 @@ fn json_to_compact<V: Serialize + DeserializeOwned>(_: &[u8], v: &[u8]) -> Resul
 
 /// Walk a tree in chunks, writing the values `convert` returns; the count
 /// of values rewritten.
-fn rewrite(
+pub(super) fn rewrite(
     tree: &sled::Tree,
     convert: impl Fn(&[u8], &[u8]) -> Result<Option<Vec<u8>>>,
 ) -> Result<u64> {
