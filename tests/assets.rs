@@ -96,6 +96,12 @@ fn the_proxies_forward_the_webhook_path_to_the_default_listen_address() {
         nginx.contains(&format!("proxy_pass http://{listen};")),
         "{nginx}"
     );
+    // Files sent to Instagram by URL are served under /media/ (src/webhook).
+    assert!(
+        caddy.contains(&format!("reverse_proxy /media/* {listen}")),
+        "Caddyfile: {caddy}"
+    );
+    assert!(nginx.contains("location /media/ {"), "{nginx}");
 }
 
 #[test]
