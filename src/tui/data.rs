@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+use super::drafts::Unsaved;
 use super::port::{serve, Port};
 
 /// Filtered counts run at most this often while the worker is idle...
@@ -80,15 +81,29 @@ impl DataWorker {
                 let mut count_for: Option<Request> = None;
                 let mut last_count = Instant::now() - COUNT_EVERY;
                 let mut view_counts: Option<(Request, Instant)> = None;
+                // Drafts the store refused (down), saved again while idle.
+                let mut unsaved = Unsaved::default();
                 loop {
                     if queue.is_empty() {
-                        if count_for.is_some() || view_counts.is_some() {
-                            let due = match &view_counts {
-                                Some(_) => Instant::now() + VIEW_COUNTS_IDLE,
-                                None => last_count + COUNT_EVERY,
-                            };
+                        let due = [
+                            view_counts
+                                .as_ref()
+                                .map(|_| Instant::now() + VIEW_COUNTS_IDLE),
+                            count_for.as_ref().map(|_| last_count + COUNT_EVERY),
+                            unsaved.due(),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .min();
+                        if let Some(due) = due {
                             match idle_until(&mut req_rx, due) {
                                 Idle::Request(r) => queue.push_back(r),
+                                Idle::Due if unsaved.due().is_some_and(|d| d <= Instant::now()) => {
+                                    if let Some(ev) = unsaved.retry(port.as_ref()) {
+                                        let _ = res_tx.send(ev);
+                                    }
+                                    continue;
+                                }
                                 Idle::Due => {
                                     let r = match view_counts.take() {
                                         Some((r, _)) => r,
@@ -158,7 +173,13 @@ impl DataWorker {
                             }
                         }
                     }
-                    if let Some(ev) = serve(port.as_ref(), r) {
+                    let answer = match r {
+                        Request::SaveDraft { conv, text } => {
+                            unsaved.save(port.as_ref(), conv, text)
+                        }
+                        r => serve(port.as_ref(), r),
+                    };
+                    if let Some(ev) = answer {
                         // After the loop is gone, writes (draft saves) still run.
                         let _ = res_tx.send(ev);
                     }
@@ -331,6 +352,57 @@ mod tests {
         );
         w.finish().await;
         assert_eq!(*port.ran.lock().unwrap(), vec!["other", "list", "counts"]);
+    }
+
+    /// A store that refuses draft saves while `down`; records what it took.
+    struct Outage {
+        down: std::sync::atomic::AtomicBool,
+        saved: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Port for Outage {
+        fn call(&self, request: Request) -> Result<Reply, String> {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err("database unavailable (connection refused)".into());
+            }
+            if let Request::SaveDraft { text, .. } = request {
+                self.saved.lock().unwrap().push(text);
+            }
+            Ok(Reply::Done)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_draft_the_store_refused_is_kept_and_saved_when_it_is_back() {
+        use crate::domain::{ConvKey, Platform};
+        let port = Arc::new(Outage {
+            down: true.into(),
+            saved: Default::default(),
+        });
+        let mut w = DataWorker::start(port.clone()).unwrap();
+        let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
+        let save = |text: &str| Request::SaveDraft {
+            conv: conv.clone(),
+            text: text.into(),
+        };
+        w.send(save("half a rep"));
+        match w.results.recv().await.expect("the refusal") {
+            Event::Update(Update::Error(e)) => assert!(e.contains("draft is kept"), "{e}"),
+            other => panic!("an error, not {other:?}"),
+        }
+        // A newer text of the same conversation replaces the kept one.
+        w.send(save("half a reply"));
+        let _ = w.results.recv().await.expect("the second refusal");
+        port.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        match w.results.recv().await.expect("the notice once saved") {
+            Event::Update(Update::Notice(n)) => assert!(n.contains("1 kept draft saved"), "{n}"),
+            other => panic!("a notice, not {other:?}"),
+        }
+        assert_eq!(
+            *port.saved.lock().unwrap(),
+            vec!["half a reply".to_string()]
+        );
+        w.finish().await;
     }
 
     /// Answers searches, the first only once released; records the queries.

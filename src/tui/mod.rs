@@ -6,6 +6,7 @@
 pub mod attach;
 pub mod attached;
 pub mod data;
+pub mod drafts;
 pub mod event_loop;
 pub mod media;
 pub mod port;
