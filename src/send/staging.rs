@@ -279,12 +279,7 @@ impl Staging {
     }
 
     fn ensure_dir(&self) -> std::io::Result<()> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)?;
-        std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
+        crate::store::embedded::private_dir(&self.dir)
     }
 
     /// Drop stale uploads; the number and announced bytes of the others.

@@ -94,12 +94,7 @@ impl ServedFiles {
     }
 
     fn ensure_dir(&self) -> std::io::Result<()> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)?;
-        std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
+        crate::store::embedded::private_dir(&self.dir)
     }
 
     /// Keep `bytes` to serve as `mime` until `now + ttl`; the token.

@@ -136,6 +136,14 @@ pub fn private_dir_all(path: &Path) -> std::io::Result<()> {
         .create(path)
 }
 
+/// [`private_dir_all`], and the directory itself 0700 even if it existed
+/// (a private spool that others must never read).
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    private_dir_all(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}
+
 /// Give the store directory and everything in it the private modes (see
 /// [`share_with_group`]); each path that was more open is logged. Sockets
 /// and other special files are left to their owners (the control socket
