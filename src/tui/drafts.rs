@@ -22,14 +22,10 @@ pub struct Unsaved {
 impl Unsaved {
     /// Run one draft save; on failure keep the draft and say so.
     pub fn save(&mut self, port: &dyn Port, conv: ConvKey, text: String) -> Option<Event> {
-        let request = Request::SaveDraft {
-            conv: conv.clone(),
-            text: text.clone(),
-        };
         // A newer text of the conversation replaces a kept one either way.
         self.drafts.retain(|(c, _)| *c != conv);
-        match port.call(request) {
-            Ok(_) => None,
+        match offer(port, &conv, &text) {
+            Ok(()) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "draft not saved; kept to save again");
                 self.drafts.push((conv, text));
@@ -53,17 +49,8 @@ impl Unsaved {
     pub fn retry(&mut self, port: &dyn Port) -> Option<Event> {
         self.last_try = Some(Instant::now());
         let before = self.drafts.len();
-        let mut kept = Vec::new();
-        for (conv, text) in std::mem::take(&mut self.drafts) {
-            let request = Request::SaveDraft {
-                conv: conv.clone(),
-                text: text.clone(),
-            };
-            if port.call(request).is_err() {
-                kept.push((conv, text));
-            }
-        }
-        self.drafts = kept;
+        self.drafts
+            .retain(|(conv, text)| offer(port, conv, text).is_err());
         (self.drafts.is_empty() && before > 0).then(|| {
             Event::Update(Update::Notice(format!(
                 "the store is back: {before} kept draft{} saved",
@@ -71,4 +58,13 @@ impl Unsaved {
             )))
         })
     }
+}
+
+/// Ask the store to save one draft.
+fn offer(port: &dyn Port, conv: &ConvKey, text: &str) -> Result<(), String> {
+    port.call(Request::SaveDraft {
+        conv: conv.clone(),
+        text: text.to_string(),
+    })
+    .map(drop)
 }

@@ -170,8 +170,7 @@ impl GroupFlush {
 
 impl Drop for GroupFlush {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        self.kick();
+        self.close();
     }
 }
 
