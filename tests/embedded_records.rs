@@ -13,6 +13,10 @@ use dmdesk::store::embedded::{keys, record};
 use dmdesk::store::OutboxRecord;
 use std::path::Path;
 
+#[path = "common/raw_sled.rs"]
+mod raw_sled;
+use raw_sled::open_raw;
+
 fn msg(conv: &ConvKey, mid: &str, ts: i64, text: &str) -> Message {
     let mut m = Message::inbound(conv.clone(), Mid::from(mid), TimestampMs(ts));
     m.text = Some(text.to_string());
@@ -25,26 +29,6 @@ fn change(m: Message) -> Change {
         metadata: None,
         qualifying: true,
         from_sync: false,
-    }
-}
-
-/// sled itself on a store a `Db` held a moment ago: the store's flush
-/// thread may still be finishing a flush with its handle (it lets go of
-/// sled's file lock when that flush returns), so a lock refusal is retried
-/// until it lets go, for at most 10 s.
-fn open_raw(path: &Path) -> sled::Db {
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match sled::open(path) {
-            Ok(db) => return db,
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < until =>
-            {
-                std::thread::yield_now()
-            }
-            Err(e) => panic!("waited 10 s for the closed store's sled lock: {e}"),
-        }
     }
 }
 

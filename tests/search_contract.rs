@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 #[path = "common/pg.rs"]
 mod pg;
+#[path = "common/raw_sled.rs"]
+mod raw_sled;
 
 /// A store under test and whatever keeps it alive.
 pub struct Fixture {
@@ -317,7 +319,7 @@ fn sled_store_written_before_the_index_is_indexed_at_open() {
     }
     // Make it a store from before the index: no signatures, no mark.
     {
-        let db = ::sled::open(dir.path()).expect("sled");
+        let db = raw_sled::open_raw(dir.path());
         db.drop_tree("search").expect("drop");
         db.open_tree("meta")
             .expect("meta")

@@ -193,18 +193,27 @@ impl SledStore {
             path: path.to_path_buf(),
             source,
         })?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
             .cache_capacity(cache_mb * 1024 * 1024)
             // One thread flushes (store::log::GroupFlush), never two at once.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io) if is_lock_error(io) => {
-                    StoreError::Held(held_message(path))
+            .flush_every_ms(None);
+        // A store this process dropped a moment ago may still be held by
+        // sled's own I/O threads finishing with it: wait for them (bounded).
+        let own_until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(ref io)) if is_lock_error(io) => {
+                    if held_by_this_process(path) && std::time::Instant::now() < own_until {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        continue;
+                    }
+                    return Err(StoreError::Held(held_message(path)));
                 }
-                other => other.into(),
-            })?;
+                Err(other) => return Err(other.into()),
+            }
+        };
         let _ = std::fs::write(
             path.join(HOLDER_FILE),
             format!("pid={} mode={}\n", std::process::id(), mode),
@@ -564,6 +573,14 @@ fn is_lock_error(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::WouldBlock
         || e.to_string().contains("lock")
         || e.raw_os_error() == Some(11)
+}
+
+/// The holder file names this process.
+fn held_by_this_process(path: &Path) -> bool {
+    std::fs::read_to_string(path.join(HOLDER_FILE)).is_ok_and(|h| {
+        h.split_whitespace()
+            .any(|kv| kv == format!("pid={}", std::process::id()))
+    })
 }
 
 fn held_message(path: &Path) -> String {
