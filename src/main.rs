@@ -272,22 +272,8 @@ async fn run(cli: Cli) -> CliResult {
             let Some(shot) = OneShot::from_command(cmd)? else {
                 return Err(CliError::usage("not a one-shot command"));
             };
-            // `bulk --file`: the file is read here only, never by an owner.
-            let bulk_file = match cmd {
-                Command::Bulk(a) => a.file.clone(),
-                _ => None,
-            };
-            let file_refused = |f: &std::path::Path| {
-                CliError::runtime(format!(
-                    "--file {}: files do not go through a running dmdesk yet; run bulk --file where the store is not held",
-                    f.display()
-                ))
-            };
             // An explicit socket needs no config: the owner has it.
             if let Some(socket) = &cli.socket {
-                if let Some(f) = &bulk_file {
-                    return Err(file_refused(f));
-                }
                 let Some(stream) = dmdesk::control::client::connect(socket).await else {
                     return Err(CliError::runtime(format!(
                         "no dmdesk answers on {} (is `dmdesk serve` running?)",
@@ -305,9 +291,6 @@ async fn run(cli: Cli) -> CliResult {
             // with the same output and exit code.
             let socket = dmdesk::control::socket_path(&cfg.store.path);
             if let Some(stream) = dmdesk::control::client::connect(&socket).await {
-                if let Some(f) = &bulk_file {
-                    return Err(file_refused(f));
-                }
                 return dmdesk::control::client::run_oneshot(stream, shot).await;
             }
             // No owner: this process opens the store and uses the tokens.
@@ -318,12 +301,6 @@ async fn run(cli: Cli) -> CliResult {
                 _ => Some(open_store(&cfg, shot.name())?),
             };
             let console = dmdesk::console::Console::local(dmdesk::control::peer::current_user());
-            if let (Some(f), OneShot::Bulk(req), Some(store)) = (&bulk_file, &shot, &store) {
-                let r = dmdesk::oneshot::send::cli_bulk_file(&cfg, store.clone(), req, f, &console)
-                    .await;
-                store.flush()?;
-                return r;
-            }
             dmdesk::oneshot::run(shot, &cfg, store, &console, None).await
         }
         Some(Command::Migrate(args)) => {

@@ -178,6 +178,7 @@ async fn export_pages_and_a_campaign_round_trip_through_the_socket() {
             audience: Audience::All,
             content: BulkContent::File {
                 about: "[image] a.png".into(),
+                instagram: Err("not served here".into()),
             },
         },
     )

@@ -22,6 +22,7 @@ fn bulk_args() -> BulkRequest {
         title: None,
         yes: true,
         resume: None,
+        file: None,
     }
 }
 

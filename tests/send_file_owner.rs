@@ -246,24 +246,3 @@ async fn instagram_refusals_say_why_before_any_call() {
     assert!(!Path::new(&o.store_dir.join("served")).exists());
     o.running.shutdown().await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bulk_files_still_run_where_the_store_is_not_held() {
-    let graph = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path_regex("/messages$"))
-        .respond_with(UploadFake::default())
-        .expect(0)
-        .mount(&graph)
-        .await;
-    let o = owner(&graph, true).await;
-    let f = o.file("p.png", b"\x89PNG\r\n\x1a\nbytes");
-    let users = o.file("users.txt", format!("{PAGE} u1\n").as_bytes());
-    let out = o
-        .dmdesk(&["bulk", "--yes", "--file", &f, "--users", &users])
-        .await;
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", err(&out));
-    assert!(err(&out).contains("do not go through a running dmdesk"));
-    assert!(o.running.store.campaigns_list().unwrap().is_empty());
-    o.running.shutdown().await;
-}

@@ -209,8 +209,18 @@ pub enum Audience {
 pub enum BulkContent {
     /// A text template, rendered per recipient.
     Text { text: String, tag: Option<Tag> },
-    /// One file, named by `about` (`[image] photo.png`).
-    File { about: String },
+    /// One file, named by `about` (`[image] photo.png`); `instagram`:
+    /// whether Instagram customers can be sent it (the caller serves it),
+    /// or why not (absent: not).
+    File {
+        about: String,
+        #[serde(default = "not_served")]
+        instagram: Result<(), String>,
+    },
+}
+
+fn not_served() -> Result<(), String> {
+    Err(crate::send::campaign::NOT_SERVED.into())
 }
 
 impl Request {

@@ -308,8 +308,16 @@ impl Inbox {
                     BulkContent::Text { text, tag } => {
                         campaign::preview_from_store(st, config, &recipients, &text, tag, now)
                     }
-                    BulkContent::File { about } => {
-                        campaign::preview_file_from_store(st, config, &recipients, &about, now)
+                    BulkContent::File { about, instagram } => {
+                        let instagram = instagram.as_ref().map(|_| ()).map_err(String::as_str);
+                        campaign::preview_file_from_store(
+                            st,
+                            config,
+                            &recipients,
+                            &about,
+                            instagram,
+                            now,
+                        )
                     }
                 };
                 Reply::BulkPreview(Box::new(preview.map_err(err)?))

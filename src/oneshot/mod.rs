@@ -134,6 +134,7 @@ fn read_bulk(a: &BulkArgs) -> Result<BulkRequest, CliError> {
         title: a.title.clone(),
         yes: a.yes,
         resume: a.resume.clone(),
+        file: a.file.clone().map(crate::cli::FileArg::Local),
     })
 }
 

@@ -6,7 +6,7 @@ use crate::cli::{CliError, CliResult, FileArg, SendArgs};
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
-use crate::domain::{AccountId, ConvKey, Mid, UserId};
+use crate::domain::{AccountId, ConvKey, Mid, Platform, TimestampMs, UserId};
 use crate::inbox::{Audience, BulkContent, Caller, Inbox, Reply, Request};
 use crate::meta::graph::GraphClient;
 use crate::send::attach;
@@ -16,6 +16,7 @@ use crate::send::reply::{self, SendCtx, SendError};
 use crate::send::window::Tag;
 use crate::store::{CampaignRecord, CampaignStatus};
 use crate::update::Update;
+use crate::webhook::media::ServedFiles;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +32,10 @@ pub struct BulkRequest {
     pub title: Option<String>,
     pub yes: bool,
     pub resume: Option<String>,
+    /// `--file`: a path where the store is open here, an upload the client
+    /// streamed first through a running dmdesk (src/send/stream.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileArg>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,6 +305,9 @@ pub async fn cli_bulk(
     console: &Console,
     workers: Option<&crate::workers::JobSender>,
 ) -> CliResult {
+    if let Some(file) = &args.file {
+        return cli_bulk_file(config, store, args, file, console, workers).await;
+    }
     let service = Service::new(config, &store, console, workers);
     let ctx = SendCtx::new(
         store.clone(),
@@ -334,19 +342,37 @@ pub async fn cli_bulk(
     run_to_report(&ctx, &service, owner, &tuning, &id, console).await
 }
 
+/// Why Instagram recipients of `bulk --file` are skipped where the store is
+/// not held by a running dmdesk.
+const NO_SERVER: &str = "Instagram takes media only by URL, and no webhook server runs in this process to serve the file: run bulk --file while `dmdesk serve` (or the TUI) holds the store, with [server] public_url set";
+
 /// `dmdesk bulk --file PATH`: the file is checked and read once, uploaded
 /// once per page that has recipients (Attachment Upload API), and every
-/// recipient is sent its `attachment_id`. Runs in the process that opened
-/// the store (a file does not go through the control socket).
-pub async fn cli_bulk_file(
+/// recipient is sent its `attachment_id`. Where the store is held, the
+/// client streamed the file to the owner first and the owner's send worker
+/// runs the campaign (as for a text campaign).
+async fn cli_bulk_file(
     config: &Config,
     store: Db,
     args: &BulkRequest,
-    file: &std::path::Path,
+    file: &FileArg,
     console: &Console,
+    workers: Option<&crate::workers::JobSender>,
 ) -> CliResult {
-    let media = Media::read(file).map_err(|e| CliError::usage(format!("--file {e}")))?;
-    let service = Service::new(config, &store, console, None);
+    let media = match file {
+        FileArg::Local(p) => Media::read(p).map_err(|e| CliError::usage(format!("--file {e}")))?,
+        // Streamed by the client; taken as the user who streamed it.
+        FileArg::Staged { id, .. } => attach::take_staged(store.path(), id, console.agent.as_deref())
+            .await
+            .map_err(|e| CliError::usage(format!("--file: {e}")))?,
+        FileArg::Remote(p) => {
+            return Err(CliError::runtime(format!(
+                "--file {p}: this dmdesk client is older than the one holding the store; use the same binary"
+            )))
+        }
+    };
+    let owner = workers.is_some();
+    let service = Service::new(config, &store, console, workers);
     let ctx = SendCtx::new(
         store.clone(),
         Arc::new(config.clone()),
@@ -357,20 +383,60 @@ pub async fn cli_bulk_file(
     campaign_tag(args)?;
     let audience = audience(config, args)?;
     let about = format!("[{}] {}", media.kind.as_str(), media.name);
+    // Instagram fetches the file from the webhook server of the process
+    // that runs the campaign: only an owner (serve, the TUI) has one.
+    let instagram = if owner {
+        attach::check_media(config, Platform::Instagram, &media).map_err(|r| r.0)
+    } else {
+        Err(NO_SERVER.to_string())
+    };
     let content = BulkContent::File {
         about: about.clone(),
+        instagram,
     };
     let preview = service.preview(audience, content).await?;
     print_preview(&preview, console);
     confirm(&preview, args, console).await?;
+    let inside = |p: Platform| {
+        preview
+            .rows
+            .iter()
+            .filter(move |r| r.eligibility == campaign::Eligibility::Inside && r.conv.platform == p)
+    };
+    // One served copy for every Instagram recipient, for as long as the
+    // campaign may send to them.
+    let served = match inside(Platform::Instagram).next() {
+        None => None,
+        Some(_) => {
+            let now = TimestampMs::now();
+            let (url, token) = attach::serve(&ctx, &media, now, campaign::INSTAGRAM_SERVE_FOR)
+                .await
+                .map_err(|e| {
+                    CliError::runtime(format!(
+                        "serving {} for Instagram failed: {e}; nothing was sent",
+                        media.name
+                    ))
+                })?;
+            let until = campaign::INSTAGRAM_SEND_FOR.as_millis() as i64;
+            let copy = campaign::ServedCopy {
+                url,
+                send_until_ms: now.0.saturating_add(until),
+            };
+            Some((copy, token))
+        }
+    };
+    let unserve = |why: CliError| {
+        if let Some((_, token)) = &served {
+            ServedFiles::under(store.path()).remove(token);
+        }
+        why
+    };
     // An attachment_id belongs to the page that uploaded it.
     let mut pages: Vec<&crate::config::PageConfig> = Vec::new();
-    for row in &preview.rows {
-        if row.eligibility == campaign::Eligibility::Inside {
-            if let Ok(page) = reply::route(config, &row.conv) {
-                if !pages.iter().any(|p| p.id == page.id) {
-                    pages.push(page);
-                }
+    for row in inside(Platform::Messenger) {
+        if let Ok(page) = reply::route(config, &row.conv) {
+            if !pages.iter().any(|p| p.id == page.id) {
+                pages.push(page);
             }
         }
     }
@@ -381,22 +447,34 @@ pub async fn cli_bulk_file(
             .upload_attachment(&page.id, &page.access_token, &media)
             .await
             .map_err(|e| {
-                CliError::runtime(format!(
+                unserve(CliError::runtime(format!(
                     "uploading {} for page {} failed: {}; nothing was sent",
                     media.name,
                     page.name,
                     e.describe()
-                ))
+                )))
             })?;
         ids.insert(page.id.to_string(), id);
     }
-    console.err(&format!("{about} uploaded ({} bytes)", media.bytes.len()));
+    if !ids.is_empty() {
+        console.err(&format!("{about} uploaded ({} bytes)", media.bytes.len()));
+    }
+    if served.is_some() {
+        console.err(&format!(
+            "{about} served for Instagram for {} h",
+            campaign::INSTAGRAM_SERVE_FOR.as_secs() / 3600
+        ));
+    }
     let title = args.title.clone().unwrap_or_else(|| about.clone());
-    let c = service.create(title, "", None, preview).await?;
+    let c = service
+        .create(title, "", None, preview)
+        .await
+        .map_err(unserve)?;
     campaign::CampaignFile {
         kind: media.kind,
         name: media.name.clone(),
         attachment_ids: ids,
+        served: served.map(|(copy, _)| copy),
     }
     .save(store.path(), &c.id)
     .map_err(|e| {
@@ -409,7 +487,7 @@ pub async fn cli_bulk_file(
         "campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)",
         c.id, c.id
     ));
-    run_to_report(&ctx, &service, false, &tuning, &c.id, console).await
+    run_to_report(&ctx, &service, owner, &tuning, &c.id, console).await
 }
 
 /// Run (or follow) a created campaign and print its report. `owner`: this

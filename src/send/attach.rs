@@ -113,7 +113,7 @@ pub async fn reply_file(
     // Served before anything is recorded: a full directory is a refusal.
     let url = match key.platform {
         Platform::Messenger => None,
-        Platform::Instagram => Some(serve(ctx, media, now).await?),
+        Platform::Instagram => Some(serve(ctx, media, now, SERVE_FOR).await?.0),
     };
     let rec = create_outbound_file(
         &ctx.store,
@@ -139,13 +139,15 @@ pub async fn reply_file(
     send_record_as(ctx, &rec, &prep, what).await
 }
 
-/// Put the file where Meta can fetch it for [`SERVE_FOR`]; its URL. It is
-/// deleted when that time is up (or by the next sweep after a restart).
-async fn serve(
+/// Put the file where Meta can fetch it for `ttl` (a reply's: [`SERVE_FOR`]);
+/// its URL and token. It is deleted when that time is up (or by the next
+/// sweep after a restart).
+pub async fn serve(
     ctx: &SendCtx,
     media: &Media,
     now: TimestampMs,
-) -> std::result::Result<String, SendError> {
+    ttl: std::time::Duration,
+) -> std::result::Result<(String, String), SendError> {
     let public = ctx
         .config
         .server
@@ -154,16 +156,17 @@ async fn serve(
         .ok_or_else(|| SendError::Refused(Refusal("no [server] public_url".into())))?;
     let served = ServedFiles::under(ctx.store.path());
     let (files, bytes, mime) = (served.clone(), media.bytes.clone(), media.mime);
-    let token = tokio::task::spawn_blocking(move || files.publish(&bytes, mime, now, SERVE_FOR))
+    let token = tokio::task::spawn_blocking(move || files.publish(&bytes, mime, now, ttl))
         .await
         .map_err(|e| SendError::Refused(Refusal(format!("cannot serve the file: {e}"))))?
         .map_err(|e| SendError::Refused(Refusal(e.to_string())))?;
     let url = crate::webhook::media::url(&public, &token);
+    let remove = token.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(SERVE_FOR).await;
-        let _ = tokio::task::spawn_blocking(move || served.remove(&token)).await;
+        tokio::time::sleep(ttl).await;
+        let _ = tokio::task::spawn_blocking(move || served.remove(&remove)).await;
     });
-    Ok(url)
+    Ok((url, token))
 }
 
 /// Send a file a client staged (`Request::Upload`), as its uploader.

@@ -85,8 +85,9 @@ pub enum Skip {
     Standby,
     /// Outside the 24-hour window (or what `window::plan` said).
     Window(String),
-    /// A file to an Instagram customer: Instagram takes media only by URL.
-    MediaByUrl,
+    /// A file Instagram customers cannot be sent (it takes media only by a
+    /// URL dmdesk serves, and only some types), with why.
+    MediaByUrl(String),
 }
 
 impl Skip {
@@ -100,7 +101,9 @@ impl Skip {
 impl fmt::Display for Skip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Skip::Tag(r) | Skip::TextLength(r) | Skip::Window(r) => f.write_str(r),
+            Skip::Tag(r) | Skip::TextLength(r) | Skip::Window(r) | Skip::MediaByUrl(r) => {
+                f.write_str(r)
+            }
             Skip::Unconfigured(a) => write!(
                 f,
                 "account {a} is not in the config: add a [[pages]] block with this id (or as its instagram_id), or an [[instagram]] block, and a token"
@@ -122,9 +125,6 @@ impl fmt::Display for Skip {
                 "the customer never wrote to this account (no conversation in the store)",
             ),
             Skip::Standby => f.write_str("another app controls this conversation (standby)"),
-            Skip::MediaByUrl => f.write_str(
-                "Instagram takes media only by URL, and campaigns do not serve files yet (`dmdesk send --file` does, through a running dmdesk)",
-            ),
         }
     }
 }
@@ -144,8 +144,13 @@ pub enum Body<'a> {
     Template(&'a Template),
     Rendered(&'a str),
     /// A file uploaded once for the campaign, described for the preview
-    /// (say "[image] parcel.png"); no text rule applies to it.
-    File(&'a str),
+    /// (say "[image] parcel.png"); no text rule applies to it. `instagram`:
+    /// Ok when Instagram customers can be sent it (by a URL dmdesk serves),
+    /// else why not.
+    File {
+        about: &'a str,
+        instagram: Result<(), &'a str>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,11 +215,14 @@ fn decide(
             r.conv.map_or("", |c| c.name.as_str()),
             Some(&page.name),
         )),
-        Body::File(about) => about.to_string(),
+        Body::File { about, .. } => about.to_string(),
     };
     match body {
-        Body::File(_) if key.platform == Platform::Instagram => return Err(Skip::MediaByUrl),
-        Body::File(_) => {}
+        Body::File {
+            instagram: Err(why),
+            ..
+        } if key.platform == Platform::Instagram => return Err(Skip::MediaByUrl(why.into())),
+        Body::File { .. } => {}
         _ => window::check_text(key.platform, &text).map_err(|e| Skip::TextLength(e.0))?,
     }
     let conv = r.conv.ok_or(Skip::NeverWrote)?;

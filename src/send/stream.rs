@@ -115,9 +115,10 @@ pub fn stage_with(
     })
 }
 
-/// `dmdesk send --file` through a running dmdesk: stream the file to the
-/// owner on the command's connection before the command itself, which
-/// then names the upload instead of the path. Other commands pass as they are.
+/// `dmdesk send --file` and `dmdesk bulk --file` through a running
+/// dmdesk: stream the file to the owner on the command's connection before
+/// the command itself, which then names the upload instead of the path.
+/// Other commands pass as they are.
 pub async fn stage_for_oneshot<W, R>(
     cmd: crate::oneshot::OneShot,
     write: &mut W,
@@ -128,17 +129,40 @@ where
     W: tokio::io::AsyncWrite + Unpin,
     R: futures::Stream<Item = Result<String, tokio_util::codec::LinesCodecError>> + Unpin,
 {
+    use crate::cli::FileArg;
+    use crate::oneshot::OneShot;
+    Ok(match cmd {
+        OneShot::Send(mut args) => {
+            if let Some(FileArg::Local(path)) = &args.file {
+                args.file = Some(stream_file(path, write, frames, wait).await?);
+            }
+            OneShot::Send(args)
+        }
+        OneShot::Bulk(mut req) => {
+            if let Some(FileArg::Local(path)) = &req.file {
+                req.file = Some(stream_file(path, write, frames, wait).await?);
+            }
+            OneShot::Bulk(req)
+        }
+        other => other,
+    })
+}
+
+/// Stream `path` to the owner, chunk after answered chunk; the upload's name.
+async fn stream_file<W, R>(
+    path: &Path,
+    write: &mut W,
+    frames: &mut R,
+    wait: std::time::Duration,
+) -> Result<crate::cli::FileArg, crate::cli::CliError>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+    R: futures::Stream<Item = Result<String, tokio_util::codec::LinesCodecError>> + Unpin,
+{
     use crate::cli::{CliError, FileArg};
     use crate::control::protocol::{self as proto, Envelope, Frame};
-    use crate::oneshot::OneShot;
     use futures::StreamExt;
     use tokio::io::AsyncWriteExt;
-    let OneShot::Send(mut args) = cmd else {
-        return Ok(cmd);
-    };
-    let Some(FileArg::Local(path)) = &args.file else {
-        return Ok(OneShot::Send(args));
-    };
     let shown = path.display().to_string();
     let fail = |e: String| CliError::usage(format!("--file {e}"));
     let mut file = LocalFile::open(path).map_err(fail)?;
@@ -195,11 +219,10 @@ where
     ask(LocalFile::finish(&id))
         .await
         .map_err(|e| CliError::runtime(format!("--file {shown}: {e}")))?;
-    args.file = Some(FileArg::Staged {
+    Ok(FileArg::Staged {
         id,
         name: file.name,
-    });
-    Ok(OneShot::Send(args))
+    })
 }
 
 #[cfg(test)]

@@ -83,7 +83,11 @@ impl Runner<'_> {
         };
         let about = file.map(|f| f.about());
         let verdict = match (&about, &first_text, &self.template) {
-            (Some(a), _, _) => eligibility::check(pages, recipient, Body::File(a), self.tag, now),
+            (Some(about), _, _) => {
+                let instagram = file.map_or(Ok(()), |f| f.instagram_url(now).map(|_| ()));
+                let body = Body::File { about, instagram };
+                eligibility::check(pages, recipient, body, self.tag, now)
+            }
             (None, Some(t), _) => {
                 eligibility::check(pages, recipient, Body::Rendered(t), self.tag, now)
             }
@@ -127,13 +131,12 @@ impl Runner<'_> {
                 return Ok(Next::Done);
             }
         };
-        let attachment_id = match file.map(|f| f.attachment_ids.get(page.id.as_str())) {
+        let carried = match file.map(|f| f.outgoing(r.conv.platform, page.id.as_str(), now)) {
             None => None,
-            Some(Some(id)) => Some(id.clone()),
-            Some(None) => {
-                // Its page joined after the upload (a resume with a new config).
+            Some(Ok(carried)) => Some(carried),
+            Some(Err(why)) => {
                 r.state = RecipientState::Failed;
-                r.reason = Some(format!("the file was not uploaded for page {}", page.id));
+                r.reason = Some(why);
                 r.updated_at = now;
                 store.put_recipient(r)?;
                 self.finished(RecipientState::Failed);
@@ -180,6 +183,10 @@ impl Runner<'_> {
 
         // A halt already given wins over a permit that is also ready: no
         // call starts after cancel or shutdown.
+        if file.is_some_and(|f| f.kind.is_audio_or_video()) {
+            // Meta's lower Send API rate for audio and video.
+            self.ctx.av_limiter.acquire().await;
+        }
         let acquired = tokio::select! {
             biased;
             _ = self.halt.cancelled() => false,
@@ -199,13 +206,7 @@ impl Runner<'_> {
                 &page.id,
                 &page.access_token,
                 &r.conv.user,
-                match (file, &attachment_id) {
-                    (Some(f), Some(id)) => Outgoing::Uploaded {
-                        kind: f.kind,
-                        attachment_id: id,
-                    },
-                    _ => Outgoing::Text(&outbox.text),
-                },
+                carried.unwrap_or(Outgoing::Text(&outbox.text)),
                 plan,
                 &outbox.metadata(),
             )

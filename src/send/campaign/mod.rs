@@ -24,7 +24,7 @@ mod plan;
 mod report;
 mod runner;
 
-pub use file::CampaignFile;
+pub use file::{CampaignFile, ServedCopy, INSTAGRAM_SEND_FOR, INSTAGRAM_SERVE_FOR, NOT_SERVED};
 pub use plan::{
     check_campaign_tag, create, pages_now, preview, preview_file, preview_file_from_store,
     preview_from_store, write, Eligibility, Example, Known, Preview, PreviewRow,

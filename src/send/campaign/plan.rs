@@ -105,10 +105,18 @@ pub fn preview(
     })
 }
 
-/// [`preview`] for a campaign sending one file (`about` describes it).
-pub fn preview_file(pages: &Pages, recipients: &[Known], about: &str, now: TimestampMs) -> Preview {
+/// [`preview`] for a campaign sending one file (`about` describes it;
+/// `instagram`: whether Instagram customers can be sent it, or why not).
+pub fn preview_file(
+    pages: &Pages,
+    recipients: &[Known],
+    about: &str,
+    instagram: Result<(), &str>,
+    now: TimestampMs,
+) -> Preview {
+    let body = eligibility::Body::File { about, instagram };
     preview_with(recipients, |r| {
-        eligibility::check(pages, r, eligibility::Body::File(about), None, now)
+        eligibility::check(pages, r, body, None, now)
     })
 }
 
@@ -175,10 +183,17 @@ pub fn preview_file_from_store(
     config: &Config,
     recipients: &[ConvKey],
     about: &str,
+    instagram: Result<(), &str>,
     now: TimestampMs,
 ) -> Result<Preview, StoreError> {
     let known = known(store, recipients)?;
-    Ok(preview_file(&pages_now(store, config), &known, about, now))
+    Ok(preview_file(
+        &pages_now(store, config),
+        &known,
+        about,
+        instagram,
+        now,
+    ))
 }
 
 fn known(store: &Db, recipients: &[ConvKey]) -> Result<Vec<Known>, StoreError> {
