@@ -73,6 +73,30 @@ pub(super) fn key(
     Some(Overlay::Attach(p))
 }
 
+/// A paste into the prompt (bracketed paste) is typed in as one line: the
+/// trailing newline a copied line carries is dropped, and of several lines
+/// only the first is kept, saying so (a path is one line; terminals send a
+/// pasted newline as `\r` or `\n`). Control characters cannot be typed
+/// either, so they are left out.
+pub(super) fn paste(s: &mut State, text: &str, out: &mut Vec<Command>) {
+    let Some(Overlay::Attach(p)) = &mut s.overlay else {
+        return;
+    };
+    let mut lines = text
+        .trim_end_matches(['\r', '\n'])
+        .split(['\r', '\n'])
+        .filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or_default();
+    let more = lines.count();
+    p.input.extend(first.chars().filter(|c| !c.is_control()));
+    p.candidates.clear();
+    out.push(Command::LookFile(p.input.clone()));
+    if more > 0 {
+        let msg = format!("pasted the first line only: a path is one line ({more} more ignored)");
+        info(s, Level::Info, &msg);
+    }
+}
+
 /// The edge's answer, if it is for what is typed now.
 pub(super) fn looked(s: &mut State, look: FileLook) {
     if let Some(Overlay::Attach(p)) = &mut s.overlay {

@@ -46,7 +46,10 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             }
         }
         Event::Mouse(m) => mouse::mouse(s, m, &mut out),
-        Event::Paste(text) => composer::paste(s, &text),
+        Event::Paste(text) => match s.overlay {
+            Some(Overlay::Attach(_)) => attach::paste(s, &text, &mut out),
+            _ => composer::paste(s, &text),
+        },
         Event::Resize { width, height } => resize(s, width, height, &mut out),
         Event::Tick { now } => {
             let before = s.now;
