@@ -290,7 +290,8 @@ pub struct BulkArgs {
     #[arg(long, required_unless_present_any = ["resume", "file"])]
     pub text: Option<String>,
     /// An image, video, audio or other file sent to every recipient
-    /// (uploaded once; Messenger; at most 25 MB). Not with --text: Meta sends
+    /// (uploaded once; Instagram gets a URL a running dmdesk serves, with
+    /// [server] public_url; at most 25 MB). Not with --text: Meta sends
     /// text and attachment as two messages, so send the text as its own campaign
     #[arg(long, value_name = "PATH", conflicts_with_all = ["text", "resume"])]
     pub file: Option<PathBuf>,
