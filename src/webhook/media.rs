@@ -5,8 +5,9 @@
 //! `/webhook`) and sends `{[server] public_url}/media/{token}`.
 //!
 //! Bounded: the files live in a 0700 directory beside the store (each
-//! 0600, named by a random 128-bit token), expire after [`SERVE_FOR`], and
-//! are deleted on expiry (a timer per file, and a sweep on every publish
+//! 0600, named by a random 128-bit token), expire after [`SERVE_FOR`] (a
+//! campaign's one file: `send::campaign::INSTAGRAM_SERVE_FOR`, 25 hours),
+//! and are deleted on expiry (a timer per file, and a sweep on every publish
 //! and lookup, which also covers a restart). At most [`MAX_FILES`] files
 //! and [`MAX_TOTAL`] bytes are served at once.
 
@@ -65,7 +66,7 @@ pub struct ServedFiles {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("dmdesk already serves {MAX_FILES} files or {} MB for Instagram; try again when some expire (within an hour)", MAX_TOTAL / 1_000_000)]
+    #[error("dmdesk already serves {MAX_FILES} files or {} MB for Instagram; try again when some expire (a reply's after an hour, a campaign's after 25 hours)", MAX_TOTAL / 1_000_000)]
     Full,
     #[error("cannot keep the file to serve it: {0}")]
     Io(#[from] std::io::Error),

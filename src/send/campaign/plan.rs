@@ -332,6 +332,27 @@ mod tests {
     }
 
     #[test]
+    fn a_file_reaches_instagram_only_when_it_is_served_there() {
+        let mut pages = pages();
+        pages.pages[0].instagram_id = Some(AccountId::new("ig1"));
+        let mut ig = known("i", "Ida", Some(1));
+        ig.key = ConvKey::new(Platform::Instagram, "ig1", "i");
+        if let Some(c) = &mut ig.conv {
+            c.key = ig.key.clone();
+        }
+        let both = [known("a", "Ann", Some(1)), ig];
+        let p = preview_file(&pages, &both, "[image] sale.png", Ok(()), NOW);
+        assert_eq!((p.inside, p.skipped), (2, 0), "{p:?}");
+        let p = preview_file(&pages, &both, "[image] sale.png", Err("no public_url"), NOW);
+        assert_eq!((p.inside, p.skipped), (1, 1));
+        assert_eq!(p.rows[0].eligibility, Eligibility::Inside);
+        assert_eq!(
+            p.rows[1].eligibility,
+            Eligibility::Skip("no public_url".into())
+        );
+    }
+
+    #[test]
     fn nobody_inside_means_no_example() {
         let p = preview(&pages(), &[known("b", "Bo", Some(30))], "hi", None, NOW);
         assert_eq!((p.inside, p.skipped), (0, 1));
