@@ -181,12 +181,12 @@ impl Runner<'_> {
         }
         store.durable().await;
 
-        // A halt already given wins over a permit that is also ready: no
-        // call starts after cancel or shutdown.
         if file.is_some_and(|f| f.kind.is_audio_or_video()) {
             // Meta's lower Send API rate for audio and video.
             self.ctx.av_limiter.acquire().await;
         }
+        // A halt already given wins over a permit that is also ready: no
+        // call starts after cancel or shutdown.
         let acquired = tokio::select! {
             biased;
             _ = self.halt.cancelled() => false,
