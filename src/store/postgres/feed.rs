@@ -6,8 +6,10 @@
 //! The notification is only a wake-up: the follower re-reads everything
 //! after the last seq it saw, so a notification lost while its connection
 //! was down loses nothing (it catches up when it is back). Its own rows are
-//! skipped: `Db::apply` already published them.
+//! skipped: `Db::apply` already published them. A presence row is not
+//! published as written: the follower re-reads the list (see `presence`).
 
+use super::presence::{self, Table as PresenceTable};
 use super::{decode, encode, PgResult};
 use crate::bus::Bus;
 use crate::update::Update;
@@ -63,13 +65,24 @@ pub(super) async fn follow(
     bus: Arc<Bus>,
     down: Down,
     start: Option<i64>,
+    presence: Arc<PresenceTable>,
 ) {
     // Named, so an operator (or a test) can tell it in pg_stat_activity.
     pg.application_name(APPLICATION);
     let mut last: Option<i64> = start;
     let mut failures = 0usize;
     loop {
-        let e = match listen(&pg, &origin, &bus, &mut last, &mut failures, &down).await {
+        let e = match listen(
+            &pg,
+            &origin,
+            &bus,
+            &mut last,
+            &mut failures,
+            &down,
+            &presence,
+        )
+        .await
+        {
             Ok(never) => match never {},
             Err(e) => e,
         };
@@ -91,6 +104,7 @@ async fn listen(
     last: &mut Option<i64>,
     failures: &mut usize,
     down: &Down,
+    presence: &PresenceTable,
 ) -> Result<std::convert::Infallible, String> {
     let db = |e: tokio_postgres::Error| super::db_message(&e);
     let (client, mut conn) = pg.connect(tokio_postgres::NoTls).await.map_err(db)?;
@@ -125,7 +139,9 @@ async fn listen(
     }
     *failures = 0;
     down.set(None);
-    catch_up(&client, origin, bus, last).await.map_err(db)?;
+    catch_up(&client, origin, bus, last, presence)
+        .await
+        .map_err(db)?;
     let mut poll = tokio::time::interval(POLL);
     poll.tick().await;
     let mut polls = 0u32;
@@ -143,7 +159,9 @@ async fn listen(
                 }
             }
         }
-        catch_up(&client, origin, bus, last).await.map_err(db)?;
+        catch_up(&client, origin, bus, last, presence)
+            .await
+            .map_err(db)?;
     }
 }
 
@@ -175,16 +193,19 @@ pub(super) async fn newest(client: &Client) -> Result<i64, tokio_postgres::Error
         .get(0))
 }
 
-/// Publish every other process's rows after `last`, in order.
+/// Publish every other process's rows after `last`, in order; a presence
+/// change as the list read once after them.
 async fn catch_up(
     client: &Client,
     origin: &str,
     bus: &Bus,
     last: &mut Option<i64>,
+    presence: &PresenceTable,
 ) -> Result<(), tokio_postgres::Error> {
     let Some(mut seen) = *last else {
         return Ok(());
     };
+    let mut viewers_changed = false;
     loop {
         let rows = client
             .query(
@@ -209,7 +230,11 @@ async fn catch_up(
                 continue;
             }
             match decode::<Vec<Update>>(r.get(2)) {
-                Ok(updates) => bus.publish_all(updates),
+                Ok(updates) => bus.publish_all(updates.into_iter().filter(|u| {
+                    let p = matches!(u, Update::Presence(_));
+                    viewers_changed |= p;
+                    !p
+                })),
                 Err(_) => {
                     // A row from a newer build this one cannot read.
                     tracing::warn!(seq, "change feed row not understood; reloading");
@@ -218,9 +243,13 @@ async fn catch_up(
             }
         }
         if (rows.len() as i64) < PAGE {
-            return Ok(());
+            break;
         }
     }
+    if viewers_changed {
+        bus.publish(Update::Presence(presence::list_on(client, presence).await?));
+    }
+    Ok(())
 }
 
 /// "Reload what is shown" (the UI reloads its list on a digest with more).
