@@ -159,8 +159,12 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(format!("database pool: {e}")))?;
-        let appender = Arc::new(events::Appender::start(runtime.handle(), pool.clone()));
         let origin = feed::origin_id();
+        let appender = Arc::new(events::Appender::start(
+            runtime.handle(),
+            pool.clone(),
+            origin.clone(),
+        ));
         let store = PgStore {
             presence: presence::Table::new(origin.clone()),
             pool,
@@ -213,7 +217,7 @@ impl PgStore {
         let start = self
             .run(|pool| async move {
                 let client = pool.get().await?;
-                Ok(feed::newest(&client).await?)
+                Ok(feed::Cursor::newest(&client).await?)
             })
             .ok();
         self.presence.set_bus(bus.clone());
