@@ -227,9 +227,14 @@ async fn write(pool: &Pool, table: &Table, dirty: bool) -> PgResult<bool> {
         .await?
         .iter()
         .any(|r| r.get::<_, bool>(0));
+    // Rows another process is sweeping now are its to delete (two sweeps
+    // locking the same rows in different orders would deadlock).
     let swept = tx
         .execute(
-            "DELETE FROM presence WHERE updated_at <= now() - make_interval(secs => $1)",
+            "DELETE FROM presence WHERE (origin, session) IN (\
+                 SELECT origin, session FROM presence \
+                 WHERE updated_at <= now() - make_interval(secs => $1) \
+                 FOR UPDATE SKIP LOCKED)",
             &[&stale_secs()],
         )
         .await?;
