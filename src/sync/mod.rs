@@ -42,6 +42,11 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+/// The job lock of an account's sync (one process at a time).
+fn sync_lock(account: &AccountId) -> String {
+    format!("sync:{account}")
+}
+
 /// Between two attempts to take a lost sync lock again.
 const RELOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -310,8 +315,7 @@ impl Syncer {
             for (platform, account) in targets {
                 // One sync of an account at a time across processes sharing
                 // a database: the one that has it does it, the others skip.
-                let lock = format!("sync:{account}");
-                let syncing = match self.store.job_lock(&lock, false).await {
+                let syncing = match self.store.job_lock(&sync_lock(&account), false).await {
                     Ok(Some(g)) => g,
                     Ok(None) => {
                         tracing::info!(%account, "sync of this account runs in another process; skipped");
@@ -334,11 +338,8 @@ impl Syncer {
                     calls: 0,
                     error: None,
                 };
-                let what = format!("{} {} ({})", platform, account, page.name);
                 let result = self
-                    .sync_guarded(
-                        page, platform, &account, cancel, &mut r, syncing, &lock, &what,
-                    )
+                    .sync_guarded(page, platform, &account, cancel, &mut r, syncing)
                     .await;
                 r.calls = self.graph.calls_made().saturating_sub(calls_before);
                 let stop_page = match result {
@@ -391,7 +392,6 @@ impl Syncer {
     /// sync between two pages (another process may hold the lock now): it
     /// says so, waits for the lock again, and then resumes, unless another
     /// process finished the account meanwhile.
-    #[allow(clippy::too_many_arguments)]
     async fn sync_guarded(
         &self,
         page: &PageConfig,
@@ -400,10 +400,9 @@ impl Syncer {
         cancel: &CancellationToken,
         r: &mut AccountReport,
         mut held: crate::store::JobGuard,
-        lock: &str,
-        what: &str,
     ) -> Result<(), SyncError> {
         let started = TimestampMs::now();
+        let what = format!("{} {} ({})", platform, account, page.name);
         loop {
             let why = match self
                 .sync_account(page, platform, account, cancel, r, &held)
@@ -418,7 +417,7 @@ impl Syncer {
             );
             tracing::warn!("{text}");
             self.store.report_error(text);
-            held = self.relock(lock, what, cancel).await?;
+            held = self.relock(&sync_lock(account), &what, cancel).await?;
             let finished = self.store.last_sync(account.as_str()).ok().flatten();
             if finished.is_some_and(|t| t >= started) {
                 tracing::info!("sync of {what}: another process finished it meanwhile");
