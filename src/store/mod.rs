@@ -322,10 +322,17 @@ pub trait Store: Send + Sync {
     fn clear_token_dead(&self, page: &str) -> Result<()>;
 
     // ---- presence (who views what; not durable) -----------------------------
+    // Sessions are this process's; a store several processes share also
+    // lists the others' (under numbers none of this process's sessions has)
+    // and tells them of changes through its feed. Infallible on purpose:
+    // presence is a hint, so a store that cannot reach its database answers
+    // with this process's own entries and shares them once it can.
 
+    /// This process's session `session`.
     fn presence_get(&self, session: u64) -> Option<Viewer>;
     /// Set (Some) or clear (None) one UI session's entry.
     fn presence_put(&self, session: u64, viewer: Option<Viewer>);
+    /// Every viewer the store knows: this process's, then the others'.
     fn presence_list(&self) -> Vec<Viewer>;
 
     /// Hold the lock `name` across every process on this store until the

@@ -36,10 +36,19 @@ use crate::profiles;
 use crate::store::StoreError;
 use crate::tokens::{dead_token, token_died};
 use crate::update::{SyncProgress, Update};
+use futures::FutureExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+/// The job lock of an account's sync (one process at a time).
+fn sync_lock(account: &AccountId) -> String {
+    format!("sync:{account}")
+}
+
+/// Between two attempts to take a lost sync lock again.
+const RELOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Instagram lets apps read only this many recent messages of a thread.
 pub const INSTAGRAM_HISTORY: u32 = 20;
@@ -56,6 +65,10 @@ pub enum SyncError {
     TokenDead(TimestampMs),
     #[error("cancelled")]
     Cancelled,
+    /// The account's job lock went away (its database connection was cut):
+    /// another process may be syncing it now.
+    #[error("{0}")]
+    LockLost(String),
 }
 
 /// What one account's sync did.
@@ -302,7 +315,7 @@ impl Syncer {
             for (platform, account) in targets {
                 // One sync of an account at a time across processes sharing
                 // a database: the one that has it does it, the others skip.
-                let _syncing = match self.store.job_lock(&format!("sync:{account}"), false).await {
+                let syncing = match self.store.job_lock(&sync_lock(&account), false).await {
                     Ok(Some(g)) => g,
                     Ok(None) => {
                         tracing::info!(%account, "sync of this account runs in another process; skipped");
@@ -326,7 +339,7 @@ impl Syncer {
                     error: None,
                 };
                 let result = self
-                    .sync_account(page, platform, &account, cancel, &mut r)
+                    .sync_guarded(page, platform, &account, cancel, &mut r, syncing)
                     .await;
                 r.calls = self.graph.calls_made().saturating_sub(calls_before);
                 let stop_page = match result {
@@ -375,6 +388,72 @@ impl Syncer {
         report
     }
 
+    /// Sync one account while holding its job lock. A lost lock stops the
+    /// sync between two pages (another process may hold the lock now): it
+    /// says so, waits for the lock again, and then resumes, unless another
+    /// process finished the account meanwhile.
+    async fn sync_guarded(
+        &self,
+        page: &PageConfig,
+        platform: Platform,
+        account: &AccountId,
+        cancel: &CancellationToken,
+        r: &mut AccountReport,
+        mut held: crate::store::JobGuard,
+    ) -> Result<(), SyncError> {
+        let started = TimestampMs::now();
+        let what = format!("{} {} ({})", platform, account, page.name);
+        loop {
+            let why = match self
+                .sync_account(page, platform, account, cancel, r, &held)
+                .await
+            {
+                Err(SyncError::LockLost(why)) => why,
+                done => return done,
+            };
+            drop(held);
+            let text = format!(
+                "sync of {what} paused: {why}; it resumes when this process holds the lock again"
+            );
+            tracing::warn!("{text}");
+            self.store.report_error(text);
+            held = self.relock(&sync_lock(account), &what, cancel).await?;
+            let finished = self.store.last_sync(account.as_str()).ok().flatten();
+            if finished.is_some_and(|t| t >= started) {
+                tracing::info!("sync of {what}: another process finished it meanwhile");
+                return Ok(());
+            }
+            tracing::info!("sync of {what} resumes: this process holds its lock again");
+            self.store
+                .publish(Update::Notice(format!("sync of {what} resumed")));
+        }
+    }
+
+    /// Wait for a lost sync lock to be free again (the database may still
+    /// be away: try again every few seconds); Cancelled if cancelled first.
+    async fn relock(
+        &self,
+        lock: &str,
+        what: &str,
+        cancel: &CancellationToken,
+    ) -> Result<crate::store::JobGuard, SyncError> {
+        loop {
+            let e = tokio::select! {
+                g = self.store.job_lock(lock, true) => match g {
+                    Ok(Some(g)) => return Ok(g),
+                    Ok(None) => "the lock was not granted".to_string(),
+                    Err(e) => e.to_string(),
+                },
+                _ = cancel.cancelled() => return Err(SyncError::Cancelled),
+            };
+            tracing::warn!("sync of {what} paused: its lock cannot be taken yet ({e})");
+            tokio::select! {
+                _ = tokio::time::sleep(RELOCK_WAIT) => {}
+                _ = cancel.cancelled() => return Err(SyncError::Cancelled),
+            }
+        }
+    }
+
     /// The accounts one `pages` entry syncs: a Page's Messenger side and its
     /// Instagram account, or an Instagram Login account alone. An Instagram
     /// account connected both ways is synced once, through Instagram Login
@@ -405,7 +484,10 @@ impl Syncer {
         account: &AccountId,
         cancel: &CancellationToken,
         r: &mut AccountReport,
+        lock: &crate::store::JobGuard,
     ) -> Result<(), SyncError> {
+        // Checked between pages: a page under way is applied whole.
+        let lost = || lock.lost().now_or_never().map(SyncError::LockLost);
         if let Some(d) = dead_token(&self.store, page) {
             return Err(SyncError::TokenDead(d.at));
         }
@@ -431,6 +513,9 @@ impl Syncer {
         loop {
             if cancel.is_cancelled() {
                 return Err(SyncError::Cancelled);
+            }
+            if let Some(e) = lost() {
+                return Err(e);
             }
             let result = match &next {
                 None => {
@@ -531,6 +616,9 @@ impl Syncer {
             if reached_old || next.as_ref().is_none_or(|n| !seen_links.insert(n.clone())) {
                 break;
             }
+        }
+        if let Some(e) = lost() {
+            return Err(e);
         }
         // Profiles missing or stale for this account, in batches of 50.
         r.profiles_fetched = self.refresh_profiles(page, account).await?;

@@ -261,6 +261,11 @@ async fn run_locked(
                     }
                 }
                 for r in again {
+                    // As before each first send: a cancel recorded by another
+                    // process (during the grace period, say) sends no more.
+                    if runner.cancelled_in_store() {
+                        break;
+                    }
                     runner.send_one(r).await?;
                 }
             }

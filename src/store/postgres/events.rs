@@ -34,9 +34,10 @@ pub(super) struct Appender(mpsc::Sender<Pending>);
 
 impl Appender {
     /// Start the appender on `runtime`; it stops when the runtime does.
-    pub(super) fn start(runtime: &tokio::runtime::Handle, pool: Pool) -> Appender {
+    /// `origin` names the store in the rows it writes.
+    pub(super) fn start(runtime: &tokio::runtime::Handle, pool: Pool, origin: String) -> Appender {
         let (tx, rx) = mpsc::channel(QUEUE);
-        runtime.spawn(run(pool, rx));
+        runtime.spawn(run(pool, rx, origin));
         Appender(tx)
     }
 
@@ -56,7 +57,7 @@ impl Appender {
     }
 }
 
-async fn run(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
+async fn run(pool: Pool, mut rx: mpsc::Receiver<Pending>, origin: String) {
     while let Some(first) = rx.recv().await {
         let mut bytes = first.body.len();
         let mut batch = vec![first];
@@ -69,7 +70,7 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        match write(&pool, &batch).await {
+        match write(&pool, &batch, &origin).await {
             Ok(first_seq) => {
                 for (p, seq) in batch.into_iter().zip(first_seq..) {
                     let _ = p.reply.send(Ok(seq));
@@ -90,7 +91,7 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
 
 /// Insert `batch` in one transaction at consecutive seqs, in batch order;
 /// the first seq.
-async fn write(pool: &Pool, batch: &[Pending]) -> PgResult<u64> {
+async fn write(pool: &Pool, batch: &[Pending], origin: &str) -> PgResult<u64> {
     let received: Vec<i64> = batch.iter().map(|p| p.received.0).collect();
     let bodies: Vec<&[u8]> = batch.iter().map(|p| p.body.as_slice()).collect();
     let mut client = pool.get().await?;
@@ -105,10 +106,10 @@ async fn write(pool: &Pool, batch: &[Pending]) -> PgResult<u64> {
     // in the arrays (RETURNING's order is not promised).
     let inserted = tx
         .execute(
-            "INSERT INTO events (seq, received_ms, body) \
-             SELECT $1::bigint + u.n, u.r, u.b \
+            "INSERT INTO events (seq, received_ms, body, origin) \
+             SELECT $1::bigint + u.n, u.r, u.b, $4 \
              FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS u(r, b, n)",
-            &[&last, &received, &bodies],
+            &[&last, &received, &bodies, &origin],
         )
         .await?;
     if inserted != batch.len() as u64 {

@@ -6,8 +6,10 @@
 //! The notification is only a wake-up: the follower re-reads everything
 //! after the last seq it saw, so a notification lost while its connection
 //! was down loses nothing (it catches up when it is back). Its own rows are
-//! skipped: `Db::apply` already published them.
+//! skipped: `Db::apply` already published them. A presence row is not
+//! published as written: the follower re-reads the list (see `presence`).
 
+use super::presence::{self, Table as PresenceTable};
 use super::{decode, encode, PgResult};
 use crate::bus::Bus;
 use crate::update::Update;
@@ -62,14 +64,25 @@ pub(super) async fn follow(
     origin: String,
     bus: Arc<Bus>,
     down: Down,
-    start: Option<i64>,
+    start: Option<Cursor>,
+    presence: Arc<PresenceTable>,
 ) {
     // Named, so an operator (or a test) can tell it in pg_stat_activity.
     pg.application_name(APPLICATION);
-    let mut last: Option<i64> = start;
+    let mut last: Option<Cursor> = start;
     let mut failures = 0usize;
     loop {
-        let e = match listen(&pg, &origin, &bus, &mut last, &mut failures, &down).await {
+        let e = match listen(
+            &pg,
+            &origin,
+            &bus,
+            &mut last,
+            &mut failures,
+            &down,
+            &presence,
+        )
+        .await
+        {
             Ok(never) => match never {},
             Err(e) => e,
         };
@@ -88,9 +101,10 @@ async fn listen(
     pg: &tokio_postgres::Config,
     origin: &str,
     bus: &Bus,
-    last: &mut Option<i64>,
+    last: &mut Option<Cursor>,
     failures: &mut usize,
     down: &Down,
+    presence: &PresenceTable,
 ) -> Result<std::convert::Infallible, String> {
     let db = |e: tokio_postgres::Error| super::db_message(&e);
     let (client, mut conn) = pg.connect(tokio_postgres::NoTls).await.map_err(db)?;
@@ -118,14 +132,16 @@ async fn listen(
         .map_err(db)?;
     // Listening before reading: a commit after this read wakes us.
     if last.is_none() {
-        *last = Some(newest(&client).await.map_err(db)?);
+        *last = Some(Cursor::newest(&client).await.map_err(db)?);
     }
     if *failures > 0 {
         tracing::info!("change feed connection is back; catching up");
     }
     *failures = 0;
     down.set(None);
-    catch_up(&client, origin, bus, last).await.map_err(db)?;
+    catch_up(&client, origin, bus, last, presence)
+        .await
+        .map_err(db)?;
     let mut poll = tokio::time::interval(POLL);
     poll.tick().await;
     let mut polls = 0u32;
@@ -143,7 +159,9 @@ async fn listen(
                 }
             }
         }
-        catch_up(&client, origin, bus, last).await.map_err(db)?;
+        catch_up(&client, origin, bus, last, presence)
+            .await
+            .map_err(db)?;
     }
 }
 
@@ -168,23 +186,46 @@ impl Drop for AbortOnDrop {
     }
 }
 
-pub(super) async fn newest(client: &Client) -> Result<i64, tokio_postgres::Error> {
-    Ok(client
-        .query_one("SELECT COALESCE(max(seq), 0) FROM change_feed", &[])
-        .await?
-        .get(0))
+/// Where a follower stands: the last feed row and the last webhook event
+/// it has seen.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Cursor {
+    feed: i64,
+    events: i64,
 }
 
-/// Publish every other process's rows after `last`, in order.
+impl Cursor {
+    /// Now: everything committed so far counts as seen.
+    pub(super) async fn newest(client: &Client) -> Result<Cursor, tokio_postgres::Error> {
+        let r = client
+            .query_one(
+                "SELECT (SELECT COALESCE(max(seq), 0) FROM change_feed), \
+                        (SELECT COALESCE(max(seq), 0) FROM events)",
+                &[],
+            )
+            .await?;
+        Ok(Cursor {
+            feed: r.get(0),
+            events: r.get(1),
+        })
+    }
+}
+
+/// Publish every other process's feed rows after `last`, in order (a
+/// presence change as the list, read once after them), then the webhook
+/// events they received. Events come second: a feed row committed after
+/// an append, once seen, means that append is counted in the same pass.
 async fn catch_up(
     client: &Client,
     origin: &str,
     bus: &Bus,
-    last: &mut Option<i64>,
+    last: &mut Option<Cursor>,
+    presence: &PresenceTable,
 ) -> Result<(), tokio_postgres::Error> {
-    let Some(mut seen) = *last else {
+    let Some(Cursor { feed: mut seen, .. }) = *last else {
         return Ok(());
     };
+    let mut viewers_changed = false;
     loop {
         let rows = client
             .query(
@@ -204,17 +245,61 @@ async fn catch_up(
                 bus.publish(reload());
             }
             seen = seq;
-            *last = Some(seen);
+            if let Some(c) = last.as_mut() {
+                c.feed = seen;
+            }
             if r.get::<_, &str>(1) == origin {
                 continue;
             }
             match decode::<Vec<Update>>(r.get(2)) {
-                Ok(updates) => bus.publish_all(updates),
+                Ok(updates) => bus.publish_all(updates.into_iter().filter(|u| {
+                    let p = matches!(u, Update::Presence(_));
+                    viewers_changed |= p;
+                    !p
+                })),
                 Err(_) => {
                     // A row from a newer build this one cannot read.
                     tracing::warn!(seq, "change feed row not understood; reloading");
                     bus.publish(reload());
                 }
+            }
+        }
+        if (rows.len() as i64) < PAGE {
+            break;
+        }
+    }
+    if viewers_changed {
+        bus.publish(Update::Presence(presence::list_on(client, presence).await?));
+    }
+    if let Some(c) = last.as_mut() {
+        events_received(client, origin, bus, &mut c.events).await?;
+    }
+    Ok(())
+}
+
+/// Say on the bus which webhook events the other processes received after
+/// `seen` (the status bar's "events today"; this process's own appends
+/// were published as they were committed).
+async fn events_received(
+    client: &Client,
+    origin: &str,
+    bus: &Bus,
+    seen: &mut i64,
+) -> Result<(), tokio_postgres::Error> {
+    loop {
+        let rows = client
+            .query(
+                "SELECT seq, received_ms, origin IS DISTINCT FROM $2 FROM events \
+                 WHERE seq > $1 ORDER BY seq LIMIT $3",
+                &[&*seen, &origin, &PAGE],
+            )
+            .await?;
+        for r in &rows {
+            *seen = r.get(0);
+            if r.get::<_, bool>(2) {
+                bus.publish(Update::EventReceived {
+                    at: crate::domain::TimestampMs(r.get(1)),
+                });
             }
         }
         if (rows.len() as i64) < PAGE {

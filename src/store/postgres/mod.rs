@@ -13,6 +13,7 @@ mod events;
 mod feed;
 mod keys;
 mod locks;
+mod presence;
 mod query;
 mod rows;
 mod schema;
@@ -37,10 +38,9 @@ use crate::update::Viewer;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures::future::BoxFuture;
 use serde::{de::DeserializeOwned, Serialize};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Connections per process: enough for a webhook burst, few enough that
 /// several receivers stay far below PostgreSQL's default 100.
@@ -122,8 +122,8 @@ pub struct PgStore {
     /// Why the database is unreachable, while it is (set by the feed's
     /// connection, which retries every few seconds; `health`).
     down: feed::Down,
-    /// Who views what, in this process (not yet shared across processes).
-    presence: Mutex<BTreeMap<u64, Viewer>>,
+    /// Who views what: this process's sessions, mirrored to the database.
+    presence: Arc<presence::Table>,
     search_build: crate::search::BuildProgress,
     /// Group-commits webhook bodies (see `events`).
     appender: Arc<events::Appender>,
@@ -159,17 +159,22 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(format!("database pool: {e}")))?;
-        let appender = Arc::new(events::Appender::start(runtime.handle(), pool.clone()));
+        let origin = feed::origin_id();
+        let appender = Arc::new(events::Appender::start(
+            runtime.handle(),
+            pool.clone(),
+            origin.clone(),
+        ));
         let store = PgStore {
+            presence: presence::Table::new(origin.clone()),
             pool,
             runtime: Some(runtime),
             path: path.to_path_buf(),
             mode: mode.to_string(),
             url: url.clone(),
             pg: pg.clone(),
-            origin: feed::origin_id(),
+            origin,
             down: feed::Down::default(),
-            presence: Mutex::new(BTreeMap::new()),
             search_build: Default::default(),
             appender,
         };
@@ -212,16 +217,27 @@ impl PgStore {
         let start = self
             .run(|pool| async move {
                 let client = pool.get().await?;
-                Ok(feed::newest(&client).await?)
+                Ok(feed::Cursor::newest(&client).await?)
             })
             .ok();
+        self.presence.set_bus(bus.clone());
+        self.keep_presence();
         self.handle().spawn(feed::follow(
             self.pg.clone(),
             self.origin.clone(),
             bus,
             self.down.clone(),
             start,
+            self.presence.clone(),
         ));
+    }
+
+    /// Start mirroring this store's presence to the database (once).
+    fn keep_presence(&self) {
+        if self.presence.start() {
+            self.handle()
+                .spawn(presence::keep(self.pool.clone(), self.presence.clone()));
+        }
     }
 
     /// Database server version and schema version (`dmdesk doctor`).
@@ -275,14 +291,22 @@ impl PgStore {
             .expect("runtime lives until drop")
             .handle()
     }
-
-    fn presence_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Viewer>> {
-        self.presence.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 impl Drop for PgStore {
     fn drop(&mut self) {
+        if self.presence.wrote() {
+            // No stale "X is viewing" on the other processes after we go.
+            let (pool, table) = (self.pool.clone(), self.presence.clone());
+            let closed = self.run(move |_| async move {
+                tokio::time::timeout(presence::CLOSE_WITHIN, presence::close(pool, table))
+                    .await
+                    .unwrap_or(Ok(()))
+            });
+            if let Err(e) = closed {
+                tracing::warn!("presence rows left to expire: {e}");
+            }
+        }
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
@@ -582,18 +606,23 @@ impl Store for PgStore {
         self.describe().map(Some)
     }
 
+    // This process's sessions answer from memory at once; the database
+    // adds the other processes' (see `presence`).
     fn presence_get(&self, session: u64) -> Option<Viewer> {
-        self.presence_lock().get(&session).cloned()
+        self.presence.get(session)
     }
     fn presence_put(&self, session: u64, viewer: Option<Viewer>) {
-        let mut p = self.presence_lock();
-        match viewer {
-            Some(v) => p.insert(session, v),
-            None => p.remove(&session),
-        };
+        self.presence.put(session, viewer);
+        self.keep_presence();
     }
     fn presence_list(&self) -> Vec<Viewer> {
-        self.presence_lock().values().cloned().collect()
+        let table = self.presence.clone();
+        self.run(|p| async move { presence::list(&p, &table).await })
+            .unwrap_or_else(|e| {
+                // Database down: this process's viewers are still right.
+                tracing::debug!("presence of other processes unavailable: {e}");
+                self.presence.mine()
+            })
     }
 
     fn search(
