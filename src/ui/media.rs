@@ -66,10 +66,6 @@ pub fn link_cells(
             open = None;
             continue;
         };
-        let whole: Vec<String> = owner
-            .and_then(|b| messages.get(b))
-            .map(urls_of)
-            .unwrap_or_default();
         let mut from = 0;
         if let Some((url, done, b)) = open.take().filter(|o| Some(o.2) == *owner) {
             let s = text.len() - text.trim_start().len();
@@ -85,8 +81,9 @@ pub fn link_cells(
             if !part.is_empty() {
                 paint(buf, area, row, text, s, part, &url);
                 from = s + part.len();
-                if done + part.len() < url.len() && from == text.len() {
-                    open = Some((url.clone(), done + part.len(), b));
+                let done = done + part.len();
+                if done < url.len() && from == text.len() {
+                    open = Some((url, done, b));
                 }
             }
         }
@@ -95,17 +92,17 @@ pub fn link_cells(
             let run = &text[s..run_end(text, s)];
             // A run to the line's end that begins one of the message's
             // longer URLs goes on below.
-            let longer = (s + run.len() == text.len())
-                .then(|| {
-                    whole
-                        .iter()
-                        .find(|u| u.len() > run.len() && u.starts_with(run))
-                })
-                .flatten();
-            match (longer, owner) {
-                (Some(url), Some(b)) => {
-                    paint(buf, area, row, text, s, run, url);
-                    open = Some((url.clone(), run.len(), *b));
+            let message = owner.and_then(|b| Some((b, messages.get(b)?)));
+            let longer = message
+                .filter(|_| s + run.len() == text.len())
+                .and_then(|(b, m)| {
+                    let url = urls_of(m).find(|u| u.len() > run.len() && u.starts_with(run))?;
+                    Some((b, url))
+                });
+            match longer {
+                Some((b, url)) => {
+                    paint(buf, area, row, text, s, run, &url);
+                    open = Some((url, run.len(), b));
                 }
                 _ => paint(buf, area, row, text, s, &text[s..e], &text[s..e]),
             }
@@ -114,13 +111,12 @@ pub fn link_cells(
 }
 
 /// The web links of a message: in its text, and its attachments' URLs.
-fn urls_of(m: &Message) -> Vec<String> {
+fn urls_of(m: &Message) -> impl Iterator<Item = String> + '_ {
     let text = m.text.as_deref().unwrap_or_default();
     links(text)
         .map(|(s, e)| text[s..e].to_string())
         .chain(m.attachments.iter().filter_map(|a| a.url.clone()))
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .collect()
 }
 
 /// Where the run of non-blank characters from `s` ends.

@@ -56,16 +56,15 @@ pub fn setup<U: Updates>(
     opts.media.opener = crate::media::open::choose(std::env::consts::OS, &var);
     opts.media.hyperlinks = var("TERM").is_none_or(|t| t != "dumb");
     let (tx, rx) = mpsc::unbounded_channel();
-    let bytes = match owner {
+    let bytes = || match owner {
         None => crate::pictures::Source::open(&config.media).map(Bytes::Local),
         Some(remote) => Some(Bytes::Remote {
             remote: remote.clone(),
             max: config.media.max_picture_bytes,
         }),
     };
-    let worker = picker
-        .zip(bytes)
-        .map(|(p, bytes)| MediaWorker::start(bytes, Arc::new(p), tx));
+    let worker =
+        picker.and_then(|p| bytes().map(|bytes| MediaWorker::start(bytes, Arc::new(p), tx)));
     if worker.is_none() {
         opts.media.pictures = PictureMode::Off;
     }
