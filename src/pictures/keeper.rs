@@ -4,8 +4,8 @@
 //! (here or attached) finds the bytes after Meta's link has expired.
 //!
 //! One attempt per arrival: a refused link is remembered by the cache (and
-//! never asked again); another failure is tried again only when a UI shows
-//! the picture. When more arrive than it can fetch, it falls behind on the
+//! never asked again); another failure is tried again when the message is
+//! announced again (a reaction, a status) or a UI shows the picture. When more arrive than it can fetch, it falls behind on the
 //! update bus and skips what the bus no longer keeps (said in the log).
 
 use super::Source;
