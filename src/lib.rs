@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod oneshot;
 pub mod pace;
+pub mod pictures;
 pub mod profiles;
 pub mod report;
 pub mod runtime;

@@ -92,6 +92,19 @@ pub async fn start_with(
         cancel.child_token(),
     ));
 
+    // Pictures are kept as they arrive (Meta's links expire); subscribed
+    // before the start-up apply so its pictures are kept too. Not in demo
+    // mode: the simulator's links lead nowhere.
+    if !config.demo {
+        if let Some(source) = crate::pictures::Source::open(&config.media) {
+            workers.spawn(crate::pictures::keeper::run(
+                source,
+                store.subscribe(),
+                cancel.child_token(),
+            ));
+        }
+    }
+
     // Apply what an earlier run logged but did not apply, before serving.
     let ingest = Ingest::new(store.clone(), &config, metrics.clone(), Some(profile_tx));
     let pending = {

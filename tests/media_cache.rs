@@ -5,9 +5,9 @@
 use dmdesk::domain::Mid;
 use dmdesk::media::cache::CacheLimits;
 use dmdesk::media::picture::{PicKey, Unavailable};
-use dmdesk::tui::media::cache::{Cached, PictureCache};
-use dmdesk::tui::media::fetch::Fetcher;
-use dmdesk::tui::media::worker::Source;
+use dmdesk::pictures::cache::{Cached, PictureCache};
+use dmdesk::pictures::fetch::Fetcher;
+use dmdesk::pictures::Source;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

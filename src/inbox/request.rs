@@ -148,6 +148,14 @@ pub enum Request {
     Upload {
         step: crate::send::staging::UploadStep,
     },
+    /// A piece of a picture attachment (message `key.mid`, attachment
+    /// `key.index`) from `offset`, out of this process's picture cache,
+    /// fetched from the stored attachment's link first if it is missing
+    /// (src/pictures/chunks.rs). Answered with `Reply::Picture`.
+    Picture {
+        key: crate::media::picture::PicKey,
+        offset: u64,
+    },
     /// A page of `dmdesk export`: up to `limit` records of one kind as
     /// JSON lines, in store order, after the first `from` (the lines the
     /// caller has). Answered with `Reply::Export`.
@@ -281,6 +289,7 @@ pub enum Reply {
     },
     Report(Box<crate::report::Report>),
     Upload(crate::send::staging::Uploaded),
+    Picture(crate::media::picture::PictureChunk),
     /// A page of an export; `done`: nothing follows it.
     Export {
         lines: Vec<String>,

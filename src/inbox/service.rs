@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, TimestampMs};
 use crate::job::Job;
+use crate::media::picture::{pictures_of, PicKey, PictureChunk, Unavailable};
 use crate::send::campaign;
 use crate::store::{CampaignStatus, Swap};
 use crate::team::AgentName;
@@ -40,6 +41,8 @@ pub struct Inbox {
     config: Option<Arc<Config>>,
     /// Exports in progress, one per caller session.
     exports: Scans,
+    /// The picture cache `[media]` names, opened when first asked.
+    pictures: std::sync::OnceLock<Option<Arc<crate::pictures::Source>>>,
 }
 
 /// The pages (and their Instagram accounts) allowed the HUMAN_AGENT tag.
@@ -66,6 +69,7 @@ impl Inbox {
             agents: Vec::new(),
             config: None,
             exports: Scans::default(),
+            pictures: Default::default(),
         }
     }
 
@@ -80,6 +84,29 @@ impl Inbox {
             config: Some(config),
             ..inbox
         }
+    }
+
+    /// A piece of a kept picture; a missing one is fetched from the link
+    /// the store has for that attachment (never a link the caller names).
+    fn picture(&self, key: &PicKey, offset: u64) -> PictureChunk {
+        let source = self.config.as_deref().and_then(|c| {
+            self.pictures
+                .get_or_init(|| crate::pictures::Source::open(&c.media))
+                .clone()
+        });
+        let (Some(source), Ok(rt)) = (source, tokio::runtime::Handle::try_current()) else {
+            return PictureChunk::Unavailable(Unavailable::Failed(
+                "no picture cache where the store is".into(),
+            ));
+        };
+        let url_of = || {
+            let m = self.store.message(&key.mid).ok().flatten();
+            m.as_ref()
+                .and_then(|m| pictures_of(m).find(|(k, _)| k == key))
+                .map(|(_, url)| url.to_string())
+                .ok_or_else(|| Unavailable::Failed("no such picture in the store".into()))
+        };
+        crate::pictures::chunks::serve(&source, &rt, key, offset, url_of)
     }
 
     /// A caller's session ended: what it had open here (an export) goes.
@@ -280,6 +307,7 @@ impl Inbox {
                     TimestampMs::now(),
                 )?)
             }
+            Request::Picture { key, offset } => Reply::Picture(self.picture(&key, offset)),
             Request::Presence { conv, typing } => {
                 if let (Some(p), Some(agent)) = (&self.presence, &who.agent) {
                     p.set(who.session, agent, conv, typing);

@@ -1,5 +1,5 @@
 //! The picture cache's bounds (`[media]`): plain values the config reads.
-//! The cache itself is the terminal's (src/tui/media/cache.rs).
+//! The cache itself is src/pictures/cache.rs.
 
 use std::time::Duration;
 

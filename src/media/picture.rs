@@ -3,10 +3,11 @@
 
 use crate::domain::{Attachment, Message, Mid};
 use ratatui_image::sliced::SlicedProtocol;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// One attachment of one message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PicKey {
     pub mid: Mid,
     pub index: usize,
@@ -54,7 +55,8 @@ pub struct PictureRequest {
 }
 
 /// Why a picture is not shown; each has a placeholder line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Unavailable {
     /// The CDN answered 403/404/410: Meta's link expired before we kept it.
     Expired,
@@ -75,6 +77,22 @@ impl Unavailable {
             Self::Failed(why) => format!("🖼 picture not loaded: {why}"),
         }
     }
+}
+
+/// One piece of a picture the store's owner keeps, as it travels to an
+/// attached UI (`inbox::Request::Picture`): control-socket lines stay
+/// under their 1 MiB limit however large the picture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PictureChunk {
+    /// `data`: base64 of the bytes from `offset` (at most
+    /// `pictures::chunks::CHUNK`); `size`: the whole picture's.
+    Bytes {
+        size: u64,
+        offset: u64,
+        data: String,
+    },
+    Unavailable(Unavailable),
 }
 
 /// A decoded picture encoded for this terminal, ready to draw at any

@@ -49,3 +49,24 @@ pub fn pump(mut pushed: mpsc::UnboundedReceiver<Pushed>) -> mpsc::UnboundedRecei
     });
     rx
 }
+
+/// A picture's bytes from the owner's cache (which fetches it from Meta if
+/// it is missing), a piece per request: the attached agent needs no
+/// access to Meta's CDN, and no line nears the socket's limit.
+pub async fn picture(
+    remote: &Remote,
+    key: &crate::media::picture::PicKey,
+    max: u64,
+) -> Result<Vec<u8>, crate::media::picture::Unavailable> {
+    crate::pictures::chunks::assemble(max, |offset| async move {
+        let request = Request::Picture {
+            key: key.clone(),
+            offset,
+        };
+        match remote.inbox(request).await? {
+            Reply::Picture(piece) => Ok(piece),
+            other => Err(format!("unexpected answer to a picture: {other:?}")),
+        }
+    })
+    .await
+}

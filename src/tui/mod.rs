@@ -133,7 +133,7 @@ struct Tty {
     events: Option<EventStream>,
     /// `[ui] osc52_passthrough`: wrap copies for tmux's passthrough.
     passthrough: bool,
-    /// Pictures, notifications, links (src/tui/media.rs).
+    /// Pictures, notifications, links (src/tui/media/).
     media: media::TtyMedia,
 }
 
@@ -232,7 +232,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             // Subscribe before the first read so no change falls between them.
             let updates = store.subscribe();
             opts.dead_tokens = crate::tokens::dead_pages(&store, &ctx.config.pages);
-            drive(opts, &ctx.config, Arc::new(data), updates).await
+            drive(opts, &ctx.config, Arc::new(data), updates, None).await
         }
         Source::Attached {
             remote,
@@ -274,10 +274,11 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             opts.me = Some(agent);
             opts.session = session;
             let data = attached::RemotePort {
-                remote,
+                remote: remote.clone(),
                 handle: tokio::runtime::Handle::current(),
             };
-            drive(opts, &ctx.config, Arc::new(data), attached::pump(pushed)).await
+            let updates = attached::pump(pushed);
+            drive(opts, &ctx.config, Arc::new(data), updates, Some(remote)).await
         }
     }
 }
@@ -287,6 +288,7 @@ async fn drive(
     config: &Config,
     data: Arc<dyn port::Port>,
     updates: impl event_loop::Updates,
+    owner: Option<crate::control::client::Remote>,
 ) -> anyhow::Result<()> {
     let ui = &config.ui;
     opts.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -300,7 +302,7 @@ async fn drive(
     }
     let mut data = DataWorker::start(data)?;
     // Before the terminal is taken: the picture setup may query it.
-    let (tty_media, updates) = media::setup(config, &mut opts, updates);
+    let (tty_media, updates) = media::setup(config, &mut opts, updates, owner.as_ref());
     install_panic_hook();
     let mut tty = Tty::init()?;
     tty.passthrough = ui.osc52_passthrough;

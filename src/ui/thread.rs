@@ -95,7 +95,16 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let shown: Vec<LaidLine> = slice.iter().map(|(l, _)| (*l).clone()).collect();
     super::media::draw_pictures(&t.pictures, &shown, inner, f.buffer_mut());
     if s.opts.media.hyperlinks {
-        super::media::link_cells(&shown, inner, f.buffer_mut());
+        // From the first shown message's start: a URL wrapped into view
+        // from above links to the whole URL.
+        let from = laid
+            .owner(start)
+            .and_then(|b| laid.message_lines(b))
+            .map_or(start, |(first, _)| {
+                first.max(start.saturating_sub(super::media::LOOKBACK))
+            });
+        let lines = laid.slice(from, end);
+        super::media::link_cells(&lines, start - from, &t.messages, inner, f.buffer_mut());
     }
     // The marker goes on the pane's left border, so selecting never
     // re-wraps or cuts the text.

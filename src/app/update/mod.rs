@@ -75,7 +75,8 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Inbox(Reply::Unread { request, counts }) => {
             status::unread_loaded(s, request, counts)
         }
-        Event::Inbox(Reply::Thread(None) | Reply::Done | Reply::Upload(_)) => {}
+        // Pictures come to the picture worker, never through the data port.
+        Event::Inbox(Reply::Thread(None) | Reply::Done | Reply::Upload(_) | Reply::Picture(_)) => {}
         // The one-shot commands' answers: the UI asks for none of them.
         Event::Inbox(
             Reply::Conversation(_)

@@ -2,8 +2,6 @@
 //! detection and the picker at start, the picture worker whose results
 //! join the store updates, desktop notifications, and the opener.
 
-pub mod cache;
-pub mod fetch;
 pub mod worker;
 
 use super::event_loop::Updates;
@@ -18,7 +16,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use worker::{MediaWorker, Source};
+use worker::{Bytes, MediaWorker};
 
 /// What the real terminal's host keeps for media.
 #[derive(Default)]
@@ -31,11 +29,14 @@ pub struct TtyMedia {
 
 /// Settle the picture mode, opener and links from the environment and the
 /// config (into `opts`), start the picture worker, and merge its results
-/// into `updates`. Call before the terminal is taken (the picker may query it).
+/// into `updates`. Pictures come from this process's cache, or through
+/// `owner` when attached. Call before the terminal is taken (the picker
+/// may query it).
 pub fn setup<U: Updates>(
     config: &Config,
     opts: &mut Options,
     updates: U,
+    owner: Option<&crate::control::client::Remote>,
 ) -> (TtyMedia, WithMedia<U>) {
     let var = |k: &str| std::env::var(k).ok();
     let tmux = var("TMUX").is_some_and(|v| !v.is_empty());
@@ -55,29 +56,15 @@ pub fn setup<U: Updates>(
     opts.media.opener = crate::media::open::choose(std::env::consts::OS, &var);
     opts.media.hyperlinks = var("TERM").is_none_or(|t| t != "dumb");
     let (tx, rx) = mpsc::unbounded_channel();
-    let worker = picker.as_ref().and_then(|p| {
-        let cache = cache::PictureCache::open(
-            &config.media.cache_dir,
-            config.media.cache,
-        );
-        match cache {
-            Ok(cache) => {
-                let source = Source {
-                    cache,
-                    fetcher: fetch::Fetcher::new(config.media.max_picture_bytes),
-                };
-                Some(MediaWorker::start(
-                    Arc::new(source),
-                    Some(Arc::new(p.clone())),
-                    tx,
-                ))
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, dir = %config.media.cache_dir.display(), "picture cache unavailable: pictures off");
-                None
-            }
-        }
-    });
+    let bytes = || match owner {
+        None => crate::pictures::Source::open(&config.media).map(Bytes::Local),
+        Some(remote) => Some(Bytes::Remote {
+            remote: remote.clone(),
+            max: config.media.max_picture_bytes,
+        }),
+    };
+    let worker =
+        picker.and_then(|p| bytes().map(|bytes| MediaWorker::start(bytes, Arc::new(p), tx)));
     if worker.is_none() {
         opts.media.pictures = PictureMode::Off;
     }

@@ -1,18 +1,18 @@
-//! The picture worker: requests from the UI run off the event loop, a few
-//! at a time. Each is looked up in the cache, fetched if missing (and
-//! kept), and, when the UI shows it, decoded and encoded for the terminal
-//! on a blocking thread. Results go back to the loop as events.
+//! The picture worker: the open thread's pictures, off the event loop, a
+//! few at a time. Each one's bytes come from the store's owner (this
+//! process's picture cache, or the owner's through the control socket),
+//! then are decoded and encoded for the terminal on a blocking thread.
+//! Results go back to the loop as events.
 
-use super::cache::{Cached, PictureCache};
-use super::fetch::{Fetched, Fetcher};
+use crate::control::client::Remote;
 use crate::media::picture::{Drawn, Outcome, PicKey, PictureRequest, Unavailable};
+use crate::pictures::Source;
 use ratatui::layout::Size;
 use ratatui_image::picker::Picker;
 use ratatui_image::sliced::SlicedProtocol;
 use ratatui_image::Resize;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 use tokio::sync::{mpsc, Semaphore};
 
 /// Pictures fetched or decoded at once.
@@ -22,44 +22,21 @@ const CONCURRENCY: usize = 4;
 const MAX_SIDE: u32 = 8192;
 
 /// Where a picture's bytes come from.
-pub struct Source {
-    pub cache: PictureCache,
-    pub fetcher: Fetcher,
+#[derive(Clone)]
+pub enum Bytes {
+    /// This process holds the store: its cache, fetched into if missing.
+    Local(Arc<Source>),
+    /// Attached: the owner's cache, a piece at a time; `max` bytes at most.
+    Remote { remote: Remote, max: u64 },
 }
 
-impl Source {
-    /// The bytes of `key`: from the cache, else fetched from `url` and kept.
-    /// A refused link is remembered, so it is asked only once.
-    pub async fn bytes(self: &Arc<Self>, key: &PicKey, url: &str) -> Result<Vec<u8>, Unavailable> {
-        let name = key.cache_name();
-        let me = self.clone();
-        let n = name.clone();
-        let hit = tokio::task::spawn_blocking(move || me.cache.get(&n, SystemTime::now()))
-            .await
-            .ok()
-            .flatten();
-        match hit {
-            Some(Cached::Bytes(b)) => return Ok(b),
-            Some(Cached::Gone(_)) => return Err(Unavailable::Expired),
-            None => {}
-        }
-        let fetched = self.fetcher.fetch(url).await;
-        let me = self.clone();
-        let keep = fetched.clone();
-        let kept = tokio::task::spawn_blocking(move || match &keep {
-            Fetched::Bytes(b) => me.cache.put(&name, b, SystemTime::now()),
-            Fetched::Gone(status) => me.cache.mark_gone(&name, *status, SystemTime::now()),
-            _ => Ok(()),
-        })
-        .await;
-        if let Ok(Err(e)) = kept {
-            tracing::warn!(error = %e, "picture cache write failed");
-        }
-        match fetched {
-            Fetched::Bytes(b) => Ok(b),
-            Fetched::Gone(_) => Err(Unavailable::Expired),
-            Fetched::TooLarge(max) => Err(Unavailable::TooLarge(max / (1024 * 1024))),
-            Fetched::Failed(why) => Err(Unavailable::Failed(why)),
+impl Bytes {
+    async fn of(&self, key: &PicKey, url: &str) -> Result<Vec<u8>, Unavailable> {
+        match self {
+            Bytes::Local(source) => source.bytes(key, url).await,
+            Bytes::Remote { remote, max } => {
+                super::super::attached::picture(remote, key, *max).await
+            }
         }
     }
 }
@@ -90,20 +67,19 @@ pub struct MediaWorker {
 }
 
 impl MediaWorker {
-    /// Start on the current tokio runtime. `picker`: None when pictures
-    /// are off (requests then only fill the cache).
+    /// Start on the current tokio runtime.
     pub fn start(
-        source: Arc<Source>,
-        picker: Option<Arc<Picker>>,
+        source: Bytes,
+        picker: Arc<Picker>,
         results: mpsc::UnboundedSender<(PicKey, Outcome)>,
     ) -> MediaWorker {
         let (tx, mut rx) = mpsc::unbounded_channel::<PictureRequest>();
         let permits = Arc::new(Semaphore::new(CONCURRENCY));
-        let busy: Arc<Mutex<HashSet<(PicKey, bool)>>> = Default::default();
+        let busy: Arc<Mutex<HashSet<PicKey>>> = Default::default();
         tokio::spawn(async move {
             while let Some(req) = rx.recv().await {
                 // The same picture asked again while in flight: once is enough.
-                let id = (req.key.clone(), req.show);
+                let id = req.key.clone();
                 if !busy
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -132,21 +108,18 @@ impl MediaWorker {
     }
 
     pub fn request(&self, r: PictureRequest) {
-        let _ = self.tx.send(r);
+        // Arrivals are kept by the store's owner (src/pictures/keeper.rs):
+        // only pictures to show are this worker's.
+        if r.show {
+            let _ = self.tx.send(r);
+        }
     }
 }
 
-async fn run(source: &Arc<Source>, picker: Option<Arc<Picker>>, req: &PictureRequest) -> Outcome {
-    // A prefetch (a status change re-sends the message) of a kept picture.
-    if !req.show && source.cache.contains(&req.key.cache_name()) {
-        return Outcome::Cached;
-    }
-    let bytes = match source.bytes(&req.key, &req.url).await {
+async fn run(source: &Bytes, picker: Arc<Picker>, req: &PictureRequest) -> Outcome {
+    let bytes = match source.of(&req.key, &req.url).await {
         Ok(b) => b,
         Err(u) => return Outcome::Unavailable(u),
-    };
-    let (Some(picker), true) = (picker, req.show) else {
-        return Outcome::Cached;
     };
     let (cols, rows) = (req.cols, req.rows);
     match tokio::task::spawn_blocking(move || decode(&picker, &bytes, cols, rows)).await {

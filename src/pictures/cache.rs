@@ -1,4 +1,4 @@
-//! The on-disk picture cache under the data directory: the bytes of each
+//! The on-disk picture cache (`[media] cache_dir`): the bytes of each
 //! picture attachment (Meta's CDN links expire, so the bytes are what we
 //! keep), bounded in total size, file count and age. The directory is
 //! 0700 and every file 0600: customers' photos are private.
@@ -71,6 +71,36 @@ impl PictureCache {
             return Some(Cached::Bytes(data));
         }
         None
+    }
+
+    /// Up to `max` bytes of the picture kept for `name` from `offset`, and
+    /// its whole size (a refusal too, as `Cached::Gone`); None on a miss.
+    /// Reads only that range: a client takes a picture a chunk at a time.
+    pub fn range(
+        &self,
+        name: &str,
+        offset: u64,
+        max: usize,
+        now: SystemTime,
+    ) -> Option<(u64, Result<Vec<u8>, u16>)> {
+        use std::io::{Read, Seek, SeekFrom};
+        if offset == 0 {
+            // The first chunk goes through `get`: the age check and the use.
+            return match self.get(name, now)? {
+                Cached::Bytes(mut b) => {
+                    let size = b.len() as u64;
+                    b.truncate(max);
+                    Some((size, Ok(b)))
+                }
+                Cached::Gone(status) => Some((0, Err(status))),
+            };
+        }
+        let mut f = fs::File::open(self.path(name, false)).ok()?;
+        let size = f.metadata().ok()?.len();
+        f.seek(SeekFrom::Start(offset.min(size))).ok()?;
+        let mut buf = Vec::with_capacity(max.min((size - offset.min(size)) as usize));
+        f.take(max as u64).read_to_end(&mut buf).ok()?;
+        Some((size, Ok(buf)))
     }
 
     /// Whether anything (bytes or a refusal) is kept for `name`, without
