@@ -757,6 +757,14 @@ fn id_value(key: &str, v: &toml::Value) -> Result<String, ConfigError> {
     }
 }
 
+// The campaign rule takes plain page facts, not the Config (the rule sits
+// below the config); this is the one place that turns one into the other.
+impl crate::rules::eligibility::Pages {
+    pub fn from_config(cfg: &Config) -> Self {
+        Self::new(cfg.page_infos())
+    }
+}
+
 impl Config {
     /// The configured pages as front ends see them (no tokens).
     pub fn page_infos(&self) -> Vec<crate::domain::PageInfo> {
@@ -1085,7 +1093,7 @@ impl Config {
                 ));
             }
             // The same variables as campaigns; a typo would reach customers.
-            if let Err(e) = crate::send::template::Template::parse(&c.text) {
+            if let Err(e) = crate::rules::template::Template::parse(&c.text) {
                 return Err(ConfigError::key(format!("canned[{i}].text"), e.to_string()));
             }
         }

@@ -3,7 +3,7 @@
 
 use crate::domain::{ConvKey, Conversation};
 use crate::send::media::MediaKind;
-use crate::send::window::Tag;
+use crate::rules::window::Tag;
 
 /// What the edge found for a typed path.
 #[derive(Debug, Clone, PartialEq)]

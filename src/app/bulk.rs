@@ -1,10 +1,10 @@
 //! The bulk-send preview: who a campaign would reach, and why not the others.
-//! The rule is the campaign's own (src/send/eligibility.rs), so the counts
+//! The rule is the campaign's own (src/rules/eligibility.rs), so the counts
 //! here are what the campaign does with the same facts.
 
 use crate::domain::{ConvKey, Conversation, TimestampMs};
-use crate::send::eligibility::{self, Pages, Recipient, Skip, Verdict};
-use crate::send::window::Tag;
+use crate::rules::eligibility::{self, Pages, Recipient, Skip, Verdict};
+use crate::rules::window::Tag;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Preview {

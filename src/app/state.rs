@@ -8,7 +8,7 @@ use crate::config::{CannedReply, Config};
 use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
-use crate::send::window::{window, Tag, Window, WindowFacts};
+use crate::rules::window::{window, Tag, Window, WindowFacts};
 use crate::team::{AgentName, HistoryEvent, Note};
 use crate::update::{CampaignProgress, SyncProgress};
 use ratatui_textarea::TextArea;

@@ -6,7 +6,7 @@ use crate::domain::{Contact, ConvKey, ConvStatus, Conversation, Message, Timesta
 use crate::filter::ConvFilter;
 use crate::job::Job;
 use crate::send::campaign::{CampaignReport, Preview};
-use crate::send::window::Tag;
+use crate::rules::window::Tag;
 use crate::store::CampaignRecord;
 use crate::team::{AgentName, HistoryEvent, MailItem, Note, Priority};
 use serde::{Deserialize, Serialize};

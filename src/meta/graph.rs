@@ -15,7 +15,7 @@ use super::usage::{self, Usage};
 use crate::config::{GraphConfig, Secret};
 use crate::domain::{AccountId, Contact, ConvKey, Mid, Platform, UserId};
 use crate::send::media::{Media, MediaKind};
-use crate::send::window::Plan;
+use crate::rules::window::Plan;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -37,10 +37,6 @@ impl Pages {
         }
     }
 
-    pub fn from_config(cfg: &crate::config::Config) -> Pages {
-        Pages::new(cfg.page_infos())
-    }
-
     /// The page answering for `account` (a page's Instagram account is
     /// answered with the page's token), and the account's platform.
     /// An account connected both ways answers through Instagram Login.

@@ -7,7 +7,7 @@ use crate::app::command::Command;
 use crate::app::state::*;
 use crate::inbox::Request;
 use crate::job::Job;
-use crate::send::window::Tag;
+use crate::rules::window::Tag;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// The preview of the open bulk popup's text (the campaign's own rule).
@@ -23,7 +23,7 @@ fn bulk_preview_of(s: &State, text: &str, tag: Option<Tag>) -> bulk::Preview {
     // Before anything is typed, show who a short message would reach
     // (sending an empty text is refused on Enter).
     let text = if text.trim().is_empty() { "…" } else { text };
-    let mut pages = crate::send::eligibility::Pages::new(s.opts.pages.clone());
+    let mut pages = crate::rules::eligibility::Pages::new(s.opts.pages.clone());
     // Dead tokens as the owner reported them (a campaign would stop there).
     pages.dead = s
         .status
@@ -48,7 +48,7 @@ pub(super) fn bulk_key(
                 // in 2026; HUMAN_AGENT is for a person): say so.
                 b.tag_index = (b.tag_index + 1) % (Tag::CAMPAIGN_TAGS.len() + 1);
                 if Tag::CAMPAIGN_TAGS.is_empty() {
-                    info(s, Level::Info, crate::send::window::CAMPAIGN_OUTSIDE_WINDOW);
+                    info(s, Level::Info, crate::rules::window::CAMPAIGN_OUTSIDE_WINDOW);
                 }
                 Some(Overlay::Bulk(b))
             }
@@ -57,7 +57,7 @@ pub(super) fn bulk_key(
                 let p = bulk_preview_of(s, &text, b.tag());
                 if text.trim().is_empty() {
                     info(s, Level::Error, "write the message first");
-                } else if let Err(e) = crate::send::template::Template::parse(&text) {
+                } else if let Err(e) = crate::rules::template::Template::parse(&text) {
                     // Nothing goes out with a literal {variable} in it.
                     info(s, Level::Error, &format!("not sent: {e}"));
                 } else if p.recipients.is_empty() {

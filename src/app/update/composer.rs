@@ -10,7 +10,7 @@ use crate::app::state::*;
 use crate::domain::{ConvKey, Direction};
 use crate::inbox::Request;
 use crate::job::Job;
-use crate::send::window::{check_text, plan, Purpose, Tag, Window};
+use crate::rules::window::{check_text, plan, Purpose, Tag, Window};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn save_draft(s: &mut State, out: &mut Vec<Command>) {
@@ -302,7 +302,7 @@ mod tests {
     use crate::app::state::{Focus, Level};
     use crate::domain::*;
     use crate::inbox::Request;
-    use crate::send::window::Tag;
+    use crate::rules::window::Tag;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]

@@ -13,7 +13,7 @@ use crate::clock;
 use crate::domain::{ConvKey, Conversation, Message, MsgStatus};
 use crate::inbox::Request;
 use crate::job::Job;
-use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
+use crate::rules::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
 
 pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>) {
     if s.open_key() == Some(&c.key) {
