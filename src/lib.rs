@@ -29,6 +29,7 @@ pub mod oneshot;
 pub mod pace;
 pub mod profiles;
 pub mod report;
+pub mod request;
 pub mod rules;
 pub mod runtime;
 pub mod search;

@@ -476,7 +476,7 @@ pub struct State {
     /// Recently seen inbound mids, so an edited or reacted message does not ring twice.
     pub seen_inbound: VecDeque<Mid>,
     /// Every conversation with unread messages and its count (window
-    /// title): one store scan at start (`inbox::Request::Unread`), then kept
+    /// title): one store scan at start (`request::Request::Unread`), then kept
     /// up to date from `Update::Conversation`.
     pub unread: HashMap<ConvKey, u32>,
     /// The unread scan in flight, if any.

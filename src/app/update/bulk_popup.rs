@@ -5,8 +5,8 @@ use super::status::info;
 use crate::app::bulk;
 use crate::app::command::Command;
 use crate::app::state::*;
-use crate::inbox::Request;
 use crate::job::Job;
+use crate::request::Request;
 use crate::rules::window::Tag;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -48,7 +48,11 @@ pub(super) fn bulk_key(
                 // in 2026; HUMAN_AGENT is for a person): say so.
                 b.tag_index = (b.tag_index + 1) % (Tag::CAMPAIGN_TAGS.len() + 1);
                 if Tag::CAMPAIGN_TAGS.is_empty() {
-                    info(s, Level::Info, crate::rules::window::CAMPAIGN_OUTSIDE_WINDOW);
+                    info(
+                        s,
+                        Level::Info,
+                        crate::rules::window::CAMPAIGN_OUTSIDE_WINDOW,
+                    );
                 }
                 Some(Overlay::Bulk(b))
             }

@@ -8,8 +8,8 @@ use crate::app::command::Command;
 use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::domain::{ConvKey, Direction};
-use crate::inbox::Request;
 use crate::job::Job;
+use crate::request::Request;
 use crate::rules::window::{check_text, plan, Purpose, Tag, Window};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -301,7 +301,7 @@ mod tests {
     use crate::app::fixtures as fx;
     use crate::app::state::{Focus, Level};
     use crate::domain::*;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use crate::rules::window::Tag;
     use ratatui::crossterm::event::KeyCode;
 

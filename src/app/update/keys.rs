@@ -18,8 +18,8 @@ use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::domain::{Conversation, Platform};
 use crate::filter::ConvFilter;
-use crate::inbox::Request;
 use crate::job::Job;
+use crate::request::Request;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
@@ -290,7 +290,7 @@ mod tests {
     use crate::app::command::Command;
     use crate::app::fixtures as fx;
     use crate::domain::*;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]

@@ -145,7 +145,7 @@ mod tests {
     use crate::app::command::Command;
     use crate::app::event::Event;
     use crate::app::fixtures as fx;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
     #[test]

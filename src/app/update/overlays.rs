@@ -12,7 +12,7 @@ use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::clock;
 use crate::domain::{ConvStatus, TimestampMs};
-use crate::inbox::Request;
+use crate::request::Request;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
@@ -184,7 +184,7 @@ mod tests {
     use crate::app::fixtures::{self as fx, NOW};
     use crate::config::CannedReply;
     use crate::domain::*;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]
