@@ -6,7 +6,9 @@ use crate::domain::{Contact, ConvKey, ConvStatus, Conversation, Message, Timesta
 use crate::filter::ConvFilter;
 use crate::job::Job;
 use crate::rules::window::Tag;
-use crate::send::campaign::{CampaignReport, Preview};
+use crate::send::campaign::CampaignReport;
+// The bulk preview is part of the vocabulary: the UI reads it too.
+pub use crate::send::campaign::{Eligibility, Preview};
 use crate::store::CampaignRecord;
 use crate::team::{AgentName, HistoryEvent, MailItem, Note, Priority};
 use serde::{Deserialize, Serialize};

@@ -270,6 +270,7 @@ pub(super) fn paste(s: &mut State, text: &str) {
     match &mut s.overlay {
         Some(Overlay::Bulk(b)) if b.stage == BulkStage::Edit => {
             b.text.insert_str(text);
+            b.preview = None;
         }
         Some(_) => {}
         None if s.focus == Focus::Composer => {
