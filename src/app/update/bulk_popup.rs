@@ -151,7 +151,7 @@ pub(super) fn cancel_campaign(s: &mut State) {
 
 pub(super) fn cancel_key(
     s: &mut State,
-    c: Box<CampaignProgress>,
+    c: CampaignProgress,
     k: KeyEvent,
     out: &mut Vec<Command>,
 ) -> Option<Overlay> {

@@ -41,7 +41,7 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }),
             _ => None,
         },
-        Overlay::CancelCampaign(c) => cancel_key(s, c, k, out),
+        Overlay::CancelCampaign(c) => cancel_key(s, *c, k, out),
         Overlay::ConfirmSend(p) => {
             // Only y sends; anything else keeps the text in the composer.
             if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
