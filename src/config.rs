@@ -674,6 +674,22 @@ fn store_backend(
     }
 }
 
+/// `[server] public_url` as configured: an `https://` (or, for a local
+/// test, `http://`) address without query, fragment or trailing `/`.
+fn check_public_url(u: &str) -> Result<String, String> {
+    let u = u.trim().trim_end_matches('/');
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{u}` is not an https:// address"))?;
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+        return Err(format!(
+            "`{u}` must be a plain address like https://dmdesk.example.com"
+        ));
+    }
+    Ok(u.to_string())
+}
+
 fn check_secret(key: &str, s: &Secret) -> Result<(), ConfigError> {
     if !s.expose().is_empty() && s.expose().trim().is_empty() {
         return Err(ConfigError::key(key, "is only whitespace"));
@@ -797,7 +813,7 @@ impl Config {
         }
         let public_url = s
             .public_url
-            .map(|u| crate::webhook::media::check_public_url(&u))
+            .map(|u| check_public_url(&u))
             .transpose()
             .map_err(|e| ConfigError::key("server.public_url", e))?;
         if !path
@@ -1309,6 +1325,21 @@ impl Default for ControlLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_urls_are_plain_https_addresses() {
+        assert_eq!(
+            check_public_url("https://dm.example.com/").unwrap(),
+            "https://dm.example.com"
+        );
+        assert_eq!(
+            check_public_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in ["dm.example.com", "ftp://x", "https://", "https://x/?a=1"] {
+            assert!(check_public_url(bad).is_err(), "{bad}");
+        }
+    }
 
     fn no_env(_: &str) -> Option<String> {
         None
