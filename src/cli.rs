@@ -1,7 +1,7 @@
 //! The command line: clap definitions. Exit codes: 0 ok, 1 runtime failure,
 //! 2 usage or configuration error.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -157,18 +157,8 @@ pub struct AttachArgs {
     pub socket: Option<PathBuf>,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default, serde::Serialize, serde::Deserialize,
-)]
-pub enum ExportWhat {
-    #[default]
-    Messages,
-    Contacts,
-    Conversations,
-    Campaigns,
-    Events,
-    Notes,
-}
+// A request parameter of the inbox service; named here too for the CLI.
+pub use crate::request::ExportWhat;
 
 #[derive(Debug, Clone, PartialEq, Default, Args, serde::Serialize, serde::Deserialize)]
 pub struct ReplayArgs {

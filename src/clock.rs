@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_window_never_reads_longer_than_itself() {
-        use crate::send::window::{HUMAN_AGENT_MS, STANDARD_MS};
+        use crate::rules::window::{HUMAN_AGENT_MS, STANDARD_MS};
         // Received just now: the full 24 hours left.
         assert_eq!(
             window_left(T.plus_ms(STANDARD_MS), T, STANDARD_MS),

@@ -4,45 +4,15 @@
 use crate::domain::{AccountId, Platform};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// A secret value. Never printed: `Debug` and `Display` are redacted and
-/// there is no `Serialize`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
-    }
-}
+// Plain types that stand below the config (so the rooms that use them
+// need not stand above it); named here too, where the keys are read.
+pub use crate::media::notify::{NotifyConfig, NotifyVia};
+pub use crate::meta::graph::GraphConfig;
+pub use crate::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -128,19 +98,6 @@ pub struct StoreConfig {
     pub max_apply_lag: u64,
     /// sled (default) or PostgreSQL with its URL (printed redacted).
     pub backend: crate::store::Backend,
-}
-
-#[derive(Debug, Clone)]
-pub struct GraphConfig {
-    pub base_url: String,
-    pub version: String,
-    pub conversations_per_second: u32,
-    pub timeout: Duration,
-    /// Host of accounts connected with Instagram Login.
-    pub instagram_base_url: String,
-    /// The accounts whose calls go to `instagram_base_url`: the ids of the
-    /// `[[instagram]]` blocks (filled from them, not a key of its own).
-    pub instagram_login_ids: Vec<AccountId>,
 }
 
 #[derive(Debug, Clone)]
@@ -532,28 +489,6 @@ pub struct MediaConfig {
 }
 
 /// How a desktop notification is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotifyVia {
-    Off,
-    /// `ESC ] 777 ; notify ; title ; body` (foot, kitty, WezTerm, Ghostty, rxvt).
-    Osc777,
-    /// `ESC ] 9 ; text` (iTerm2, Windows Terminal, kitty, WezTerm, Ghostty).
-    Osc9,
-    /// A program, run with the title and the body as its last two arguments.
-    Command(Vec<String>),
-}
-
-/// `[notify]`: a desktop notification for a new customer message the agent
-/// is not looking at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotifyConfig {
-    pub via: NotifyVia,
-    /// At most one notification per this interval.
-    pub min_interval: Duration,
-    /// Accounts (page or Instagram ids) that never notify.
-    pub muted: std::collections::BTreeSet<String>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawMedia {
@@ -739,8 +674,24 @@ fn store_backend(
     }
 }
 
+/// `[server] public_url` as configured: an `https://` (or, for a local
+/// test, `http://`) address without query, fragment or trailing `/`.
+fn check_public_url(u: &str) -> Result<String, String> {
+    let u = u.trim().trim_end_matches('/');
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{u}` is not an https:// address"))?;
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+        return Err(format!(
+            "`{u}` must be a plain address like https://dmdesk.example.com"
+        ));
+    }
+    Ok(u.to_string())
+}
+
 fn check_secret(key: &str, s: &Secret) -> Result<(), ConfigError> {
-    if !s.0.is_empty() && s.0.trim().is_empty() {
+    if !s.expose().is_empty() && s.expose().trim().is_empty() {
         return Err(ConfigError::key(key, "is only whitespace"));
     }
     Ok(())
@@ -754,6 +705,14 @@ fn id_value(key: &str, v: &toml::Value) -> Result<String, ConfigError> {
             key,
             "must be a non-empty string (write ids in quotes)",
         )),
+    }
+}
+
+// The campaign rule takes plain page facts, not the Config (the rule sits
+// below the config); this is the one place that turns one into the other.
+impl crate::rules::eligibility::Pages {
+    pub fn from_config(cfg: &Config) -> Self {
+        Self::new(cfg.page_infos())
     }
 }
 
@@ -854,7 +813,7 @@ impl Config {
         }
         let public_url = s
             .public_url
-            .map(|u| crate::webhook::media::check_public_url(&u))
+            .map(|u| check_public_url(&u))
             .transpose()
             .map_err(|e| ConfigError::key("server.public_url", e))?;
         if !path
@@ -873,11 +832,11 @@ impl Config {
             ));
         }
         let verify_token = env("DMDESK_VERIFY_TOKEN")
-            .map(Secret)
+            .map(Secret::new)
             .or(s.verify_token)
             .unwrap_or_default();
         let app_secret = env("DMDESK_APP_SECRET")
-            .map(Secret)
+            .map(Secret::new)
             .or(s.app_secret)
             .unwrap_or_default();
         check_secret(
@@ -958,7 +917,7 @@ impl Config {
                     .and_then(|v| id_value(&k("id"), v))?;
             let access_token = match (&p.access_token_env, p.access_token) {
                 (Some(var), tok) => match env(var) {
-                    Some(v) if !v.is_empty() => Secret(v),
+                    Some(v) if !v.is_empty() => Secret::new(v),
                     _ => tok.unwrap_or_else(|| {
                         unresolved.push((
                             k("access_token_env"),
@@ -1085,7 +1044,7 @@ impl Config {
                 ));
             }
             // The same variables as campaigns; a typo would reach customers.
-            if let Err(e) = crate::send::template::Template::parse(&c.text) {
+            if let Err(e) = crate::rules::template::Template::parse(&c.text) {
                 return Err(ConfigError::key(format!("canned[{i}].text"), e.to_string()));
             }
         }
@@ -1239,7 +1198,7 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, String> {
     if s.is_empty() {
         return Err(format!("{} is empty", path.display()));
     }
-    Ok(Secret(s.to_string()))
+    Ok(Secret::new(s.to_string()))
 }
 
 /// `[[instagram]]` blocks: each becomes a `pages` entry whose only account
@@ -1283,7 +1242,7 @@ fn instagram_blocks(
             (TokenSource::File(path), token)
         } else if let Some(var) = b.access_token_env {
             let token = match env(&var) {
-                Some(v) if !v.trim().is_empty() => Secret(v.trim().to_string()),
+                Some(v) if !v.trim().is_empty() => Secret::new(v.trim().to_string()),
                 _ => {
                     unresolved.push((
                         k("access_token_env"),
@@ -1320,7 +1279,7 @@ fn instagram_app_secret(
 ) -> Result<Option<Secret>, ConfigError> {
     const KEY: &str = "server.instagram_app_secret_file";
     if let Some(v) = env("DMDESK_INSTAGRAM_APP_SECRET") {
-        let s = Secret(v);
+        let s = Secret::new(v);
         check_secret("DMDESK_INSTAGRAM_APP_SECRET", &s)?;
         return Ok((!s.is_empty()).then_some(s));
     }
@@ -1366,6 +1325,21 @@ impl Default for ControlLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_urls_are_plain_https_addresses() {
+        assert_eq!(
+            check_public_url("https://dm.example.com/").unwrap(),
+            "https://dm.example.com"
+        );
+        assert_eq!(
+            check_public_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in ["dm.example.com", "ftp://x", "https://", "https://x/?a=1"] {
+            assert!(check_public_url(bad).is_err(), "{bad}");
+        }
+    }
 
     fn no_env(_: &str) -> Option<String> {
         None

@@ -1,8 +1,7 @@
 //! Which conversations a list shows: a plain value the UI builds and every
 //! store backend applies the same way.
 
-use crate::domain::{ConvStatus, Conversation, Platform, TimestampMs};
-use crate::team::AgentName;
+use crate::domain::{AgentName, ConvStatus, Conversation, Platform, TimestampMs};
 
 /// A named slice of the inbox that the list switches between (`f`). Views
 /// by assignee or label are more variants here; `matches` is their one rule.

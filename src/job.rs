@@ -2,7 +2,7 @@
 //! workers: plain values, so the pure UI can name them.
 
 use crate::domain::{AccountId, ConvKey};
-use crate::send::window::Tag;
+use crate::rules::window::Tag;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Job {

@@ -1,7 +1,7 @@
 //! Counters for `GET /metrics` (Prometheus text format).
 
 use crate::report::{Report, Times, BUCKETS_SECONDS};
-use crate::tokens::life::{Expiry, TokenLife};
+use crate::token_life::{Expiry, TokenLife};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,7 +3,7 @@
 //! moving it forward: it counts as closing that much sooner.
 
 use crate::domain::{Conversation, Direction, TimestampMs};
-use crate::send::window::{window, Window, WindowFacts};
+use crate::rules::window::{window, Window, WindowFacts};
 use crate::team::Priority;
 
 /// How much sooner a conversation of this priority counts as closing: an

@@ -456,15 +456,21 @@ async fn the_worker_resumes_running_campaigns_at_start() {
     }
 }
 
-/// The terminal's bulk preview and the campaign apply one rule: with the same
-/// recipients and text, the preview's counts are the campaign's, and the
-/// campaign sends exactly the recipients the preview promised, each its own
-/// rendered text.
+/// The terminal asks the inbox service for its bulk preview (the request
+/// `dmdesk bulk` makes), so its counts are the campaign's: with the same
+/// recipients and text, the popup confirms what the campaign plans, the
+/// campaign job goes to exactly the recipients the preview promised, and
+/// the campaign sends them each its own rendered text.
 #[tokio::test]
 async fn the_terminal_preview_counts_what_the_campaign_sends() {
+    use dmdesk::app::command::Command;
+    use dmdesk::app::event::Event;
     use dmdesk::app::keymap::Keymap;
     use dmdesk::app::state::{text_area, BulkStage, BulkState, Options, Overlay, State};
     use dmdesk::change::Change;
+    use dmdesk::inbox::{Caller, Inbox, Request};
+    use dmdesk::workers::Job;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     let server = MockServer::start().await;
     let env = env(&server.uri(), 50, 4);
@@ -511,31 +517,67 @@ async fn the_terminal_preview_counts_what_the_campaign_sends() {
         let c = env.store.conversation(k).unwrap().unwrap();
         s.marked.insert(k.clone(), c);
     }
-    s.overlay = Some(Overlay::Bulk(Box::new(BulkState {
-        text: text_area(vec![text.to_string()], ""),
-        tag_index: 0,
-        stage: BulkStage::Edit,
-    })));
-    let tui = dmdesk::app::update::bulk_preview(&s, None);
+    s.overlay = Some(Overlay::Bulk(Box::new(BulkState::new(text_area(
+        vec![text.to_string()],
+        "",
+    )))));
+    let press = |s: &mut State, c: KeyCode| {
+        dmdesk::app::update(s, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+    };
+    // Enter asks the inbox, as `dmdesk bulk` does; the service answers.
+    let asked = press(&mut s, KeyCode::Enter)
+        .into_iter()
+        .find_map(|c| match c {
+            Command::Inbox(r @ Request::BulkPreview { .. }) => Some(r),
+            _ => None,
+        })
+        .expect("Enter asks for the preview");
+    let (jobs, _jobs_rx) = tokio::sync::mpsc::unbounded_channel();
+    let inbox = Inbox::new(env.store.clone(), jobs).with_config(cfg.clone());
+    let who = Caller {
+        session: 1,
+        agent: None,
+    };
+    let reply = inbox.handle(&who, asked).unwrap();
+    dmdesk::app::update(&mut s, Event::Inbox(reply));
+    let tui = match &s.overlay {
+        Some(Overlay::Bulk(b)) if b.stage == BulkStage::Confirm => {
+            b.preview.clone().expect("the service's preview")
+        }
+        other => panic!("expected the confirmation, got {other:?}"),
+    };
     let camp = campaign::preview_from_store(&env.store, &cfg, &all, text, None, now).unwrap();
-    assert_eq!((tui.inside, tui.unreachable.len()), (3, 4));
+    assert_eq!((tui.inside, tui.skipped), (3, 4));
+    assert_eq!((tui.inside, tui.skipped), (camp.inside, camp.skipped));
+    assert_eq!(tui.skip_reasons, camp.skip_reasons);
     assert_eq!(
-        (tui.inside, tui.unreachable.len()),
-        (camp.inside, camp.skipped)
+        tui.skip_reasons
+            .get(dmdesk::send::window::CAMPAIGN_OUTSIDE_WINDOW),
+        Some(&2),
+        "{:?}",
+        tui.skip_reasons
     );
-    let promised: std::collections::BTreeSet<_> = tui.recipients.iter().cloned().collect();
+    assert_eq!(
+        tui.example.as_ref().map(|e| e.text.as_str()),
+        camp.example.as_ref().map(|e| e.text.as_str())
+    );
     let planned: std::collections::BTreeSet<_> = camp
         .rows
         .iter()
         .filter(|r| r.eligibility == Eligibility::Inside)
         .map(|r| r.conv.clone())
         .collect();
+    // y: the campaign job names exactly the recipients the preview promised.
+    let promised: std::collections::BTreeSet<ConvKey> = press(&mut s, KeyCode::Char('y'))
+        .into_iter()
+        .find_map(|c| match c {
+            Command::Inbox(Request::Job {
+                job: Job::Campaign { recipients, .. },
+            }) => Some(recipients.into_iter().collect()),
+            _ => None,
+        })
+        .expect("y starts the campaign");
     assert_eq!(promised, planned);
-    assert_eq!(tui.outside_window, 2);
-    assert_eq!(
-        tui.example.as_ref().map(|(_, t)| t.as_str()),
-        camp.example.as_ref().map(|e| e.text.as_str())
-    );
 
     let c = campaign::create(&env.store, "t", text, None, None, &camp, now)
         .await
@@ -550,7 +592,7 @@ async fn the_terminal_preview_counts_what_the_campaign_sends() {
     .await
     .unwrap();
     assert_eq!(rep.counts.sent as usize, tui.inside, "{rep}");
-    assert_eq!(rep.counts.skipped as usize, tui.unreachable.len(), "{rep}");
+    assert_eq!(rep.counts.skipped as usize, tui.skipped, "{rep}");
     let sent: std::collections::BTreeSet<String> = fake
         .calls
         .lock()

@@ -9,14 +9,18 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
+#[path = "common/bulk.rs"]
+mod bulk;
+use bulk::answer_bulk;
+
 fn draw(s: &State) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(s.size.0, s.size.1)).unwrap();
     t.draw(|f| dmdesk::ui::render(s, f)).unwrap();
     t
 }
 
-fn key(s: &mut State, code: KeyCode) {
-    update(s, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+fn key(s: &mut State, code: KeyCode) -> Vec<dmdesk::app::Command> {
+    update(s, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
 fn inbox(s: &mut State) {
@@ -195,15 +199,60 @@ fn bulk_preview_popup() {
     for ch in "Our shop is closed on Monday, {first_name}".chars() {
         key(&mut s, KeyCode::Char(ch));
     }
+    // Nothing asked yet: the popup says Enter asks.
+    let t = draw(&s);
+    assert!(
+        screen_text(&t).contains("Enter: preview who it reaches"),
+        "{}",
+        screen_text(&t)
+    );
+    insta::assert_snapshot!(t.backend());
+    let cmds = key(&mut s, KeyCode::Enter);
+    let t = draw(&s);
+    assert!(
+        screen_text(&t).contains("Asking the inbox who it reaches"),
+        "{}",
+        screen_text(&t)
+    );
+    assert!(answer_bulk(&mut s, &cmds));
     // One rendered example in the preview (issue 12), variables filled.
     let example = "Ann Lee reads: \"Our shop is closed on Monday, Ann\"";
     let t = draw(&s);
     assert!(screen_text(&t).contains(example), "{}", screen_text(&t));
-    insta::assert_snapshot!(t.backend());
-    key(&mut s, KeyCode::Enter);
+    insta::assert_snapshot!("bulk_confirm", t.backend());
+    // Back to the text: the preview stays, with why the others get nothing.
+    key(&mut s, KeyCode::Char('n'));
     let t = draw(&s);
     assert!(screen_text(&t).contains(example), "{}", screen_text(&t));
-    insta::assert_snapshot!("bulk_confirm", t.backend());
+    insta::assert_snapshot!("bulk_previewed", t.backend());
+}
+
+#[test]
+fn cancel_campaign_popup() {
+    let mut s = fx::state(100, 30);
+    inbox(&mut s);
+    update(
+        &mut s,
+        Event::Update(Update::Campaign(CampaignProgress {
+            id: "c7".into(),
+            title: "Spring sale".into(),
+            total: 40,
+            done: 12,
+            sent: 11,
+            failed: 1,
+            skipped: 0,
+            running: true,
+            created_by: None,
+        })),
+    );
+    key(&mut s, KeyCode::Char('C'));
+    let t = draw(&s);
+    assert!(
+        screen_text(&t).contains("Cancel \"Spring sale\""),
+        "{}",
+        screen_text(&t)
+    );
+    insta::assert_snapshot!(t.backend());
 }
 
 #[test]

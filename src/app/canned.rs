@@ -2,7 +2,7 @@
 
 use crate::config::CannedReply;
 use crate::domain::Contact;
-use crate::send::template::{Template, Vars};
+use crate::rules::template::{Template, Vars};
 
 /// Subsequence match score (higher is better), None when `query` is not a
 /// subsequence of `text`. Consecutive and word-start hits score more.
@@ -45,7 +45,7 @@ pub fn matches(canned: &[CannedReply], query: &str) -> Vec<usize> {
 }
 
 /// Fill `{first_name}` and `{name}` (the same rule as campaigns:
-/// src/send/template.rs). `{page_name}` and unknown `{words}` stay as
+/// src/rules/template.rs). `{page_name}` and unknown `{words}` stay as
 /// written: the agent sees them in the composer before sending (and the
 /// config refuses canned replies with unknown variables at load).
 pub fn fill(text: &str, contact: Option<&Contact>, fallback_name: &str) -> String {

@@ -1,7 +1,7 @@
 //! What `update` asks the edge (src/tui/) to do. Inbox requests go to the
 //! data worker and come back as `Event::Inbox`; the rest are the terminal's.
 
-use crate::inbox::Request;
+use crate::request::Request;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {

@@ -2,7 +2,7 @@
 //! updates, the clock, and the inbox's answers.
 
 use crate::domain::TimestampMs;
-pub use crate::inbox::{ListRows, Reply, ThreadData};
+pub use crate::request::{ListRows, Reply, ThreadData};
 use crate::update::Update;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 

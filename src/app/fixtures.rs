@@ -8,8 +8,8 @@ use super::state::{Options, State};
 use crate::clock::Zone;
 use crate::config::CannedReply;
 use crate::domain::*;
-use crate::inbox::Request;
 use crate::job::Job;
+use crate::request::Request;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::HashSet;
 

@@ -57,6 +57,7 @@ actions! {
     MarkMatching = "mark_matching", "mark all matching", ["A"];
     UnmarkAll = "unmark_all", "unmark all", ["U"];
     Bulk = "bulk", "bulk send to marked", ["B"];
+    CancelCampaign = "cancel_campaign", "cancel a running campaign…", ["C"];
     PageUp = "page_up", "list/thread page up", ["pgup", "ctrl-u"];
     PageDown = "page_down", "list/thread page down", ["pgdn", "ctrl-d"];
     Top = "top", "first row / oldest msg", ["g", "home"];

@@ -1,8 +1,8 @@
 //! What the UI keeps about media: the open thread's pictures, the picture
 //! mode, and the notification state (focus, rate limit).
 
-use crate::config::NotifyConfig;
 use crate::domain::TimestampMs;
+use crate::media::notify::{NotifyConfig, NotifyVia};
 use crate::media::picture::{Drawn, PicKey, Unavailable};
 use crate::media::protocol::PictureMode;
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ impl Default for MediaOpts {
             pictures: PictureMode::Off,
             picture_box: (40, 12),
             notify: NotifyConfig {
-                via: crate::config::NotifyVia::Off,
+                via: NotifyVia::Off,
                 min_interval: std::time::Duration::from_secs(30),
                 muted: Default::default(),
             },

@@ -2,7 +2,6 @@
 //! no tokio, axum, sled or reqwest; the edge (src/tui/) does the rest.
 
 pub mod attach;
-pub mod bulk;
 pub mod canned;
 pub mod command;
 pub mod event;

@@ -8,7 +8,8 @@ use crate::config::{CannedReply, Config};
 use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
-use crate::send::window::{window, Tag, Window, WindowFacts};
+use crate::request::Preview;
+use crate::rules::window::{window, Tag, Window, WindowFacts};
 use crate::team::{AgentName, HistoryEvent, Note};
 use crate::update::{CampaignProgress, SyncProgress};
 use ratatui_textarea::TextArea;
@@ -386,6 +387,9 @@ pub const NOTICE_MS: i64 = 15_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BulkStage {
     Edit,
+    /// The inbox service was asked who the text reaches (`Request::BulkPreview`,
+    /// the request `dmdesk bulk` makes); its answer moves on to `Confirm`.
+    Previewing,
     Confirm,
 }
 
@@ -396,9 +400,22 @@ pub struct BulkState {
     /// update tags: always 0).
     pub tag_index: usize,
     pub stage: BulkStage,
+    /// The service's preview of the text and tag as they were when asked;
+    /// None until asked, and again once either changes.
+    pub preview: Option<Box<Preview>>,
 }
 
 impl BulkState {
+    /// The popup over `text`, nothing asked yet.
+    pub fn new(text: TextArea<'static>) -> BulkState {
+        BulkState {
+            text,
+            tag_index: 0,
+            stage: BulkStage::Edit,
+            preview: None,
+        }
+    }
+
     pub fn tag(&self) -> Option<Tag> {
         self.tag_index
             .checked_sub(1)
@@ -433,6 +450,9 @@ pub enum Overlay {
     /// reload underneath cannot change what it acts on.
     StatusMenu(Box<Conversation>),
     Bulk(Box<BulkState>),
+    /// Cancel this running campaign? (named when the key was pressed, so
+    /// progress updates underneath cannot change what `y` cancels).
+    CancelCampaign(Box<CampaignProgress>),
     Canned(CannedPicker),
     /// The notices log; `scroll` hides that many of the newest notices.
     Notices {
@@ -476,7 +496,7 @@ pub struct State {
     /// Recently seen inbound mids, so an edited or reacted message does not ring twice.
     pub seen_inbound: VecDeque<Mid>,
     /// Every conversation with unread messages and its count (window
-    /// title): one store scan at start (`inbox::Request::Unread`), then kept
+    /// title): one store scan at start (`request::Request::Unread`), then kept
     /// up to date from `Update::Conversation`.
     pub unread: HashMap<ConvKey, u32>,
     /// The unread scan in flight, if any.

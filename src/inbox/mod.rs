@@ -3,7 +3,7 @@
 //! [`Request`]/[`Reply`] pair and one [`Inbox::handle`] over the store
 //! boundary, the job queue and the presence table.
 //!
-//! A new store operation is one `Request` variant (with its `Reply`, if it
+//! A new store operation is one `Request` variant (src/request.rs) (with its `Reply`, if it
 //! answers with data) and one match arm in `handle`; the local data worker
 //! (src/tui/data.rs), the owner's socket server (src/control/server.rs),
 //! the attached client (src/tui/attached.rs) and the one-shot runner
@@ -16,10 +16,13 @@
 pub mod export;
 pub mod presence;
 pub mod report;
-mod request;
 mod service;
 
-pub use request::{
+// The request/reply types are plain and live in src/request.rs (the UI
+// names them without standing above the service); re-exported here for
+// the service's other callers (and as `super::request` for the service).
+use crate::request;
+pub use crate::request::{
     AssignTo, Assigned, Audience, BulkContent, ListRows, Reply, Request, ThreadData,
 };
 pub use service::{human_agent_accounts, Caller, Inbox};

@@ -1,8 +1,30 @@
 //! Desktop notifications for a new customer message the agent is not
 //! looking at: the decision (pure) and the escape sequences.
 
-use crate::config::{NotifyConfig, NotifyVia};
 use crate::domain::TimestampMs;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyVia {
+    Off,
+    /// `ESC ] 777 ; notify ; title ; body` (foot, kitty, WezTerm, Ghostty, rxvt).
+    Osc777,
+    /// `ESC ] 9 ; text` (iTerm2, Windows Terminal, kitty, WezTerm, Ghostty).
+    Osc9,
+    /// A program, run with the title and the body as its last two arguments.
+    Command(Vec<String>),
+}
+
+/// `[notify]`: a desktop notification for a new customer message the agent
+/// is not looking at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    pub via: NotifyVia,
+    /// At most one notification per this interval.
+    pub min_interval: Duration,
+    /// Accounts (page or Instagram ids) that never notify.
+    pub muted: std::collections::BTreeSet<String>,
+}
 
 /// What the decision looks at.
 #[derive(Debug, Clone, Copy)]

@@ -12,15 +12,30 @@
 use super::error::{parse_error, ErrorClass, GraphError};
 use super::throttle::{Throttle, DEFAULT_PAUSE, MAX_PAUSE};
 use super::usage::{self, Usage};
-use crate::config::{GraphConfig, Secret};
 use crate::domain::{AccountId, Contact, ConvKey, Mid, Platform, UserId};
+use crate::rules::window::Plan;
+use crate::secret::Secret;
 use crate::send::media::{Media, MediaKind};
-use crate::send::window::Plan;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+/// `[graph]`: where the Graph API is and how fast to ask it (read in
+/// src/config.rs; kept beside the client that uses it).
+#[derive(Debug, Clone)]
+pub struct GraphConfig {
+    pub base_url: String,
+    pub version: String,
+    pub conversations_per_second: u32,
+    pub timeout: Duration,
+    /// Host of accounts connected with Instagram Login.
+    pub instagram_base_url: String,
+    /// The accounts whose calls go to `instagram_base_url`: the ids of the
+    /// `[[instagram]]` blocks (filled from them, not a key of its own).
+    pub instagram_login_ids: Vec<AccountId>,
+}
 
 #[derive(Clone)]
 pub struct GraphClient {

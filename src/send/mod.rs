@@ -1,16 +1,17 @@
-//! Sending: the window rule, replies through the outbox, campaigns, the
-//! rate limit and the background worker (`dmdesk send` and `bulk` are in
-//! src/oneshot/send.rs).
+//! Sending: replies through the outbox, campaigns, the rate limit and the
+//! background worker (`dmdesk send` and `bulk` are in src/oneshot/send.rs).
+//! The rules a send obeys (window, eligibility, template) are plain and
+//! live in src/rules/; they are re-exported here so the senders' paths
+//! stay as they were.
 
 pub mod attach;
 pub mod campaign;
-pub mod eligibility;
 pub mod media;
 pub mod ratelimit;
 pub mod recover;
 pub mod reply;
 pub mod staging;
 pub mod stream;
-pub mod template;
-pub mod window;
 pub mod worker;
+
+pub use crate::rules::{eligibility, template, window};

@@ -4,7 +4,7 @@ use super::theme::Theme;
 use crate::app::keymap::Action;
 use crate::app::state::{ComposeMode, Focus, State};
 use crate::clock;
-use crate::send::window::{plan, text_usage, Purpose, Tag, Window, STANDARD_MS};
+use crate::rules::window::{plan, text_usage, Purpose, Tag, Window, STANDARD_MS};
 use crate::text::line;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

@@ -8,7 +8,7 @@ use crate::app::team::{priority_mark, short_agent};
 use crate::clock;
 use crate::domain::{ConvStatus, Conversation, Platform};
 use crate::filter::{AssigneeFilter, ConvFilter, View};
-use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
+use crate::rules::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
 use crate::team::Priority;
 use crate::text::{fit, truncate, width};
 use ratatui::layout::Rect;

@@ -35,6 +35,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Some(Overlay::Search { input }) => popup::search(input, f, p.list, th),
         Some(Overlay::StatusMenu(c)) => popup::status_menu(c, f, area, th),
         Some(Overlay::Bulk(b)) => popup::bulk(s, b, f, area, th),
+        Some(Overlay::CancelCampaign(c)) => popup::cancel_campaign(c, f, area, th),
         Some(Overlay::Canned(c)) => popup::canned_picker(s, c, f, area, th),
         Some(Overlay::Notices { scroll }) => popup::notices(s, *scroll, f, area, th),
         Some(Overlay::Pick(p)) => picker::render(s, p, f, area, th),

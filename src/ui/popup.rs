@@ -1,12 +1,14 @@
-//! Popups drawn over the panes: help, search, status menu, bulk send, canned.
+//! Popups drawn over the panes: help, search, status menu, bulk send (and
+//! cancelling a campaign), canned.
 
 use super::theme::Theme;
 use crate::app::canned;
 use crate::app::keymap::{Action, TEXT_KEYS};
 use crate::app::state::{BulkStage, BulkState, CannedPicker, HelpPage, PendingSend, State};
-use crate::app::update::bulk_preview;
 use crate::domain::{Conversation, Platform};
+use crate::request::Preview;
 use crate::text::truncate;
+use crate::update::CampaignProgress;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -211,14 +213,19 @@ pub fn canned_picker(s: &State, p: &CannedPicker, f: &mut Frame, area: Rect, th:
 
 pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
     let tag = b.tag();
-    let p = bulk_preview(s, tag);
     let r = centered(area, 76, 17);
     let title = format!("Bulk send to {} marked", s.marked.len());
     let inner = frame(f, r, &title, th);
     let w = inner.width as usize;
     let tag_name = tag.map(|t| t.as_str()).unwrap_or("none");
+    // What one customer will read, variables filled.
+    let example = |p: &Preview| {
+        p.example
+            .as_ref()
+            .map(|e| truncate(&format!("{} reads: \"{}\"", e.to, e.text), w))
+    };
     match b.stage {
-        BulkStage::Edit => {
+        BulkStage::Edit | BulkStage::Previewing => {
             let [text, rest] =
                 Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(inner);
             let tb = Block::default()
@@ -227,32 +234,26 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
             let tin = tb.inner(text);
             f.render_widget(tb, text);
             f.render_widget(&b.text, tin);
-            let mut lines = vec![
-                Line::from(vec![
-                    Span::raw("Tag: "),
-                    Span::styled(tag_name.to_string(), th.bold()),
-                    Span::styled("  (Tab: change)", th.dim()),
-                ]),
-                Line::from(vec![
-                    Span::styled(format!("{} inside the 24h window", p.inside), th.ok()),
-                    Span::raw(" · "),
-                    Span::styled(format!("{} with the tag", p.tagged), th.base()),
-                    Span::raw(" · "),
-                    Span::styled(format!("{} need a tag", p.needs_tag), th.warn()),
-                    Span::raw(" · "),
-                    Span::styled(format!("{} unreachable", p.unreachable.len()), th.error()),
-                ]),
-                Line::from(format!(
-                    "Will send to {} conversation(s).",
-                    p.recipients.len()
+            let mut lines = vec![Line::from(vec![
+                Span::raw("Tag: "),
+                Span::styled(tag_name.to_string(), th.bold()),
+                Span::styled("  (Tab: change)", th.dim()),
+            ])];
+            match (&b.preview, b.stage) {
+                (_, BulkStage::Previewing) => lines.push(Line::styled(
+                    "Asking the inbox who it reaches…  (Esc: back to the text)",
+                    th.dim(),
                 )),
-            ];
-            // What one customer will read, variables filled.
-            if let Some((name, text)) = &p.example {
-                lines.push(Line::styled(
-                    truncate(&format!("{name} reads: \"{text}\""), w),
-                    th.base(),
-                ));
+                (None, _) => {}
+                (Some(p), _) => {
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("{} inside the 24h window", p.inside), th.ok()),
+                        Span::raw(" · "),
+                        Span::styled(format!("{} will not be sent", p.skipped), th.error()),
+                    ]));
+                    lines.extend(example(p).map(|e| Line::styled(e, th.base())));
+                    lines.extend(skip_lines(p, w, th));
+                }
             }
             if let Some(t) = tag {
                 lines.push(Line::styled(
@@ -260,30 +261,21 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
                     th.dim(),
                 ));
             }
-            for (name, why) in p.unreachable.iter().take(5) {
-                lines.push(Line::styled(
-                    truncate(&format!("✗ {name}: {why}"), w),
-                    th.dim(),
-                ));
-            }
-            if p.unreachable.len() > 5 {
-                lines.push(Line::styled(
-                    format!("… and {} more", p.unreachable.len() - 5),
-                    th.dim(),
-                ));
-            }
             lines.push(Line::styled(
-                "Enter: review · Alt-Enter: new line · Esc: cancel",
+                "Enter: preview who it reaches · Alt-Enter: new line · Esc: cancel",
                 th.dim(),
             ));
             f.render_widget(Paragraph::new(lines), rest);
         }
         BulkStage::Confirm => {
+            let Some(p) = b.preview.as_deref() else {
+                return;
+            };
             let text = b.text.lines().join(" ");
             let mut lines = vec![
                 Line::from(vec![
                     Span::raw("Send to "),
-                    Span::styled(format!("{}", p.recipients.len()), th.bold()),
+                    Span::styled(format!("{}", p.sendable()), th.bold()),
                     Span::raw(format!(" conversation(s), tag {tag_name}?")),
                 ]),
                 Line::from(""),
@@ -292,12 +284,7 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
                     th.base(),
                 ),
             ];
-            if let Some((name, text)) = &p.example {
-                lines.push(Line::styled(
-                    truncate(&format!("{name} reads: \"{text}\""), w),
-                    th.dim(),
-                ));
-            }
+            lines.extend(example(p).map(|e| Line::styled(e, th.dim())));
             lines.push(Line::from(""));
             match tag {
                 Some(t) => lines.push(Line::from(format!(
@@ -308,12 +295,9 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
                     "No tag: only conversations inside the 24-hour window receive it.",
                 )),
             }
-            if p.needs_tag + p.unreachable.len() > 0 {
+            if p.skipped > 0 {
                 lines.push(Line::styled(
-                    format!(
-                        "{} marked conversation(s) will be skipped.",
-                        p.needs_tag + p.unreachable.len()
-                    ),
+                    format!("{} marked conversation(s) will be skipped.", p.skipped),
                     th.warn(),
                 ));
             }
@@ -325,6 +309,54 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
     }
+}
+
+/// Why the others get nothing: each reason with its count, most first.
+fn skip_lines(p: &Preview, w: usize, th: Theme) -> Vec<Line<'static>> {
+    let mut reasons: Vec<(&String, &usize)> = p.skip_reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut lines: Vec<Line> = reasons
+        .iter()
+        .take(5)
+        .map(|(why, n)| Line::styled(truncate(&format!("✗ {n:>4}  {why}"), w), th.dim()))
+        .collect();
+    if reasons.len() > 5 {
+        lines.push(Line::styled(
+            format!("… and {} more reasons", reasons.len() - 5),
+            th.dim(),
+        ));
+    }
+    lines
+}
+
+/// Cancel a running campaign? It names the one `y` cancels.
+pub fn cancel_campaign(c: &CampaignProgress, f: &mut Frame, area: Rect, th: Theme) {
+    let r = centered(area, 64, 8);
+    let inner = frame(f, r, "Cancel a campaign", th);
+    let w = inner.width as usize;
+    let lines = vec![
+        Line::from(vec![
+            Span::raw("Cancel "),
+            Span::styled(
+                truncate(&format!("\"{}\"?", c.title), w.saturating_sub(7)),
+                th.bold(),
+            ),
+        ]),
+        Line::styled(
+            truncate(
+                &format!(
+                    "campaign {}: {} of {} done, {} sent, {} failed",
+                    c.id, c.done, c.total, c.sent, c.failed
+                ),
+                w,
+            ),
+            th.dim(),
+        ),
+        Line::from("Recipients it has not reached yet get nothing."),
+        Line::from(""),
+        Line::styled("y: cancel it · any other key: let it run", th.bold()),
+    ];
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 /// The notices log (`Overlay::Notices`): every status-bar notice of this session (the last

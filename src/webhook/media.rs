@@ -30,22 +30,6 @@ pub const MAX_TOTAL: u64 = 500_000_000;
 /// The directory's name inside the store directory.
 pub const DIR: &str = "served";
 
-/// `[server] public_url` as configured: an `https://` (or, for a local
-/// test, `http://`) address without query, fragment or trailing `/`.
-pub fn check_public_url(u: &str) -> Result<String, String> {
-    let u = u.trim().trim_end_matches('/');
-    let rest = u
-        .strip_prefix("https://")
-        .or_else(|| u.strip_prefix("http://"))
-        .ok_or_else(|| format!("`{u}` is not an https:// address"))?;
-    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
-        return Err(format!(
-            "`{u}` must be a plain address like https://dmdesk.example.com"
-        ));
-    }
-    Ok(u.to_string())
-}
-
 /// The URL Meta fetches a served file from.
 pub fn url(public_url: &str, token: &str) -> String {
     format!("{public_url}/media/{token}")
@@ -238,21 +222,6 @@ pub async fn serve(
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn public_urls_are_plain_https_addresses() {
-        assert_eq!(
-            check_public_url("https://dm.example.com/").unwrap(),
-            "https://dm.example.com"
-        );
-        assert_eq!(
-            check_public_url("http://127.0.0.1:8080").unwrap(),
-            "http://127.0.0.1:8080"
-        );
-        for bad in ["dm.example.com", "ftp://x", "https://", "https://x/?a=1"] {
-            assert!(check_public_url(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn published_files_are_private_expire_and_are_swept() {

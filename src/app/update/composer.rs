@@ -8,9 +8,9 @@ use crate::app::command::Command;
 use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::domain::{ConvKey, Direction};
-use crate::inbox::Request;
 use crate::job::Job;
-use crate::send::window::{check_text, plan, Purpose, Tag, Window};
+use crate::request::Request;
+use crate::rules::window::{check_text, plan, Purpose, Tag, Window};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn save_draft(s: &mut State, out: &mut Vec<Command>) {
@@ -270,6 +270,7 @@ pub(super) fn paste(s: &mut State, text: &str) {
     match &mut s.overlay {
         Some(Overlay::Bulk(b)) if b.stage == BulkStage::Edit => {
             b.text.insert_str(text);
+            b.preview = None;
         }
         Some(_) => {}
         None if s.focus == Focus::Composer => {
@@ -301,8 +302,8 @@ mod tests {
     use crate::app::fixtures as fx;
     use crate::app::state::{Focus, Level};
     use crate::domain::*;
-    use crate::inbox::Request;
-    use crate::send::window::Tag;
+    use crate::request::Request;
+    use crate::rules::window::Tag;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]

@@ -18,8 +18,8 @@ use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::domain::{Conversation, Platform};
 use crate::filter::ConvFilter;
-use crate::inbox::Request;
 use crate::job::Job;
+use crate::request::Request;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
@@ -216,13 +216,10 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                     Vec::new(),
                     "The message to send to every marked conversation…",
                 );
-                s.overlay = Some(Overlay::Bulk(Box::new(BulkState {
-                    text,
-                    tag_index: 0,
-                    stage: BulkStage::Edit,
-                })));
+                s.overlay = Some(Overlay::Bulk(Box::new(BulkState::new(text))));
             }
         }
+        Action::CancelCampaign => super::bulk_popup::cancel_campaign(s),
         Action::PageUp if s.focus == Focus::List => page_list(s, -1, out),
         Action::PageDown if s.focus == Focus::List => page_list(s, 1, out),
         Action::Top if s.focus == Focus::List => select_row(s, 0, Some(0), out),
@@ -290,7 +287,7 @@ mod tests {
     use crate::app::command::Command;
     use crate::app::fixtures as fx;
     use crate::domain::*;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]

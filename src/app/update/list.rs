@@ -7,7 +7,7 @@ use crate::app::event::ListRows;
 use crate::app::state::*;
 use crate::domain::{Conversation, TimestampMs};
 use crate::filter::View;
-use crate::inbox::Request;
+use crate::request::Request;
 
 pub(super) fn load_list(s: &State, count: bool) -> Command {
     Command::Inbox(Request::List {
@@ -227,7 +227,7 @@ mod tests {
     use crate::app::command::Command;
     use crate::app::fixtures as fx;
     use crate::domain::Platform;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]

@@ -9,7 +9,7 @@ use crate::app::state::*;
 use crate::app::thread_layout::Edit;
 use crate::clock;
 use crate::domain::{Direction, Message};
-use crate::inbox::Request;
+use crate::request::Request;
 use crate::update::Update;
 
 pub(super) fn on_update(s: &mut State, u: Update, out: &mut Vec<Command>) {
@@ -282,7 +282,7 @@ mod tests {
     use crate::app::fixtures::{self as fx, NOW};
     use crate::app::update;
     use crate::domain::*;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use crate::update::Update;
     use ratatui::crossterm::event::KeyCode;
 

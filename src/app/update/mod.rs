@@ -20,8 +20,6 @@ mod team_requests;
 mod thread;
 mod view_counts;
 
-pub use bulk_popup::bulk_preview;
-
 use super::command::Command;
 use super::event::{Event, Reply};
 use super::state::*;
@@ -81,10 +79,10 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Inbox(
             Reply::Conversation(_)
             | Reply::Export { .. }
-            | Reply::BulkPreview(_)
             | Reply::Campaign(_)
             | Reply::CampaignReport(_),
         ) => {}
+        Event::Inbox(Reply::BulkPreview(p)) => bulk_popup::preview_loaded(s, p),
         Event::Inbox(Reply::Assigned(a)) => team_requests::assigned(s, a),
         Event::Inbox(Reply::Note(n)) => live::note_arrived(s, *n),
         Event::Inbox(Reply::History {
@@ -149,7 +147,7 @@ mod tests {
     use crate::app::command::Command;
     use crate::app::event::Event;
     use crate::app::fixtures as fx;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
     #[test]

@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(s.open_key(), Some(&fx::three()[1].key));
         assert!(cmds.iter().any(|c| matches!(
             c,
-            crate::app::command::Command::Inbox(crate::inbox::Request::Thread { .. })
+            crate::app::command::Command::Inbox(crate::request::Request::Thread { .. })
         )));
     }
 }

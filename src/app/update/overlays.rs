@@ -2,7 +2,7 @@
 //! search, the status menu and the canned replies (the bulk popup has its
 //! own room, bulk_popup.rs).
 
-use super::bulk_popup::bulk_key;
+use super::bulk_popup::{bulk_key, cancel_key};
 use super::composer::dispatch_reply;
 use super::list::filter_changed;
 use super::status::info;
@@ -12,7 +12,7 @@ use crate::app::keymap::{Action, Scope};
 use crate::app::state::*;
 use crate::clock;
 use crate::domain::{ConvStatus, TimestampMs};
-use crate::inbox::Request;
+use crate::request::Request;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
@@ -41,6 +41,7 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             }),
             _ => None,
         },
+        Overlay::CancelCampaign(c) => cancel_key(s, *c, k, out),
         Overlay::ConfirmSend(p) => {
             // Only y sends; anything else keeps the text in the composer.
             if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
@@ -184,7 +185,7 @@ mod tests {
     use crate::app::fixtures::{self as fx, NOW};
     use crate::config::CannedReply;
     use crate::domain::*;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]

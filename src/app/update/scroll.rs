@@ -6,7 +6,7 @@ use crate::app::layout;
 use crate::app::state::*;
 use crate::app::thread_layout::{view_range, Layout};
 use crate::domain::Message;
-use crate::inbox::Request;
+use crate::request::Request;
 use std::sync::Arc;
 
 pub(super) fn thread_width(s: &State) -> u16 {
@@ -178,7 +178,7 @@ mod tests {
     use crate::app::fixtures as fx;
     use crate::app::state::{Focus, State};
     use crate::domain::*;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::crossterm::event::KeyCode;
 
     /// A thread of `n` short messages whose start is not loaded yet.

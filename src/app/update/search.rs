@@ -8,7 +8,7 @@ use super::thread::open_thread;
 use crate::app::command::Command;
 use crate::app::search::SearchPane;
 use crate::app::state::*;
-use crate::inbox::Request;
+use crate::request::Request;
 use crate::search::{SearchResults, PAGE};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

@@ -5,7 +5,7 @@ use crate::app::command::Command;
 use crate::app::state::*;
 use crate::clock;
 use crate::domain::{ConvKey, TimestampMs};
-use crate::inbox::Request;
+use crate::request::Request;
 
 pub(super) fn info(s: &mut State, level: Level, text: &str) {
     s.status.message = Some((level, text.to_string()));

@@ -274,7 +274,7 @@ mod tests {
     use crate::app::update;
     use crate::domain::*;
     use crate::filter::AssigneeFilter;
-    use crate::inbox::{AssignTo, Assigned, Request};
+    use crate::request::{AssignTo, Assigned, Request};
     use crate::team::{AgentName, HistoryEvent, HistoryKind, MailItem, MailKind, Note, Priority};
     use crate::update::Update;
     use ratatui::crossterm::event::KeyCode;

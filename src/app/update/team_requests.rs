@@ -6,7 +6,7 @@ use super::status::info;
 use crate::app::command::Command;
 use crate::app::state::*;
 use crate::domain::{ConvKey, Conversation};
-use crate::inbox::{AssignTo, Assigned, Request};
+use crate::request::{AssignTo, Assigned, Request};
 use crate::team::{AgentName, MailItem, Priority};
 
 /// What a team key asks the inbox for.

@@ -11,9 +11,9 @@ use crate::app::keymap::Action;
 use crate::app::state::*;
 use crate::clock;
 use crate::domain::{ConvKey, Conversation, Message, MsgStatus};
-use crate::inbox::Request;
 use crate::job::Job;
-use crate::send::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
+use crate::request::Request;
+use crate::rules::window::{Window, HUMAN_AGENT_MS, STANDARD_MS};
 
 pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>) {
     if s.open_key() == Some(&c.key) {
@@ -226,7 +226,7 @@ mod tests {
     use crate::app::fixtures as fx;
     use crate::app::state::{Focus, Level};
     use crate::domain::*;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]

@@ -9,7 +9,7 @@ use crate::app::state::*;
 use crate::app::team::ViewCounts;
 use crate::domain::{Conversation, TimestampMs};
 use crate::filter::View;
-use crate::inbox::Request;
+use crate::request::Request;
 use crate::team::AgentName;
 
 /// A list window arrived (or the clock moved): ask for the counts when they
@@ -68,7 +68,7 @@ mod tests {
     use crate::app::fixtures::{self as fx, NOW};
     use crate::app::state::State;
     use crate::app::update;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use crate::update::Update;
     use ratatui::crossterm::event::KeyCode;
 
@@ -84,7 +84,7 @@ mod tests {
         let rows = fx::three();
         update(
             s,
-            Event::Inbox(Reply::List(crate::inbox::ListRows {
+            Event::Inbox(Reply::List(crate::request::ListRows {
                 offset: 0,
                 rows,
                 total: None,

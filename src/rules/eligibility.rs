@@ -1,6 +1,7 @@
-//! Who a bulk message may go to: one pure rule for the terminal's bulk
-//! preview (app/bulk.rs) and the campaign (send/campaign/), so the screen
-//! never promises a recipient the campaign then skips.
+//! Who a bulk message may go to: one pure rule for the bulk preview (the
+//! inbox service's `BulkPreview`, which the terminal's popup and `dmdesk
+//! bulk` both ask) and the campaign (send/campaign/), so the screen never
+//! promises a recipient the campaign then skips.
 //!
 //! Per recipient, in this order (the first that applies is the reason):
 //! the tag (HUMAN_AGENT never goes on a campaign), the account (configured,
@@ -35,10 +36,6 @@ impl Pages {
             pages,
             dead: BTreeSet::new(),
         }
-    }
-
-    pub fn from_config(cfg: &crate::config::Config) -> Pages {
-        Pages::new(cfg.page_infos())
     }
 
     /// The page answering for `account` (a page's Instagram account is

@@ -240,7 +240,7 @@ pub fn plan(
         (_, None) if purpose == Purpose::Campaign => Err(Refusal(CAMPAIGN_OUTSIDE_WINDOW.into())),
         (Window::HumanAgent { closes_at }, None) => Err(Refusal(format!(
             "the 24-hour window closed; a person may still reply with the HUMAN_AGENT tag until {}",
-            crate::send::window::describe_time(closes_at)
+            describe_time(closes_at)
         ))),
         (Window::Closed, None) if f.platform == Platform::Instagram => Err(Refusal(
             "outside Instagram's 24-hour window; only a person's HUMAN_AGENT reply within 7 days is allowed".into(),

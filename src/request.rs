@@ -1,15 +1,39 @@
-//! What the inbox is asked and what it answers: plain data, the same in
-//! this process and on the control socket.
+//! What the inbox service (src/inbox/) is asked and what it answers:
+//! plain data, the same in this process and on the control socket, so the
+//! pure UI can name it without standing above the service.
 
-use crate::cli::ExportWhat;
 use crate::domain::{Contact, ConvKey, ConvStatus, Conversation, Message, TimestampMs};
 use crate::filter::ConvFilter;
 use crate::job::Job;
-use crate::send::campaign::{CampaignReport, Preview};
-use crate::send::window::Tag;
+use crate::rules::window::Tag;
+use crate::send::campaign::CampaignReport;
+// The bulk preview is part of the vocabulary: the UI reads it too.
+pub use crate::send::campaign::{Eligibility, Preview};
 use crate::store::CampaignRecord;
 use crate::team::{AgentName, HistoryEvent, MailItem, Note, Priority};
 use serde::{Deserialize, Serialize};
+
+/// What `dmdesk export` lists (`--what`), one kind a request.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub enum ExportWhat {
+    #[default]
+    Messages,
+    Contacts,
+    Conversations,
+    Campaigns,
+    Events,
+    Notes,
+}
 
 /// Whom an assignment names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
