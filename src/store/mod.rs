@@ -250,6 +250,13 @@ pub trait Store: Send + Sync {
     /// The whole history with each event's id in the store (its order
     /// among events of one millisecond): what `dmdesk migrate` copies.
     fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)>;
+    /// The report's facts at or after `from` (`report::facts`, recorded
+    /// by apply with their durations): None while a store written before
+    /// they existed is still building them (read the history instead).
+    fn report_facts(&self, from: TimestampMs) -> Result<Option<Rows<'_, crate::report::Fact>>> {
+        let _ = from;
+        Ok(None)
+    }
     /// A conversation's notes, in time order.
     fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>>;
     /// Every note (export).

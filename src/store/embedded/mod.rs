@@ -6,6 +6,7 @@ mod apply;
 mod campaign;
 pub mod eventlog;
 mod events;
+mod facts;
 pub mod flusher;
 pub mod frame;
 mod history;
@@ -71,6 +72,8 @@ pub struct SledStore {
     history: sled::Tree,
     /// The same events by conversation (`conv, ts, id` → ()).
     history_by_conv: sled::Tree,
+    /// The report's facts by time (`ts, id` of their history event).
+    report_facts: sled::Tree,
     /// Notes (`conv, ts, id` → note).
     notes: sled::Tree,
     /// Unseen mentions and takeovers (`agent NUL, ts, id` → item).
@@ -255,6 +258,7 @@ impl SledStore {
             campaign_recipients: t("campaign_recipients")?,
             history: t("history")?,
             history_by_conv: t("history_by_conv")?,
+            report_facts: t("report_facts")?,
             notes: t("notes")?,
             mailbox: t("mailbox")?,
             search: t("search")?,
@@ -273,6 +277,7 @@ impl SledStore {
         history::compact_once(&store)?;
         let store = Arc::new(store);
         search::index_old_messages(&store)?;
+        facts::build_once(&store)?;
         Ok(store)
     }
 
@@ -446,6 +451,9 @@ impl Store for SledStore {
     }
     fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)> {
         SledStore::all_history(self)
+    }
+    fn report_facts(&self, from: TimestampMs) -> Result<Option<Rows<'_, crate::report::Fact>>> {
+        SledStore::report_facts(self, from)
     }
     fn all_mail(&self) -> Rows<'_, MailItem> {
         SledStore::all_mail(self)
