@@ -257,6 +257,11 @@ pub trait Store: Send + Sync {
         let _ = from;
         Ok(None)
     }
+    /// Compute every report fact again from the history (after `dmdesk
+    /// migrate` copied history in without them).
+    fn rebuild_report_facts(&self) -> Result<()> {
+        Ok(())
+    }
     /// A conversation's notes, in time order.
     fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>>;
     /// Every note (export).

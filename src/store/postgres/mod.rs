@@ -10,6 +10,7 @@ mod apply;
 mod campaign;
 mod copy;
 mod events;
+mod facts;
 mod feed;
 mod keys;
 mod locks;
@@ -179,6 +180,9 @@ impl PgStore {
         let progress = store.search_build.clone();
         store
             .run(move |p| search::index_old_messages(p, progress))
+            .map_err(|e| store.named(e))?;
+        store
+            .run(facts::build_once)
             .map_err(|e| store.named(e))?;
         Ok(Arc::new(store))
     }
@@ -445,6 +449,12 @@ impl Store for PgStore {
     }
     fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)> {
         team::all_history(self)
+    }
+    fn report_facts(&self, from: TimestampMs) -> Result<Option<Rows<'_, crate::report::Fact>>> {
+        facts::report_facts(self, from)
+    }
+    fn rebuild_report_facts(&self) -> Result<()> {
+        self.run(|p| async move { facts::fill(&p).await })
     }
     fn all_mail(&self) -> Rows<'_, MailItem> {
         team::all_mail(self)
