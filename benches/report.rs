@@ -152,7 +152,10 @@ fn on_store(path: &std::path::Path, runs: usize) {
         let (mut a, mut b) = (old, r);
         a.notes.clear();
         b.notes.clear();
-        assert_eq!(a, b, "the facts' figures differ from the history's ({days}d)");
+        assert_eq!(
+            a, b,
+            "the facts' figures differ from the history's ({days}d)"
+        );
         println!("    figures equal to the old way's: yes");
     }
 }

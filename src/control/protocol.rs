@@ -9,8 +9,9 @@ pub use super::MAX_LINE;
 /// Protocol version, checked in `hello` (4: the team's requests, replies,
 /// updates and thread fields; 5: the one-shot commands' inbox requests:
 /// a conversation's summary, export pages, and a campaign's preview,
-/// record, start and report).
-pub const VERSION: u32 = 5;
+/// record, start and report; 6: a private note set aside, kept by the
+/// store: `save_note_draft`, `note_draft`).
+pub const VERSION: u32 = 6;
 
 /// Client → owner: `{"id": 3, "op": "ping"}`, or for the inbox
 /// `{"id": 4, "op": "inbox", "request": {"op": "mark_read", "conv": {...}}}`.

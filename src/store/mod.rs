@@ -278,6 +278,10 @@ pub trait Store: Send + Sync {
     fn draft(&self, conv: &ConvKey) -> Result<Option<String>>;
     /// Save a draft; an empty one is removed.
     fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()>;
+    /// A private note set aside half-written (one per conversation).
+    fn note_draft(&self, conv: &ConvKey) -> Result<Option<String>>;
+    /// Keep a half-written note; an empty one is removed.
+    fn set_note_draft(&self, conv: &ConvKey, text: &str) -> Result<()>;
 
     // ---- outbox (written by `apply`) ---------------------------------------
 

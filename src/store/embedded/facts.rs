@@ -147,7 +147,7 @@ pub(super) fn build_once(store: &Arc<SledStore>) -> Result<()> {
     let spawned = std::thread::Builder::new()
         .name("dmdesk-report-facts".into())
         .spawn(move || {
-            if let Err(e) = build(&weak) {
+            if let Err(e) = build(&weak, BUILD_STEP) {
                 tracing::warn!(error = %e, "building the report facts stopped; it starts again at the next open");
             }
         });
@@ -160,7 +160,7 @@ pub(super) fn build_once(store: &Arc<SledStore>) -> Result<()> {
 /// Every conversation's facts from its history, `BUILD_STEP`
 /// conversations at a time under the apply lock (so apply never writes a
 /// conversation's facts in between).
-fn build(weak: &Weak<SledStore>) -> Result<()> {
+fn build(weak: &Weak<SledStore>, step: usize) -> Result<()> {
     let started = std::time::Instant::now();
     tracing::info!("building the report facts of history recorded before they existed");
     let mut after: Option<Vec<u8>> = None;
@@ -185,7 +185,7 @@ fn build(weak: &Weak<SledStore>) -> Result<()> {
                     facts += conv_facts(&mut batch, &evs);
                     convs += 1;
                 }
-                if convs >= BUILD_STEP {
+                if convs >= step {
                     end = false;
                     break;
                 }
@@ -229,6 +229,56 @@ fn conv_facts(batch: &mut sled::Batch, evs: &[(Vec<u8>, HistoryEvent)]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::Change;
+    use crate::domain::{ConvStatus, Message, Mid};
+    use crate::store::Store;
+
+    /// Built a few conversations a step, the facts are those apply wrote.
+    #[test]
+    fn the_build_in_steps_writes_the_facts_apply_wrote() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path(), 16, "test").expect("open");
+        for i in 0..7i64 {
+            let conv = ConvKey::new(Platform::Messenger, "P", format!("u{i}"));
+            let m = Message::inbound(
+                conv.clone(),
+                Mid::from(format!("m{i}").as_str()),
+                TimestampMs(i * 1000),
+            );
+            let changes = [
+                Change::Message {
+                    msg: m,
+                    metadata: None,
+                    qualifying: true,
+                    from_sync: false,
+                },
+                Change::Status {
+                    conv,
+                    status: ConvStatus::Resolved,
+                    snooze_until: None,
+                    by: Some("alice".into()),
+                    at: TimestampMs(i * 1000 + 500 + i),
+                },
+            ];
+            for c in changes {
+                store.apply(&[c]).expect("apply");
+            }
+        }
+        let all = |s: &SledStore| -> Vec<(Vec<u8>, Vec<u8>)> {
+            s.report_facts
+                .iter()
+                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).expect("read"))
+                .collect()
+        };
+        let written = all(&store);
+        assert_eq!(written.len(), 14, "an opening and a resolution each");
+        store.report_facts.clear().expect("clear");
+        store.meta.remove(BUILT).expect("unmark");
+        assert!(store.report_facts(TimestampMs(0)).expect("read").is_none());
+        build(&Arc::downgrade(&store), 2).expect("build");
+        assert_eq!(all(&store), written);
+        assert!(store.report_facts(TimestampMs(0)).expect("read").is_some());
+    }
 
     #[test]
     fn a_fact_comes_back_from_its_key_and_value() {

@@ -13,6 +13,7 @@ mod history;
 pub mod keys;
 pub mod log;
 mod migrate;
+mod note_drafts;
 mod outbound;
 mod outbox;
 mod query;
@@ -74,6 +75,8 @@ pub struct SledStore {
     history_by_conv: sled::Tree,
     /// The report's facts by time (`ts, id` of their history event).
     report_facts: sled::Tree,
+    /// Half-written private notes set aside, by conversation.
+    note_drafts: sled::Tree,
     /// Notes (`conv, ts, id` → note).
     notes: sled::Tree,
     /// Unseen mentions and takeovers (`agent NUL, ts, id` → item).
@@ -259,6 +262,7 @@ impl SledStore {
             history: t("history")?,
             history_by_conv: t("history_by_conv")?,
             report_facts: t("report_facts")?,
+            note_drafts: t("note_drafts")?,
             notes: t("notes")?,
             mailbox: t("mailbox")?,
             search: t("search")?,
@@ -479,6 +483,12 @@ impl Store for SledStore {
     }
     fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
         SledStore::set_draft(self, conv, text)
+    }
+    fn note_draft(&self, conv: &ConvKey) -> Result<Option<String>> {
+        SledStore::note_draft(self, conv)
+    }
+    fn set_note_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
+        SledStore::set_note_draft(self, conv, text)
     }
 
     fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>> {

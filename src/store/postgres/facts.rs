@@ -18,7 +18,8 @@ use tokio_postgres::Transaction;
 /// The meta key: every history event has its fact.
 const BUILT: &str = "report_facts_built";
 
-const UPSERT: &str = "INSERT INTO report_facts (id, at, platform, account, agent, kind, ms, in_window) \
+const UPSERT: &str =
+    "INSERT INTO report_facts (id, at, platform, account, agent, kind, ms, in_window) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (id) DO UPDATE SET ms = EXCLUDED.ms, in_window = EXCLUDED.in_window";
 
@@ -33,6 +34,7 @@ SELECT id, at, doc->'conv'->>'platform', doc->'conv'->>'account', doc->>'by', 0,
 UNION ALL
 SELECT id, at, doc->'conv'->>'platform', doc->'conv'->>'account', doc->>'by', 2,
        CASE WHEN (doc->'kind'->>'first')::boolean
+                 AND doc->'kind'->>'waited_ms' IS NOT NULL
             THEN GREATEST((doc->'kind'->>'waited_ms')::bigint, 0) END,
        (doc->'kind'->>'in_window')::boolean
   FROM history WHERE doc->'kind'->>'kind' = 'replied'
@@ -153,7 +155,9 @@ pub(super) async fn build_once(pool: Pool) -> PgResult<()> {
                 ms = started.elapsed().as_millis() as u64,
                 "report facts built"
             ),
-            Err(e) => tracing::warn!(error = ?e, "filling the report facts stopped; it starts again at the next open"),
+            Err(e) => {
+                tracing::warn!(error = ?e, "filling the report facts stopped; it starts again at the next open")
+            }
         }
     });
     Ok(())
@@ -169,41 +173,47 @@ pub(super) fn report_facts(
         return Ok(None);
     }
     const PAGE: i64 = 20_000;
-    Ok(Some(pages(store, (from.0, -1i64), move |pool, (at, id)| async move {
-        let client = pool.get().await?;
-        let rows = client
+    Ok(Some(pages(
+        store,
+        (from.0, -1i64),
+        move |pool, (at, id)| async move {
+            let client = pool.get().await?;
+            let rows = client
             .query(
                 "SELECT at, id, platform, account, agent, kind, ms, in_window FROM report_facts \
                  WHERE (at, id) > ($1, $2) ORDER BY at, id LIMIT $3",
                 &[&at, &id, &PAGE],
             )
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                let at: i64 = r.get(0);
-                let platform: &str = r.get(2);
-                let platform = Platform::parse(platform).ok_or_else(|| {
-                    StoreError::Corrupt(format!("report fact: platform {platform}"))
-                })?;
-                let ms: Option<i64> = r.get(6);
-                let kind = match r.get::<_, i16>(5) {
-                    0 => FactKind::Opened,
-                    1 => FactKind::Resolved { took_ms: ms },
-                    2 => FactKind::Replied {
-                        in_window: r.get(7),
-                        first_response_ms: ms,
-                    },
-                    k => return Err(StoreError::Corrupt(format!("report fact: kind {k}")).into()),
-                };
-                let fact = Fact {
-                    at: TimestampMs(at),
-                    platform,
-                    account: AccountId(r.get(3)),
-                    by: r.get::<_, Option<String>>(4).map(AgentName),
-                    kind,
-                };
-                Ok(((at, r.get::<_, i64>(1)), fact))
-            })
-            .collect()
-    })))
+            rows.into_iter()
+                .map(|r| {
+                    let at: i64 = r.get(0);
+                    let platform: &str = r.get(2);
+                    let platform = Platform::parse(platform).ok_or_else(|| {
+                        StoreError::Corrupt(format!("report fact: platform {platform}"))
+                    })?;
+                    let ms: Option<i64> = r.get(6);
+                    let kind = match r.get::<_, i16>(5) {
+                        0 => FactKind::Opened,
+                        1 => FactKind::Resolved { took_ms: ms },
+                        2 => FactKind::Replied {
+                            in_window: r.get(7),
+                            first_response_ms: ms,
+                        },
+                        k => {
+                            return Err(StoreError::Corrupt(format!("report fact: kind {k}")).into())
+                        }
+                    };
+                    let fact = Fact {
+                        at: TimestampMs(at),
+                        platform,
+                        account: AccountId(r.get(3)),
+                        by: r.get::<_, Option<String>>(4).map(AgentName),
+                        kind,
+                    };
+                    Ok(((at, r.get::<_, i64>(1)), fact))
+                })
+                .collect()
+        },
+    )))
 }

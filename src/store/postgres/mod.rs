@@ -14,6 +14,7 @@ mod facts;
 mod feed;
 mod keys;
 mod locks;
+mod note_drafts;
 mod query;
 mod rows;
 mod schema;
@@ -181,9 +182,7 @@ impl PgStore {
         store
             .run(move |p| search::index_old_messages(p, progress))
             .map_err(|e| store.named(e))?;
-        store
-            .run(facts::build_once)
-            .map_err(|e| store.named(e))?;
+        store.run(facts::build_once).map_err(|e| store.named(e))?;
         Ok(Arc::new(store))
     }
 
@@ -485,6 +484,14 @@ impl Store for PgStore {
     fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
         let (k, text) = (keys::conv(conv), text.to_string());
         self.run(|p| async move { query::set_draft(&p, &k, &text).await })
+    }
+    fn note_draft(&self, conv: &ConvKey) -> Result<Option<String>> {
+        let k = keys::conv(conv);
+        self.run(|p| async move { note_drafts::get(&p, &k).await })
+    }
+    fn set_note_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
+        let (k, text) = (keys::conv(conv), text.to_string());
+        self.run(|p| async move { note_drafts::set(&p, &k, &text).await })
     }
 
     fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>> {

@@ -17,3 +17,10 @@ CREATE TABLE report_facts (
     in_window boolean NOT NULL DEFAULT false
 );
 CREATE INDEX report_facts_by_time ON report_facts (at, id);
+
+-- A private note set aside half-written, one per conversation (beside
+-- the reply drafts).
+CREATE TABLE note_drafts (
+    conv bytea PRIMARY KEY,
+    text text NOT NULL
+);
