@@ -243,3 +243,26 @@ fn postgres_facts_give_the_whole_historys_figures() {
     check_figures(&store, now);
     drop(store);
 }
+
+#[test]
+fn migrate_to_postgres_brings_the_facts_with_the_history() {
+    let Some(db) = pg::TempDb::create("report_facts::migrate") else {
+        return;
+    };
+    let (sled_dir, pg_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sled = Db::open(sled_dir.path(), 16, "test").unwrap();
+    let now = TimestampMs::now();
+    fill(&sled, now);
+    let pg = PgStore::open(&db.url, pg_dir.path(), "test").unwrap();
+    dmdesk::migrate::to_postgres(&*sled, &pg).unwrap();
+    let pg = Db::new(pg, Bus::new());
+    check_figures(&pg, now);
+    for since in [DEFAULT_SINCE_MS, 30 * DAY] {
+        assert_eq!(
+            figures(from_store(&*pg, since, now, Zone::Fixed(3600)).unwrap()),
+            figures(from_store(&*sled, since, now, Zone::Fixed(3600)).unwrap()),
+            "since {since}"
+        );
+    }
+    drop(pg);
+}
