@@ -109,6 +109,15 @@ pub enum Request {
         conv: ConvKey,
         text: String,
     },
+    /// Keep a half-written private note (empty: forget it).
+    SaveNoteDraft {
+        conv: ConvKey,
+        text: String,
+    },
+    /// The note set aside for a conversation: `Reply::NoteDraft`.
+    NoteDraft {
+        conv: ConvKey,
+    },
     /// Assign the conversation, if its assignee is still `expect` (what the
     /// caller saw): answered with `Reply::Assigned`.
     Assign {
@@ -312,6 +321,11 @@ pub enum Reply {
         results: Box<crate::search::SearchResults>,
     },
     Report(Box<crate::report::Report>),
+    /// The note set aside for `conv` (None: none).
+    NoteDraft {
+        conv: ConvKey,
+        text: Option<String>,
+    },
     Upload(crate::send::staging::Uploaded),
     Picture(crate::media::picture::PictureChunk),
     /// A page of an export; `done`: nothing follows it.

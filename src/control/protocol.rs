@@ -10,8 +10,9 @@ pub use super::MAX_LINE;
 /// updates and thread fields; 5: the one-shot commands' inbox requests:
 /// a conversation's summary, export pages, and a campaign's preview,
 /// record, start and report; 6: pictures for attached UIs, a piece at a
-/// time from the owner's cache).
-pub const VERSION: u32 = 6;
+/// time from the owner's cache; 7: a private note set aside, kept by the
+/// store: `save_note_draft`, `note_draft`).
+pub const VERSION: u32 = 7;
 
 /// Client → owner: `{"id": 3, "op": "ping"}`, or for the inbox
 /// `{"id": 4, "op": "inbox", "request": {"op": "mark_read", "conv": {...}}}`.

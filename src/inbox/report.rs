@@ -1,6 +1,7 @@
-//! The report from a store: the conversations' counts, then what it
-//! counts of the history from `Params::read_from` on, streamed (never
-//! collected). The report itself (src/report/) is pure; this is where it
+//! The report from a store: the conversations' counts, then the report
+//! facts of the days it shows (or, while a store is still building them,
+//! what it counts of the history from `Params::read_from` on), streamed
+//! (never collected). The report itself (src/report/) is pure; this is where it
 //! meets the store.
 
 use crate::clock::Zone;
@@ -33,8 +34,19 @@ pub fn from_store(
         None => total,
     };
     b.add_conversation_counts(total, predating);
-    for e in store.report_history(p.read_from(), p.counted_from()) {
-        b.add(&e?);
+    match store.report_facts(p.counted_from())? {
+        // Only the days it shows: each fact's duration is already known.
+        Some(facts) => {
+            for f in facts {
+                b.add_fact(&f?);
+            }
+        }
+        // Still being built: the history with its context, the old way.
+        None => {
+            for e in store.report_history(p.read_from(), p.counted_from()) {
+                b.add(&e?);
+            }
+        }
     }
     Ok(b.finish())
 }

@@ -290,6 +290,11 @@ impl Inbox {
                 done(st.mailbox_ack(&me, &ids))?
             }
             Request::SaveDraft { conv, text } => done(st.set_draft(&conv, &text))?,
+            Request::SaveNoteDraft { conv, text } => done(st.set_note_draft(&conv, &text))?,
+            Request::NoteDraft { conv } => Reply::NoteDraft {
+                text: st.note_draft(&conv).map_err(err)?,
+                conv,
+            },
             Request::Job { job } => {
                 let job = match &who.agent {
                     Some(name) => with_agent(job, name),

@@ -183,6 +183,10 @@ pub fn to_postgres(source: &dyn Store, target: &PgStore) -> Result<Vec<TableCoun
         Ok(())
     })?;
     step.finish();
+    // The report's facts of the history just copied (computed from it).
+    let step = progress.step("report facts", None);
+    target.rebuild_report_facts()?;
+    step.finish();
     let step = progress.step("notes", None);
     copy_rows(source.all_notes(), &step, |v| {
         let n = v.len() as u64;

@@ -2,12 +2,12 @@
 //! buckets it counts for (total, its agent, its page, its local day), and
 //! `finish` sorts each bucket's durations once to summarise them.
 
+use super::facts::{Fact, FactKind, Openings};
 use super::{AgentRow, Coverage, DayRow, Figures, PageRow, Report, Times};
 use crate::clock::Zone;
-use crate::domain::{AccountId, ConvKey, ConvStatus, Conversation, Platform, TimestampMs};
-use crate::team::{AgentName, HistoryEvent, HistoryKind};
+use crate::domain::{AccountId, Conversation, Platform, TimestampMs};
+use crate::team::{AgentName, HistoryEvent};
 use chrono::{Days, NaiveDate};
-use std::collections::HashMap;
 
 /// How far before the period the caller reads the history: a conversation
 /// resolved in the period was opened at most this long before it for its
@@ -125,52 +125,46 @@ impl Acc {
     }
 }
 
-/// What one event adds to a bucket.
-#[derive(Clone, Copy)]
-enum Fact {
-    Opened,
-    Resolved(Option<i64>),
-    Replied {
-        in_window: bool,
-        first_response: Option<i64>,
-    },
-}
-
-impl Fact {
+impl FactKind {
     fn add_to(self, a: &mut Acc) {
         match self {
-            Fact::Opened => a.opened += 1,
-            Fact::Resolved(took) => {
+            FactKind::Opened => a.opened += 1,
+            FactKind::Resolved { took_ms } => {
                 a.resolved += 1;
-                a.resolution.extend(took);
+                a.resolution.extend(took_ms);
             }
-            Fact::Replied {
+            FactKind::Replied {
                 in_window,
-                first_response,
+                first_response_ms,
             } => {
                 a.replies += 1;
                 a.in_window += u64::from(in_window);
-                a.first_response.extend(first_response);
+                a.first_response.extend(first_response_ms);
             }
         }
     }
 }
 
-/// Feed it the history in time order (`add`) and the conversations
-/// (`add_conversation`), then `finish`.
+/// Feed it the history in time order (`add`), or the facts the store
+/// recorded from it (`add_fact`, from the first day on), and the
+/// conversations (`add_conversation`), then `finish`.
 pub struct Builder {
     p: Params,
     from: i64,
     days: DayBounds,
     total: Acc,
-    agents: HashMap<Option<AgentName>, Acc>,
-    pages: HashMap<(Platform, AccountId), Acc>,
+    /// Few agents and pages: a list looked up without cloning a key.
+    agents: Vec<(Option<AgentName>, Acc)>,
+    pages: Vec<((Platform, AccountId), Acc)>,
     /// Per day, every event of the day (charts: whole days).
     whole_days: Vec<Acc>,
     /// Per day, only the period's events (the first day may be partial).
     period_days: Vec<Acc>,
     /// When each conversation was last opened (resolution time's start).
-    opened_at: HashMap<ConvKey, i64>,
+    openings: Openings,
+    /// Fed facts (`add_fact`): resolution times are not bounded by a
+    /// context window.
+    facts: bool,
     coverage: Coverage,
 }
 
@@ -184,9 +178,10 @@ impl Builder {
             period_days: (0..n).map(|_| Acc::default()).collect(),
             days,
             total: Acc::default(),
-            agents: HashMap::new(),
-            pages: HashMap::new(),
-            opened_at: HashMap::new(),
+            agents: Vec::new(),
+            pages: Vec::new(),
+            openings: Openings::default(),
+            facts: false,
             coverage: Coverage {
                 history_start_ms: p.history_start.map(|t| t.0),
                 ..Coverage::default()
@@ -210,59 +205,63 @@ impl Builder {
     }
 
     pub fn add(&mut self, ev: &HistoryEvent) {
-        let t = ev.at.0;
+        if ev.at.0 > self.p.now.0 {
+            return;
+        }
+        if let Some(f) = self.openings.fact(ev) {
+            self.count(&f);
+        }
+    }
+
+    /// One fact the store recorded (time order is not needed: each lands
+    /// in its buckets); its resolution time was taken over the whole
+    /// history, not only what the caller read.
+    pub fn add_fact(&mut self, f: &Fact) {
+        self.facts = true;
+        self.count(f);
+    }
+
+    fn count(&mut self, f: &Fact) {
+        let t = f.at.0;
         if t > self.p.now.0 {
             return;
         }
-        let fact = match &ev.kind {
-            HistoryKind::Opened => {
-                self.opened_at.insert(ev.conv.clone(), t);
-                Fact::Opened
-            }
-            // An agent reopening a resolved conversation starts it again.
-            HistoryKind::Status {
-                from: ConvStatus::Resolved,
-                to,
-            } if *to != ConvStatus::Resolved => {
-                self.opened_at.insert(ev.conv.clone(), t);
-                return;
-            }
-            HistoryKind::Status {
-                to: ConvStatus::Resolved,
-                ..
-            } => {
-                let took = self.opened_at.remove(&ev.conv).map(|o| t - o);
-                if took.is_none() && t >= self.from {
-                    self.coverage.resolved_without_opening += 1;
-                }
-                Fact::Resolved(took)
-            }
-            HistoryKind::Replied {
-                waited_ms,
-                first,
-                in_window,
-            } => Fact::Replied {
-                in_window: *in_window,
-                first_response: waited_ms.filter(|_| *first).map(|w| w.max(0)),
-            },
-            _ => return,
-        };
         let day = self.days.index(t);
         if let Some(d) = day {
-            fact.add_to(&mut self.whole_days[d]);
+            f.kind.add_to(&mut self.whole_days[d]);
         }
         if t < self.from {
             return;
         }
         if let Some(d) = day {
-            fact.add_to(&mut self.period_days[d]);
+            f.kind.add_to(&mut self.period_days[d]);
         }
-        fact.add_to(&mut self.total);
-        let page = (ev.conv.platform, ev.conv.account.clone());
-        fact.add_to(self.pages.entry(page).or_default());
+        if matches!(f.kind, FactKind::Resolved { took_ms: None }) {
+            self.coverage.resolved_without_opening += 1;
+        }
+        f.kind.add_to(&mut self.total);
+        match self
+            .pages
+            .iter_mut()
+            .find(|((pl, acc), _)| *pl == f.platform && *acc == f.account)
+        {
+            Some((_, a)) => f.kind.add_to(a),
+            None => {
+                let mut a = Acc::default();
+                f.kind.add_to(&mut a);
+                self.pages.push(((f.platform, f.account.clone()), a));
+            }
+        }
         // Openings belong to the customer, not to an agent.
-        if !matches!(fact, Fact::Opened) {
-            fact.add_to(self.agents.entry(ev.by.clone()).or_default());
+        if !matches!(f.kind, FactKind::Opened) {
+            match self.agents.iter_mut().find(|(a, _)| *a == f.by) {
+                Some((_, a)) => f.kind.add_to(a),
+                None => {
+                    let mut a = Acc::default();
+                    f.kind.add_to(&mut a);
+                    self.agents.push((f.by.clone(), a));
+                }
+            }
         }
     }
 
@@ -277,6 +276,7 @@ impl Builder {
             whole_days,
             period_days,
             coverage,
+            facts,
             ..
         } = self;
         let recorded = |i: usize| p.history_start.is_some_and(|h| days.starts[i + 1] > h.0);
@@ -321,6 +321,7 @@ impl Builder {
             &offset,
             &coverage,
             agents.iter().any(|a| a.agent.is_none()),
+            facts,
         );
         Report {
             generated_ms: p.now.0,
@@ -339,7 +340,14 @@ impl Builder {
     }
 }
 
-fn notes(p: &Params, from: i64, offset: &str, c: &Coverage, no_agent: bool) -> Vec<String> {
+fn notes(
+    p: &Params,
+    from: i64,
+    offset: &str,
+    c: &Coverage,
+    no_agent: bool,
+    facts: bool,
+) -> Vec<String> {
     let when = |t: i64| {
         p.zone
             .at(TimestampMs(t))
@@ -375,8 +383,15 @@ fn notes(p: &Params, from: i64, offset: &str, c: &Coverage, no_agent: bool) -> V
         }
     }
     if c.resolved_without_opening > 0 {
+        // The store's facts time a resolution from its opening however
+        // long before; events handed in are timed from what was read.
+        let before = if facts {
+            ""
+        } else {
+            " (or over 30 days before the period)"
+        };
         n.push(format!(
-            "Resolutions of conversations opened before the history (or over 30 days before the period): {}, counted without a resolution time.",
+            "Resolutions of conversations opened before the history{before}: {}, counted without a resolution time.",
             c.resolved_without_opening
         ));
     }

@@ -8,11 +8,13 @@
 //! the clock; `format` prints the result as a table, JSON or CSV.
 
 mod build;
+pub mod facts;
 pub mod fixture;
 pub mod format;
 mod times;
 
 pub use build::{compute, Builder, Params, CONTEXT_MS};
+pub use facts::{Fact, FactKind};
 pub use format::Format;
 pub use times::{Times, BUCKETS_SECONDS};
 

@@ -250,6 +250,18 @@ pub trait Store: Send + Sync {
     /// The whole history with each event's id in the store (its order
     /// among events of one millisecond): what `dmdesk migrate` copies.
     fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)>;
+    /// The report's facts at or after `from` (`report::facts`, recorded
+    /// by apply with their durations): None while a store written before
+    /// they existed is still building them (read the history instead).
+    fn report_facts(&self, from: TimestampMs) -> Result<Option<Rows<'_, crate::report::Fact>>> {
+        let _ = from;
+        Ok(None)
+    }
+    /// Compute every report fact again from the history (after `dmdesk
+    /// migrate` copied history in without them).
+    fn rebuild_report_facts(&self) -> Result<()> {
+        Ok(())
+    }
     /// A conversation's notes, in time order.
     fn notes(&self, conv: &ConvKey) -> Result<Vec<Note>>;
     /// Every note (export).
@@ -266,6 +278,10 @@ pub trait Store: Send + Sync {
     fn draft(&self, conv: &ConvKey) -> Result<Option<String>>;
     /// Save a draft; an empty one is removed.
     fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()>;
+    /// A private note set aside half-written (one per conversation).
+    fn note_draft(&self, conv: &ConvKey) -> Result<Option<String>>;
+    /// Keep a half-written note; an empty one is removed.
+    fn set_note_draft(&self, conv: &ConvKey, text: &str) -> Result<()>;
 
     // ---- outbox (written by `apply`) ---------------------------------------
 

@@ -84,7 +84,7 @@ pub(super) fn composer_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
             "a note stays with the team: no canned replies or tags",
         ),
         Some(Action::Back) if note && s.composer.text().trim().is_empty() => {
-            end_note(s);
+            end_note(s, out);
             focus_thread(s);
         }
         Some(Action::Send) => send(s, out),

@@ -85,6 +85,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Inbox(Reply::BulkPreview(p)) => bulk_popup::preview_loaded(s, p),
         Event::Inbox(Reply::Assigned(a)) => team_requests::assigned(s, a),
         Event::Inbox(Reply::Note(n)) => live::note_arrived(s, *n),
+        Event::Inbox(Reply::NoteDraft { conv, text }) => note::stored_note_arrived(s, conv, text),
         Event::Inbox(Reply::History {
             conv,
             notes,

@@ -8,6 +8,7 @@ use super::team_requests::{ask, Ask};
 use crate::app::command::Command;
 use crate::app::state::*;
 use crate::domain::ConvKey;
+use crate::inbox::Request;
 use crate::team::AgentName;
 
 /// Whom a note can mention (and a conversation go to).
@@ -26,10 +27,16 @@ pub(super) fn start_note(s: &mut State) {
 }
 
 /// Back to the reply (after a note was saved or abandoned), with the reply
-/// that was being written.
-pub(super) fn end_note(s: &mut State) {
+/// that was being written; nothing stays set aside in the store.
+pub(super) fn end_note(s: &mut State, out: &mut Vec<Command>) {
     if s.composer.mode != ComposeMode::Note {
         return;
+    }
+    if let Some(conv) = s.open_key().cloned() {
+        out.push(Command::Inbox(Request::SaveNoteDraft {
+            conv,
+            text: String::new(),
+        }));
     }
     let reply = s.team.reply_stash.take().unwrap_or_default();
     s.composer = Composer::default();
@@ -83,20 +90,48 @@ pub(super) fn complete_mention(s: &mut State) {
     }
 }
 
-/// Leaving the open conversation: a note being written there is set
-/// aside for it (in memory: the draft store keeps one reply text per
-/// conversation, not a mode), an empty one forgets what was set aside.
-pub(super) fn set_aside(s: &mut State) {
-    let Some(conv) = s.open_key().cloned() else {
+/// Leaving the open conversation for `next`: a note being written there
+/// is set aside for it, here and in the store (so it survives a restart),
+/// an empty one forgets what was set aside; and the note set aside for
+/// `next` is asked for (before its thread, so it is here when the thread
+/// arrives).
+pub(super) fn switching(s: &mut State, next: &ConvKey, out: &mut Vec<Command>) {
+    if let Some(conv) = s.open_key().cloned() {
+        if s.composer.mode == ComposeMode::Note {
+            let text = s.composer.text();
+            let text = if text.trim().is_empty() {
+                s.team.notes_aside.remove(&conv);
+                String::new()
+            } else {
+                s.team.notes_aside.insert(conv.clone(), text.clone());
+                text
+            };
+            out.push(Command::Inbox(Request::SaveNoteDraft { conv, text }));
+        }
+    }
+    if !s.team.notes_aside.contains_key(next) {
+        out.push(Command::Inbox(Request::NoteDraft { conv: next.clone() }));
+    }
+}
+
+/// The store's note set aside for `conv` (from an earlier run): it waits
+/// with the others; if the thread is already open with nothing written,
+/// it comes back now. One set aside in this run is newer and wins.
+pub(super) fn stored_note_arrived(s: &mut State, conv: ConvKey, text: Option<String>) {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return;
     };
-    if s.composer.mode != ComposeMode::Note {
+    if s.team.notes_aside.contains_key(&conv) {
         return;
     }
-    let text = s.composer.text();
-    if text.trim().is_empty() {
-        s.team.notes_aside.remove(&conv);
+    let open_here = s.thread.as_ref().is_some_and(|t| t.conv.key == conv);
+    let idle = s.composer.mode == ComposeMode::Reply && s.composer.text().is_empty();
+    if open_here && idle {
+        s.composer = Composer::note();
+        s.composer.set_text(&text);
+        info(s, Level::Info, "your unfinished note is back");
     } else {
+        // It waits for the next visit (the agent is writing something).
         s.team.notes_aside.insert(conv, text);
     }
 }
@@ -145,7 +180,7 @@ pub(super) fn send_note(s: &mut State, out: &mut Vec<Command>) {
         .map(|m| format!("@{m}"))
         .collect();
     ask(s, Ask::Note(conv, text), out);
-    end_note(s);
+    end_note(s, out);
     let mut msg = format!("note saved on {name}");
     if !mentions.is_empty() {
         let names: Vec<String> = mentions.iter().map(|m| format!("@{m}")).collect();
@@ -260,6 +295,70 @@ mod tests {
         arrives(&mut s, &ann, Some("half a reply"));
         assert_eq!(s.composer.mode, ComposeMode::Reply);
         assert_eq!(s.composer.text(), "half a reply");
+    }
+
+    #[test]
+    fn a_set_aside_note_is_kept_by_the_store_and_comes_back_after_a_restart() {
+        let mut s = fx::state(100, 30);
+        let rows = fx::three();
+        fx::load_rows(&mut s, rows.clone());
+        let ann = rows[0].clone();
+        fx::open_with(&mut s, ann.clone(), vec![]);
+        fx::press(&mut s, KeyCode::Char('n'));
+        fx::typ(&mut s, "refund ok? @bob");
+        let cmds = switch_to(&mut s, 1);
+        let keep = Command::Inbox(Request::SaveNoteDraft {
+            conv: ann.key.clone(),
+            text: "refund ok? @bob".into(),
+        });
+        assert!(cmds.contains(&keep), "{cmds:?}");
+
+        // A restart: nothing in memory; opening Ann asks the store for
+        // her note before her thread.
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, rows.clone());
+        let cmds = switch_to(&mut s, 0);
+        let ask = Command::Inbox(Request::NoteDraft {
+            conv: ann.key.clone(),
+        });
+        let at = |c: &Command| cmds.iter().position(|x| x == c);
+        let thread = cmds
+            .iter()
+            .position(|c| matches!(c, Command::Inbox(Request::Thread { .. })));
+        assert!(at(&ask).is_some() && at(&ask) < thread, "{cmds:?}");
+        update(
+            &mut s,
+            Event::Inbox(Reply::NoteDraft {
+                conv: ann.key.clone(),
+                text: Some("refund ok? @bob".into()),
+            }),
+        );
+        arrives(&mut s, &ann, Some("half a reply"));
+        assert_eq!(s.composer.mode, ComposeMode::Note);
+        assert_eq!(s.composer.text(), "refund ok? @bob");
+        // Saved, the store forgets it.
+        fx::press(&mut s, KeyCode::Char('i'));
+        let cmds = fx::press(&mut s, KeyCode::Enter);
+        assert!(cmds.contains(&Command::Inbox(Request::SaveNoteDraft {
+            conv: ann.key.clone(),
+            text: String::new(),
+        })));
+        assert_eq!(s.composer.text(), "half a reply");
+
+        // The note's answer after the thread: back if nothing is written.
+        let mut s = fx::state(100, 30);
+        fx::load_rows(&mut s, rows.clone());
+        switch_to(&mut s, 0);
+        arrives(&mut s, &ann, None);
+        update(
+            &mut s,
+            Event::Inbox(Reply::NoteDraft {
+                conv: ann.key.clone(),
+                text: Some("refund ok? @bob".into()),
+            }),
+        );
+        assert_eq!(s.composer.mode, ComposeMode::Note);
+        assert_eq!(s.composer.text(), "refund ok? @bob");
     }
 
     #[test]

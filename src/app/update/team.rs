@@ -579,10 +579,17 @@ mod tests {
         let cmds = fx::press(&mut s, KeyCode::Enter);
         assert_eq!(
             inbox_requests(&cmds),
-            [&Request::Note {
-                conv: c.key.clone(),
-                text: "refund ok? @bob".into(),
-            }]
+            [
+                &Request::Note {
+                    conv: c.key.clone(),
+                    text: "refund ok? @bob".into(),
+                },
+                // Saved: the store keeps nothing set aside for it.
+                &Request::SaveNoteDraft {
+                    conv: c.key.clone(),
+                    text: String::new(),
+                }
+            ]
         );
         // Never a reply job.
         assert!(fx::jobs(&cmds).is_empty());

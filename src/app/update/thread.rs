@@ -19,7 +19,7 @@ pub(super) fn open_thread(s: &mut State, c: Conversation, out: &mut Vec<Command>
     if s.open_key() == Some(&c.key) {
         return;
     }
-    note::set_aside(s);
+    note::switching(s, &c.key, out);
     save_draft(s, out);
     s.composer = Composer::default();
     s.team.reply_stash = None;

@@ -6,12 +6,14 @@ mod apply;
 mod campaign;
 pub mod eventlog;
 mod events;
+mod facts;
 pub mod flusher;
 pub mod frame;
 mod history;
 pub mod keys;
 pub mod log;
 mod migrate;
+mod note_drafts;
 mod outbound;
 mod outbox;
 mod query;
@@ -71,6 +73,10 @@ pub struct SledStore {
     history: sled::Tree,
     /// The same events by conversation (`conv, ts, id` → ()).
     history_by_conv: sled::Tree,
+    /// The report's facts by time (`ts, id` of their history event).
+    report_facts: sled::Tree,
+    /// Half-written private notes set aside, by conversation.
+    note_drafts: sled::Tree,
     /// Notes (`conv, ts, id` → note).
     notes: sled::Tree,
     /// Unseen mentions and takeovers (`agent NUL, ts, id` → item).
@@ -255,6 +261,8 @@ impl SledStore {
             campaign_recipients: t("campaign_recipients")?,
             history: t("history")?,
             history_by_conv: t("history_by_conv")?,
+            report_facts: t("report_facts")?,
+            note_drafts: t("note_drafts")?,
             notes: t("notes")?,
             mailbox: t("mailbox")?,
             search: t("search")?,
@@ -273,6 +281,7 @@ impl SledStore {
         history::compact_once(&store)?;
         let store = Arc::new(store);
         search::index_old_messages(&store)?;
+        facts::build_once(&store)?;
         Ok(store)
     }
 
@@ -447,6 +456,9 @@ impl Store for SledStore {
     fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)> {
         SledStore::all_history(self)
     }
+    fn report_facts(&self, from: TimestampMs) -> Result<Option<Rows<'_, crate::report::Fact>>> {
+        SledStore::report_facts(self, from)
+    }
     fn all_mail(&self) -> Rows<'_, MailItem> {
         SledStore::all_mail(self)
     }
@@ -471,6 +483,12 @@ impl Store for SledStore {
     }
     fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
         SledStore::set_draft(self, conv, text)
+    }
+    fn note_draft(&self, conv: &ConvKey) -> Result<Option<String>> {
+        SledStore::note_draft(self, conv)
+    }
+    fn set_note_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
+        SledStore::set_note_draft(self, conv, text)
     }
 
     fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>> {

@@ -13,6 +13,7 @@ use crate::update::Update;
 
 /// Append history events (each under a fresh id) and publish them.
 pub(super) fn record(txn: &mut Txn, events: Vec<HistoryEvent>) -> Result<()> {
+    let mut recorded = Vec::with_capacity(events.len());
     for e in events {
         let id = txn.store.db.generate_id()?;
         txn.put(T::History, keys::history(e.at, id), history::encode(&e));
@@ -21,6 +22,10 @@ pub(super) fn record(txn: &mut Txn, events: Vec<HistoryEvent>) -> Result<()> {
             keys::history_conv(&e.conv, e.at, id),
             vec![],
         );
+        recorded.push((id, e));
+    }
+    super::facts::record(txn, &recorded)?;
+    for (_, e) in recorded {
         txn.publish(Update::History(Box::new(e)));
     }
     Ok(())

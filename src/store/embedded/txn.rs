@@ -32,9 +32,10 @@ pub(super) enum T {
     Notes,
     Mailbox,
     Search,
+    Facts,
 }
 
-const TREES: usize = 13;
+const TREES: usize = 14;
 
 /// Every tree, in the order of `T` (index = `t as usize`).
 const ALL: [T; TREES] = [
@@ -51,6 +52,7 @@ const ALL: [T; TREES] = [
     T::Notes,
     T::Mailbox,
     T::Search,
+    T::Facts,
 ];
 
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -86,6 +88,7 @@ impl SledStore {
             T::Notes => &self.notes,
             T::Mailbox => &self.mailbox,
             T::Search => &self.search,
+            T::Facts => &self.report_facts,
         }
     }
 }

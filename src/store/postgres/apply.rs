@@ -292,13 +292,19 @@ impl Txn<'_> {
 
     /// Append history events and publish them.
     async fn record(&mut self, events: Vec<HistoryEvent>) -> PgResult<()> {
+        let mut recorded = Vec::with_capacity(events.len());
         for e in events {
-            self.tx
-                .execute(
-                    "INSERT INTO history (conv, at, doc) VALUES ($1, $2, $3)",
+            let row = self
+                .tx
+                .query_one(
+                    "INSERT INTO history (conv, at, doc) VALUES ($1, $2, $3) RETURNING id",
                     &[&keys::conv(&e.conv), &e.at.0, &encode(&e)],
                 )
                 .await?;
+            recorded.push((row.get::<_, i64>(0), e));
+        }
+        super::facts::record(self.tx, &recorded).await?;
+        for (_, e) in recorded {
             self.publish(crate::update::Update::History(Box::new(e)));
         }
         Ok(())

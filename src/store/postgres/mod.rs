@@ -10,9 +10,11 @@ mod apply;
 mod campaign;
 mod copy;
 mod events;
+mod facts;
 mod feed;
 mod keys;
 mod locks;
+mod note_drafts;
 mod presence;
 mod query;
 mod rows;
@@ -185,6 +187,7 @@ impl PgStore {
         store
             .run(move |p| search::index_old_messages(p, progress))
             .map_err(|e| store.named(e))?;
+        store.run(facts::build_once).map_err(|e| store.named(e))?;
         Ok(Arc::new(store))
     }
 
@@ -470,6 +473,12 @@ impl Store for PgStore {
     fn all_history(&self) -> Rows<'_, (u64, HistoryEvent)> {
         team::all_history(self)
     }
+    fn report_facts(&self, from: TimestampMs) -> Result<Option<Rows<'_, crate::report::Fact>>> {
+        facts::report_facts(self, from)
+    }
+    fn rebuild_report_facts(&self) -> Result<()> {
+        self.run(|p| async move { facts::fill(&p).await })
+    }
     fn all_mail(&self) -> Rows<'_, MailItem> {
         team::all_mail(self)
     }
@@ -499,6 +508,14 @@ impl Store for PgStore {
     fn set_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
         let (k, text) = (keys::conv(conv), text.to_string());
         self.run(|p| async move { query::set_draft(&p, &k, &text).await })
+    }
+    fn note_draft(&self, conv: &ConvKey) -> Result<Option<String>> {
+        let k = keys::conv(conv);
+        self.run(|p| async move { note_drafts::get(&p, &k).await })
+    }
+    fn set_note_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
+        let (k, text) = (keys::conv(conv), text.to_string());
+        self.run(|p| async move { note_drafts::set(&p, &k, &text).await })
     }
 
     fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>> {
