@@ -77,6 +77,7 @@ fn populate(store: &Path) -> String {
         .outbound_sent(&rec.id, &Mid("m_mig_reply".into()))
         .unwrap();
     h.store.set_draft(&u2, "half-written answer").unwrap();
+    h.store.set_note_draft(&u2, "half-written note").unwrap();
     let alice = dmdesk::team::AgentName::from("alice");
     assert_eq!(
         h.store
@@ -167,6 +168,7 @@ fn a_sled_store_copied_into_postgres_exports_the_same_and_a_second_run_adds_noth
     assert_eq!(get("campaigns"), 1);
     assert_eq!(get("campaign_recipients"), 2);
     assert_eq!(get("drafts"), 1);
+    assert_eq!(get("note_drafts"), 1);
     assert_eq!(get("events"), 4);
     assert_eq!(get("quarantine"), 1);
     assert_eq!(get("notes"), 1);
@@ -188,13 +190,17 @@ fn a_sled_store_copied_into_postgres_exports_the_same_and_a_second_run_adds_noth
         assert!(!a.is_empty(), "the sled export of {what} has lines");
         assert_eq!(a, b, "export --what {what} on both backends");
     }
-    // Not in any export: the draft and the outbox record.
+    // Not in any export: the drafts and the outbox record.
     let pg = PgStore::open(&db.url, &dir.path().join("pg-local"), "test").unwrap();
     use dmdesk::store::Store;
     let u2 = ConvKey::new(Platform::Messenger, "P1", "U2");
     assert_eq!(
         pg.draft(&u2).unwrap().as_deref(),
         Some("half-written answer")
+    );
+    assert_eq!(
+        pg.note_draft(&u2).unwrap().as_deref(),
+        Some("half-written note")
     );
     let rec = pg.outbox_get(&outbox_id).unwrap().expect("outbox record");
     assert_eq!(rec.mid, Some(Mid("m_mig_reply".into())));

@@ -31,7 +31,7 @@ pub enum CopyRows {
 }
 
 /// Rows per table, for the count check.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     "contacts",
     "conversations",
     "messages",
@@ -39,6 +39,7 @@ pub const TABLES: [&str; 12] = [
     "campaigns",
     "campaign_recipients",
     "drafts",
+    "note_drafts",
     "events",
     "quarantine",
     "history",

@@ -1,5 +1,5 @@
 //! A private note set aside half-written, one per conversation (table
-//! `note_drafts`, V7), beside the reply drafts.
+//! `note_drafts`, V8), beside the reply drafts.
 
 use super::PgResult;
 use deadpool_postgres::Pool;
