@@ -7,9 +7,9 @@ mod common;
 use common::send::*;
 use dmdesk::domain::{ConvKey, Platform, TimestampMs};
 use dmdesk::meta::graph::GraphClient;
+use dmdesk::rules::window::Tag;
 use dmdesk::send::campaign::{self, Eligibility, Tuning};
 use dmdesk::send::reply::SendCtx;
-use dmdesk::send::window::Tag;
 use dmdesk::store::{CampaignStatus, RecipientState};
 use serde_json::json;
 use std::sync::Arc;
@@ -552,7 +552,7 @@ async fn the_terminal_preview_counts_what_the_campaign_sends() {
     assert_eq!(tui.skip_reasons, camp.skip_reasons);
     assert_eq!(
         tui.skip_reasons
-            .get(dmdesk::send::window::CAMPAIGN_OUTSIDE_WINDOW),
+            .get(dmdesk::rules::window::CAMPAIGN_OUTSIDE_WINDOW),
         Some(&2),
         "{:?}",
         tui.skip_reasons

@@ -6,8 +6,8 @@
 use dmdesk::config::{GraphConfig, Secret};
 use dmdesk::domain::{AccountId, Platform, UserId};
 use dmdesk::meta::graph::{GraphClient, Outgoing};
+use dmdesk::rules::window::Plan;
 use dmdesk::send::media::{Media, MediaKind};
-use dmdesk::send::window::Plan;
 use dmdesk::sim::{SimConfig, Simulator, WindowClass};
 use std::time::Duration;
 

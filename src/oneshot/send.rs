@@ -9,11 +9,11 @@ use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, Mid, Platform, TimestampMs, UserId};
 use crate::inbox::{Audience, BulkContent, Caller, Inbox, Reply, Request};
 use crate::meta::graph::GraphClient;
+use crate::rules::window::Tag;
 use crate::send::attach;
 use crate::send::campaign::{self, CampaignError, CampaignReport, Preview, Tuning};
 use crate::send::media::Media;
 use crate::send::reply::{self, SendCtx, SendError};
-use crate::send::window::Tag;
 use crate::store::{CampaignRecord, CampaignStatus};
 use crate::update::Update;
 use crate::webhook::media::ServedFiles;
@@ -624,7 +624,7 @@ async fn create_from_args(
         return Err(CliError::usage("--text is required (or --resume ID)"));
     };
     // A literal {variable} must never reach a customer: refuse before anything.
-    crate::send::template::Template::parse(text)
+    crate::rules::template::Template::parse(text)
         .map_err(|e| CliError::usage(format!("--text: {e}; nothing was sent")))?;
     let tag = campaign_tag(args)?;
     let audience = audience(config, args)?;

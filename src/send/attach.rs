@@ -9,7 +9,6 @@
 use super::media::{Media, MediaKind};
 use super::reply::{prepare_reply, send_record_as, SendCtx, SendError};
 use super::staging::Staging;
-use super::window::{Refusal, Tag};
 use crate::change::Change;
 use crate::config::Config;
 use crate::db::Db;
@@ -17,6 +16,7 @@ use crate::domain::{
     Attachment, ConvKey, Direction, Message, Mid, MsgStatus, Origin, Platform, TimestampMs,
 };
 use crate::meta::graph::Outgoing;
+use crate::rules::window::{Refusal, Tag};
 use crate::store::{OutboxRecord, Result, StoreError};
 use crate::webhook::media::{ServedFiles, SERVE_FOR};
 

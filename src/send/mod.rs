@@ -1,8 +1,7 @@
 //! Sending: replies through the outbox, campaigns, the rate limit and the
 //! background worker (`dmdesk send` and `bulk` are in src/oneshot/send.rs).
 //! The rules a send obeys (window, eligibility, template) are plain and
-//! live in src/rules/; they are re-exported here so the senders' paths
-//! stay as they were.
+//! live in src/rules/.
 
 pub mod attach;
 pub mod campaign;
@@ -13,5 +12,3 @@ pub mod reply;
 pub mod staging;
 pub mod stream;
 pub mod worker;
-
-pub use crate::rules::{eligibility, template, window};

@@ -3,12 +3,12 @@
 //! API. The API answer or the echo, whichever comes first, makes it sent.
 
 use super::ratelimit::RateLimiter;
-use super::window::{self, Plan, Purpose, Refusal, Tag, WindowFacts};
 use crate::config::{Config, PageConfig};
 use crate::db::Db;
 use crate::domain::{ConvKey, Conversation, Mid, TimestampMs};
 use crate::meta::error::{ErrorClass, GraphError};
 use crate::meta::graph::{GraphClient, Outgoing};
+use crate::rules::window::{self, Plan, Purpose, Refusal, Tag, WindowFacts};
 use crate::store::{OutboxRecord, OutboxState, StoreError};
 use std::sync::Arc;
 

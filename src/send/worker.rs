@@ -109,7 +109,7 @@ pub async fn run_worker_with(
                     ctx.store.report_error(format!("campaign refused: {r}"));
                     continue;
                 }
-                if let Err(e) = crate::send::template::Template::parse(&text) {
+                if let Err(e) = crate::rules::template::Template::parse(&text) {
                     ctx.store.report_error(format!("campaign refused: {e}"));
                     continue;
                 }

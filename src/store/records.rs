@@ -30,7 +30,7 @@ pub struct OutboxRecord {
 
 impl OutboxRecord {
     /// Whether this is a file's record (a text record is never empty:
-    /// `send::window::check_text` refuses an empty text).
+    /// `rules::window::check_text` refuses an empty text).
     pub fn is_file(&self) -> bool {
         self.text.is_empty()
     }

@@ -7,8 +7,8 @@ use dmdesk::app::command::Command;
 use dmdesk::app::event::{Event, Reply};
 use dmdesk::app::{update, State};
 use dmdesk::inbox::{Audience, BulkContent, Request};
+use dmdesk::rules::eligibility::Pages;
 use dmdesk::send::campaign::{self, Known};
-use dmdesk::send::eligibility::Pages;
 
 /// Answer every `BulkPreview` among `cmds`; whether there was one.
 pub fn answer_bulk(s: &mut State, cmds: &[Command]) -> bool {

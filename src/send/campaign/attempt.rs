@@ -6,10 +6,10 @@ use super::runner::Runner;
 use crate::domain::TimestampMs;
 use crate::meta::error::ErrorClass;
 use crate::meta::graph::Outgoing;
+use crate::rules::eligibility::{self, Body, Recipient, Verdict};
+use crate::rules::window::Tag;
 use crate::send::attach::create_outbound_file;
-use crate::send::eligibility::{self, Body, Recipient, Verdict};
 use crate::send::reply::{certainly_not_sent, failure_reason, route};
-use crate::send::window::Tag;
 use crate::store::{RecipientRecord, RecipientState, StoreError, Swap};
 use std::sync::atomic::Ordering;
 

@@ -1,7 +1,7 @@
 //! Campaigns: one message to many conversations, in the background.
 //!
 //! - `plan.rs`: `preview` (pure) says, per recipient, whether it is sent or
-//!   skipped and why, by the one rule in `send/eligibility.rs` the runner also
+//!   skipped and why, by the one rule in `rules/eligibility.rs` the runner also
 //!   applies before each send; `create` stores the campaign. Campaigns go only
 //!   to customers inside the 24-hour window (no tag is left for them:
 //!   HUMAN_AGENT is for a person, the update tags were retired). The text is a

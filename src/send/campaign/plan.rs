@@ -4,8 +4,8 @@
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::{Contact, ConvKey, Conversation, TimestampMs};
-use crate::send::eligibility::{self, Pages, Recipient, Verdict};
-use crate::send::window::{Refusal, Tag};
+use crate::rules::eligibility::{self, Pages, Recipient, Verdict};
+use crate::rules::window::{Refusal, Tag};
 use crate::store::{CampaignRecord, NewRecipient, StoreError};
 use std::collections::BTreeMap;
 
@@ -92,7 +92,7 @@ impl Known {
 }
 
 /// Preview for recipients given with what the store knows of them (pure):
-/// the same rule the runner applies to each (send/eligibility.rs).
+/// the same rule the runner applies to each (rules/eligibility.rs).
 pub fn preview(
     pages: &Pages,
     recipients: &[Known],
@@ -263,7 +263,7 @@ pub fn write(
 mod tests {
     use super::*;
     use crate::domain::{AccountId, PageInfo, Platform};
-    use crate::send::eligibility::Skip;
+    use crate::rules::eligibility::Skip;
 
     const NOW: TimestampMs = TimestampMs(1_700_000_000_000);
 

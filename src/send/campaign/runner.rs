@@ -8,11 +8,11 @@ use super::report::{report, CampaignReport};
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::TimestampMs;
-use crate::send::eligibility::Pages;
+use crate::rules::eligibility::Pages;
+use crate::rules::template::{Template, UnknownVariable};
+use crate::rules::window::Tag;
 use crate::send::recover::{self, Lookup};
 use crate::send::reply::{route, SendCtx};
-use crate::send::template::{Template, UnknownVariable};
-use crate::send::window::Tag;
 use crate::store::{
     CampaignCounts, CampaignRecord, CampaignStatus, JobGuard, RecipientRecord, RecipientState,
     StoreError,

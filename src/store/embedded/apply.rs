@@ -76,7 +76,7 @@ fn apply_one(txn: &mut Txn, ch: &Change) -> Result<()> {
             at,
         } => {
             if by == conv.user.as_str() {
-                // A reaction is a qualifying customer action (see send::window).
+                // A reaction is a qualifying customer action (see rules::window).
                 let c = txn.conv(conv)?;
                 if c.last_inbound.is_none_or(|t| t < *at) {
                     c.last_inbound = Some(*at);

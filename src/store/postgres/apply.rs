@@ -420,7 +420,7 @@ async fn apply_one(txn: &mut Txn<'_>, ch: &Change) -> PgResult<()> {
             at,
         } => {
             if by == conv.user.as_str() {
-                // A reaction is a qualifying customer action (see send::window).
+                // A reaction is a qualifying customer action (see rules::window).
                 let c = txn.conv(conv).await?;
                 if c.last_inbound.is_none_or(|t| t < *at) {
                     c.last_inbound = Some(*at);
