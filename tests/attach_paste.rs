@@ -9,7 +9,7 @@ use dmdesk::app::event::Event;
 use dmdesk::app::fixtures as fx;
 use dmdesk::app::state::{Focus, Overlay, State};
 use dmdesk::app::update::update;
-use dmdesk::send::media::MediaKind;
+use dmdesk::media::outgoing::MediaKind;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::Terminal;

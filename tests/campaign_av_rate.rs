@@ -7,7 +7,7 @@ mod common;
 use common::send::*;
 use dmdesk::domain::{ConvKey, TimestampMs};
 use dmdesk::send::campaign::{self, CampaignFile, Tuning};
-use dmdesk::send::media::{MediaKind, AV_PER_SECOND};
+use dmdesk::media::outgoing::{MediaKind, AV_PER_SECOND};
 use dmdesk::store::CampaignStatus;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::method;

@@ -215,7 +215,7 @@ async fn a_file_meta_would_refuse_exits_2_before_any_call() {
     // Sparse: one byte over the limit without writing 25 MB.
     std::fs::File::create(&big)
         .unwrap()
-        .set_len(dmdesk::send::media::MAX_BYTES + 1)
+        .set_len(dmdesk::media::outgoing::MAX_BYTES + 1)
         .unwrap();
     let out = s
         .dmdesk(&[
@@ -351,7 +351,7 @@ async fn bulk_uploads_once_and_sends_the_attachment_id_to_each() {
 #[tokio::test]
 async fn a_failed_file_send_is_not_retried_without_the_file() {
     use dmdesk::send::attach::reply_file;
-    use dmdesk::send::media::{Media, MediaKind};
+    use dmdesk::media::outgoing::{Media, MediaKind};
     use dmdesk::send::reply::{retry, SendError};
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -6,7 +6,7 @@ mod common;
 
 use common::send::*;
 use dmdesk::send::attach::reply_file;
-use dmdesk::send::media::{Media, MediaKind, AV_PER_SECOND};
+use dmdesk::media::outgoing::{Media, MediaKind, AV_PER_SECOND};
 use dmdesk::send::reply::SendError;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer};

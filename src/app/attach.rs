@@ -3,7 +3,7 @@
 
 use crate::domain::{ConvKey, Conversation};
 use crate::rules::window::Tag;
-use crate::send::media::MediaKind;
+use crate::media::outgoing::MediaKind;
 
 /// What the edge found for a typed path.
 #[derive(Debug, Clone, PartialEq)]

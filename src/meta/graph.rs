@@ -15,7 +15,7 @@ use super::usage::{self, Usage};
 use crate::domain::{AccountId, Contact, ConvKey, Mid, Platform, UserId};
 use crate::rules::window::Plan;
 use crate::secret::Secret;
-use crate::send::media::{Media, MediaKind};
+use crate::media::outgoing::{Media, MediaKind};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};

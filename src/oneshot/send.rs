@@ -12,7 +12,7 @@ use crate::meta::graph::GraphClient;
 use crate::rules::window::Tag;
 use crate::send::attach;
 use crate::send::campaign::{self, CampaignError, CampaignReport, Preview, Tuning};
-use crate::send::media::Media;
+use crate::media::outgoing::Media;
 use crate::send::reply::{self, SendCtx, SendError};
 use crate::store::{CampaignRecord, CampaignStatus};
 use crate::update::Update;

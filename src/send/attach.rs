@@ -6,7 +6,7 @@
 //! there the file is served for an hour by this process's webhook server
 //! (src/webhook/media.rs).
 
-use super::media::{Media, MediaKind};
+use crate::media::outgoing::{Media, MediaKind};
 use super::reply::{prepare_reply, send_record_as, SendCtx, SendError};
 use super::staging::Staging;
 use crate::change::Change;
@@ -44,7 +44,7 @@ pub fn check_media(
     media: &Media,
 ) -> std::result::Result<(), Refusal> {
     check_platform(config, platform)?;
-    super::media::check_for(platform, media.kind, media.mime, media.bytes.len() as u64)
+    crate::media::outgoing::check_for(platform, media.kind, media.mime, media.bytes.len() as u64)
         .map_err(|r| Refusal(format!("{}: {r}", media.name)))
 }
 

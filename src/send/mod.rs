@@ -5,7 +5,6 @@
 
 pub mod attach;
 pub mod campaign;
-pub mod media;
 pub mod ratelimit;
 pub mod recover;
 pub mod reply;

@@ -27,7 +27,7 @@ pub struct SendCtx {
 impl SendCtx {
     pub fn new(store: Db, config: Arc<Config>, graph: GraphClient) -> SendCtx {
         let limiter = Arc::new(RateLimiter::per_second(config.send.max_per_second));
-        let av_limiter = Arc::new(RateLimiter::per_second(super::media::AV_PER_SECOND));
+        let av_limiter = Arc::new(RateLimiter::per_second(crate::media::outgoing::AV_PER_SECOND));
         SendCtx {
             store,
             config,

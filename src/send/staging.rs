@@ -10,7 +10,7 @@
 //! [`STALE`] is deleted by the next one that begins. Only its uploader
 //! (the Unix user behind the connection) can add to it or send it.
 
-use super::media::{check_size, Media, MAX_BYTES};
+use crate::media::outgoing::{check_size, Media, MAX_BYTES};
 use crate::domain::TimestampMs;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -311,7 +311,7 @@ impl Staging {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::send::media::MediaKind;
+    use crate::media::outgoing::MediaKind;
 
     fn b64(b: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(b)

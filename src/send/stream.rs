@@ -3,7 +3,7 @@
 //! order, each chunk waiting for its answer (so at most one chunk is in
 //! memory or in flight per file).
 
-use super::media::check_size;
+use crate::media::outgoing::check_size;
 use super::staging::{UploadStep, Uploaded, CHUNK};
 use crate::inbox::{Reply, Request};
 use base64::Engine as _;

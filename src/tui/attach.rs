@@ -8,7 +8,7 @@ use crate::app::attach::{FileFacts, FileLook, FileSend};
 use crate::app::event::Event;
 use crate::inbox::Request;
 use crate::job::Job;
-use crate::send::media::{classify, MAX_BYTES};
+use crate::media::outgoing::{classify, MAX_BYTES};
 use crate::update::Update;
 use std::io::Read as _;
 use std::path::PathBuf;

@@ -10,7 +10,7 @@ use crate::app::attach::{complete, human_size, AttachPrompt, FileLook, FileSend}
 use crate::app::command::Command;
 use crate::app::state::{Level, Overlay, State};
 use crate::rules::window::{plan, Purpose};
-use crate::send::media::check_for;
+use crate::media::outgoing::check_for;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// The attach key in the composer: open the prompt for the open thread.

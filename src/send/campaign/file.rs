@@ -12,7 +12,7 @@
 
 use crate::domain::{Platform, TimestampMs};
 use crate::meta::graph::Outgoing;
-use crate::send::media::MediaKind;
+use crate::media::outgoing::MediaKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
