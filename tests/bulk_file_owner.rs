@@ -146,7 +146,7 @@ async fn the_owner_uploads_once_for_messenger_and_serves_one_url_to_instagram() 
     let fake = fake_meta(&graph, 4).await;
     let o = owner(&graph, true).await;
     let png = big_png();
-    assert!(png.len() > 2 * dmdesk::send::staging::CHUNK);
+    assert!(png.len() > 2 * dmdesk::request::upload::CHUNK);
     let out = o.bulk(&o.file("sale.png", &png)).await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", err(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);

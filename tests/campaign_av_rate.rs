@@ -6,8 +6,8 @@ mod common;
 
 use common::send::*;
 use dmdesk::domain::{ConvKey, TimestampMs};
-use dmdesk::send::campaign::{self, CampaignFile, Tuning};
 use dmdesk::media::outgoing::{MediaKind, AV_PER_SECOND};
+use dmdesk::send::campaign::{self, CampaignFile, Tuning};
 use dmdesk::store::CampaignStatus;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::method;

@@ -136,7 +136,9 @@ impl Setup {
     /// A runs the campaign in the background.
     fn run_on_a(
         &self,
-    ) -> tokio::task::JoinHandle<Result<campaign::CampaignReport, campaign::CampaignError>> {
+    ) -> tokio::task::JoinHandle<
+        Result<dmdesk::request::campaign::CampaignReport, campaign::CampaignError>,
+    > {
         let (ctx, id, tuning) = (
             self.ctx(&self.a),
             self.id.clone(),

@@ -350,8 +350,8 @@ async fn bulk_uploads_once_and_sends_the_attachment_id_to_each() {
 
 #[tokio::test]
 async fn a_failed_file_send_is_not_retried_without_the_file() {
-    use dmdesk::send::attach::reply_file;
     use dmdesk::media::outgoing::{Media, MediaKind};
+    use dmdesk::send::attach::reply_file;
     use dmdesk::send::reply::{retry, SendError};
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -113,7 +113,7 @@ async fn a_file_streamed_through_the_owner_arrives_intact_in_the_upload() {
         .await;
     let o = owner(&graph, true).await;
     let png = big_png();
-    assert!(png.len() > 2 * dmdesk::send::staging::CHUNK);
+    assert!(png.len() > 2 * dmdesk::request::upload::CHUNK);
     let f = o.file("parcel.png", &png);
     let out = o
         .dmdesk(&["send", "--account", PAGE, "--user", "u1", "--file", &f])

@@ -5,8 +5,8 @@
 mod common;
 
 use common::send::*;
-use dmdesk::send::attach::reply_file;
 use dmdesk::media::outgoing::{Media, MediaKind, AV_PER_SECOND};
+use dmdesk::send::attach::reply_file;
 use dmdesk::send::reply::SendError;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer};

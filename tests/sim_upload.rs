@@ -5,9 +5,9 @@
 
 use dmdesk::config::{GraphConfig, Secret};
 use dmdesk::domain::{AccountId, Platform, UserId};
+use dmdesk::media::outgoing::{Media, MediaKind};
 use dmdesk::meta::graph::{GraphClient, Outgoing};
 use dmdesk::rules::window::Plan;
-use dmdesk::media::outgoing::{Media, MediaKind};
 use dmdesk::sim::{SimConfig, Simulator, WindowClass};
 use std::time::Duration;
 

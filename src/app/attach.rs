@@ -2,8 +2,8 @@
 //! prompt itself, the send it asks the edge for, and the pure completion.
 
 use crate::domain::{ConvKey, Conversation};
-use crate::rules::window::Tag;
 use crate::media::outgoing::MediaKind;
+use crate::rules::window::Tag;
 
 /// What the edge found for a typed path.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,11 +8,12 @@ use crate::console::Console;
 use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, Mid, Platform, TimestampMs, UserId};
 use crate::inbox::{Audience, BulkContent, Caller, Inbox, Reply, Request};
+use crate::media::outgoing::Media;
 use crate::meta::graph::GraphClient;
+use crate::request::campaign::{CampaignReport, Preview};
 use crate::rules::window::Tag;
 use crate::send::attach;
-use crate::send::campaign::{self, CampaignError, CampaignReport, Preview, Tuning};
-use crate::media::outgoing::Media;
+use crate::send::campaign::{self, CampaignError, Tuning};
 use crate::send::reply::{self, SendCtx, SendError};
 use crate::store::{CampaignRecord, CampaignStatus};
 use crate::update::Update;
@@ -398,10 +399,9 @@ async fn cli_bulk_file(
     print_preview(&preview, console);
     confirm(&preview, args, console).await?;
     let inside = |p: Platform| {
-        preview
-            .rows
-            .iter()
-            .filter(move |r| r.eligibility == campaign::Eligibility::Inside && r.conv.platform == p)
+        preview.rows.iter().filter(move |r| {
+            r.eligibility == crate::request::campaign::Eligibility::Inside && r.conv.platform == p
+        })
     };
     // One served copy for every Instagram recipient, for as long as the
     // campaign may send to them.

@@ -6,7 +6,6 @@
 //! there the file is served for an hour by this process's webhook server
 //! (src/webhook/media.rs).
 
-use crate::media::outgoing::{Media, MediaKind};
 use super::reply::{prepare_reply, send_record_as, SendCtx, SendError};
 use super::staging::Staging;
 use crate::change::Change;
@@ -15,6 +14,7 @@ use crate::db::Db;
 use crate::domain::{
     Attachment, ConvKey, Direction, Message, Mid, MsgStatus, Origin, Platform, TimestampMs,
 };
+use crate::media::outgoing::{Media, MediaKind};
 use crate::meta::graph::Outgoing;
 use crate::rules::window::{Refusal, Tag};
 use crate::store::{OutboxRecord, Result, StoreError};

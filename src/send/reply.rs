@@ -27,7 +27,9 @@ pub struct SendCtx {
 impl SendCtx {
     pub fn new(store: Db, config: Arc<Config>, graph: GraphClient) -> SendCtx {
         let limiter = Arc::new(RateLimiter::per_second(config.send.max_per_second));
-        let av_limiter = Arc::new(RateLimiter::per_second(crate::media::outgoing::AV_PER_SECOND));
+        let av_limiter = Arc::new(RateLimiter::per_second(
+            crate::media::outgoing::AV_PER_SECOND,
+        ));
         SendCtx {
             store,
             config,
@@ -78,7 +80,7 @@ pub fn route<'a>(config: &'a Config, conv: &ConvKey) -> Result<&'a PageConfig, R
 }
 
 /// Every check made before a call: account, text (None: an attachment,
-/// checked by `send/media.rs`), standby, window and tag.
+/// checked by `media/outgoing.rs`), standby, window and tag.
 pub fn prepare(
     config: &Config,
     key: &ConvKey,

@@ -10,8 +10,9 @@
 //! [`STALE`] is deleted by the next one that begins. Only its uploader
 //! (the Unix user behind the connection) can add to it or send it.
 
-use crate::media::outgoing::{check_size, Media, MAX_BYTES};
 use crate::domain::TimestampMs;
+use crate::media::outgoing::{check_size, Media, MAX_BYTES};
+use crate::request::upload::{UploadStep, Uploaded, CHUNK};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
@@ -19,8 +20,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Largest chunk, decoded (a 256 KiB chunk is ~350 KB of base64).
-pub const CHUNK: usize = 256 * 1024;
 /// Uploads staged at once (all clients).
 pub const MAX_UPLOADS: usize = 16;
 /// Bytes staged at once (all clients): four files at Meta's limit.
@@ -29,32 +28,6 @@ pub const MAX_TOTAL: u64 = 4 * MAX_BYTES;
 pub const STALE: Duration = Duration::from_secs(15 * 60);
 /// The directory's name inside the store directory.
 pub const DIR: &str = "uploads";
-
-/// One step of an upload, as the client asks it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
-pub enum UploadStep {
-    /// A file of `size` bytes called `name` (no directory) is coming.
-    Begin { name: String, size: u64 },
-    /// `data` (base64 of at most [`CHUNK`] bytes) at byte `offset`.
-    Chunk {
-        id: String,
-        offset: u64,
-        data: String,
-    },
-    /// Every byte was sent: the upload can be sent.
-    Finish { id: String },
-    /// Drop it (the client gave up).
-    Discard { id: String },
-}
-
-/// Where an upload stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Uploaded {
-    pub id: String,
-    pub received: u64,
-    pub done: bool,
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {

@@ -3,9 +3,9 @@
 //! order, each chunk waiting for its answer (so at most one chunk is in
 //! memory or in flight per file).
 
-use crate::media::outgoing::check_size;
-use super::staging::{UploadStep, Uploaded, CHUNK};
 use crate::inbox::{Reply, Request};
+use crate::media::outgoing::check_size;
+use crate::request::upload::{UploadStep, Uploaded, CHUNK};
 use base64::Engine as _;
 use std::io::Read as _;
 use std::path::Path;

@@ -9,8 +9,8 @@ use crate::app::attach::dir_of;
 use crate::app::attach::{complete, human_size, AttachPrompt, FileLook, FileSend};
 use crate::app::command::Command;
 use crate::app::state::{Level, Overlay, State};
-use crate::rules::window::{plan, Purpose};
 use crate::media::outgoing::check_for;
+use crate::rules::window::{plan, Purpose};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// The attach key in the composer: open the prompt for the open thread.

@@ -177,8 +177,8 @@ mod tests {
     use crate::app::update;
     use crate::domain::ConvKey;
     use crate::job::Job;
+    use crate::request::campaign::PreviewRow;
     use crate::request::{Audience, BulkContent, Eligibility, Preview, Request};
-    use crate::send::campaign::PreviewRow;
     use crate::update::{CampaignProgress, Update};
     use ratatui::crossterm::event::KeyCode;
 

@@ -11,8 +11,9 @@
 //! Instagram recipient is sent that URL, for [`INSTAGRAM_SEND_FOR`].
 
 use crate::domain::{Platform, TimestampMs};
-use crate::meta::graph::Outgoing;
 use crate::media::outgoing::MediaKind;
+use crate::meta::graph::Outgoing;
+use crate::request::campaign::NOT_SERVED;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -31,10 +32,6 @@ pub const INSTAGRAM_SEND_FOR: Duration = Duration::from_secs(24 * 3600);
 /// call; the margin covers its retries). 25 hours.
 pub const INSTAGRAM_SERVE_FOR: Duration =
     INSTAGRAM_SEND_FOR.saturating_add(crate::webhook::media::SERVE_FOR);
-
-/// Why Instagram recipients of a file campaign are skipped when its file
-/// is not served.
-pub const NOT_SERVED: &str = "Instagram takes media only by URL, and this campaign's file is not served: run bulk --file through a running dmdesk whose webhook server has [server] public_url";
 
 /// The campaign's file as Instagram fetches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,10 +24,10 @@ mod plan;
 mod report;
 mod runner;
 
-pub use file::{CampaignFile, ServedCopy, INSTAGRAM_SEND_FOR, INSTAGRAM_SERVE_FOR, NOT_SERVED};
+pub use file::{CampaignFile, ServedCopy, INSTAGRAM_SEND_FOR, INSTAGRAM_SERVE_FOR};
 pub use plan::{
     check_campaign_tag, create, pages_now, preview, preview_file, preview_file_from_store,
-    preview_from_store, write, Eligibility, Example, Known, Preview, PreviewRow,
+    preview_from_store, write, Known,
 };
-pub use report::{report, CampaignReport};
+pub use report::report;
 pub use runner::{cancel_idle, run, CampaignError, Tuning};

@@ -4,63 +4,10 @@
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::{Contact, ConvKey, Conversation, TimestampMs};
+use crate::request::campaign::{Eligibility, Example, Preview, PreviewRow};
 use crate::rules::eligibility::{self, Pages, Recipient, Verdict};
 use crate::rules::window::{Refusal, Tag};
 use crate::store::{CampaignRecord, NewRecipient, StoreError};
-use std::collections::BTreeMap;
-
-/// Where one recipient stands before the campaign starts.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Eligibility {
-    /// Inside the 24-hour window: a standard message.
-    Inside,
-    /// Not sent, with the reason the agent reads.
-    Skip(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PreviewRow {
-    pub conv: ConvKey,
-    pub eligibility: Eligibility,
-}
-
-/// One recipient's rendered message, shown before the agent confirms.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Example {
-    pub to: String,
-    pub text: String,
-}
-
-/// What the agent confirms: counts and the reasons for skips.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Preview {
-    pub rows: Vec<PreviewRow>,
-    pub inside: usize,
-    pub skipped: usize,
-    pub skip_reasons: BTreeMap<String, usize>,
-    /// The message as the first recipient who gets it will read it.
-    pub example: Option<Example>,
-}
-
-impl Preview {
-    pub fn sendable(&self) -> usize {
-        self.inside
-    }
-
-    /// Lines for a terminal or a popup.
-    pub fn lines(&self) -> Vec<String> {
-        let mut v = vec![format!("{} recipient(s):", self.rows.len())];
-        v.push(format!("  {:>6}  inside the 24-hour window", self.inside));
-        v.push(format!("  {:>6}  will not be sent:", self.skipped));
-        for (reason, n) in &self.skip_reasons {
-            v.push(format!("  {n:>10}  {reason}"));
-        }
-        if let Some(e) = &self.example {
-            v.push(format!("example, to {}: {}", e.to, e.text));
-        }
-        v
-    }
-}
 
 /// HUMAN_AGENT is for a person answering, and no other tag is left for
 /// campaigns (Meta retired the update tags in 2026).
@@ -264,6 +211,7 @@ mod tests {
     use super::*;
     use crate::domain::{AccountId, PageInfo, Platform};
     use crate::rules::eligibility::Skip;
+    use std::collections::BTreeMap;
 
     const NOW: TimestampMs = TimestampMs(1_700_000_000_000);
 

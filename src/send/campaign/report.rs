@@ -3,76 +3,9 @@
 //! fate is unknown.
 
 use crate::db::Db;
-use crate::domain::ConvKey;
-use crate::store::{CampaignCounts, CampaignStatus, RecipientState, StoreError};
+use crate::request::campaign::{reason_group, CampaignReport};
+use crate::store::{CampaignCounts, RecipientState, StoreError};
 use std::collections::BTreeMap;
-use std::fmt;
-
-/// The final report.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CampaignReport {
-    pub id: String,
-    pub title: String,
-    pub status: CampaignStatus,
-    pub status_reason: Option<String>,
-    pub created_by: Option<String>,
-    pub counts: CampaignCounts,
-    pub failed_by_reason: BTreeMap<String, u64>,
-    pub skipped_by_reason: BTreeMap<String, u64>,
-    pub unknown: Vec<ConvKey>,
-}
-
-impl fmt::Display for CampaignReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = &self.counts;
-        writeln!(
-            f,
-            "campaign {} \"{}\": {}",
-            self.id,
-            self.title,
-            self.status.as_str()
-        )?;
-        if let Some(r) = &self.status_reason {
-            writeln!(f, "  reason: {r}")?;
-        }
-        if let Some(a) = &self.created_by {
-            writeln!(f, "  created by {a}")?;
-        }
-        writeln!(f, "  sent     {}", c.sent)?;
-        writeln!(f, "  failed   {}", c.failed)?;
-        for (r, n) in &self.failed_by_reason {
-            writeln!(f, "    {n:>6}  {r}")?;
-        }
-        writeln!(f, "  skipped  {}", c.skipped)?;
-        for (r, n) in &self.skipped_by_reason {
-            writeln!(f, "    {n:>6}  {r}")?;
-        }
-        if c.unknown > 0 {
-            writeln!(
-                f,
-                "  unknown  {} (the process stopped during the send and no echo came: check these threads)",
-                c.unknown
-            )?;
-            for k in &self.unknown {
-                writeln!(f, "    {k}")?;
-            }
-        }
-        if c.queued + c.in_flight > 0 {
-            writeln!(
-                f,
-                "  not sent yet {} (resume with: dmdesk bulk --resume {})",
-                c.queued + c.in_flight,
-                self.id
-            )?;
-        }
-        write!(f, "  total    {}", c.total)
-    }
-}
-
-/// Group key for a reason: what happened, without Meta's free text.
-fn reason_group(r: &str) -> String {
-    r.split(": ").next().unwrap_or(r).to_string()
-}
 
 /// Build the report from the store (the source of truth).
 pub fn report(store: &Db, id: &str) -> Result<CampaignReport, StoreError> {
@@ -110,8 +43,8 @@ pub fn report(store: &Db, id: &str) -> Result<CampaignReport, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Platform, TimestampMs};
-    use crate::store::{NewRecipient, RecipientState};
+    use crate::domain::{ConvKey, Platform, TimestampMs};
+    use crate::store::{CampaignStatus, NewRecipient, RecipientState};
 
     fn conv(user: &str) -> ConvKey {
         ConvKey::new(Platform::Messenger, "p1", user)

@@ -4,10 +4,11 @@
 //! that is not running here.
 
 use super::file::CampaignFile;
-use super::report::{report, CampaignReport};
+use super::report::report;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::TimestampMs;
+use crate::request::campaign::CampaignReport;
 use crate::rules::eligibility::Pages;
 use crate::rules::template::{Template, UnknownVariable};
 use crate::rules::window::Tag;

@@ -6,12 +6,16 @@ use crate::domain::{Contact, ConvKey, ConvStatus, Conversation, Message, Timesta
 use crate::filter::ConvFilter;
 use crate::job::Job;
 use crate::rules::window::Tag;
-use crate::send::campaign::CampaignReport;
-// The bulk preview is part of the vocabulary: the UI reads it too.
-pub use crate::send::campaign::{Eligibility, Preview};
 use crate::store::CampaignRecord;
 use crate::team::{AgentName, HistoryEvent, MailItem, Note, Priority};
 use serde::{Deserialize, Serialize};
+
+pub mod campaign;
+pub mod upload;
+
+// The bulk preview and the campaign report are part of the vocabulary: the
+// UI reads them too.
+pub use campaign::{CampaignReport, Eligibility, Preview};
 
 /// What `dmdesk export` lists (`--what`), one kind a request.
 #[derive(
@@ -179,7 +183,7 @@ pub enum Request {
     /// One step of a file the caller streams to this process to send
     /// (src/send/staging.rs); answered with `Reply::Upload`.
     Upload {
-        step: crate::send::staging::UploadStep,
+        step: upload::UploadStep,
     },
     /// A piece of a picture attachment (message `key.mid`, attachment
     /// `key.index`) from `offset`, out of this process's picture cache,
@@ -261,7 +265,7 @@ pub enum BulkContent {
 }
 
 fn not_served() -> Result<(), String> {
-    Err(crate::send::campaign::NOT_SERVED.into())
+    Err(campaign::NOT_SERVED.into())
 }
 
 impl Request {
@@ -326,7 +330,7 @@ pub enum Reply {
         conv: ConvKey,
         text: Option<String>,
     },
-    Upload(crate::send::staging::Uploaded),
+    Upload(upload::Uploaded),
     Picture(crate::media::picture::PictureChunk),
     /// A page of an export; `done`: nothing follows it.
     Export {
