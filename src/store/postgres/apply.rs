@@ -66,7 +66,7 @@ async fn apply_once(pool: &Pool, changes: &[Change], origin: &str) -> PgResult<A
     }
     super::search::write_pending(&tx, &mut txn.search).await?;
     let out = txn.write_conversations().await?;
-    super::feed::record(&tx, origin, &out.updates).await?;
+    super::feed_write::record(&tx, origin, &out.updates).await?;
     tx.commit().await?;
     Ok(out)
 }

@@ -9,21 +9,17 @@
 //! skipped: `Db::apply` already published them. A presence row is not
 //! published as written: the follower re-reads the list (see `presence`).
 
+use super::decode;
+use super::feed_write::CHANNEL;
 use super::presence::{self, Table as PresenceTable};
-use super::{decode, encode, PgResult};
 use crate::bus::Bus;
 use crate::update::Update;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio_postgres::{AsyncMessage, Client, Transaction};
+use tokio_postgres::{AsyncMessage, Client};
 
 /// The follower connection's `application_name`.
 pub const APPLICATION: &str = "dmdesk-feed";
-/// The NOTIFY channel.
-const CHANNEL: &str = "dmdesk_changes";
-/// Serialises feed appends so seqs become visible in order across processes
-/// (a reader that saw seq n never later finds a committed row below it).
-const FEED_LOCK: i64 = 0x646d_6465_736b_0004;
 /// Rows read per query while catching up.
 const PAGE: i64 = 500;
 /// Re-read even without a notification this often (a safety net) ...
@@ -37,24 +33,6 @@ const BACKOFF: [Duration; 4] = [
     Duration::from_secs(2),
     Duration::from_secs(5),
 ];
-
-/// Record what this apply publishes, at the end of its transaction (the
-/// lock is held only from here to the commit).
-pub(super) async fn record(tx: &Transaction<'_>, origin: &str, updates: &[Update]) -> PgResult<()> {
-    if updates.is_empty() {
-        return Ok(());
-    }
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK])
-        .await?;
-    tx.execute(
-        "WITH n AS (INSERT INTO change_feed (seq, origin, updates) \
-             SELECT COALESCE(max(seq), 0) + 1, $1, $2 FROM change_feed RETURNING seq) \
-         SELECT pg_notify($3, seq::text) FROM n",
-        &[&origin, &encode(&updates), &CHANNEL],
-    )
-    .await?;
-    Ok(())
-}
 
 /// Follow the feed until the store's runtime stops: connect, LISTEN, catch
 /// up, wait for a wake-up (or the poll), catch up again; reconnect by

@@ -12,6 +12,7 @@ mod copy;
 mod events;
 mod facts;
 mod feed;
+mod feed_write;
 mod keys;
 mod locks;
 mod note_drafts;

@@ -14,7 +14,7 @@
 //! other processes' sessions are shown under numbers of their own (high
 //! bit set) that cannot be taken for one of this process's.
 
-use super::{decode, encode, feed, PgResult};
+use super::{decode, encode, feed_write, PgResult};
 use crate::bus::Bus;
 use crate::update::{Update, Viewer};
 use deadpool_postgres::Pool;
@@ -262,7 +262,7 @@ async fn announce(tx: &tokio_postgres::Transaction<'_>, origin: &str) -> PgResul
         v.session = shown_session(r.get(0), v.session);
         all.push(v);
     }
-    feed::record(tx, origin, &[Update::Presence(all)]).await
+    feed_write::record(tx, origin, &[Update::Presence(all)]).await
 }
 
 /// Remove this store's rows (it closes), telling the others.
