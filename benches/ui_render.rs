@@ -536,13 +536,14 @@ async fn latency_run(
         first
     });
     let got: Arc<Mutex<Vec<(Instant, bool)>>> = Arc::default();
+    let mut asked = 0;
     if pics.is_some() {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let worker = pics.filter(|p| p.on).map(|_| {
             let source = dmdesk::pictures::Source::open(&config.media).expect("picture cache");
             MediaWorker::start(Bytes::Local(source), Arc::new(Picker::halfblocks()), tx)
         });
-        let updates = WithPictures {
+        let mut updates = WithPictures {
             inner: updates,
             pictures: rx,
             got: got.clone(),
@@ -550,8 +551,12 @@ async fn latency_run(
         let mut host = PicHost {
             inner: host,
             worker,
+            asked: 0,
         };
-        run_loop(&mut host, &mut state, updates, &mut data).await
+        let done = run_loop(&mut host, &mut state, &mut updates, &mut data).await;
+        asked = host.asked;
+        updates.drain(asked).await;
+        done
     } else {
         run_loop(&mut host, &mut state, updates, &mut data).await
     }
@@ -573,6 +578,7 @@ async fn latency_run(
             fetched: answered.len(),
             decoded: got.iter().filter(|(_, ok)| *ok).count(),
             unavailable: got.iter().filter(|(_, ok)| !*ok).count(),
+            asked,
         }
     });
     let lat = p
@@ -654,6 +660,7 @@ struct PicCounts {
     fetched: usize,
     decoded: usize,
     unavailable: usize,
+    asked: usize,
 }
 
 /// A gradient with noise, so the PNG is a few hundred KB, like a photo.
@@ -743,6 +750,8 @@ fn pic_msg(cdn: std::net::SocketAddr, i: usize, t: i64) -> Change {
 struct PicHost {
     inner: Headless<Probe, Input>,
     worker: Option<MediaWorker>,
+    /// Pictures asked to be shown.
+    asked: usize,
 }
 
 impl Host for PicHost {
@@ -762,6 +771,7 @@ impl Host for PicHost {
     }
     fn picture(&mut self, r: PictureRequest) {
         if let Some(w) = &self.worker {
+            self.asked += usize::from(r.show);
             w.request(r);
         }
     }
@@ -782,7 +792,22 @@ fn picture_event(got: &Mutex<Vec<(Instant, bool)>>, (key, outcome): (PicKey, Out
     Event::Picture { key, outcome }
 }
 
-impl Updates for WithPictures {
+impl WithPictures {
+    /// After the loop: wait for every result still owed, as the worker goes
+    /// on with what it was asked and would otherwise load the next run.
+    async fn drain(&mut self, asked: usize) {
+        while self.got.lock().expect("lock").len() < asked {
+            let next = tokio::time::timeout(Duration::from_secs(60), self.pictures.recv()).await;
+            match next {
+                Ok(Some(p)) => drop(picture_event(&self.got, p)),
+                _ => panic!("a picture asked for did not come back within 60 s"),
+            }
+        }
+    }
+}
+
+/// Borrowed, so the results still owed can be drained after the loop.
+impl Updates for &mut WithPictures {
     async fn recv(&mut self) -> Option<Event> {
         let got = self.got.clone();
         tokio::select! {
@@ -835,10 +860,11 @@ fn pictures_bench() {
             let label = format!("run {run}, pictures {}", if on { "on " } else { "off" });
             figs[on as usize].push(print_run(&label, &lat));
             println!(
-                "    window {:.2} s: {} pictures fetched, {} decoded; in the run {} fetched, {} decoded, {} unavailable",
+                "    window {:.2} s: {} pictures fetched, {} decoded; {} asked, by the end of the run and its drain {} fetched, {} decoded, {} unavailable",
                 c.window.as_secs_f64(),
                 c.fetched_in_window,
                 c.decoded_in_window,
+                c.asked,
                 c.fetched,
                 c.decoded,
                 c.unavailable
