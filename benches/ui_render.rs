@@ -22,7 +22,9 @@
 //!    decodes overlap them; runs with pictures off and on alternate.
 //!
 //! Run: `cargo bench --bench ui_render`; `BENCH_ONLY=relayout` runs only 4,
-//! `BENCH_ONLY=pictures` only 5 (BENCH_CONVS default 2,000 there).
+//! `BENCH_ONLY=pictures` only 5 (BENCH_CONVS default 2,000 there),
+//! `BENCH_ONLY=count` times the open view's list load with and without its
+//! count on the store at BENCH_STORE.
 //! Environment: BENCH_CONVS, BENCH_MSGS,
 //! BENCH_THREAD (size), BENCH_STORE (keep the built store at this path and
 //! reuse it when it exists), BENCH_CACHE_MB (sled cache, default 32 as in
@@ -884,6 +886,35 @@ fn pictures_bench() {
     }
 }
 
+/// The list load the data worker runs for the first screen (the open view),
+/// without and with its count, 7 times each, twice: what a deferred count
+/// costs the loads queued behind it.
+fn view_count(path: &Path) {
+    let (store, _) = open_when_free(path, 32);
+    let (jobs, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let data = Local::new(store.clone(), jobs);
+    let s = State::new(fixtures::options(), fixtures::NOW, (W, H));
+    println!("filter {:?}", s.list.filter.view);
+    for count in [false, true, false, true] {
+        let mut v = Vec::new();
+        for _ in 0..7 {
+            let t = Instant::now();
+            let _ = serve(
+                &data,
+                Request::List {
+                    filter: s.list.filter.clone(),
+                    offset: 0,
+                    limit: s.list.visible,
+                    count,
+                    generation: s.list.generation,
+                },
+            );
+            v.push(t.elapsed());
+        }
+        println!("list of {} rows, count {count}: {v:?}", s.list.visible);
+    }
+}
+
 // ---- 4. thread edits with a long thread loaded ---------------------------------
 
 /// A thread of `n` messages over about 30 days: every third one ours
@@ -1054,6 +1085,12 @@ fn relayout(n: usize, reps: usize) {
 fn main() {
     if std::env::var("BENCH_ONLY").as_deref() == Ok("relayout") {
         relayout(env("BENCH_THREAD", 50_000), env("BENCH_REPS", 31));
+        return;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("count") {
+        view_count(&PathBuf::from(
+            std::env::var("BENCH_STORE").expect("BENCH_STORE: a store section 3 built"),
+        ));
         return;
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("pictures") {
