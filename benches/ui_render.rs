@@ -15,7 +15,16 @@
 //!    message at the end, and a reaction, an edit, a status change and an
 //!    unsend in the middle, each timed as update + the next frame.
 //!
-//! Run: `cargo bench --bench ui_render`; `BENCH_ONLY=relayout` runs only 4.
+//! 5. webhook-to-frame while pictures load (issue 17): as 3, on a small
+//!    store of its own, with a thread of 200 messages, each with a picture
+//!    whose URL points at a fake CDN on 127.0.0.1 (800×600 PNGs answered
+//!    after 50–200 ms), opened just before the webhooks, so its fetches and
+//!    decodes overlap them; runs with pictures off and on alternate.
+//!
+//! Run: `cargo bench --bench ui_render`; `BENCH_ONLY=relayout` runs only 4,
+//! `BENCH_ONLY=pictures` only 5 (BENCH_CONVS default 2,000 there),
+//! `BENCH_ONLY=count` times the open view's list load with and without its
+//! count on the store at BENCH_STORE.
 //! Environment: BENCH_CONVS, BENCH_MSGS,
 //! BENCH_THREAD (size), BENCH_STORE (keep the built store at this path and
 //! reuse it when it exists), BENCH_CACHE_MB (sled cache, default 32 as in
@@ -32,7 +41,11 @@ use dmdesk::config::{Config, Secret};
 use dmdesk::db::Db;
 use dmdesk::domain::*;
 use dmdesk::inbox::Request;
+use dmdesk::media::picture::{Outcome, PicKey, PictureRequest};
+use dmdesk::media::protocol::PictureMode;
 use dmdesk::tui::data::DataWorker;
+use dmdesk::tui::event_loop::{Host, Updates};
+use dmdesk::tui::media::worker::{Bytes, MediaWorker};
 use dmdesk::tui::port::{serve, Local, Port};
 use dmdesk::tui::{run_loop, Headless};
 use dmdesk::update::Update;
@@ -41,6 +54,7 @@ use ratatui::buffer::{Buffer, Cell};
 use ratatui::crossterm::event::{Event as CtEvent, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Position, Size};
 use ratatui::Terminal;
+use ratatui_image::picker::Picker;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -373,6 +387,10 @@ fn one_frame(store: &Db, thread: usize) -> FrameFigures {
 struct Probes {
     /// (marker, 200 received, first frame showing it)
     items: Vec<(String, Option<Instant>, Option<Instant>)>,
+    /// Pictures mode: the first frame showing the open thread.
+    opened: Option<Instant>,
+    /// Pictures mode: the last frame before that (said if it never comes).
+    before_open: String,
 }
 
 fn bench_config(path: &Path) -> Config {
@@ -388,13 +406,34 @@ fn bench_config(path: &Path) -> Config {
 
 /// One run: `n` webhooks `gap` apart; latencies in µs (frame time minus
 /// the time the 200 arrived; negative when the frame came first).
-async fn latency_run(path: &Path, cache_mb: u64, run: usize, n: usize, gap: Duration) -> Vec<i64> {
+/// With `pics` (section 5), the thread with pictures is opened first and
+/// the pictures fetched and decoded are counted too.
+async fn latency_run(
+    path: &Path,
+    cache_mb: u64,
+    run: usize,
+    n: usize,
+    gap: Duration,
+    pics: Option<&Pics<'_>>,
+) -> (Vec<i64>, Option<PicCounts>) {
     let (store, _) = open_when_free(path, cache_mb);
-    let config = Arc::new(bench_config(path));
+    let mut config = bench_config(path);
+    let cache = tempfile::tempdir().expect("tempdir");
+    if let Some(p) = pics {
+        // A fresh picture cache each run: every picture is fetched.
+        config.media.cache_dir = cache.path().join("pictures");
+        p.cdn.answered.lock().expect("lock").clear();
+        // The thread with pictures back at the top of the list (above the
+        // last run's webhooks), with one more picture: a page of pictures.
+        let i = PICS_THREAD + run;
+        let now = TimestampMs::now().0;
+        store.apply(&[pic_msg(p.cdn.addr, i, now)]).expect("apply");
+    }
+    let config = Arc::new(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let running = dmdesk::runtime::start_with(config, store.clone(), Some(listener))
+    let running = dmdesk::runtime::start_with(config.clone(), store.clone(), Some(listener))
         .await
         .expect("runtime");
     let addr = running.local_addr.expect("listening");
@@ -402,20 +441,36 @@ async fn latency_run(path: &Path, cache_mb: u64, run: usize, n: usize, gap: Dura
         .expect("data worker");
     let probes: Arc<Mutex<Probes>> = Arc::default();
     let p = probes.clone();
+    let want_open = pics.is_some();
     let (mut host, input) = headless(Box::new(move |b| {
         let now = Instant::now();
         let mut p = p.lock().expect("lock");
-        if p.items.iter().all(|(_, _, f)| f.is_some()) {
+        if p.items.iter().all(|(_, _, f)| f.is_some()) && !(want_open && p.opened.is_none()) {
             return;
         }
         let text = text_of(b);
+        if want_open && p.opened.is_none() {
+            if text.contains(THREAD_MARK) {
+                p.opened = Some(now);
+            } else {
+                p.before_open = text.clone();
+            }
+        }
         for (m, _, f) in p.items.iter_mut().filter(|(_, _, f)| f.is_none()) {
             if text.contains(m.as_str()) {
                 *f = Some(now);
             }
         }
     }));
-    let mut state = State::new(fixtures::options(), fixtures::NOW, (W, H));
+    let mut opts = fixtures::options();
+    if let Some(p) = pics {
+        opts.media.pictures = if p.on {
+            PictureMode::Halfblocks
+        } else {
+            PictureMode::Off
+        };
+    }
+    let mut state = State::new(opts, fixtures::NOW, (W, H));
     let updates = store.subscribe();
     let p = probes.clone();
     // Time to the first webhook (start-up work of the runtime and the UI).
@@ -424,6 +479,30 @@ async fn latency_run(path: &Path, cache_mb: u64, run: usize, n: usize, gap: Dura
         let client = reqwest::Client::new();
         let url = format!("http://{addr}/webhook");
         tokio::time::sleep(settle).await; // first screen
+        if want_open {
+            // Open the top row (the thread with pictures) and wait for it.
+            let _ = input.unbounded_send(Ok(CtEvent::Key(KeyEvent::new(
+                KeyCode::Enter,
+                KeyModifiers::NONE,
+            ))));
+            let t = Instant::now();
+            while p.lock().expect("lock").opened.is_none() {
+                if t.elapsed() > Duration::from_secs(30) {
+                    let last = p.lock().expect("lock").before_open.clone();
+                    let cells: Vec<char> = last.chars().collect();
+                    let rows: Vec<String> = cells
+                        .chunks(W as usize)
+                        .map(|r| r.iter().collect())
+                        .collect();
+                    panic!(
+                        "no frame showed the thread ({THREAD_MARK:?}) within 30 s of Enter; the last frame:\n{}",
+                        rows.join("\n")
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        let first = Instant::now();
         for i in 0..n {
             let marker = format!("zq{run}x{i:03}");
             let ts = TimestampMs::now().0;
@@ -456,16 +535,56 @@ async fn latency_run(path: &Path, cache_mb: u64, run: usize, n: usize, gap: Dura
         // Quit as the agent does.
         let _ = input.unbounded_send(key('q'));
         drop(input);
+        first
     });
-    run_loop(&mut host, &mut state, updates, &mut data)
-        .await
-        .expect("loop");
-    poster.await.expect("poster");
+    let got: Arc<Mutex<Vec<(Instant, bool)>>> = Arc::default();
+    let mut asked = 0;
+    if pics.is_some() {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let worker = pics.filter(|p| p.on).map(|_| {
+            let source = dmdesk::pictures::Source::open(&config.media).expect("picture cache");
+            MediaWorker::start(Bytes::Local(source), Arc::new(Picker::halfblocks()), tx)
+        });
+        let mut updates = WithPictures {
+            inner: updates,
+            pictures: rx,
+            got: got.clone(),
+        };
+        let mut host = PicHost {
+            inner: host,
+            worker,
+            asked: 0,
+        };
+        let done = run_loop(&mut host, &mut state, &mut updates, &mut data).await;
+        asked = host.asked;
+        updates.drain(asked).await;
+        done
+    } else {
+        run_loop(&mut host, &mut state, updates, &mut data).await
+    }
+    .expect("loop");
+    let first = poster.await.expect("poster");
     data.finish().await;
     running.shutdown().await;
     drop(store);
     let p = probes.lock().expect("lock");
-    p.items
+    let counts = pics.map(|pics| {
+        let last = p.items.iter().filter_map(|i| i.1).max().expect("a 200");
+        let within = |t: &Instant| *t >= first && *t <= last;
+        let answered = pics.cdn.answered.lock().expect("lock").clone();
+        let got = got.lock().expect("lock").clone();
+        PicCounts {
+            window: last - first,
+            fetched_in_window: answered.iter().filter(|t| within(t)).count(),
+            decoded_in_window: got.iter().filter(|(t, ok)| *ok && within(t)).count(),
+            fetched: answered.len(),
+            decoded: got.iter().filter(|(_, ok)| *ok).count(),
+            unavailable: got.iter().filter(|(_, ok)| !*ok).count(),
+            asked,
+        }
+    });
+    let lat = p
+        .items
         .iter()
         .map(|(m, ok, f)| match (ok, f) {
             (Some(ok), Some(f)) => {
@@ -477,13 +596,323 @@ async fn latency_run(path: &Path, cache_mb: u64, run: usize, n: usize, gap: Dura
             }
             _ => panic!("{m}: never drawn"),
         })
-        .collect()
+        .collect();
+    (lat, counts)
+}
+
+/// Print one latency run (p50, p99, max, and where the ones over 20 ms
+/// fall); returns (p50, p99) in µs.
+fn print_run(label: &str, lat: &[i64]) -> (i64, i64) {
+    let (p50, p99, max) = (pct(lat, 0.5), pct(lat, 0.99), pct(lat, 1.0));
+    println!(
+        "  {label}: {} webhooks, 200 -> frame showing it: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        lat.len(),
+        p50 as f64 / 1000.0,
+        p99 as f64 / 1000.0,
+        max as f64 / 1000.0
+    );
+    // Where in the run the slow ones fall (webhook index: 20 ms apart).
+    let slow: Vec<String> = lat
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l > 20_000)
+        .take(12)
+        .map(|(i, l)| format!("#{i} {:.0} ms", *l as f64 / 1000.0))
+        .collect();
+    if !slow.is_empty() {
+        println!("    over 20 ms: {}", slow.join(", "));
+    }
+    (p50, p99)
 }
 
 fn pct(v: &[i64], p: f64) -> i64 {
     let mut v = v.to_vec();
     v.sort();
     v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+// ---- 5. webhook to frame while pictures load (issue 17) -----------------------
+
+/// The thread pane's title once the thread with pictures is open (the
+/// list's row does not have it).
+const THREAD_MARK: &str = "(pics) · Messenger";
+/// Messages (each with one picture) in the thread with pictures: one page,
+/// so opening it asks for all of them.
+const PICS_THREAD: usize = app::state::THREAD_PAGE;
+
+/// A fake CDN on loopback: 800×600 PNGs answered after 50–200 ms (varied
+/// by picture); records when it answered each.
+struct Cdn {
+    addr: std::net::SocketAddr,
+    answered: Arc<Mutex<Vec<Instant>>>,
+}
+
+struct Pics<'a> {
+    cdn: &'a Cdn,
+    /// Pictures drawn (half-blocks) or off (the same run without them).
+    on: bool,
+}
+
+/// Pictures answered by the CDN and decoded results the loop received,
+/// in the timed window (first webhook sent to the last 200) and in all.
+struct PicCounts {
+    window: Duration,
+    fetched_in_window: usize,
+    decoded_in_window: usize,
+    fetched: usize,
+    decoded: usize,
+    unavailable: usize,
+    asked: usize,
+}
+
+/// A gradient with noise, so the PNG is a few hundred KB, like a photo.
+fn photo(seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+    let img = image::RgbImage::from_fn(800, 600, |px, py| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let n = (x & 31) as u8;
+        image::Rgb([
+            (px / 4) as u8 ^ n,
+            (py / 3) as u8 + n,
+            ((px + py + seed * 40) / 7) as u8,
+        ])
+    });
+    let mut out = io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+async fn cdn() -> Cdn {
+    let photos: Arc<Vec<Vec<u8>>> = Arc::new((0..8).map(photo).collect());
+    let answered: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let log = answered.clone();
+    let app = axum::Router::new().route(
+        "/p/{n}",
+        axum::routing::get(move |axum::extract::Path(n): axum::extract::Path<String>| {
+            let (photos, log) = (photos.clone(), log.clone());
+            async move {
+                let i: u64 = n.trim_end_matches(".png").parse().unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(50 + (i * 37) % 151)).await;
+                log.lock().expect("lock").push(Instant::now());
+                (
+                    [(axum::http::header::CONTENT_TYPE, "image/png")],
+                    photos[i as usize % photos.len()].clone(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the CDN");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("CDN") });
+    Cdn { addr, answered }
+}
+
+/// `convs` conversations of one message, and the thread with pictures,
+/// newer than all of them (the list's top row).
+fn populate_pics(store: &Db, convs: usize, cdn: std::net::SocketAddr) {
+    let base = fixtures::NOW.0 - 30 * TimestampMs::DAY;
+    let mut batch: Vec<Change> = (0..convs)
+        .map(|c| {
+            let key = ConvKey::new(Platform::Messenger, fixtures::PAGE, format!("u{c}"));
+            msg(&key, c, base + c as i64 * 1000)
+        })
+        .collect();
+    for i in 0..PICS_THREAD {
+        let t = fixtures::NOW.0 - TimestampMs::DAY + i as i64 * 1000;
+        batch.push(pic_msg(cdn, i, t));
+    }
+    store.apply(&batch).expect("apply");
+    store.flush().expect("flush");
+}
+
+/// Message `i` of the thread with pictures: a line of text and a picture.
+fn pic_msg(cdn: std::net::SocketAddr, i: usize, t: i64) -> Change {
+    let pics = ConvKey::new(Platform::Messenger, fixtures::PAGE, "pics");
+    let mut m = Message::inbound(pics, Mid::new(format!("m.pics.{i}")), TimestampMs(t));
+    m.text = Some(format!("photo {i} of the parcel"));
+    m.attachments = vec![Attachment {
+        kind: "image".into(),
+        url: Some(format!("http://{cdn}/p/{i}.png")),
+        title: None,
+    }];
+    Change::Message {
+        msg: m,
+        metadata: None,
+        qualifying: true,
+        from_sync: true,
+    }
+}
+
+/// The headless host with the real picture worker behind `picture`.
+struct PicHost {
+    inner: Headless<Probe, Input>,
+    worker: Option<MediaWorker>,
+    /// Pictures asked to be shown.
+    asked: usize,
+}
+
+impl Host for PicHost {
+    type Backend = Probe;
+    type Input = Input;
+    fn terminal(&mut self) -> &mut Terminal<Probe> {
+        &mut self.inner.terminal
+    }
+    fn input(&mut self) -> &mut Input {
+        &mut self.inner.input
+    }
+    fn bell(&mut self) {}
+    fn set_title(&mut self, _: &str) {}
+    fn copy(&mut self, _: &str) {}
+    async fn edit(&mut self, _: String) -> Option<String> {
+        None
+    }
+    fn picture(&mut self, r: PictureRequest) {
+        if let Some(w) = &self.worker {
+            self.asked += usize::from(r.show);
+            w.request(r);
+        }
+    }
+}
+
+/// Store updates with the picture worker's results merged in (as
+/// src/tui/media does), noting when each result reached the loop.
+struct WithPictures {
+    inner: dmdesk::bus::Subscription,
+    pictures: tokio::sync::mpsc::UnboundedReceiver<(PicKey, Outcome)>,
+    /// (when, decoded)
+    got: Arc<Mutex<Vec<(Instant, bool)>>>,
+}
+
+fn picture_event(got: &Mutex<Vec<(Instant, bool)>>, (key, outcome): (PicKey, Outcome)) -> Event {
+    let ok = matches!(outcome, Outcome::Ready(_));
+    got.lock().expect("lock").push((Instant::now(), ok));
+    Event::Picture { key, outcome }
+}
+
+impl WithPictures {
+    /// After the loop: wait for every result still owed, as the worker goes
+    /// on with what it was asked and would otherwise load the next run.
+    async fn drain(&mut self, asked: usize) {
+        while self.got.lock().expect("lock").len() < asked {
+            let next = tokio::time::timeout(Duration::from_secs(60), self.pictures.recv()).await;
+            match next {
+                Ok(Some(p)) => drop(picture_event(&self.got, p)),
+                _ => panic!("a picture asked for did not come back within 60 s"),
+            }
+        }
+    }
+}
+
+/// Borrowed, so the results still owed can be drained after the loop.
+impl Updates for &mut WithPictures {
+    async fn recv(&mut self) -> Option<Event> {
+        let got = self.got.clone();
+        tokio::select! {
+            u = Updates::recv(&mut self.inner) => u,
+            Some(p) = self.pictures.recv() => Some(picture_event(&got, p)),
+        }
+    }
+    fn try_recv(&mut self) -> Option<Event> {
+        Updates::try_recv(&mut self.inner).or_else(|| {
+            let p = self.pictures.try_recv().ok()?;
+            Some(picture_event(&self.got, p))
+        })
+    }
+}
+
+/// Section 5: runs with pictures off and on, alternating, on a new store.
+fn pictures_bench() {
+    let convs = env("BENCH_CONVS", 2_000);
+    let rounds = env("BENCH_RUNS", 3);
+    let lat_n = env("BENCH_LAT_N", 200);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cdn = rt.block_on(cdn());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("store");
+    let store = Db::open(&path, 256, "bench").expect("open");
+    populate_pics(&store, convs, cdn.addr);
+    drop(store);
+    println!(
+        "pictures: {convs} conversations + one of {PICS_THREAD} messages with a picture each (800x600 PNG, {} KB, from a fake CDN on {} after 50-200 ms)",
+        photo(0).len() / 1024,
+        cdn.addr
+    );
+    let mut figs: [Vec<(i64, i64)>; 2] = Default::default();
+    for round in 0..rounds {
+        for on in [false, true] {
+            let run = round * 2 + on as usize;
+            let pics = Pics { cdn: &cdn, on };
+            let (lat, c) = rt.block_on(latency_run(
+                &path,
+                32,
+                run,
+                lat_n,
+                Duration::from_millis(20),
+                Some(&pics),
+            ));
+            let c = c.expect("counts");
+            let label = format!("run {run}, pictures {}", if on { "on " } else { "off" });
+            figs[on as usize].push(print_run(&label, &lat));
+            println!(
+                "    window {:.2} s: {} pictures fetched, {} decoded; {} asked, by the end of the run and its drain {} fetched, {} decoded, {} unavailable",
+                c.window.as_secs_f64(),
+                c.fetched_in_window,
+                c.decoded_in_window,
+                c.asked,
+                c.fetched,
+                c.decoded,
+                c.unavailable
+            );
+        }
+    }
+    for (on, f) in figs.iter().enumerate() {
+        let p50s = f.iter().map(|x| x.0).collect::<Vec<_>>();
+        let p99s = f.iter().map(|x| x.1).collect::<Vec<_>>();
+        println!(
+            "webhook 200 -> frame, pictures {}: median of {} runs p50 {:.2} ms, p99 {:.2} ms",
+            if on == 1 { "on " } else { "off" },
+            f.len(),
+            pct(&p50s, 0.5) as f64 / 1000.0,
+            pct(&p99s, 0.5) as f64 / 1000.0
+        );
+    }
+}
+
+/// The list load the data worker runs for the first screen (the open view),
+/// without and with its count, 7 times each, twice: what a deferred count
+/// costs the loads queued behind it.
+fn view_count(path: &Path) {
+    let (store, _) = open_when_free(path, 32);
+    let (jobs, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let data = Local::new(store.clone(), jobs);
+    let s = State::new(fixtures::options(), fixtures::NOW, (W, H));
+    println!("filter {:?}", s.list.filter.view);
+    for count in [false, true, false, true] {
+        let mut v = Vec::new();
+        for _ in 0..7 {
+            let t = Instant::now();
+            let _ = serve(
+                &data,
+                Request::List {
+                    filter: s.list.filter.clone(),
+                    offset: 0,
+                    limit: s.list.visible,
+                    count,
+                    generation: s.list.generation,
+                },
+            );
+            v.push(t.elapsed());
+        }
+        println!("list of {} rows, count {count}: {v:?}", s.list.visible);
+    }
 }
 
 // ---- 4. thread edits with a long thread loaded ---------------------------------
@@ -658,6 +1087,16 @@ fn main() {
         relayout(env("BENCH_THREAD", 50_000), env("BENCH_REPS", 31));
         return;
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("count") {
+        view_count(&PathBuf::from(
+            std::env::var("BENCH_STORE").expect("BENCH_STORE: a store section 3 built"),
+        ));
+        return;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("pictures") {
+        pictures_bench();
+        return;
+    }
     let convs = env("BENCH_CONVS", 100_000);
     let msgs = env("BENCH_MSGS", 1_000_000);
     let thread = env("BENCH_THREAD", 50_000);
@@ -726,32 +1165,15 @@ fn main() {
     let mut p50s = Vec::new();
     let mut p99s = Vec::new();
     for run in 0..3 {
-        let lat = rt.block_on(latency_run(
+        let (lat, _) = rt.block_on(latency_run(
             &path,
             cache_mb,
             run,
             lat_n,
             Duration::from_millis(20),
+            None,
         ));
-        let (p50, p99, max) = (pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0));
-        println!(
-            "  run {run}: {} webhooks, 200 -> frame showing it: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            lat.len(),
-            p50 as f64 / 1000.0,
-            p99 as f64 / 1000.0,
-            max as f64 / 1000.0
-        );
-        // Where in the run the slow ones fall (webhook index: 20 ms apart).
-        let slow: Vec<String> = lat
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| **l > 20_000)
-            .take(12)
-            .map(|(i, l)| format!("#{i} {:.0} ms", *l as f64 / 1000.0))
-            .collect();
-        if !slow.is_empty() {
-            println!("    over 20 ms: {}", slow.join(", "));
-        }
+        let (p50, p99) = print_run(&format!("run {run}"), &lat);
         p50s.push(p50);
         p99s.push(p99);
     }
