@@ -217,7 +217,7 @@ pub struct SendArgs {
 
 /// `--file` as typed. Only the process that parsed the command line reads
 /// it: through the control socket the client streams it first
-/// (src/send/stream.rs) and names the upload, because the process holding
+/// (src/control/upload.rs) and names the upload, because the process holding
 /// the store never opens a path on a client's behalf.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FileArg {

@@ -54,8 +54,7 @@ pub async fn run_oneshot_with(
 ) -> CliResult {
     let (read, mut write) = stream.into_split();
     let mut frames = FramedRead::new(read, LinesCodec::new_with_max_length(MAX_FRAME));
-    let cmd =
-        crate::send::stream::stage_for_oneshot(cmd, &mut write, &mut frames, timeouts.read).await?;
+    let cmd = super::upload::stage_for_oneshot(cmd, &mut write, &mut frames, timeouts.read).await?;
     let stdin_tty = std::io::stdin().is_terminal();
     let req = Envelope {
         id: 1,

@@ -16,6 +16,7 @@ pub mod fanout;
 pub mod peer;
 pub mod protocol;
 pub mod server;
+pub mod upload;
 
 use std::path::{Path, PathBuf};
 

@@ -34,7 +34,7 @@ pub struct BulkRequest {
     pub yes: bool,
     pub resume: Option<String>,
     /// `--file`: a path where the store is open here, an upload the client
-    /// streamed first through a running dmdesk (src/send/stream.rs).
+    /// streamed first through a running dmdesk (src/control/upload.rs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<FileArg>,
 }

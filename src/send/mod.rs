@@ -9,5 +9,4 @@ pub mod ratelimit;
 pub mod recover;
 pub mod reply;
 pub mod staging;
-pub mod stream;
 pub mod worker;

@@ -1,6 +1,6 @@
 //! The attach prompt's edge: look at the typed path on this machine (the
 //! agent's, also when attached to an owner elsewhere), and send a file by
-//! streaming it through the data port (src/send/stream.rs), then asking
+//! streaming it through the data port (src/control/upload.rs), then asking
 //! for the `Job::SendFile` that names the upload.
 
 use super::port::Port;
@@ -103,16 +103,17 @@ fn facts(path: &std::path::Path) -> Result<FileFacts, String> {
 /// status bar's.
 pub fn send(port: &dyn Port, f: FileSend) -> Option<Event> {
     let path = expand(&f.path);
-    let sent = crate::send::stream::stage_with(&mut |r| port.call(r), &path).and_then(|staged| {
-        port.call(Request::Job {
-            job: Job::SendFile {
-                conv: f.conv,
-                upload: staged.id,
-                tag: f.tag,
-                agent: f.agent,
-            },
-        })
-    });
+    let sent =
+        crate::control::upload::stage_with(&mut |r| port.call(r), &path).and_then(|staged| {
+            port.call(Request::Job {
+                job: Job::SendFile {
+                    conv: f.conv,
+                    upload: staged.id,
+                    tag: f.tag,
+                    agent: f.agent,
+                },
+            })
+        });
     sent.err()
         .map(|e| Event::Update(Update::Error(format!("file not sent: {e}"))))
 }
