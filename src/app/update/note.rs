@@ -8,7 +8,7 @@ use super::team_requests::{ask, Ask};
 use crate::app::command::Command;
 use crate::app::state::*;
 use crate::domain::ConvKey;
-use crate::inbox::Request;
+use crate::request::Request;
 use crate::team::AgentName;
 
 /// Whom a note can mention (and a conversation go to).
@@ -203,7 +203,7 @@ mod tests {
     use crate::app::state::*;
     use crate::app::update;
     use crate::domain::Conversation;
-    use crate::inbox::Request;
+    use crate::request::Request;
     use ratatui::backend::TestBackend;
     use ratatui::crossterm::event::KeyCode;
     use ratatui::Terminal;
