@@ -10,9 +10,9 @@
 
 use axum::http::StatusCode;
 use axum::routing::post;
-use dmdesk::config::Secret;
 use dmdesk::db::Db;
 use dmdesk::metrics::Metrics;
+use dmdesk::secret::Secret;
 use dmdesk::webhook::{router, signature, WebhookState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -158,7 +158,7 @@ pub struct AttachArgs {
 }
 
 // A request parameter of the inbox service; named here too for the CLI.
-pub use crate::request::ExportWhat;
+use crate::request::ExportWhat;
 
 #[derive(Debug, Clone, PartialEq, Default, Args, serde::Serialize, serde::Deserialize)]
 pub struct ReplayArgs {

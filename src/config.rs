@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 // Plain types that stand below the config (so the rooms that use them
-// need not stand above it); named here too, where the keys are read.
-pub use crate::media::notify::{NotifyConfig, NotifyVia};
-pub use crate::meta::graph::GraphConfig;
-pub use crate::secret::Secret;
+// need not stand above it), read here from their keys.
+use crate::media::notify::{NotifyConfig, NotifyVia};
+use crate::meta::graph::GraphConfig;
+use crate::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

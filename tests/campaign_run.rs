@@ -323,7 +323,7 @@ async fn a_dead_token_stops_and_resume_continues() {
     );
     // The operator puts a new token in the config: that lifts the mark.
     let mut cfg = (*env.ctx.config).clone();
-    cfg.pages[0].access_token = dmdesk::config::Secret::new("a-new-token");
+    cfg.pages[0].access_token = dmdesk::secret::Secret::new("a-new-token");
     let fixed = SendCtx::new(
         env.store.clone(),
         Arc::new(cfg.clone()),

@@ -1,11 +1,12 @@
 //! The Graph client against a local fake: error classes over HTTP, transient
 //! retries, usage headers, batch requests; the throttle under a paused clock.
 
-use dmdesk::config::{Config, Secret};
+use dmdesk::config::Config;
 use dmdesk::meta::error::ErrorClass;
 use dmdesk::meta::graph::GraphClient;
 use dmdesk::meta::throttle::{slow_delay, Throttle, DEFAULT_PAUSE};
 use dmdesk::meta::usage::Usage;
+use dmdesk::secret::Secret;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

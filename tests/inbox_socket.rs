@@ -3,12 +3,12 @@
 //! unchanged and answer what the service answers in process.
 
 use dmdesk::change::Change;
-use dmdesk::cli::ExportWhat;
 use dmdesk::config::Config;
 use dmdesk::control::client::{Pushed, Remote};
 use dmdesk::db::Db;
 use dmdesk::domain::{ConvKey, Message, Mid, Platform, TimestampMs};
 use dmdesk::inbox::{Audience, BulkContent, Reply, Request};
+use dmdesk::request::ExportWhat;
 use dmdesk::store::CampaignStatus;
 use dmdesk::update::Update;
 use std::sync::Arc;

@@ -20,7 +20,8 @@ fn body(items: serde_json::Value) -> Vec<u8> {
 
 fn export_messages(store: &Db) -> String {
     let mut out = Vec::new();
-    dmdesk::oneshot::export::export(store, dmdesk::cli::ExportWhat::Messages, &mut out).unwrap();
+    dmdesk::oneshot::export::export(store, dmdesk::request::ExportWhat::Messages, &mut out)
+        .unwrap();
     String::from_utf8(out).unwrap()
 }
 

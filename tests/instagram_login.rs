@@ -4,15 +4,17 @@
 mod common;
 
 use common::{Harness, SECRET};
-use dmdesk::config::{Config, Secret};
+use dmdesk::config::Config;
 use dmdesk::db::Db;
 use dmdesk::domain::{AccountId, ConvKey, Platform, TimestampMs};
 use dmdesk::meta::graph::GraphClient;
 use dmdesk::meta::webhook::{parse_body, ParseCtx};
 use dmdesk::metrics::Metrics;
+use dmdesk::secret::Secret;
 use dmdesk::send::reply::{reply, SendCtx};
 use dmdesk::sync::Syncer;
-use dmdesk::tokens::life::{self, Expiry, TokenBook, TokenKind};
+use dmdesk::token_life::{Expiry, TokenKind};
+use dmdesk::tokens::life::{self, TokenBook};
 use dmdesk::tokens::refresh::Refresher;
 use dmdesk::webhook::signature;
 use serde_json::json;

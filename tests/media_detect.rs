@@ -1,9 +1,9 @@
 //! Pure decisions of issue 17: the picture protocol from the environment,
 //! the link opener, and whether a new message notifies.
 
-use dmdesk::config::{NotifyConfig, NotifyVia};
 use dmdesk::domain::TimestampMs;
 use dmdesk::media::notify::{clean, sequence, should_notify, Facts};
+use dmdesk::media::notify::{NotifyConfig, NotifyVia};
 use dmdesk::media::open::{choose, first_link, Opener};
 use dmdesk::media::protocol::{detect, Env, PictureMode as M, PicturesSetting as S};
 use std::collections::HashMap;

@@ -277,7 +277,7 @@ fn the_open_key_opens_or_copies_the_selected_link() {
 #[test]
 fn a_new_customer_message_notifies_when_the_terminal_is_in_the_background() {
     let (mut s, _) = thread_with_photo(PictureMode::Off);
-    s.opts.media.notify.via = dmdesk::config::NotifyVia::Osc777;
+    s.opts.media.notify.via = dmdesk::media::notify::NotifyVia::Osc777;
     let msg = |mid: &str, user: &str, now: TimestampMs| {
         let c = fx::key(Platform::Messenger, user);
         let mut m = fx::inbound(&c, mid, 0, "is my order late?");

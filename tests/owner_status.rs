@@ -6,9 +6,10 @@
 
 mod common;
 
-use dmdesk::config::{Config, Secret};
+use dmdesk::config::Config;
 use dmdesk::control::client::{Pushed, Remote};
 use dmdesk::db::Db;
+use dmdesk::secret::Secret;
 use dmdesk::update::{OwnerStatus, Update};
 use dmdesk::webhook::signature;
 use std::path::Path;

@@ -3,11 +3,12 @@
 //! `attachment_id` that later sends name, and Meta's refusals (unknown id,
 //! over 25 MB). Driven through dmdesk's own Graph client.
 
-use dmdesk::config::{GraphConfig, Secret};
 use dmdesk::domain::{AccountId, Platform, UserId};
 use dmdesk::media::outgoing::{Media, MediaKind};
+use dmdesk::meta::graph::GraphConfig;
 use dmdesk::meta::graph::{GraphClient, Outgoing};
 use dmdesk::rules::window::Plan;
+use dmdesk::secret::Secret;
 use dmdesk::sim::{SimConfig, Simulator, WindowClass};
 use std::time::Duration;
 

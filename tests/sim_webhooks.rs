@@ -137,7 +137,7 @@ async fn run_stops_after_count_with_the_given_secret() {
         graph_port: 0,
         count: 7,
     };
-    let secret = dmdesk::config::Secret::new("another-secret");
+    let secret = dmdesk::secret::Secret::new("another-secret");
     tokio::time::timeout(Duration::from_secs(20), dmdesk::sim::run(&args, &secret))
         .await
         .expect("run returns after count")

@@ -4,9 +4,9 @@
 //! the caller's next page continues where the last one stopped. The field
 //! names are a contract (design.md "Contracts" and "Decisions").
 
-use crate::cli::ExportWhat;
 use crate::db::Db;
 use crate::domain::{Contact, Conversation, Message};
+use crate::request::ExportWhat;
 use crate::store::EventRecord;
 use crate::team::Note;
 use serde_json::{json, Value};

@@ -2,9 +2,9 @@
 //! order, written a page at a time as the inbox service hands them out
 //! (the records' shapes are in src/inbox/export.rs).
 
-use crate::cli::ExportWhat;
 use crate::db::Db;
 use crate::inbox::{Caller, Inbox, Reply, Request};
+use crate::request::ExportWhat;
 use std::io::Write;
 
 /// Lines asked for at a time (a page also stops at `inbox::export::PAGE_BYTES`).

@@ -3,13 +3,14 @@
 //! same output, same exit codes.
 
 use crate::cli::{
-    AssignArgs, BulkArgs, CliError, CliResult, Command, ExportWhat, LabelArgs, NoteArgs,
-    ReplayArgs, SendArgs, SyncArgs,
+    AssignArgs, BulkArgs, CliError, CliResult, Command, LabelArgs, NoteArgs, ReplayArgs, SendArgs,
+    SyncArgs,
 };
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
 use crate::inbox::{Caller, Inbox, Reply, Request};
+use crate::request::ExportWhat;
 pub use send::{BulkRequest, UsersFile};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

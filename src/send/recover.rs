@@ -88,8 +88,9 @@ pub async fn find_our_send(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{GraphConfig, Secret};
     use crate::domain::AccountId;
+    use crate::meta::graph::GraphConfig;
+    use crate::secret::Secret;
     use serde_json::json;
     use std::time::Duration;
     use wiremock::matchers::{method, path, query_param};

@@ -24,8 +24,8 @@ pub use populate::{populate, PopulateReport};
 pub use stats::SimStats;
 pub use world::WindowClass;
 
-use crate::config::Secret;
 use crate::domain::Platform;
+use crate::secret::Secret;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::collections::HashMap;

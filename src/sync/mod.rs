@@ -632,7 +632,7 @@ impl Syncer {
         &self,
         account: &AccountId,
         path: &str,
-        token: &crate::config::Secret,
+        token: &crate::secret::Secret,
         query: &[(&str, &str)],
         cancel: &CancellationToken,
     ) -> Result<serde_json::Value, SyncError> {

@@ -11,16 +11,15 @@
 //! <https://developers.facebook.com/docs/facebook-login/guides/access-tokens/debugging>,
 //! <https://developers.facebook.com/documentation/instagram-platform/reference/refresh_access_token>
 
-use crate::config::{Config, PageConfig, Secret, TokenSource};
+use crate::config::{Config, PageConfig, TokenSource};
 use crate::domain::{AccountId, TimestampMs};
 use crate::meta::graph::GraphClient;
+use crate::secret::Secret;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-pub use crate::token_life::{
-    Expiry, TokenKind, TokenLife, DAY_MS, INSTAGRAM_LIFETIME_MS, WARN_BEFORE_MS,
-};
+use crate::token_life::{Expiry, TokenKind, TokenLife, INSTAGRAM_LIFETIME_MS};
 
 // Filling one from the config is the checks' business, not the plain type's.
 impl TokenLife {
@@ -182,6 +181,7 @@ impl TokenBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token_life::DAY_MS;
     use serde_json::json;
 
     fn life(kind: TokenKind, expiry: Expiry, refreshable: bool) -> TokenLife {

@@ -11,13 +11,15 @@
 //! allows, which also tells its exact expiry; after that, when within
 //! [`REFRESH_BEFORE_MS`] of it.
 
-use super::life::{self, Expiry, TokenBook, TokenLife};
-use crate::config::{read_secret_file, Config, PageConfig, Secret, TokenSource};
+use super::life::{self, TokenBook};
+use crate::config::{read_secret_file, Config, PageConfig, TokenSource};
 use crate::db::Db;
 use crate::domain::TimestampMs;
 use crate::meta::error::ErrorClass;
 use crate::meta::graph::GraphClient;
 use crate::metrics::Metrics;
+use crate::secret::Secret;
+use crate::token_life::{self, Expiry, TokenLife};
 use crate::update::Update;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -225,7 +227,7 @@ impl Refresher {
         );
         Refreshed::Done(match ft.expires {
             Some(t) => Expiry::At(t),
-            None => Expiry::NoLaterThan(now.plus_ms(life::INSTAGRAM_LIFETIME_MS)),
+            None => Expiry::NoLaterThan(now.plus_ms(token_life::INSTAGRAM_LIFETIME_MS)),
         })
     }
 

@@ -259,7 +259,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
                 .map(|p| crate::config::PageConfig {
                     id: p.id,
                     name: p.name,
-                    access_token: crate::config::Secret::default(),
+                    access_token: crate::secret::Secret::default(),
                     instagram_id: p.instagram_id,
                     human_agent: p.human_agent,
                 })

@@ -5,10 +5,10 @@ pub mod media;
 pub mod serve;
 pub mod signature;
 
-use crate::config::Secret;
 use crate::db::Db;
 use crate::domain::TimestampMs;
 use crate::metrics::{Metrics, Rejection};
+use crate::secret::Secret;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Extension, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -29,7 +29,7 @@ pub fn verify(secret: &[u8], body: &[u8], header: &str) -> bool {
 
 /// `verify` under each non-empty secret in turn: true when one matches.
 pub fn verify_any<'a>(
-    secrets: impl IntoIterator<Item = &'a crate::config::Secret>,
+    secrets: impl IntoIterator<Item = &'a crate::secret::Secret>,
     body: &[u8],
     header: &str,
 ) -> bool {
@@ -61,7 +61,7 @@ mod tests {
 
     #[test]
     fn either_secret_and_never_an_empty_one() {
-        use crate::config::Secret;
+        use crate::secret::Secret;
         let (fb, ig) = (Secret::new("fb"), Secret::new("ig"));
         let body = b"{}";
         assert!(verify_any([&fb, &ig], body, &sign(b"ig", body)));

@@ -9,10 +9,11 @@ pub mod wait;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dmdesk::config::{Config, Secret};
+use dmdesk::config::Config;
 use dmdesk::db::Db;
 use dmdesk::ingest::Ingest;
 use dmdesk::metrics::Metrics;
+use dmdesk::secret::Secret;
 use dmdesk::webhook::{router, signature, WebhookState};
 use std::path::PathBuf;
 use std::sync::Arc;
