@@ -80,11 +80,7 @@ pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Con
     // Every check on the file before any call, so nothing half-sends.
     let media = match &args.file {
         None => None,
-        Some(FileArg::Remote(p)) => {
-            return Err(CliError::runtime(format!(
-                "--file {p}: this dmdesk client is older than the one holding the store; use the same binary"
-            )))
-        }
+        Some(FileArg::Remote(p)) => return Err(older_client(p)),
         Some(FileArg::Staged { id, .. }) => {
             // Streamed by the client; taken as the user who streamed it.
             let agent = console.agent.as_deref();
@@ -309,16 +305,7 @@ pub async fn cli_bulk(
     if let Some(file) = &args.file {
         return cli_bulk_file(config, store, args, file, console, workers).await;
     }
-    let service = Service::new(config, &store, console, workers);
-    let ctx = SendCtx::new(
-        store.clone(),
-        Arc::new(config.clone()),
-        GraphClient::new(&config.graph),
-    );
-    let mut tuning = Tuning::from_config(config);
-    // No webhook receiver runs in this process: an echo cannot arrive here,
-    // so waiting for one is pointless (export still reconciles it later).
-    tuning.unknown_grace = std::time::Duration::ZERO;
+    let (service, ctx, tuning) = bulk_parts(config, &store, console, workers);
 
     let id = match &args.resume {
         Some(id) => {
@@ -343,6 +330,35 @@ pub async fn cli_bulk(
     run_to_report(&ctx, &service, owner, &tuning, &id, console).await
 }
 
+/// What a bulk run needs, text or file: the campaign service, the send
+/// context and the runner's tuning.
+fn bulk_parts(
+    config: &Config,
+    store: &Db,
+    console: &Console,
+    workers: Option<&crate::workers::JobSender>,
+) -> (Service, SendCtx, Tuning) {
+    let service = Service::new(config, store, console, workers);
+    let ctx = SendCtx::new(
+        store.clone(),
+        Arc::new(config.clone()),
+        GraphClient::new(&config.graph),
+    );
+    let mut tuning = Tuning::from_config(config);
+    // No webhook receiver runs in this process: an echo cannot arrive here,
+    // so waiting for one is pointless (export still reconciles it later).
+    tuning.unknown_grace = std::time::Duration::ZERO;
+    (service, ctx, tuning)
+}
+
+/// `--file` named by a client older than the process holding the store
+/// (it sent the path, not the file).
+fn older_client(path: &str) -> CliError {
+    CliError::runtime(format!(
+        "--file {path}: this dmdesk client is older than the one holding the store; use the same binary"
+    ))
+}
+
 /// Why Instagram recipients of `bulk --file` are skipped where the store is
 /// not held by a running dmdesk.
 const NO_SERVER: &str = "Instagram takes media only by URL, and no webhook server runs in this process to serve the file: run bulk --file while `dmdesk serve` (or the TUI) holds the store, with [server] public_url set";
@@ -363,24 +379,15 @@ async fn cli_bulk_file(
     let media = match file {
         FileArg::Local(p) => Media::read(p).map_err(|e| CliError::usage(format!("--file {e}")))?,
         // Streamed by the client; taken as the user who streamed it.
-        FileArg::Staged { id, .. } => attach::take_staged(store.path(), id, console.agent.as_deref())
-            .await
-            .map_err(|e| CliError::usage(format!("--file: {e}")))?,
-        FileArg::Remote(p) => {
-            return Err(CliError::runtime(format!(
-                "--file {p}: this dmdesk client is older than the one holding the store; use the same binary"
-            )))
+        FileArg::Staged { id, .. } => {
+            attach::take_staged(store.path(), id, console.agent.as_deref())
+                .await
+                .map_err(|e| CliError::usage(format!("--file: {e}")))?
         }
+        FileArg::Remote(p) => return Err(older_client(p)),
     };
     let owner = workers.is_some();
-    let service = Service::new(config, &store, console, workers);
-    let ctx = SendCtx::new(
-        store.clone(),
-        Arc::new(config.clone()),
-        GraphClient::new(&config.graph),
-    );
-    let mut tuning = Tuning::from_config(config);
-    tuning.unknown_grace = std::time::Duration::ZERO; // as in cli_bulk
+    let (service, ctx, tuning) = bulk_parts(config, &store, console, workers);
     campaign_tag(args)?;
     let audience = audience(config, args)?;
     let about = format!("[{}] {}", media.kind.as_str(), media.name);
