@@ -593,23 +593,25 @@ fn is_lock_error(e: &std::io::Error) -> bool {
         || e.raw_os_error() == Some(11)
 }
 
-/// The holder file names this process.
-fn held_by_this_process(path: &Path) -> bool {
-    std::fs::read_to_string(path.join(HOLDER_FILE)).is_ok_and(|h| {
-        h.split_whitespace()
-            .any(|kv| kv == format!("pid={}", std::process::id()))
-    })
-}
-
-fn held_message(path: &Path) -> String {
+/// The holder file's pid and mode, as far as it says them.
+fn holder(path: &Path) -> (Option<String>, Option<String>) {
     let holder = std::fs::read_to_string(path.join(HOLDER_FILE)).unwrap_or_default();
-    let who = holder
+    holder
         .split_whitespace()
         .fold((None, None), |(pid, mode), kv| match kv.split_once('=') {
             Some(("pid", p)) => (Some(p.to_string()), mode),
             Some(("mode", m)) => (pid, Some(m.to_string())),
             _ => (pid, mode),
-        });
+        })
+}
+
+/// The holder file names this process.
+fn held_by_this_process(path: &Path) -> bool {
+    holder(path).0 == Some(std::process::id().to_string())
+}
+
+fn held_message(path: &Path) -> String {
+    let who = holder(path);
     match who {
         (Some(pid), Some(mode)) => format!(
             "store {} is held by another dmdesk process (pid {pid}, `dmdesk {mode}`); stop it first or run this command on a copy of the store",
