@@ -12,6 +12,7 @@ use std::time::Duration;
 // need not stand above it), read here from their keys.
 use crate::media::notify::{NotifyConfig, NotifyVia};
 use crate::meta::graph::GraphConfig;
+use crate::rules::template::CannedReply;
 use crate::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
@@ -286,12 +287,6 @@ fn labels_config(
             Ok((name, check_colour(&key, &colour)?))
         })
         .collect()
-}
-
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
-pub struct CannedReply {
-    pub name: String,
-    pub text: String,
 }
 
 // ---- raw file shape -------------------------------------------------------

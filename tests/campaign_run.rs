@@ -467,7 +467,7 @@ async fn the_terminal_preview_counts_what_the_campaign_sends() {
     use dmdesk::app::command::Command;
     use dmdesk::app::event::Event;
     use dmdesk::app::keymap::Keymap;
-    use dmdesk::app::state::{text_area, BulkStage, BulkState, Options, Overlay, State};
+    use dmdesk::app::state::{text_area, BulkStage, BulkState, Overlay, State};
     use dmdesk::change::Change;
     use dmdesk::inbox::{Caller, Inbox, Request};
     use dmdesk::workers::Job;
@@ -510,7 +510,7 @@ async fn the_terminal_preview_counts_what_the_campaign_sends() {
     let now = TimestampMs::now();
     let cfg = env.ctx.config.clone();
     let mut s = State::new(
-        Options::from_config(&cfg, Keymap::default()),
+        dmdesk::tui::options::from_config(&cfg, Keymap::default()),
         now,
         (100, 30),
     );

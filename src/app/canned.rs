@@ -1,8 +1,7 @@
 //! Canned replies: fuzzy pick by name or text, variables filled from the contact.
 
-use crate::config::CannedReply;
 use crate::domain::Contact;
-use crate::rules::template::{Template, Vars};
+use crate::rules::template::{CannedReply, Template, Vars};
 
 /// Subsequence match score (higher is better), None when `query` is not a
 /// subsequence of `text`. Consecutive and word-start hits score more.

@@ -6,10 +6,10 @@ use super::event::{Event, ListRows, Reply, ThreadData};
 use super::keymap::Keymap;
 use super::state::{Options, State};
 use crate::clock::Zone;
-use crate::config::CannedReply;
 use crate::domain::*;
 use crate::job::Job;
 use crate::request::Request;
+use crate::rules::template::CannedReply;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::HashSet;
 

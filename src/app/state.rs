@@ -4,11 +4,11 @@ use super::keymap::Keymap;
 pub use super::team::{ComposeMode, PickKind, Picker, Sort, TeamState};
 use super::thread_layout::{Memo, Source};
 use crate::clock::Zone;
-use crate::config::{CannedReply, Config};
 use crate::domain::TimestampMs;
 use crate::domain::{AccountId, Contact, ConvKey, Conversation, Message, Mid};
 use crate::filter::ConvFilter;
 use crate::request::Preview;
+use crate::rules::template::CannedReply;
 use crate::rules::window::{window, Tag, Window, WindowFacts};
 use crate::team::{AgentName, HistoryEvent, Note};
 use crate::update::{CampaignProgress, SyncProgress};
@@ -55,46 +55,6 @@ pub struct Options {
     pub agents: Vec<AgentName>,
     /// `[labels]`: a colour per label (a ratatui colour name or #rrggbb).
     pub labels: BTreeMap<String, String>,
-}
-
-impl Options {
-    pub fn from_config(cfg: &Config, keymap: Keymap) -> Options {
-        let mut human_agent = HashSet::new();
-        let mut configured = HashSet::new();
-        for p in &cfg.pages {
-            configured.insert(p.id.clone());
-            configured.extend(p.instagram_id.clone());
-            if p.human_agent {
-                human_agent.insert(p.id.clone());
-                human_agent.extend(p.instagram_id.clone());
-            }
-        }
-        Options {
-            zone: Zone::Local,
-            listen: None,
-            demo: cfg.demo,
-            no_color: false,
-            bell: cfg.ui.bell,
-            title: cfg.ui.title,
-            keymap,
-            canned: cfg.canned.clone(),
-            human_agent,
-            configured,
-            me: None,
-            session: 0,
-            pages: cfg.page_infos(),
-            // `[ui] ascii = "auto"` is settled from the locale by the terminal side.
-            ascii: cfg.ui.ascii.unwrap_or(false),
-            dead_tokens: Vec::new(),
-            // The picture mode and the opener are settled by the terminal side.
-            media: super::media::MediaOpts {
-                notify: cfg.notify.clone(),
-                ..Default::default()
-            },
-            agents: cfg.team.agents.clone(),
-            labels: cfg.labels.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -92,7 +92,7 @@ pub enum Reply {
         demo: bool,
         /// What an attached UI needs of the owner's config (never a secret).
         pages: Vec<PageInfo>,
-        canned: Vec<crate::config::CannedReply>,
+        canned: Vec<crate::rules::template::CannedReply>,
     },
     Inbox(crate::inbox::Reply),
     Done,

@@ -12,6 +12,13 @@
 use crate::domain::Contact;
 use std::fmt;
 
+/// A canned reply from `[[canned]]`: a named template the composer fills.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct CannedReply {
+    pub name: String,
+    pub text: String,
+}
+
 /// The variables a text may use.
 pub const VARIABLES: [&str; 3] = ["first_name", "name", "page_name"];
 

@@ -9,6 +9,7 @@ pub mod data;
 pub mod drafts;
 pub mod event_loop;
 pub mod media;
+pub mod options;
 pub mod port;
 
 use crate::app::keymap::Keymap;
@@ -216,7 +217,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             jobs,
             presence,
         } => {
-            let mut opts = Options::from_config(&ctx.config, keymap);
+            let mut opts = options::from_config(&ctx.config, keymap);
             opts.listen = ctx.listen.clone();
             opts.demo = ctx.demo || ctx.config.demo;
             opts.me = me.clone();
@@ -265,7 +266,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
                 })
                 .collect();
             cfg.canned = canned;
-            let mut opts = Options::from_config(&cfg, keymap);
+            let mut opts = options::from_config(&cfg, keymap);
             opts.listen = Some(crate::app::state::attached_label(
                 listen.as_deref(),
                 owner_pid,

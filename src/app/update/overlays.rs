@@ -183,9 +183,9 @@ fn set_search(s: &mut State, input: &str, out: &mut Vec<Command>) {
 mod tests {
     use crate::app::command::Command;
     use crate::app::fixtures::{self as fx, NOW};
-    use crate::config::CannedReply;
     use crate::domain::*;
     use crate::request::Request;
+    use crate::rules::template::CannedReply;
     use ratatui::crossterm::event::KeyCode;
 
     #[test]
