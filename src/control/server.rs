@@ -449,7 +449,9 @@ async fn serve_connection(
     // Let queued frames (the error above, a run's last lines) go out.
     drop(conn);
     gone.cancel();
-    ctx.presence.leave(session);
+    // With PostgreSQL, leaving is a query: off the async workers.
+    let presence = ctx.presence.clone();
+    let _ = tokio::task::spawn_blocking(move || presence.leave(session)).await;
     inbox.leave(session);
     let _ = writer.await;
     tracing::info!(session, "control client disconnected");
