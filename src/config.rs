@@ -110,6 +110,12 @@ pub struct PageConfig {
     pub human_agent: bool,
 }
 
+impl crate::domain::PageIds for PageConfig {
+    fn ids(&self) -> (&AccountId, Option<&AccountId>) {
+        (&self.id, self.instagram_id.as_ref())
+    }
+}
+
 impl PageConfig {
     /// An `[[instagram]]` account (Instagram Login, no Page): it stands in
     /// `pages` as a page whose only account is its Instagram one, so
@@ -1108,22 +1114,7 @@ impl Config {
     /// An Instagram account connected both ways answers through its
     /// `[[instagram]]` block (its own host and token).
     pub fn page_for(&self, account: &AccountId) -> Option<(&PageConfig, Platform)> {
-        if let Some(p) = self
-            .pages
-            .iter()
-            .find(|p| p.is_instagram_login() && &p.id == account)
-        {
-            return Some((p, Platform::Instagram));
-        }
-        self.pages.iter().find_map(|p| {
-            if &p.id == account {
-                Some((p, Platform::Messenger))
-            } else if p.instagram_id.as_ref() == Some(account) {
-                Some((p, Platform::Instagram))
-            } else {
-                None
-            }
-        })
+        crate::domain::page_for(&self.pages, account)
     }
 
     /// Instagram account ids, for routing webhook entries by id.

@@ -567,6 +567,32 @@ pub struct PageInfo {
     pub human_agent: bool,
 }
 
+/// A configured page's two account ids, whichever side holds the page
+/// (`config::PageConfig` with its token, [`PageInfo`] without).
+pub trait PageIds {
+    fn ids(&self) -> (&AccountId, Option<&AccountId>);
+}
+
+impl PageIds for PageInfo {
+    fn ids(&self) -> (&AccountId, Option<&AccountId>) {
+        (&self.id, self.instagram_id.as_ref())
+    }
+}
+
+/// The page answering for `account` (a page's Instagram account is
+/// answered with the page's token), and the account's platform. An
+/// account connected both ways answers through Instagram Login.
+pub fn page_for<'a, P: PageIds>(pages: &'a [P], account: &AccountId) -> Option<(&'a P, Platform)> {
+    if let Some(p) = pages.iter().find(|p| p.ids() == (account, Some(account))) {
+        return Some((p, Platform::Instagram));
+    }
+    pages.iter().find_map(|p| match p.ids() {
+        (id, _) if id == account => Some((p, Platform::Messenger)),
+        (_, Some(ig)) if ig == account => Some((p, Platform::Instagram)),
+        _ => None,
+    })
+}
+
 impl PageInfo {
     /// An Instagram Login account (no Page): its only account is its
     /// Instagram one, so `instagram_id == id` (see `config::PageConfig`).

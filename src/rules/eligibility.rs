@@ -42,22 +42,7 @@ impl Pages {
     /// answered with the page's token), and the account's platform.
     /// An account connected both ways answers through Instagram Login.
     pub fn find(&self, account: &AccountId) -> Option<(&PageInfo, Platform)> {
-        if let Some(p) = self
-            .pages
-            .iter()
-            .find(|p| p.is_instagram_login() && &p.id == account)
-        {
-            return Some((p, Platform::Instagram));
-        }
-        self.pages.iter().find_map(|p| {
-            if &p.id == account {
-                Some((p, Platform::Messenger))
-            } else if p.instagram_id.as_ref() == Some(account) {
-                Some((p, Platform::Instagram))
-            } else {
-                None
-            }
-        })
+        crate::domain::page_for(&self.pages, account)
     }
 }
 
