@@ -65,9 +65,15 @@ fn survives_reopening(open: impl Fn() -> Db) {
         assert_eq!(stored(&i, &bo).as_deref(), Some("first line\nsecond line"));
         save(&i, &bo, "");
     }
-    let i = inbox(open());
+    let db = open();
+    let i = inbox(db.clone());
     assert_eq!(stored(&i, &bo), None, "an emptied note is not kept");
     assert_eq!(stored(&i, &ann).as_deref(), Some("refund ok? @bob"));
+    // The listing `dmdesk migrate` copies from: the kept one, by its key.
+    assert_eq!(
+        db.note_drafts().unwrap(),
+        vec![(ann, "refund ok? @bob".to_string())]
+    );
 }
 
 #[test]

@@ -92,7 +92,6 @@ pub fn to_postgres(source: &dyn Store, target: &PgStore) -> Result<Vec<TableCoun
     let mut accounts = BTreeSet::new();
     let mut with_draft: Vec<ConvKey> = Vec::new();
     // Set-aside notes have no flag on the conversation: every one is asked.
-    let mut every_conv: Vec<ConvKey> = Vec::new();
     let step = progress.step("conversations", source.conversation_count().ok());
     copy_rows(source.all_conversations(), &step, |v| {
         for c in &v {
@@ -100,7 +99,6 @@ pub fn to_postgres(source: &dyn Store, target: &PgStore) -> Result<Vec<TableCoun
             if c.has_draft {
                 with_draft.push(c.key.clone());
             }
-            every_conv.push(c.key.clone());
         }
         let n = v.len() as u64;
         let (added, _) = target.copy_in(CopyRows::Conversations(v))?;
@@ -134,15 +132,13 @@ pub fn to_postgres(source: &dyn Store, target: &PgStore) -> Result<Vec<TableCoun
 
     // Private notes set aside half-written: written only where the
     // database has none, so a second run adds nothing.
-    let step = progress.step("note drafts", Some(every_conv.len() as u64));
-    let (mut n, mut added) = (0, 0);
-    for k in every_conv {
-        if let Some(text) = source.note_draft(&k)? {
-            n += 1;
-            if target.note_draft(&k)?.is_none() {
-                target.set_note_draft(&k, &text)?;
-                added += 1;
-            }
+    let kept = source.note_drafts()?;
+    let step = progress.step("note drafts", Some(kept.len() as u64));
+    let (n, mut added) = (kept.len() as u64, 0);
+    for (k, text) in kept {
+        if target.note_draft(&k)?.is_none() {
+            target.set_note_draft(&k, &text)?;
+            added += 1;
         }
         step.inc(1);
     }

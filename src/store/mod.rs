@@ -282,6 +282,8 @@ pub trait Store: Send + Sync {
     fn note_draft(&self, conv: &ConvKey) -> Result<Option<String>>;
     /// Keep a half-written note; an empty one is removed.
     fn set_note_draft(&self, conv: &ConvKey, text: &str) -> Result<()>;
+    /// Every note set aside, with its conversation (`dmdesk migrate`).
+    fn note_drafts(&self) -> Result<Vec<(ConvKey, String)>>;
 
     // ---- outbox (written by `apply`) ---------------------------------------
 

@@ -490,6 +490,9 @@ impl Store for SledStore {
     fn set_note_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
         SledStore::set_note_draft(self, conv, text)
     }
+    fn note_drafts(&self) -> Result<Vec<(ConvKey, String)>> {
+        SledStore::note_drafts(self)
+    }
 
     fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>> {
         self.outbox_record(id)

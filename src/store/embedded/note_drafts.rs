@@ -13,6 +13,18 @@ impl SledStore {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    pub(super) fn note_drafts(&self) -> Result<Vec<(ConvKey, String)>> {
+        let mut v = Vec::new();
+        for kv in self.note_drafts.iter() {
+            let (k, text) = kv?;
+            match keys::conv_from(&k) {
+                Some((conv, _)) => v.push((conv, String::from_utf8_lossy(&text).into_owned())),
+                None => tracing::warn!("a set-aside note under an unreadable key was skipped"),
+            }
+        }
+        Ok(v)
+    }
+
     /// An empty text removes it.
     pub(super) fn set_note_draft(&self, conv: &ConvKey, text: &str) -> Result<()> {
         let k = keys::conv(conv);

@@ -1,32 +1,15 @@
 //! Byte keys: the embedded backend's encoding, so both backends list
 //! conversations and threads in the same order (`bytea` compares bytes).
 
-use crate::domain::{ConvKey, Mid, TimestampMs};
+use crate::domain::ConvKey;
+// The conversation prefix and the message key are the embedded backend's.
+pub use crate::store::embedded::keys::{conv, conv_from, message};
 use sha2::{Digest, Sha256};
-
-/// `platform code, account NUL, user NUL`: a prefix of its messages' skeys.
-pub fn conv(k: &ConvKey) -> Vec<u8> {
-    let mut v = Vec::with_capacity(3 + k.account.0.len() + k.user.0.len());
-    v.push(k.platform.code());
-    v.extend_from_slice(k.account.0.as_bytes());
-    v.push(0);
-    v.extend_from_slice(k.user.0.as_bytes());
-    v.push(0);
-    v
-}
 
 /// The first key after every key that starts with `conv(k)`.
 pub fn conv_end(k: &ConvKey) -> Vec<u8> {
     let mut v = conv(k);
     *v.last_mut().expect("ends with NUL") = 1;
-    v
-}
-
-/// A message's place in its thread: conversation, time, mid.
-pub fn message(k: &ConvKey, ts: TimestampMs, mid: &Mid) -> Vec<u8> {
-    let mut v = conv(k);
-    v.extend_from_slice(&((ts.0 as u64) ^ (1 << 63)).to_be_bytes());
-    v.extend_from_slice(mid.0.as_bytes());
     v
 }
 
@@ -39,7 +22,7 @@ pub fn lock_id(conv: &[u8]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Platform;
+    use crate::domain::{Mid, Platform, TimestampMs};
 
     #[test]
     fn a_thread_is_one_range_in_time_order() {

@@ -518,6 +518,9 @@ impl Store for PgStore {
         let (k, text) = (keys::conv(conv), text.to_string());
         self.run(|p| async move { note_drafts::set(&p, &k, &text).await })
     }
+    fn note_drafts(&self) -> Result<Vec<(ConvKey, String)>> {
+        self.run(|p| async move { note_drafts::all(&p).await })
+    }
 
     fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>> {
         let id = id.to_string();

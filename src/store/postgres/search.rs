@@ -154,7 +154,7 @@ pub(super) async fn search(
                 Some(SearchFrom {
                     activity: TimestampMs(ts),
                     // Both backends encode conversation keys alike.
-                    conv: crate::store::embedded::keys::conv_from(&conv)?.0,
+                    conv: super::keys::conv_from(&conv)?.0,
                 })
             });
             break;
