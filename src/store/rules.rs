@@ -3,10 +3,46 @@
 //! the backends only read and write what these decide.
 
 use crate::domain::{
-    ConvStatus, Conversation, Direction, Message, MsgKind, MsgStatus, Origin, Reaction, TimestampMs,
+    Contact, ConvStatus, Conversation, Direction, Message, MsgKind, MsgStatus, Origin,
+    ProfileState, Reaction, TimestampMs,
 };
 use crate::team::{AgentName, HistoryEvent, HistoryKind, MailItem, MailKind, Note, Priority};
 use serde::{Deserialize, Serialize};
+
+/// A fetched profile onto the contact the store has (a field the profile
+/// lacks keeps what was known); `None`: the fetch failed, counted.
+pub(crate) fn take_profile(c: &mut Contact, profile: Option<&Contact>, at: TimestampMs) {
+    match profile {
+        Some(p) => {
+            let p = p.clone();
+            c.name = p.name.or(c.name.take());
+            c.first_name = p.first_name.or(c.first_name.take());
+            c.last_name = p.last_name.or(c.last_name.take());
+            c.username = p.username.or(c.username.take());
+            c.profile_pic = p.profile_pic.or(c.profile_pic.take());
+            c.profile_state = ProfileState::Fetched;
+            c.source = "profile".into();
+        }
+        None => {
+            c.profile_state = ProfileState::Failed;
+            c.fetch_attempts += 1;
+        }
+    }
+    c.fetched_at = Some(at);
+}
+
+/// A name and username a sync saw fill only what the contact lacks;
+/// whether anything changed.
+pub(crate) fn fill_seen(c: &mut Contact, name: &Option<String>, username: &Option<String>) -> bool {
+    let mut changed = false;
+    for (have, seen) in [(&mut c.name, name), (&mut c.username, username)] {
+        if have.is_none() && seen.is_some() {
+            *have = seen.clone();
+            changed = true;
+        }
+    }
+    changed
+}
 
 /// A receipt, reaction, edit or unsend kept until its message lands. Both
 /// backends store it as JSON: the shape is part of their stored data.

@@ -7,9 +7,7 @@ use super::team;
 use super::txn::{insert_message, message_by_mid, messages_through, Txn, T};
 use super::{decode, encode, keys, record, Result, SledStore};
 use crate::change::Change;
-use crate::domain::{
-    Contact, ConvKey, Direction, Message, Mid, MsgStatus, ProfileState, TimestampMs,
-};
+use crate::domain::{Contact, ConvKey, Direction, Message, Mid, MsgStatus, TimestampMs};
 use crate::meta::webhook::METADATA_PREFIX;
 use crate::store::rules::{
     self, apply_deferred, count_new_message, merge_redelivery, status_from_watermarks, Deferred,
@@ -103,16 +101,7 @@ fn apply_one(txn: &mut Txn, ch: &Change) -> Result<()> {
             let mut contact = txn
                 .contact(conv)?
                 .unwrap_or_else(|| Contact::new(conv.clone(), "sync"));
-            let mut changed = false;
-            if contact.name.is_none() && name.is_some() {
-                contact.name = name.clone();
-                changed = true;
-            }
-            if contact.username.is_none() && username.is_some() {
-                contact.username = username.clone();
-                changed = true;
-            }
-            if changed {
+            if rules::fill_seen(&mut contact, name, username) {
                 put_contact(txn, &contact)?;
             }
             Ok(())
@@ -209,23 +198,7 @@ fn apply_one(txn: &mut Txn, ch: &Change) -> Result<()> {
             let mut c = txn
                 .contact(conv)?
                 .unwrap_or_else(|| Contact::new(conv.clone(), "profile"));
-            match profile {
-                Some(p) => {
-                    let p = (**p).clone();
-                    c.name = p.name.or(c.name);
-                    c.first_name = p.first_name.or(c.first_name);
-                    c.last_name = p.last_name.or(c.last_name);
-                    c.username = p.username.or(c.username);
-                    c.profile_pic = p.profile_pic.or(c.profile_pic);
-                    c.profile_state = ProfileState::Fetched;
-                    c.source = "profile".into();
-                }
-                None => {
-                    c.profile_state = ProfileState::Failed;
-                    c.fetch_attempts += 1;
-                }
-            }
-            c.fetched_at = Some(*at);
+            rules::take_profile(&mut c, profile.as_deref(), *at);
             put_contact(txn, &c)
         }
         Change::Notice { text } => {

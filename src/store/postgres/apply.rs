@@ -13,8 +13,7 @@
 use super::{decode, encode, keys, PgError, PgResult};
 use crate::change::Change;
 use crate::domain::{
-    Contact, ConvKey, Conversation, Direction, Message, Mid, MsgStatus, Origin, ProfileState,
-    TimestampMs,
+    Contact, ConvKey, Conversation, Direction, Message, Mid, MsgStatus, Origin, TimestampMs,
 };
 use crate::meta::webhook::METADATA_PREFIX;
 use crate::store::rules::{
@@ -56,7 +55,7 @@ async fn apply_once(pool: &Pool, changes: &[Change], origin: &str) -> PgResult<A
         search: Default::default(),
         out: Applied::default(),
     };
-    let mut named: Vec<&ConvKey> = changes.iter().filter_map(conv_of).collect();
+    let mut named: Vec<&ConvKey> = changes.iter().filter_map(Change::conv).collect();
     named.sort_by_key(|k| keys::lock_id(&keys::conv(k)));
     for k in named {
         txn.lock(k).await?;
@@ -69,34 +68,6 @@ async fn apply_once(pool: &Pool, changes: &[Change], origin: &str) -> PgResult<A
     super::feed_write::record(&tx, origin, &out.updates).await?;
     tx.commit().await?;
     Ok(out)
-}
-
-/// The conversation a change names up front (outbox changes name a record).
-fn conv_of(ch: &Change) -> Option<&ConvKey> {
-    match ch {
-        Change::Message { msg, .. } => Some(&msg.conv),
-        Change::Delivery { conv, .. }
-        | Change::Read { conv, .. }
-        | Change::Reaction { conv, .. }
-        | Change::Edit { conv, .. }
-        | Change::Delete { conv, .. }
-        | Change::Handover { conv, .. }
-        | Change::ContactSeen { conv, .. }
-        | Change::OutboundQueued { conv, .. }
-        | Change::MarkRead { conv, .. }
-        | Change::Status { conv, .. }
-        | Change::Assign { conv, .. }
-        | Change::Labels { conv, .. }
-        | Change::Priority { conv, .. }
-        | Change::Profile { conv, .. } => Some(conv),
-        Change::Contact(c) => Some(&c.conv),
-        Change::Note(n) => Some(&n.conv),
-        Change::OutboundSent { .. }
-        | Change::OutboundFailed { .. }
-        | Change::OutboundRetry { .. }
-        | Change::Notice { .. }
-        | Change::Ignored { .. } => None,
-    }
 }
 
 struct Txn<'t> {
@@ -450,16 +421,7 @@ async fn apply_one(txn: &mut Txn<'_>, ch: &Change) -> PgResult<()> {
                 .contact(conv)
                 .await?
                 .unwrap_or_else(|| Contact::new(conv.clone(), "sync"));
-            let mut changed = false;
-            if contact.name.is_none() && name.is_some() {
-                contact.name = name.clone();
-                changed = true;
-            }
-            if contact.username.is_none() && username.is_some() {
-                contact.username = username.clone();
-                changed = true;
-            }
-            if changed {
+            if rules::fill_seen(&mut contact, name, username) {
                 put_contact(txn, &contact).await?;
             }
             Ok(())
@@ -572,23 +534,7 @@ async fn apply_one(txn: &mut Txn<'_>, ch: &Change) -> PgResult<()> {
                 .contact(conv)
                 .await?
                 .unwrap_or_else(|| Contact::new(conv.clone(), "profile"));
-            match profile {
-                Some(p) => {
-                    let p = (**p).clone();
-                    c.name = p.name.or(c.name);
-                    c.first_name = p.first_name.or(c.first_name);
-                    c.last_name = p.last_name.or(c.last_name);
-                    c.username = p.username.or(c.username);
-                    c.profile_pic = p.profile_pic.or(c.profile_pic);
-                    c.profile_state = ProfileState::Fetched;
-                    c.source = "profile".into();
-                }
-                None => {
-                    c.profile_state = ProfileState::Failed;
-                    c.fetch_attempts += 1;
-                }
-            }
-            c.fetched_at = Some(*at);
+            rules::take_profile(&mut c, profile.as_deref(), *at);
             put_contact(txn, &c).await
         }
         Change::Notice { text } => {
