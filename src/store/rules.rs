@@ -376,6 +376,56 @@ mod tests {
         Conversation::new(ConvKey::new(Platform::Messenger, "P", "U"), "U".into())
     }
 
+    #[test]
+    fn a_profile_keeps_what_it_lacks_and_a_failed_fetch_is_counted() {
+        let conv = ConvKey::new(Platform::Messenger, "P", "U");
+        let mut c = Contact::new(conv.clone(), "sync");
+        c.name = Some("Ann".into());
+        c.username = Some("ann_k".into());
+        let mut p = Contact::new(conv, "graph");
+        p.first_name = Some("Ann".into());
+        p.name = Some("Ann Kim".into());
+        take_profile(&mut c, Some(&p), TimestampMs(5));
+        assert_eq!(c.name.as_deref(), Some("Ann Kim"));
+        assert_eq!(c.first_name.as_deref(), Some("Ann"));
+        assert_eq!(
+            c.username.as_deref(),
+            Some("ann_k"),
+            "kept: the profile has none"
+        );
+        assert_eq!(
+            (c.profile_state, c.fetched_at),
+            (ProfileState::Fetched, Some(TimestampMs(5)))
+        );
+        take_profile(&mut c, None, TimestampMs(9));
+        assert_eq!(
+            (c.profile_state, c.fetch_attempts),
+            (ProfileState::Failed, 1)
+        );
+        assert_eq!(
+            c.name.as_deref(),
+            Some("Ann Kim"),
+            "a failed fetch forgets nothing"
+        );
+    }
+
+    #[test]
+    fn a_name_seen_in_a_sync_fills_only_what_is_missing() {
+        let mut c = Contact::new(ConvKey::new(Platform::Instagram, "IG", "U"), "sync");
+        c.name = Some("Known".into());
+        let seen = |n: &str| Some(n.to_string());
+        assert!(fill_seen(&mut c, &seen("Other"), &seen("handle")));
+        assert_eq!(
+            (c.name.as_deref(), c.username.as_deref()),
+            (Some("Known"), Some("handle"))
+        );
+        assert!(
+            !fill_seen(&mut c, &seen("Other"), &seen("other_handle")),
+            "nothing new"
+        );
+        assert!(!fill_seen(&mut c, &None, &None));
+    }
+
     fn customer(c: &mut Conversation, t: i64, from_sync: bool) -> Vec<HistoryKind> {
         let m = Message::inbound(
             c.key.clone(),
