@@ -17,6 +17,7 @@ pub mod export;
 pub mod presence;
 pub mod report;
 mod service;
+mod sync;
 
 // The request/reply types are plain and live in src/request.rs (the UI
 // names them without standing above the service); re-exported here for
