@@ -206,3 +206,23 @@ async fn no_pages_or_an_unknown_account_is_a_usage_error() {
     );
     assert_eq!(sim_calls(&sim), 0, "no call before the checks pass");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_sync_says_so_exits_1_and_calls_nobody() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cfg) = config(dir.path(), &sim, &sim.ids().page_token, true);
+    let store = Db::open(&cfg.store.path, 8, "test").unwrap();
+    // Ctrl-C before the first call.
+    let console = dmdesk::console::Console::local(None);
+    console.cancel.cancel();
+    let sync = dmdesk::oneshot::OneShot::Sync(dmdesk::cli::SyncArgs { account: None });
+    let e = dmdesk::oneshot::run(sync, &cfg, Some(store), &console, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (1, "sync interrupted; run it again to resume")
+    );
+    assert_eq!(sim_calls(&sim), 0);
+}

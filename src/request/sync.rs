@@ -33,3 +33,48 @@ impl SyncReport {
         self.accounts.iter().filter(|a| a.error.is_some()).count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Reply, Request};
+
+    #[test]
+    fn a_sync_and_its_report_travel_and_come_back_equal() {
+        let ask = Request::SyncNow {
+            account: Some("P1".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&ask).unwrap(),
+            serde_json::json!({"op": "sync_now", "account": "P1"})
+        );
+        let report = SyncReport {
+            accounts: vec![AccountReport {
+                page: "P1".into(),
+                platform: Platform::Instagram,
+                account: "IG1".into(),
+                conversations: 3,
+                new_conversations: 2,
+                messages: 7,
+                profiles_fetched: 2,
+                calls: 4,
+                error: Some("network problem".into()),
+            }],
+            cancelled: true,
+        };
+        let synced = Reply::Synced {
+            report,
+            graph_calls: 4,
+        };
+        for r in [ask, Request::SyncNow { account: None }] {
+            let text = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), r, "{text}");
+        }
+        let text = serde_json::to_string(&synced).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Reply>(&text).unwrap(),
+            synced,
+            "{text}"
+        );
+    }
+}
