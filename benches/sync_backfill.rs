@@ -155,7 +155,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// One sync of the fake's conversations with `cfg`; the report's account
 /// and the Graph calls it made.
-async fn sync_once(cfg: &Arc<Config>) -> (dmdesk::sync::AccountReport, u64, f64) {
+async fn sync_once(cfg: &Arc<Config>) -> (dmdesk::request::sync::AccountReport, u64, f64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Db::open(dir.path(), 64, "bench").expect("store");
     let graph = GraphClient::new(&cfg.graph);

@@ -10,7 +10,7 @@ use dmdesk::domain::{
     AccountId, ConvKey, Direction, MsgStatus, Platform, ProfileState, TimestampMs,
 };
 use dmdesk::meta::graph::{token_fingerprint, GraphClient};
-use dmdesk::sync::{cli_sync, Syncer};
+use dmdesk::sync::Syncer;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -81,6 +81,17 @@ async fn no_profiles(server: &MockServer) {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(server)
         .await;
+}
+
+/// `dmdesk sync` as the one-shot runner runs it where the store is open.
+async fn cli_sync(
+    cfg: &Config,
+    store: Db,
+    args: &SyncArgs,
+    console: &Console,
+) -> dmdesk::cli::CliResult {
+    let sync = dmdesk::oneshot::OneShot::Sync(args.clone());
+    dmdesk::oneshot::run(sync, cfg, Some(store), console, None).await
 }
 
 fn syncer(cfg: &Config, store: &Db) -> (Syncer, GraphClient) {

@@ -11,12 +11,17 @@
 //! arm in `app::update` (one it never asks for joins the arm that ignores
 //! the one-shots' replies); a new variant is a new socket protocol version
 //! (`control::protocol::VERSION`, README's protocol section). Work that is
-//! not a store read or write (a send, a sync) is a `Job` for the workers.
+//! not a store read or write (a send, a sync) is a `Job` for the workers,
+//! unless a one-shot waits for its end: then it is a request whose reply
+//! carries the result (`SyncNow`, run on the blocking thread `handle` is
+//! on; what cannot travel in a request, such as the one-shot's cancel and
+//! progress, is handed to its inbox: `Inbox::with_sync`).
 
 pub mod export;
 pub mod presence;
 pub mod report;
 mod service;
+mod sync;
 
 // The request/reply types are plain and live in src/request.rs (the UI
 // names them without standing above the service); re-exported here for

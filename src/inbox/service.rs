@@ -6,6 +6,7 @@ use super::presence::Presence;
 use super::request::{
     AssignTo, Assigned, Audience, BulkContent, ListRows, Reply, Request, ThreadData,
 };
+use super::sync::SyncWork;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, TimestampMs};
@@ -14,9 +15,12 @@ use crate::media::picture::{pictures_of, PicKey, PictureChunk, Unavailable};
 use crate::send::campaign;
 use crate::store::{CampaignStatus, Swap};
 use crate::team::AgentName;
+use crate::update::SyncProgress;
 use crate::workers::JobSender;
 use std::collections::HashSet;
 use std::sync::Arc;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Who asks: the owner's own UI (session 0) or an attached client's
 /// connection, and the Unix user behind it.
@@ -43,6 +47,9 @@ pub struct Inbox {
     exports: Scans,
     /// The picture cache `[media]` names, opened when first asked.
     pictures: std::sync::OnceLock<Option<Arc<crate::pictures::Source>>>,
+    /// The cancel and progress of the one-shot sync this inbox runs (None:
+    /// it runs none).
+    sync: Option<SyncWork>,
 }
 
 /// The pages (and their Instagram accounts) allowed the HUMAN_AGENT tag.
@@ -70,7 +77,19 @@ impl Inbox {
             config: None,
             exports: Scans::default(),
             pictures: Default::default(),
+            sync: None,
         }
+    }
+
+    /// The one-shot `dmdesk sync` this inbox runs (`Request::SyncNow`):
+    /// stopped by `cancel`, its progress sent to `progress`.
+    pub fn with_sync(
+        mut self,
+        cancel: CancellationToken,
+        progress: watch::Sender<SyncProgress>,
+    ) -> Inbox {
+        self.sync = Some(SyncWork { cancel, progress });
+        self
     }
 
     /// The config: its pages (the HUMAN_AGENT accounts among them) and its
@@ -384,6 +403,9 @@ impl Inbox {
             }
             Request::CampaignReport { id } => {
                 Reply::CampaignReport(Box::new(campaign::report(st, &id).map_err(err)?))
+            }
+            Request::SyncNow { account } => {
+                super::sync::sync_now(st, self.config.as_ref(), self.sync.as_ref(), account)?
             }
         })
     }

@@ -173,7 +173,12 @@ pub async fn run(
             store.flush()?;
             r
         }
-        OneShot::Sync(a) => crate::sync::cli_sync(cfg, store_or_err(store)?, &a, console).await,
+        OneShot::Sync(a) => {
+            let inbox = inbox(cfg, store_or_err(store)?, workers);
+            let ask =
+                move |sync, cancel, progress| inbox.with_sync(cancel, progress).handle(&me, sync);
+            crate::sync::cli_sync(cfg, &a, console, ask).await
+        }
         OneShot::Doctor => crate::doctor::cli_doctor(cfg, store, console).await,
         OneShot::Export { what } => {
             let inbox = inbox(cfg, store_or_err(store)?, workers);

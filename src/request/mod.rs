@@ -11,6 +11,7 @@ use crate::team::{AgentName, HistoryEvent, MailItem, Note, Priority};
 use serde::{Deserialize, Serialize};
 
 pub mod campaign;
+pub mod sync;
 pub mod upload;
 
 // The bulk preview and the campaign report are part of the vocabulary: the
@@ -236,6 +237,13 @@ pub enum Request {
     ViewCounts {
         me: Option<AgentName>,
     },
+    /// Sync every configured page, or only `account` (a page or Instagram
+    /// id), to the end: answered with `Reply::Synced`. Its cancel and its
+    /// progress cannot travel in a request: the process running the
+    /// one-shot hands them to its inbox (`Inbox::with_sync`).
+    SyncNow {
+        account: Option<crate::domain::AccountId>,
+    },
 }
 
 /// Whom a campaign is for.
@@ -346,6 +354,11 @@ pub enum Reply {
         mine: u64,
         unassigned: u64,
         all: u64,
+    },
+    /// What a `Request::SyncNow` did, and the Graph calls it made.
+    Synced {
+        report: sync::SyncReport,
+        graph_calls: u64,
     },
 }
 

@@ -1,15 +1,17 @@
 //! `dmdesk sync [--account ID]`: one sync with a progress bar and a summary.
+//! The sync runs behind the inbox service where the store is
+//! (`Request::SyncNow`); this end shows its progress and its report.
 
-use super::{SyncReport, Syncer};
 use crate::cli::{CliError, CliResult, SyncArgs};
 use crate::config::Config;
 use crate::console::Console;
-use crate::db::Db;
 use crate::domain::AccountId;
-use crate::meta::graph::GraphClient;
+use crate::request::sync::{AccountReport, SyncReport};
+use crate::request::{Reply, Request};
 use crate::update::SyncProgress;
-use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 fn line(p: &SyncProgress, total_pages: usize) -> String {
     format!(
@@ -22,7 +24,20 @@ fn line(p: &SyncProgress, total_pages: usize) -> String {
     )
 }
 
-pub async fn cli_sync(config: &Config, store: Db, args: &SyncArgs, console: &Console) -> CliResult {
+/// `ask` is the inbox where the store is, given the request with this
+/// command's cancel and the sender of its progress (they cannot travel in
+/// a request); it runs on a blocking thread.
+pub async fn cli_sync<Ask>(
+    config: &Config,
+    args: &SyncArgs,
+    console: &Console,
+    ask: Ask,
+) -> CliResult
+where
+    Ask: FnOnce(Request, CancellationToken, watch::Sender<SyncProgress>) -> Result<Reply, String>
+        + Send
+        + 'static,
+{
     if config.pages.is_empty() {
         return Err(CliError::usage(
             "config key `pages`: no [[pages]] or [[instagram]] configured, nothing to sync",
@@ -40,12 +55,9 @@ pub async fn cli_sync(config: &Config, store: Db, args: &SyncArgs, console: &Con
         Some(_) => 1,
         None => config.pages.len(),
     };
-    let graph = GraphClient::new(&config.graph);
-    let syncer = Syncer::new(store, Arc::new(config.clone()), graph.clone());
     // Ctrl-C, or the attached client gone.
     let cancel = console.cancel.clone();
-
-    let mut progress = syncer.watch_progress();
+    let (sender, mut progress) = watch::channel(SyncProgress::default());
     let tty = console.progress_bar();
     let lines = console.line_sink();
     let shower = tokio::spawn(async move {
@@ -78,10 +90,21 @@ pub async fn cli_sync(config: &Config, store: Db, args: &SyncArgs, console: &Con
         }
     });
 
-    let report = syncer.run(only.as_ref(), &cancel).await;
-    drop(syncer); // closes the progress channel
+    let sync = Request::SyncNow { account: only };
+    // The sender goes with the inbox: the channel closes when it is done.
+    let answer = tokio::task::spawn_blocking(move || ask(sync, cancel, sender)).await;
     let _ = shower.await;
-    summary(&report, graph.calls_made(), console);
+    let answer = answer.map_err(|e| CliError::runtime(format!("sync stopped: {e}")))?;
+    let Reply::Synced {
+        report,
+        graph_calls,
+    } = answer.map_err(CliError::runtime)?
+    else {
+        return Err(CliError::runtime(
+            "the inbox answered a sync with something else",
+        ));
+    };
+    summary(&report, graph_calls, console);
     if report.cancelled {
         return Err(CliError::runtime(
             "sync interrupted; run it again to resume",
@@ -111,7 +134,7 @@ fn summary(r: &SyncReport, calls: u64, console: &Console) {
             Some(e) => console.err(&format!("failed: {} {}: {e}", a.platform, a.account)),
         }
     }
-    let sum = |f: fn(&super::AccountReport) -> u64| r.accounts.iter().map(f).sum::<u64>();
+    let sum = |f: fn(&AccountReport) -> u64| r.accounts.iter().map(f).sum::<u64>();
     console.err(&format!(
         "sync: {} conversations added, {} messages added, {} Graph calls, {} errors",
         sum(|a| a.new_conversations),

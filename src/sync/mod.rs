@@ -33,6 +33,7 @@ use crate::domain::{AccountId, ConvKey, Platform, TimestampMs};
 use crate::meta::error::{ErrorClass, GraphError};
 use crate::meta::graph::GraphClient;
 use crate::profiles;
+use crate::request::sync::{AccountReport, SyncReport};
 use crate::store::StoreError;
 use crate::tokens::{dead_token, token_died};
 use crate::update::{SyncProgress, Update};
@@ -69,36 +70,6 @@ pub enum SyncError {
     /// another process may be syncing it now.
     #[error("{0}")]
     LockLost(String),
-}
-
-/// What one account's sync did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountReport {
-    pub page: AccountId,
-    pub platform: Platform,
-    pub account: AccountId,
-    /// Threads read.
-    pub conversations: u64,
-    /// Conversations new to the store.
-    pub new_conversations: u64,
-    /// Messages new to the store.
-    pub messages: u64,
-    pub profiles_fetched: u64,
-    /// Graph calls made for this account.
-    pub calls: u64,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SyncReport {
-    pub accounts: Vec<AccountReport>,
-    pub cancelled: bool,
-}
-
-impl SyncReport {
-    pub fn failed(&self) -> usize {
-        self.accounts.iter().filter(|a| a.error.is_some()).count()
-    }
 }
 
 /// How much one Conversations API read asks for: threads per page and
@@ -228,6 +199,13 @@ impl Syncer {
         }
     }
 
+    /// Progress into `progress` rather than a channel of its own: the one a
+    /// one-shot `dmdesk sync` watches, handed to the inbox that runs it.
+    pub fn with_progress(mut self, progress: watch::Sender<SyncProgress>) -> Syncer {
+        self.progress = progress;
+        self
+    }
+
     /// The page sizes the next read for `account` starts with: the
     /// configured ones (at most [`INSTAGRAM_HISTORY`] messages on
     /// Instagram), or the smaller ones Meta accepted earlier in this process.
@@ -260,11 +238,6 @@ impl Syncer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(account.clone(), sizes);
-    }
-
-    /// Progress as it changes (the CLI's bar). The store gets every change too.
-    pub fn watch_progress(&self) -> watch::Receiver<SyncProgress> {
-        self.progress.subscribe()
     }
 
     fn bump(&self, f: impl FnOnce(&mut SyncProgress)) {
