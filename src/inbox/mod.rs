@@ -13,8 +13,10 @@
 //! (`control::protocol::VERSION`, README's protocol section). Work that is
 //! not a store read or write (a send, a sync) is a `Job` for the workers.
 
+pub mod doctor;
 pub mod export;
 pub mod presence;
+mod replay;
 pub mod report;
 mod service;
 

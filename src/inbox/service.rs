@@ -385,6 +385,19 @@ impl Inbox {
             Request::CampaignReport { id } => {
                 Reply::CampaignReport(Box::new(campaign::report(st, &id).map_err(err)?))
             }
+            Request::DeleteEvent { seq } => super::replay::delete(st, seq)?,
+            Request::Replay => super::replay::replay(
+                st,
+                self.config
+                    .as_deref()
+                    .ok_or("replays run where the config is")?,
+            )?,
+            Request::StoreChecks => Reply::StoreChecks(Box::new(super::doctor::store_checks(
+                st,
+                self.config
+                    .as_deref()
+                    .ok_or("the store is checked where the config is")?,
+            ))),
         })
     }
 }
