@@ -129,3 +129,87 @@ pub fn check_event_log(db: &Db) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::change::Change;
+    use crate::config::Config;
+    use crate::db::Db;
+    use crate::domain::{AccountId, ConvKey, Platform, TimestampMs};
+    use crate::inbox::{Caller, Inbox, Reply, Request};
+    use crate::meta::graph::token_fingerprint;
+    use crate::request::doctor::{Finding, PageChecks, StoreChecks};
+    use std::sync::Arc;
+
+    fn standby(store: &Db, platform: Platform, account: &str, user: &str) {
+        store
+            .apply(&[Change::Handover {
+                conv: ConvKey::new(platform, account, user),
+                standby: true,
+                at: TimestampMs(1),
+            }])
+            .unwrap();
+    }
+
+    #[test]
+    fn the_store_says_what_it_knows_of_itself_and_of_each_page() {
+        let config = Config::from_toml(
+            "[[pages]]\nid = \"A\"\nname = \"Shop\"\naccess_token = \"tok-A\"\n\
+             [[pages]]\nid = \"B\"\naccess_token = \"tok-B\"\n\
+             [[instagram]]\nid = \"IG\"\nname = \"Shop IG\"\naccess_token = \"tok-IG\"\n",
+            &|_| None,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Db::open(&dir.path().join("store"), 8, "test").unwrap();
+        // Two threads of page A and one of the Instagram login in standby,
+        // one of page B not; B's and the login's tokens refused.
+        standby(&store, Platform::Messenger, "A", "U1");
+        standby(&store, Platform::Messenger, "A", "U2");
+        standby(&store, Platform::Instagram, "IG", "U3");
+        store
+            .apply(&[Change::Handover {
+                conv: ConvKey::new(Platform::Messenger, "B", "U4"),
+                standby: false,
+                at: TimestampMs(1),
+            }])
+            .unwrap();
+        for (i, why) in [(1, "expired"), (2, "revoked")] {
+            let page = &config.pages[i];
+            let print = token_fingerprint(&page.access_token);
+            store
+                .mark_token_dead(page.id.as_str(), &print, why, TimestampMs(1))
+                .unwrap();
+        }
+        store.append_event_nowait(b"{}", TimestampMs(1)).unwrap();
+        store.flush().unwrap();
+        store.set_applied_seq(1).unwrap();
+        store.quarantine_event(1, "test").unwrap();
+
+        let jobs = tokio::sync::mpsc::unbounded_channel().0;
+        let inbox = Inbox::new(store, jobs).with_config(Arc::new(config));
+        let me = Caller {
+            session: 0,
+            agent: None,
+        };
+        let page = |id: &str, dead_token: Option<&str>, standby: Option<&str>| PageChecks {
+            page: AccountId::new(id),
+            dead_token: dead_token.map(Finding::fix),
+            standby: standby.map(Finding::fix),
+        };
+        let expected = StoreChecks {
+            store: vec![Finding::note(
+                "1 quarantined event(s) (seq 1), kept until replayed: `dmdesk replay` applies them again",
+            )],
+            pages: vec![
+                page("A", None, Some("page Shop (A): 2 conversation(s) are in standby: another app owns those threads, Meta delivers them as standby and replies fail; make dmdesk's app the primary receiver (Page settings → Advanced messaging) or have the other app pass thread control")),
+                page("B", Some("page B (B): Meta rejected this token (expired); dmdesk stopped calling Meta for the page — put a new Page access token in pages[1].access_token"), None),
+                page("IG", Some("instagram Shop IG (IG): Meta rejected this token (revoked); dmdesk stopped calling Meta for the account — put a new Instagram token in its access_token_file"), None),
+            ],
+        };
+        assert_eq!(
+            inbox.handle(&me, Request::StoreChecks),
+            Ok(Reply::StoreChecks(Box::new(expected)))
+        );
+    }
+}

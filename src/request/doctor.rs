@@ -81,3 +81,64 @@ impl StoreChecks {
         self.pages.iter().find(|p| &p.page == page)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Reply, Request};
+    use serde_json::json;
+
+    #[test]
+    fn replay_and_doctor_requests_and_replies_travel_and_come_back_equal() {
+        assert_eq!(
+            serde_json::to_value(Request::DeleteEvent { seq: 7 }).unwrap(),
+            json!({"op": "delete_event", "seq": 7})
+        );
+        assert_eq!(
+            serde_json::to_value(Request::Replay).unwrap(),
+            json!({"op": "replay"})
+        );
+        for r in [
+            Request::DeleteEvent { seq: 7 },
+            Request::Replay,
+            Request::StoreChecks,
+        ] {
+            let text = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), r, "{text}");
+        }
+        let checks = StoreChecks {
+            store: vec![Finding::ok("database d: PostgreSQL 16, schema 2 (current)")],
+            pages: vec![PageChecks {
+                page: AccountId::new("P"),
+                dead_token: Some(Finding::fix("page P (P): Meta rejected this token")),
+                standby: None,
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(&checks.store[0]).unwrap(),
+            json!({"level": "ok", "text": "database d: PostgreSQL 16, schema 2 (current)"})
+        );
+        for r in [
+            Reply::EventDeleted {
+                seq: 7,
+                deleted: false,
+            },
+            Reply::Replayed {
+                applied: 1,
+                quarantined: 2,
+                pending_applied: 3,
+            },
+            Reply::StoreChecks(Box::new(checks)),
+        ] {
+            let text = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Reply>(&text).unwrap(), r, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_finding_reads_as_its_level_then_its_text() {
+        assert_eq!(Finding::note("n").to_string(), "note: n");
+        assert_eq!(Finding::fix("f").to_string(), "fix: f");
+        assert_eq!(Finding::ok("o").to_string(), "ok: o");
+    }
+}
