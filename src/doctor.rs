@@ -2,7 +2,9 @@
 //! (including how long Meta still serves the configured Graph API version),
 //! each page token, each page's webhook subscription, threads owned by
 //! another app, and explains the HUMAN_AGENT setting. One line per finding,
-//! each saying what to fix.
+//! each saying what to fix. What the store knows (database, event log, dead
+//! tokens, standby threads) is asked of the inbox service
+//! (`Request::StoreChecks`, src/inbox/doctor.rs).
 
 use crate::cli::{CliError, CliResult};
 use crate::config::{Config, PageConfig};
