@@ -2,19 +2,22 @@
 //! (including how long Meta still serves the configured Graph API version),
 //! each page token, each page's webhook subscription, threads owned by
 //! another app, and explains the HUMAN_AGENT setting. One line per finding,
-//! each saying what to fix.
+//! each saying what to fix. What the store knows (database, event log, dead
+//! tokens, standby threads) is asked of the inbox service
+//! (`Request::StoreChecks`, src/inbox/doctor.rs).
 
 use crate::cli::{CliError, CliResult};
 use crate::config::{Config, PageConfig};
 use crate::db::Db;
+use crate::inbox::{Caller, Inbox, Reply, Request};
 use crate::meta::error::ErrorClass;
 use crate::meta::graph::GraphClient;
+use crate::request::doctor::{PageChecks, StoreChecks};
 use crate::tokens::check::LoginCheck;
-use crate::tokens::dead_token;
 use chrono::NaiveDate;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt;
+use std::sync::Arc;
 
 /// Webhook fields dmdesk relies on.
 pub const NEEDED_FIELDS: &[&str] = &[
@@ -31,49 +34,11 @@ pub const NEEDED_FIELDS: &[&str] = &[
     "standby",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Ok,
-    /// Worth knowing; nothing to change.
-    Note,
-    Fix,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub level: Level,
-    pub text: String,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tag = match self.level {
-            Level::Ok => "ok",
-            Level::Note => "note",
-            Level::Fix => "fix",
-        };
-        write!(f, "{tag}: {}", self.text)
-    }
-}
-
-fn ok(text: impl Into<String>) -> Finding {
-    Finding {
-        level: Level::Ok,
-        text: text.into(),
-    }
-}
-fn note(text: impl Into<String>) -> Finding {
-    Finding {
-        level: Level::Note,
-        text: text.into(),
-    }
-}
-fn fix(text: impl Into<String>) -> Finding {
-    Finding {
-        level: Level::Fix,
-        text: text.into(),
-    }
-}
+// The findings are plain data (the store's travel from the inbox service);
+// named here too for doctor's callers.
+pub use crate::request::doctor::{Finding, Level};
+// The event log's check is the store's, run where the store is.
+pub use crate::inbox::doctor::check_event_log;
 
 /// Graph API versions: (version, release date, the "available until" date
 /// Meta published, if it did), oldest first. Source:
@@ -128,7 +93,7 @@ pub fn check_graph_version(version: &str, today: NaiveDate) -> Finding {
     let oldest = GRAPH_VERSIONS.first().map_or("", |(v, _, _)| *v);
     let default = crate::config::DEFAULT_GRAPH_VERSION;
     let Some((end, published)) = graph_version_end(version) else {
-        return note(format!(
+        return Finding::note(format!(
             "graph.version = {version} is not in dmdesk's table of Graph API versions ({oldest} to {newest}): its end of life is unknown; see https://developers.facebook.com/docs/graph-api/changelog/versions/"
         ));
     };
@@ -140,15 +105,15 @@ pub fn check_graph_version(version: &str, today: NaiveDate) -> Finding {
     let days = (end - today).num_days();
     let set = format!("set [graph] version = \"{default}\" (or newer) and check Meta's changelog for what changed");
     if days < 0 {
-        fix(format!(
+        Finding::fix(format!(
             "graph.version = {version} reached its end of life on {when}: Meta answers calls to it with the oldest version it still serves; {set}"
         ))
     } else if days <= VERSION_WARNING_DAYS {
-        fix(format!(
+        Finding::fix(format!(
             "graph.version = {version} reaches its end of life on {when}, in {days} day(s): {set}"
         ))
     } else {
-        ok(format!("graph.version = {version} is served until {when}"))
+        Finding::ok(format!("graph.version = {version} is served until {when}"))
     }
 }
 
@@ -161,14 +126,14 @@ pub fn check_config(config: &Config) -> Vec<Finding> {
 pub fn check_config_at(config: &Config, today: NaiveDate) -> Vec<Finding> {
     let mut out = Vec::new();
     if config.server.app_secret.is_empty() {
-        out.push(fix("server.app_secret is not set (or DMDESK_APP_SECRET): webhooks cannot be verified and every POST gets 401; copy the App Secret from the App Dashboard → Settings → Basic"));
+        out.push(Finding::fix("server.app_secret is not set (or DMDESK_APP_SECRET): webhooks cannot be verified and every POST gets 401; copy the App Secret from the App Dashboard → Settings → Basic"));
     } else {
-        out.push(ok("server.app_secret is set"));
+        out.push(Finding::ok("server.app_secret is set"));
     }
     if config.server.verify_token.is_empty() {
-        out.push(fix("server.verify_token is not set (or DMDESK_VERIFY_TOKEN): Meta's webhook verification will fail; choose a string and enter the same one in the App Dashboard's webhook settings"));
+        out.push(Finding::fix("server.verify_token is not set (or DMDESK_VERIFY_TOKEN): Meta's webhook verification will fail; choose a string and enter the same one in the App Dashboard's webhook settings"));
     } else {
-        out.push(ok("server.verify_token is set"));
+        out.push(Finding::ok("server.verify_token is set"));
     }
     let listen = config.server.listen;
     let public = format!(
@@ -176,19 +141,22 @@ pub fn check_config_at(config: &Config, today: NaiveDate) -> Vec<Finding> {
         config.server.path
     );
     if listen.ip().is_loopback() {
-        out.push(note(format!(
+        out.push(Finding::note(format!(
             "server.listen = {listen} is loopback only: {public} on this machine"
         )));
     } else {
-        out.push(ok(format!("server.listen = {listen}; {public}")));
+        out.push(Finding::ok(format!("server.listen = {listen}; {public}")));
     }
     if config.server.app_id.is_none() {
-        out.push(note("server.app_id is not set: echoes of replies sent by dmdesk from another machine cannot be told from other apps'; set it to your Meta app id"));
+        out.push(Finding::note("server.app_id is not set: echoes of replies sent by dmdesk from another machine cannot be told from other apps'; set it to your Meta app id"));
     }
     if config.pages.is_empty() {
-        out.push(fix("no [[pages]] in the config: add one per Facebook Page (id, access_token; instagram_id for its Instagram account)"));
+        out.push(Finding::fix("no [[pages]] in the config: add one per Facebook Page (id, access_token; instagram_id for its Instagram account)"));
     } else {
-        out.push(ok(format!("{} page(s) configured", config.pages.len())));
+        out.push(Finding::ok(format!(
+            "{} page(s) configured",
+            config.pages.len()
+        )));
     }
     out.push(check_graph_version(&config.graph.version, today));
     out
@@ -209,9 +177,11 @@ fn field_names(app: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A Page's checks; `stored`: what the store said of it (None: the store
+/// was not checked).
 async fn check_page(
     config: &Config,
-    store: Option<&Db>,
+    stored: Option<&PageChecks>,
     graph: &GraphClient,
     i: usize,
     page: &PageConfig,
@@ -219,18 +189,13 @@ async fn check_page(
     let mut out = Vec::new();
     let who = format!("page {} ({})", page.name, page.id);
     let tok = &page.access_token;
-    if let Some(d) = store.and_then(|s| dead_token(s, page)) {
-        out.push(fix(format!(
-            "{who}: Meta rejected this token ({}); dmdesk stopped calling Meta for the page — put a new Page access token in pages[{i}].access_token",
-            d.reason
-        )));
-    }
+    out.extend(stored.and_then(|s| s.dead_token.clone()));
     // 1. The token.
     match graph.get("me", tok, &[("fields", "id,name")]).await {
         // Nothing can be checked without an answer from Meta; the token,
         // subscription and Instagram checks would each blame the page.
         Err(e) if e.is_network() => {
-            out.push(fix(format!(
+            out.push(Finding::fix(format!(
                 "{who}: cannot reach the Graph API at {} ({}): check this machine's network, proxy and graph.base_url; the token, webhook subscription and Instagram access were not checked",
                 config.graph.base_url,
                 e.describe()
@@ -240,19 +205,19 @@ async fn check_page(
         Ok(v) => {
             let id = crate::meta::lenient::id(v.get("id")).unwrap_or_default();
             if id == page.id.as_str() {
-                out.push(ok(format!("{who}: token works")));
+                out.push(Finding::ok(format!("{who}: token works")));
             } else {
-                out.push(fix(format!(
+                out.push(Finding::fix(format!(
                     "{who}: the token belongs to {id} ({}), not this page: use a Page access token of this page in pages[{i}].access_token",
                     crate::meta::lenient::string(v.get("name")).unwrap_or_default()
                 )));
             }
         }
         Err(e) if e.class == ErrorClass::TokenInvalid => {
-            out.push(fix(format!("{who}: {} — generate a new Page access token and put it in pages[{i}].access_token", e.describe())));
+            out.push(Finding::fix(format!("{who}: {} — generate a new Page access token and put it in pages[{i}].access_token", e.describe())));
             return out; // nothing else can be checked with it
         }
-        Err(e) => out.push(fix(format!(
+        Err(e) => out.push(Finding::fix(format!(
             "{who}: cannot check the token: {}",
             e.describe()
         ))),
@@ -282,8 +247,8 @@ async fn check_page(
                 NEEDED_FIELDS.join(",")
             );
             match ours {
-                None if apps.is_empty() => out.push(fix(format!("{who}: no app is subscribed to the page's webhooks, so no messages arrive; {how}"))),
-                None => out.push(fix(format!(
+                None if apps.is_empty() => out.push(Finding::fix(format!("{who}: no app is subscribed to the page's webhooks, so no messages arrive; {how}"))),
+                None => out.push(Finding::fix(format!(
                     "{who}: {} app(s) subscribed but not ours{}; {how}",
                     apps.len(),
                     config.server.app_id.as_ref().map(|a| format!(" ({a})")).unwrap_or_else(|| " (set server.app_id to check which)".into())
@@ -292,12 +257,12 @@ async fn check_page(
                     let have = field_names(app);
                     let missing: Vec<&str> = NEEDED_FIELDS.iter().copied().filter(|f| !have.iter().any(|h| h == f)).collect();
                     if missing.is_empty() {
-                        out.push(ok(format!("{who}: webhook subscription has every field dmdesk needs")));
+                        out.push(Finding::ok(format!("{who}: webhook subscription has every field dmdesk needs")));
                     } else {
-                        out.push(fix(format!("{who}: webhook subscription lacks {}; {how}", missing.join(", "))));
+                        out.push(Finding::fix(format!("{who}: webhook subscription lacks {}; {how}", missing.join(", "))));
                     }
                     if apps.len() > 1 {
-                        out.push(note(format!(
+                        out.push(Finding::note(format!(
                             "{who}: {} other app(s) also receive this page's messages; one of them may own threads (handover protocol)",
                             apps.len() - 1
                         )));
@@ -305,7 +270,7 @@ async fn check_page(
                 }
             }
         }
-        Err(e) => out.push(fix(format!(
+        Err(e) => out.push(Finding::fix(format!(
             "{who}: cannot read the webhook subscription: {}",
             e.describe()
         ))),
@@ -313,41 +278,25 @@ async fn check_page(
     // 3. Instagram access through the page token.
     if let Some(ig) = &page.instagram_id {
         match graph.get(ig.as_str(), tok, &[("fields", "id,username")]).await {
-            Ok(v) => out.push(ok(format!(
+            Ok(v) => out.push(Finding::ok(format!(
                 "{who}: Instagram account {ig} (@{}) is reachable; its webhooks are the app's `instagram` object, field `messages`",
                 crate::meta::lenient::string(v.get("username")).unwrap_or_default()
             ))),
-            Err(e) => out.push(fix(format!(
+            Err(e) => out.push(Finding::fix(format!(
                 "{who}: Instagram account {ig} is not reachable with this token ({}); link it to the page and grant instagram_manage_messages",
                 e.describe()
             ))),
         }
     }
     // 4. Threads owned by another app (standby).
-    if let Some(s) = store {
-        let standby = s
-            .all_conversations()
-            .filter_map(Result::ok)
-            .filter(|c| {
-                c.standby
-                    && config
-                        .page_for(&c.key.account)
-                        .is_some_and(|(p, _)| p.id == page.id)
-            })
-            .count();
-        if standby > 0 {
-            out.push(fix(format!(
-                "{who}: {standby} conversation(s) are in standby: another app owns those threads, Meta delivers them as standby and replies fail; make dmdesk's app the primary receiver (Page settings → Advanced messaging) or have the other app pass thread control"
-            )));
-        }
-    }
+    out.extend(stored.and_then(|s| s.standby.clone()));
     // 5. HUMAN_AGENT.
     if page.human_agent {
-        out.push(note(format!(
+        out.push(Finding::note(format!(
             "{who}: human_agent = true: replies from 24 h up to 7 days after the customer's last message go out with the HUMAN_AGENT tag; Meta refuses them (e.g. 10/2018065, 200) unless the app's Human Agent permission is approved"
         )));
     } else {
-        out.push(note(format!(
+        out.push(Finding::note(format!(
             "{who}: human_agent is off: after 24 h without a customer message a reply needs another allowed tag"
         )));
     }
@@ -367,111 +316,76 @@ pub async fn check_at(
     today: NaiveDate,
 ) -> Vec<Finding> {
     let mut out = check_config_at(config, today);
-    match store {
-        None => out.push(note("the store is held by another dmdesk process (or its database is unreachable): dead-token marks and standby threads were not checked")),
-        Some(db) => {
-            out.extend(check_database(db));
-            out.extend(check_event_log(db));
+    let stored = match store {
+        None => {
+            out.push(Finding::note("the store is held by another dmdesk process (or its database is unreachable): dead-token marks and standby threads were not checked"));
+            None
         }
-    }
+        Some(db) => match store_checks(config, db).await {
+            Ok(s) => {
+                out.extend(s.store.iter().cloned());
+                Some(s)
+            }
+            Err(e) => {
+                out.push(Finding::fix(format!("cannot check the store: {e}")));
+                None
+            }
+        },
+    };
     for (i, page) in config.pages.iter().enumerate() {
+        let stored = stored.as_ref().and_then(|s| s.page(&page.id));
         if page.is_instagram_login() {
-            out.extend(check_instagram_login(store, graph, page).await);
+            out.extend(check_instagram_login(stored, graph, page).await);
         } else {
-            out.extend(check_page(config, store, graph, i, page).await);
+            out.extend(check_page(config, stored, graph, i, page).await);
         }
     }
     out.extend(token_lives(config, graph).await);
     out
 }
 
-/// The PostgreSQL backend: which database, its server and schema versions
-/// (nothing for sled).
-fn check_database(db: &Db) -> Option<Finding> {
-    match db.database_info() {
-        Ok(None) => None,
-        Ok(Some(i)) if i.schema_version < i.schema_latest => Some(fix(format!(
-            "database {}: PostgreSQL {}, schema {} of {}: start `dmdesk serve` once to upgrade it",
-            i.database, i.server_version, i.schema_version, i.schema_latest
-        ))),
-        Ok(Some(i)) => Some(ok(format!(
-            "database {}: PostgreSQL {}, schema {} (current)",
-            i.database, i.server_version, i.schema_version
-        ))),
-        // The message names the database with its password redacted.
-        Err(e) => Some(fix(format!("database unreachable: {e}"))),
+/// The store's part, asked of the inbox service (the store's checks are
+/// its own), on a blocking thread.
+async fn store_checks(config: &Config, db: &Db) -> Result<StoreChecks, String> {
+    let jobs = tokio::sync::mpsc::unbounded_channel().0;
+    let inbox = Inbox::new(db.clone(), jobs).with_config(Arc::new(config.clone()));
+    let me = Caller {
+        session: 0,
+        agent: None,
+    };
+    match tokio::task::spawn_blocking(move || inbox.handle(&me, Request::StoreChecks))
+        .await
+        .map_err(|e| e.to_string())??
+    {
+        Reply::StoreChecks(s) => Ok(*s),
+        _ => Err("the inbox answered the store checks with something else".into()),
     }
-}
-
-/// The event log: damaged tails that start-up cut off and kept aside
-/// (`*.damaged-at-N` beside the sled backend's segments), and quarantined
-/// events, whose bodies are kept until they are replayed or deleted.
-pub fn check_event_log(db: &Db) -> Vec<Finding> {
-    let mut out = Vec::new();
-    if db.backend() == "sled" {
-        let dir = db.path().join(crate::store::embedded::EVENT_LOG_DIR);
-        let mut damaged: Vec<(std::path::PathBuf, u64)> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().contains(".damaged-at-"))
-            .map(|e| (e.path(), e.metadata().map_or(0, |m| m.len())))
-            .collect();
-        damaged.sort();
-        for (path, len) in damaged {
-            out.push(fix(format!(
-                "event log: a damaged tail ({len} bytes) was cut off at start-up and kept as {}; \
-                 what it holds was not applied (a torn last write is normal after a power cut: it was never acknowledged). \
-                 Look at it, then delete the file",
-                path.display()
-            )));
-        }
-    }
-    match db.quarantined() {
-        Ok(q) if q.is_empty() => {}
-        Ok(q) => {
-            let shown: Vec<String> = q.iter().take(10).map(u64::to_string).collect();
-            let more = if q.len() > 10 { ", ..." } else { "" };
-            out.push(note(format!(
-                "{} quarantined event(s) (seq {}{more}), kept until replayed: `dmdesk replay` applies them again",
-                q.len(),
-                shown.join(", ")
-            )));
-        }
-        Err(e) => out.push(fix(format!("cannot list quarantined events: {e}"))),
-    }
-    out
 }
 
 /// An `[[instagram]]` account: its token must be that account's, on the
 /// Instagram host (it has no Page, subscription or Page permissions).
 async fn check_instagram_login(
-    store: Option<&Db>,
+    stored: Option<&PageChecks>,
     graph: &GraphClient,
     page: &PageConfig,
 ) -> Vec<Finding> {
     let who = format!("instagram {} ({})", page.name, page.id);
     let mut out = Vec::new();
-    if let Some(d) = store.and_then(|s| dead_token(s, page)) {
-        out.push(fix(format!(
-            "{who}: Meta rejected this token ({}); dmdesk stopped calling Meta for the account — put a new Instagram token in its access_token_file",
-            d.reason
-        )));
-    }
+    out.extend(stored.and_then(|s| s.dead_token.clone()));
     out.push(match crate::tokens::check::instagram_login(graph, page).await {
-        Ok(LoginCheck::Works(user)) => ok(format!(
+        Ok(LoginCheck::Works(user)) => Finding::ok(format!(
             "{who}: the Instagram token works{}",
             user.map(|u| format!(" (@{u})")).unwrap_or_default()
         )),
-        Ok(LoginCheck::OtherAccount(other)) => fix(format!(
+        Ok(LoginCheck::OtherAccount(other)) => Finding::fix(format!(
             "{who}: the token belongs to Instagram account {other}, not {}: put this account's token in its block",
             page.id
         )),
-        Err(e) if e.is_network() => fix(format!(
+        Err(e) if e.is_network() => Finding::fix(format!(
             "{who}: cannot reach the Instagram API ({}): check this machine's network, proxy and graph.instagram_base_url",
             e.describe()
         )),
-        Err(e) => fix(format!("{who}: the Instagram token does not work: {}", e.describe())),
+        Err(e) => Finding::fix(format!("{who}: the Instagram token does not work: {}", e.describe())),
     });
     out
 }
@@ -488,10 +402,10 @@ async fn token_lives(config: &Config, graph: &GraphClient) -> Vec<Finding> {
             // Its expiry could not be checked: worth knowing, but whether
             // the token works is the token check's finding.
             if let Some(p) = &life.problem {
-                return note(format!("{who}: {p}"));
+                return Finding::note(format!("{who}: {p}"));
             }
             if let Some(w) = life.warning(now) {
-                return fix(w);
+                return Finding::fix(w);
             }
             let scopes = if life.scopes.is_empty() {
                 String::new()
@@ -504,11 +418,11 @@ async fn token_lives(config: &Config, graph: &GraphClient) -> Vec<Finding> {
                 ""
             };
             match life.seconds_left(now) {
-                Some(s) => ok(format!(
+                Some(s) => Finding::ok(format!(
                     "{who} expires in {} day(s){renew}{scopes}",
                     s.div_euclid(86_400)
                 )),
-                None => ok(format!("{who} does not expire{scopes}")),
+                None => Finding::ok(format!("{who} does not expire{scopes}")),
             }
         })
         .collect()

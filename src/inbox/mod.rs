@@ -17,8 +17,10 @@
 //! on; what cannot travel in a request, such as the one-shot's cancel and
 //! progress, is handed to its inbox: `Inbox::with_sync`).
 
+pub mod doctor;
 pub mod export;
 pub mod presence;
+mod replay;
 pub mod report;
 mod service;
 mod sync;

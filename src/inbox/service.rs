@@ -407,6 +407,19 @@ impl Inbox {
             Request::SyncNow { account } => {
                 super::sync::sync_now(st, self.config.as_ref(), self.sync.as_ref(), account)?
             }
+            Request::DeleteEvent { seq } => super::replay::delete(st, seq)?,
+            Request::Replay => super::replay::replay(
+                st,
+                self.config
+                    .as_deref()
+                    .ok_or("replays run where the config is")?,
+            )?,
+            Request::StoreChecks => Reply::StoreChecks(Box::new(super::doctor::store_checks(
+                st,
+                self.config
+                    .as_deref()
+                    .ok_or("the store is checked where the config is")?,
+            ))),
         })
     }
 }

@@ -226,30 +226,53 @@ pub async fn run(
                 })
         }
         OneShot::Replay(ReplayArgs { delete }) if !delete.is_empty() => {
-            let store = store_or_err(store)?;
+            let inbox = Arc::new(inbox(cfg, store_or_err(store)?, workers));
             for seq in delete {
-                if !store.delete_event(seq)? {
-                    return Err(CliError::usage(format!(
-                        "event {seq} is not quarantined (see `dmdesk export --what events`)"
-                    )));
+                let (inbox, me) = (inbox.clone(), me.clone());
+                let r = tokio::task::spawn_blocking(move || {
+                    inbox.handle(&me, Request::DeleteEvent { seq })
+                })
+                .await
+                .map_err(|e| CliError::runtime(format!("replay stopped: {e}")))?
+                .map_err(CliError::runtime)?;
+                match r {
+                    Reply::EventDeleted { deleted: true, .. } => {
+                        console.err(&format!("deleted quarantined event {seq}"))
+                    }
+                    Reply::EventDeleted { deleted: false, .. } => {
+                        return Err(CliError::usage(format!(
+                            "event {seq} is not quarantined (see `dmdesk export --what events`)"
+                        )))
+                    }
+                    _ => {
+                        return Err(CliError::runtime(
+                            "the inbox answered a delete with something else",
+                        ))
+                    }
                 }
-                console.err(&format!("deleted quarantined event {seq}"));
             }
             Ok(())
         }
         OneShot::Replay(_) => {
-            let store = store_or_err(store)?;
-            let metrics = Arc::new(crate::metrics::Metrics::default());
-            let ingest = crate::ingest::Ingest::new(store.clone(), cfg, metrics, None);
-            let pending = ingest.apply_pending()?;
-            let r = ingest.replay()?;
-            store.flush()?;
+            let inbox = inbox(cfg, store_or_err(store)?, workers);
+            let r = tokio::task::spawn_blocking(move || inbox.handle(&me, Request::Replay))
+                .await
+                .map_err(|e| CliError::runtime(format!("replay stopped: {e}")))?
+                .map_err(CliError::runtime)?;
+            let Reply::Replayed {
+                applied,
+                quarantined,
+                pending_applied,
+            } = r
+            else {
+                return Err(CliError::runtime(
+                    "the inbox answered a replay with something else",
+                ));
+            };
             console.err(&format!(
-                "replayed: {} applied, {} still quarantined{}",
-                r.applied,
-                r.quarantined,
-                if pending.applied > 0 {
-                    format!(" ({} pending events applied first)", pending.applied)
+                "replayed: {applied} applied, {quarantined} still quarantined{}",
+                if pending_applied > 0 {
+                    format!(" ({pending_applied} pending events applied first)")
                 } else {
                     String::new()
                 }

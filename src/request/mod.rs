@@ -11,6 +11,7 @@ use crate::team::{AgentName, HistoryEvent, MailItem, Note, Priority};
 use serde::{Deserialize, Serialize};
 
 pub mod campaign;
+pub mod doctor;
 pub mod sync;
 pub mod upload;
 
@@ -244,6 +245,17 @@ pub enum Request {
     SyncNow {
         account: Option<crate::domain::AccountId>,
     },
+    /// Delete a quarantined event without applying it (`dmdesk replay
+    /// --delete`). Answered with `Reply::EventDeleted`.
+    DeleteEvent {
+        seq: u64,
+    },
+    /// Apply the pending events, then the quarantined ones again
+    /// (`dmdesk replay`), durable before the answer: `Reply::Replayed`.
+    Replay,
+    /// `dmdesk doctor`'s checks of the store (database, event log, dead
+    /// tokens, standby threads): `Reply::StoreChecks`.
+    StoreChecks,
 }
 
 /// Whom a campaign is for.
@@ -360,6 +372,19 @@ pub enum Reply {
         report: sync::SyncReport,
         graph_calls: u64,
     },
+    /// `deleted` false: event `seq` was not quarantined; nothing changed.
+    EventDeleted {
+        seq: u64,
+        deleted: bool,
+    },
+    /// What a replay applied again and left quarantined, and how many
+    /// pending events it applied first.
+    Replayed {
+        applied: u64,
+        quarantined: u64,
+        pending_applied: u64,
+    },
+    StoreChecks(Box<doctor::StoreChecks>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

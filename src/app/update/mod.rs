@@ -83,6 +83,9 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             | Reply::CampaignReport(_)
             | Reply::Synced { .. },
         ) => {}
+        Event::Inbox(
+            Reply::EventDeleted { .. } | Reply::Replayed { .. } | Reply::StoreChecks(_),
+        ) => {}
         Event::Inbox(Reply::BulkPreview(p)) => bulk_popup::preview_loaded(s, p),
         Event::Inbox(Reply::Assigned(a)) => team_requests::assigned(s, a),
         Event::Inbox(Reply::Note(n)) => live::note_arrived(s, *n),
