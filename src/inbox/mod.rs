@@ -16,6 +16,7 @@
 pub mod export;
 pub mod presence;
 pub mod report;
+mod send;
 mod service;
 
 // The request/reply types are plain and live in src/request.rs (the UI

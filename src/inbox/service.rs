@@ -385,6 +385,26 @@ impl Inbox {
             Request::CampaignReport { id } => {
                 Reply::CampaignReport(Box::new(campaign::report(st, &id).map_err(err)?))
             }
+            Request::Send {
+                conv,
+                text,
+                file,
+                tag,
+            } => {
+                let out = super::send::Outgoing {
+                    conv,
+                    text,
+                    file,
+                    tag,
+                };
+                let config = self.config.as_ref();
+                Reply::Sent(super::send::send_now(
+                    st,
+                    config,
+                    who.agent.as_deref(),
+                    out,
+                )?)
+            }
         })
     }
 }

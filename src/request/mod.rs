@@ -11,6 +11,7 @@ use crate::team::{AgentName, HistoryEvent, MailItem, Note, Priority};
 use serde::{Deserialize, Serialize};
 
 pub mod campaign;
+pub mod send_now;
 pub mod upload;
 
 // The bulk preview and the campaign report are part of the vocabulary: the
@@ -236,6 +237,16 @@ pub enum Request {
     ViewCounts {
         me: Option<AgentName>,
     },
+    /// Send a person's message now, as the caller, and answer with Meta's
+    /// mid (`dmdesk send`): a text, a file, or both as two messages (the
+    /// text first), every check on the file made before either goes.
+    /// Answered with `Reply::Sent`.
+    Send {
+        conv: ConvKey,
+        text: Option<String>,
+        file: Option<send_now::SendFile>,
+        tag: Option<Tag>,
+    },
 }
 
 /// Whom a campaign is for.
@@ -347,6 +358,8 @@ pub enum Reply {
         unassigned: u64,
         all: u64,
     },
+    /// What a `Request::Send` sent, and why not the rest.
+    Sent(send_now::Sent),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -80,7 +80,8 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             Reply::Conversation(_)
             | Reply::Export { .. }
             | Reply::Campaign(_)
-            | Reply::CampaignReport(_),
+            | Reply::CampaignReport(_)
+            | Reply::Sent(_),
         ) => {}
         Event::Inbox(Reply::BulkPreview(p)) => bulk_popup::preview_loaded(s, p),
         Event::Inbox(Reply::Assigned(a)) => team_requests::assigned(s, a),
