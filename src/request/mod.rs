@@ -417,10 +417,26 @@ mod tests {
             serde_json::to_value(&counts).unwrap(),
             json!({"op": "view_counts", "me": "alice"})
         );
-        for r in [mark, job, Request::Urgent, counts] {
+        let send = Request::Send {
+            conv: conv(),
+            text: Some("hi".into()),
+            file: Some(send_now::SendFile::Upload("0a".repeat(16))),
+            tag: Some(Tag::HumanAgent),
+        };
+        for r in [mark, job, Request::Urgent, counts, send] {
             let text = serde_json::to_string(&r).unwrap();
             assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), r, "{text}");
         }
+        let sent = Reply::Sent(send_now::Sent {
+            mids: vec![crate::domain::Mid::new("m_1")],
+            not_sent: Some(send_now::NotSent::Failed("HTTP 500".into())),
+        });
+        let text = serde_json::to_string(&sent).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Reply>(&text).unwrap(),
+            sent,
+            "{text}"
+        );
     }
 
     #[test]
