@@ -22,6 +22,7 @@ pub mod export;
 pub mod presence;
 mod replay;
 pub mod report;
+mod send;
 mod service;
 mod sync;
 

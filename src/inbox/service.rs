@@ -420,6 +420,26 @@ impl Inbox {
                     .as_deref()
                     .ok_or("the store is checked where the config is")?,
             ))),
+            Request::Send {
+                conv,
+                text,
+                file,
+                tag,
+            } => {
+                let out = super::send::Outgoing {
+                    conv,
+                    text,
+                    file,
+                    tag,
+                };
+                let config = self.config.as_ref();
+                Reply::Sent(super::send::send_now(
+                    st,
+                    config,
+                    who.agent.as_deref(),
+                    out,
+                )?)
+            }
         })
     }
 }

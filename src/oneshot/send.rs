@@ -6,15 +6,16 @@ use crate::cli::{CliError, CliResult, FileArg, SendArgs};
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
-use crate::domain::{AccountId, ConvKey, Mid, Platform, TimestampMs, UserId};
+use crate::domain::{AccountId, ConvKey, Platform, TimestampMs, UserId};
 use crate::inbox::{Audience, BulkContent, Caller, Inbox, Reply, Request};
 use crate::media::outgoing::Media;
 use crate::meta::graph::GraphClient;
 use crate::request::campaign::{CampaignReport, Preview};
+use crate::request::send_now::{NotSent, SendFile};
 use crate::rules::window::Tag;
 use crate::send::attach;
 use crate::send::campaign::{self, CampaignError, Tuning};
-use crate::send::reply::{self, SendCtx, SendError};
+use crate::send::reply::{self, SendCtx};
 use crate::store::{CampaignRecord, CampaignStatus};
 use crate::update::Update;
 use crate::webhook::media::ServedFiles;
@@ -72,25 +73,19 @@ fn conv_for(config: &Config, account: &str, user: &str) -> Result<ConvKey, CliEr
 }
 
 /// `dmdesk send`: prints Meta's mid alone on stdout, one line per message
-/// (a text and a file are two messages, the text first). It waits for the
-/// API answer (not the echo): the one-shot command must return the mid.
+/// (a text and a file are two messages, the text first). The inbox service
+/// sends and waits for the API answer (not the echo): the one-shot command
+/// must return the mid.
 pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Console) -> CliResult {
     let tag = parse_tag(args.tag.as_deref())?;
     let key = conv_for(config, &args.account, &args.user)?;
-    // Every check on the file before any call, so nothing half-sends.
-    let media = match &args.file {
+    // What can be checked without the store, before the request; the
+    // service checks the file against Meta's rules before anything goes.
+    let file = match &args.file {
         None => None,
         Some(FileArg::Remote(p)) => return Err(older_client(p)),
-        Some(FileArg::Staged { id, .. }) => {
-            // Streamed by the client; taken as the user who streamed it.
-            let agent = console.agent.as_deref();
-            let media = attach::take_staged(store.path(), id, agent)
-                .await
-                .map_err(|e| CliError::usage(format!("--file: {e}")))?;
-            attach::check_media(config, key.platform, &media)
-                .map_err(|r| CliError::usage(format!("--file: {r}")))?;
-            Some(media)
-        }
+        // Streamed by the client; taken as the user who streamed it.
+        Some(FileArg::Staged { id, .. }) => Some(SendFile::Upload(id.clone())),
         Some(FileArg::Local(p)) => {
             attach::check_platform(config, key.platform)
                 .map_err(|r| CliError::usage(format!("--file: {r}")))?;
@@ -101,46 +96,43 @@ pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Con
                 )));
             }
             let media = Media::read(p).map_err(|e| CliError::usage(format!("--file {e}")))?;
-            attach::check_media(config, key.platform, &media)
-                .map_err(|r| CliError::usage(format!("--file: {r}")))?;
-            Some(media)
+            Some(SendFile::Read(media))
         }
     };
-    if args.text.is_none() && media.is_none() {
+    if args.text.is_none() && file.is_none() {
         return Err(CliError::usage("give --text, --file or both"));
     }
-    let ctx = SendCtx::new(
-        store,
-        Arc::new(config.clone()),
-        GraphClient::new(&config.graph),
-    );
-    let agent = console.agent.as_deref();
-    if let Some(text) = &args.text {
-        let mid = reply::reply(&ctx, &key, text, tag, agent).await;
-        console.out(sent_or_fail(mid, "")?.as_str());
+    let send = Request::Send {
+        conv: key,
+        text: args.text.clone(),
+        file,
+        tag,
+    };
+    let sent = match Service::new(config, &store, console, None)
+        .ask(send)
+        .await?
+    {
+        Reply::Sent(sent) => sent,
+        other => return Err(unexpected(other)),
+    };
+    for mid in &sent.mids {
+        console.out(mid.as_str());
     }
-    if let Some(media) = &media {
-        // After a text that went out, say the file is what failed.
-        let what = if args.text.is_some() {
-            "the text was sent; the file "
-        } else {
-            ""
-        };
-        let mid = attach::reply_file(&ctx, &key, media, tag, agent).await;
-        console.out(sent_or_fail(mid, what)?.as_str());
-    }
-    Ok(())
-}
-
-fn sent_or_fail(r: Result<Mid, SendError>, what: &str) -> Result<Mid, CliError> {
-    match r {
-        Ok(mid) => Ok(mid),
-        Err(SendError::Refused(r)) => Err(CliError::runtime(format!("{what}not sent: {r}"))),
-        Err(SendError::Failed { reason, .. }) => {
-            Err(CliError::runtime(format!("{what}send failed: {reason}")))
-        }
-        Err(SendError::Store(e)) => Err(e.into()),
-    }
+    let Some(why) = sent.not_sent else {
+        return Ok(());
+    };
+    // After a message that went out (the text), say the file is what failed.
+    let what = if sent.mids.is_empty() {
+        ""
+    } else {
+        "the text was sent; the file "
+    };
+    Err(match why {
+        NotSent::File(e) => CliError::usage(format!("--file: {e}")),
+        NotSent::Refused(r) => CliError::runtime(format!("{what}not sent: {r}")),
+        NotSent::Failed(reason) => CliError::runtime(format!("{what}send failed: {reason}")),
+        NotSent::Store(e) => CliError::runtime(e),
+    })
 }
 
 /// Read `account_id user_id` pairs, one a line (`#` comments and blank lines ignored).

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod campaign;
 pub mod doctor;
+pub mod send_now;
 pub mod sync;
 pub mod upload;
 
@@ -256,6 +257,16 @@ pub enum Request {
     /// `dmdesk doctor`'s checks of the store (database, event log, dead
     /// tokens, standby threads): `Reply::StoreChecks`.
     StoreChecks,
+    /// Send a person's message now, as the caller, and answer with Meta's
+    /// mid (`dmdesk send`): a text, a file, or both as two messages (the
+    /// text first), every check on the file made before either goes.
+    /// Answered with `Reply::Sent`.
+    Send {
+        conv: ConvKey,
+        text: Option<String>,
+        file: Option<send_now::SendFile>,
+        tag: Option<Tag>,
+    },
 }
 
 /// Whom a campaign is for.
@@ -385,6 +396,8 @@ pub enum Reply {
         pending_applied: u64,
     },
     StoreChecks(Box<doctor::StoreChecks>),
+    /// What a `Request::Send` sent, and why not the rest.
+    Sent(send_now::Sent),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -442,10 +455,26 @@ mod tests {
             serde_json::to_value(&counts).unwrap(),
             json!({"op": "view_counts", "me": "alice"})
         );
-        for r in [mark, job, Request::Urgent, counts] {
+        let send = Request::Send {
+            conv: conv(),
+            text: Some("hi".into()),
+            file: Some(send_now::SendFile::Upload("0a".repeat(16))),
+            tag: Some(Tag::HumanAgent),
+        };
+        for r in [mark, job, Request::Urgent, counts, send] {
             let text = serde_json::to_string(&r).unwrap();
             assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), r, "{text}");
         }
+        let sent = Reply::Sent(send_now::Sent {
+            mids: vec![crate::domain::Mid::new("m_1")],
+            not_sent: Some(send_now::NotSent::Failed("HTTP 500".into())),
+        });
+        let text = serde_json::to_string(&sent).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Reply>(&text).unwrap(),
+            sent,
+            "{text}"
+        );
     }
 
     #[test]

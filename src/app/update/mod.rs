@@ -81,10 +81,11 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             | Reply::Export { .. }
             | Reply::Campaign(_)
             | Reply::CampaignReport(_)
-            | Reply::Synced { .. },
-        ) => {}
-        Event::Inbox(
-            Reply::EventDeleted { .. } | Reply::Replayed { .. } | Reply::StoreChecks(_),
+            | Reply::Synced { .. }
+            | Reply::EventDeleted { .. }
+            | Reply::Replayed { .. }
+            | Reply::StoreChecks(_)
+            | Reply::Sent(_),
         ) => {}
         Event::Inbox(Reply::BulkPreview(p)) => bulk_popup::preview_loaded(s, p),
         Event::Inbox(Reply::Assigned(a)) => team_requests::assigned(s, a),
