@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::inbox::{Caller, Inbox, Reply, Request};
 use crate::meta::error::ErrorClass;
 use crate::meta::graph::GraphClient;
-use crate::request::doctor::{PageChecks, StoreChecks};
+use crate::request::doctor::{Finding, Level, PageChecks, StoreChecks};
 use crate::tokens::check::LoginCheck;
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -33,12 +33,6 @@ pub const NEEDED_FIELDS: &[&str] = &[
     "messaging_handovers",
     "standby",
 ];
-
-// The findings are plain data (the store's travel from the inbox service);
-// named here too for doctor's callers.
-pub use crate::request::doctor::{Finding, Level};
-// The event log's check is the store's, run where the store is.
-pub use crate::inbox::doctor::check_event_log;
 
 /// Graph API versions: (version, release date, the "available until" date
 /// Meta published, if it did), oldest first. Source:

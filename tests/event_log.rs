@@ -470,7 +470,7 @@ async fn doctor_reports_a_cut_tail_and_quarantined_events() {
     let path = tmp.path().join("store");
     let store = dmdesk::db::Db::open(&path, 16, "test").unwrap();
     assert!(
-        dmdesk::doctor::check_event_log(&store).is_empty(),
+        dmdesk::inbox::doctor::check_event_log(&store).is_empty(),
         "clean store"
     );
     for i in 0..3 {
@@ -491,7 +491,7 @@ async fn doctor_reports_a_cut_tail_and_quarantined_events() {
     std::fs::write(&seg, &data).unwrap();
 
     let store = dmdesk::db::Db::open(&path, 16, "test").unwrap();
-    let found: Vec<String> = dmdesk::doctor::check_event_log(&store)
+    let found: Vec<String> = dmdesk::inbox::doctor::check_event_log(&store)
         .iter()
         .map(|f| f.to_string())
         .collect();

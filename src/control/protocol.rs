@@ -11,8 +11,10 @@ pub use super::MAX_LINE;
 /// a conversation's summary, export pages, and a campaign's preview,
 /// record, start and report; 6: pictures for attached UIs, a piece at a
 /// time from the owner's cache; 7: a private note set aside, kept by the
-/// store: `save_note_draft`, `note_draft`).
-pub const VERSION: u32 = 7;
+/// store: `save_note_draft`, `note_draft`; 8: `send`, `sync`, `replay`
+/// and `doctor` as inbox requests: `send`, `sync_now`, `replay`,
+/// `delete_event`, `store_checks`).
+pub const VERSION: u32 = 8;
 
 /// Client → owner: `{"id": 3, "op": "ping"}`, or for the inbox
 /// `{"id": 4, "op": "inbox", "request": {"op": "mark_read", "conv": {...}}}`.
