@@ -156,10 +156,11 @@ pub async fn start_with(
             let _ = to.send(job);
         }
     });
+    // One send context (Graph client and pace) for the worker and the
+    // one-shots this process runs for its clients.
+    let send = crate::send::reply::SendCtx::new(store.clone(), config.clone(), graph.clone());
     workers.spawn(crate::send::worker::run_worker(
-        store.clone(),
-        config.clone(),
-        graph.clone(),
+        send.clone(),
         send_rx,
         cancel.child_token(),
     ));
@@ -221,7 +222,10 @@ pub async fn start_with(
         crate::control::server::ControlCtx {
             store: store.clone(),
             config: config.clone(),
-            jobs: jobs.clone(),
+            owner: crate::oneshot::Owner {
+                jobs: jobs.clone(),
+                send,
+            },
             presence: presence.clone(),
             mode: store.holder_mode().to_string(),
             listen: local_addr.map(|a| a.to_string()),

@@ -50,6 +50,7 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
         env.store.clone(),
         &args("late", None),
         &Console::local(None),
+        None,
     )
     .await
     .unwrap_err();
@@ -60,6 +61,7 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
         env.store.clone(),
         &args("late", Some("BOGUS")),
         &Console::local(None),
+        None,
     )
     .await
     .unwrap_err();
@@ -72,6 +74,7 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
             ..args("now", None)
         },
         &Console::local(None),
+        None,
     )
     .await
     .unwrap_err();
@@ -82,6 +85,7 @@ async fn send_outside_the_window_exits_1_without_calling_meta() {
         env.store.clone(),
         &args("now", None),
         &Console::local(None),
+        None,
     )
     .await
     .unwrap();
@@ -132,7 +136,7 @@ async fn retired_tags_exit_2_before_any_call_saying_they_were_retired() {
             file: None,
             tag: Some(tag.into()),
         };
-        let e = cli_send(&cfg, env.store.clone(), &args, &Console::local(None))
+        let e = cli_send(&cfg, env.store.clone(), &args, &Console::local(None), None)
             .await
             .unwrap_err();
         assert_eq!(e.code, 2, "{tag}: {}", e.message);
@@ -159,7 +163,7 @@ async fn retired_tags_exit_2_before_any_call_saying_they_were_retired() {
         file: None,
         tag: Some("CUSTOMER_FEEDBACK".into()),
     };
-    let e = cli_send(&cfg, env.store.clone(), &args, &Console::local(None))
+    let e = cli_send(&cfg, env.store.clone(), &args, &Console::local(None), None)
         .await
         .unwrap_err();
     assert_eq!(e.code, 2, "{}", e.message);

@@ -14,7 +14,6 @@ use crate::domain::ConvKey;
 use crate::inbox::presence::Presence;
 use crate::inbox::{self, Caller, Inbox};
 use crate::oneshot::{self, OneShot};
-use crate::workers::JobSender;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,7 +42,8 @@ const MAX_ROWS: usize = 5_000;
 pub struct ControlCtx {
     pub store: Db,
     pub config: Arc<Config>,
-    pub jobs: JobSender,
+    /// The job queue and send context of this process.
+    pub owner: crate::oneshot::Owner,
     pub presence: Arc<Presence>,
     pub mode: String,
     pub listen: Option<String>,
@@ -127,7 +127,8 @@ pub async fn start(
         ));
     }
     let inbox = Arc::new(
-        Inbox::new(ctx.store.clone(), ctx.jobs.clone())
+        Inbox::new(ctx.store.clone(), ctx.owner.jobs.clone())
+            .with_send(ctx.owner.send.clone())
             .with_presence(Some(ctx.presence.clone()))
             .with_config(ctx.config.clone()),
     );
@@ -662,7 +663,7 @@ impl Conn {
                 &ctx.config,
                 Some(ctx.store.clone()),
                 &console,
-                Some(&ctx.jobs),
+                Some(&ctx.owner),
             )
             .await;
             drop(console);

@@ -25,6 +25,7 @@ pub(super) struct Outgoing {
 pub(super) fn send_now(
     store: &Db,
     config: Option<&Arc<Config>>,
+    shared: Option<&SendCtx>,
     agent: Option<&str>,
     out: Outgoing,
 ) -> Result<Sent, String> {
@@ -34,11 +35,14 @@ pub(super) fn send_now(
     }
     let rt = tokio::runtime::Handle::try_current()
         .map_err(|_| "no runtime to send on in this process".to_string())?;
-    let ctx = SendCtx::new(
-        store.clone(),
-        config.clone(),
-        GraphClient::new(&config.graph),
-    );
+    let ctx = match shared {
+        Some(ctx) => ctx.clone(),
+        None => SendCtx::new(
+            store.clone(),
+            config.clone(),
+            GraphClient::new(&config.graph),
+        ),
+    };
     Ok(rt.block_on(send(&ctx, out, agent)))
 }
 
@@ -115,6 +119,12 @@ mod tests {
     /// An inbox whose page P1 talks to `meta`, with customer U1 who wrote
     /// a minute ago (inside the window).
     fn inbox(meta: &str) -> (tempfile::TempDir, Inbox, ConvKey) {
+        let (dir, store, config, conv) = parts(meta);
+        let (jobs, _) = tokio::sync::mpsc::unbounded_channel();
+        (dir, Inbox::new(store, jobs).with_config(config), conv)
+    }
+
+    fn parts(meta: &str) -> (tempfile::TempDir, Db, Arc<Config>, ConvKey) {
         let dir = tempfile::tempdir().unwrap();
         let store = Db::open(&dir.path().join("store"), 8, "test").unwrap();
         let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
@@ -132,9 +142,48 @@ mod tests {
             "[graph]\nbase_url = \"{meta}\"\ntimeout = \"1s\"\n[[pages]]\nid = \"P1\"\nname = \"Shop\"\naccess_token = \"t\"\n"
         );
         let config = Config::from_toml(&toml, &|_| None).unwrap();
+        (dir, store, Arc::new(config), conv)
+    }
+
+    /// Given the send worker's context, a send uses it (its Graph client,
+    /// and so its pace), not one of its own.
+    #[tokio::test]
+    async fn a_send_keeps_the_pace_of_the_context_it_is_given() {
+        let meta = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path_regex("/P1/messages$"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"recipient_id": "U1", "message_id": "m_out_2"})),
+            )
+            .mount(&meta)
+            .await;
+        let (_dir, store, config, conv) = parts(&meta.uri());
+        let shared = SendCtx::new(
+            store.clone(),
+            config.clone(),
+            GraphClient::new(&config.graph),
+        );
         let (jobs, _) = tokio::sync::mpsc::unbounded_channel();
-        let inbox = Inbox::new(store, jobs).with_config(Arc::new(config));
-        (dir, inbox, conv)
+        let inbox = Inbox::new(store, jobs)
+            .with_config(config)
+            .with_send(shared.clone());
+        let send = Request::Send {
+            conv,
+            text: Some("hi".into()),
+            file: None,
+            tag: None,
+        };
+        let r = ask(Arc::new(inbox), send).await;
+        assert!(
+            matches!(r, Ok(Reply::Sent(Sent { not_sent: None, .. }))),
+            "{r:?}"
+        );
+        assert_eq!(
+            shared.graph.calls_made(),
+            1,
+            "the call went through the given context"
+        );
     }
 
     fn alice() -> Caller {

@@ -50,6 +50,9 @@ pub struct Inbox {
     /// The cancel and progress of the one-shot sync this inbox runs (None:
     /// it runs none).
     sync: Option<SyncWork>,
+    /// The send worker's context, so a one-shot's send keeps the process's
+    /// pace (None: a context of its own per request).
+    send: Option<crate::send::reply::SendCtx>,
 }
 
 /// The pages (and their Instagram accounts) allowed the HUMAN_AGENT tag.
@@ -78,7 +81,14 @@ impl Inbox {
             exports: Scans::default(),
             pictures: Default::default(),
             sync: None,
+            send: None,
         }
+    }
+
+    /// Send with the send worker's context (its Graph client and pace).
+    pub fn with_send(mut self, ctx: crate::send::reply::SendCtx) -> Inbox {
+        self.send = Some(ctx);
+        self
     }
 
     /// The one-shot `dmdesk sync` this inbox runs (`Request::SyncNow`):
@@ -436,6 +446,7 @@ impl Inbox {
                 Reply::Sent(super::send::send_now(
                     st,
                     config,
+                    self.send.as_ref(),
                     who.agent.as_deref(),
                     out,
                 )?)

@@ -144,15 +144,15 @@ fn read_bulk(a: &BulkArgs) -> Result<BulkRequest, CliError> {
 /// of the store go through the inbox service, as the caller (`console`'s
 /// agent).
 ///
-/// `workers`: the running process's job queue when this is the owner; its
-/// send worker then runs campaigns (one runner and one rate limit per
-/// process).
+/// `owner`: what the running process lends when this is the owner: its
+/// send worker then runs campaigns, and sends share its pace (one runner
+/// and one rate limit per process).
 pub async fn run(
     cmd: OneShot,
     cfg: &Config,
     store: Option<Db>,
     console: &Console,
-    workers: Option<&crate::workers::JobSender>,
+    owner: Option<&Owner>,
 ) -> CliResult {
     let store_or_err =
         |store: Option<Db>| store.ok_or_else(|| CliError::runtime("the store is not open"));
@@ -163,25 +163,25 @@ pub async fn run(
     match cmd {
         OneShot::Send(a) => {
             let store = store_or_err(store)?;
-            let r = send::cli_send(cfg, store.clone(), &a, console).await;
+            let r = send::cli_send(cfg, store.clone(), &a, console, owner).await;
             store.flush()?;
             r
         }
         OneShot::Bulk(a) => {
             let store = store_or_err(store)?;
-            let r = send::cli_bulk(cfg, store.clone(), &a, console, workers).await;
+            let r = send::cli_bulk(cfg, store.clone(), &a, console, owner).await;
             store.flush()?;
             r
         }
         OneShot::Sync(a) => {
-            let inbox = inbox(cfg, store_or_err(store)?, workers);
+            let inbox = inbox(cfg, store_or_err(store)?, owner);
             let ask =
                 move |sync, cancel, progress| inbox.with_sync(cancel, progress).handle(&me, sync);
             crate::sync::cli_sync(cfg, &a, console, ask).await
         }
         OneShot::Doctor => crate::doctor::cli_doctor(cfg, store, console).await,
         OneShot::Export { what } => {
-            let inbox = inbox(cfg, store_or_err(store)?, workers);
+            let inbox = inbox(cfg, store_or_err(store)?, owner);
             let mut out = console.out_writer();
             let r = tokio::task::spawn_blocking(move || export::write(&inbox, &me, what, &mut out))
                 .await
@@ -203,7 +203,7 @@ pub async fn run(
             format,
             utc_offset_s,
         } => {
-            let inbox = inbox(cfg, store_or_err(store)?, workers);
+            let inbox = inbox(cfg, store_or_err(store)?, owner);
             let ask = Request::Report {
                 since_ms,
                 utc_offset_s,
@@ -226,7 +226,7 @@ pub async fn run(
                 })
         }
         OneShot::Replay(ReplayArgs { delete }) if !delete.is_empty() => {
-            let inbox = Arc::new(inbox(cfg, store_or_err(store)?, workers));
+            let inbox = Arc::new(inbox(cfg, store_or_err(store)?, owner));
             for seq in delete {
                 let (inbox, me) = (inbox.clone(), me.clone());
                 let r = tokio::task::spawn_blocking(move || {
@@ -254,7 +254,7 @@ pub async fn run(
             Ok(())
         }
         OneShot::Replay(_) => {
-            let inbox = inbox(cfg, store_or_err(store)?, workers);
+            let inbox = inbox(cfg, store_or_err(store)?, owner);
             let r = tokio::task::spawn_blocking(move || inbox.handle(&me, Request::Replay))
                 .await
                 .map_err(|e| CliError::runtime(format!("replay stopped: {e}")))?
@@ -282,15 +282,24 @@ pub async fn run(
     }
 }
 
-/// The inbox service for one command: over `store`, with this process's
-/// workers when it has them (a command run where no owner answers queues
-/// no jobs: it runs them itself).
-pub fn inbox(cfg: &Config, store: Db, workers: Option<&crate::workers::JobSender>) -> Inbox {
-    let jobs = match workers {
-        Some(jobs) => jobs.clone(),
-        None => tokio::sync::mpsc::unbounded_channel().0,
+/// What the process holding the store lends the one-shots it runs (for
+/// its clients): its job queue, whose send worker runs campaigns, and that
+/// worker's send context, so every send of the process keeps one pace.
+#[derive(Clone)]
+pub struct Owner {
+    pub jobs: crate::workers::JobSender,
+    pub send: crate::send::reply::SendCtx,
+}
+
+/// The inbox service for one command: over `store`, with the owner's
+/// workers and send pace when this process has them (a command run where no
+/// owner answers queues no jobs: it runs them itself).
+pub fn inbox(cfg: &Config, store: Db, owner: Option<&Owner>) -> Inbox {
+    let inbox = match owner {
+        Some(o) => Inbox::new(store, o.jobs.clone()).with_send(o.send.clone()),
+        None => Inbox::new(store, tokio::sync::mpsc::unbounded_channel().0),
     };
-    Inbox::new(store, jobs).with_config(Arc::new(cfg.clone()))
+    inbox.with_config(Arc::new(cfg.clone()))
 }
 
 use std::io::Write as _;

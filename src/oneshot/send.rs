@@ -76,7 +76,13 @@ fn conv_for(config: &Config, account: &str, user: &str) -> Result<ConvKey, CliEr
 /// (a text and a file are two messages, the text first). The inbox service
 /// sends and waits for the API answer (not the echo): the one-shot command
 /// must return the mid.
-pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Console) -> CliResult {
+pub async fn cli_send(
+    config: &Config,
+    store: Db,
+    args: &SendArgs,
+    console: &Console,
+    owner: Option<&super::Owner>,
+) -> CliResult {
     let tag = parse_tag(args.tag.as_deref())?;
     let key = conv_for(config, &args.account, &args.user)?;
     // What can be checked without the store, before the request; the
@@ -108,7 +114,7 @@ pub async fn cli_send(config: &Config, store: Db, args: &SendArgs, console: &Con
         file,
         tag,
     };
-    let sent = match Service::new(config, &store, console, None)
+    let sent = match Service::new(config, &store, console, owner)
         .ask(send)
         .await?
     {
@@ -219,10 +225,10 @@ impl Service {
         config: &Config,
         store: &Db,
         console: &Console,
-        workers: Option<&crate::workers::JobSender>,
+        owner: Option<&super::Owner>,
     ) -> Service {
         Service {
-            inbox: Arc::new(super::inbox(config, store.clone(), workers)),
+            inbox: Arc::new(super::inbox(config, store.clone(), owner)),
             me: Caller {
                 session: 0,
                 agent: console.agent.clone(),
@@ -292,12 +298,12 @@ pub async fn cli_bulk(
     store: Db,
     args: &BulkRequest,
     console: &Console,
-    workers: Option<&crate::workers::JobSender>,
+    owner: Option<&super::Owner>,
 ) -> CliResult {
     if let Some(file) = &args.file {
-        return cli_bulk_file(config, store, args, file, console, workers).await;
+        return cli_bulk_file(config, store, args, file, console, owner).await;
     }
-    let (service, ctx, tuning) = bulk_parts(config, &store, console, workers);
+    let (service, ctx, tuning) = bulk_parts(config, &store, console, owner);
 
     let id = match &args.resume {
         Some(id) => {
@@ -318,8 +324,7 @@ pub async fn cli_bulk(
         }
         None => create_from_args(&service, config, args, console).await?,
     };
-    let owner = workers.is_some();
-    run_to_report(&ctx, &service, owner, &tuning, &id, console).await
+    run_to_report(&ctx, &service, owner.is_some(), &tuning, &id, console).await
 }
 
 /// What a bulk run needs, text or file: the campaign service, the send
@@ -328,14 +333,17 @@ fn bulk_parts(
     config: &Config,
     store: &Db,
     console: &Console,
-    workers: Option<&crate::workers::JobSender>,
+    owner: Option<&super::Owner>,
 ) -> (Service, SendCtx, Tuning) {
-    let service = Service::new(config, store, console, workers);
-    let ctx = SendCtx::new(
-        store.clone(),
-        Arc::new(config.clone()),
-        GraphClient::new(&config.graph),
-    );
+    let service = Service::new(config, store, console, owner);
+    let ctx = match owner {
+        Some(o) => o.send.clone(),
+        None => SendCtx::new(
+            store.clone(),
+            Arc::new(config.clone()),
+            GraphClient::new(&config.graph),
+        ),
+    };
     let mut tuning = Tuning::from_config(config);
     // No webhook receiver runs in this process: an echo cannot arrive here,
     // so waiting for one is pointless (export still reconciles it later).
@@ -366,7 +374,7 @@ async fn cli_bulk_file(
     args: &BulkRequest,
     file: &FileArg,
     console: &Console,
-    workers: Option<&crate::workers::JobSender>,
+    owner: Option<&super::Owner>,
 ) -> CliResult {
     let media = match file {
         FileArg::Local(p) => Media::read(p).map_err(|e| CliError::usage(format!("--file {e}")))?,
@@ -378,14 +386,13 @@ async fn cli_bulk_file(
         }
         FileArg::Remote(p) => return Err(older_client(p)),
     };
-    let owner = workers.is_some();
-    let (service, ctx, tuning) = bulk_parts(config, &store, console, workers);
+    let (service, ctx, tuning) = bulk_parts(config, &store, console, owner);
     campaign_tag(args)?;
     let audience = audience(config, args)?;
     let about = format!("[{}] {}", media.kind.as_str(), media.name);
     // Instagram fetches the file from the webhook server of the process
     // that runs the campaign: only an owner (serve, the TUI) has one.
-    let instagram = if owner {
+    let instagram = if owner.is_some() {
         attach::check_media(config, Platform::Instagram, &media).map_err(|r| r.0)
     } else {
         Err(NO_SERVER.to_string())
@@ -486,7 +493,7 @@ async fn cli_bulk_file(
         "campaign {} created (resume with `dmdesk bulk --resume {}` if interrupted)",
         c.id, c.id
     ));
-    run_to_report(&ctx, &service, owner, &tuning, &c.id, console).await
+    run_to_report(&ctx, &service, owner.is_some(), &tuning, &c.id, console).await
 }
 
 /// Run (or follow) a created campaign and print its report. `owner`: this

@@ -4,10 +4,7 @@
 
 use super::campaign::{self, CampaignError, Tuning};
 use super::reply::{self, SendCtx, SendError};
-use crate::config::Config;
-use crate::db::Db;
 use crate::domain::TimestampMs;
-use crate::meta::graph::GraphClient;
 use crate::update::Update;
 use crate::workers::Job;
 use std::collections::HashMap;
@@ -21,15 +18,9 @@ type Running = Arc<Mutex<HashMap<String, CancellationToken>>>;
 /// Handle jobs until `cancel`; campaigns that were running when the process
 /// last stopped resume first. On cancel, sends already at Meta finish and
 /// running campaigns stay `running` for the next start.
-pub async fn run_worker(
-    store: Db,
-    config: Arc<Config>,
-    graph: GraphClient,
-    mut jobs: UnboundedReceiver<Job>,
-    cancel: CancellationToken,
-) {
-    let ctx = SendCtx::new(store.clone(), config.clone(), graph);
-    let tuning = Tuning::from_config(&config);
+/// `ctx` is the process's: one-shots run for clients send with it too.
+pub async fn run_worker(ctx: SendCtx, mut jobs: UnboundedReceiver<Job>, cancel: CancellationToken) {
+    let tuning = Tuning::from_config(&ctx.config);
     run_worker_with(ctx, tuning, &mut jobs, cancel).await;
 }
 
