@@ -165,11 +165,17 @@ async fn attached_clients_race_for_a_conversation_and_new_ones_are_auto_assigned
     let me = AgentName::new(dmdesk::control::peer::current_user().unwrap());
     let winner = running.store.conversation(&conv).unwrap().unwrap().assignee;
     match (&ra, &rb) {
-        (Reply::Assigned(Assigned::Done { .. }), Reply::Assigned(Assigned::Taken { current })) => {
+        (
+            Reply::Assigned(Assigned::Done { .. }),
+            Reply::Assigned(Assigned::Taken { current, .. }),
+        ) => {
             assert_eq!(winner, Some(AgentName::from("alice")));
             assert_eq!(current, &winner);
         }
-        (Reply::Assigned(Assigned::Taken { current }), Reply::Assigned(Assigned::Done { .. })) => {
+        (
+            Reply::Assigned(Assigned::Taken { current, .. }),
+            Reply::Assigned(Assigned::Done { .. }),
+        ) => {
             assert_eq!(winner, Some(me.clone()));
             assert_eq!(current, &winner);
         }

@@ -119,9 +119,6 @@ pub struct TeamState {
     pub labels_seen: BTreeSet<String>,
     /// Assigned conversations seen and whose they are (the bell asks).
     pub assignees: BTreeMap<ConvKey, AgentName>,
-    /// Assignments asked for and not answered yet, oldest first (answers
-    /// come back in order): the conversation's name and what was asked.
-    pub pending_assign: std::collections::VecDeque<(String, Option<AgentName>)>,
     /// A reply being written when the composer turned to a note: it comes
     /// back when the note is done.
     pub reply_stash: Option<String>,

@@ -493,8 +493,9 @@ impl Inbox {
             Swap::Done => Ok(Reply::Assigned(Assigned::Done {
                 from: if before == expect { expect } else { to.clone() },
                 to,
+                conv,
             })),
-            Swap::Lost(current) => Ok(Reply::Assigned(Assigned::Taken { current })),
+            Swap::Lost(current) => Ok(Reply::Assigned(Assigned::Taken { conv, current })),
         }
     }
 }
@@ -730,6 +731,7 @@ mod tests {
         assert_eq!(
             loser.1,
             Reply::Assigned(Assigned::Taken {
+                conv: conv.clone(),
                 current: Some(winner.clone())
             })
         );

@@ -96,11 +96,11 @@ pub fn assign(cfg: &Config, store: &Db, a: &AssignArgs, console: &Console) -> Cl
         expect: c.assignee,
     };
     match ask(cfg, store, console, r)? {
-        Reply::Assigned(Assigned::Done { from, to }) if from == to => {
+        Reply::Assigned(Assigned::Done { from, to, .. }) if from == to => {
             console.out(&format!("{conv}: already {}", or_nobody(&to)));
             Ok(())
         }
-        Reply::Assigned(Assigned::Done { from, to }) => {
+        Reply::Assigned(Assigned::Done { from, to, .. }) => {
             let told = match &from {
                 Some(f) if Some(f.as_str()) != console.agent.as_deref() => {
                     format!(" ({f} is told)")
@@ -114,7 +114,7 @@ pub fn assign(cfg: &Config, store: &Db, a: &AssignArgs, console: &Console) -> Cl
             ));
             Ok(())
         }
-        Reply::Assigned(Assigned::Taken { current }) => Err(CliError::runtime(format!(
+        Reply::Assigned(Assigned::Taken { current, .. }) => Err(CliError::runtime(format!(
             "{conv}: taken by {} meanwhile; nothing changed",
             or_nobody(&current)
         ))),

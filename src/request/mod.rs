@@ -54,18 +54,24 @@ pub enum AssignTo {
     Nobody,
 }
 
-/// How an assignment went.
+/// How an assignment of conversation `conv` went (the answer names it:
+/// answers to several requests, or to one refused, are never matched up by
+/// order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Assigned {
     /// It is `to`'s now (it was `from`'s; equal when nothing changed).
     Done {
+        conv: ConvKey,
         from: Option<AgentName>,
         to: Option<AgentName>,
     },
     /// Someone changed it first: it is `current`'s (None: nobody's) and
     /// nothing was written.
-    Taken { current: Option<AgentName> },
+    Taken {
+        conv: ConvKey,
+        current: Option<AgentName>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -319,6 +319,7 @@ mod tests {
         update(
             &mut s,
             Event::Inbox(Reply::Assigned(Assigned::Done {
+                conv: bobs.key.clone(),
                 from: Some("bob".into()),
                 to: Some("alice".into()),
             })),
@@ -329,6 +330,43 @@ mod tests {
                 Level::Info,
                 format!("{}: taken over — it was bob's", bobs.name)
             )
+        );
+    }
+
+    /// The wave-2 trial's defect: a refused assignment (an error, no
+    /// `Assigned` answer) left later answers naming the conversation before.
+    #[test]
+    fn after_a_refused_assignment_the_next_answer_names_its_own_conversation() {
+        let mut s = fx::state(100, 30);
+        let rows = fx::three();
+        fx::load_rows(&mut s, rows.clone());
+        assert_eq!(
+            inbox_requests(&fx::press(&mut s, KeyCode::Char('T'))).len(),
+            1
+        );
+        update(
+            &mut s,
+            Event::Update(crate::update::Update::Error(
+                "`bob` is not an agent: name one from [team] agents or a Unix user".into(),
+            )),
+        );
+        fx::press(&mut s, KeyCode::Char('j'));
+        let cmds = fx::press(&mut s, KeyCode::Char('T'));
+        assert!(
+            matches!(inbox_requests(&cmds)[..], [Request::Assign { conv, .. }] if conv == &rows[1].key),
+            "T asks for the row under the cursor: {cmds:?}"
+        );
+        update(
+            &mut s,
+            Event::Inbox(Reply::Assigned(Assigned::Done {
+                conv: rows[1].key.clone(),
+                from: None,
+                to: Some("alice".into()),
+            })),
+        );
+        assert_eq!(
+            notice(&s),
+            (Level::Info, format!("{}: assigned to you", rows[1].name))
         );
     }
 
@@ -349,6 +387,7 @@ mod tests {
         update(
             &mut s,
             Event::Inbox(Reply::Assigned(Assigned::Taken {
+                conv: c.key.clone(),
                 current: Some("carol".into()),
             })),
         );
@@ -387,6 +426,7 @@ mod tests {
         update(
             &mut s,
             Event::Inbox(Reply::Assigned(Assigned::Done {
+                conv: open.key.clone(),
                 from: Some("alice".into()),
                 to: None,
             })),

@@ -28,7 +28,6 @@ pub(super) fn ask(s: &mut State, a: Ask, out: &mut Vec<Command>) {
                 Some(a) => AssignTo::Agent(a.clone()),
                 None => AssignTo::Nobody,
             };
-            s.team.pending_assign.push_back((c.name.clone(), to));
             Request::Assign {
                 conv: c.key,
                 to: target,
@@ -59,16 +58,13 @@ pub(super) fn ask(s: &mut State, a: Ask, out: &mut Vec<Command>) {
 /// How an assignment went: the status bar says so, naming whose it was
 /// or, when another agent was first, who won.
 pub(super) fn assigned(s: &mut State, a: Assigned) {
-    let name = s
-        .team
-        .pending_assign
-        .pop_front()
-        .map(|(n, _)| n)
-        .unwrap_or_else(|| "the conversation".into());
+    let name = match &a {
+        Assigned::Done { conv, .. } | Assigned::Taken { conv, .. } => conv_name(s, conv),
+    };
     let me = s.opts.me.clone();
     let is_me = |a: &AgentName| Some(a.as_str()) == me.as_deref();
     let (level, msg) = match a {
-        Assigned::Done { from, to } => {
+        Assigned::Done { from, to, .. } => {
             let msg = match (&from, &to) {
                 (Some(f), Some(t)) if is_me(t) && !is_me(f) => {
                     format!("{name}: taken over — it was {f}'s")
@@ -81,7 +77,7 @@ pub(super) fn assigned(s: &mut State, a: Assigned) {
             };
             (Level::Info, msg)
         }
-        Assigned::Taken { current } => {
+        Assigned::Taken { current, .. } => {
             let msg = match current {
                 Some(c) if is_me(&c) => format!("{name}: already yours"),
                 Some(c) => format!("{name}: {c} took it first — it is {c}'s now"),
