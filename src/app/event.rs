@@ -24,6 +24,11 @@ pub enum Event {
     Update(Update),
     /// The broadcast channel dropped updates: reload what is shown.
     Lagged,
+    /// An attached UI connected again to a restarted owner, as presence
+    /// session `session` (its own from now on): reload what is shown.
+    Reattached {
+        session: u64,
+    },
     /// The answer to a `Command::Inbox` (writes' `Done` is not fed back).
     Inbox(Reply),
     /// The external editor finished; `None` when it failed or was cancelled.

@@ -35,10 +35,13 @@ pub fn pump(mut pushed: mpsc::UnboundedReceiver<Pushed>) -> mpsc::UnboundedRecei
                 Pushed::Lost => vec![Event::Update(Update::Error(
                     "owner stopped; reconnecting…".into(),
                 ))],
-                Pushed::Back { .. } => vec![
-                    Event::Update(Update::Notice("reconnected to the owner".into())),
-                    Event::Lagged,
-                ],
+                Pushed::Back { hello } => match *hello {
+                    crate::control::protocol::Reply::Hello { session, .. } => {
+                        vec![Event::Reattached { session }]
+                    }
+                    // Not a greeting: reload what is shown all the same.
+                    _ => vec![Event::Lagged],
+                },
             };
             for ev in evs {
                 if tx.send(ev).is_err() {

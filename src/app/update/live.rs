@@ -247,6 +247,14 @@ pub(super) fn note_arrived(s: &mut State, n: crate::team::Note) {
 }
 
 /// Updates were dropped on the bus: load what is shown again.
+/// Back at a restarted owner under a new presence session: the old one is
+/// not this UI's any more (else it would see itself as another viewer).
+pub(super) fn reattached(s: &mut State, session: u64, out: &mut Vec<Command>) {
+    s.opts.session = session;
+    info(s, Level::Info, "reconnected to the owner");
+    lagged(s, out);
+}
+
 pub(super) fn lagged(s: &mut State, out: &mut Vec<Command>) {
     out.push(load_list(s, true));
     // Conversation updates were dropped: count the unread again.
@@ -400,5 +408,37 @@ mod tests {
         assert!(crate::update::others_in(&s.presence, &k, 7, s.now).is_empty());
         let later = crate::update::others_in(&s.presence, &k, 1, NOW.plus_ms(60_000));
         assert_eq!(later, vec![("bob".to_string(), false)]);
+    }
+
+    /// The wave-2 trial's defect: after the owner restarted, an attached UI
+    /// listed its own new session as a colleague viewing the thread.
+    #[test]
+    fn a_ui_back_at_a_restarted_owner_does_not_see_itself_as_another_viewer() {
+        let mut s = fx::state(100, 30);
+        s.opts.session = 3;
+        fx::load_rows(&mut s, fx::three());
+        let k = s.list.rows[0].key.clone();
+        let me_again = crate::update::Viewer {
+            agent: "alice".into(),
+            session: 5,
+            conv: k.clone(),
+            typing_at: None,
+        };
+        update(&mut s, Event::Update(Update::Presence(vec![me_again])));
+        let out = update(&mut s, Event::Reattached { session: 5 });
+        assert_eq!(s.opts.session, 5);
+        assert!(crate::update::others_in(&s.presence, &k, s.opts.session, s.now).is_empty());
+        assert_eq!(
+            s.status.message,
+            Some((
+                crate::app::state::Level::Info,
+                "reconnected to the owner".to_string()
+            ))
+        );
+        assert!(
+            out.iter()
+                .any(|c| matches!(c, Command::Inbox(Request::List { .. }))),
+            "what is shown is reloaded: {out:?}"
+        );
     }
 }

@@ -65,6 +65,7 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
         Event::Picture { key, outcome } => media::picture_done(s, key, outcome),
         Event::Focus(f) => media::focus(s, f),
         Event::Lagged => live::lagged(s, &mut out),
+        Event::Reattached { session } => live::reattached(s, session, &mut out),
         Event::Inbox(Reply::List(rows)) => list::list_loaded(s, rows, &mut out),
         Event::Inbox(Reply::Thread(Some(d))) => {
             thread::thread_loaded(s, *d);
