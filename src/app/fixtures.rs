@@ -52,6 +52,7 @@ pub fn options() -> Options {
         }],
         ascii: false,
         dead_tokens: Vec::new(),
+        synced: None,
         media: Default::default(),
         agents: vec!["alice".into(), "bob".into(), "carol".into()],
         labels: [("vip", "magenta"), ("refund", "red")]

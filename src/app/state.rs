@@ -48,6 +48,8 @@ pub struct Options {
     pub ascii: bool,
     /// Pages whose token the store has marked dead when the UI starts.
     pub dead_tokens: Vec<crate::update::DeadPage>,
+    /// The last full sync when the UI starts (the store's).
+    pub synced: Option<SyncProgress>,
     /// Pictures, links, notifications (src/app/media.rs).
     pub media: super::media::MediaOpts,
     /// `[team] agents`: whom a conversation can be assigned to (with the
@@ -514,6 +516,7 @@ impl State {
         s.list.filter.view = crate::filter::View::Open { at: now };
         s.status.events_today.0 = crate::clock::day_key(now, s.opts.zone);
         s.status.dead = s.opts.dead_tokens.clone();
+        s.status.sync = s.opts.synced.clone();
         s
     }
 

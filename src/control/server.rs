@@ -115,6 +115,7 @@ pub async fn start(
         pid: std::process::id(),
         listen: ctx.listen.clone(),
         dead: crate::tokens::dead_pages(&ctx.store, &ctx.config.pages),
+        sync: crate::sync::last_synced(&ctx.store, &ctx.config.pages),
         ..Default::default()
     };
     let hub = Hub::start(&ctx.store, owner, cancel.child_token());

@@ -669,9 +669,50 @@ impl Syncer {
     }
 }
 
+/// The status bar's sync state as a process starts: when every configured
+/// page was last synced in full (the oldest of them), from the store, so a
+/// restart does not say "not synced" of a synced inbox. None: a page never
+/// was.
+pub fn last_synced(store: &Db, pages: &[PageConfig]) -> Option<SyncProgress> {
+    let oldest = pages
+        .iter()
+        .map(|p| store.last_sync(p.id.as_str()).ok().flatten())
+        .try_fold(None::<TimestampMs>, |min, t| {
+            t.map(|t| Some(min.map_or(t, |m| m.min(t))))
+        })??;
+    Some(SyncProgress {
+        finished_at: Some(oldest),
+        ..Default::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A restart shows when the inbox was last synced in full, not "not
+    /// synced" (found trying serve): the oldest page's sync, once every
+    /// page has one.
+    #[test]
+    fn the_last_full_sync_is_the_oldest_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Db::open(&dir.path().join("store"), 8, "test").unwrap();
+        let cfg = Config::from_toml(
+            "[[pages]]\nid = \"P1\"\naccess_token = \"a\"\n[[pages]]\nid = \"P2\"\naccess_token = \"b\"\n",
+            &|_| None,
+        )
+        .unwrap();
+        assert_eq!(last_synced(&store, &cfg.pages), None, "never synced");
+        store.set_last_sync("P1", TimestampMs(5_000)).unwrap();
+        assert_eq!(last_synced(&store, &cfg.pages), None, "P2 never was");
+        store.set_last_sync("P2", TimestampMs(3_000)).unwrap();
+        let p = last_synced(&store, &cfg.pages).expect("both synced");
+        assert_eq!(
+            (p.running, p.finished_at),
+            (false, Some(TimestampMs(3_000)))
+        );
+        assert_eq!(last_synced(&store, &[]), None, "no pages, nothing synced");
+    }
 
     #[test]
     fn halving_takes_the_larger_size_threads_first_on_a_tie() {

@@ -233,6 +233,7 @@ pub async fn run(ctx: TuiCtx) -> anyhow::Result<()> {
             // Subscribe before the first read so no change falls between them.
             let updates = store.subscribe();
             opts.dead_tokens = crate::tokens::dead_pages(&store, &ctx.config.pages);
+            opts.synced = crate::sync::last_synced(&store, &ctx.config.pages);
             drive(opts, &ctx.config, Arc::new(data), updates, None).await
         }
         Source::Attached {

@@ -28,6 +28,7 @@ pub fn from_config(cfg: &Config, keymap: Keymap) -> Options {
         // `[ui] ascii = "auto"` is settled from the locale by the terminal side.
         ascii: cfg.ui.ascii.unwrap_or(false),
         dead_tokens: Vec::new(),
+        synced: None,
         // The picture mode and the opener are settled by the terminal side.
         media: MediaOpts {
             notify: cfg.notify.clone(),
