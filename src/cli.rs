@@ -192,6 +192,7 @@ pub struct SyncArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Args, serde::Serialize, serde::Deserialize)]
+#[command(group(clap::ArgGroup::new("content").args(["text", "file"]).required(true).multiple(true)))]
 pub struct SendArgs {
     /// Page id or Instagram account id
     #[arg(long)]
@@ -199,7 +200,8 @@ pub struct SendArgs {
     /// The customer's PSID or IGSID
     #[arg(long)]
     pub user: String,
-    #[arg(long, required_unless_present = "file")]
+    /// The text to send (give --text, --file or both)
+    #[arg(long)]
     pub text: Option<String>,
     /// An image, video, audio or other file (at most 25 MB; Instagram: png/jpeg
     /// up to 8 MB, audio, video, through a running dmdesk with [server]

@@ -291,7 +291,7 @@ async fn check_page(
         )));
     } else {
         out.push(Finding::note(format!(
-            "{who}: human_agent is off: after 24 h without a customer message a reply needs another allowed tag"
+            "{who}: human_agent is off: 24 h after the customer's last message no reply can be sent until they write again (Meta retired the other tags in 2026); set human_agent = true once the app has Meta's Human Agent permission"
         )));
     }
     out

@@ -376,7 +376,7 @@ impl<'a> Ctx<'a> {
             }
         } else if t.conv.key.platform == Platform::Instagram && !t.messages.is_empty() {
             truncate(
-                "Instagram lets apps read only the 20 most recent messages of older history",
+                "older history: Instagram gives apps only the 20 most recent messages",
                 self.w,
             )
         } else {

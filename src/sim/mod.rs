@@ -358,6 +358,13 @@ pub async fn run(args: &crate::cli::SimArgs, app_secret: &Secret) -> anyhow::Res
     cfg.reply_probability = 0.3;
     cfg.receipt_delay = Duration::from_millis(800);
     cfg.seed = rand::random();
+    // What a config needs to talk to it (the demo's made-up ids, never a
+    // real token; the app secret is the config's and is not printed).
+    let page = (
+        cfg.ids.page_id.clone(),
+        cfg.ids.ig_id.clone(),
+        cfg.ids.page_token.clone(),
+    );
     let handle = Simulator::start(cfg).await?;
     println!("{}", handle.graph_base_url);
     eprintln!(
@@ -371,6 +378,10 @@ pub async fn run(args: &crate::cli::SimArgs, app_secret: &Secret) -> anyhow::Res
         } else {
             String::new()
         }
+    );
+    eprintln!(
+        "dmdesk sim: it plays the page id = \"{}\" with instagram_id = \"{}\" and access_token = \"{}\" (a [[pages]] block); its webhooks are signed with the --config's [server] app_secret, else demo-app-secret",
+        page.0, page.1, page.2
     );
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

@@ -237,7 +237,15 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
             let mut lines = vec![Line::from(vec![
                 Span::raw("Tag: "),
                 Span::styled(tag_name.to_string(), th.bold()),
-                Span::styled("  (Tab: change)", th.dim()),
+                // With no tag left for campaigns Tab only says why.
+                Span::styled(
+                    if crate::rules::window::Tag::CAMPAIGN_TAGS.is_empty() {
+                        "  (Tab: why none)"
+                    } else {
+                        "  (Tab: change)"
+                    },
+                    th.dim(),
+                ),
             ])];
             match (&b.preview, b.stage) {
                 (_, BulkStage::Previewing) => lines.push(Line::styled(
@@ -276,7 +284,10 @@ pub fn bulk(s: &State, b: &BulkState, f: &mut Frame, area: Rect, th: Theme) {
                 Line::from(vec![
                     Span::raw("Send to "),
                     Span::styled(format!("{}", p.sendable()), th.bold()),
-                    Span::raw(format!(" conversation(s), tag {tag_name}?")),
+                    Span::raw(match tag {
+                        Some(t) => format!(" conversation(s) with the {t} tag?"),
+                        None => " conversation(s)?".to_string(),
+                    }),
                 ]),
                 Line::from(""),
                 Line::styled(
