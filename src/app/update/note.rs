@@ -163,7 +163,9 @@ pub(super) fn thread_arrived(s: &mut State, conv: &ConvKey, draft: Option<String
     }
 }
 
-/// Save the note (never sent to Meta) and go back to the reply.
+/// Save the note (never sent to Meta) and go back to the reply, or to the
+/// thread when no reply was being written (the next key is not typed into
+/// an empty reply).
 pub(super) fn send_note(s: &mut State, out: &mut Vec<Command>) {
     let Some(t) = &s.thread else { return };
     let (conv, name) = (t.conv.key.clone(), t.conv.name.clone());
@@ -181,6 +183,9 @@ pub(super) fn send_note(s: &mut State, out: &mut Vec<Command>) {
         .collect();
     ask(s, Ask::Note(conv, text), out);
     end_note(s, out);
+    if s.composer.text().is_empty() {
+        super::scroll::focus_thread(s);
+    }
     let mut msg = format!("note saved on {name}");
     if !mentions.is_empty() {
         let names: Vec<String> = mentions.iter().map(|m| format!("@{m}")).collect();
@@ -288,6 +293,11 @@ mod tests {
         })));
         assert_eq!(s.composer.mode, ComposeMode::Reply);
         assert_eq!(s.composer.text(), "half a reply");
+        assert_eq!(
+            s.focus,
+            Focus::Composer,
+            "the reply comes back to be finished"
+        );
         // Saved, it is gone: the next visit starts with the reply.
         switch_to(&mut s, 1);
         arrives(&mut s, &bo, None);
@@ -295,6 +305,29 @@ mod tests {
         arrives(&mut s, &ann, Some("half a reply"));
         assert_eq!(s.composer.mode, ComposeMode::Reply);
         assert_eq!(s.composer.text(), "half a reply");
+    }
+
+    /// From the agent trial: with no reply being written, the key after a
+    /// saved note is a command again, not a letter in an empty reply.
+    #[test]
+    fn a_note_saved_with_no_reply_written_leaves_the_composer() {
+        let mut s = fx::state(100, 30);
+        let rows = fx::three();
+        fx::load_rows(&mut s, rows.clone());
+        fx::open_with(&mut s, rows[0].clone(), vec![]);
+        fx::press(&mut s, KeyCode::Char('n'));
+        assert_eq!(s.focus, Focus::Composer);
+        fx::typ(&mut s, "called her back");
+        let cmds = fx::press(&mut s, KeyCode::Enter);
+        assert!(cmds.contains(&Command::Inbox(Request::Note {
+            conv: rows[0].key.clone(),
+            text: "called her back".into(),
+        })));
+        assert_eq!(
+            (s.composer.mode, s.focus),
+            (ComposeMode::Reply, Focus::Thread)
+        );
+        assert_eq!(s.composer.text(), "");
     }
 
     #[test]
