@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod keymap;
 pub mod layout;
 pub mod media;
+pub mod names;
 pub mod search;
 pub mod state;
 pub mod team;

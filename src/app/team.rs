@@ -100,11 +100,12 @@ impl Picker {
     }
 
     /// What the picker is about, for its title.
-    pub fn title(&self) -> String {
+    /// Its title, naming the conversation as `who` does (src/app/names.rs).
+    pub fn title(&self, who: impl Fn(&Conversation) -> String) -> String {
         match &self.kind {
-            PickKind::Assign(c) => format!("Assign {} to", c.name),
-            PickKind::Label(c) => format!("Label {} (enter adds/removes)", c.name),
-            PickKind::Priority(c) => format!("Priority of {}", c.name),
+            PickKind::Assign(c) => format!("Assign {} to", who(c)),
+            PickKind::Label(c) => format!("Label {} (enter adds/removes)", who(c)),
+            PickKind::Priority(c) => format!("Priority of {}", who(c)),
             PickKind::LabelFilter => "Show only the label".to_string(),
         }
     }

@@ -13,7 +13,8 @@ use ratatui::Frame;
 /// Completions listed at most.
 const SHOWN: usize = 8;
 
-pub fn render(p: &AttachPrompt, f: &mut Frame, area: Rect, th: Theme) {
+/// `name`: how the screen names the conversation.
+pub fn render(p: &AttachPrompt, name: &str, f: &mut Frame, area: Rect, th: Theme) {
     // Path, preview, the completions (a blank line, at most SHOWN and a
     // "more" line), the keys, the borders.
     let listed = match p.candidates.len() {
@@ -21,7 +22,7 @@ pub fn render(p: &AttachPrompt, f: &mut Frame, area: Rect, th: Theme) {
         n => 1 + n.min(SHOWN) + usize::from(n > SHOWN),
     };
     let r = centered(area, 72, (2 + listed + 1 + 2) as u16);
-    let title = format!("Attach a file for {}", p.conv.name);
+    let title = format!("Attach a file for {name}");
     let inner = frame(
         f,
         r,

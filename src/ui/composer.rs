@@ -64,7 +64,7 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let to = s
         .thread
         .as_ref()
-        .map(|t| format!(" to {}", line(&t.conv.name)))
+        .map(|t| format!(" to {}", line(&crate::app::names::who(s, &t.conv))))
         .unwrap_or_default();
     let mut block = Block::default()
         .borders(Borders::ALL)
@@ -111,7 +111,7 @@ fn render_note(s: &State, f: &mut Frame, area: Rect, th: Theme) {
     let on = s
         .thread
         .as_ref()
-        .map(|t| format!(" · {}", line(&t.conv.name)))
+        .map(|t| format!(" · {}", line(&crate::app::names::who(s, &t.conv))))
         .unwrap_or_default();
     let keys = if s.focus == Focus::Composer {
         format!(

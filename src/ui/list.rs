@@ -147,22 +147,13 @@ fn same_names(s: &State) -> HashSet<&str> {
     twins
 }
 
-/// What tells a customer apart from another of the same name: their
-/// platform handle when known, else the end of the user id.
+/// A twin's tag (src/app/names.rs), nothing for a name shown once.
 fn name_tag(c: &Conversation, twin: bool) -> String {
-    if !twin {
-        return String::new();
+    if twin {
+        crate::app::names::tag(c)
+    } else {
+        String::new()
     }
-    if let Some(h) = &c.handle {
-        // Cut, so the name keeps most of the row.
-        return format!(" @{}", truncate(h, 10));
-    }
-    let id = c.key.user.as_str();
-    let tail: String = id
-        .chars()
-        .skip(id.chars().count().saturating_sub(4))
-        .collect();
-    format!(" ·{tail}")
 }
 
 /// A row's team marks: labels in their colours, the priority, and whose it

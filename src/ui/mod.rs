@@ -33,14 +33,18 @@ pub fn render(s: &State, f: &mut Frame) {
         Some(Overlay::Help(page)) => popup::help(s, *page, f, area, th),
         Some(Overlay::ConfirmSend(p)) => popup::confirm_send(p, f, area, th),
         Some(Overlay::Search { input }) => popup::search(input, f, p.list, th),
-        Some(Overlay::StatusMenu(c)) => popup::status_menu(c, f, area, th),
+        Some(Overlay::StatusMenu(c)) => {
+            popup::status_menu(c, &crate::app::names::who(s, c), f, area, th)
+        }
         Some(Overlay::Bulk(b)) => popup::bulk(s, b, f, area, th),
         Some(Overlay::CancelCampaign(c)) => popup::cancel_campaign(c, f, area, th),
         Some(Overlay::Canned(c)) => popup::canned_picker(s, c, f, area, th),
         Some(Overlay::Notices { scroll }) => popup::notices(s, *scroll, f, area, th),
         Some(Overlay::Pick(p)) => picker::render(s, p, f, area, th),
         Some(Overlay::Report(r)) => report::render(r, f, area, th),
-        Some(Overlay::Attach(p)) => attach::render(p, f, area, th),
+        Some(Overlay::Attach(p)) => {
+            attach::render(p, &crate::app::names::who(s, &p.conv), f, area, th)
+        }
     }
     if s.opts.ascii {
         symbols::to_ascii(f.buffer_mut());

@@ -17,7 +17,7 @@ pub fn render(s: &State, p: &Picker, f: &mut Frame, area: Rect, th: Theme) {
     let matches = p.matches();
     let h = matches.len().clamp(1, SHOWN) as u16 + 5;
     let r = centered(area, area.width.saturating_sub(4).min(50), h);
-    let inner = frame(f, r, &p.title(), th);
+    let inner = frame(f, r, &p.title(|c| crate::app::names::who(s, c)), th);
     let w = inner.width as usize;
     let mut lines = vec![Line::from(vec![
         Span::styled("> ", th.bold()),

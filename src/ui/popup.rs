@@ -137,14 +137,15 @@ pub fn confirm_send(p: &PendingSend, f: &mut Frame, area: Rect, th: Theme) {
 }
 
 /// The status menu names the conversation it will change.
-pub fn status_menu(c: &Conversation, f: &mut Frame, area: Rect, th: Theme) {
+/// `name`: how the screen names `c` (tagged if another has its name).
+pub fn status_menu(c: &Conversation, name: &str, f: &mut Frame, area: Rect, th: Theme) {
     let r = centered(area, 44, 11);
     let inner = frame(f, r, "Set status", th);
     let w = inner.width as usize;
     let mut lines = vec![
         Line::from(vec![
             Span::raw("for "),
-            Span::styled(truncate(&c.name, w.saturating_sub(4)), th.bold()),
+            Span::styled(truncate(name, w.saturating_sub(4)), th.bold()),
         ]),
         Line::styled(
             truncate(

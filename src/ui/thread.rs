@@ -32,7 +32,13 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, th: Theme) {
         Platform::Instagram => "Instagram",
     };
     let mut title = vec![
-        Span::styled(format!(" {} ", crate::text::line(&t.conv.name)), th.bold()),
+        Span::styled(
+            format!(
+                " {} ",
+                crate::text::line(&crate::app::names::who(s, &t.conv))
+            ),
+            th.bold(),
+        ),
         Span::styled(
             format!("· {platform} · {} ", t.conv.status.as_str()),
             th.dim(),

@@ -152,7 +152,7 @@ fn send(s: &mut State, p: Box<AttachPrompt>, out: &mut Vec<Command>) -> Option<O
         "sending {} ({}) to {}…",
         file.name,
         human_size(file.size),
-        conv.name
+        crate::app::names::who(s, conv)
     );
     info(s, Level::Info, &msg);
     None

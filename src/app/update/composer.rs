@@ -254,7 +254,10 @@ pub(super) fn dispatch_reply(
     draft_saved(s, conv, String::new(), out);
     s.composer = Composer::default();
     // A success replaces an earlier refusal on the status bar.
-    let name = s.thread.as_ref().map(|t| t.conv.name.clone());
+    let name = s
+        .thread
+        .as_ref()
+        .map(|t| crate::app::names::who(s, &t.conv));
     let msg = format!(
         "reply to {} queued",
         name.as_deref().unwrap_or("the customer")

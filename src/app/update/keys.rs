@@ -124,13 +124,21 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         }
         Action::MarkRead => {
             if let Some(c) = target(s) {
-                info(s, Level::Info, &format!("{}: marked read", c.name));
+                info(
+                    s,
+                    Level::Info,
+                    &format!("{}: marked read", crate::app::names::who(s, &c)),
+                );
                 out.push(Command::Inbox(Request::MarkRead { conv: c.key }));
             }
         }
         Action::MarkUnread => {
             if let Some(c) = target(s) {
-                info(s, Level::Info, &format!("{}: marked unread", c.name));
+                info(
+                    s,
+                    Level::Info,
+                    &format!("{}: marked unread", crate::app::names::who(s, &c)),
+                );
                 out.push(Command::Inbox(Request::MarkUnread { conv: c.key }));
             }
         }
@@ -156,11 +164,11 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         Action::Mark => {
             if let Some(c) = target(s) {
                 let msg = if s.marked.remove(&c.key).is_none() {
-                    let msg = format!("marked {}", c.name);
+                    let msg = format!("marked {}", crate::app::names::who(s, &c));
                     s.marked.insert(c.key.clone(), c);
                     msg
                 } else {
-                    format!("unmarked {}", c.name)
+                    format!("unmarked {}", crate::app::names::who(s, &c))
                 };
                 info(s, Level::Info, &msg);
                 if s.focus == Focus::List {
@@ -245,7 +253,7 @@ pub(super) fn key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
         Action::Retry | Action::Copy | Action::OpenLink if !list_row_is_open(s) => {
             // From the list they would act on another conversation's
             // messages than the row the agent has selected.
-            let name = s.list.selected_row().map(|c| c.name.clone());
+            let name = s.list.selected_row().map(|c| crate::app::names::who(s, c));
             let msg = format!(
                 "{} acts on a message of the open conversation: open {} first ({})",
                 s.opts.keymap.label(action),

@@ -59,14 +59,7 @@ fn notify(s: &mut State, m: &Message, open: bool, out: &mut Vec<Command>) {
         return;
     }
     s.media.last_notified = Some(s.now);
-    let name = s
-        .list
-        .rows
-        .iter()
-        .chain(s.thread.as_ref().map(|t| &t.conv))
-        .find(|c| c.key == m.conv)
-        .map(|c| c.name.clone())
-        .unwrap_or_else(|| m.conv.user.to_string());
+    let name = crate::app::names::of_key(s, &m.conv);
     out.push(Command::Notify {
         title: format!("dmdesk: {name}"),
         body: m.preview(),

@@ -168,7 +168,7 @@ pub(super) fn thread_arrived(s: &mut State, conv: &ConvKey, draft: Option<String
 /// an empty reply).
 pub(super) fn send_note(s: &mut State, out: &mut Vec<Command>) {
     let Some(t) = &s.thread else { return };
-    let (conv, name) = (t.conv.key.clone(), t.conv.name.clone());
+    let (conv, name) = (t.conv.key.clone(), crate::app::names::who(s, &t.conv));
     let text = s.composer.text().trim().to_string();
     if text.is_empty() {
         info(s, Level::Error, "an empty note: nothing saved");

@@ -99,11 +99,15 @@ pub(super) fn overlay_key(s: &mut State, k: KeyEvent, out: &mut Vec<Command>) {
                     let msg = match snooze_until {
                         Some(t) => format!(
                             "{}: snoozed until {} {}",
-                            c.name,
+                            crate::app::names::who(s, &c),
                             clock::day_label(t, s.now, s.opts.zone),
                             clock::clock(t, s.opts.zone)
                         ),
-                        None => format!("{}: status {}", c.name, status.as_str()),
+                        None => format!(
+                            "{}: status {}",
+                            crate::app::names::who(s, &c),
+                            status.as_str()
+                        ),
                     };
                     out.push(Command::Inbox(Request::SetStatus {
                         conv: c.key,

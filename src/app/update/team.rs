@@ -36,12 +36,19 @@ pub(super) fn team_key(s: &mut State, action: Action, out: &mut Vec<Command>) {
             let Some(c) = target(s) else { return };
             let Some(me) = me(s) else { return };
             if c.assignee.as_ref() == Some(&me) {
-                info(s, Level::Info, &format!("{}: already yours", c.name));
+                info(
+                    s,
+                    Level::Info,
+                    &format!("{}: already yours", crate::app::names::who(s, &c)),
+                );
                 return;
             }
             let msg = match &c.assignee {
-                Some(other) => format!("{}: taking over from {other}…", c.name),
-                None => format!("{}: assigning to you…", c.name),
+                Some(other) => format!(
+                    "{}: taking over from {other}…",
+                    crate::app::names::who(s, &c)
+                ),
+                None => format!("{}: assigning to you…", crate::app::names::who(s, &c)),
             };
             info(s, Level::Info, &msg);
             ask(s, Ask::Assign(c, Some(me)), out);
@@ -49,10 +56,18 @@ pub(super) fn team_key(s: &mut State, action: Action, out: &mut Vec<Command>) {
         Action::Unassign => {
             let Some(c) = target(s) else { return };
             if c.assignee.is_none() {
-                info(s, Level::Info, &format!("{}: not assigned", c.name));
+                info(
+                    s,
+                    Level::Info,
+                    &format!("{}: not assigned", crate::app::names::who(s, &c)),
+                );
                 return;
             }
-            info(s, Level::Info, &format!("{}: unassigning…", c.name));
+            info(
+                s,
+                Level::Info,
+                &format!("{}: unassigning…", crate::app::names::who(s, &c)),
+            );
             ask(s, Ask::Assign(c, None), out);
         }
         Action::Assign => {
@@ -216,10 +231,18 @@ fn picked(s: &mut State, kind: PickKind, choice: String, out: &mut Vec<Command>)
         PickKind::Assign(c) => {
             let to = AgentName::new(choice);
             if c.assignee.as_ref() == Some(&to) {
-                info(s, Level::Info, &format!("{}: already {to}'s", c.name));
+                info(
+                    s,
+                    Level::Info,
+                    &format!("{}: already {to}'s", crate::app::names::who(s, &c)),
+                );
                 return;
             }
-            info(s, Level::Info, &format!("{}: assigning to {to}…", c.name));
+            info(
+                s,
+                Level::Info,
+                &format!("{}: assigning to {to}…", crate::app::names::who(s, &c)),
+            );
             ask(s, Ask::Assign(*c, Some(to)), out);
         }
         PickKind::Label(c) => {
@@ -229,9 +252,9 @@ fn picked(s: &mut State, kind: PickKind, choice: String, out: &mut Vec<Command>)
             }
             let has = c.labels.contains(&choice);
             let msg = if has {
-                format!("{}: label -{choice}", c.name)
+                format!("{}: label -{choice}", crate::app::names::who(s, &c))
             } else {
-                format!("{}: label +{choice}", c.name)
+                format!("{}: label +{choice}", crate::app::names::who(s, &c))
             };
             info(s, Level::Info, &msg);
             s.team.labels_seen.insert(choice.clone());
@@ -241,7 +264,11 @@ fn picked(s: &mut State, kind: PickKind, choice: String, out: &mut Vec<Command>)
             let Some(p) = Priority::parse(&choice) else {
                 return;
             };
-            info(s, Level::Info, &format!("{}: priority {p}", c.name));
+            info(
+                s,
+                Level::Info,
+                &format!("{}: priority {p}", crate::app::names::who(s, &c)),
+            );
             ask(s, Ask::Priority(*c, p), out);
         }
         PickKind::LabelFilter => {

@@ -59,7 +59,9 @@ pub(super) fn ask(s: &mut State, a: Ask, out: &mut Vec<Command>) {
 /// or, when another agent was first, who won.
 pub(super) fn assigned(s: &mut State, a: Assigned) {
     let name = match &a {
-        Assigned::Done { conv, .. } | Assigned::Taken { conv, .. } => conv_name(s, conv),
+        Assigned::Done { conv, .. } | Assigned::Taken { conv, .. } => {
+            crate::app::names::of_key(s, conv)
+        }
     };
     let me = s.opts.me.clone();
     let is_me = |a: &AgentName| Some(a.as_str()) == me.as_deref();
@@ -102,7 +104,13 @@ pub(super) fn mail(s: &mut State, items: Vec<MailItem>, out: &mut Vec<Command>) 
     }
     let lines: Vec<String> = mine
         .iter()
-        .map(|m| format!("{}: {}", conv_name(s, &m.conv), m.describe()))
+        .map(|m| {
+            format!(
+                "{}: {}",
+                crate::app::names::of_key(s, &m.conv),
+                m.describe()
+            )
+        })
         .collect();
     for l in &lines {
         info(s, Level::Info, l);
@@ -115,18 +123,6 @@ pub(super) fn mail(s: &mut State, items: Vec<MailItem>, out: &mut Vec<Command>) 
     out.push(Command::Inbox(Request::MailAck {
         ids: mine.into_iter().map(|m| m.id).collect(),
     }));
-}
-
-/// The name the screen knows a conversation by, else its customer's id.
-fn conv_name(s: &State, k: &ConvKey) -> String {
-    s.list
-        .rows
-        .iter()
-        .chain(s.thread.as_ref().map(|t| &t.conv))
-        .chain(s.marked.values())
-        .find(|c| &c.key == k)
-        .map(|c| c.name.clone())
-        .unwrap_or_else(|| k.user.as_str().to_string())
 }
 
 /// Ask for the mail that waited while this agent was away.
