@@ -28,6 +28,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 pub fn frame(f: &mut Frame, r: Rect, title: &str, th: Theme) -> Rect {
     f.render_widget(Clear, r);
+    blank_wide_left_of(f, r);
     let b = Block::default()
         .borders(Borders::ALL)
         .border_style(th.border(true))
@@ -35,6 +36,21 @@ pub fn frame(f: &mut Frame, r: Rect, title: &str, th: Theme) -> Rect {
     let inner = b.inner(r);
     f.render_widget(b, r);
     inner
+}
+
+/// A wide character (CJK, emoji) in the column just left of a popup spans
+/// the popup's left border on a terminal, and the border there is never
+/// drawn: such a character is blanked.
+fn blank_wide_left_of(f: &mut Frame, r: Rect) {
+    let Some(x) = r.x.checked_sub(1) else { return };
+    let buf = f.buffer_mut();
+    for y in r.top()..r.bottom() {
+        if let Some(c) = buf.cell_mut((x, y)) {
+            if unicode_width::UnicodeWidthStr::width(c.symbol()) > 1 {
+                c.set_symbol(" ");
+            }
+        }
+    }
 }
 
 pub fn help(s: &State, page: HelpPage, f: &mut Frame, area: Rect, th: Theme) {
@@ -420,4 +436,35 @@ pub fn notices(s: &State, scroll: usize, f: &mut Frame, area: Rect, th: Theme) {
     // Newest at the bottom, like a log.
     let start = lines.len().saturating_sub(inner.height as usize);
     f.render_widget(Paragraph::new(lines.split_off(start)), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::TestBackend;
+    use ratatui::widgets::Paragraph;
+    use ratatui::Terminal;
+
+    /// From the agent trial: the notices log lost its left border on rows
+    /// where a CJK list row lay under it.
+    #[test]
+    fn a_wide_character_left_of_a_popup_does_not_cover_its_border() {
+        let mut t = Terminal::new(TestBackend::new(20, 4)).unwrap();
+        t.draw(|f| {
+            // "世" takes columns 4 and 5; the popup starts at column 5.
+            f.render_widget(Paragraph::new("abcd世界xyz\n".repeat(4)), f.area());
+            frame(f, Rect::new(5, 0, 8, 3), "t", Theme::new(false));
+        })
+        .unwrap();
+        let buf = t.backend().buffer();
+        for y in 0..3 {
+            assert_eq!(
+                buf[(4, y)].symbol(),
+                " ",
+                "row {y}: the wide char is blanked"
+            );
+        }
+        assert_eq!(buf[(5, 1)].symbol(), "│", "the left border is there");
+        assert_eq!(buf[(4, 3)].symbol(), "世", "below the popup: as it was");
+    }
 }
