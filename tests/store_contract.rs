@@ -206,6 +206,9 @@ pub fn outbound_lifecycle(f: Fixture) {
     let failed = db.message(&rec.local_mid()).unwrap().unwrap();
     assert_eq!(failed.status, MsgStatus::Failed);
     assert!(db.outbox_pending().unwrap().is_empty());
+    // Every record is listed, the failed one too (what `migrate` copies).
+    let all = db.all_outbox().unwrap();
+    assert_eq!(all.iter().map(|r| &r.id).collect::<Vec<_>>(), [&rec.id]);
 
     let again = db.outbound_retry(&rec.id).unwrap();
     assert_eq!(again.id, rec.id);

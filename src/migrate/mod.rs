@@ -145,23 +145,19 @@ pub fn to_postgres(source: &dyn Store, target: &PgStore) -> Result<Vec<TableCoun
     tally("note_drafts", n, added);
     step.finish();
 
-    // Outbox records have no listing of their own: their ids are the
-    // store's record ids ("o" + hex), every one below the next id.
-    let next = source.next_id()?;
-    let step = progress.step("outbox", Some(next));
-    let mut batch = Vec::new();
-    for i in 0..=next {
-        if let Some(r) = source.outbox_get(&format!("o{i:x}"))? {
-            batch.push(r);
-        }
-        if batch.len() == BATCH || i == next {
-            let n = batch.len() as u64;
-            let (added, _) = target.copy_in(CopyRows::Outbox(std::mem::take(&mut batch)))?;
-            tally("outbox", n, added);
-        }
-        step.inc(1);
+    // Outbox records, then the record ids past every one the source gave.
+    let outbox = source.all_outbox()?;
+    let step = progress.step("outbox", Some(outbox.len() as u64));
+    for batch in outbox.chunks(BATCH) {
+        let n = batch.len() as u64;
+        let (added, _) = target.copy_in(CopyRows::Outbox(batch.to_vec()))?;
+        tally("outbox", n, added);
+        step.inc(n);
     }
-    target.ids_at_least(next)?;
+    if outbox.is_empty() {
+        tally("outbox", 0, 0);
+    }
+    target.ids_at_least(source.next_id()?)?;
     step.finish();
 
     let campaigns = source.campaigns_list()?;

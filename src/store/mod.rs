@@ -290,6 +290,8 @@ pub trait Store: Send + Sync {
     fn outbox_get(&self, id: &str) -> Result<Option<OutboxRecord>>;
     /// Records still pending (a send that may or may not have reached Meta).
     fn outbox_pending(&self) -> Result<Vec<OutboxRecord>>;
+    /// Every record, in id order (`dmdesk migrate`).
+    fn all_outbox(&self) -> Result<Vec<OutboxRecord>>;
 
     // ---- campaigns ---------------------------------------------------------
 

@@ -498,7 +498,10 @@ impl Store for SledStore {
         self.outbox_record(id)
     }
     fn outbox_pending(&self) -> Result<Vec<OutboxRecord>> {
-        self.outbox_pending_records()
+        self.outbox_records(true)
+    }
+    fn all_outbox(&self) -> Result<Vec<OutboxRecord>> {
+        self.outbox_records(false)
     }
 
     fn create_campaign(

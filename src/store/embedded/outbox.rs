@@ -11,11 +11,12 @@ impl SledStore {
             .transpose()
     }
 
-    pub(super) fn outbox_pending_records(&self) -> Result<Vec<OutboxRecord>> {
+    /// Every record, or only the pending ones.
+    pub(super) fn outbox_records(&self, pending_only: bool) -> Result<Vec<OutboxRecord>> {
         let mut v = Vec::new();
         for r in self.outbox.iter().values() {
             let rec: OutboxRecord = decode(&r?)?;
-            if rec.state == OutboxState::Pending {
+            if !pending_only || rec.state == OutboxState::Pending {
                 v.push(rec);
             }
         }

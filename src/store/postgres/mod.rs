@@ -527,7 +527,10 @@ impl Store for PgStore {
         self.run(|p| async move { query::outbox_get(&p, &id).await })
     }
     fn outbox_pending(&self) -> Result<Vec<OutboxRecord>> {
-        self.run(|p| async move { query::outbox_pending(&p).await })
+        self.run(|p| async move { query::outbox_records(&p, true).await })
+    }
+    fn all_outbox(&self) -> Result<Vec<OutboxRecord>> {
+        self.run(|p| async move { query::outbox_records(&p, false).await })
     }
 
     fn create_campaign(

@@ -257,12 +257,13 @@ pub(super) async fn outbox_get(pool: &Pool, id: &str) -> PgResult<Option<OutboxR
     }
 }
 
-pub(super) async fn outbox_pending(pool: &Pool) -> PgResult<Vec<OutboxRecord>> {
+/// Every record, or only the pending ones, in id order.
+pub(super) async fn outbox_records(pool: &Pool, pending_only: bool) -> PgResult<Vec<OutboxRecord>> {
     let client = pool.get().await?;
     client
         .query(
-            "SELECT doc FROM outbox WHERE state = 'pending' ORDER BY id",
-            &[],
+            "SELECT doc FROM outbox WHERE state = 'pending' OR NOT $1 ORDER BY id",
+            &[&pending_only],
         )
         .await?
         .into_iter()
