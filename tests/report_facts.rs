@@ -46,6 +46,14 @@ fn reply(conv: &ConvKey, id: &str, by: &str, at: TimestampMs) -> Change {
     }
 }
 
+/// Meta accepted the reply: only then does it answer the customer.
+fn sent(id: &str) -> Change {
+    Change::OutboundSent {
+        id: id.into(),
+        mid: Mid::new(format!("m_{id}")),
+    }
+}
+
 fn status(conv: &ConvKey, s: ConvStatus, by: &str, at: TimestampMs) -> Change {
     Change::Status {
         conv: conv.clone(),
@@ -70,21 +78,25 @@ fn fill(store: &Db, now: TimestampMs) {
         // way's 30-day context, timed now.
         inbound(&a, "a1", t(45, 0)),
         reply(&a, "oa1", "alice", t(45, 20)),
+        sent("oa1"),
         status(&a, ConvStatus::Resolved, "alice", t(2, 0)),
         // B: opened 3 days ago, resolved 60 min later; then a reopen that
         // happened 30 min after the opening arrives late: in time order
         // the resolution took 30 min.
         inbound(&b, "b1", t(3, 0)),
         reply(&b, "ob1", "bob", t(3, 10)),
+        sent("ob1"),
         status(&b, ConvStatus::Resolved, "bob", t(3, 60)),
         status(&b, ConvStatus::Open, "bob", t(3, 30)),
         // C: opened, answered, resolved, opened again by the customer,
         // answered outside the window, resolved (two resolution times).
         inbound(&c, "c1", t(10, 0)),
         reply(&c, "oc1", "carol", t(10, 5)),
+        sent("oc1"),
         status(&c, ConvStatus::Resolved, "carol", t(10, 90)),
         inbound(&c, "c2", t(5, 0)),
         reply(&c, "oc2", "alice", t(3, 0)),
+        sent("oc2"),
         status(&c, ConvStatus::Resolved, "alice", t(1, 0)),
         // D: still waiting today.
         inbound(&d, "d1", t(0, -30)),

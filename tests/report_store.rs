@@ -13,6 +13,55 @@ use dmdesk::report::{format, Format, DEFAULT_SINCE_MS};
 
 const MIN: i64 = 60_000;
 
+/// From the team trial: a reply that failed answered nobody, so it is not
+/// a reply in the report; once a retry reaches Meta it is, timed from
+/// when the agent wrote it.
+#[test]
+fn a_failed_reply_is_not_counted_until_it_reaches_meta() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Db::open(dir.path(), 16, "test").unwrap();
+    let now = TimestampMs::now();
+    let t0 = now.plus_ms(-60 * MIN);
+    let conv = ConvKey::new(Platform::Messenger, "P1", "U1");
+    store
+        .apply(&[
+            inbound(&conv, "m1", t0),
+            Change::OutboundQueued {
+                id: "o1".into(),
+                conv: conv.clone(),
+                text: "on it".into(),
+                tag: None,
+                agent: Some("alice".into()),
+                campaign: None,
+                at: t0.plus_ms(5 * MIN),
+            },
+            Change::OutboundFailed {
+                id: "o1".into(),
+                reason: "(#100) No matching user found".into(),
+            },
+        ])
+        .unwrap();
+    let r = from_store(&*store, DEFAULT_SINCE_MS, now, Zone::Fixed(0)).unwrap();
+    assert_eq!(
+        (r.totals.replies, r.totals.first_response.median_ms),
+        (0, None)
+    );
+    store
+        .apply(&[
+            Change::OutboundRetry { id: "o1".into() },
+            Change::OutboundSent {
+                id: "o1".into(),
+                mid: Mid::new("m_o1"),
+            },
+        ])
+        .unwrap();
+    let r = from_store(&*store, DEFAULT_SINCE_MS, now, Zone::Fixed(0)).unwrap();
+    assert_eq!(
+        (r.totals.replies, r.totals.first_response.median_ms),
+        (1, Some(5 * MIN))
+    );
+}
+
 fn inbound(conv: &ConvKey, mid: &str, at: TimestampMs) -> Change {
     let mut m = Message::inbound(conv.clone(), Mid::new(mid), at);
     m.text = Some("hello".into());
@@ -46,6 +95,11 @@ fn the_apply_paths_history_gives_the_figures() {
                 agent: Some("alice".into()),
                 campaign: None,
                 at: t0.plus_ms(30 * MIN),
+            },
+            // Meta accepted it: a reply counts once it reached Meta.
+            Change::OutboundSent {
+                id: "o1".into(),
+                mid: Mid::new("m_o1"),
             },
             Change::Status {
                 conv: conv.clone(),

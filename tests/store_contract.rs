@@ -548,16 +548,19 @@ pub fn team_changes_are_recorded_once_in_time_order(f: Fixture) {
         TimestampMs(5_000),
     )
     .unwrap();
-    // alice's reply through the outbox; a campaign's message is no reply.
-    db.create_outbound(
-        &conv("U1"),
-        "hello",
-        None,
-        Some("alice"),
-        None,
-        TimestampMs(6_000),
-    )
-    .unwrap();
+    // alice's reply through the outbox, a reply once Meta has it; a
+    // campaign's message is no reply.
+    let hello = db
+        .create_outbound(
+            &conv("U1"),
+            "hello",
+            None,
+            Some("alice"),
+            None,
+            TimestampMs(6_000),
+        )
+        .unwrap();
+    db.outbound_sent(&hello.id, &Mid::from("m_hello")).unwrap();
     db.create_outbound(
         &conv("U1"),
         "sale",

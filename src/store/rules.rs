@@ -209,7 +209,20 @@ fn event(
     }
 }
 
-/// An agent's reply (queued by dmdesk, or echoed from the page inbox):
+/// A reply dmdesk sent reached Meta (its API answer or its echo, whichever
+/// came first): it answers the customer, timed from when the agent wrote
+/// it. A send that failed answered nobody; a campaign's message answers
+/// nobody either.
+pub(crate) fn reply_reached_meta(
+    conv: &mut Conversation,
+    rec: &super::OutboxRecord,
+) -> Option<HistoryEvent> {
+    rec.campaign
+        .is_none()
+        .then(|| replied(conv, rec.agent.as_deref().map(AgentName::from), rec.created))
+}
+
+/// An agent's reply (sent by dmdesk, or echoed from the page inbox):
 /// how long the customer waited, whether it is the first since the
 /// conversation opened and inside the 24-hour window; nothing waits after it.
 pub(crate) fn replied(

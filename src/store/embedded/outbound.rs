@@ -7,7 +7,6 @@ use super::txn::{insert_message, message_by_mid, remove_message, Txn, T};
 use super::{decode, record, Result};
 use crate::domain::{ConvKey, Direction, Message, Mid, MsgStatus, Origin, TimestampMs};
 use crate::store::{OutboxRecord, OutboxState, StoreError};
-use crate::team::AgentName;
 use crate::update::Update;
 
 fn get(txn: &Txn, id: &str) -> Result<Option<OutboxRecord>> {
@@ -59,12 +58,8 @@ pub(super) fn queued(
     let c = txn.conv(conv)?;
     c.message_count += 1;
     crate::store::rules::take_preview(c, &m);
-    // An agent's reply (a campaign's message answers nobody).
-    let history = campaign
-        .is_none()
-        .then(|| crate::store::rules::replied(c, agent.as_deref().map(AgentName::from), now));
     txn.publish(Update::Message(Box::new(m)));
-    super::team::record(txn, history.into_iter().collect())
+    Ok(())
 }
 
 /// Bind an outbox record to Meta's mid. Returns false when there is no
@@ -101,6 +96,9 @@ pub(super) fn resolve(txn: &mut Txn, id: &str, mid: &Mid, status: MsgStatus) -> 
         insert_message(txn, &m);
     }
     txn.publish(Update::Message(Box::new(m)));
+    let c = txn.conv(&rec.conv)?;
+    let history = crate::store::rules::reply_reached_meta(c, &rec);
+    super::team::record(txn, history.into_iter().collect())?;
     Ok(true)
 }
 

@@ -20,7 +20,7 @@ use crate::store::rules::{
     self, apply_deferred, count_new_message, merge_redelivery, status_from_watermarks, Deferred,
 };
 use crate::store::{Applied, OutboxRecord, OutboxState, StoreError};
-use crate::team::{AgentName, HistoryEvent, MailItem, Note};
+use crate::team::{HistoryEvent, MailItem, Note};
 use crate::update::Update;
 use deadpool_postgres::Pool;
 use std::collections::{HashMap, HashSet};
@@ -737,13 +737,8 @@ async fn outbound_queued(txn: &mut Txn<'_>, rec: OutboxRecord) -> PgResult<()> {
     let c = txn.conv(&rec.conv).await?;
     c.message_count += 1;
     rules::take_preview(c, &m);
-    // An agent's reply (a campaign's message answers nobody).
-    let history = rec
-        .campaign
-        .is_none()
-        .then(|| rules::replied(c, rec.agent.as_deref().map(AgentName::from), now));
     txn.publish(Update::Message(Box::new(m)));
-    txn.record(history.into_iter().collect()).await
+    Ok(())
 }
 
 /// Bind an outbox record to Meta's mid. False when there is no such record.
@@ -779,6 +774,9 @@ async fn resolve(txn: &mut Txn<'_>, id: &str, mid: &Mid, status: MsgStatus) -> P
         txn.insert_message(&m).await?;
     }
     txn.publish(Update::Message(Box::new(m)));
+    let c = txn.conv(&rec.conv).await?;
+    let history = rules::reply_reached_meta(c, &rec);
+    txn.record(history.into_iter().collect()).await?;
     Ok(true)
 }
 
