@@ -292,3 +292,47 @@ async fn a_sync_whose_lock_is_cut_leaves_the_account_to_the_process_that_finishe
         "A did not sync again what B finished"
     );
 }
+
+/// From the team trial: an account another process is syncing is skipped,
+/// and the report says so (the command prints it), instead of a silent
+/// success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_another_process_syncs_is_reported_skipped() {
+    let Some(db) = pg::TempDb::create("sync_lock::skipped") else {
+        return;
+    };
+    let server = graph().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&db, &dir.path().join("a"));
+    let b = open(&db, &dir.path().join("b"));
+    let cfg = Config::from_toml(
+        &format!(
+            "[graph]\nbase_url = \"{}\"\n[[pages]]\nid = \"P\"\nname = \"Shop\"\naccess_token = \"tok-P\"\n",
+            server.uri()
+        ),
+        &|_| None,
+    )
+    .unwrap();
+    let held = b
+        .job_lock("sync:P", false)
+        .await
+        .unwrap()
+        .expect("B takes the account's lock");
+    let syncer = Syncer::new(
+        a.clone(),
+        Arc::new(cfg.clone()),
+        GraphClient::new(&cfg.graph),
+    );
+    let report = syncer.run(None, &CancellationToken::new()).await;
+    assert!(report.accounts.is_empty(), "{report:?}");
+    assert_eq!(
+        report
+            .skipped
+            .iter()
+            .map(|s| (s.account.as_str(), s.why.as_str()))
+            .collect::<Vec<_>>(),
+        [("P", "another dmdesk is syncing it now")]
+    );
+    assert_eq!(requests(&server, "first").await, 0, "no Graph call for it");
+    drop(held);
+}

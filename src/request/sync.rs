@@ -26,6 +26,17 @@ pub struct AccountReport {
 pub struct SyncReport {
     pub accounts: Vec<AccountReport>,
     pub cancelled: bool,
+    /// Accounts not synced here, and why (another process was syncing
+    /// them, sharing a database).
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub platform: Platform,
+    pub account: AccountId,
+    pub why: String,
 }
 
 impl SyncReport {
@@ -61,6 +72,11 @@ mod tests {
                 error: Some("network problem".into()),
             }],
             cancelled: true,
+            skipped: vec![Skipped {
+                platform: Platform::Messenger,
+                account: "P1".into(),
+                why: "another dmdesk is syncing it now".into(),
+            }],
         };
         let synced = Reply::Synced {
             report,

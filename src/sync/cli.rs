@@ -134,6 +134,9 @@ fn summary(r: &SyncReport, calls: u64, console: &Console) {
             Some(e) => console.err(&format!("failed: {} {}: {e}", a.platform, a.account)),
         }
     }
+    for s in &r.skipped {
+        console.err(&format!("skipped: {} {}: {}", s.platform, s.account, s.why));
+    }
     let sum = |f: fn(&AccountReport) -> u64| r.accounts.iter().map(f).sum::<u64>();
     console.err(&format!(
         "sync: {} conversations added, {} messages added, {} Graph calls, {} errors",

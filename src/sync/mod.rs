@@ -33,7 +33,7 @@ use crate::domain::{AccountId, ConvKey, Platform, TimestampMs};
 use crate::meta::error::{ErrorClass, GraphError};
 use crate::meta::graph::GraphClient;
 use crate::profiles;
-use crate::request::sync::{AccountReport, SyncReport};
+use crate::request::sync::{AccountReport, Skipped, SyncReport};
 use crate::store::StoreError;
 use crate::tokens::{dead_token, token_died};
 use crate::update::{SyncProgress, Update};
@@ -292,10 +292,20 @@ impl Syncer {
                     Ok(Some(g)) => g,
                     Ok(None) => {
                         tracing::info!(%account, "sync of this account runs in another process; skipped");
+                        report.skipped.push(Skipped {
+                            platform,
+                            account,
+                            why: "another dmdesk is syncing it now".into(),
+                        });
                         continue;
                     }
                     Err(e) => {
                         tracing::warn!(%account, error = %e, "sync lock unavailable; skipped");
+                        report.skipped.push(Skipped {
+                            platform,
+                            account,
+                            why: format!("its sync lock is unavailable: {e}"),
+                        });
                         continue;
                     }
                 };
