@@ -256,6 +256,8 @@ pub(super) fn reattached(s: &mut State, session: u64, out: &mut Vec<Command>) {
 }
 
 pub(super) fn lagged(s: &mut State, out: &mut Vec<Command>) {
+    // Missed updates may have moved the view's counts too.
+    super::view_counts::changed(s);
     out.push(load_list(s, true));
     // Conversation updates were dropped: count the unread again.
     out.push(load_unread(s));

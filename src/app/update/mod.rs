@@ -56,8 +56,16 @@ pub fn update(s: &mut State, ev: Event) -> Vec<Command> {
             view_counts::clock_moved(s, before, &mut out);
         }
         Event::Update(u) => {
-            if let crate::update::Update::Conversation(c) = &u {
-                view_counts::conversation(s, c);
+            match &u {
+                crate::update::Update::Conversation(c) => view_counts::conversation(s, c),
+                // An attached UI hears of other conversations only as keys:
+                // any of them may have changed hands.
+                crate::update::Update::Digest { changed, more, .. }
+                    if *more || !changed.is_empty() =>
+                {
+                    view_counts::changed(s)
+                }
+                _ => {}
             }
             media::on_update(s, &u, &mut out);
             live::on_update(s, u, &mut out)

@@ -179,6 +179,42 @@ mod tests {
         assert_eq!(asks(&window(&mut s)), 1);
     }
 
+    /// From the team trial: an attached UI's counts stayed stale, since it
+    /// hears of other conversations only as a digest of keys.
+    #[test]
+    fn a_digest_of_changed_conversations_or_a_reload_asks_again() {
+        let mut s = fx::state(100, 30);
+        window(&mut s);
+        let answer = |s: &mut State| {
+            update(
+                s,
+                Event::Inbox(Reply::ViewCounts {
+                    mine: 0,
+                    unassigned: 3,
+                    all: 3,
+                }),
+            )
+        };
+        answer(&mut s);
+        s.now = NOW.plus_ms(5_000);
+        let digest = |changed: Vec<_>| Update::Digest {
+            events: 1,
+            inbound: 0,
+            changed,
+            more: false,
+            unread_conversations: None,
+        };
+        update(&mut s, Event::Update(digest(vec![])));
+        assert_eq!(asks(&window(&mut s)), 0, "a digest naming nothing");
+        let k = s.list.rows[1].key.clone();
+        update(&mut s, Event::Update(digest(vec![(k, 0)])));
+        assert_eq!(asks(&window(&mut s)), 1);
+        answer(&mut s);
+        s.now = s.now.plus_ms(5_000);
+        update(&mut s, Event::Lagged);
+        assert_eq!(asks(&window(&mut s)), 1, "missed updates: counted again");
+    }
+
     #[test]
     fn other_views_do_not_ask_and_the_open_view_asks_on_return() {
         let mut s = fx::state(100, 30);
