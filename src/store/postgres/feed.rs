@@ -64,7 +64,12 @@ pub(super) async fn follow(
             Ok(never) => match never {},
             Err(e) => e,
         };
-        down.set(Some(e.clone()));
+        // The feed's connection alone ending says little (an operator or a
+        // pooler may end it while the database writes): the database
+        // counts as down once reconnecting fails too.
+        if failures > 0 {
+            down.set(Some(e.clone()));
+        }
         let wait = BACKOFF[failures.min(BACKOFF.len() - 1)];
         if failures == 0 {
             tracing::warn!("change feed connection lost ({e}); reconnecting");
