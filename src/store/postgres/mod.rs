@@ -105,7 +105,16 @@ impl From<PgError> for StoreError {
 fn db_message(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(d) => format!("database: {}", d.message()),
-        None => format!("database: {e}"),
+        // "error connecting to server" alone hides why: add the causes.
+        None => {
+            let mut text = format!("database: {e}");
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 
@@ -252,7 +261,12 @@ impl PgStore {
 
     /// An error that says which database (password redacted).
     fn named(&self, e: StoreError) -> StoreError {
-        StoreError::Backend(format!("{} ({})", self.url.scrub(&e.to_string()), self.url))
+        // The inner error's own words, not its "store error:" prefix again.
+        let text = match &e {
+            StoreError::Backend(m) => m.clone(),
+            other => other.to_string(),
+        };
+        StoreError::Backend(format!("{} ({})", self.url.scrub(&text), self.url))
     }
 
     /// Run `f` on the store's runtime; the calling thread waits for it.
