@@ -64,7 +64,7 @@ pub async fn run_worker_with(
                 tasks.spawn(async move {
                     let r = reply::reply_keeping_refused(&ctx, &conv, &text, tag, agent.as_deref())
                         .await;
-                    report_send(&ctx, r, &format!("reply to {conv}"));
+                    report_send(&ctx, r, &format!("reply to {}", customer(&ctx, &conv)));
                 });
             }
             Job::SendFile {
@@ -78,7 +78,7 @@ pub async fn run_worker_with(
                     let r =
                         super::attach::reply_staged(&ctx, &conv, &upload, tag, agent.as_deref())
                             .await;
-                    report_send(&ctx, r, &format!("file to {conv}"));
+                    report_send(&ctx, r, &format!("file to {}", customer(&ctx, &conv)));
                 });
             }
             Job::Retry { outbox_id } => {
@@ -212,6 +212,15 @@ fn report_send(ctx: &SendCtx, r: Result<crate::domain::Mid, SendError>, what: &s
         Err(SendError::Failed { reason, .. }) => {
             ctx.store.report_error(format!("{what} failed: {reason}"))
         }
-        Err(SendError::Store(e)) => ctx.store.report_error(format!("{what}: store error: {e}")),
+        Err(SendError::Store(e)) => ctx.store.report_error(format!("{what}: {e}")),
+    }
+}
+
+/// The customer as the agent knows them: their name and id (a twin of the
+/// same name is told apart by the id), not the store's key.
+fn customer(ctx: &SendCtx, conv: &crate::domain::ConvKey) -> String {
+    match ctx.store.conversation(conv) {
+        Ok(Some(c)) => format!("{} ({})", c.name, conv.user),
+        _ => format!("{} {}", conv.platform, conv.user),
     }
 }
