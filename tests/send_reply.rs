@@ -515,6 +515,12 @@ async fn the_worker_reports_refusals_and_sends_replies() {
                     unreachable!()
                 };
                 assert!(e.contains("window"), "{e}");
+                // Named as the agent knows the customer, not by the store's key.
+                let name = env.store.conversation(&closed).unwrap().unwrap().name;
+                assert!(
+                    e.starts_with(&format!("reply to {name} (w2) not sent:")),
+                    "{e}"
+                );
                 saw_error = true;
             }
             Ok(_) => {}
