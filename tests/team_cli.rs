@@ -73,7 +73,10 @@ fn assign_label_note_on_a_free_store_and_in_the_export() {
             .args(["--to", "alice"]),
     );
     assert_eq!(out.lines().count(), 1, "{out}");
-    assert!(out.contains("assigned to alice (was nobody)"), "{out}");
+    assert!(
+        out.contains("assigned to alice (was nobody) (alice is told)"),
+        "{out}"
+    );
 
     // Not an agent: exit 2 naming it, before any write.
     dmdesk(&cfg)

@@ -101,11 +101,18 @@ pub fn assign(cfg: &Config, store: &Db, a: &AssignArgs, console: &Console) -> Cl
             Ok(())
         }
         Reply::Assigned(Assigned::Done { from, to, .. }) => {
-            let told = match &from {
-                Some(f) if Some(f.as_str()) != console.agent.as_deref() => {
-                    format!(" ({f} is told)")
-                }
-                _ => String::new(),
+            // Whom the store tells (a mailbox item): the one it was taken
+            // from and the one it goes to, but never the agent acting.
+            let others: Vec<String> = [&from, &to]
+                .into_iter()
+                .flatten()
+                .filter(|a| Some(a.as_str()) != console.agent.as_deref())
+                .map(|a| a.to_string())
+                .collect();
+            let told = match others.as_slice() {
+                [] => String::new(),
+                [one] => format!(" ({one} is told)"),
+                many => format!(" ({} are told)", many.join(" and ")),
             };
             console.out(&format!(
                 "{conv}: assigned to {} (was {}){told}",
