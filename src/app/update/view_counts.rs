@@ -93,6 +93,18 @@ mod tests {
         )
     }
 
+    /// The inbox answers the counts: nobody's 3 of 3.
+    fn answer(s: &mut State) -> Vec<Command> {
+        update(
+            s,
+            Event::Inbox(Reply::ViewCounts {
+                mine: 0,
+                unassigned: 3,
+                all: 3,
+            }),
+        )
+    }
+
     fn tick(s: &mut State, ms: i64) -> Vec<Command> {
         update(
             s,
@@ -131,16 +143,6 @@ mod tests {
     fn a_conversation_changing_hands_or_views_asks_again_after_the_window_at_most_every_5s() {
         let mut s = fx::state(100, 30);
         window(&mut s);
-        let answer = |s: &mut State| {
-            update(
-                s,
-                Event::Inbox(Reply::ViewCounts {
-                    mine: 0,
-                    unassigned: 3,
-                    all: 3,
-                }),
-            )
-        };
         answer(&mut s);
         // A new message in a loaded row that stays open and nobody's.
         let mut c = s.list.rows[0].clone();
@@ -185,16 +187,6 @@ mod tests {
     fn a_digest_of_changed_conversations_or_a_reload_asks_again() {
         let mut s = fx::state(100, 30);
         window(&mut s);
-        let answer = |s: &mut State| {
-            update(
-                s,
-                Event::Inbox(Reply::ViewCounts {
-                    mine: 0,
-                    unassigned: 3,
-                    all: 3,
-                }),
-            )
-        };
         answer(&mut s);
         s.now = NOW.plus_ms(5_000);
         let digest = |changed: Vec<_>| Update::Digest {
