@@ -69,26 +69,33 @@ pub fn parse_debug_token(v: &Value) -> (Expiry, Vec<String>, Option<String>) {
     (expiry, scopes, problem)
 }
 
-/// The app token `{app-id}|{app-secret}` for `debug_token`, when both are set.
-pub fn app_token(config: &Config) -> Option<Secret> {
-    let id = config.server.app_id.as_deref()?;
+/// The app token `{app-id}|{app-secret}` for `debug_token`; else the
+/// config keys it lacks.
+pub fn app_token(config: &Config) -> Result<Secret, &'static str> {
     let secret = &config.server.app_secret;
-    (!secret.is_empty()).then(|| Secret::new(format!("{id}|{}", secret.expose())))
+    match (config.server.app_id.as_deref(), secret.is_empty()) {
+        (Some(id), false) => Ok(Secret::new(format!("{id}|{}", secret.expose()))),
+        (None, false) => Err("[server] app_id"),
+        (Some(_), true) => Err("[server] app_secret"),
+        (None, true) => Err("[server] app_id and app_secret"),
+    }
 }
 
 /// A Page token's life, from `debug_token`.
 pub async fn page_life(
     graph: &GraphClient,
-    app_token: Option<&Secret>,
+    app_token: Result<&Secret, &str>,
     page: &PageConfig,
 ) -> TokenLife {
     let mut life = TokenLife::new(page, TokenKind::Page);
-    let Some(app) = app_token else {
-        life.problem = Some(
-            "cannot check its expiry and permissions: debug_token needs [server] app_id and app_secret"
-                .into(),
-        );
-        return life;
+    let app = match app_token {
+        Ok(app) => app,
+        Err(missing) => {
+            life.problem = Some(format!(
+                "cannot check its expiry and permissions: debug_token needs {missing}"
+            ));
+            return life;
+        }
     };
     match graph.debug_token(&page.access_token, app).await {
         Ok(v) => {
@@ -136,7 +143,7 @@ pub async fn inspect(config: &Config, graph: &GraphClient) -> Vec<TokenLife> {
         out.push(if page.is_instagram_login() {
             instagram_life(config, page)
         } else {
-            page_life(graph, app.as_ref(), page).await
+            page_life(graph, app.as_ref().map_err(|m| *m), page).await
         });
     }
     out
@@ -183,6 +190,28 @@ mod tests {
     use super::*;
     use crate::token_life::DAY_MS;
     use serde_json::json;
+
+    /// From the agent trial: the message named both keys when only one
+    /// was missing.
+    #[test]
+    fn the_app_token_names_the_keys_it_lacks() {
+        let cfg =
+            |server: &str| Config::from_toml(&format!("[server]\n{server}"), &|_| None).unwrap();
+        assert_eq!(
+            app_token(&cfg("app_secret = \"s\"")).err(),
+            Some("[server] app_id")
+        );
+        assert_eq!(
+            app_token(&cfg("app_id = \"1\"")).err(),
+            Some("[server] app_secret")
+        );
+        assert_eq!(
+            app_token(&cfg("")).err(),
+            Some("[server] app_id and app_secret")
+        );
+        let both = app_token(&cfg("app_id = \"1\"\napp_secret = \"s\"")).unwrap();
+        assert_eq!(both.expose(), "1|s");
+    }
 
     fn life(kind: TokenKind, expiry: Expiry, refreshable: bool) -> TokenLife {
         TokenLife {
