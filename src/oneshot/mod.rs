@@ -203,16 +203,12 @@ pub async fn run(
             format,
             utc_offset_s,
         } => {
-            let inbox = inbox(cfg, store_or_err(store)?, owner);
             let ask = Request::Report {
                 since_ms,
                 utc_offset_s,
             };
-            let r = tokio::task::spawn_blocking(move || inbox.handle(&me, ask))
-                .await
-                .map_err(|e| CliError::runtime(format!("report stopped: {e}")))?
-                .map_err(CliError::runtime)?;
-            let Reply::Report(r) = r else {
+            let service = Service::new(cfg, &store_or_err(store)?, console, owner);
+            let Reply::Report(r) = service.ask(ask).await? else {
                 return Err(CliError::runtime(
                     "the inbox answered a report with something else",
                 ));
@@ -226,16 +222,9 @@ pub async fn run(
                 })
         }
         OneShot::Replay(ReplayArgs { delete }) if !delete.is_empty() => {
-            let inbox = Arc::new(inbox(cfg, store_or_err(store)?, owner));
+            let service = Service::new(cfg, &store_or_err(store)?, console, owner);
             for seq in delete {
-                let (inbox, me) = (inbox.clone(), me.clone());
-                let r = tokio::task::spawn_blocking(move || {
-                    inbox.handle(&me, Request::DeleteEvent { seq })
-                })
-                .await
-                .map_err(|e| CliError::runtime(format!("replay stopped: {e}")))?
-                .map_err(CliError::runtime)?;
-                match r {
+                match service.ask(Request::DeleteEvent { seq }).await? {
                     Reply::EventDeleted { deleted: true, .. } => {
                         console.err(&format!("deleted quarantined event {seq}"))
                     }
@@ -254,11 +243,8 @@ pub async fn run(
             Ok(())
         }
         OneShot::Replay(_) => {
-            let inbox = inbox(cfg, store_or_err(store)?, owner);
-            let r = tokio::task::spawn_blocking(move || inbox.handle(&me, Request::Replay))
-                .await
-                .map_err(|e| CliError::runtime(format!("replay stopped: {e}")))?
-                .map_err(CliError::runtime)?;
+            let service = Service::new(cfg, &store_or_err(store)?, console, owner);
+            let r = service.ask(Request::Replay).await?;
             let Reply::Replayed {
                 applied,
                 quarantined,
@@ -279,6 +265,33 @@ pub async fn run(
             ));
             Ok(())
         }
+    }
+}
+
+/// The inbox service as this command's caller; each request runs on a
+/// blocking thread (store reads may block).
+pub(crate) struct Service {
+    inbox: Arc<Inbox>,
+    me: Caller,
+}
+
+impl Service {
+    fn new(config: &Config, store: &Db, console: &Console, owner: Option<&Owner>) -> Service {
+        Service {
+            inbox: Arc::new(inbox(config, store.clone(), owner)),
+            me: Caller {
+                session: 0,
+                agent: console.agent.clone(),
+            },
+        }
+    }
+
+    async fn ask(&self, r: Request) -> Result<Reply, CliError> {
+        let (inbox, me) = (self.inbox.clone(), self.me.clone());
+        tokio::task::spawn_blocking(move || inbox.handle(&me, r))
+            .await
+            .map_err(|e| CliError::runtime(format!("the inbox stopped: {e}")))?
+            .map_err(CliError::runtime)
     }
 }
 

@@ -2,12 +2,13 @@
 //! messages on stderr (plain lines when stderr is not a terminal). A
 //! campaign's preview, record and report come from the inbox service.
 
+use super::Service;
 use crate::cli::{CliError, CliResult, FileArg, SendArgs};
 use crate::config::Config;
 use crate::console::Console;
 use crate::db::Db;
 use crate::domain::{AccountId, ConvKey, Platform, TimestampMs, UserId};
-use crate::inbox::{Audience, BulkContent, Caller, Inbox, Reply, Request};
+use crate::inbox::{Audience, BulkContent, Reply, Request};
 use crate::media::outgoing::Media;
 use crate::meta::graph::GraphClient;
 use crate::request::campaign::{CampaignReport, Preview};
@@ -213,37 +214,8 @@ fn print_preview(p: &Preview, console: &Console) {
     }
 }
 
-/// The inbox service as this command's caller (its reads may block: each
-/// runs on a blocking thread).
-struct Service {
-    inbox: Arc<Inbox>,
-    me: Caller,
-}
-
+/// A campaign's requests, as this command's caller.
 impl Service {
-    fn new(
-        config: &Config,
-        store: &Db,
-        console: &Console,
-        owner: Option<&super::Owner>,
-    ) -> Service {
-        Service {
-            inbox: Arc::new(super::inbox(config, store.clone(), owner)),
-            me: Caller {
-                session: 0,
-                agent: console.agent.clone(),
-            },
-        }
-    }
-
-    async fn ask(&self, r: Request) -> Result<Reply, CliError> {
-        let (inbox, me) = (self.inbox.clone(), self.me.clone());
-        tokio::task::spawn_blocking(move || inbox.handle(&me, r))
-            .await
-            .map_err(|e| CliError::runtime(format!("the inbox stopped: {e}")))?
-            .map_err(CliError::runtime)
-    }
-
     async fn preview(&self, audience: Audience, content: BulkContent) -> Result<Preview, CliError> {
         match self.ask(Request::BulkPreview { audience, content }).await? {
             Reply::BulkPreview(p) => Ok(*p),
