@@ -684,12 +684,11 @@ impl Syncer {
 /// restart does not say "not synced" of a synced inbox. None: a page never
 /// was.
 pub fn last_synced(store: &Db, pages: &[PageConfig]) -> Option<SyncProgress> {
-    let oldest = pages
+    let each: Option<Vec<TimestampMs>> = pages
         .iter()
         .map(|p| store.last_sync(p.id.as_str()).ok().flatten())
-        .try_fold(None::<TimestampMs>, |min, t| {
-            t.map(|t| Some(min.map_or(t, |m| m.min(t))))
-        })??;
+        .collect();
+    let oldest = each?.into_iter().min()?;
     Some(SyncProgress {
         finished_at: Some(oldest),
         ..Default::default()
