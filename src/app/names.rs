@@ -21,15 +21,18 @@ pub fn tag(c: &Conversation) -> String {
     format!(" ·{tail}")
 }
 
-/// Whether another conversation the UI holds (list rows, marked ones, the
-/// open thread) has `c`'s name.
-pub fn has_twin(s: &State, c: &Conversation) -> bool {
+/// The conversations the UI holds: list rows, the open thread, marked ones.
+fn held(s: &State) -> impl Iterator<Item = &Conversation> {
     s.list
         .rows
         .iter()
-        .chain(s.marked.values())
         .chain(s.thread.as_ref().map(|t| &t.conv))
-        .any(|o| o.name == c.name && o.key != c.key)
+        .chain(s.marked.values())
+}
+
+/// Whether another conversation the UI holds has `c`'s name.
+pub fn has_twin(s: &State, c: &Conversation) -> bool {
+    held(s).any(|o| o.name == c.name && o.key != c.key)
 }
 
 /// `c`'s name as titles and notices give it: tagged when it has a twin.
@@ -44,11 +47,7 @@ pub fn who(s: &State, c: &Conversation) -> String {
 /// The name the screen knows conversation `k` by (tagged as `who` does),
 /// else its customer's id.
 pub fn of_key(s: &State, k: &ConvKey) -> String {
-    s.list
-        .rows
-        .iter()
-        .chain(s.thread.as_ref().map(|t| &t.conv))
-        .chain(s.marked.values())
+    held(s)
         .find(|c| &c.key == k)
         .map(|c| who(s, c))
         .unwrap_or_else(|| k.user.as_str().to_string())
