@@ -360,10 +360,9 @@ pub async fn run(args: &crate::cli::SimArgs, app_secret: &Secret) -> anyhow::Res
     cfg.seed = rand::random();
     // What a config needs to talk to it (the demo's made-up ids, never a
     // real token; the app secret is the config's and is not printed).
-    let page = (
-        cfg.ids.page_id.clone(),
-        cfg.ids.ig_id.clone(),
-        cfg.ids.page_token.clone(),
+    let plays = format!(
+        "dmdesk sim: it plays the page id = \"{}\" with instagram_id = \"{}\" and access_token = \"{}\" (a [[pages]] block); its webhooks are signed with the --config's [server] app_secret, else demo-app-secret",
+        cfg.ids.page_id, cfg.ids.ig_id, cfg.ids.page_token
     );
     let handle = Simulator::start(cfg).await?;
     println!("{}", handle.graph_base_url);
@@ -379,10 +378,7 @@ pub async fn run(args: &crate::cli::SimArgs, app_secret: &Secret) -> anyhow::Res
             String::new()
         }
     );
-    eprintln!(
-        "dmdesk sim: it plays the page id = \"{}\" with instagram_id = \"{}\" and access_token = \"{}\" (a [[pages]] block); its webhooks are signed with the --config's [server] app_secret, else demo-app-secret",
-        page.0, page.1, page.2
-    );
+    eprintln!("{plays}");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = handle.customers_done(), if args.count > 0 => {}
