@@ -220,16 +220,23 @@ mod tests {
         })
     }
 
-    #[test]
-    fn enter_asks_the_service_for_the_marked_rows_and_y_sends_to_whom_it_promised() {
+    /// Every row marked, the bulk popup open with `text`, Enter pressed:
+    /// the state, the marked keys and what Enter asked for.
+    fn previewing(text: &str) -> (crate::app::State, Vec<ConvKey>, Vec<Command>) {
         let mut s = fx::state(100, 30);
         fx::load_rows(&mut s, fx::three());
         fx::press(&mut s, KeyCode::Char('a'));
         let marked: Vec<ConvKey> = s.marked.keys().cloned().collect();
-        assert_eq!(marked.len(), 3);
         fx::press(&mut s, KeyCode::Char('B'));
-        fx::typ(&mut s, "We moved!");
+        fx::typ(&mut s, text);
         let cmds = fx::press(&mut s, KeyCode::Enter);
+        (s, marked, cmds)
+    }
+
+    #[test]
+    fn enter_asks_the_service_for_the_marked_rows_and_y_sends_to_whom_it_promised() {
+        let (mut s, marked, cmds) = previewing("We moved!");
+        assert_eq!(marked.len(), 3);
         assert_eq!(
             cmds,
             vec![Command::Inbox(Request::BulkPreview {
@@ -264,13 +271,7 @@ mod tests {
 
     #[test]
     fn a_preview_that_reaches_nobody_goes_back_to_the_text() {
-        let mut s = fx::state(100, 30);
-        fx::load_rows(&mut s, fx::three());
-        fx::press(&mut s, KeyCode::Char('a'));
-        let marked: Vec<ConvKey> = s.marked.keys().cloned().collect();
-        fx::press(&mut s, KeyCode::Char('B'));
-        fx::typ(&mut s, "Hi");
-        fx::press(&mut s, KeyCode::Enter);
+        let (mut s, marked, _) = previewing("Hi");
         update::update(&mut s, Event::Inbox(Reply::BulkPreview(answer(&marked, 0))));
         assert_eq!(stage(&s), Some(BulkStage::Edit));
         assert!(
@@ -286,13 +287,7 @@ mod tests {
 
     #[test]
     fn a_late_preview_is_ignored_once_the_agent_went_back() {
-        let mut s = fx::state(100, 30);
-        fx::load_rows(&mut s, fx::three());
-        fx::press(&mut s, KeyCode::Char('a'));
-        let marked: Vec<ConvKey> = s.marked.keys().cloned().collect();
-        fx::press(&mut s, KeyCode::Char('B'));
-        fx::typ(&mut s, "Hi");
-        fx::press(&mut s, KeyCode::Enter);
+        let (mut s, marked, _) = previewing("Hi");
         fx::press(&mut s, KeyCode::Esc);
         assert_eq!(stage(&s), Some(BulkStage::Edit));
         update::update(&mut s, Event::Inbox(Reply::BulkPreview(answer(&marked, 3))));
